@@ -1,0 +1,1 @@
+//! The Zerto requirements catalogue (placeholder; see issue #2).

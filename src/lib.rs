@@ -1,0 +1,10 @@
+//! Portolan: a firewall linter and auditor for Zerto deployments.
+//!
+//! Firewall exports are parsed (one module per format in [`formats`]) into a small vendor AST, lowered
+//! into the common, exact rule model ([`model`]), and evaluated region by region against the Zerto
+//! requirements of the [`catalog`] by the [`audit`] engine. Findings are rendered by [`report`].
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod formats;
+pub mod model;
