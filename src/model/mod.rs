@@ -1,6 +1,18 @@
 //! The common rule model: address and port sets, packet-space boxes, rules and policies.
 //! Nothing in here knows about any vendor format.
 
+pub mod addr;
+pub mod iface;
+pub mod interval;
+pub mod policy;
+pub mod ports;
+pub mod rule;
+pub mod space;
 pub mod span;
 
+pub use addr::{AddrSet, Family};
+pub use interval::IntervalSet;
+pub use policy::{Chain, Decider, Entry, Hook, Piece, Policy, Semantics, Verdict};
+pub use rule::{Action, ChainId, Provenance, Rule, RuleId};
+pub use space::{Packet, PacketBox};
 pub use span::Span;

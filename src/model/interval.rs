@@ -1,0 +1,230 @@
+//! Sets of integers as sorted, disjoint, non-adjacent inclusive ranges. Every dimension of packet
+//! space (addresses, ports, protocols, states, interfaces) is one of these.
+
+use std::fmt::Debug;
+
+/// An integer type usable as a point of an [`IntervalSet`].
+pub trait Point: Copy + Ord + Debug + Send + Sync + 'static {
+    const MIN: Self;
+    const MAX: Self;
+    fn succ(self) -> Option<Self>;
+    fn pred(self) -> Option<Self>;
+}
+
+macro_rules! point {
+    ($($t:ty),*) => {$(
+        impl Point for $t {
+            const MIN: Self = <$t>::MIN;
+            const MAX: Self = <$t>::MAX;
+            fn succ(self) -> Option<Self> { self.checked_add(1) }
+            fn pred(self) -> Option<Self> { self.checked_sub(1) }
+        }
+    )*};
+}
+point!(u8, u16, u32, u128);
+
+/// A set of points, kept normalised: ranges sorted, disjoint and never adjacent, so two equal sets
+/// have equal representations.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct IntervalSet<T: Point> {
+    ranges: Vec<(T, T)>,
+}
+
+impl<T: Point> Debug for IntervalSet<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set()
+            .entries(self.ranges.iter().map(|(a, b)| a..=b))
+            .finish()
+    }
+}
+
+impl<T: Point> Default for IntervalSet<T> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl<T: Point> IntervalSet<T> {
+    pub fn empty() -> Self {
+        IntervalSet { ranges: Vec::new() }
+    }
+    pub fn full() -> Self {
+        IntervalSet {
+            ranges: vec![(T::MIN, T::MAX)],
+        }
+    }
+    pub fn single(x: T) -> Self {
+        IntervalSet {
+            ranges: vec![(x, x)],
+        }
+    }
+    /// `[lo, hi]`; empty when `lo > hi`.
+    pub fn range(lo: T, hi: T) -> Self {
+        if lo > hi {
+            Self::empty()
+        } else {
+            IntervalSet {
+                ranges: vec![(lo, hi)],
+            }
+        }
+    }
+    /// From any ranges (overlapping, unsorted, reversed ones are dropped).
+    pub fn from_ranges(it: impl IntoIterator<Item = (T, T)>) -> Self {
+        let mut v: Vec<(T, T)> = it.into_iter().filter(|(a, b)| a <= b).collect();
+        v.sort_unstable();
+        let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            if let Some(last) = out.last_mut() {
+                let touches = match last.1.succ() {
+                    Some(n) => a <= n,
+                    None => true,
+                };
+                if touches {
+                    if b > last.1 {
+                        last.1 = b;
+                    }
+                    continue;
+                }
+            }
+            out.push((a, b));
+        }
+        IntervalSet { ranges: out }
+    }
+    pub fn ranges(&self) -> &[(T, T)] {
+        &self.ranges
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+    pub fn is_full(&self) -> bool {
+        self.ranges.len() == 1 && self.ranges[0] == (T::MIN, T::MAX)
+    }
+    pub fn min(&self) -> Option<T> {
+        self.ranges.first().map(|r| r.0)
+    }
+    pub fn contains(&self, x: T) -> bool {
+        // ranges are sorted: binary search on the start
+        let i = self.ranges.partition_point(|r| r.0 <= x);
+        i > 0 && self.ranges[i - 1].1 >= x
+    }
+    pub fn union(&self, other: &Self) -> Self {
+        if self.is_empty() {
+            return other.clone();
+        }
+        if other.is_empty() {
+            return self.clone();
+        }
+        Self::from_ranges(self.ranges.iter().chain(other.ranges.iter()).copied())
+    }
+    pub fn intersect(&self, other: &Self) -> Self {
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::new();
+        while i < self.ranges.len() && j < other.ranges.len() {
+            let (a0, a1) = self.ranges[i];
+            let (b0, b1) = other.ranges[j];
+            let lo = a0.max(b0);
+            let hi = a1.min(b1);
+            if lo <= hi {
+                out.push((lo, hi));
+            }
+            if a1 < b1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        IntervalSet { ranges: out }
+    }
+    pub fn intersects(&self, other: &Self) -> bool {
+        let (mut i, mut j) = (0, 0);
+        while i < self.ranges.len() && j < other.ranges.len() {
+            let (a0, a1) = self.ranges[i];
+            let (b0, b1) = other.ranges[j];
+            if a0.max(b0) <= a1.min(b1) {
+                return true;
+            }
+            if a1 < b1 {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        false
+    }
+    pub fn complement(&self) -> Self {
+        let mut out = Vec::with_capacity(self.ranges.len() + 1);
+        let mut next = Some(T::MIN);
+        for &(a, b) in &self.ranges {
+            if let Some(n) = next {
+                if n < a {
+                    if let Some(p) = a.pred() {
+                        out.push((n, p));
+                    }
+                }
+            }
+            next = b.succ();
+        }
+        if let Some(n) = next {
+            out.push((n, T::MAX));
+        }
+        IntervalSet { ranges: out }
+    }
+    pub fn difference(&self, other: &Self) -> Self {
+        if other.is_empty() || self.is_empty() {
+            return self.clone();
+        }
+        self.intersect(&other.complement())
+    }
+    pub fn is_subset(&self, other: &Self) -> bool {
+        self.difference(other).is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(r: &[(u16, u16)]) -> IntervalSet<u16> {
+        IntervalSet::from_ranges(r.iter().copied())
+    }
+
+    #[test]
+    fn normalises_overlaps_and_adjacency() {
+        assert_eq!(
+            s(&[(5, 9), (1, 3), (4, 4), (20, 30), (25, 40)]).ranges(),
+            &[(1, 9), (20, 40)]
+        );
+        assert_eq!(s(&[(9, 5)]).ranges(), &[] as &[(u16, u16)]);
+        assert_eq!(s(&[(0, 10), (11, u16::MAX)]), IntervalSet::full());
+    }
+
+    #[test]
+    fn algebra() {
+        let a = s(&[(10, 20), (30, 40)]);
+        let b = s(&[(15, 35)]);
+        assert_eq!(a.intersect(&b), s(&[(15, 20), (30, 35)]));
+        assert_eq!(a.union(&b), s(&[(10, 40)]));
+        assert_eq!(a.difference(&b), s(&[(10, 14), (36, 40)]));
+        assert_eq!(a.complement(), s(&[(0, 9), (21, 29), (41, u16::MAX)]));
+        assert_eq!(
+            IntervalSet::<u16>::full().complement(),
+            IntervalSet::empty()
+        );
+        assert_eq!(
+            IntervalSet::<u16>::empty().complement(),
+            IntervalSet::full()
+        );
+        assert!(a.contains(10) && a.contains(40) && !a.contains(25) && !a.contains(41));
+        assert!(s(&[(31, 33)]).is_subset(&a) && !b.is_subset(&a));
+        assert!(a.intersects(&b) && !a.intersects(&s(&[(21, 29)])));
+    }
+
+    #[test]
+    fn extremes() {
+        let top = IntervalSet::<u8>::single(255);
+        assert_eq!(top.complement(), IntervalSet::range(0, 254));
+        let bottom = IntervalSet::<u8>::single(0);
+        assert_eq!(bottom.complement(), IntervalSet::range(1, 255));
+        assert!(IntervalSet::<u128>::full().contains(u128::MAX));
+    }
+}

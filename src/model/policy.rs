@@ -1,0 +1,696 @@
+//! Policies and their exact evaluation over regions of packet space.
+//!
+//! Every platform's semantics lowers into chains evaluated first-match: iptables as written; NSG
+//! rules sorted by priority; AWS security groups as a chain of allows ending in deny; Windows as
+//! block rules before allow rules before the profile default. [`Semantics`] records which one it
+//! was, for traces and messages.
+
+use super::addr::Family;
+use super::iface::Interfaces;
+use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
+use super::space::{Packet, PacketBox};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Semantics {
+    /// iptables: chains, jumps, RETURN, policies, first match.
+    FirstMatch,
+    /// Azure NSG: ascending priority, first match, default rules.
+    Priority,
+    /// AWS security group: the union of allow rules, everything else denied.
+    AllowUnion,
+    /// Windows Defender Firewall: any matching block rule wins over allow rules.
+    BlockWins,
+}
+
+/// The final answer for a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    Allow,
+    Deny,
+    Unknown,
+}
+
+impl Verdict {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub name: String,
+    /// The verdict for packets falling off the end of a built-in chain; `None` for a user chain
+    /// (they return to the caller).
+    pub policy: Option<Verdict>,
+    /// The declaration (`:INPUT DROP [0:0]`) or, for a default the export did not show, an empty span.
+    pub decl: Provenance,
+    /// Rules in evaluation order.
+    pub rules: Vec<RuleId>,
+}
+
+/// Where traffic enters a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// Packets to this host.
+    Input,
+    /// Packets from this host.
+    Output,
+    /// Packets passing through (a boundary firewall).
+    Forward,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `filter/INPUT`
+    pub name: String,
+    pub hook: Hook,
+    pub chain: ChainId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// `filter` for an iptables table, the NSG or group name elsewhere.
+    pub name: String,
+    /// The address family the policy filters, when it filters one only (iptables vs ip6tables).
+    pub family: Option<Family>,
+    pub semantics: Semantics,
+    pub chains: Vec<Chain>,
+    pub rules: Vec<Rule>,
+    pub entries: Vec<Entry>,
+    pub interfaces: Interfaces,
+}
+
+/// What decided a piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Decider {
+    Rule(RuleId),
+    /// The policy of this (built-in) chain.
+    ChainPolicy(ChainId),
+    /// A jump from this rule would enter a chain already being evaluated.
+    Loop(RuleId),
+}
+
+/// One piece of an evaluated region: a box, its verdict and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub space: PacketBox,
+    pub verdict: Verdict,
+    /// The rules or policies whose action is the verdict (several when an undecidable match made
+    /// two paths agree, or disagree).
+    pub deciders: Vec<Decider>,
+    /// The jumps, gotos and returns taken on the way, in order.
+    pub via: Vec<RuleId>,
+    /// For `Unknown`: what could not be decided.
+    pub reasons: Vec<String>,
+}
+
+/// A call stack of (chain, index of the next rule to look at).
+type Stack = Vec<(ChainId, usize)>;
+
+impl Policy {
+    pub fn entry(&self, hook: Hook) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.hook == hook)
+    }
+
+    pub fn chain_by_name(&self, name: &str) -> Option<ChainId> {
+        self.chains.iter().position(|c| c.name == name)
+    }
+
+    /// The exact partition of `region` by verdict, starting at `entry`. The pieces are disjoint
+    /// and cover `region`.
+    pub fn evaluate(&self, entry: ChainId, region: &PacketBox) -> Vec<Piece> {
+        let mut out = Vec::new();
+        if region.is_empty() {
+            return out;
+        }
+        self.run(vec![(entry, 0)], Vec::new(), region.clone(), &mut out);
+        out
+    }
+
+    fn run(&self, mut stack: Stack, via: Vec<RuleId>, region: PacketBox, out: &mut Vec<Piece>) {
+        let Some(&(chain, start)) = stack.last() else {
+            return;
+        };
+        let Some(c) = self.chains.get(chain) else {
+            return;
+        };
+        let mut remaining = vec![region];
+        for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
+            if remaining.is_empty() {
+                return;
+            }
+            let Some(rule) = self.rules.get(rid) else {
+                continue;
+            };
+            if rule.action == Action::Continue {
+                continue; // both outcomes of a non-terminating rule lead to the next rule
+            }
+            let mut next_remaining = Vec::with_capacity(remaining.len());
+            for piece in remaining {
+                if !piece.intersects(&rule.matches) {
+                    next_remaining.push(piece);
+                    continue;
+                }
+                let Some(hit) = piece.intersect(&rule.matches) else {
+                    next_remaining.push(piece);
+                    continue;
+                };
+                next_remaining.extend(piece.subtract(&rule.matches));
+                if rule.undecidable.is_empty() {
+                    self.act(&stack, idx, rid, &via, hit, out);
+                } else {
+                    // follow both worlds: the rule matched, or it did not
+                    let mut matched = Vec::new();
+                    self.act(&stack, idx, rid, &via, hit.clone(), &mut matched);
+                    let mut missed = Vec::new();
+                    let mut cont = stack.clone();
+                    if let Some(top) = cont.last_mut() {
+                        top.1 = idx + 1;
+                    }
+                    self.run(cont, via.clone(), hit, &mut missed);
+                    combine(rid, &rule.undecidable, matched, missed, out);
+                }
+            }
+            remaining = next_remaining;
+        }
+        // fell off the end of the chain
+        for piece in remaining {
+            self.leave_chain(&mut stack.clone(), via.clone(), None, piece, out);
+        }
+        stack.clear();
+    }
+
+    /// Apply a matching rule's action to `hit`.
+    fn act(
+        &self,
+        stack: &Stack,
+        idx: usize,
+        rid: RuleId,
+        via: &[RuleId],
+        hit: PacketBox,
+        out: &mut Vec<Piece>,
+    ) {
+        let rule = &self.rules[rid];
+        let done = |verdict| Piece {
+            space: hit.clone(),
+            verdict,
+            deciders: vec![Decider::Rule(rid)],
+            via: via.to_vec(),
+            reasons: Vec::new(),
+        };
+        match rule.action {
+            Action::Accept => out.push(done(Verdict::Allow)),
+            Action::Drop | Action::Reject => out.push(done(Verdict::Deny)),
+            Action::Continue => {
+                let mut cont = stack.clone();
+                if let Some(top) = cont.last_mut() {
+                    top.1 = idx + 1;
+                }
+                self.run(cont, via.to_vec(), hit, out);
+            }
+            Action::Return => {
+                self.leave_chain(&mut stack.clone(), via.to_vec(), Some(rid), hit, out);
+            }
+            Action::Jump(target) | Action::Goto(target) => {
+                let goto = matches!(rule.action, Action::Goto(_));
+                let mut next = stack.clone();
+                if goto {
+                    next.pop();
+                } else if let Some(top) = next.last_mut() {
+                    top.1 = idx + 1;
+                }
+                if stack.iter().any(|&(c, _)| c == target) || target >= self.chains.len() {
+                    out.push(Piece {
+                        space: hit,
+                        verdict: Verdict::Unknown,
+                        deciders: vec![Decider::Loop(rid)],
+                        via: via.to_vec(),
+                        reasons: vec![format!(
+                            "{} jumps into chain `{}`, which is already being evaluated (a loop)",
+                            rule.prov.label,
+                            self.chains
+                                .get(target)
+                                .map(|c| c.name.as_str())
+                                .unwrap_or("?")
+                        )],
+                    });
+                    return;
+                }
+                next.push((target, 0));
+                let mut v = via.to_vec();
+                v.push(rid);
+                self.run(next, v, hit, out);
+            }
+        }
+    }
+
+    /// A piece leaves the chain on top of `stack` (by RETURN rule `ret`, or by falling off).
+    fn leave_chain(
+        &self,
+        stack: &mut Stack,
+        mut via: Vec<RuleId>,
+        ret: Option<RuleId>,
+        piece: PacketBox,
+        out: &mut Vec<Piece>,
+    ) {
+        let Some((chain, _)) = stack.pop() else {
+            return;
+        };
+        if let Some(r) = ret {
+            via.push(r);
+        }
+        let policy = self.chains.get(chain).and_then(|c| c.policy);
+        match (policy, stack.is_empty()) {
+            // a built-in chain: its policy decides, even for a RETURN in it
+            (Some(v), _) => out.push(Piece {
+                space: piece,
+                verdict: v,
+                deciders: vec![Decider::ChainPolicy(chain)],
+                via,
+                reasons: Vec::new(),
+            }),
+            // a user chain returns to its caller, which carries on after the jump
+            (None, false) => self.run(stack.clone(), via, piece, out),
+            // a user chain entered directly with nothing to return to
+            (None, true) => out.push(Piece {
+                space: piece,
+                verdict: Verdict::Unknown,
+                deciders: Vec::new(),
+                via,
+                reasons: vec![format!(
+                    "chain `{}` has no policy and no caller",
+                    self.chains
+                        .get(chain)
+                        .map(|c| c.name.as_str())
+                        .unwrap_or("?")
+                )],
+            }),
+        }
+    }
+
+    /// The verdict for one packet, by the plain definition (rule by rule). Independent of
+    /// [`Policy::evaluate`], which the tests check against it.
+    pub fn evaluate_packet(&self, entry: ChainId, p: &Packet) -> Verdict {
+        self.pkt(vec![(entry, 0)], p)
+    }
+
+    fn pkt(&self, mut stack: Stack, p: &Packet) -> Verdict {
+        let Some(&(chain, start)) = stack.last() else {
+            return Verdict::Unknown;
+        };
+        let Some(c) = self.chains.get(chain) else {
+            return Verdict::Unknown;
+        };
+        for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
+            let rule = &self.rules[rid];
+            if !rule.matches.contains(p) {
+                continue;
+            }
+            let mut after = stack.clone();
+            if let Some(top) = after.last_mut() {
+                top.1 = idx + 1;
+            }
+            let taken = match rule.action {
+                Action::Accept => Verdict::Allow,
+                Action::Drop | Action::Reject => Verdict::Deny,
+                Action::Continue => continue,
+                Action::Return => {
+                    let mut s = stack.clone();
+                    self.pkt_leave(&mut s, p)
+                }
+                Action::Jump(t) | Action::Goto(t) => {
+                    if stack.iter().any(|&(c, _)| c == t) || t >= self.chains.len() {
+                        Verdict::Unknown
+                    } else {
+                        let mut s = after.clone();
+                        if matches!(rule.action, Action::Goto(_)) {
+                            s.pop();
+                        }
+                        s.push((t, 0));
+                        self.pkt(s, p)
+                    }
+                }
+            };
+            if rule.undecidable.is_empty() {
+                return taken;
+            }
+            let not_taken = self.pkt(after, p);
+            return if taken == not_taken && taken != Verdict::Unknown {
+                taken
+            } else {
+                Verdict::Unknown
+            };
+        }
+        self.pkt_leave(&mut stack, p)
+    }
+
+    fn pkt_leave(&self, stack: &mut Stack, p: &Packet) -> Verdict {
+        let Some((chain, _)) = stack.pop() else {
+            return Verdict::Unknown;
+        };
+        match (self.chains[chain].policy, stack.is_empty()) {
+            (Some(v), _) => v,
+            (None, false) => self.pkt(stack.clone(), p),
+            (None, true) => Verdict::Unknown,
+        }
+    }
+}
+
+/// Merge the two worlds of an undecidable rule `rid` over the same region: where both agree on
+/// allow or deny, that is the verdict; elsewhere the piece is unknown.
+fn combine(
+    rid: RuleId,
+    why: &[String],
+    matched: Vec<Piece>,
+    missed: Vec<Piece>,
+    out: &mut Vec<Piece>,
+) {
+    for a in &matched {
+        for b in &missed {
+            let Some(space) = a.space.intersect(&b.space) else {
+                continue;
+            };
+            let mut deciders = a.deciders.clone();
+            for d in &b.deciders {
+                if !deciders.contains(d) {
+                    deciders.push(*d);
+                }
+            }
+            if a.verdict == b.verdict && a.verdict != Verdict::Unknown {
+                out.push(Piece {
+                    space,
+                    verdict: a.verdict,
+                    deciders,
+                    via: a.via.clone(),
+                    reasons: Vec::new(),
+                });
+            } else {
+                let mut reasons: Vec<String> = why.to_vec();
+                for r in a.reasons.iter().chain(&b.reasons) {
+                    if !reasons.contains(r) {
+                        reasons.push(r.clone());
+                    }
+                }
+                deciders.insert(0, Decider::Rule(rid));
+                deciders.dedup();
+                out.push(Piece {
+                    space,
+                    verdict: Verdict::Unknown,
+                    deciders,
+                    via: a.via.clone(),
+                    reasons,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::addr::AddrSet;
+    use crate::model::interval::IntervalSet;
+    use crate::model::ports::{PortSet, TCP};
+    use proptest::prelude::*;
+
+    /// A small universe: addresses 0..16, protocols 0..4, ports 0..16, states 0..5, interfaces 0..4.
+    fn universe() -> PacketBox {
+        PacketBox {
+            src: AddrSet(IntervalSet::range(0, 15)),
+            dst: AddrSet(IntervalSet::range(0, 15)),
+            proto: IntervalSet::range(0, 3),
+            sport: IntervalSet::range(0, 15),
+            dport: IntervalSet::range(0, 15),
+            state: IntervalSet::range(0, 4),
+            iif: IntervalSet::range(0, 3),
+            oif: IntervalSet::range(0, 3),
+        }
+    }
+
+    fn span<T: crate::model::interval::Point + From<u8>>(
+        max: u8,
+    ) -> impl Strategy<Value = IntervalSet<T>> {
+        prop_oneof![
+            1 => Just(IntervalSet::full()),
+            3 => (0..max, 0..max).prop_map(|(a, b)| IntervalSet::range(T::from(a.min(b)), T::from(a.max(b)))),
+        ]
+    }
+
+    fn rule_box() -> impl Strategy<Value = PacketBox> {
+        (
+            span::<u128>(16),
+            span::<u128>(16),
+            span::<u8>(4),
+            span::<u16>(16),
+            span::<u16>(16),
+            span::<u8>(5),
+            span::<u16>(4),
+        )
+            .prop_map(|(src, dst, proto, sport, dport, state, iif)| PacketBox {
+                src: AddrSet(src),
+                dst: AddrSet(dst),
+                proto,
+                sport,
+                dport,
+                state,
+                iif,
+                oif: IntervalSet::full(),
+            })
+    }
+
+    fn action(chains: usize) -> impl Strategy<Value = Action> {
+        prop_oneof![
+            3 => Just(Action::Accept),
+            3 => Just(Action::Drop),
+            1 => Just(Action::Reject),
+            2 => Just(Action::Return),
+            1 => Just(Action::Continue),
+            2 => (1..chains).prop_map(Action::Jump),
+            1 => (1..chains).prop_map(Action::Goto),
+        ]
+    }
+
+    /// Random policies: chain 0 is built-in with a random policy, chains 1.. are user chains;
+    /// jumps may form loops; some rules are undecidable.
+    fn policy() -> impl Strategy<Value = Policy> {
+        (2usize..5).prop_flat_map(|nchains| {
+            (
+                any::<bool>(),
+                prop::collection::vec(
+                    (
+                        0..nchains,
+                        rule_box(),
+                        action(nchains),
+                        prop::bool::weighted(0.2),
+                    ),
+                    0..14,
+                ),
+            )
+                .prop_map(move |(accept, rules)| {
+                    let mut chains: Vec<Chain> = (0..nchains)
+                        .map(|i| Chain {
+                            name: format!("C{i}"),
+                            policy: (i == 0).then_some(if accept {
+                                Verdict::Allow
+                            } else {
+                                Verdict::Deny
+                            }),
+                            decl: Provenance::default(),
+                            rules: Vec::new(),
+                        })
+                        .collect();
+                    let mut rs = Vec::new();
+                    for (i, (c, b, a, und)) in rules.into_iter().enumerate() {
+                        chains[c].rules.push(i);
+                        rs.push(Rule {
+                            matches: b,
+                            undecidable: if und { vec!["opaque".into()] } else { vec![] },
+                            action: a,
+                            prov: Provenance::default(),
+                            comment: None,
+                        });
+                    }
+                    Policy {
+                        name: "t".into(),
+                        family: None,
+                        semantics: Semantics::FirstMatch,
+                        chains,
+                        rules: rs,
+                        entries: vec![],
+                        interfaces: Interfaces::default(),
+                    }
+                })
+        })
+    }
+
+    fn packet_in(b: &PacketBox) -> impl Strategy<Value = Packet> {
+        let pick16 = |s: &IntervalSet<u16>| {
+            let v: Vec<u16> = s.ranges().iter().flat_map(|&(a, b)| a..=b).collect();
+            prop::sample::select(v)
+        };
+        let pick8 = |s: &IntervalSet<u8>| {
+            let v: Vec<u8> = s.ranges().iter().flat_map(|&(a, b)| a..=b).collect();
+            prop::sample::select(v)
+        };
+        let pick128 = |s: &AddrSet| {
+            let v: Vec<u128> = s.0.ranges().iter().flat_map(|&(a, b)| a..=b).collect();
+            prop::sample::select(v)
+        };
+        (
+            pick128(&b.src),
+            pick128(&b.dst),
+            pick8(&b.proto),
+            pick16(&b.sport),
+            pick16(&b.dport),
+            pick8(&b.state),
+            pick16(&b.iif),
+            pick16(&b.oif),
+        )
+            .prop_map(|(src, dst, proto, sport, dport, state, iif, oif)| Packet {
+                src,
+                dst,
+                proto,
+                sport,
+                dport,
+                state,
+                iif,
+                oif,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Region evaluation is a partition of the region, and each piece's verdict is the verdict
+        /// of every single packet in it.
+        #[test]
+        fn region_evaluation_agrees_with_single_packets(
+            (pol, pkts) in policy().prop_flat_map(|p| {
+                let u = universe();
+                (Just(p), prop::collection::vec(packet_in(&u), 64))
+            })
+        ) {
+            let pieces = pol.evaluate(0, &universe());
+            for p in &pkts {
+                let holding: Vec<&Piece> = pieces.iter().filter(|x| x.space.contains(p)).collect();
+                prop_assert_eq!(holding.len(), 1, "pieces must partition the region: {:?}", p);
+                prop_assert_eq!(holding[0].verdict, pol.evaluate_packet(0, p), "packet {:?}", p);
+            }
+        }
+    }
+
+    fn rule(m: PacketBox, action: Action) -> Rule {
+        Rule {
+            matches: m,
+            undecidable: vec![],
+            action,
+            prov: Provenance::default(),
+            comment: None,
+        }
+    }
+
+    fn chain(name: &str, policy: Option<Verdict>, rules: Vec<RuleId>) -> Chain {
+        Chain {
+            name: name.into(),
+            policy,
+            decl: Provenance::default(),
+            rules,
+        }
+    }
+
+    fn tcp(port: u16) -> PacketBox {
+        let mut b = PacketBox::full();
+        b.proto = IntervalSet::single(TCP);
+        b.dport = PortSet::single(port);
+        b
+    }
+
+    #[test]
+    fn user_chain_return_falls_through_to_the_policy() {
+        // INPUT: -j ZERTO ; policy DROP.  ZERTO: -s 10.1/16 -j RETURN ; -p tcp --dport 9669 -j ACCEPT
+        let mut from = tcp(9669);
+        from.src = AddrSet::parse("10.1.0.0/16").unwrap();
+        let pol = Policy {
+            name: "filter".into(),
+            family: None,
+            semantics: Semantics::FirstMatch,
+            chains: vec![
+                chain("INPUT", Some(Verdict::Deny), vec![0]),
+                chain("ZERTO", None, vec![1, 2]),
+            ],
+            rules: vec![
+                rule(PacketBox::full(), Action::Jump(1)),
+                rule(from, Action::Return),
+                rule(tcp(9669), Action::Accept),
+            ],
+            entries: vec![],
+            interfaces: Interfaces::default(),
+        };
+        let mut region = tcp(9669);
+        region.src = AddrSet::parse("10.0.0.0/8").unwrap();
+        let pieces = pol.evaluate(0, &region);
+        assert_eq!(pieces.len(), 2);
+        let denied = pieces.iter().find(|p| p.verdict == Verdict::Deny).unwrap();
+        assert_eq!(denied.space.src, AddrSet::parse("10.1.0.0/16").unwrap());
+        assert_eq!(denied.deciders, vec![Decider::ChainPolicy(0)]);
+        assert_eq!(denied.via, vec![0, 1]); // the jump, then the RETURN
+        let allowed = pieces.iter().find(|p| p.verdict == Verdict::Allow).unwrap();
+        assert_eq!(allowed.deciders, vec![Decider::Rule(2)]);
+    }
+
+    #[test]
+    fn undecidable_rule_is_unknown_only_where_worlds_disagree() {
+        // -m limit ... -j ACCEPT on 9669 ; -p tcp -j ACCEPT ; policy DROP
+        let mut limited = rule(tcp(9669), Action::Accept);
+        limited.undecidable = vec!["-m limit".into()];
+        let mut any_tcp = PacketBox::full();
+        any_tcp.proto = IntervalSet::single(TCP);
+        let mut pol = Policy {
+            name: "filter".into(),
+            family: None,
+            semantics: Semantics::FirstMatch,
+            chains: vec![chain("INPUT", Some(Verdict::Deny), vec![0, 1])],
+            rules: vec![limited, rule(any_tcp, Action::Accept)],
+            entries: vec![],
+            interfaces: Interfaces::default(),
+        };
+        let pieces = pol.evaluate(0, &tcp(9669));
+        assert!(
+            pieces.iter().all(|p| p.verdict == Verdict::Allow),
+            "{pieces:?}"
+        );
+        // without the later ACCEPT the limited rule decides nothing for sure
+        pol.chains[0].rules = vec![0];
+        let pieces = pol.evaluate(0, &tcp(9669));
+        assert!(pieces.iter().all(|p| p.verdict == Verdict::Unknown));
+        assert_eq!(pieces[0].reasons, vec!["-m limit".to_string()]);
+    }
+
+    #[test]
+    fn jump_loop_is_unknown_not_a_hang() {
+        let pol = Policy {
+            name: "filter".into(),
+            family: None,
+            semantics: Semantics::FirstMatch,
+            chains: vec![
+                chain("INPUT", Some(Verdict::Allow), vec![0]),
+                chain("A", None, vec![1]),
+                chain("B", None, vec![2]),
+            ],
+            rules: vec![
+                rule(PacketBox::full(), Action::Jump(1)),
+                rule(PacketBox::full(), Action::Jump(2)),
+                rule(PacketBox::full(), Action::Jump(1)),
+            ],
+            entries: vec![],
+            interfaces: Interfaces::default(),
+        };
+        let pieces = pol.evaluate(0, &tcp(1));
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(pieces[0].verdict, Verdict::Unknown);
+        assert_eq!(pieces[0].deciders, vec![Decider::Loop(2)]);
+    }
+}
