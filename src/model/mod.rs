@@ -7,6 +7,7 @@ pub mod interval;
 pub mod policy;
 pub mod ports;
 pub mod rule;
+pub mod ruleset;
 pub mod space;
 pub mod span;
 
@@ -14,5 +15,6 @@ pub use addr::{AddrSet, Family};
 pub use interval::IntervalSet;
 pub use policy::{Chain, Decider, Entry, Hook, Piece, Policy, Semantics, Verdict};
 pub use rule::{Action, ChainId, Provenance, Rule, RuleId};
+pub use ruleset::{At, Outcome, Pipeline, Ruleset, Stage};
 pub use space::{Packet, PacketBox};
 pub use span::Span;

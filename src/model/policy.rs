@@ -6,7 +6,6 @@
 //! was, for traces and messages.
 
 use super::addr::Family;
-use super::iface::Interfaces;
 use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
 use super::space::{Packet, PacketBox};
 
@@ -81,7 +80,6 @@ pub struct Policy {
     pub chains: Vec<Chain>,
     pub rules: Vec<Rule>,
     pub entries: Vec<Entry>,
-    pub interfaces: Interfaces,
 }
 
 /// What decided a piece.
@@ -205,6 +203,15 @@ impl Policy {
         match rule.action {
             Action::Accept => out.push(done(Verdict::Allow)),
             Action::Drop | Action::Reject => out.push(done(Verdict::Deny)),
+            Action::Opaque => {
+                let mut p = done(Verdict::Unknown);
+                p.reasons = if rule.undecidable.is_empty() {
+                    vec![format!("{}: the verdict is not in the export", rule.prov.label)]
+                } else {
+                    rule.undecidable.clone()
+                };
+                out.push(p)
+            }
             Action::Continue => {
                 let mut cont = stack.clone();
                 if let Some(top) = cont.last_mut() {
@@ -317,6 +324,7 @@ impl Policy {
             let taken = match rule.action {
                 Action::Accept => Verdict::Allow,
                 Action::Drop | Action::Reject => Verdict::Deny,
+                Action::Opaque => Verdict::Unknown,
                 Action::Continue => continue,
                 Action::Return => {
                     let mut s = stack.clone();
@@ -469,6 +477,7 @@ mod tests {
             1 => Just(Action::Reject),
             2 => Just(Action::Return),
             1 => Just(Action::Continue),
+            1 => Just(Action::Opaque),
             2 => (1..chains).prop_map(Action::Jump),
             1 => (1..chains).prop_map(Action::Goto),
         ]
@@ -521,7 +530,6 @@ mod tests {
                         chains,
                         rules: rs,
                         entries: vec![],
-                        interfaces: Interfaces::default(),
                     }
                 })
         })
@@ -627,7 +635,6 @@ mod tests {
                 rule(tcp(9669), Action::Accept),
             ],
             entries: vec![],
-            interfaces: Interfaces::default(),
         };
         let mut region = tcp(9669);
         region.src = AddrSet::parse("10.0.0.0/8").unwrap();
@@ -655,7 +662,6 @@ mod tests {
             chains: vec![chain("INPUT", Some(Verdict::Deny), vec![0, 1])],
             rules: vec![limited, rule(any_tcp, Action::Accept)],
             entries: vec![],
-            interfaces: Interfaces::default(),
         };
         let pieces = pol.evaluate(0, &tcp(9669));
         assert!(
@@ -686,7 +692,6 @@ mod tests {
                 rule(PacketBox::full(), Action::Jump(1)),
             ],
             entries: vec![],
-            interfaces: Interfaces::default(),
         };
         let pieces = pol.evaluate(0, &tcp(1));
         assert_eq!(pieces.len(), 1);

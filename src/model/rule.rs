@@ -21,6 +21,9 @@ pub enum Action {
     Goto(ChainId),
     /// Non-terminating (LOG, NFLOG, MARK, counting rules): evaluation goes on with the next rule.
     Continue,
+    /// Terminating, but the verdict is not in the export (`QUEUE`: a userspace program decides; an
+    /// unknown target): matching packets are unknown.
+    Opaque,
 }
 
 impl Action {
@@ -33,6 +36,7 @@ impl Action {
             Action::Jump(_) => "jump",
             Action::Goto(_) => "goto",
             Action::Continue => "continue",
+            Action::Opaque => "opaque",
         }
     }
 }
