@@ -2,6 +2,8 @@
 //! [`ParseIssue`]s with spans) and lowers it into the common model.
 
 pub mod iptables;
+pub mod iptables_lower;
+pub mod source;
 
 use crate::model::Span;
 

@@ -1,0 +1,61 @@
+//! One input file's decoded text, with a line index for 1-based line/column positions.
+
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    /// The path as the user named it (or as found in a directory scan).
+    pub name: String,
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceText {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(memchr_newlines(text.as_bytes()));
+        SourceText {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset; the column counts characters.
+    pub fn line_col(&self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - start);
+        (line as u32, col as u32 + 1)
+    }
+}
+
+fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    b.iter()
+        .enumerate()
+        .filter(|(_, &c)| c == b'\n')
+        .map(|(i, _)| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        let s = SourceText::new("x", "ab\ncdé f\n\nz");
+        assert_eq!(s.line_col(0), (1, 1));
+        assert_eq!(s.line_col(1), (1, 2));
+        assert_eq!(s.line_col(3), (2, 1));
+        assert_eq!(s.line_col(8), (2, 5)); // after 'é' (2 bytes) and ' '
+        assert_eq!(s.line_col(10), (3, 1));
+        assert_eq!(s.line_col(11), (4, 1));
+        assert_eq!(s.line_col(999), (4, 2));
+    }
+}
