@@ -1,1 +1,3 @@
-//! The Zerto requirements catalogue (placeholder; see issue #2).
+//! The Zerto requirements catalogue (work in progress: the condition language).
+
+pub mod condition;
