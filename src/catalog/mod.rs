@@ -1,3 +1,4 @@
-//! The Zerto requirements catalogue (work in progress: the condition language).
+//! The Zerto requirements catalogue (work in progress: condition language, MSP port range).
 
 pub mod condition;
+pub mod msp;
