@@ -48,6 +48,7 @@
 
 pub mod condition;
 pub mod msp;
+pub mod render;
 
 use std::collections::HashMap;
 use std::fmt;
