@@ -8,3 +8,7 @@
 pub mod catalog;
 pub mod formats;
 pub mod model;
+pub mod audit;
+pub mod inventory;
+pub mod cli;
+pub mod report;

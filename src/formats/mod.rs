@@ -1,6 +1,7 @@
 //! Input formats. Each module parses one format into its own small AST (never panicking, collecting
 //! [`ParseIssue`]s with spans) and lowers it into the common model.
 
+pub mod detect;
 pub mod iptables;
 pub mod iptables_lower;
 pub mod source;

@@ -1,0 +1,67 @@
+//! Findings: what the audit reports, with a stable code, a severity and labelled spans.
+
+use serde::Serialize;
+
+use crate::model::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A labelled span in the finding's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub line: u32,
+    pub column: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub help: Option<String>,
+    /// Index into the report's files; `None` for a finding about no file.
+    pub file: Option<usize>,
+    /// The primary location; the first label is at it.
+    pub labels: Vec<Label>,
+    pub requirement: Option<String>,
+}
+
+impl Finding {
+    pub fn new(check: &super::checks::Check, message: impl Into<String>) -> Self {
+        Finding {
+            code: check.code,
+            name: check.name,
+            severity: check.severity,
+            message: message.into(),
+            help: None,
+            file: None,
+            labels: Vec::new(),
+            requirement: None,
+        }
+    }
+    pub fn line(&self) -> Option<u32> {
+        self.labels.first().map(|l| l.line)
+    }
+    pub fn column(&self) -> Option<u32> {
+        self.labels.first().map(|l| l.column)
+    }
+}

@@ -1,0 +1,168 @@
+//! Reading the inputs: files and directories (recursively), format detection, parsing and
+//! lowering, in parallel. A file that cannot be read or recognised becomes a finding, never an
+//! abort.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::checks::{z001_parse_error, z002_undecidable_match, z003_unrecognised_input};
+use super::finding::{Finding, Label};
+use crate::formats::detect::{self, Format};
+use crate::formats::source::SourceText;
+use crate::formats::{iptables, iptables_lower, IssueKind, ParseIssue};
+use crate::model::Ruleset;
+
+/// One input file after reading.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: String,
+    pub format: Option<Format>,
+    pub source: Option<SourceText>,
+    pub ruleset: Option<Ruleset>,
+    /// Parse diagnostics and Z003 (their `file` is set when the report is built).
+    pub findings: Vec<Finding>,
+    /// Named on the command line but unreadable or unrecognised.
+    pub failed: bool,
+}
+
+impl InputFile {
+    /// Names of the policies (pipelines) this file holds, for the JSON `files[].policies`.
+    pub fn policies(&self) -> Vec<String> {
+        self.ruleset
+            .as_ref()
+            .map(|rs| {
+                rs.pipelines
+                    .iter()
+                    .filter(|p| !p.stages.is_empty())
+                    .map(|p| p.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Expand the paths (directories recursively, skipping hidden entries) and read every file.
+/// Files found in a directory that are no known format are skipped quietly.
+pub fn load(paths: &[PathBuf]) -> Vec<InputFile> {
+    let mut todo: Vec<(PathBuf, bool)> = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let walker = walkdir::WalkDir::new(p)
+                .follow_links(false)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            for e in walker {
+                match e {
+                    Ok(e) if e.file_type().is_file() => todo.push((e.into_path(), false)),
+                    Ok(_) => {}
+                    Err(err) => errors.push(unreadable(
+                        err.path().unwrap_or(p).to_path_buf(),
+                        &err.to_string(),
+                    )),
+                }
+            }
+        } else {
+            todo.push((p.clone(), true));
+        }
+    }
+    let mut files: Vec<InputFile> = todo
+        .par_iter()
+        .filter_map(|(p, named)| load_one(p, *named))
+        .collect();
+    files.extend(errors);
+    files
+}
+
+fn unreadable(path: PathBuf, why: &str) -> InputFile {
+    let mut f = Finding::new(&z003_unrecognised_input::CHECK, format!("cannot read {}: {why}", path.display()));
+    f.help = Some("check the path and its permissions".into());
+    InputFile {
+        path: path.display().to_string(),
+        format: None,
+        source: None,
+        ruleset: None,
+        findings: vec![f],
+        failed: true,
+    }
+}
+
+fn load_one(path: &Path, named: bool) -> Option<InputFile> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Some(unreadable(path.to_path_buf(), &e.to_string())),
+    };
+    let (text, replaced) = detect::decode(&bytes);
+    let name = path.display().to_string();
+    let Some(format) = detect::detect(&text) else {
+        if !named {
+            return None;
+        }
+        let mut f = Finding::new(
+            &z003_unrecognised_input::CHECK,
+            format!("{name} is not a firewall export Portolan reads"),
+        );
+        f.help = Some("supported: iptables-save / ip6tables-save dumps and iptables-restore files".into());
+        return Some(InputFile {
+            path: name,
+            format: None,
+            source: None,
+            ruleset: None,
+            findings: vec![f],
+            failed: true,
+        });
+    };
+    Some(parse_text(name, text, format, replaced))
+}
+
+/// Parse and lower text of a known format.
+pub fn parse_text(name: String, text: String, format: Format, replaced: bool) -> InputFile {
+    let src = SourceText::new(name.clone(), text);
+    let mut findings = Vec::new();
+    if replaced {
+        let mut f = Finding::new(
+            &z001_parse_error::CHECK,
+            "the file is not valid UTF-8; invalid bytes were replaced with U+FFFD",
+        );
+        f.help = Some("save the export as UTF-8".into());
+        findings.push(f);
+    }
+    let ruleset = match format {
+        Format::IptablesSave => {
+            let dump = iptables::parse(&src.text);
+            let fam = iptables_lower::family_of(&dump);
+            let lowered = iptables_lower::lower(&dump, &src, fam);
+            for issue in dump.issues.iter().chain(lowered.issues.iter()) {
+                findings.push(issue_finding(&src, issue));
+            }
+            lowered.ruleset
+        }
+    };
+    InputFile {
+        path: name,
+        format: Some(format),
+        source: Some(src),
+        ruleset: Some(ruleset),
+        findings,
+        failed: false,
+    }
+}
+
+fn issue_finding(src: &SourceText, issue: &ParseIssue) -> Finding {
+    let check = match issue.kind {
+        IssueKind::ParseError => &z001_parse_error::CHECK,
+        IssueKind::Undecidable => &z002_undecidable_match::CHECK,
+    };
+    let mut f = Finding::new(check, issue.message.clone());
+    f.help = issue.help.clone();
+    let (line, column) = src.line_col(issue.span.start);
+    f.labels.push(Label {
+        span: issue.span,
+        line,
+        column,
+        text: issue.label.clone(),
+    });
+    f
+}

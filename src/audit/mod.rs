@@ -1,0 +1,728 @@
+//! The audit engine: every firewall × every applicable requirement, evaluated exactly and in
+//! parallel, into flow records and findings.
+
+pub mod checks;
+pub mod finding;
+pub mod input;
+pub mod reach;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::catalog::condition::{Context, Tri};
+use crate::catalog::{role_includes, Catalog, Direction, Environment, MustNotKind, PortSpec, Protocol, Requirement};
+use crate::inventory::{Guards, Inventory};
+use crate::model::ports::{PortSet, ProtoSet, TCP, UDP};
+use crate::model::{AddrSet, At, Decider, Hook, Ruleset, Verdict};
+use checks::{
+    z002_undecidable_match, z101_required_flow_blocked, z102_required_flow_partial,
+    z103_required_flow_unknown, z201_management_port_exposed, z202_internal_port_exposed,
+    z203_unneeded_port_open,
+};
+pub use finding::{Finding, Label, Severity};
+pub use input::{load, InputFile};
+use reach::{Reach, Region, Status};
+
+/// What to audit against.
+pub struct AuditOptions<'a> {
+    pub catalog: &'a Catalog,
+    /// `--env`; otherwise the inventory's.
+    pub env: Option<Environment>,
+    /// `--role` (quick mode): every file is the host firewall of a host of this role.
+    pub role: Option<String>,
+    pub inventory: Option<&'a Inventory>,
+    /// Facts from the inventory and `--set`.
+    pub facts: Context,
+    /// `--interface`: the interfaces peers' traffic uses (default: any but loopback).
+    pub interfaces: Vec<String>,
+}
+
+/// One rule or default that decided a piece of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deciding {
+    pub file: String,
+    pub line: Option<u32>,
+    pub rule: String,
+    pub action: String,
+}
+
+/// One required flow through one firewall (the JSON contract's `flows[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowRecord {
+    pub requirement: String,
+    pub environment: String,
+    pub site: Option<String>,
+    pub firewall: String,
+    pub policy: String,
+    pub direction: &'static str,
+    pub from_role: String,
+    pub to_role: String,
+    pub protocol: String,
+    pub ports: String,
+    pub status: Status,
+    pub allowed_sources: Vec<String>,
+    pub deciding: Vec<Deciding>,
+    /// The requirement's condition when the facts do not decide it (the flow may not be needed).
+    pub condition: Option<String>,
+    pub conditional: bool,
+    /// For `unknown`: what could not be decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_reasons: Vec<String>,
+    #[serde(skip)]
+    pub file: usize,
+}
+
+/// The whole result of one audit run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub files: Vec<InputFile>,
+    pub flows: Vec<FlowRecord>,
+    pub findings: Vec<Finding>,
+    /// Some named input could not be read or recognised (exit code 2).
+    pub input_failed: bool,
+    pub environment: Option<Environment>,
+}
+
+impl Report {
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == s).count()
+    }
+    pub fn flow_count(&self, s: Status) -> usize {
+        self.flows.iter().filter(|f| f.status == s).count()
+    }
+}
+
+/// What a file guards, resolved from `--role` or the inventory.
+#[derive(Debug, Clone)]
+struct Guard {
+    guards: Guards,
+    site: Option<String>,
+    between: Vec<String>,
+    interfaces: Vec<String>,
+}
+
+/// One evaluation to do.
+struct Job<'a> {
+    file: usize,
+    req: &'a Requirement,
+    hook: Hook,
+    /// The role at the far end.
+    peer_role: String,
+    condition: Option<String>,
+    /// For boundary firewalls: the (from, to) sites.
+    sites: Option<(String, String)>,
+}
+
+/// Where the peers of a requirement are, relative to the guarded host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// The same site (ZVM and its VRAs, vCenter, hosts).
+    Local,
+    /// Other sites (paired ZVMs, peer VRAs).
+    PeerSite,
+    /// Anywhere (admin clients, ZCM, ZCC, ZSSP).
+    Anywhere,
+}
+
+fn scope(req: &Requirement) -> Scope {
+    const ANYWHERE: &[&str] = &["admin-client", "zcm", "zcc", "zssp", "azure-services", "aws-services"];
+    if req.from_role == req.to_role {
+        Scope::PeerSite
+    } else if ANYWHERE.contains(&req.from_role.as_str()) || ANYWHERE.contains(&req.to_role.as_str()) {
+        Scope::Anywhere
+    } else {
+        Scope::Local
+    }
+}
+
+/// Run the audit over loaded files.
+pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
+    let env = opts.env.or(opts.inventory.map(|i| i.environment));
+    let mut report = Report {
+        environment: env,
+        ..Report::default()
+    };
+    report.input_failed = files.iter().any(|f| f.failed);
+    for (i, f) in files.iter().enumerate() {
+        for mut x in f.findings.clone() {
+            x.file = Some(i);
+            report.findings.push(x);
+        }
+    }
+    let Some(env) = env else {
+        report.files = files;
+        return report;
+    };
+    let guards: Vec<Option<Guard>> = files
+        .iter()
+        .map(|f| {
+            if let Some(inv) = opts.inventory {
+                if let Some(fw) = inv.firewall_for(std::path::Path::new(&f.path)) {
+                    return Some(Guard {
+                        guards: fw.guards.clone(),
+                        site: fw.site.clone(),
+                        between: fw.between.clone(),
+                        interfaces: if opts.interfaces.is_empty() {
+                            fw.interfaces.clone()
+                        } else {
+                            opts.interfaces.clone()
+                        },
+                    });
+                }
+            }
+            opts.role.as_ref().map(|r| Guard {
+                guards: Guards::Host(r.clone()),
+                site: None,
+                between: Vec::new(),
+                interfaces: opts.interfaces.clone(),
+            })
+        })
+        .collect();
+
+    // the jobs: (file, requirement, direction)
+    let mut jobs = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        let (Some(g), Some(_)) = (&guards[fi], &f.ruleset) else {
+            continue;
+        };
+        for req in opts.catalog.for_env(env) {
+            let condition = match req.applies(&opts.facts) {
+                Tri::False => continue,
+                Tri::True => None,
+                Tri::Unknown => req.condition_text.clone(),
+            };
+            let mut push = |hook, peer: &str, sites| {
+                jobs.push(Job {
+                    file: fi,
+                    req,
+                    hook,
+                    peer_role: peer.to_string(),
+                    condition: condition.clone(),
+                    sites,
+                })
+            };
+            match &g.guards {
+                Guards::Host(role) => {
+                    let is_to = role_includes(role, &req.to_role);
+                    let is_from = role_includes(role, &req.from_role);
+                    match req.direction {
+                        Direction::AToB => {
+                            if is_to {
+                                push(Hook::Input, &req.from_role, None);
+                            }
+                            if is_from {
+                                push(Hook::Output, &req.to_role, None);
+                            }
+                        }
+                        Direction::Both => {
+                            if is_to || is_from {
+                                let peer = if is_to { &req.from_role } else { &req.to_role };
+                                push(Hook::Input, peer, None);
+                                push(Hook::Output, peer, None);
+                            }
+                        }
+                    }
+                }
+                Guards::Boundary => {
+                    if scope(req) == Scope::Local || g.between.len() != 2 {
+                        continue;
+                    }
+                    let (a, b) = (g.between[0].clone(), g.between[1].clone());
+                    push(Hook::Forward, &req.to_role, Some((a.clone(), b.clone())));
+                    push(Hook::Forward, &req.to_role, Some((b.clone(), a.clone())));
+                    if req.direction == Direction::Both && req.from_role != req.to_role {
+                        // the other side may open it too: evaluated with roles swapped below
+                    }
+                }
+            }
+        }
+    }
+
+    let results: Vec<(FlowRecord, Vec<Finding>)> = jobs
+        .par_iter()
+        .filter_map(|job| {
+            let g = guards[job.file].as_ref()?;
+            run_job(job, &files[job.file], g, env, opts)
+        })
+        .collect();
+    let mut z002_seen = std::collections::HashSet::new();
+    for (rec, fs) in results {
+        for f in fs {
+            if f.code == "Z002" {
+                let key = (f.file, f.labels.first().map(|l| l.span));
+                if !z002_seen.insert(key) {
+                    continue;
+                }
+            }
+            report.findings.push(f);
+        }
+        report.flows.push(rec);
+    }
+
+    // exposure checks, per host firewall
+    let exposures: Vec<Vec<Finding>> = files
+        .par_iter()
+        .enumerate()
+        .map(|(fi, f)| match (&guards[fi], &f.ruleset) {
+            (Some(g), Some(rs)) => exposure(fi, f, rs, g, env, opts, &report.flows),
+            _ => Vec::new(),
+        })
+        .collect();
+    report.findings.extend(exposures.into_iter().flatten());
+    report.findings.sort_by(|a, b| {
+        (a.file, a.line(), a.code, &a.requirement).cmp(&(b.file, b.line(), b.code, &b.requirement))
+    });
+    report.files = files;
+    report
+}
+
+fn protocol_set(p: Protocol) -> ProtoSet {
+    match p {
+        Protocol::Tcp => ProtoSet::single(TCP),
+        Protocol::Udp => ProtoSet::single(UDP),
+        Protocol::Any => ProtoSet::single(TCP).union(&ProtoSet::single(UDP)),
+    }
+}
+
+/// The ports of a requirement after the inventory's remapping, or why they are not known.
+fn ports_of(req: &Requirement, hook: Hook, opts: &AuditOptions<'_>) -> Result<PortSet, String> {
+    if let Some(inv) = opts.inventory {
+        let mapped = req
+            .port_key
+            .as_ref()
+            .and_then(|k| inv.ports.get(k))
+            .or_else(|| inv.ports.get(&req.id));
+        if let Some(&p) = mapped {
+            return Ok(PortSet::single(p));
+        }
+    }
+    match &req.ports {
+        PortSpec::List(r) => Ok(PortSet::from_ranges(r.iter().copied())),
+        PortSpec::MspVraRange => {
+            // two ports per VRA on the receiving side
+            let key = if hook == Hook::Output { "remote_vras" } else { "local_vras" };
+            let n = opts
+                .facts
+                .get(key)
+                .map(|v| v.to_string())
+                .and_then(|t| t.trim().parse::<u32>().ok());
+            match n.and_then(crate::catalog::msp::vra_port_range) {
+                Some((a, b)) => Ok(PortSet::range(a, b)),
+                None => Err(format!(
+                    "the 9082+ range depends on how many VRAs the receiving side has: set `{key}` (e.g. `--set {key}=4`)"
+                )),
+            }
+        }
+    }
+}
+
+fn run_job(
+    job: &Job<'_>,
+    file: &InputFile,
+    g: &Guard,
+    env: Environment,
+    opts: &AuditOptions<'_>,
+) -> Option<(FlowRecord, Vec<Finding>)> {
+    let rs = file.ruleset.as_ref()?;
+    let pipeline = rs.pipeline(job.hook)?;
+    let req = job.req;
+    let space = rs.address_space();
+    let remote = space.difference(&AddrSet::loopback());
+    let ifs = &rs.interfaces;
+    let peer_ifs = if g.interfaces.is_empty() {
+        ifs.non_loopback()
+    } else {
+        g.interfaces
+            .iter()
+            .fold(crate::model::iface::IfaceSet::empty(), |a, i| a.union(&ifs.matching(i)))
+    };
+    let mut reasons = Vec::new();
+    let mut exact = false;
+    let (src, dst, site) = match (&g.guards, opts.inventory) {
+        (Guards::Host(role), Some(inv)) => {
+            let host_roles: Vec<&str> = if role == "zca" { vec!["zca", "zvm", "vra"] } else { vec![role.as_str()] };
+            let host = host_roles
+                .iter()
+                .fold(AddrSet::empty(), |a, r| a.union(&inv.addresses(r, g.site.as_deref())))
+                .intersect(&space);
+            let host = if host.is_empty() { space.clone() } else { host };
+            let peers = match scope(req) {
+                Scope::Local => inv.addresses(&job.peer_role, g.site.as_deref()),
+                Scope::Anywhere => inv.addresses(&job.peer_role, None),
+                Scope::PeerSite => inv
+                    .sites
+                    .iter()
+                    .filter(|s| Some(&s.name) != g.site.as_ref())
+                    .filter_map(|s| s.roles.get(&job.peer_role))
+                    .fold(AddrSet::empty(), |a, b| a.union(b)),
+            }
+            .intersect(&remote);
+            let peers = if peers.is_empty() {
+                reasons.push(format!(
+                    "the inventory names no {} address for this flow: any address assumed",
+                    job.peer_role
+                ));
+                remote.clone()
+            } else {
+                exact = true;
+                peers
+            };
+            match job.hook {
+                Hook::Output => (host, peers, g.site.clone()),
+                _ => (peers, host, g.site.clone()),
+            }
+        }
+        (Guards::Boundary, Some(inv)) => {
+            let (a, b) = job.sites.clone()?;
+            let s = inv.addresses(&req.from_role, Some(&a)).intersect(&space);
+            let d = inv.addresses(&req.to_role, Some(&b)).intersect(&space);
+            if s.is_empty() || d.is_empty() {
+                return None;
+            }
+            exact = true;
+            (s, d, Some(format!("{a} -> {b}")))
+        }
+        (_, None) => match job.hook {
+            Hook::Output => (space.clone(), remote.clone(), None),
+            _ => (remote.clone(), space.clone(), None),
+        },
+    };
+    let (iif, oif) = match job.hook {
+        Hook::Input => (peer_ifs, ifs.all()),
+        Hook::Output => (ifs.all(), peer_ifs),
+        Hook::Forward => (ifs.non_loopback(), ifs.non_loopback()),
+    };
+    let ports = ports_of(req, job.hook, opts);
+    let (from_role, to_role) = match job.hook {
+        Hook::Input => (job.peer_role.clone(), guarded_name(g, &req.to_role)),
+        Hook::Output => (guarded_name(g, &req.from_role), job.peer_role.clone()),
+        Hook::Forward => (req.from_role.clone(), req.to_role.clone()),
+    };
+    let mut rec = FlowRecord {
+        requirement: req.id.clone(),
+        environment: env.as_str().to_string(),
+        site,
+        firewall: file.path.clone(),
+        policy: pipeline.name.clone(),
+        direction: match job.hook {
+            Hook::Input => "inbound",
+            Hook::Output => "outbound",
+            Hook::Forward => "forward",
+        },
+        from_role,
+        to_role,
+        protocol: req.protocol.as_str().to_string(),
+        ports: req.ports.display(),
+        status: Status::Unknown,
+        allowed_sources: Vec::new(),
+        deciding: Vec::new(),
+        conditional: job.condition.is_some(),
+        condition: job.condition.clone(),
+        unknown_reasons: Vec::new(),
+        file: job.file,
+    };
+    let ports = match ports {
+        Ok(p) => p,
+        Err(why) => {
+            rec.unknown_reasons.push(why.clone());
+            let mut f = Finding::new(&z103_required_flow_unknown::CHECK, flow_message(&rec, "cannot be evaluated"));
+            f.help = Some(why);
+            f.file = Some(job.file);
+            f.requirement = Some(req.id.clone());
+            return Some((rec, vec![f]));
+        }
+    };
+    rec.ports = crate::model::ports::port_string(&ports);
+    let region = Region {
+        src,
+        dst,
+        proto: protocol_set(req.protocol),
+        dport: ports,
+        iif,
+        oif,
+    };
+    let reach = Reach::evaluate(rs, pipeline, &region);
+    rec.status = reach.status(exact);
+    rec.allowed_sources = reach.allowed_sources().to_cidrs();
+    rec.deciding = reach
+        .all_deciders()
+        .into_iter()
+        .filter_map(|(at, _)| deciding(file, rs, at))
+        .collect();
+    rec.unknown_reasons = reach.unknown_reasons();
+    rec.unknown_reasons.extend(reasons);
+    let findings = flow_findings(&rec, &reach, file, rs, job);
+    Some((rec, findings))
+}
+
+fn guarded_name(g: &Guard, catalogue_role: &str) -> String {
+    match &g.guards {
+        Guards::Host(r) if r != catalogue_role => format!("{r} ({catalogue_role})"),
+        _ => catalogue_role.to_string(),
+    }
+}
+
+/// The JSON `deciding` entry of a decider.
+fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Deciding> {
+    let p = rs.policies.get(at.policy)?;
+    let (prov, action) = match at.decider {
+        Decider::Rule(r) | Decider::Loop(r) => {
+            let rule = p.rules.get(r)?;
+            (&rule.prov, rule.action.name().to_string())
+        }
+        Decider::ChainPolicy(c) => {
+            let ch = p.chains.get(c)?;
+            let a = match ch.policy {
+                Some(Verdict::Allow) => "accept",
+                Some(Verdict::Deny) => "drop",
+                _ => "unknown",
+            };
+            (&ch.decl, a.to_string())
+        }
+    };
+    Some(Deciding {
+        file: file.path.clone(),
+        line: (!prov.span.is_empty() || prov.line > 0).then_some(prov.line).filter(|l| *l > 0),
+        rule: prov.label.clone(),
+        action,
+    })
+}
+
+/// A label on a decider's source, if it has one in the file.
+pub(crate) fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
+    let p = rs.policies.get(at.policy)?;
+    let prov = match at.decider {
+        Decider::Rule(r) | Decider::Loop(r) => &p.rules.get(r)?.prov,
+        Decider::ChainPolicy(c) => &p.chains.get(c)?.decl,
+    };
+    if prov.span.is_empty() {
+        return None;
+    }
+    Some(Label {
+        span: prov.span,
+        line: prov.line,
+        column: prov.column,
+        text,
+    })
+}
+
+fn flow_message(rec: &FlowRecord, what: &str) -> String {
+    let cond = match &rec.condition {
+        Some(c) => format!(" (needed only if {c})"),
+        None => String::new(),
+    };
+    format!(
+        "{} {}/{} {} -> {} ({}) {what}{cond}",
+        rec.requirement, rec.protocol, rec.ports, rec.from_role, rec.to_role, rec.direction
+    )
+}
+
+fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset, job: &Job<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let conditional = rec.conditional;
+    let base = |check: &checks::Check, what: &str| {
+        let mut f = Finding::new(check, flow_message(rec, what));
+        f.file = Some(job.file);
+        f.requirement = Some(rec.requirement.clone());
+        if conditional && f.severity == Severity::Error {
+            f.severity = Severity::Warning;
+        }
+        f
+    };
+    let deny_labels = |verb: &str| -> Vec<Label> {
+        reach
+            .deciders(Verdict::Deny)
+            .into_iter()
+            .filter_map(|at| label_at(rs, at, format!("{verb} {}/{}", rec.protocol, rec.ports)))
+            .collect()
+    };
+    match rec.status {
+        Status::Allowed => {}
+        Status::Blocked => {
+            let mut f = base(&z101_required_flow_blocked::CHECK, "is blocked");
+            f.labels = deny_labels("drops");
+            f.help = Some(z101_required_flow_blocked::help(rec, reach, rs));
+            out.push(f);
+        }
+        Status::Partial => {
+            let mut f = base(
+                &z102_required_flow_partial::CHECK,
+                &format!(
+                    "is allowed only from {}",
+                    display_list(&rec.allowed_sources)
+                ),
+            );
+            f.labels = deny_labels("drops the rest of");
+            f.help = Some(format!(
+                "denied sources: {}; widen the allowing rule to every peer or move it above the rules labelled here",
+                display_list(&reach.denied_sources().to_cidrs())
+            ));
+            out.push(f);
+        }
+        Status::Unknown => {
+            let mut f = base(&z103_required_flow_unknown::CHECK, "cannot be decided");
+            let und: Vec<At> = reach.deciders(Verdict::Unknown);
+            f.labels = und
+                .iter()
+                .filter(|at| is_undecidable(rs, **at))
+                .filter_map(|at| label_at(rs, *at, "cannot be evaluated".into()))
+                .collect();
+            f.help = Some(format!("undecided because: {}", rec.unknown_reasons.join("; ")));
+            out.push(f);
+            // Z002 once per undecidable rule that touched a required flow
+            for at in und.into_iter().filter(|at| is_undecidable(rs, *at)) {
+                let Some(p) = rs.policies.get(at.policy) else { continue };
+                let (Decider::Rule(r) | Decider::Loop(r)) = at.decider else { continue };
+                let Some(rule) = p.rules.get(r) else { continue };
+                let why = if rule.undecidable.is_empty() {
+                    "its verdict is not in the export".to_string()
+                } else {
+                    rule.undecidable.join("; ")
+                };
+                let mut f = Finding::new(
+                    &z002_undecidable_match::CHECK,
+                    format!("{}: {why}", rule.prov.label),
+                );
+                f.file = Some(job.file);
+                f.labels = label_at(rs, at, "undecidable".into()).into_iter().collect();
+                f.help = Some("flows through this rule are reported as unknown; see `portolan explain Z002`".into());
+                out.push(f);
+            }
+        }
+    }
+    let _ = file;
+    out
+}
+
+fn is_undecidable(rs: &Ruleset, at: At) -> bool {
+    let Some(p) = rs.policies.get(at.policy) else { return false };
+    match at.decider {
+        Decider::Rule(r) => p
+            .rules
+            .get(r)
+            .is_some_and(|r| !r.undecidable.is_empty() || r.action == crate::model::Action::Opaque),
+        Decider::Loop(_) => true,
+        Decider::ChainPolicy(_) => false,
+    }
+}
+
+pub(crate) fn display_list(v: &[String]) -> String {
+    const MAX: usize = 6;
+    if v.is_empty() {
+        return "nowhere".into();
+    }
+    if v.len() <= MAX {
+        v.join(", ")
+    } else {
+        format!("{} and {} more", v[..MAX].join(", "), v.len() - MAX)
+    }
+}
+
+/// Z201, Z202, Z203 for one host firewall.
+fn exposure(
+    fi: usize,
+    file: &InputFile,
+    rs: &Ruleset,
+    g: &Guard,
+    env: Environment,
+    opts: &AuditOptions<'_>,
+    flows: &[FlowRecord],
+) -> Vec<Finding> {
+    let Guards::Host(role) = &g.guards else { return Vec::new() };
+    let Some(input) = rs.pipeline(Hook::Input) else { return Vec::new() };
+    let mut out = Vec::new();
+    let space = rs.address_space();
+    let remote = space.difference(&AddrSet::loopback());
+    let ifs = &rs.interfaces;
+    let world = |proto: ProtoSet, ports: PortSet| {
+        Reach::evaluate(
+            rs,
+            input,
+            &Region {
+                src: remote.clone(),
+                dst: space.clone(),
+                proto,
+                dport: ports,
+                iif: ifs.non_loopback(),
+                oif: ifs.all(),
+            },
+        )
+    };
+    // Z201: catalogue ports this host receives, open to the world; one finding per opening rule
+    let mut by_decider: BTreeMap<At, Vec<(String, String)>> = BTreeMap::new();
+    for rec in flows.iter().filter(|r| r.file == fi && r.direction == "inbound") {
+        let Some(req) = opts.catalog.requirements.iter().find(|r| r.id == rec.requirement) else { continue };
+        let Ok(ports) = ports_of(req, Hook::Input, opts) else { continue };
+        let reach = world(protocol_set(req.protocol), ports.clone());
+        for at in reach.world_open_deciders(rs) {
+            let e = by_decider.entry(at).or_default();
+            let p = format!("{}/{}", rec.protocol, crate::model::ports::port_string(&ports));
+            if !e.iter().any(|(_, x)| *x == p) {
+                e.push((rec.requirement.clone(), p));
+            }
+        }
+    }
+    for (at, items) in by_decider {
+        let ports: Vec<String> = items.iter().map(|(_, p)| p.clone()).collect();
+        let mut f = Finding::new(
+            &z201_management_port_exposed::CHECK,
+            format!(
+                "{} opens Zerto port(s) {} of this {role} to any address",
+                decider_name(rs, at),
+                display_list(&ports)
+            ),
+        );
+        f.file = Some(fi);
+        f.requirement = items.first().map(|(r, _)| r.clone());
+        f.labels = label_at(rs, at, "admits every source address".into()).into_iter().collect();
+        f.help = Some("restrict the source to the Zerto peers that need these ports (`-s PEERS`)".into());
+        out.push(f);
+    }
+    for m in opts.catalog.must_not_open.iter().filter(|m| m.environments.contains(&env)) {
+        if !(role_includes(role, &m.role) || m.role == "any") {
+            continue;
+        }
+        let ports = PortSet::from_ranges(m.ports.iter().copied());
+        let reach = world(protocol_set(m.protocol), ports.clone());
+        let allowers = reach.deciders(Verdict::Allow);
+        if allowers.is_empty() {
+            continue;
+        }
+        let check = match m.kind {
+            MustNotKind::InternalOnly => &z202_internal_port_exposed::CHECK,
+            MustNotKind::NotNeeded => &z203_unneeded_port_open::CHECK,
+        };
+        let what = format!("{}/{}", m.protocol.as_str(), crate::model::ports::port_string(&ports));
+        let from = display_list(&reach.allowed_sources().to_cidrs());
+        let mut f = Finding::new(
+            check,
+            match m.kind {
+                MustNotKind::InternalOnly => format!("{what} is internal to the ZVM but is reachable from {from}"),
+                MustNotKind::NotNeeded => format!("{what} is not needed by Zerto but is open (from {from})"),
+            },
+        );
+        f.file = Some(fi);
+        f.requirement = Some(m.id.clone());
+        f.labels = allowers
+            .iter()
+            .filter_map(|at| label_at(rs, *at, format!("admits {what}")))
+            .collect();
+        f.help = Some(match m.kind {
+            MustNotKind::InternalOnly => "only the ZVM itself uses 7073: drop it, or accept it on `-i lo` only".into(),
+            MustNotKind::NotNeeded => "block these ports unless something else on the host needs them".into(),
+        });
+        out.push(f);
+    }
+    let _ = file;
+    out
+}
+
+fn decider_name(rs: &Ruleset, at: At) -> String {
+    let Some(p) = rs.policies.get(at.policy) else { return "?".into() };
+    match at.decider {
+        Decider::Rule(r) | Decider::Loop(r) => p.rules.get(r).map(|r| r.prov.label.clone()).unwrap_or_default(),
+        Decider::ChainPolicy(c) => p.chains.get(c).map(|c| c.decl.label.clone()).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,177 @@
+//! Evaluating one required flow through one ruleset: the region it covers, the exact outcome, and
+//! the flow's status with the rules that decided it.
+
+use serde::Serialize;
+
+use crate::model::iface::IfaceSet;
+use crate::model::ports::{ConnState, PortSet, ProtoSet};
+use crate::model::{AddrSet, At, Decider, Outcome, PacketBox, Pipeline, Ruleset, Verdict};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Allowed,
+    Partial,
+    Blocked,
+    Unknown,
+}
+
+impl Status {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Allowed => "allowed",
+            Status::Partial => "partial",
+            Status::Blocked => "blocked",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// The packets of one flow as seen by one firewall.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub src: AddrSet,
+    pub dst: AddrSet,
+    pub proto: ProtoSet,
+    pub dport: PortSet,
+    pub iif: IfaceSet,
+    pub oif: IfaceSet,
+}
+
+impl Region {
+    /// A NEW connection from any source port.
+    pub fn to_box(&self) -> PacketBox {
+        PacketBox {
+            src: self.src.clone(),
+            dst: self.dst.clone(),
+            proto: self.proto.clone(),
+            sport: PortSet::full(),
+            dport: self.dport.clone(),
+            state: ConnState::New.set(),
+            iif: self.iif.clone(),
+            oif: self.oif.clone(),
+        }
+    }
+}
+
+/// The evaluated flow.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Reach {
+    pub fn evaluate(rs: &Ruleset, pipeline: &Pipeline, region: &Region) -> Reach {
+        let b = region.to_box();
+        let outcomes = if b.is_empty() {
+            Vec::new()
+        } else {
+            rs.evaluate(pipeline, &b)
+        };
+        Reach { outcomes }
+    }
+
+    fn has(&self, v: Verdict) -> bool {
+        self.outcomes.iter().any(|o| o.verdict == v)
+    }
+
+    /// With `exact_peers` (the inventory named the peers), every packet must get through for
+    /// `allowed`; without, some peer getting through is `allowed` (quick mode).
+    pub fn status(&self, exact_peers: bool) -> Status {
+        let (a, d, u) = (
+            self.has(Verdict::Allow),
+            self.has(Verdict::Deny),
+            self.has(Verdict::Unknown),
+        );
+        if exact_peers {
+            match (a, d, u) {
+                (true, true, _) => Status::Partial,
+                (_, _, true) => Status::Unknown,
+                (true, false, false) => Status::Allowed,
+                (false, true, false) => Status::Blocked,
+                (false, false, false) => Status::Unknown,
+            }
+        } else if a {
+            Status::Allowed
+        } else if u {
+            Status::Unknown
+        } else if d {
+            Status::Blocked
+        } else {
+            Status::Unknown
+        }
+    }
+
+    fn union(&self, v: Verdict, f: impl Fn(&PacketBox) -> &AddrSet) -> AddrSet {
+        self.outcomes
+            .iter()
+            .filter(|o| o.verdict == v)
+            .fold(AddrSet::empty(), |acc, o| acc.union(f(&o.space)))
+    }
+
+    pub fn allowed_sources(&self) -> AddrSet {
+        self.union(Verdict::Allow, |b| &b.src)
+    }
+    pub fn denied_sources(&self) -> AddrSet {
+        self.union(Verdict::Deny, |b| &b.src)
+    }
+    pub fn allowed_destinations(&self) -> AddrSet {
+        self.union(Verdict::Allow, |b| &b.dst)
+    }
+
+    /// Every decider of a piece with this verdict, in first-seen order.
+    pub fn deciders(&self, v: Verdict) -> Vec<At> {
+        let mut out: Vec<At> = Vec::new();
+        for o in self.outcomes.iter().filter(|o| o.verdict == v) {
+            for d in &o.deciders {
+                if !out.contains(d) {
+                    out.push(*d);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every decider of every piece.
+    pub fn all_deciders(&self) -> Vec<(At, Verdict)> {
+        let mut out: Vec<(At, Verdict)> = Vec::new();
+        for o in &self.outcomes {
+            for d in &o.deciders {
+                if !out.iter().any(|(x, v)| x == d && *v == o.verdict) {
+                    out.push((*d, o.verdict));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn unknown_reasons(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for o in self.outcomes.iter().filter(|o| o.verdict == Verdict::Unknown) {
+            for r in &o.reasons {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The allowing deciders that admit the whole address space of the ruleset's family: a rule
+    /// with no source restriction, or an ACCEPT chain policy.
+    pub fn world_open_deciders(&self, rs: &Ruleset) -> Vec<At> {
+        self.deciders(Verdict::Allow)
+            .into_iter()
+            .filter(|at| {
+                let Some(p) = rs.policies.get(at.policy) else {
+                    return false;
+                };
+                match at.decider {
+                    Decider::Rule(r) => p.rules.get(r).is_some_and(|r| r.matches.src.covers_a_whole_family()),
+                    Decider::ChainPolicy(_) => true,
+                    Decider::Loop(_) => false,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,197 @@
+//! `portolan audit`: read firewall files, evaluate every required Zerto flow, report.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::audit::{self as engine, AuditOptions, Severity};
+use crate::catalog::condition::Context;
+use crate::catalog::{Catalog, Environment};
+use crate::inventory::Inventory;
+use crate::report::{human, json, OutputFormat};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Firewall files or directories (scanned recursively). With an inventory and no paths, the
+    /// inventory's firewalls are audited.
+    pub paths: Vec<PathBuf>,
+    /// The inventory (`portolan.toml`): environment, facts, sites, role addresses, firewalls.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// The Zerto environment (overrides the inventory's).
+    #[arg(long)]
+    pub env: Option<Environment>,
+    /// Quick mode: audit every file as the host firewall of a host of this role (zvm, vra, zca, ...).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// A fact that decides catalogue conditions, e.g. `--set zvm_version=10.0 --set ltr=nfs`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub facts: Vec<String>,
+    /// The interface(s) the peers' traffic uses (default: any interface but loopback).
+    #[arg(long = "interface", value_name = "NAME")]
+    pub interfaces: Vec<String>,
+    /// Add or override requirements from a TOML file in the catalogue's format.
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub extra_catalog: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding of at least this severity is reported.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+}
+
+pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
+    let mut cat = Catalog::embedded().clone();
+    if let Some(p) = extra {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            eprintln!("portolan: cannot read the catalogue {}: {e}", p.display());
+            super::EXIT_USAGE
+        })?;
+        match Catalog::from_toml(&text) {
+            Ok(x) => cat.merge(x),
+            Err(e) => {
+                let name = p.display().to_string();
+                let report = miette::Report::msg(e.to_string());
+                let report = match e.span() {
+                    Some(s) => report
+                        .with_source_code(miette::NamedSource::new(name, text))
+                        .wrap_err(format!("in --catalog file (bytes {}..{})", s.start, s.end)),
+                    None => report.wrap_err(format!("in --catalog file {name}")),
+                };
+                eprintln!("{report:?}");
+                return Err(super::EXIT_USAGE);
+            }
+        }
+    }
+    Ok(cat)
+}
+
+pub fn run(a: AuditArgs) -> u8 {
+    let catalog = match load_catalog(a.extra_catalog.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let inventory = match &a.inventory {
+        Some(p) => match Inventory::load(p) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                eprintln!("{:?}", miette::Report::new(e));
+                return super::EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    let env = a.env.or(inventory.as_ref().map(|i| i.environment));
+    if env.is_none() {
+        eprintln!("portolan: say which Zerto environment to audit for: --env vsphere|hyperv|azure|aws|msp|hyperv-legacy, or an --inventory");
+        return super::EXIT_USAGE;
+    }
+    if a.role.is_none() && inventory.is_none() {
+        eprintln!("portolan: say what the files guard: --role ROLE (quick mode, e.g. --role zvm) or an --inventory");
+        return super::EXIT_USAGE;
+    }
+    if let Some(r) = &a.role {
+        if !crate::catalog::ROLES.iter().any(|(n, _)| n == r) || r == "any" {
+            let names: Vec<&str> = crate::catalog::ROLES.iter().map(|(n, _)| *n).filter(|n| *n != "any").collect();
+            eprintln!("portolan: unknown role `{r}`; one of: {}", names.join(", "));
+            return super::EXIT_USAGE;
+        }
+    }
+    let mut facts = Context::new();
+    if let Some(inv) = &inventory {
+        for (k, v) in &inv.facts {
+            facts.set(k, v);
+        }
+    }
+    for kv in &a.facts {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => facts.set(k.trim(), v.trim()),
+            _ => {
+                eprintln!("portolan: `--set {kv}`: write KEY=VALUE, e.g. `--set zvm_version=10.0`");
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    let mut paths = a.paths.clone();
+    if paths.is_empty() {
+        match &inventory {
+            Some(inv) if !inv.firewalls.is_empty() => {
+                paths = inv.firewalls.iter().map(|f| f.path.clone()).collect();
+            }
+            _ => {
+                eprintln!("portolan: name the firewall files or directories to audit");
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    let files = engine::load(&paths);
+    let opts = AuditOptions {
+        catalog: &catalog,
+        env: a.env,
+        role: a.role.clone(),
+        inventory: inventory.as_ref(),
+        facts,
+        interfaces: a.interfaces.clone(),
+    };
+    let report = engine::audit(files, &opts);
+
+    let render = |out: &mut dyn std::io::Write, terminal: bool| match a.format {
+        OutputFormat::Human => human::render(&report, out, human::Style::detect(terminal)),
+        OutputFormat::Json => json::render(&report, out),
+    };
+    let written = match &a.output {
+        Some(path) => write_file(path, |w| render(w, false)),
+        None => super::write_stdout(|w| render(w, std::io::stdout().is_terminal())),
+    };
+    if let Err(code) = written {
+        return code;
+    }
+    exit_code(&report, a.fail_on)
+}
+
+fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
+    if report.input_failed {
+        return super::EXIT_USAGE;
+    }
+    let threshold = match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    match threshold {
+        Some(t) if report.findings.iter().any(|f| f.severity >= t) => super::EXIT_FINDINGS,
+        _ => super::EXIT_CLEAN,
+    }
+}
+
+/// Write a report atomically: a temporary file next to the target, then a rename.
+fn write_file(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<(), u8> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.portolan-{}.tmp", std::process::id()));
+    let res = (|| {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        f(&mut file)?;
+        std::io::Write::flush(&mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        eprintln!("portolan: cannot write {}: {e}", path.display());
+        super::EXIT_USAGE
+    })
+}

@@ -1,0 +1,63 @@
+//! Command-line definitions (clap derive), one file per subcommand, and [`run`], which the binary
+//! calls and maps to an exit code.
+
+pub mod audit;
+pub mod catalog;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 bad usage or unreadable input.
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portolan",
+    version,
+    about = "Audit firewall exports against the Zerto port requirements",
+    long_about = "Portolan reads firewall exports (iptables-save and iptables-restore files), works out exactly \
+                  which packets they let through, and checks them against the network requirements of a Zerto \
+                  deployment."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit firewall files or directories against the Zerto requirements.
+    Audit(audit::AuditArgs),
+    /// Print the Zerto port requirements.
+    Catalog(catalog::CatalogArgs),
+}
+
+/// Parse the command line, run, and return the exit code.
+pub fn run() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_CLEAN };
+        }
+    };
+    match cli.command {
+        Command::Audit(a) => audit::run(a),
+        Command::Catalog(c) => catalog::run(c),
+    }
+}
+
+/// Write to stdout, treating a closed pipe (`| head`) as success.
+pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<(), u8> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match f(&mut lock).and_then(|_| std::io::Write::flush(&mut lock)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(EXIT_CLEAN),
+        Err(e) => {
+            eprintln!("portolan: cannot write the output: {e}");
+            Err(EXIT_USAGE)
+        }
+    }
+}

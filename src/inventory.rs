@@ -1,0 +1,320 @@
+//! `portolan.toml`: the environment, the facts that decide the catalogue's conditions, remapped
+//! ports, the sites with the addresses of each role, and which firewall file guards what.
+//!
+//! ```toml
+//! environment = "vsphere"
+//!
+//! [facts]                 # answers the catalogue's conditions
+//! zvm_version = "10.0"
+//! peer_zvm_version = "9.7"
+//! ltr = "nfs"
+//!
+//! [ports]                 # installer-changed default ports, by short name or requirement id
+//! zvm_api = 19669
+//!
+//! [[site]]
+//! name = "prod"
+//! [site.roles]
+//! zvm = ["10.10.0.10"]
+//! vra = ["10.10.0.21-10.10.0.24"]
+//! admin-client = ["10.20.0.0/16"]
+//!
+//! [[firewall]]
+//! path = "fw/prod-zvm.rules"   # relative to this file
+//! site = "prod"
+//! guards = "host:zvm"           # or "boundary"
+//! interfaces = ["eth0"]         # optional: where the peers' traffic arrives
+//! ```
+//! Every problem in the file is reported at once, each with a label on the value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::catalog::Environment;
+use crate::model::AddrSet;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    environment: Spanned<String>,
+    #[serde(default)]
+    facts: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    ports: BTreeMap<String, Spanned<i64>>,
+    #[serde(default)]
+    site: Vec<RawSite>,
+    #[serde(default)]
+    firewall: Vec<RawFirewall>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    name: Spanned<String>,
+    #[serde(default)]
+    roles: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFirewall {
+    path: Spanned<String>,
+    site: Option<Spanned<String>>,
+    guards: Spanned<String>,
+    #[serde(default)]
+    between: Vec<Spanned<String>>,
+    #[serde(default)]
+    interfaces: Vec<Spanned<String>>,
+}
+
+/// What a firewall file guards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guards {
+    /// The host firewall of a host of this role.
+    Host(String),
+    /// A firewall between sites (its FORWARD path).
+    Boundary,
+}
+
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub name: String,
+    pub roles: BTreeMap<String, AddrSet>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Firewall {
+    /// Resolved against the inventory's folder.
+    pub path: PathBuf,
+    pub site: Option<String>,
+    pub guards: Guards,
+    pub between: Vec<String>,
+    pub interfaces: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub file: PathBuf,
+    pub environment: Environment,
+    /// `key -> value` as text, for the condition context.
+    pub facts: BTreeMap<String, String>,
+    pub ports: BTreeMap<String, u16>,
+    pub sites: Vec<Site>,
+    pub firewalls: Vec<Firewall>,
+}
+
+/// All the problems of one inventory file.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: the inventory has {} problem(s)", problems.len())]
+pub struct InventoryError {
+    pub file: String,
+    pub src: NamedSource<String>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Problem {
+    pub message: String,
+    pub span: Option<SourceSpan>,
+    pub label: String,
+}
+
+impl Diagnostic for InventoryError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new("inventory"))
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.src)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.problems.iter().filter_map(|p| {
+            p.span
+                .map(|s| LabeledSpan::new_with_span(Some(format!("{}: {}", p.message, p.label)), s))
+        })))
+    }
+}
+
+const ROLES: &[&str] = &[
+    "zvm", "vra", "vba", "zcm", "zssp", "ltr", "esxi", "vcenter", "scvmm", "hyperv-host", "vcd",
+    "zcc", "zca", "zasa", "azure-services", "aws-services", "smb-repo", "nfs-repo",
+    "admin-client", "vss-agent",
+];
+
+fn span(r: std::ops::Range<usize>) -> Option<SourceSpan> {
+    Some((r.start, r.end.saturating_sub(r.start)).into())
+}
+
+impl Inventory {
+    pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| InventoryError {
+            file: name.clone(),
+            src: NamedSource::new(name.clone(), String::new()),
+            problems: vec![Problem {
+                message: format!("cannot read the inventory: {e}"),
+                span: None,
+                label: String::new(),
+            }],
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Inventory, InventoryError> {
+        let name = path.display().to_string();
+        let fail = |problems| InventoryError {
+            file: name.clone(),
+            src: NamedSource::new(name.clone(), text.to_string()).with_language("toml"),
+            problems,
+        };
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            fail(vec![Problem {
+                message: e.message().trim().to_string(),
+                span: e.span().and_then(span),
+                label: "here".into(),
+            }])
+        })?;
+        let mut problems = Vec::new();
+        let environment = match raw.environment.get_ref().parse::<Environment>() {
+            Ok(e) => Some(e),
+            Err(_) => {
+                problems.push(Problem {
+                    message: format!("unknown environment `{}`", raw.environment.get_ref()),
+                    span: span(raw.environment.span()),
+                    label: "one of vsphere, hyperv, azure, aws, msp, hyperv-legacy".into(),
+                });
+                None
+            }
+        };
+        let facts = raw
+            .facts
+            .iter()
+            .map(|(k, v)| {
+                let t = match v.get_ref() {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), t)
+            })
+            .collect();
+        let mut ports = BTreeMap::new();
+        for (k, v) in &raw.ports {
+            match u16::try_from(*v.get_ref()) {
+                Ok(p) if p > 0 => {
+                    ports.insert(k.clone(), p);
+                }
+                _ => problems.push(Problem {
+                    message: format!("port `{}` for `{k}` is out of range", v.get_ref()),
+                    span: span(v.span()),
+                    label: "a port is 1-65535".into(),
+                }),
+            }
+        }
+        let mut sites = Vec::new();
+        for s in &raw.site {
+            let mut roles = BTreeMap::new();
+            for (role, addrs) in &s.roles {
+                if !ROLES.contains(&role.get_ref().as_str()) {
+                    problems.push(Problem {
+                        message: format!("unknown role `{}`", role.get_ref()),
+                        span: span(role.span()),
+                        label: "not a Zerto role".into(),
+                    });
+                    continue;
+                }
+                let mut set = AddrSet::empty();
+                for a in addrs {
+                    match AddrSet::parse(a.get_ref()) {
+                        Ok(x) => set = set.union(&x),
+                        Err(e) => problems.push(Problem {
+                            message: e.to_string(),
+                            span: span(a.span()),
+                            label: "not an address, CIDR or range".into(),
+                        }),
+                    }
+                }
+                roles.insert(role.get_ref().clone(), set);
+            }
+            sites.push(Site {
+                name: s.name.get_ref().clone(),
+                roles,
+            });
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut firewalls = Vec::new();
+        for f in &raw.firewall {
+            let guards = match f.guards.get_ref().as_str() {
+                "boundary" => Some(Guards::Boundary),
+                g => match g.strip_prefix("host:") {
+                    Some(r) if ROLES.contains(&r) => Some(Guards::Host(r.to_string())),
+                    _ => {
+                        problems.push(Problem {
+                            message: format!("`{g}` is not what a firewall can guard"),
+                            span: span(f.guards.span()),
+                            label: "write `host:ROLE` (e.g. `host:zvm`) or `boundary`".into(),
+                        });
+                        None
+                    }
+                },
+            };
+            for s in f.site.iter().chain(f.between.iter()) {
+                if !sites.iter().any(|x: &Site| &x.name == s.get_ref()) {
+                    problems.push(Problem {
+                        message: format!("no site is named `{}`", s.get_ref()),
+                        span: span(s.span()),
+                        label: "not a [[site]] name".into(),
+                    });
+                }
+            }
+            if guards == Some(Guards::Boundary) && f.between.len() != 2 {
+                problems.push(Problem {
+                    message: "a boundary firewall needs `between = [\"site-a\", \"site-b\"]`".into(),
+                    span: span(f.guards.span()),
+                    label: "between which sites?".into(),
+                });
+            }
+            if let Some(guards) = guards {
+                firewalls.push(Firewall {
+                    path: base.join(f.path.get_ref()),
+                    site: f.site.as_ref().map(|s| s.get_ref().clone()),
+                    guards,
+                    between: f.between.iter().map(|s| s.get_ref().clone()).collect(),
+                    interfaces: f.interfaces.iter().map(|s| s.get_ref().clone()).collect(),
+                });
+            }
+        }
+        match (environment, problems.is_empty()) {
+            (Some(environment), true) => Ok(Inventory {
+                file: path.to_path_buf(),
+                environment,
+                facts,
+                ports,
+                sites,
+                firewalls,
+            }),
+            _ => Err(fail(problems)),
+        }
+    }
+
+    /// The addresses of a role at one site, or at every site.
+    pub fn addresses(&self, role: &str, site: Option<&str>) -> AddrSet {
+        self.sites
+            .iter()
+            .filter(|s| site.is_none_or(|n| n == s.name))
+            .filter_map(|s| s.roles.get(role))
+            .fold(AddrSet::empty(), |a, b| a.union(b))
+    }
+
+    /// The firewall entry for an input file, matched by canonical path.
+    pub fn firewall_for(&self, file: &Path) -> Option<&Firewall> {
+        let want = std::fs::canonicalize(file).ok();
+        self.firewalls.iter().find(|f| {
+            let have = std::fs::canonicalize(&f.path).ok();
+            (want.is_some() && want == have) || f.path == file
+        })
+    }
+}

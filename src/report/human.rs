@@ -1,0 +1,166 @@
+//! `--format human`: miette diagnostics with source snippets, grouped per file, then a one-line
+//! summary. Colour only on a terminal and without `NO_COLOR`.
+
+use std::fmt;
+use std::io::Write;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+
+use crate::audit::reach::Status;
+use crate::audit::{Finding, Report, Severity};
+
+/// A finding with its file's text, as a miette diagnostic.
+struct Diag<'a> {
+    f: &'a Finding,
+    src: Option<NamedSource<String>>,
+}
+
+impl fmt::Debug for Diag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.f.message)
+    }
+}
+
+impl fmt::Display for Diag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.f.message)
+    }
+}
+
+impl std::error::Error for Diag<'_> {}
+
+impl Diagnostic for Diag<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(format!("{} {}", self.f.code, self.f.name)))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.f.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.f.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.src.as_ref()?;
+        Some(Box::new(self.f.labels.iter().enumerate().map(|(i, l)| {
+            let span = miette::SourceSpan::from(l.span);
+            if i == 0 {
+                LabeledSpan::new_primary_with_span(Some(l.text.clone()), span)
+            } else {
+                LabeledSpan::new_with_span(Some(l.text.clone()), span)
+            }
+        })))
+    }
+}
+
+/// Options for the terminal output.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl Style {
+    /// Colour when writing to a terminal and `NO_COLOR` is not set.
+    pub fn detect(is_terminal: bool) -> Style {
+        Style {
+            color: is_terminal && std::env::var_os("NO_COLOR").is_none(),
+            width: 100,
+        }
+    }
+}
+
+pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_context_lines(1);
+    // findings about no file first
+    let mut groups: Vec<(Option<usize>, Vec<&Finding>)> = Vec::new();
+    for f in &r.findings {
+        match groups.iter_mut().find(|(k, _)| *k == f.file) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((f.file, vec![f])),
+        }
+    }
+    for (fi, file) in r.files.iter().enumerate() {
+        let flows: Vec<_> = r.flows.iter().filter(|x| x.file == fi).collect();
+        let count = |s: Status| flows.iter().filter(|x| x.status == s).count();
+        let fmt = file.format.map(|f| f.name()).unwrap_or("unrecognised");
+        if flows.is_empty() {
+            writeln!(out, "{} ({fmt})", file.path)?;
+        } else {
+            writeln!(
+                out,
+                "{} ({fmt}): {} flows: {} allowed, {} partial, {} blocked, {} unknown",
+                file.path,
+                flows.len(),
+                count(Status::Allowed),
+                count(Status::Partial),
+                count(Status::Blocked),
+                count(Status::Unknown)
+            )?;
+        }
+        for fl in flows.iter().filter(|x| x.status != Status::Allowed) {
+            writeln!(
+                out,
+                "  {:<8} {:<38} {:<8} {:<4}/{:<10} {} -> {}{}",
+                fl.status.name(),
+                fl.requirement,
+                fl.direction,
+                fl.protocol,
+                fl.ports,
+                fl.from_role,
+                fl.to_role,
+                if fl.conditional { "  (conditional)" } else { "" }
+            )?;
+        }
+        let src = file
+            .source
+            .as_ref()
+            .map(|s| NamedSource::new(s.name.clone(), s.text.to_string()));
+        if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
+            writeln!(out)?;
+            for f in fs {
+                let d = Diag { f, src: src.clone() };
+                let mut s = String::new();
+                if handler.render_report(&mut s, &d).is_err() {
+                    s = format!("{}: {} {}\n", f.code, f.name, f.message);
+                }
+                out.write_all(s.as_bytes())?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if let Some((_, fs)) = groups.iter().find(|(k, _)| k.is_none()) {
+        for f in fs {
+            let d = Diag { f, src: None };
+            let mut s = String::new();
+            let _ = handler.render_report(&mut s, &d);
+            out.write_all(s.as_bytes())?;
+        }
+    }
+    writeln!(
+        out,
+        "{} file(s), {} flow(s): {} allowed, {} partial, {} blocked, {} unknown; findings: {} error(s), {} warning(s), {} info",
+        r.files.len(),
+        r.flows.len(),
+        r.flow_count(Status::Allowed),
+        r.flow_count(Status::Partial),
+        r.flow_count(Status::Blocked),
+        r.flow_count(Status::Unknown),
+        r.count(Severity::Error),
+        r.count(Severity::Warning),
+        r.count(Severity::Info),
+    )
+}

@@ -1,0 +1,134 @@
+//! `--format json`: the `portolan-audit/1` contract of DESIGN.md. Fields are only ever added.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::audit::reach::Status;
+use crate::audit::{FlowRecord, Report, Severity};
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema: &'static str,
+    environment: Option<&'static str>,
+    files: Vec<FileOut>,
+    flows: &'a [FlowRecord],
+    findings: Vec<FindingOut<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct FileOut {
+    path: String,
+    format: Option<&'static str>,
+    policies: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    message: &'a str,
+    help: Option<&'a str>,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    column: Option<u32>,
+    requirement: Option<&'a str>,
+    labels: Vec<LabelOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct LabelOut<'a> {
+    line: u32,
+    column: u32,
+    start: usize,
+    end: usize,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    flows: FlowCounts,
+    findings: FindingCounts,
+}
+
+#[derive(Serialize)]
+struct FlowCounts {
+    allowed: usize,
+    partial: usize,
+    blocked: usize,
+    unknown: usize,
+}
+
+#[derive(Serialize)]
+struct FindingCounts {
+    error: usize,
+    warning: usize,
+    info: usize,
+}
+
+pub fn to_value(r: &Report) -> serde_json::Value {
+    let doc = Doc {
+        schema: "portolan-audit/1",
+        environment: r.environment.map(|e| e.as_str()),
+        files: r
+            .files
+            .iter()
+            .map(|f| FileOut {
+                path: f.path.clone(),
+                format: f.format.map(|x| x.name()),
+                policies: f.policies(),
+            })
+            .collect(),
+        flows: &r.flows,
+        findings: r
+            .findings
+            .iter()
+            .map(|f| FindingOut {
+                code: f.code,
+                name: f.name,
+                severity: f.severity,
+                message: &f.message,
+                help: f.help.as_deref(),
+                file: f.file.and_then(|i| r.files.get(i)).map(|x| x.path.as_str()),
+                line: f.line(),
+                column: f.column(),
+                requirement: f.requirement.as_deref(),
+                labels: f
+                    .labels
+                    .iter()
+                    .map(|l| LabelOut {
+                        line: l.line,
+                        column: l.column,
+                        start: l.span.start,
+                        end: l.span.end,
+                        text: &l.text,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        summary: Summary {
+            files: r.files.len(),
+            flows: FlowCounts {
+                allowed: r.flow_count(Status::Allowed),
+                partial: r.flow_count(Status::Partial),
+                blocked: r.flow_count(Status::Blocked),
+                unknown: r.flow_count(Status::Unknown),
+            },
+            findings: FindingCounts {
+                error: r.count(Severity::Error),
+                warning: r.count(Severity::Warning),
+                info: r.count(Severity::Info),
+            },
+        },
+    };
+    serde_json::to_value(doc).unwrap_or(serde_json::Value::Null)
+}
+
+pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let v = to_value(r);
+    serde_json::to_writer_pretty(&mut *out, &v)?;
+    writeln!(out)
+}
