@@ -279,7 +279,7 @@ impl Inventory {
             }
             if let Some(guards) = guards {
                 firewalls.push(Firewall {
-                    path: base.join(f.path.get_ref()),
+                    path: normalise(&base.join(f.path.get_ref())),
                     site: f.site.as_ref().map(|s| s.get_ref().clone()),
                     guards,
                     between: f.between.iter().map(|s| s.get_ref().clone()).collect(),
@@ -316,5 +316,25 @@ impl Inventory {
             let have = std::fs::canonicalize(&f.path).ok();
             (want.is_some() && want == have) || f.path == file
         })
+    }
+}
+
+/// `a/b/../c` → `a/c`, lexically (no file system access), so reports show tidy paths.
+fn normalise(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
     }
 }

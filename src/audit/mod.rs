@@ -532,11 +532,32 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset
         f
     };
     let deny_labels = |verb: &str| -> Vec<Label> {
-        reach
+        let mut labels: Vec<Label> = reach
             .deciders(Verdict::Deny)
             .into_iter()
             .filter_map(|at| label_at(rs, at, format!("{verb} {}/{}", rec.protocol, rec.ports)))
-            .collect()
+            .collect();
+        // the jumps and returns that led there
+        for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
+            for &(pi, r) in &o.via {
+                let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else { continue };
+                let text = match rule.action {
+                    crate::model::Action::Jump(c) | crate::model::Action::Goto(c) => format!(
+                        "jumps to {}",
+                        rs.policies[pi].chains.get(c).map(|c| c.name.as_str()).unwrap_or("?")
+                    ),
+                    crate::model::Action::Return => "returns to the calling chain".to_string(),
+                    _ => continue,
+                };
+                let at = At { policy: pi, decider: Decider::Rule(r) };
+                if let Some(l) = label_at(rs, at, text) {
+                    if !labels.iter().any(|x| x.span == l.span) {
+                        labels.push(l);
+                    }
+                }
+            }
+        }
+        labels
     };
     match rec.status {
         Status::Allowed => {}

@@ -83,6 +83,12 @@ const CONTINUING: &[&str] = &[
 /// Address-rewriting targets: in `nat` they end the nat chain (accept-like); they never filter.
 const NAT_TARGETS: &[&str] = &["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"];
 
+/// Matches evaluated exactly.
+const MODELLED: &[&str] = &[
+    "tcp", "udp", "sctp", "dccp", "udplite", "multiport", "icmp", "icmp6", "conntrack", "state",
+    "comment", "iprange",
+];
+
 /// Matches we know but cannot evaluate from the dump alone, with the reason we give.
 fn opaque_module(m: &str) -> Option<&'static str> {
     Some(match m {
@@ -670,21 +676,34 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
                     }
                 }
             }
-            (Some(m), _) => match opaque_module(m) {
-                Some(reason) => why.push(format!("-m {m}: {reason}")),
-                None => {
-                    why.push(format!("-m {m}: this match is not modelled"));
-                    if !ctx.issues.iter().any(|i| i.span == arg.span) {
-                        ctx.issues.push(ParseIssue {
-                            kind: IssueKind::Undecidable,
-                            span: arg.module.as_ref().map(|t| t.span).unwrap_or(arg.span),
-                            message: format!("match `-m {m}` is not modelled; packets it could match are unknown"),
-                            label: "unknown match".into(),
-                            help: Some("Portolan reports what this rule decides as unknown rather than guessing".into()),
-                        });
+            (None, "m") => {
+                if let Some(m) = value {
+                    let m = m.text.as_ref();
+                    if !MODELLED.contains(&m) {
+                        match opaque_module(m) {
+                            Some(reason) => why.push(format!("-m {m}: {reason}")),
+                            None => {
+                                why.push(format!("-m {m}: this match is not modelled"));
+                                ctx.issues.push(ParseIssue {
+                                    kind: IssueKind::Undecidable,
+                                    span: value.map(|v| v.span).unwrap_or(arg.span),
+                                    message: format!(
+                                        "match `-m {m}` is not modelled; packets it could match are unknown"
+                                    ),
+                                    label: "unknown match".into(),
+                                    help: Some(
+                                        "Portolan reports what this rule decides as unknown rather than guessing"
+                                            .into(),
+                                    ),
+                                });
+                            }
+                        }
                     }
                 }
-            },
+            }
+            // options of a module that is not modelled were accounted for at its `-m`
+            (Some(m), _) if !MODELLED.contains(&m) => {}
+            (Some(m), _) => why.push(format!("`--{name}` of `-m {m}` is not modelled")),
             (None, other) => why.push(format!("option `{other}` is not modelled")),
         }
         if !why.is_empty() {
