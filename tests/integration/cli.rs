@@ -1,0 +1,288 @@
+//! The command line: the must-shows, exit codes, usage errors.
+
+use super::{audit_json, findings, flow, portolan};
+
+const QUICK: &[&str] = &["--env", "vsphere", "--role", "zvm"];
+
+fn quick(file: &str) -> (serde_json::Value, i32) {
+    let mut args = QUICK.to_vec();
+    args.push(file);
+    audit_json(&args)
+}
+
+#[test]
+fn drop_before_accept_blocks_9669_with_the_drop_line_deciding() {
+    let (v, code) = quick("fixtures/iptables/zvm-drops-9669.rules");
+    assert_eq!(code, 1);
+    let f = flow(&v, "vsphere.admin-client-zvm-9669", "inbound");
+    assert_eq!(f["status"], "blocked");
+    assert_eq!(f["policy"], "filter/INPUT");
+    assert_eq!(f["allowed_sources"], serde_json::json!([]));
+    let deciding = f["deciding"].as_array().unwrap();
+    assert_eq!(deciding.len(), 1, "{deciding:?}");
+    assert_eq!(deciding[0]["line"], 12);
+    assert_eq!(deciding[0]["action"], "drop");
+    assert_eq!(deciding[0]["rule"], "filter/INPUT #6");
+    let z101 = findings(&v, "Z101");
+    let errors: Vec<_> = z101.iter().filter(|f| f["severity"] == "error").collect();
+    assert_eq!(errors.len(), 1, "only the unconditional flow is an error: {z101:?}");
+    assert_eq!(errors[0]["line"], 12);
+    assert_eq!(errors[0]["requirement"], "vsphere.admin-client-zvm-9669");
+    // the ZCM flow applies only when a ZCM is deployed: a warning
+    let zcm_finding = z101.iter().find(|f| f["requirement"] == "vsphere.zcm-zvm-9669").unwrap();
+    assert_eq!(zcm_finding["severity"], "warning");
+    // the conditional ZCM flow is blocked too, but only a warning
+    let zcm = flow(&v, "vsphere.zcm-zvm-9669", "inbound");
+    assert_eq!(zcm["status"], "blocked");
+    assert_eq!(zcm["conditional"], true);
+    // everything else still passes
+    assert_eq!(flow(&v, "vsphere.admin-client-zvm-9080", "inbound")["status"], "allowed");
+}
+
+#[test]
+fn a_dump_that_allows_everything_exits_zero() {
+    let (v, code) = quick("fixtures/iptables/zvm-allows-all.rules");
+    assert_eq!(code, 0, "{:#}", v["findings"]);
+    let flows = v["flows"].as_array().unwrap();
+    assert!(!flows.is_empty());
+    assert!(flows.iter().all(|f| f["status"] == "allowed"), "{flows:#?}");
+    assert_eq!(v["summary"]["findings"]["error"], 0);
+    assert_eq!(v["schema"], "portolan-audit/1");
+    assert_eq!(v["files"][0]["format"], "iptables-save");
+    // quick mode: allowed_sources says which peers get through
+    let f = flow(&v, "vsphere.zvm-vra-4005", "inbound");
+    assert_eq!(f["allowed_sources"], serde_json::json!(["10.10.0.0/16"]));
+}
+
+#[test]
+fn exposure_of_9669_and_7073_to_the_world() {
+    let (v, code) = quick("fixtures/iptables/zvm-exposed.rules");
+    assert_eq!(code, 1);
+    let z201 = findings(&v, "Z201");
+    assert_eq!(z201.len(), 1, "{z201:#?}");
+    assert_eq!(z201[0]["line"], 8);
+    assert!(z201[0]["message"].as_str().unwrap().contains("tcp/9669"));
+    let z202 = findings(&v, "Z202");
+    assert_eq!(z202.len(), 1);
+    assert_eq!(z202[0]["line"], 9);
+    assert_eq!(z202[0]["severity"], "error");
+    // the same file without the exposing rules has neither finding
+    let (v, _) = quick("fixtures/iptables/zvm-allows-all.rules");
+    assert!(findings(&v, "Z201").is_empty() && findings(&v, "Z202").is_empty());
+}
+
+#[test]
+fn malformed_lines_are_z001_and_the_rest_is_still_audited() {
+    let (v, code) = quick("fixtures/iptables/zvm-malformed.rules");
+    assert_eq!(code, 1);
+    let z001 = findings(&v, "Z001");
+    assert_eq!(z001.len(), 2, "{z001:#?}");
+    // `--dport 99999` on line 10, the label on the bad token
+    let bad = z001.iter().find(|f| f["line"] == 10).expect("a Z001 on line 10");
+    assert_eq!(bad["column"], 46);
+    assert_eq!(bad["labels"][0]["end"].as_u64().unwrap() - bad["labels"][0]["start"].as_u64().unwrap(), 5);
+    // `--dport` with no value on line 11
+    assert!(z001.iter().any(|f| f["line"] == 11));
+    // the unknown module is Z002, and the flows it guards are unknown, not allowed
+    let z002 = findings(&v, "Z002");
+    assert!(z002.iter().any(|f| f["line"] == 12 && f["message"].as_str().unwrap().contains("geoip")), "{z002:#?}");
+    assert_eq!(flow(&v, "vsphere.zvm-zvm-9081", "inbound")["status"], "unknown");
+    assert!(!findings(&v, "Z103").is_empty());
+    // later rules still count
+    assert_eq!(flow(&v, "vsphere.admin-client-zvm-9669", "inbound")["status"], "allowed");
+    assert_eq!(flow(&v, "vsphere.zvm-vra-4005", "inbound")["status"], "allowed");
+}
+
+#[test]
+fn inventory_mode_finds_the_subnet_a_user_chain_returns_to_a_drop_policy() {
+    let (v, code) = audit_json(&["--inventory", "fixtures/inventory/vsphere-two-sites.toml"]);
+    assert_eq!(code, 1);
+    let f = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["requirement"] == "vsphere.admin-client-zvm-9669"
+                && f["firewall"] == "fixtures/iptables/zvm-user-chain-return.rules"
+        })
+        .unwrap();
+    assert_eq!(f["status"], "partial");
+    assert_eq!(f["site"], "prod");
+    assert_eq!(f["allowed_sources"], serde_json::json!(["10.20.0.0/16"]));
+    let actions: Vec<&str> = f["deciding"].as_array().unwrap().iter().map(|d| d["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"accept") && actions.contains(&"drop"), "{actions:?}");
+    let z102: Vec<_> = findings(&v, "Z102")
+        .into_iter()
+        .filter(|x| x["requirement"] == "vsphere.admin-client-zvm-9669")
+        .collect();
+    assert_eq!(z102.len(), 1);
+    let lines: Vec<u64> = z102[0]["labels"].as_array().unwrap().iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![3, 9, 12], "policy, jump, RETURN");
+    // facts from the inventory decide conditions: vba = false drops the VBA flows
+    assert!(!v["flows"].as_array().unwrap().iter().any(|f| f["requirement"] == "vsphere.zvm-vba-9180"));
+}
+
+#[test]
+fn catalog_msp_json_lists_every_port_of_the_msp_table() {
+    let out = portolan().args(["catalog", "--env", "msp", "--format", "json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "portolan-catalog/1");
+    let mut ports: Vec<String> = v["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ports"].as_str().unwrap().to_string())
+        .collect();
+    ports.sort();
+    ports.dedup();
+    let want = [
+        "22", "443", "4005", "4006", "4007", "4008", "4009", "5672", "8100", "9071", "9080", "9081",
+        "9082+", "9180", "9669", "9779", "9989",
+    ];
+    let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(ports, want);
+    let nots: Vec<&str> = v["must_not_open"].as_array().unwrap().iter().map(|m| m["ports"].as_str().unwrap()).collect();
+    assert!(nots.contains(&"7073"));
+}
+
+#[test]
+fn catalog_hyperv_has_8100_and_csv_and_table_render() {
+    let out = portolan().args(["catalog", "--env", "hyperv", "--format", "csv"]).output().unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.lines().any(|l| l.starts_with("hyperv.zvm-scvmm-8100,") && l.contains(",8100,")), "{csv}");
+    let out = portolan().args(["catalog", "--env", "hyperv"]).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("8100") && table.contains("zvm-scvmm"));
+}
+
+#[test]
+fn exit_codes_and_fail_on() {
+    let f = "fixtures/iptables/zvm-drops-9669.rules";
+    let code = |extra: &[&str]| {
+        portolan().arg("audit").args(QUICK).arg(f).args(extra).output().unwrap().status.code()
+    };
+    assert_eq!(code(&[]), Some(1));
+    assert_eq!(code(&["--fail-on", "never"]), Some(0));
+    // exposed file: only a warning (Z201) besides the Z202 error
+    let exposed = portolan()
+        .arg("audit")
+        .args(QUICK)
+        .args(["--fail-on", "warning", "fixtures/iptables/zvm-allows-all.rules"])
+        .output()
+        .unwrap();
+    assert_eq!(exposed.status.code(), Some(0));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    // no environment
+    let out = portolan().args(["audit", "--role", "zvm", "fixtures/iptables/zvm-allows-all.rules"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--env"));
+    // unknown role
+    let out = portolan().args(["audit", "--env", "vsphere", "--role", "wizard", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // bad flag value
+    let out = portolan().args(["audit", "--env", "mars"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // a broken inventory: every problem at once
+    let out = portolan().args(["audit", "--inventory", "fixtures/inventory/broken.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in ["10.10.0.300", "wizard", "prd", "host:zvn"] {
+        assert!(err.contains(needle), "missing {needle} in {err}");
+    }
+}
+
+#[test]
+fn unrecognised_named_file_is_z003_and_exit_2_but_directory_scans_skip_it() {
+    let dir = tempdir();
+    std::fs::write(dir.join("notes.txt"), "hello\n").unwrap();
+    std::fs::copy("fixtures/iptables/zvm-drops-9669.rules", dir.join("zvm.rules")).unwrap();
+    let notes = dir.join("notes.txt");
+    let (v, code) = quick(notes.to_str().unwrap());
+    assert_eq!(code, 2);
+    assert_eq!(findings(&v, "Z003").len(), 1);
+    let (v, code) = quick(dir.to_str().unwrap());
+    assert_eq!(code, 1, "the directory holds the 9669 drop");
+    assert_eq!(v["files"].as_array().unwrap().len(), 1);
+    assert!(findings(&v, "Z003").is_empty());
+    // a file that does not exist
+    let (v, code) = quick("fixtures/iptables/no-such-file.rules");
+    assert_eq!(code, 2);
+    assert_eq!(findings(&v, "Z003").len(), 1);
+}
+
+#[test]
+fn one_bad_file_does_not_stop_the_others() {
+    let (v, code) = audit_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/iptables/zvm-malformed.rules",
+        "fixtures/iptables/zvm-allows-all.rules",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(v["files"].as_array().unwrap().len(), 2);
+    let good: Vec<_> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["firewall"] == "fixtures/iptables/zvm-allows-all.rules")
+        .collect();
+    assert!(!good.is_empty() && good.iter().all(|f| f["status"] == "allowed"));
+}
+
+#[test]
+fn output_file_is_written_and_input_untouched() {
+    let dir = tempdir();
+    let out = dir.join("report.json");
+    let input = "fixtures/iptables/zvm-drops-9669.rules";
+    let before = std::fs::read(input).unwrap();
+    let st = portolan()
+        .arg("audit")
+        .args(QUICK)
+        .args([input, "--format", "json", "--output", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(st.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(v["summary"]["flows"]["blocked"], 2);
+    assert_eq!(std::fs::read(input).unwrap(), before);
+    // no temporary files left behind
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn facts_decide_conditional_requirements() {
+    let base = ["--env", "vsphere", "--role", "zvm", "fixtures/iptables/zvm-allows-all.rules"];
+    let (v, _) = audit_json(&base);
+    assert_eq!(flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"], true);
+    let mut old = base.to_vec();
+    old.extend(["--set", "zvm_version=7.5", "--set", "peer_zvm_version=9.0"]);
+    let (v, _) = audit_json(&old);
+    assert!(!v["flows"].as_array().unwrap().iter().any(|f| f["requirement"] == "vsphere.zvm-zvm-9071"));
+    let mut new = base.to_vec();
+    new.extend(["--set", "zvm_version=10.0", "--set", "peer_zvm_version=9.5"]);
+    let (v, _) = audit_json(&new);
+    assert_eq!(flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"], false);
+}
+
+/// A fresh directory under the target dir (no tempfile crate needed).
+pub fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cli-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -1,0 +1,50 @@
+//! Integration tests through the `portolan` binary and the library, one crate split into modules.
+
+mod cli;
+mod formats;
+mod regression;
+mod snapshots;
+
+use assert_cmd::Command;
+
+pub fn portolan() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_portolan"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("NO_COLOR");
+    c
+}
+
+/// Run an audit and parse its JSON output; returns (json, exit code).
+pub fn audit_json(args: &[&str]) -> (serde_json::Value, i32) {
+    let out = portolan()
+        .arg("audit")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("the binary runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code().unwrap_or(-1))
+}
+
+/// The flow record of a requirement in one direction.
+pub fn flow<'a>(v: &'a serde_json::Value, requirement: &str, direction: &str) -> &'a serde_json::Value {
+    v["flows"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|f| f["requirement"] == requirement && f["direction"] == direction)
+        })
+        .unwrap_or_else(|| panic!("no {direction} flow for {requirement}"))
+}
+
+pub fn findings<'a>(v: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    v["findings"]
+        .as_array()
+        .map(|a| a.iter().filter(|f| f["code"] == code).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,101 @@
+//! Regression tests, each named after what it covers.
+
+use std::path::PathBuf;
+
+use portolan::audit::{self, AuditOptions};
+use portolan::catalog::condition::Context;
+use portolan::catalog::{Catalog, Environment};
+
+fn audit_text(name: &str, text: &str) -> audit::Report {
+    let dir = super::cli::tempdir();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    let files = audit::load(&[PathBuf::from(&p)]);
+    let opts = AuditOptions {
+        catalog: Catalog::embedded(),
+        env: Some(Environment::Vsphere),
+        role: Some("zvm".into()),
+        inventory: None,
+        facts: Context::new(),
+        interfaces: Vec::new(),
+    };
+    audit::audit(files, &opts)
+}
+
+fn status(r: &audit::Report, req: &str) -> String {
+    r.flows
+        .iter()
+        .find(|f| f.requirement == req && f.direction == "inbound")
+        .map(|f| f.status.name().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn insert_puts_the_rule_ahead_of_appended_ones() {
+    let r = audit_text(
+        "insert.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 9669 -j ACCEPT\n-I INPUT 1 -p tcp --dport 9669 -j DROP\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "blocked");
+    let f = r.flows.iter().find(|f| f.requirement == "vsphere.admin-client-zvm-9669").unwrap();
+    assert_eq!(f.deciding[0].line, Some(4));
+    assert_eq!(f.deciding[0].rule, "filter/INPUT #1");
+}
+
+#[test]
+fn a_quoted_comment_that_looks_like_a_target_is_only_a_comment() {
+    let r = audit_text(
+        "comment.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m comment --comment \"do not -j DROP \\\"9669\\\"\" --dport 9669 -j ACCEPT\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "allowed");
+    assert!(r.findings.iter().all(|f| f.code != "Z001"), "{:#?}", r.findings);
+}
+
+#[test]
+fn established_only_rules_do_not_admit_a_new_connection() {
+    let r = audit_text(
+        "est.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 9669 -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "blocked");
+}
+
+#[test]
+fn loopback_only_accept_does_not_admit_peers_and_7073_on_lo_is_fine() {
+    let r = audit_text(
+        "lo.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "blocked");
+    assert!(r.findings.iter().all(|f| f.code != "Z202"));
+}
+
+#[test]
+fn mangle_drop_blocks_even_when_filter_accepts() {
+    let r = audit_text(
+        "mangle.rules",
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 9669 -j DROP\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "blocked");
+}
+
+#[test]
+fn a_jump_loop_is_unknown_not_a_hang() {
+    let r = audit_text(
+        "loop.rules",
+        "*filter\n:INPUT DROP [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -j A\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "unknown");
+}
+
+#[test]
+fn multiport_ports_matches_either_direction() {
+    // `--ports 9669` matches source port 9669 too: the flow (any source port) is admitted
+    let r = audit_text(
+        "ports.rules",
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m multiport --ports 9669 -j ACCEPT\nCOMMIT\n",
+    );
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "allowed");
+    assert_eq!(status(&r, "vsphere.admin-client-zvm-9080"), "allowed", "source port 9669 to 9080 matches --ports");
+}
