@@ -87,6 +87,10 @@ fn a_jump_loop_is_unknown_not_a_hang() {
         "*filter\n:INPUT DROP [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -j A\nCOMMIT\n",
     );
     assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "unknown");
+    let z001: Vec<_> = r.findings.iter().filter(|f| f.code == "Z001").collect();
+    assert_eq!(z001.len(), 1, "{z001:#?}");
+    assert!(z001[0].message.contains("A -> B -> A"));
+    assert_eq!(z001[0].line(), Some(7));
 }
 
 #[test]
