@@ -703,6 +703,8 @@ struct RuleParser<'w, 'a> {
     last: Ctx<'a>,
     /// The implicit module of `-p PROTO`.
     proto_module: Option<Token<'a>>,
+    /// The last `-m` of a per-protocol module (`-m tcp`, `-m icmp`, ...).
+    explicit_proto_module: Option<Token<'a>>,
     base_seen: u8,
 }
 
@@ -746,6 +748,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             ctx: Ctx::None,
             last: Ctx::None,
             proto_module: None,
+            explicit_proto_module: None,
             base_seen: 0,
         }
     }
@@ -1061,6 +1064,9 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                     false,
                     vec![module.clone()],
                 ));
+                if is_proto_module(&module.text) {
+                    self.explicit_proto_module = Some(module.clone());
+                }
                 self.ctx = Ctx::Module(module.clone());
                 self.last = Ctx::Module(module);
             }
@@ -1195,7 +1201,11 @@ impl<'w, 'a> RuleParser<'w, 'a> {
         if is_proto_option(canon) {
             owner = match &self.ctx {
                 Ctx::Module(m) if is_proto_module(&m.text) => Some(Owner::Module(m.clone())),
-                _ => self.proto_module.clone().map(Owner::Module),
+                _ => self
+                    .explicit_proto_module
+                    .clone()
+                    .or_else(|| self.proto_module.clone())
+                    .map(Owner::Module),
             };
         }
         if owner.is_none()
@@ -2413,6 +2423,7 @@ mod tests {
             "-A INPUT -p ipv6-icmp --icmpv6-type 1 -j ACCEPT\n",
             "-A INPUT -p 17 --dport 53 -m conntrack --ctstate NEW --sport 53 -j ACCEPT\n",
             "-A INPUT -p udp -m multiport --dports 1,2 --dport 3 -j ACCEPT\n",
+            "-A INPUT -m tcp --dport 1 -m comment --comment x --sport 2 -j ACCEPT\n",
         ));
         let d = parse(&text);
         assert!(d.issues.is_empty(), "{:#?}", d.issues);
@@ -2424,6 +2435,7 @@ mod tests {
                 "A INPUT | p=ipv6-icmp icmp6:icmpv6-type=1 | j ACCEPT()",
                 "A INPUT | p=17 udp:dport=53 m=conntrack conntrack:ctstate=NEW udp:sport=53 | j ACCEPT()",
                 "A INPUT | p=udp m=multiport multiport:dports=1,2 udp:dport=3 | j ACCEPT()",
+                "A INPUT | m=tcp tcp:dport=1 m=comment comment:comment=x tcp:sport=2 | j ACCEPT()",
             ]
         );
         // The implicit module points at the protocol value.
