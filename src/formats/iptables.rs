@@ -401,11 +401,11 @@ fn plain_words(line: &str, base: usize) -> impl Iterator<Item = Token<'_>> {
     })
 }
 
-/// `tail(text, k)`: the text from byte `k`, borrowed when the original is.
-fn tail<'a>(c: &Cow<'a, str>, from: usize) -> Cow<'a, str> {
+/// Bytes `from..to` of a word's text, borrowed when the text is.
+fn slice<'a>(c: &Cow<'a, str>, from: usize, to: usize) -> Cow<'a, str> {
     match c {
-        Cow::Borrowed(s) => Cow::Borrowed(s.get(from..).unwrap_or("")),
-        Cow::Owned(s) => Cow::Owned(s.get(from..).unwrap_or("").to_owned()),
+        Cow::Borrowed(s) => Cow::Borrowed(s.get(from..to).unwrap_or("")),
+        Cow::Owned(s) => Cow::Owned(s.get(from..to).unwrap_or("").to_owned()),
     }
 }
 
@@ -663,6 +663,12 @@ enum OptWord<'w> {
     Long(&'w str),
 }
 
+/// An option word: what it is, and where its `=` is when written `--name=value`.
+struct Classified<'w> {
+    kind: OptWord<'w>,
+    eq: Option<usize>,
+}
+
 // ------------------------------------------------------------------------------------------
 // Rule lines
 
@@ -706,6 +712,8 @@ struct RuleParser<'w, 'a> {
     /// The last `-m` of a per-protocol module (`-m tcp`, `-m icmp`, ...).
     explicit_proto_module: Option<Token<'a>>,
     base_seen: u8,
+    /// The value of `--name=value`, taken before the next word.
+    inline: Option<Token<'a>>,
 }
 
 /// Buffers for the options of one rule, reused from line to line.
@@ -750,6 +758,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             proto_module: None,
             explicit_proto_module: None,
             base_seen: 0,
+            inline: None,
         }
     }
 
@@ -781,9 +790,12 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             }
         }
         if let Some(w) = self.peek() {
-            if let Some(OptWord::Builtin(b @ (Builtin::NewChain | Builtin::Policy))) =
-                Self::option_word(w)
+            if let Some(Classified {
+                kind: OptWord::Builtin(b @ (Builtin::NewChain | Builtin::Policy)),
+                eq,
+            }) = Self::option_word(w)
             {
+                self.set_inline_value(w, eq);
                 return self.chain_command(b, w);
             }
         }
@@ -816,22 +828,48 @@ impl<'w, 'a> RuleParser<'w, 'a> {
     }
 
     /// Classify a word that should be an option.
-    fn option_word(w: &'w Word<'a>) -> Option<OptWord<'w>> {
+    /// `--name=value` (getopt's other spelling) is split at the first `=`.
+    fn option_word(w: &'w Word<'a>) -> Option<Classified<'w>> {
         let t = w.text();
-        if let Some(name) = t.strip_prefix("--") {
+        if let Some(long) = t.strip_prefix("--") {
+            let (name, eq) = match long.find('=') {
+                Some(k) => (sub(long, 0, k), Some(k + 2)),
+                None => (long, None),
+            };
             if name.is_empty() {
                 return None;
             }
-            return Some(match builtin_long(name) {
+            let kind = match builtin_long(name) {
                 Some(b) => OptWord::Builtin(b),
                 None => OptWord::Long(name),
-            });
+            };
+            return Some(Classified { kind, eq });
         }
         let b = t.as_bytes();
         match (b.first(), b.get(1), b.len()) {
-            (Some(b'-'), Some(&c), 2) => builtin_short(c).map(OptWord::Builtin),
+            (Some(b'-'), Some(&c), 2) => builtin_short(c).map(|b| Classified {
+                kind: OptWord::Builtin(b),
+                eq: None,
+            }),
             _ => None,
         }
+    }
+
+    /// Set the value written after `=` in `--name=value` as the next value to take.
+    fn set_inline_value(&mut self, w: &Word<'a>, eq: Option<usize>) {
+        self.inline = eq.map(|k| {
+            let text = slice(&w.tok.text, k + 1, w.tok.text.len());
+            // In an unquoted word the text is the source; otherwise point at the whole word.
+            let span = if w.quoted {
+                w.tok.span
+            } else {
+                Span::new(
+                    (w.tok.span.start + k + 1).min(w.tok.span.end),
+                    w.tok.span.end,
+                )
+            };
+            Token { text, span }
+        });
     }
 
     fn bad_option(w: &Word<'_>) -> ParseIssue {
@@ -896,14 +934,24 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                 }
             };
         }
-        let Some(kind) = Self::option_word(w) else {
+        let Some(Classified { kind, eq }) = Self::option_word(w) else {
             return Err(Self::bad_option(w));
         };
         self.i += 1;
+        self.set_inline_value(w, eq);
         match kind {
-            OptWord::Builtin(b) => self.builtin(b, w, bang),
-            OptWord::Long(name) => self.extension_option(name, w, bang),
+            OptWord::Builtin(b) => self.builtin(b, w, bang)?,
+            OptWord::Long(name) => self.extension_option(name, w, bang)?,
         }
+        if self.inline.take().is_some() {
+            let name = w.text().split('=').next().unwrap_or_default();
+            return Err(error(
+                w.tok.span,
+                format!("`{name}` takes no value"),
+                "no `=value` here",
+            ));
+        }
+        Ok(())
     }
 
     fn no_bang(bang: Option<Span>, w: &Word<'_>) -> Result<(), ParseIssue> {
@@ -933,6 +981,9 @@ impl<'w, 'a> RuleParser<'w, 'a> {
 
     /// The next word as the value of `w`; `what` names it in the error ("a chain name").
     fn one(&mut self, w: &Word<'a>, what: &str) -> Result<Token<'a>, ParseIssue> {
+        if let Some(v) = self.inline.take() {
+            return Ok(v);
+        }
         match self.peek() {
             Some(v) if !v.looks_like_option() && !v.is_bang() => {
                 self.i += 1;
@@ -955,6 +1006,14 @@ impl<'w, 'a> RuleParser<'w, 'a> {
         arity: Arity,
         bang: Option<Span>,
     ) -> Result<(bool, Vec<Token<'a>>), ParseIssue> {
+        if self.inline.is_some() {
+            // `--name=value`: no legacy `!`; the inline value is the first value.
+            return match arity {
+                Arity::Fixed(0) => Ok((false, Vec::new())),
+                Arity::Fixed(n) => Ok((false, self.values(w, n)?)),
+                Arity::Guess => Ok((false, self.inline.take().into_iter().collect())),
+            };
+        }
         match arity {
             Arity::Fixed(0) => Ok((false, Vec::new())),
             Arity::Fixed(n) => {
@@ -1247,7 +1306,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
         let (legacy, values) = self.values_with_legacy(w, arity, bang)?;
         let name = match canon_static {
             Some(s) => Cow::Borrowed(s),
-            None => tail(&w.tok.text, 2),
+            None => slice(&w.tok.text, 2, 2 + raw_name.len()),
         };
         match owner {
             Owner::Module(m) => {
@@ -1307,9 +1366,10 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             }
             while let Some(c) = self.peek() {
                 match Self::option_word(c) {
-                    Some(OptWord::Builtin(Builtin::Counters)) => {
-                        self.option()?;
-                    }
+                    Some(Classified {
+                        kind: OptWord::Builtin(Builtin::Counters),
+                        ..
+                    }) => self.option()?,
                     _ => break,
                 }
             }
@@ -2587,6 +2647,27 @@ mod tests {
         let d = parse(&text);
         let (bad, _) = one_error(&text, &d);
         assert_eq!(bad, "#");
+    }
+
+    #[test]
+    fn getopt_equals_form() {
+        let text = filter(concat!(
+            "--append=INPUT --source=10.0.0.1 -p tcp --dport=22 --match=comment --comment=\"a b\" --jump=LOG --log-prefix=fw: --foo=bar\n",
+            "-A INPUT -p tcp --syn=1 -j ACCEPT\n",
+        ));
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "--syn=1");
+        assert_eq!(msg, "`--syn` takes no value");
+        let r = all_rules(&d)[0];
+        assert_eq!(
+            render(r),
+            "A INPUT | s=10.0.0.1 p=tcp tcp:dport=22 m=comment comment:comment=a b | j LOG(LOG:log-prefix=fw: LOG:foo=bar)"
+        );
+        assert_eq!(at(&text, r.args[0].values[0].span), "10.0.0.1");
+        assert_eq!(at(&text, r.args[0].span), "--source=10.0.0.1");
+        assert_eq!(at(&text, r.chain.span), "INPUT");
+        assert_eq!(at(&text, r.args[4].values[0].span), "--comment=\"a b\"");
     }
 
     #[test]
