@@ -2848,6 +2848,10 @@ mod tests {
         "\r",
         "--",
         "--x",
+        "=",
+        "--dport=",
+        "--source=1",
+        "\"a=b\"",
     ];
 
     proptest::proptest! {
