@@ -248,6 +248,16 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t' || b == b'\r'
 }
 
+/// Bytes that end an unquoted run: blanks and `"` (a table, indexed by any `u8`).
+static ENDS_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
 /// Slice without panicking (every index we use sits on an ASCII byte or the end, so `get`
 /// never fails; the fallback only keeps the "never panic" promise unconditional).
 fn sub(s: &str, start: usize, end: usize) -> &str {
@@ -303,7 +313,7 @@ fn tokenize<'a>(line: &'a str, base: usize, out: &mut Vec<Word<'a>>) -> Result<(
             return Ok(());
         }
         let start = i;
-        while b.get(i).is_some_and(|&c| !is_blank(c) && c != b'"') {
+        while b.get(i).is_some_and(|&c| !ENDS_RUN[usize::from(c)]) {
             i += 1;
         }
         if b.get(i) != Some(&b'"') {
