@@ -4,10 +4,37 @@
 //! interpretation of addresses or ports, only structure, with a span on every token), then
 //! `lower` (in this module) turns the AST into [`crate::model`] policies.
 //! The grammar is written down in `grammars/iptables-save.ebnf`.
+//!
+//! ## How the parser is built
+//! Lines are split with `str::find('\n')` (memchr underneath) and classified by their first byte;
+//! rule lines are cut into words by a hand-written byte scanner that borrows every word from the
+//! input (a word is copied only when it held a `\` escape or glued a quoted part to an unquoted
+//! one). `nom` parses the small fixed pieces: `[pkts:bytes]` counters, numbers, the `# Generated
+//! by` header. One reusable word buffer serves all lines; a rule costs one `Vec` for its options
+//! and one per option that has values.
+//!
+//! ## What it accepts, and what it reports
+//! Everything `iptables-restore` accepts, plus a few hand-edited forms it rejects but which are
+//! still worth auditing (a rule whose chain was never declared is kept, with an issue). Any
+//! other bad line becomes one [`ParseIssue`] (Z001) with a span on the offending word, and the
+//! line is skipped; the rest of the file is still read.
+//!
+//! Arity of an option: a table (`known_option`) lists the options whose number of values is
+//! known (0 for flags such as `--syn` or `--rsource`, 2 for `--tcp-flags`, `--match-set`,
+//! `--add-set`, ...). An option that is not in the table takes exactly one value when the next
+//! word is a value — it does not start with `-` (a quoted word always counts as a value) and is
+//! not `!` — and none otherwise; `--opt ! value` is read as legacy negation of that one value.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
-use crate::formats::ParseIssue;
+use nom::bytes::complete::{tag, take_till1};
+use nom::character::complete::{char as nom_char, u32 as nom_u32, u64 as nom_u64};
+use nom::combinator::all_consuming;
+use nom::sequence::{delimited, preceded, separated_pair};
+use nom::{IResult, Parser};
+
+use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
 
 /// IPv4 (`iptables-save`) or IPv6 (`ip6tables-save`).
@@ -18,7 +45,8 @@ pub enum Family {
 }
 
 /// One whitespace-separated word of a rule line, unquoted and unescaped.
-/// `text` borrows from the input unless unescaping was needed.
+/// `text` borrows from the input unless unescaping was needed. `span` covers the word as
+/// written, quotes included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token<'a> {
     pub text: Cow<'a, str>,
@@ -36,10 +64,12 @@ pub struct Dump<'a> {
 
 #[derive(Debug, Clone)]
 pub struct Table<'a> {
-    /// `filter`, `nat`, `mangle`, `raw`, `security`.
+    /// `filter`, `nat`, `mangle`, `raw`, `security` (an unknown name is kept, with an issue).
     pub name: Token<'a>,
     /// The `*table` line.
     pub span: Span,
+    /// Chains in declaration order. Built-in chains that the file never declares are not listed
+    /// (iptables-restore keeps them, with their current policy).
     pub chains: Vec<ChainDecl<'a>>,
     /// Rule lines in file order (for `-I` the position is in [`RuleLine::op`]).
     pub rules: Vec<RuleLine<'a>>,
@@ -48,6 +78,8 @@ pub struct Table<'a> {
 }
 
 /// `:NAME POLICY [pkts:bytes]` (or `-N NAME` / `-P NAME POLICY` in `iptables -S` style input).
+/// A `-P` line for a chain that is already declared updates that declaration's `policy` (and
+/// `counters`) instead of adding a second entry.
 #[derive(Debug, Clone)]
 pub struct ChainDecl<'a> {
     pub name: Token<'a>,
@@ -69,7 +101,8 @@ pub enum RuleOp {
 /// One `-A` / `-I` line.
 #[derive(Debug, Clone)]
 pub struct RuleLine<'a> {
-    /// The whole line, from its first non-blank byte to the end (without the newline).
+    /// The whole line, from its first non-blank byte to its last non-blank byte (without the
+    /// newline, a trailing `\r` or trailing blanks); includes a `[pkts:bytes]` prefix.
     pub span: Span,
     /// 1-based line number in the file.
     pub line: u32,
@@ -77,7 +110,9 @@ pub struct RuleLine<'a> {
     pub chain: Token<'a>,
     /// `[pkts:bytes]` prefix (`iptables-save -c`) or `-c pkts bytes`.
     pub counters: Option<(u64, u64)>,
-    /// Every option in order, except `-j`/`-g` and the op itself.
+    /// Every option in order, except `-j`/`-g`, `-c` and the op itself. `-m MODULE` is an arg
+    /// too (name `m`, `module: None`, one value: the module name), so a match that has no
+    /// options (`-m socket`) is never lost; the options that follow it carry that module.
     pub args: Vec<Arg<'a>>,
     /// `-j` / `-g`, with its target options; `None` for a rule with no target (a counting rule).
     pub target: Option<Target<'a>>,
@@ -91,13 +126,16 @@ pub struct Arg<'a> {
     /// True when the negation was written in the legacy position (after the option).
     pub legacy_negation: bool,
     /// The `-m` module this option belongs to (`"tcp"`, `"multiport"`, `"conntrack"`, ...), or
-    /// `None` for the base options (`-s -d -i -o -p -f`). For `-p tcp --dport 22` written without
-    /// `-m tcp`, the module is the protocol's implicit one (`"tcp"`).
+    /// `None` for the base options (`-s -d -i -o -p -f -4 -6`) and for `-m` itself. For
+    /// `-p tcp --dport 22` written without `-m tcp`, the module is the protocol's implicit one
+    /// (`"tcp"`; `icmpv6`/`ipv6-icmp` give `"icmp6"`), with the span of the `-p` value; such a
+    /// module has no `m` arg before it. For target options, the target name.
     pub module: Option<Token<'a>>,
     /// The option name in its canonical short-or-long form, without dashes, long forms mapped to
-    /// the names iptables-save prints: `source`→`s`, `destination`/`dst`→`d`, `in-interface`→`i`,
-    /// `out-interface`→`o`, `protocol`→`p`, `fragment`→`f`, `destination-port`→`dport`,
-    /// `source-port`→`sport`, `destination-ports`→`dports`, ... Other options keep their own name
+    /// the names iptables-save prints: `source`/`src`→`s`, `destination`/`dst`→`d`,
+    /// `in-interface`→`i`, `out-interface`→`o`, `protocol`→`p`, `fragment(s)`→`f`,
+    /// `match`→`m`, `ipv4`→`4`, `ipv6`→`6`, `destination-port`→`dport`, `source-port`→`sport`,
+    /// `destination-ports`→`dports`, `source-ports`→`sports`. Other options keep their own name
     /// (`ctstate`, `match-set`, `tcp-flags`, `comment`).
     pub name: Cow<'a, str>,
     /// The option as written (for the label).
@@ -117,12 +155,2764 @@ pub struct Target<'a> {
     /// Target options (`--reject-with tcp-reset`, `--log-prefix "x "`), same shape as match options
     /// (with `module` = the target name).
     pub args: Vec<Arg<'a>>,
+    /// From `-j`/`-g` to the end of its last option.
     pub span: Span,
 }
 
 /// Parse the text of an iptables-save / iptables-restore file. Never panics; a bad line becomes a
 /// [`ParseIssue`] (Z001) with a span on the bad token and parsing continues with the next line.
 pub fn parse(text: &str) -> Dump<'_> {
-    let _ = text;
-    Dump::default()
+    Reader::new(text).run()
+}
+
+// ------------------------------------------------------------------------------------------
+// Issues
+
+fn issue(
+    kind: IssueKind,
+    span: Span,
+    message: impl Into<String>,
+    label: impl Into<String>,
+    help: Option<String>,
+) -> ParseIssue {
+    ParseIssue {
+        kind,
+        span,
+        message: message.into(),
+        label: label.into(),
+        help,
+    }
+}
+
+fn error(span: Span, message: impl Into<String>, label: impl Into<String>) -> ParseIssue {
+    issue(IssueKind::ParseError, span, message, label, None)
+}
+
+fn error_help(
+    span: Span,
+    message: impl Into<String>,
+    label: impl Into<String>,
+    help: impl Into<String>,
+) -> ParseIssue {
+    issue(
+        IssueKind::ParseError,
+        span,
+        message,
+        label,
+        Some(help.into()),
+    )
+}
+
+// ------------------------------------------------------------------------------------------
+// Small nom parsers
+
+/// `[pkts:bytes]`
+fn counters_p(input: &str) -> IResult<&str, (u64, u64)> {
+    delimited(
+        nom_char('['),
+        separated_pair(nom_u64, nom_char(':'), nom_u64),
+        nom_char(']'),
+    )
+    .parse(input)
+}
+
+fn parse_counters(s: &str) -> Option<(u64, u64)> {
+    all_consuming(counters_p).parse(s).ok().map(|(_, c)| c)
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    let r: IResult<&str, u64> = all_consuming(nom_u64).parse(s);
+    r.ok().map(|(_, v)| v)
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    let r: IResult<&str, u32> = all_consuming(nom_u32).parse(s);
+    r.ok().map(|(_, v)| v)
+}
+
+const GENERATED_BY: &str = "# Generated by ";
+
+/// `# Generated by TOOL ...` → `TOOL`
+fn generated_by(input: &str) -> IResult<&str, &str> {
+    preceded(
+        tag(GENERATED_BY),
+        take_till1(|c: char| c == ' ' || c == '\t'),
+    )
+    .parse(input)
+}
+
+// ------------------------------------------------------------------------------------------
+// Words
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t' || b == b'\r'
+}
+
+/// Bytes that end an unquoted run: blanks and `"` (a table, indexed by any `u8`).
+static ENDS_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\r' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
+/// Slice without panicking (every index we use sits on an ASCII byte or the end, so `get`
+/// never fails; the fallback only keeps the "never panic" promise unconditional).
+fn sub(s: &str, start: usize, end: usize) -> &str {
+    s.get(start..end).unwrap_or("")
+}
+
+/// A word of a rule line, with whether any part of it was quoted.
+#[derive(Debug, Clone)]
+struct Word<'a> {
+    tok: Token<'a>,
+    quoted: bool,
+}
+
+impl Word<'_> {
+    fn text(&self) -> &str {
+        &self.tok.text
+    }
+    /// An unquoted `!`.
+    fn is_bang(&self) -> bool {
+        !self.quoted && self.text() == "!"
+    }
+    /// An unquoted word that reads as an option: `-x`, `-4`, `-6` or `--xx` (but not `-1`, `-`
+    /// or `--`).
+    fn looks_like_option(&self) -> bool {
+        if self.quoted {
+            return false;
+        }
+        let b = self.text().as_bytes();
+        match (b.first(), b.get(1), b.get(2)) {
+            (Some(b'-'), Some(b'-'), Some(_)) => true,
+            (Some(b'-'), Some(c), _) => c.is_ascii_alphabetic() || matches!(c, b'4' | b'6'),
+            _ => false,
+        }
+    }
+    /// What the fallback arity rule takes as a value.
+    fn is_plain_value(&self) -> bool {
+        self.quoted || !(self.text().starts_with('-') || self.text() == "!")
+    }
+}
+
+/// Cut a rule line into words the way iptables-restore does: runs of blanks separate words;
+/// `"` opens a quoted part in which `\x` stands for `x`; a closing `"` ends the word. Single
+/// quotes are ordinary characters (iptables-restore does not treat them specially).
+fn tokenize<'a>(line: &'a str, base: usize, out: &mut Vec<Word<'a>>) -> Result<(), ParseIssue> {
+    let b = line.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    loop {
+        while b.get(i).is_some_and(|&c| is_blank(c)) {
+            i += 1;
+        }
+        if i >= n {
+            return Ok(());
+        }
+        let start = i;
+        while b.get(i).is_some_and(|&c| !ENDS_RUN[usize::from(c)]) {
+            i += 1;
+        }
+        if b.get(i) != Some(&b'"') {
+            out.push(Word {
+                tok: Token {
+                    text: Cow::Borrowed(sub(line, start, i)),
+                    span: Span::new(base + start, base + i),
+                },
+                quoted: false,
+            });
+            continue;
+        }
+        // A quoted part: `"..."`, possibly after an unquoted prefix (`a"b c"`).
+        let quote = i;
+        i += 1;
+        let mut owned: Option<String> = if quote > start {
+            Some(sub(line, start, quote).to_owned())
+        } else {
+            None
+        };
+        let content = i;
+        let mut seg = i;
+        loop {
+            match b.get(i) {
+                None => {
+                    return Err(error_help(
+                        Span::new(base + quote, base + quote + 1),
+                        "unterminated quote: this `\"` is never closed",
+                        "quote opened here",
+                        "close the quote on the same line; inside quotes write `\\\"` for a quote and `\\\\` for a backslash",
+                    ))
+                }
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    let o = owned.get_or_insert_with(String::new);
+                    o.push_str(sub(line, seg, i));
+                    i += 1;
+                    match line.get(i..).and_then(|r| r.chars().next()) {
+                        Some(c) => {
+                            o.push(c);
+                            i += c.len_utf8();
+                            seg = i;
+                        }
+                        None => {
+                            return Err(error_help(
+                                Span::new(base + quote, base + quote + 1),
+                                "unterminated quote: this `\"` is never closed",
+                                "quote opened here",
+                                "the line ends right after a `\\` inside the quotes",
+                            ))
+                        }
+                    }
+                }
+                Some(_) => i += 1,
+            }
+        }
+        let text = match owned {
+            None => Cow::Borrowed(sub(line, content, i)),
+            Some(mut o) => {
+                o.push_str(sub(line, seg, i));
+                Cow::Owned(o)
+            }
+        };
+        i += 1; // the closing quote
+        out.push(Word {
+            tok: Token {
+                text,
+                span: Span::new(base + start, base + i),
+            },
+            quoted: true,
+        });
+    }
+}
+
+/// Plain whitespace words (for `*table`, `:chain` and `COMMIT` lines, which iptables-restore
+/// splits without any quoting rules).
+fn plain_words(line: &str, base: usize) -> impl Iterator<Item = Token<'_>> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while b.get(i).is_some_and(|&c| is_blank(c)) {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while b.get(i).is_some_and(|&c| !is_blank(c)) {
+            i += 1;
+        }
+        Some(Token {
+            text: Cow::Borrowed(sub(line, start, i)),
+            span: Span::new(base + start, base + i),
+        })
+    })
+}
+
+/// Bytes `from..to` of a word's text, borrowed when the text is.
+fn slice<'a>(c: &Cow<'a, str>, from: usize, to: usize) -> Cow<'a, str> {
+    match c {
+        Cow::Borrowed(s) => Cow::Borrowed(s.get(from..to).unwrap_or("")),
+        Cow::Owned(s) => Cow::Owned(s.get(from..to).unwrap_or("").to_owned()),
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Tables of names
+
+fn builtin_chains(table: &str) -> Option<&'static [&'static str]> {
+    Some(match table {
+        "filter" | "security" => &["INPUT", "FORWARD", "OUTPUT"],
+        "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+        "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+        "raw" => &["PREROUTING", "OUTPUT"],
+        _ => return None,
+    })
+}
+
+/// The match module `-p PROTO` loads implicitly (iptables lower-cases the protocol, and accepts
+/// its number).
+fn implicit_module(proto: &str) -> Option<&'static str> {
+    const MAP: &[(&str, &str)] = &[
+        ("tcp", "tcp"),
+        ("6", "tcp"),
+        ("udp", "udp"),
+        ("17", "udp"),
+        ("udplite", "udplite"),
+        ("136", "udplite"),
+        ("sctp", "sctp"),
+        ("132", "sctp"),
+        ("dccp", "dccp"),
+        ("33", "dccp"),
+        ("icmp", "icmp"),
+        ("1", "icmp"),
+        ("icmpv6", "icmp6"),
+        ("ipv6-icmp", "icmp6"),
+        ("icmp6", "icmp6"),
+        ("58", "icmp6"),
+        ("esp", "esp"),
+        ("50", "esp"),
+        ("ah", "ah"),
+        ("51", "ah"),
+        ("mh", "mh"),
+        ("ipv6-mh", "mh"),
+        ("135", "mh"),
+    ];
+    MAP.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(proto))
+        .map(|&(_, m)| m)
+}
+
+/// The per-protocol modules that own `--dport`, `--sport`, `--tcp-flags`, `--icmp-type`, ...
+fn is_proto_module(m: &str) -> bool {
+    matches!(
+        m,
+        "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmp6"
+    )
+}
+
+/// Options (canonical names) that `-p PROTO` makes available without `-m`.
+fn is_proto_option(name: &str) -> bool {
+    matches!(
+        name,
+        "dport" | "sport" | "tcp-flags" | "syn" | "tcp-option" | "icmp-type" | "icmpv6-type"
+    )
+}
+
+/// Long option name → the name iptables-save prints.
+fn canonical_match_option(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "destination-port" => "dport",
+        "source-port" => "sport",
+        "destination-ports" => "dports",
+        "source-ports" => "sports",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arity {
+    /// Exactly this many values.
+    Fixed(u8),
+    /// Unknown option: one value if the next word is a value, else none.
+    Guess,
+}
+
+/// Options of matches and targets whose number of values is known. The flag says whether it is
+/// a target option (used to give it to the target when a `-m` came between `-j` and it).
+fn known_option(name: &str) -> Option<(Arity, bool)> {
+    use Arity::Fixed;
+    let (arity, target) = match name {
+        // tcp / udp / sctp / dccp, multiport, icmp
+        "sport" | "dport" | "source-port" | "destination-port" | "tcp-option" => (Fixed(1), false),
+        "tcp-flags" => (Fixed(2), false),
+        "syn" => (Fixed(0), false),
+        "sports" | "dports" | "ports" | "source-ports" | "destination-ports" => (Fixed(1), false),
+        "icmp-type" | "icmpv6-type" => (Fixed(1), false),
+        // conntrack / state
+        "state" | "ctstate" | "ctproto" | "ctorigsrc" | "ctorigdst" | "ctreplsrc" | "ctrepldst"
+        | "ctorigsrcport" | "ctorigdstport" | "ctreplsrcport" | "ctrepldstport" | "ctstatus"
+        | "ctexpire" | "ctdir" => (Fixed(1), false),
+        "comment" | "src-range" | "dst-range" | "mac-source" | "limit" | "limit-burst" => {
+            (Fixed(1), false)
+        }
+        // set
+        "match-set" => (Fixed(2), false),
+        "return-nomatch" | "update-counters" | "update-subcounters" => (Fixed(0), false),
+        "packets-eq" | "packets-lt" | "packets-gt" | "bytes-eq" | "bytes-lt" | "bytes-gt" => {
+            (Fixed(1), false)
+        }
+        // recent
+        "set" | "update" | "rcheck" | "remove" | "rsource" | "rdest" | "rttl" | "reap" => {
+            (Fixed(0), false)
+        }
+        "name" | "seconds" | "hitcount" | "mask" => (Fixed(1), false),
+        // addrtype, physdev, mark, owner, pkttype, ttl/hl, length, string, statistic
+        "src-type" | "dst-type" => (Fixed(1), false),
+        "limit-iface-in" | "limit-iface-out" => (Fixed(0), false),
+        "physdev-in" | "physdev-out" => (Fixed(1), false),
+        "physdev-is-in" | "physdev-is-out" | "physdev-is-bridged" => (Fixed(0), false),
+        "mark" | "uid-owner" | "gid-owner" | "pkt-type" | "ttl-eq" | "ttl-gt" | "ttl-lt"
+        | "hl-eq" | "hl-gt" | "hl-lt" | "length" | "string" | "hex-string" | "algo" | "from"
+        | "to" | "mode" | "probability" | "every" | "packet" => (Fixed(1), false),
+        "socket-exists" | "suppl-groups" | "icase" => (Fixed(0), false),
+        // hashlimit, connlimit, policy, socket, time, dscp/tos, ipvs
+        "hashlimit"
+        | "hashlimit-upto"
+        | "hashlimit-above"
+        | "hashlimit-burst"
+        | "hashlimit-mode"
+        | "hashlimit-name"
+        | "hashlimit-srcmask"
+        | "hashlimit-dstmask"
+        | "hashlimit-htable-size"
+        | "hashlimit-htable-max"
+        | "hashlimit-htable-expire"
+        | "hashlimit-htable-gcinterval" => (Fixed(1), false),
+        "connlimit-upto" | "connlimit-above" | "connlimit-mask" => (Fixed(1), false),
+        "connlimit-saddr" | "connlimit-daddr" => (Fixed(0), false),
+        "pol" | "dir" | "reqid" | "spi" | "proto" | "tunnel-src" | "tunnel-dst" => {
+            (Fixed(1), false)
+        }
+        "strict" | "next" | "transparent" | "nowildcard" | "restore-skmark" => (Fixed(0), false),
+        "datestart" | "datestop" | "timestart" | "timestop" | "monthdays" | "weekdays" => {
+            (Fixed(1), false)
+        }
+        "kerneltz" | "localtz" | "utc" | "contiguous" | "ipvs" => (Fixed(0), false),
+        "dscp" | "dscp-class" | "tos" => (Fixed(1), false),
+        // targets
+        "reject-with" | "log-level" | "log-prefix" | "nflog-group" | "nflog-prefix"
+        | "nflog-range" | "nflog-size" | "nflog-threshold" | "to-destination" | "to-source"
+        | "to-ports" | "set-xmark" | "set-mark" | "and-mark" | "or-mark" | "xor-mark"
+        | "nfmask" | "ctmask" | "helper" | "ctevents" | "expevents" | "zone" | "zone-orig"
+        | "zone-reply" | "timeout" | "set-mss" | "queue-num" | "queue-balance" | "set-dscp"
+        | "set-dscp-class" | "set-tos" | "set-class" | "ttl-set" | "ttl-dec" | "ttl-inc"
+        | "hl-set" | "hl-dec" | "hl-inc" | "on-port" | "on-ip" | "tproxy-mark" | "gateway" => {
+            (Fixed(1), true)
+        }
+        "log-tcp-sequence" | "log-tcp-options" | "log-ip-options" | "log-uid" | "log-macdecode"
+        | "random" | "random-fully" | "fully-random" | "persistent" | "nodst" | "save-mark"
+        | "restore-mark" | "notrack" | "checksum-fill" | "clamp-mss-to-pmtu" | "queue-bypass"
+        | "queue-cpu-fanout" | "exist" | "map-mark" | "map-prio" | "map-queue" => (Fixed(0), true),
+        "add-set" | "del-set" | "map-set" => (Fixed(2), true),
+        _ => return None,
+    };
+    Some((arity, target))
+}
+
+/// The options iptables itself parses (everything else belongs to a match or a target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Builtin {
+    /// `-s -d -i -o -p -f -4 -6`: canonical name, number of values, bit for "seen once".
+    Base(&'static str, u8, u8),
+    Match,
+    Jump,
+    Goto,
+    Counters,
+    Table,
+    Append,
+    Insert,
+    NewChain,
+    Policy,
+    /// A command that a save/restore file cannot be audited with: its letter and meaning.
+    Unsupported(char, &'static str),
+}
+
+fn builtin_short(c: u8) -> Option<Builtin> {
+    use Builtin::*;
+    Some(match c {
+        b's' => Base("s", 1, 1),
+        b'd' => Base("d", 1, 2),
+        b'i' => Base("i", 1, 4),
+        b'o' => Base("o", 1, 8),
+        b'p' => Base("p", 1, 16),
+        b'f' => Base("f", 0, 32),
+        b'4' => Base("4", 0, 64),
+        b'6' => Base("6", 0, 128),
+        b'm' => Match,
+        b'j' => Jump,
+        b'g' => Goto,
+        b'c' => Counters,
+        b't' => Table,
+        b'A' => Append,
+        b'I' => Insert,
+        b'N' => NewChain,
+        b'P' => Policy,
+        b'D' => Unsupported('D', "delete"),
+        b'R' => Unsupported('R', "replace"),
+        b'F' => Unsupported('F', "flush"),
+        b'X' => Unsupported('X', "delete chain"),
+        b'Z' => Unsupported('Z', "zero counters"),
+        b'E' => Unsupported('E', "rename chain"),
+        b'L' => Unsupported('L', "list"),
+        b'S' => Unsupported('S', "list rules"),
+        b'C' => Unsupported('C', "check"),
+        _ => return None,
+    })
+}
+
+fn builtin_long(name: &str) -> Option<Builtin> {
+    let short = match name {
+        "source" | "src" => b's',
+        "destination" | "dst" => b'd',
+        "in-interface" => b'i',
+        "out-interface" => b'o',
+        "protocol" => b'p',
+        "fragment" | "fragments" => b'f',
+        "ipv4" => b'4',
+        "ipv6" => b'6',
+        "match" => b'm',
+        "jump" => b'j',
+        "goto" => b'g',
+        "set-counters" => b'c',
+        "table" => b't',
+        "append" => b'A',
+        "insert" => b'I',
+        "new-chain" => b'N',
+        "policy" => b'P',
+        "delete" => b'D',
+        "replace" => b'R',
+        "flush" => b'F',
+        "delete-chain" => b'X',
+        "zero" => b'Z',
+        "rename-chain" => b'E',
+        "list" => b'L',
+        "list-rules" => b'S',
+        "check" => b'C',
+        _ => return None,
+    };
+    builtin_short(short)
+}
+
+/// What an option word is.
+enum OptWord<'w> {
+    Builtin(Builtin),
+    /// `--name` of a match or target (name without the dashes).
+    Long(&'w str),
+}
+
+/// An option word: what it is, and where its `=` is when written `--name=value`.
+struct Classified<'w> {
+    kind: OptWord<'w>,
+    eq: Option<usize>,
+}
+
+// ------------------------------------------------------------------------------------------
+// Rule lines
+
+/// What a line inside a table turned out to be.
+enum LineKind<'a> {
+    Rule(RuleLine<'a>),
+    NewChain(Token<'a>),
+    Policy {
+        chain: Token<'a>,
+        policy: Token<'a>,
+        counters: Option<(u64, u64)>,
+    },
+}
+
+/// Where the options being read go.
+#[derive(Clone)]
+enum Ctx<'a> {
+    None,
+    Module(Token<'a>),
+    Target,
+}
+
+struct RuleParser<'w, 'a> {
+    words: &'w [Word<'a>],
+    i: usize,
+    line_span: Span,
+    line: u32,
+    op: Option<(RuleOp, Token<'a>)>,
+    counters: Option<(u64, u64)>,
+    /// Rule options and target options, collected in buffers reused across lines and moved
+    /// into exactly sized vectors at the end (a rule's `Vec`s carry no spare capacity).
+    args: &'w mut Vec<Arg<'a>>,
+    target_args: &'w mut Vec<Arg<'a>>,
+    target: Option<Target<'a>>,
+    /// The module or target the next `--option` belongs to; closed by a base option.
+    ctx: Ctx<'a>,
+    /// The last module or target opened (a fallback once `ctx` is closed).
+    last: Ctx<'a>,
+    /// The implicit module of `-p PROTO`.
+    proto_module: Option<Token<'a>>,
+    /// The last `-m` of a per-protocol module (`-m tcp`, `-m icmp`, ...).
+    explicit_proto_module: Option<Token<'a>>,
+    base_seen: u8,
+    /// The value of `--name=value`, taken before the next word.
+    inline: Option<Token<'a>>,
+}
+
+/// Buffers for the options of one rule, reused from line to line.
+#[derive(Default)]
+struct ArgScratch<'a> {
+    args: Vec<Arg<'a>>,
+    target_args: Vec<Arg<'a>>,
+}
+
+/// Move the contents of a scratch buffer into a vector of exactly that size.
+fn exact<T>(scratch: &mut Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(scratch.len());
+    out.append(scratch);
+    out
+}
+
+fn describe(w: &Word<'_>) -> String {
+    format!("`{}`", w.text())
+}
+
+impl<'w, 'a> RuleParser<'w, 'a> {
+    fn new(
+        words: &'w [Word<'a>],
+        scratch: &'w mut ArgScratch<'a>,
+        line_span: Span,
+        line: u32,
+    ) -> Self {
+        scratch.args.clear();
+        scratch.target_args.clear();
+        RuleParser {
+            words,
+            i: 0,
+            line_span,
+            line,
+            op: None,
+            counters: None,
+            args: &mut scratch.args,
+            target_args: &mut scratch.target_args,
+            target: None,
+            ctx: Ctx::None,
+            last: Ctx::None,
+            proto_module: None,
+            explicit_proto_module: None,
+            base_seen: 0,
+            inline: None,
+        }
+    }
+
+    fn peek(&self) -> Option<&'w Word<'a>> {
+        self.words.get(self.i)
+    }
+
+    fn parse(mut self) -> Result<LineKind<'a>, ParseIssue> {
+        let first = match self.peek() {
+            Some(w) => w,
+            None => return Err(error(self.line_span, "empty rule line", "nothing here")),
+        };
+        if first.text().starts_with('[') {
+            self.counters = Some(parse_counters(first.text()).ok_or_else(|| {
+                error_help(
+                    first.tok.span,
+                    format!("malformed counters {}", describe(first)),
+                    "expected `[packets:bytes]`",
+                    "rule counters are written `[12:3456]` (packets, bytes) before `-A`",
+                )
+            })?);
+            self.i += 1;
+            if self.peek().is_none() {
+                return Err(error(
+                    first.tok.span,
+                    "counters with no rule after them",
+                    "expected `-A CHAIN ...` after this",
+                ));
+            }
+        }
+        if let Some(w) = self.peek() {
+            if let Some(Classified {
+                kind: OptWord::Builtin(b @ (Builtin::NewChain | Builtin::Policy)),
+                eq,
+            }) = Self::option_word(w)
+            {
+                self.set_inline_value(w, eq);
+                return self.chain_command(b, w);
+            }
+        }
+        // Every call consumes at least one word or fails.
+        while self.peek().is_some() {
+            self.option()?;
+        }
+        let Some((op, chain)) = self.op else {
+            let at = self.words.first().map_or(self.line_span, |w| w.tok.span);
+            return Err(error_help(
+                at,
+                "this line has no `-A CHAIN` or `-I CHAIN`",
+                "no command on this line",
+                "rule lines in a save/restore file look like `-A INPUT -p tcp --dport 22 -j ACCEPT`",
+            ));
+        };
+        let mut target = self.target;
+        if let Some(t) = target.as_mut() {
+            t.args = exact(self.target_args);
+        }
+        Ok(LineKind::Rule(RuleLine {
+            span: self.line_span,
+            line: self.line,
+            op,
+            chain,
+            counters: self.counters,
+            args: exact(self.args),
+            target,
+        }))
+    }
+
+    /// Classify a word that should be an option.
+    /// `--name=value` (getopt's other spelling) is split at the first `=`.
+    fn option_word(w: &'w Word<'a>) -> Option<Classified<'w>> {
+        let t = w.text();
+        if let Some(long) = t.strip_prefix("--") {
+            let (name, eq) = match long.find('=') {
+                Some(k) => (sub(long, 0, k), Some(k + 2)),
+                None => (long, None),
+            };
+            if name.is_empty() {
+                return None;
+            }
+            let kind = match builtin_long(name) {
+                Some(b) => OptWord::Builtin(b),
+                None => OptWord::Long(name),
+            };
+            return Some(Classified { kind, eq });
+        }
+        let b = t.as_bytes();
+        match (b.first(), b.get(1), b.len()) {
+            (Some(b'-'), Some(&c), 2) => builtin_short(c).map(|b| Classified {
+                kind: OptWord::Builtin(b),
+                eq: None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Set the value written after `=` in `--name=value` as the next value to take.
+    fn set_inline_value(&mut self, w: &Word<'a>, eq: Option<usize>) {
+        self.inline = eq.map(|k| {
+            let text = slice(&w.tok.text, k + 1, w.tok.text.len());
+            // In an unquoted word the text is the source; otherwise point at the whole word.
+            let span = if w.quoted {
+                w.tok.span
+            } else {
+                Span::new(
+                    (w.tok.span.start + k + 1).min(w.tok.span.end),
+                    w.tok.span.end,
+                )
+            };
+            Token { text, span }
+        });
+    }
+
+    fn bad_option(w: &Word<'_>) -> ParseIssue {
+        let t = w.text();
+        if t.starts_with('-') && t.len() > 1 {
+            error(
+                w.tok.span,
+                format!("unknown option {}", describe(w)),
+                "not an iptables option",
+            )
+        } else {
+            let mut e = error(
+                w.tok.span,
+                format!("expected an option, found {}", describe(w)),
+                "expected an option here",
+            );
+            if t.contains('\'') {
+                e.help = Some(
+                    "iptables-restore only understands double quotes: a value with spaces is written \"like this\""
+                        .into(),
+                );
+            } else if t.starts_with('#') {
+                e.help = Some(
+                    "`#` starts a comment only at the beginning of a line; iptables-restore rejects a comment after a rule"
+                        .into(),
+                );
+            } else {
+                e.help = Some(
+                    "a stray word: check the value count of the option before it, or quote a value that contains spaces"
+                        .into(),
+                );
+            }
+            e
+        }
+    }
+
+    /// Read one option (with a leading `!`, its values and any legacy `!`).
+    fn option(&mut self) -> Result<(), ParseIssue> {
+        let Some(mut w) = self.peek() else {
+            return Ok(());
+        };
+        let mut bang: Option<Span> = None;
+        if w.is_bang() {
+            bang = Some(w.tok.span);
+            self.i += 1;
+            w = match self.peek() {
+                Some(n) if n.is_bang() => {
+                    return Err(error(
+                        n.tok.span,
+                        "expected an option after `!`, found another `!`",
+                        "second `!`",
+                    ))
+                }
+                Some(n) => n,
+                None => {
+                    return Err(error_help(
+                        w.tok.span,
+                        "`!` with nothing after it",
+                        "negates nothing",
+                        "put `!` right before the option it negates, e.g. `! -s 10.0.0.0/8`",
+                    ))
+                }
+            };
+        }
+        let Some(Classified { kind, eq }) = Self::option_word(w) else {
+            return Err(Self::bad_option(w));
+        };
+        self.i += 1;
+        self.set_inline_value(w, eq);
+        match kind {
+            OptWord::Builtin(b) => self.builtin(b, w, bang)?,
+            OptWord::Long(name) => self.extension_option(name, w, bang)?,
+        }
+        if self.inline.take().is_some() {
+            let name = w.text().split('=').next().unwrap_or_default();
+            return Err(error(
+                w.tok.span,
+                format!("`{name}` takes no value"),
+                "no `=value` here",
+            ));
+        }
+        Ok(())
+    }
+
+    fn no_bang(bang: Option<Span>, w: &Word<'_>) -> Result<(), ParseIssue> {
+        match bang {
+            Some(s) => Err(error(
+                s,
+                format!("`!` cannot be used before {}", describe(w)),
+                "this `!` negates nothing",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Take `n` values after option `w` (no legacy `!`).
+    fn values(&mut self, w: &Word<'a>, n: u8) -> Result<Vec<Token<'a>>, ParseIssue> {
+        let what = if n == 1 {
+            "a value".to_string()
+        } else {
+            format!("{n} values")
+        };
+        let mut out = Vec::with_capacity(usize::from(n));
+        for _ in 0..n {
+            out.push(self.one(w, &what)?);
+        }
+        Ok(out)
+    }
+
+    /// The next word as the value of `w`; `what` names it in the error ("a chain name").
+    fn one(&mut self, w: &Word<'a>, what: &str) -> Result<Token<'a>, ParseIssue> {
+        if let Some(v) = self.inline.take() {
+            return Ok(v);
+        }
+        match self.peek() {
+            Some(v) if !v.looks_like_option() && !v.is_bang() => {
+                self.i += 1;
+                Ok(v.tok.clone())
+            }
+            found => {
+                let message = match found {
+                    Some(f) => format!("{} needs {what}, found {}", describe(w), describe(f)),
+                    None => format!("{} needs {what}", describe(w)),
+                };
+                Err(error(w.tok.span, message, format!("{what} is missing")))
+            }
+        }
+    }
+
+    /// Values of an option that may carry a legacy `!` before its first value.
+    fn values_with_legacy(
+        &mut self,
+        w: &Word<'a>,
+        arity: Arity,
+        bang: Option<Span>,
+    ) -> Result<(bool, Vec<Token<'a>>), ParseIssue> {
+        if self.inline.is_some() {
+            // `--name=value`: no legacy `!`; the inline value is the first value.
+            return match arity {
+                Arity::Fixed(0) => Ok((false, Vec::new())),
+                Arity::Fixed(n) => Ok((false, self.values(w, n)?)),
+                Arity::Guess => Ok((false, self.inline.take().into_iter().collect())),
+            };
+        }
+        match arity {
+            Arity::Fixed(0) => Ok((false, Vec::new())),
+            Arity::Fixed(n) => {
+                let mut legacy = false;
+                if let Some(b) = self.peek().filter(|v| v.is_bang()) {
+                    if bang.is_some() {
+                        return Err(error(
+                            b.tok.span,
+                            format!("{} is negated twice", describe(w)),
+                            "second `!`",
+                        ));
+                    }
+                    legacy = true;
+                    self.i += 1;
+                }
+                Ok((legacy, self.values(w, n)?))
+            }
+            Arity::Guess => {
+                let next = self.peek();
+                if let Some(b) = next.filter(|v| v.is_bang()) {
+                    match self.words.get(self.i + 1) {
+                        Some(v) if v.is_plain_value() => {
+                            if bang.is_some() {
+                                return Err(error(
+                                    b.tok.span,
+                                    format!("{} is negated twice", describe(w)),
+                                    "second `!`",
+                                ));
+                            }
+                            self.i += 2;
+                            Ok((true, vec![v.tok.clone()]))
+                        }
+                        _ => Ok((false, Vec::new())),
+                    }
+                } else if let Some(v) = next.filter(|v| v.is_plain_value()) {
+                    self.i += 1;
+                    Ok((false, vec![v.tok.clone()]))
+                } else {
+                    Ok((false, Vec::new()))
+                }
+            }
+        }
+    }
+
+    fn make_arg(
+        w: &Word<'a>,
+        name: Cow<'a, str>,
+        module: Option<Token<'a>>,
+        bang: Option<Span>,
+        legacy: bool,
+        values: Vec<Token<'a>>,
+    ) -> Arg<'a> {
+        let start = bang.unwrap_or(w.tok.span);
+        let end = values.last().map_or(w.tok.span, |v| v.span);
+        Arg {
+            negated: bang.is_some() || legacy,
+            legacy_negation: legacy,
+            module,
+            name,
+            option: w.tok.clone(),
+            values,
+            span: start.join(end),
+        }
+    }
+
+    fn builtin(&mut self, b: Builtin, w: &Word<'a>, bang: Option<Span>) -> Result<(), ParseIssue> {
+        match b {
+            Builtin::Base(name, n, bit) => {
+                if self.base_seen & bit != 0 {
+                    return Err(error(
+                        w.tok.span,
+                        format!("multiple `-{name}` options are not allowed"),
+                        "second one",
+                    ));
+                }
+                self.base_seen |= bit;
+                if name == "4" || name == "6" {
+                    Self::no_bang(bang, w)?;
+                }
+                let (legacy, values) = self.values_with_legacy(w, Arity::Fixed(n), bang)?;
+                if name == "p" {
+                    self.proto_module = values.first().and_then(|v| {
+                        implicit_module(&v.text).map(|m| Token {
+                            text: Cow::Borrowed(m),
+                            span: v.span,
+                        })
+                    });
+                }
+                self.args.push(Self::make_arg(
+                    w,
+                    Cow::Borrowed(name),
+                    None,
+                    bang,
+                    legacy,
+                    values,
+                ));
+                self.ctx = Ctx::None;
+            }
+            Builtin::Match => {
+                Self::no_bang(bang, w)?;
+                let module = self.one(w, "a module name")?;
+                self.args.push(Self::make_arg(
+                    w,
+                    Cow::Borrowed("m"),
+                    None,
+                    None,
+                    false,
+                    vec![module.clone()],
+                ));
+                if is_proto_module(&module.text) {
+                    self.explicit_proto_module = Some(module.clone());
+                }
+                self.ctx = Ctx::Module(module.clone());
+                self.last = Ctx::Module(module);
+            }
+            Builtin::Jump | Builtin::Goto => {
+                Self::no_bang(bang, w)?;
+                if self.target.is_some() {
+                    return Err(error(
+                        w.tok.span,
+                        "a rule can have only one `-j` or `-g`",
+                        "second target",
+                    ));
+                }
+                let goto = b == Builtin::Goto;
+                let name = self.one(w, if goto { "a chain name" } else { "a target" })?;
+                self.target = Some(Target {
+                    goto,
+                    span: w.tok.span.join(name.span),
+                    name,
+                    args: Vec::new(),
+                });
+                self.ctx = Ctx::Target;
+                self.last = Ctx::Target;
+            }
+            Builtin::Counters => {
+                Self::no_bang(bang, w)?;
+                let v = self.values(w, 2)?;
+                let mut nums = [0u64; 2];
+                for (slot, t) in nums.iter_mut().zip(&v) {
+                    *slot = parse_u64(&t.text).ok_or_else(|| {
+                        error(
+                            t.span,
+                            format!(
+                                "{} needs two numbers (packets and bytes), found `{}`",
+                                describe(w),
+                                t.text
+                            ),
+                            "not a number",
+                        )
+                    })?;
+                }
+                self.counters = Some((nums[0], nums[1]));
+            }
+            Builtin::Table => {
+                return Err(error_help(
+                    w.tok.span,
+                    format!("{} cannot be used in a save/restore file", describe(w)),
+                    "not allowed here",
+                    "the table comes from the `*table` line above the rules",
+                ));
+            }
+            Builtin::Append | Builtin::Insert => {
+                Self::no_bang(bang, w)?;
+                if self.op.is_some() {
+                    return Err(error_help(
+                        w.tok.span,
+                        format!(
+                            "a line holds one command; found {} after another",
+                            describe(w)
+                        ),
+                        "second command",
+                        "put each `-A` or `-I` on its own line",
+                    ));
+                }
+                let chain = self.one(w, "a chain name")?;
+                let mut op = RuleOp::Append;
+                if b == Builtin::Insert {
+                    op = RuleOp::Insert(1);
+                    if let Some(v) = self.peek() {
+                        if v.quoted || !(v.text().starts_with('-') || v.is_bang()) {
+                            match parse_u32(v.text()) {
+                                Some(n) if n >= 1 => op = RuleOp::Insert(n),
+                                _ => {
+                                    return Err(error(
+                                        v.tok.span,
+                                        format!(
+                                            "the position after `-I CHAIN` must be a number from 1, found {}",
+                                            describe(v)
+                                        ),
+                                        "not a rule position",
+                                    ))
+                                }
+                            }
+                            self.i += 1;
+                        }
+                    }
+                }
+                self.op = Some((op, chain));
+            }
+            Builtin::NewChain | Builtin::Policy => {
+                return Err(error(
+                    w.tok.span,
+                    format!("{} must stand alone on its line", describe(w)),
+                    "cannot be combined with rule options",
+                ));
+            }
+            Builtin::Unsupported(c, what) => {
+                return Err(error_help(
+                    w.tok.span,
+                    format!("`-{c}` ({what}) is not supported in a save/restore file"),
+                    "not supported here",
+                    "Portolan audits the rule set as appended (`-A`) and inserted (`-I`) rules; \
+                     apply this change on the host and export the rules again with iptables-save",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `--name` of a match or a target.
+    fn extension_option(
+        &mut self,
+        raw_name: &str,
+        w: &Word<'a>,
+        bang: Option<Span>,
+    ) -> Result<(), ParseIssue> {
+        let canon_static = canonical_match_option(raw_name);
+        let canon: &str = canon_static.unwrap_or(raw_name);
+        let known = known_option(raw_name);
+        let is_target_opt = known.is_some_and(|(_, t)| t);
+
+        // Which module or target owns it.
+        enum Owner<'a> {
+            Module(Token<'a>),
+            Target,
+        }
+        let from_ctx = |c: &Ctx<'a>| match c {
+            Ctx::Module(m) => Some(Owner::Module(m.clone())),
+            Ctx::Target => Some(Owner::Target),
+            Ctx::None => None,
+        };
+        let mut owner: Option<Owner<'a>> = None;
+        if is_proto_option(canon) {
+            owner = match &self.ctx {
+                Ctx::Module(m) if is_proto_module(&m.text) => Some(Owner::Module(m.clone())),
+                _ => self
+                    .explicit_proto_module
+                    .clone()
+                    .or_else(|| self.proto_module.clone())
+                    .map(Owner::Module),
+            };
+        }
+        if owner.is_none()
+            && is_target_opt
+            && self.target.is_some()
+            && matches!(self.ctx, Ctx::Module(_))
+        {
+            owner = Some(Owner::Target);
+        }
+        let owner = owner
+            .or_else(|| from_ctx(&self.ctx))
+            .or_else(|| from_ctx(&self.last))
+            .or_else(|| self.proto_module.clone().map(Owner::Module));
+        let Some(owner) = owner else {
+            return Err(if is_proto_option(canon) {
+                error_help(
+                    w.tok.span,
+                    format!(
+                        "{} needs a protocol: no `-p` or `-m` before it",
+                        describe(w)
+                    ),
+                    "no protocol for this option",
+                    "write `-p tcp` (or udp, icmp, ...) before it, or `-m tcp`",
+                )
+            } else {
+                error_help(
+                    w.tok.span,
+                    format!(
+                        "option {} does not belong to any match or target",
+                        describe(w)
+                    ),
+                    "no `-m` or `-j` before it",
+                    "match options follow `-m MODULE`, target options follow `-j TARGET`",
+                )
+            });
+        };
+
+        let arity = known.map_or(Arity::Guess, |(a, _)| a);
+        let (legacy, values) = self.values_with_legacy(w, arity, bang)?;
+        let name = match canon_static {
+            Some(s) => Cow::Borrowed(s),
+            None => slice(&w.tok.text, 2, 2 + raw_name.len()),
+        };
+        match owner {
+            Owner::Module(m) => {
+                let arg = Self::make_arg(w, name, Some(m), bang, legacy, values);
+                self.args.push(arg);
+            }
+            Owner::Target => {
+                if let Some(t) = self.target.as_mut() {
+                    let arg = Self::make_arg(w, name, Some(t.name.clone()), bang, legacy, values);
+                    t.span = t.span.join(arg.span);
+                    self.target_args.push(arg);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `-N CHAIN` or `-P CHAIN POLICY [-c pkts bytes]` (iptables -S style).
+    fn chain_command(mut self, b: Builtin, w: &'w Word<'a>) -> Result<LineKind<'a>, ParseIssue> {
+        self.i += 1;
+        let chain = self.one(w, "a chain name")?;
+        let kind = if b == Builtin::NewChain {
+            if let (Some(_), Some(first)) = (self.counters, self.words.first()) {
+                return Err(error(
+                    first.tok.span,
+                    "counters cannot be given to `-N`",
+                    "not allowed with `-N`",
+                ));
+            }
+            LineKind::NewChain(chain)
+        } else {
+            let policy = match self.peek() {
+                Some(p) if !p.looks_like_option() && !p.is_bang() => p,
+                found => {
+                    return Err(error(
+                        w.tok.span,
+                        match found {
+                            Some(f) => {
+                                format!("`-P {}` needs a policy, found {}", chain.text, describe(f))
+                            }
+                            None => format!("`-P {}` needs a policy (ACCEPT or DROP)", chain.text),
+                        },
+                        "policy missing",
+                    ))
+                }
+            };
+            self.i += 1;
+            if policy.text() != "ACCEPT" && policy.text() != "DROP" {
+                return Err(error(
+                    policy.tok.span,
+                    format!(
+                        "unknown policy {}: expected ACCEPT or DROP",
+                        describe(policy)
+                    ),
+                    "not a chain policy",
+                ));
+            }
+            while let Some(c) = self.peek() {
+                match Self::option_word(c) {
+                    Some(Classified {
+                        kind: OptWord::Builtin(Builtin::Counters),
+                        ..
+                    }) => self.option()?,
+                    _ => break,
+                }
+            }
+            LineKind::Policy {
+                chain,
+                policy: policy.tok.clone(),
+                counters: self.counters,
+            }
+        };
+        if let Some(extra) = self.peek() {
+            return Err(error(
+                extra.tok.span,
+                format!("unexpected {} after {} {}", describe(extra), describe(w), {
+                    match &kind {
+                        LineKind::NewChain(c) | LineKind::Policy { chain: c, .. } => {
+                            c.text.to_string()
+                        }
+                        LineKind::Rule(_) => String::new(),
+                    }
+                }),
+                "unexpected",
+            ));
+        }
+        Ok(kind)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The line reader
+
+struct OpenTable<'a> {
+    table: Table<'a>,
+    /// Built-in chains of a known table; `None` for an unknown table (no declaration checks).
+    builtins: Option<&'static [&'static str]>,
+    /// Declared chains → index in `table.chains` (`None`: declared by a line that was rejected,
+    /// remembered so that its rules do not each report "not declared").
+    declared: HashMap<Cow<'a, str>, Option<usize>>,
+    /// The chain of the previous rule, already checked (rules come grouped by chain).
+    last_checked: Option<Cow<'a, str>>,
+    /// Undeclared chains already reported (one issue per chain, on its first rule).
+    undeclared: HashSet<Cow<'a, str>>,
+}
+
+impl<'a> OpenTable<'a> {
+    fn is_builtin(&self, chain: &str) -> bool {
+        self.builtins.is_some_and(|b| b.contains(&chain))
+    }
+}
+
+/// A run of lines outside any table, reported once.
+struct OrphanRun {
+    issue: usize,
+    first_line: u32,
+    last_line: u32,
+    count: u32,
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    dump: Dump<'a>,
+    open: Option<OpenTable<'a>>,
+    words: Vec<Word<'a>>,
+    scratch: ArgScratch<'a>,
+    orphans: Option<OrphanRun>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            dump: Dump {
+                tables: Vec::with_capacity(4),
+                family_hint: None,
+                issues: Vec::new(),
+            },
+            open: None,
+            words: Vec::with_capacity(64),
+            scratch: ArgScratch::default(),
+            orphans: None,
+        }
+    }
+
+    fn run(mut self) -> Dump<'a> {
+        let text = self.text;
+        let mut pos = if text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8()
+        } else {
+            0
+        };
+        let mut line_no: u32 = 0;
+        while let Some(rest) = text.get(pos..) {
+            let (end, next) = match rest.find('\n') {
+                Some(k) => (pos + k, pos + k + 1),
+                None => (text.len(), text.len() + 1),
+            };
+            line_no = line_no.saturating_add(1);
+            self.line(pos, end, line_no);
+            pos = next;
+        }
+        self.end_orphans();
+        if let Some(t) = self.open.take() {
+            self.close_table(t, false);
+        }
+        self.dump
+    }
+
+    fn line(&mut self, start: usize, end: usize, no: u32) {
+        let raw = sub(self.text, start, end);
+        let right = raw.trim_end_matches([' ', '\t', '\r']);
+        let content = right.trim_start_matches([' ', '\t', '\r']);
+        let cstart = start + (right.len() - content.len());
+        let span = Span::new(cstart, cstart + content.len());
+        match content.as_bytes().first() {
+            None => {}
+            Some(b'#') => self.comment(content, cstart),
+            Some(b'*') => self.table_line(content, cstart, span),
+            Some(b':') => self.chain_line(content, cstart, span, no),
+            Some(b'C')
+                if plain_words(content, cstart)
+                    .next()
+                    .is_some_and(|w| w.text == "COMMIT") =>
+            {
+                self.commit(Span::new(cstart, cstart + "COMMIT".len()));
+            }
+            Some(_) => self.rule_line(content, cstart, span, no),
+        }
+    }
+
+    fn comment(&mut self, content: &'a str, cstart: usize) {
+        if let Ok((_, tool)) = generated_by(content) {
+            let family = match tool {
+                "iptables-save" | "iptables-nft-save" | "iptables-legacy-save" => Some(Family::V4),
+                "ip6tables-save" | "ip6tables-nft-save" | "ip6tables-legacy-save" => {
+                    Some(Family::V6)
+                }
+                _ => None,
+            };
+            if let Some(f) = family {
+                match self.dump.family_hint {
+                    None => self.dump.family_hint = Some(f),
+                    Some(prev) if prev != f => {
+                        let at = cstart + GENERATED_BY.len();
+                        self.dump.issues.push(error_help(
+                            Span::new(at, at + tool.len()),
+                            "this file mixes iptables-save and ip6tables-save output",
+                            "the other family starts here",
+                            "audit the IPv4 and the IPv6 dump as two files",
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        } else if content.starts_with("# Warning: iptables-legacy tables present") {
+            self.dump.issues.push(issue(
+                IssueKind::Undecidable,
+                Span::new(cstart, cstart + content.len()),
+                "the dump is incomplete: iptables-legacy tables are present and were not saved",
+                "legacy tables are missing from this dump",
+                Some(
+                    "run `iptables-legacy-save` (and `ip6tables-legacy-save`) on the host and audit that output too"
+                        .into(),
+                ),
+            ));
+        } else if content.starts_with("# Table `") && content.contains("is incompatible") {
+            self.dump.issues.push(issue(
+                IssueKind::Undecidable,
+                Span::new(cstart, cstart + content.len()),
+                "the dump is incomplete: iptables-nft-save could not print a table",
+                "rules of this table are missing",
+                Some("list this table with `nft list ruleset` and audit that output".into()),
+            ));
+        }
+    }
+
+    fn table_line(&mut self, content: &'a str, cstart: usize, span: Span) {
+        self.end_orphans();
+        if let Some(prev) = self.open.take() {
+            self.close_table(prev, false);
+        }
+        let name = plain_words(sub(content, 1, content.len()), cstart + 1)
+            .next()
+            .unwrap_or(Token {
+                text: Cow::Borrowed(""),
+                span: Span::new(cstart + 1, cstart + 1),
+            });
+        let builtins = builtin_chains(&name.text);
+        if name.text.is_empty() {
+            self.dump.issues.push(error_help(
+                Span::new(cstart, cstart + 1),
+                "missing table name after `*`",
+                "table name missing",
+                "write `*filter`, `*nat`, `*mangle`, `*raw` or `*security`",
+            ));
+        } else if builtins.is_none() {
+            self.dump.issues.push(error_help(
+                name.span,
+                format!("unknown table `{}`", name.text),
+                "not an iptables table",
+                "iptables tables are filter, nat, mangle, raw and security; the block is read anyway",
+            ));
+        }
+        self.open = Some(OpenTable {
+            table: Table {
+                name,
+                span,
+                chains: Vec::new(),
+                rules: Vec::new(),
+                committed: false,
+            },
+            builtins,
+            declared: HashMap::new(),
+            last_checked: None,
+            undeclared: HashSet::new(),
+        });
+    }
+
+    fn close_table(&mut self, t: OpenTable<'a>, committed: bool) {
+        let mut table = t.table;
+        table.committed = committed;
+        table.rules.shrink_to_fit();
+        table.chains.shrink_to_fit();
+        if !committed {
+            self.dump.issues.push(error_help(
+                table.span,
+                format!("table `{}` has no `COMMIT`", table.name.text),
+                "this table is never committed",
+                "iptables-restore applies a table only at its `COMMIT` line; add `COMMIT` at the end of the block",
+            ));
+        }
+        self.dump.tables.push(table);
+    }
+
+    fn commit(&mut self, span: Span) {
+        match self.open.take() {
+            Some(t) => self.close_table(t, true),
+            None => self.dump.issues.push(error_help(
+                span,
+                "`COMMIT` outside a table",
+                "no `*table` line before this",
+                "a table block starts with `*filter` (or nat, mangle, raw, security) and ends with `COMMIT`",
+            )),
+        }
+    }
+
+    /// A chain or rule line outside any table.
+    fn orphan(&mut self, content: &'a str, cstart: usize, no: u32) {
+        if let Some(run) = self.orphans.as_mut() {
+            run.count += 1;
+            run.last_line = no;
+            return;
+        }
+        let at = plain_words(content, cstart)
+            .next()
+            .map_or(Span::new(cstart, cstart), |w| w.span);
+        self.orphans = Some(OrphanRun {
+            issue: self.dump.issues.len(),
+            first_line: no,
+            last_line: no,
+            count: 1,
+        });
+        self.dump.issues.push(error_help(
+            at,
+            "line outside any table is skipped",
+            "no `*table` line before this",
+            "put `*filter` (or the table these lines belong to) before them and `COMMIT` after them",
+        ));
+    }
+
+    fn end_orphans(&mut self) {
+        if let Some(run) = self.orphans.take() {
+            if run.count > 1 {
+                if let Some(i) = self.dump.issues.get_mut(run.issue) {
+                    i.message = format!(
+                        "{} lines outside any table are skipped (lines {} to {})",
+                        run.count, run.first_line, run.last_line
+                    );
+                }
+            }
+        }
+    }
+
+    fn chain_line(&mut self, content: &'a str, cstart: usize, span: Span, no: u32) {
+        let Some(open) = self.open.as_mut() else {
+            self.orphan(content, cstart, no);
+            return;
+        };
+        let issues = &mut self.dump.issues;
+        let mut words = plain_words(sub(content, 1, content.len()), cstart + 1);
+        let Some(name) = words.next() else {
+            issues.push(error_help(
+                Span::new(cstart, cstart + 1),
+                "missing chain name after `:`",
+                "chain name missing",
+                "a chain line reads `:NAME POLICY [packets:bytes]`, e.g. `:INPUT DROP [0:0]`",
+            ));
+            return;
+        };
+        let Some(policy) = words.next() else {
+            issues.push(error_help(
+                name.span,
+                format!("chain `{}` has no policy", name.text),
+                "policy missing",
+                "write `ACCEPT` or `DROP` for a built-in chain, `-` for a user chain",
+            ));
+            open.declared.entry(name.text).or_insert(None);
+            return;
+        };
+        if !matches!(policy.text.as_ref(), "ACCEPT" | "DROP" | "-") {
+            issues.push(error_help(
+                policy.span,
+                format!("unknown policy `{}` for chain `{}`", policy.text, name.text),
+                "not a chain policy",
+                "a policy is `ACCEPT` or `DROP` for a built-in chain, `-` for a user chain",
+            ));
+            open.declared.entry(name.text).or_insert(None);
+            return;
+        }
+        let counters = match words.next() {
+            None => None,
+            Some(c) => {
+                let parsed = parse_counters(&c.text);
+                if parsed.is_none() {
+                    issues.push(error_help(
+                        c.span,
+                        format!("malformed counters `{}`", c.text),
+                        "expected `[packets:bytes]`",
+                        "chain counters are written `[0:0]` (packets, bytes); the chain is kept without them",
+                    ));
+                }
+                parsed
+            }
+        };
+        let mut policy = Some(policy).filter(|p| p.text != "-");
+        if let Some(p) = &policy {
+            if open.builtins.is_some() && !open.is_builtin(&name.text) {
+                issues.push(error_help(
+                    p.span,
+                    format!(
+                        "`{}` is not a built-in chain of table `{}`, so it cannot have a policy",
+                        name.text, open.table.name.text
+                    ),
+                    "only built-in chains have a policy",
+                    "write `-` as the policy of a user chain; it is read as a user chain",
+                ));
+                policy = None;
+            }
+        }
+        declare(
+            open,
+            ChainDecl {
+                name,
+                policy,
+                span,
+                counters,
+            },
+            issues,
+        );
+    }
+
+    fn rule_line(&mut self, content: &'a str, cstart: usize, span: Span, no: u32) {
+        if self.open.is_none() {
+            self.orphan(content, cstart, no);
+            return;
+        }
+        let words = &mut self.words;
+        words.clear();
+        let parsed = match tokenize(content, cstart, words) {
+            Ok(()) => RuleParser::new(words, &mut self.scratch, span, no).parse(),
+            Err(e) => Err(e),
+        };
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        let issues = &mut self.dump.issues;
+        match parsed {
+            Err(e) => issues.push(e),
+            Ok(LineKind::Rule(rule)) => {
+                let chain = &rule.chain.text;
+                let checked = open.last_checked.as_ref().is_some_and(|c| c == chain);
+                if !checked && open.builtins.is_some() {
+                    if open.declared.contains_key(chain.as_ref()) || open.is_builtin(chain) {
+                        open.last_checked = Some(chain.clone());
+                    } else if open.undeclared.insert(chain.clone()) {
+                        issues.push(error_help(
+                            rule.chain.span,
+                            format!(
+                                "chain `{}` is not declared in table `{}`",
+                                chain, open.table.name.text
+                            ),
+                            "not declared",
+                            format!(
+                                "iptables-restore would refuse this rule; Portolan keeps it so the rest of the \
+                                 chain can be audited. Declare the chain with `:{chain} - [0:0]` before its rules"
+                            ),
+                        ));
+                    }
+                }
+                open.table.rules.push(rule);
+            }
+            Ok(LineKind::NewChain(name)) => {
+                if open.is_builtin(&name.text) {
+                    issues.push(error(
+                        name.span,
+                        format!(
+                            "`{}` is a built-in chain of table `{}`; `-N` cannot create it",
+                            name.text, open.table.name.text
+                        ),
+                        "built-in chain",
+                    ));
+                    return;
+                }
+                declare(
+                    open,
+                    ChainDecl {
+                        name,
+                        policy: None,
+                        span,
+                        counters: None,
+                    },
+                    issues,
+                );
+            }
+            Ok(LineKind::Policy {
+                chain,
+                policy,
+                counters,
+            }) => {
+                if open.builtins.is_some() && !open.is_builtin(&chain.text) {
+                    issues.push(error_help(
+                        chain.span,
+                        format!(
+                            "`{}` is not a built-in chain of table `{}`, so it cannot have a policy",
+                            chain.text, open.table.name.text
+                        ),
+                        "only built-in chains have a policy",
+                        "only the built-in chains of a table take `-P`",
+                    ));
+                    return;
+                }
+                match open.declared.get(chain.text.as_ref()).copied() {
+                    Some(Some(idx)) => {
+                        if let Some(d) = open.table.chains.get_mut(idx) {
+                            d.policy = Some(policy);
+                            if counters.is_some() {
+                                d.counters = counters;
+                            }
+                        }
+                    }
+                    Some(None) => {}
+                    None => declare(
+                        open,
+                        ChainDecl {
+                            name: chain,
+                            policy: Some(policy),
+                            span,
+                            counters,
+                        },
+                        issues,
+                    ),
+                }
+            }
+        }
+    }
+}
+
+fn declare<'a>(open: &mut OpenTable<'a>, decl: ChainDecl<'a>, issues: &mut Vec<ParseIssue>) {
+    let idx = open.table.chains.len();
+    let std::collections::hash_map::Entry::Vacant(slot) =
+        open.declared.entry(decl.name.text.clone())
+    else {
+        issues.push(error_help(
+            decl.name.span,
+            format!(
+                "chain `{}` is declared twice in table `{}`",
+                decl.name.text, open.table.name.text
+            ),
+            "declared again here",
+            "iptables-restore rejects a second declaration; the first one is kept",
+        ));
+        return;
+    };
+    slot.insert(Some(idx));
+    open.table.chains.push(decl);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DS82: &str = include_str!("../../fixtures/iptables/corpus/ds82-handedited-save-rules.v4");
+    const F27_V6: &str = include_str!("../../fixtures/iptables/corpus/fedora27-ip6tables-save.txt");
+    const F27_C: &str = include_str!("../../fixtures/iptables/corpus/fedora27-iptables-save-c.txt");
+    const Y2003: &str = include_str!("../../fixtures/iptables/corpus/ipt-save-filter-2003.txt");
+    const NFT_PAIR: &str =
+        include_str!("../../fixtures/iptables/corpus/iptables-nft-save-translation-pair.txt");
+    const V6_TESTBED: &str =
+        include_str!("../../fixtures/iptables/corpus/ipv6-testbed-handwritten-rules.v6");
+    const LONGOPTS: &str =
+        include_str!("../../fixtures/iptables/corpus/longopts-handwritten-rules.v4");
+    const NEXUS: &str = include_str!("../../fixtures/iptables/corpus/nexus-rules.v6");
+    const WIRELESS: &str =
+        include_str!("../../fixtures/iptables/corpus/wireless-router-iptables-save.txt");
+
+    /// Compact rendering of a rule for assertions:
+    /// `A INPUT | s=10.0.0.0/8 m=tcp tcp:dport=22 | j ACCEPT(reject-with=x)`; `!` marks a
+    /// negation, `!!` a legacy one.
+    fn render(r: &RuleLine<'_>) -> String {
+        fn arg(a: &Arg<'_>) -> String {
+            let neg = match (a.negated, a.legacy_negation) {
+                (true, true) => "!!",
+                (true, false) => "!",
+                _ => "",
+            };
+            let module = a
+                .module
+                .as_ref()
+                .map_or(String::new(), |m| format!("{}:", m.text));
+            let vals: Vec<&str> = a.values.iter().map(|v| v.text.as_ref()).collect();
+            if vals.is_empty() {
+                format!("{neg}{module}{}", a.name)
+            } else {
+                format!("{neg}{module}{}={}", a.name, vals.join(","))
+            }
+        }
+        let op = match r.op {
+            RuleOp::Append => "A".to_string(),
+            RuleOp::Insert(n) => format!("I{n}"),
+        };
+        let args: Vec<String> = r.args.iter().map(arg).collect();
+        let target = r.target.as_ref().map_or(String::new(), |t| {
+            let targs: Vec<String> = t.args.iter().map(arg).collect();
+            format!(
+                " | {} {}({})",
+                if t.goto { "g" } else { "j" },
+                t.name.text,
+                targs.join(" ")
+            )
+        });
+        format!("{op} {} | {}{target}", r.chain.text, args.join(" "))
+    }
+
+    fn all_rules<'d>(d: &'d Dump<'_>) -> Vec<&'d RuleLine<'d>> {
+        d.tables.iter().flat_map(|t| t.rules.iter()).collect()
+    }
+
+    fn rendered(d: &Dump<'_>) -> Vec<String> {
+        all_rules(d).into_iter().map(render).collect()
+    }
+
+    fn errors<'d>(d: &'d Dump<'_>) -> Vec<&'d ParseIssue> {
+        d.issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::ParseError)
+            .collect()
+    }
+
+    /// A filter table around `body` (which ends with a newline).
+    fn filter(body: &str) -> String {
+        format!("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n")
+    }
+
+    /// The text under a span.
+    fn at(text: &str, span: Span) -> &str {
+        &text[span.start..span.end]
+    }
+
+    /// Exactly one issue, a parse error, and the text it points at.
+    fn one_error<'t>(text: &'t str, d: &Dump<'_>) -> (&'t str, String) {
+        assert_eq!(d.issues.len(), 1, "{:#?}", d.issues);
+        let i = &d.issues[0];
+        assert_eq!(i.kind, IssueKind::ParseError);
+        (at(text, i.span), i.message.clone())
+    }
+
+    /// name, text, tables, chains, rules, family hint
+    type CorpusCase = (
+        &'static str,
+        &'static str,
+        usize,
+        usize,
+        usize,
+        Option<Family>,
+    );
+    /// name, policy, counters
+    type ChainRow = (String, Option<String>, Option<(u64, u64)>);
+
+    // ---- the corpus ---------------------------------------------------------------------
+
+    /// Counts taken from the files with grep (`^\*`, `^:`, `^(\[p:b\] )?(-A|--append) `), not
+    /// from the parser.
+    #[test]
+    fn corpus_files_parse_without_errors_and_with_the_right_counts() {
+        let cases: [CorpusCase; 9] = [
+            ("ds82", DS82, 3, 14, 42, Some(Family::V4)),
+            ("fedora27 ip6", F27_V6, 3, 50, 63, Some(Family::V6)),
+            ("fedora27 -c", F27_C, 3, 50, 73, Some(Family::V4)),
+            ("2003", Y2003, 1, 10, 55, Some(Family::V4)),
+            ("nft pair", NFT_PAIR, 1, 3, 21, None),
+            ("ipv6 testbed", V6_TESTBED, 1, 4, 46, None),
+            ("longopts", LONGOPTS, 1, 3, 6, None),
+            ("nexus", NEXUS, 1, 5, 61, None),
+            ("wireless", WIRELESS, 2, 15, 58, Some(Family::V4)),
+        ];
+        for (name, text, tables, chains, rules, family) in cases {
+            let d = parse(text);
+            assert!(d.issues.is_empty(), "{name}: {:#?}", d.issues);
+            assert_eq!(d.tables.len(), tables, "{name}: tables");
+            let c: usize = d.tables.iter().map(|t| t.chains.len()).sum();
+            assert_eq!(c, chains, "{name}: chains");
+            assert_eq!(all_rules(&d).len(), rules, "{name}: rules");
+            assert!(d.tables.iter().all(|t| t.committed), "{name}: committed");
+            assert_eq!(d.family_hint, family, "{name}: family");
+        }
+    }
+
+    #[test]
+    fn corpus_table_names_and_a_few_rules() {
+        let d = parse(DS82);
+        let names: Vec<&str> = d.tables.iter().map(|t| t.name.text.as_ref()).collect();
+        assert_eq!(names, ["nat", "mangle", "filter"]);
+        let r = rendered(&d);
+        assert_eq!(
+            r[0],
+            "A PREROUTING | d=144.76.28.6 p=tcp m=tcp tcp:dport=80 | j DNAT(DNAT:to-destination=10.0.0.12:80)"
+        );
+        // The commented-out rules are comments, not rules.
+        assert!(!r.iter().any(|x| x.contains("LOG")));
+        let user: Vec<_> = d.tables[2]
+            .chains
+            .iter()
+            .filter(|c| c.policy.is_none())
+            .collect();
+        assert_eq!(user.len(), 2);
+        assert_eq!(
+            d.tables[2].chains[0]
+                .policy
+                .as_ref()
+                .map(|p| p.text.as_ref()),
+            Some("DROP")
+        );
+
+        let d = parse(NEXUS);
+        let r = rendered(&d);
+        assert!(r.contains(&"A ICMPFLOOD | m=recent recent:set recent:name=ICMP recent:mask=ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff recent:rsource".to_string()));
+        assert!(r.contains(&"A INPUT | p=udp udp:dport=5353 d=ff02::fb | j ACCEPT()".to_string()));
+
+        let d = parse(Y2003);
+        let r = rendered(&d);
+        assert!(r.contains(&"A accept_log | i=ppp0 !p=tcp m=limit limit:limit=1/sec | j LOG(LOG:log-prefix=Accepted Datagram on ppp0:)".to_string()));
+
+        let d = parse(NFT_PAIR);
+        let r = rendered(&d);
+        assert_eq!(r[3], "A INPUT | p=tcp m=tcp tcp:dport=443 !tcp:tcp-flags=SYN,NONE m=comment comment:comment=checks if SYN bit is set");
+        assert!(all_rules(&d)[3].target.is_none());
+
+        let d = parse(WIRELESS);
+        let r = rendered(&d);
+        assert!(r.contains(&"A INPUT | i=gre-davo-+ | j L_ACCEPT()".to_string()));
+        assert!(r.contains(&"A L_DROP |  | j LOG(LOG:log-prefix=L_DROP: )".to_string()));
+    }
+
+    #[test]
+    fn long_options_map_to_canonical_names() {
+        let d = parse(LONGOPTS);
+        let r = rendered(&d);
+        assert_eq!(
+            r[0],
+            "A INPUT | i=lo m=comment comment:comment=Allow loopback | j ACCEPT()"
+        );
+        assert_eq!(
+            r[2],
+            "A INPUT | m=conntrack conntrack:ctstate=NEW p=tcp !tcp:syn m=comment comment:comment=Reject new non-syn TCP | j REJECT(REJECT:reject-with=tcp-reset)"
+        );
+        assert_eq!(
+            r[3],
+            "A INPUT | m=conntrack conntrack:ctstate=NEW,ESTABLISHED p=tcp m=tcp tcp:dport=22 s=192.168.0.0/24 m=comment comment:comment=Allow local SSH on default port | j ACCEPT()"
+        );
+        assert_eq!(
+            r[4],
+            "A INPUT | p=icmp icmp:icmp-type=echo-request m=limit limit:limit=2/second limit:limit-burst=5 m=comment comment:comment=Allow only ping and within limits | j ACCEPT()"
+        );
+        // The option as written is kept for labels.
+        let rule = all_rules(&d)[3];
+        let dport = rule.args.iter().find(|a| a.name == "dport").unwrap();
+        assert_eq!(dport.option.text, "--destination-port");
+        assert_eq!(at(LONGOPTS, dport.span), "--destination-port 22");
+        // `:INPUT      DROP      [0:0]`
+        let input = &d.tables[0].chains[0];
+        assert_eq!(input.name.text, "INPUT");
+        assert_eq!(input.policy.as_ref().unwrap().text, "DROP");
+        assert_eq!(input.counters, Some((0, 0)));
+        assert_eq!(at(LONGOPTS, input.span), ":INPUT      DROP      [0:0]");
+    }
+
+    // ---- lines --------------------------------------------------------------------------
+
+    #[test]
+    fn rule_and_chain_counters() {
+        let d = parse(F27_C);
+        let rules = all_rules(&d);
+        assert_eq!(rules[0].counters, Some((1, 2)));
+        assert_eq!(rules[1].counters, Some((3, 4)));
+        assert_eq!(
+            at(F27_C, rules[0].span),
+            "[1:2] -A PREROUTING -j PREROUTING_direct"
+        );
+        let filter_table = &d.tables[2];
+        assert_eq!(filter_table.rules[1].counters, Some((0, 123456789)));
+        let raw = &d.tables[1];
+        assert_eq!(raw.chains[0].counters, Some((1681, 2620433)));
+        assert_eq!(raw.chains[2].counters, Some((0, 0)));
+
+        let text = filter("[12:3456] -A INPUT -s 10.0.0.1 -j ACCEPT\n-A INPUT -c 5 6 -j DROP\n");
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let rules = all_rules(&d);
+        assert_eq!(rules[0].counters, Some((12, 3456)));
+        assert_eq!(render(rules[0]), "A INPUT | s=10.0.0.1 | j ACCEPT()");
+        assert_eq!(rules[1].counters, Some((5, 6)));
+        assert_eq!(render(rules[1]), "A INPUT |  | j DROP()");
+    }
+
+    #[test]
+    fn malformed_counters_are_reported() {
+        let text = filter("[12:x] -A INPUT -j ACCEPT\n-A INPUT -c 5 -j DROP\n");
+        let d = parse(&text);
+        assert_eq!(all_rules(&d).len(), 0);
+        assert_eq!(d.issues.len(), 2);
+        assert_eq!(at(&text, d.issues[0].span), "[12:x]");
+        assert_eq!(at(&text, d.issues[1].span), "-c");
+        assert_eq!(d.issues[1].message, "`-c` needs 2 values, found `-j`");
+        let text = "*filter\n:INPUT ACCEPT [1:two]\n-A INPUT -j ACCEPT\nCOMMIT\n";
+        let d = parse(text);
+        let (bad, msg) = one_error(text, &d);
+        assert_eq!(bad, "[1:two]");
+        assert_eq!(msg, "malformed counters `[1:two]`");
+        assert_eq!(d.tables[0].chains.len(), 1, "the chain is kept");
+        assert_eq!(d.tables[0].chains[0].counters, None);
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let text = "# Generated by iptables-save v1.8.7\r\n*filter\r\n:INPUT DROP [0:0]\r\n-A INPUT -p tcp --dport 22 -j ACCEPT\r\n\r\nCOMMIT\r\n";
+        let d = parse(text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert!(d.tables[0].committed);
+        let c = &d.tables[0].chains[0];
+        assert_eq!(c.policy.as_ref().unwrap().text, "DROP");
+        assert_eq!(at(text, c.span), ":INPUT DROP [0:0]");
+        let r = all_rules(&d)[0];
+        assert_eq!(r.line, 4);
+        assert_eq!(at(text, r.span), "-A INPUT -p tcp --dport 22 -j ACCEPT");
+        assert_eq!(r.target.as_ref().unwrap().name.text, "ACCEPT");
+        assert_eq!(d.family_hint, Some(Family::V4));
+    }
+
+    #[test]
+    fn byte_order_mark() {
+        let text = "\u{feff}*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n";
+        let d = parse(text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(d.tables[0].name.text, "filter");
+        assert_eq!(d.tables[0].name.span, Span::new(4, 10));
+        assert_eq!(at(text, d.tables[0].span), "*filter");
+        assert_eq!(all_rules(&d)[0].line, 3);
+    }
+
+    #[test]
+    fn comments_and_blank_lines_anywhere() {
+        let text = "   \n# head\n*filter\n  # indented comment\n:INPUT DROP\n\n#-A INPUT -j DROP\n\t-A INPUT -j ACCEPT  \nCOMMIT\n# Completed\n";
+        let d = parse(text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(rendered(&d), ["A INPUT |  | j ACCEPT()"]);
+        assert_eq!(at(text, all_rules(&d)[0].span), "-A INPUT -j ACCEPT");
+        assert_eq!(d.tables[0].chains[0].counters, None);
+    }
+
+    #[test]
+    fn family_hint_from_headers() {
+        let v6 =
+            parse("# Generated by ip6tables-nft-save v1.8.9 (nf_tables) on Tue\n*filter\nCOMMIT\n");
+        assert_eq!(v6.family_hint, Some(Family::V6));
+        let v4 = parse("# Generated by iptables-legacy-save v1.8.7 on x\n*filter\nCOMMIT\n");
+        assert_eq!(v4.family_hint, Some(Family::V4));
+        let none = parse("# Generated by xtables-foo\n*filter\nCOMMIT\n");
+        assert_eq!(none.family_hint, None);
+        let text = "# Generated by iptables-save v1\n*filter\nCOMMIT\n# Generated by ip6tables-save v1\n*filter\nCOMMIT\n";
+        let mixed = parse(text);
+        assert_eq!(mixed.family_hint, Some(Family::V4));
+        let (bad, _) = one_error(text, &mixed);
+        assert_eq!(bad, "ip6tables-save");
+    }
+
+    #[test]
+    fn legacy_tables_warning_is_undecidable() {
+        let text = "# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n*filter\nCOMMIT\n";
+        let d = parse(text);
+        assert_eq!(d.issues.len(), 1);
+        assert_eq!(d.issues[0].kind, IssueKind::Undecidable);
+        assert!(d.issues[0].message.contains("incomplete"));
+        assert!(at(text, d.issues[0].span).starts_with("# Warning: iptables-legacy"));
+    }
+
+    // ---- tables and chains --------------------------------------------------------------
+
+    #[test]
+    fn table_without_commit() {
+        let text = "*filter\n-A INPUT -j ACCEPT\n*nat\n-A PREROUTING -j ACCEPT\nCOMMIT\n*raw\n-A OUTPUT -j ACCEPT\n";
+        let d = parse(text);
+        assert_eq!(d.tables.len(), 3);
+        assert!(!d.tables[0].committed);
+        assert!(d.tables[1].committed);
+        assert!(!d.tables[2].committed);
+        assert_eq!(all_rules(&d).len(), 3);
+        let e = errors(&d);
+        assert_eq!(e.len(), 2);
+        assert_eq!(at(text, e[0].span), "*filter");
+        assert_eq!(e[0].message, "table `filter` has no `COMMIT`");
+        assert_eq!(at(text, e[1].span), "*raw");
+    }
+
+    #[test]
+    fn lines_outside_any_table_are_skipped_with_one_issue() {
+        let text = "-P INPUT DROP\n-A INPUT -j ACCEPT\n:X - [0:0]\n*filter\n-A INPUT -j DROP\nCOMMIT\n-A INPUT -j ACCEPT\nCOMMIT\n";
+        let d = parse(text);
+        assert_eq!(rendered(&d), ["A INPUT |  | j DROP()"]);
+        let e = errors(&d);
+        assert_eq!(e.len(), 3, "{e:#?}");
+        assert_eq!(
+            e[0].message,
+            "3 lines outside any table are skipped (lines 1 to 3)"
+        );
+        assert_eq!(at(text, e[0].span), "-P");
+        assert_eq!(e[1].message, "line outside any table is skipped");
+        assert_eq!(e[1].span.start, text.rfind("-A INPUT -j ACCEPT").unwrap());
+        assert_eq!(e[2].message, "`COMMIT` outside a table");
+    }
+
+    #[test]
+    fn unknown_table_is_read_anyway() {
+        let text = "*bogus\n:FOO ACCEPT [0:0]\n-A FOO -j ACCEPT\n-A BAR -j DROP\nCOMMIT\n";
+        let d = parse(text);
+        let (bad, msg) = one_error(text, &d);
+        assert_eq!(bad, "bogus");
+        assert_eq!(msg, "unknown table `bogus`");
+        assert_eq!(d.tables[0].rules.len(), 2);
+        assert!(d.tables[0].committed);
+    }
+
+    #[test]
+    fn iptables_dash_s_style_chain_lines() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n-P INPUT DROP\n-P FORWARD DROP -c 1 2\n-N LOGDROP\n--new-chain other\n-A LOGDROP -j DROP\n-A other -j RETURN\nCOMMIT\n";
+        let d = parse(text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let chains: Vec<ChainRow> = d.tables[0]
+            .chains
+            .iter()
+            .map(|c| {
+                (
+                    c.name.text.to_string(),
+                    c.policy.as_ref().map(|p| p.text.to_string()),
+                    c.counters,
+                )
+            })
+            .collect();
+        assert_eq!(
+            chains,
+            [
+                ("INPUT".to_string(), Some("DROP".to_string()), Some((0, 0))),
+                (
+                    "FORWARD".to_string(),
+                    Some("DROP".to_string()),
+                    Some((1, 2))
+                ),
+                ("LOGDROP".to_string(), None, None),
+                ("other".to_string(), None, None),
+            ]
+        );
+        assert_eq!(
+            at(text, d.tables[0].chains[0].policy.as_ref().unwrap().span),
+            "DROP"
+        );
+        assert_eq!(d.tables[0].rules.len(), 2);
+    }
+
+    #[test]
+    fn bad_chain_lines() {
+        let cases: [(&str, &str, &str); 7] = [
+            (":INPUT\n", "INPUT", "chain `INPUT` has no policy"),
+            (
+                ":INPUT MAYBE [0:0]\n",
+                "MAYBE",
+                "unknown policy `MAYBE` for chain `INPUT`",
+            ),
+            (":\n", ":", "missing chain name after `:`"),
+            (
+                ":INPUT ACCEPT\n:INPUT DROP\n",
+                "INPUT",
+                "chain `INPUT` is declared twice in table `filter`",
+            ),
+            (
+                "-N INPUT\n",
+                "INPUT",
+                "`INPUT` is a built-in chain of table `filter`; `-N` cannot create it",
+            ),
+            (
+                "-P X ACCEPT\n",
+                "X",
+                "`X` is not a built-in chain of table `filter`, so it cannot have a policy",
+            ),
+            (
+                "-P INPUT RETURN\n",
+                "RETURN",
+                "unknown policy `RETURN`: expected ACCEPT or DROP",
+            ),
+        ];
+        for (body, bad_text, message) in cases {
+            let text = format!("*filter\n{body}COMMIT\n");
+            let d = parse(&text);
+            let (bad, msg) = one_error(&text, &d);
+            assert_eq!((bad, msg.as_str()), (bad_text, message), "{body:?}");
+        }
+        // A rejected declaration still counts as declared (no second issue per rule).
+        let text = "*filter\n:MINE BAD\n-A MINE -j ACCEPT\nCOMMIT\n";
+        let d = parse(text);
+        assert_eq!(d.issues.len(), 1);
+        assert_eq!(d.tables[0].rules.len(), 1);
+        assert!(d.tables[0].chains.is_empty());
+    }
+
+    #[test]
+    fn undeclared_chain_is_reported_once_and_rules_are_kept() {
+        let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j MINE\n-A MINE -j ACCEPT\n-A MINE -j DROP\n-A OUTPUT -j ACCEPT\nCOMMIT\n";
+        let d = parse(text);
+        let (bad, msg) = one_error(text, &d);
+        assert_eq!(bad, "MINE");
+        assert_eq!(d.issues[0].span.start, text.find("-A MINE").unwrap() + 3);
+        assert_eq!(msg, "chain `MINE` is not declared in table `filter`");
+        assert!(d.issues[0].help.as_deref().unwrap().contains("keeps it"));
+        // OUTPUT is built in: no declaration needed.
+        assert_eq!(d.tables[0].rules.len(), 4);
+    }
+
+    // ---- rule options -------------------------------------------------------------------
+
+    #[test]
+    fn legacy_negation() {
+        let text =
+            filter("-A INPUT -s ! 10.0.0.0/8 -p tcp --dport ! 22 -m foo --bar ! baz -j DROP\n");
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let r = all_rules(&d)[0];
+        assert_eq!(
+            render(r),
+            "A INPUT | !!s=10.0.0.0/8 p=tcp !!tcp:dport=22 m=foo !!foo:bar=baz | j DROP()"
+        );
+        assert_eq!(at(&text, r.args[0].span), "-s ! 10.0.0.0/8");
+        assert_eq!(at(&text, r.args[2].span), "--dport ! 22");
+        // Modern form
+        let text = filter("-A INPUT ! -s 10.0.0.0/8 -m set ! --match-set bad src,dst -m conntrack ! --ctstate NEW -j DROP\n");
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let r = all_rules(&d)[0];
+        assert_eq!(render(r), "A INPUT | !s=10.0.0.0/8 m=set !set:match-set=bad,src,dst m=conntrack !conntrack:ctstate=NEW | j DROP()");
+        assert_eq!(at(&text, r.args[0].span), "! -s 10.0.0.0/8");
+        assert_eq!(at(&text, r.args[2].span), "! --match-set bad src,dst");
+    }
+
+    #[test]
+    fn negation_errors() {
+        let cases: [(&str, &str, &str); 5] = [
+            ("-A INPUT -j ACCEPT !\n", "!", "`!` with nothing after it"),
+            (
+                "-A INPUT ! ! -s 1.2.3.4\n",
+                "!",
+                "expected an option after `!`, found another `!`",
+            ),
+            ("-A INPUT ! -m tcp\n", "!", "`!` cannot be used before `-m`"),
+            ("-A INPUT ! -s ! 1.2.3.4\n", "!", "`-s` is negated twice"),
+            (
+                "-A INPUT ! -j DROP\n",
+                "!",
+                "`!` cannot be used before `-j`",
+            ),
+        ];
+        for (body, bad_text, message) in cases {
+            let text = filter(body);
+            let d = parse(&text);
+            let (bad, msg) = one_error(&text, &d);
+            assert_eq!((bad, msg.as_str()), (bad_text, message), "{body:?}");
+            assert!(d.tables[0].rules.is_empty());
+        }
+        // The span of `! ! -s` points at the second `!`.
+        let text = filter("-A INPUT ! ! -s 1.2.3.4\n");
+        let d = parse(&text);
+        assert_eq!(d.issues[0].span.start, text.find("! ! -s").unwrap() + 2);
+    }
+
+    #[test]
+    fn quoted_values() {
+        let text = filter(concat!(
+            r#"-A INPUT -m comment --comment "say \"hi\" \\ ok" -j ACCEPT"#,
+            "\n",
+            r#"-A INPUT -m comment --comment "plain text" -j LOG --log-prefix "fw: ""#,
+            "\n",
+        ));
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let rules = all_rules(&d);
+        let c = &rules[0].args[1];
+        assert_eq!(c.name, "comment");
+        assert_eq!(c.values[0].text, r#"say "hi" \ ok"#);
+        assert!(matches!(c.values[0].text, Cow::Owned(_)));
+        assert_eq!(at(&text, c.values[0].span), r#""say \"hi\" \\ ok""#);
+        let c = &rules[1].args[1];
+        assert_eq!(c.values[0].text, "plain text");
+        assert!(matches!(c.values[0].text, Cow::Borrowed(_)));
+        let t = rules[1].target.as_ref().unwrap();
+        assert_eq!(t.args[0].values[0].text, "fw: ");
+        assert_eq!(at(&text, t.span), r#"-j LOG --log-prefix "fw: ""#);
+    }
+
+    #[test]
+    fn tokenizer_follows_iptables_restore() {
+        let mut out = Vec::new();
+        let line = r#"a"b c"d "" e\f 'g h' "-x" x"#;
+        tokenize(line, 0, &mut out).unwrap();
+        let words: Vec<(&str, bool)> = out.iter().map(|w| (w.text(), w.quoted)).collect();
+        assert_eq!(
+            words,
+            [
+                ("ab c", true),
+                ("d", false),
+                ("", true),
+                (r#"e\f"#, false),
+                ("'g", false),
+                ("h'", false),
+                ("-x", true),
+                ("x", false),
+            ]
+        );
+        assert_eq!(
+            &line[out[0].tok.span.start..out[0].tok.span.end],
+            r#"a"b c""#
+        );
+        assert!(!out[6].looks_like_option());
+        // Outside quotes a backslash is an ordinary character, so `\"` opens a quote.
+        out.clear();
+        let e = tokenize(r#"x\" y"#, 10, &mut out).unwrap_err();
+        assert_eq!(e.span, Span::new(12, 13));
+    }
+
+    #[test]
+    fn single_quotes_are_not_quotes() {
+        let text = filter("-A INPUT -m comment --comment 'two words' -j ACCEPT\n");
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "words'");
+        assert_eq!(msg, "expected an option, found `words'`");
+        assert!(d.issues[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("double quotes"));
+    }
+
+    #[test]
+    fn unterminated_quote() {
+        let text = filter("-A INPUT -j ACCEPT\n-A INPUT -m comment --comment \"oops -j DROP\n-A INPUT -j REJECT\n");
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "\"");
+        assert_eq!(d.issues[0].span.start, text.find("\"oops").unwrap());
+        assert!(msg.starts_with("unterminated quote"), "{msg}");
+        assert_eq!(
+            rendered(&d),
+            ["A INPUT |  | j ACCEPT()", "A INPUT |  | j REJECT()"]
+        );
+    }
+
+    #[test]
+    fn insert_with_and_without_position() {
+        let text = filter(
+            "-I INPUT 3 -s 10.0.0.1 -j ACCEPT\n-I INPUT -j DROP\n--insert FORWARD 12 -j ACCEPT\n",
+        );
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let ops: Vec<RuleOp> = all_rules(&d).iter().map(|r| r.op).collect();
+        assert_eq!(
+            ops,
+            [RuleOp::Insert(3), RuleOp::Insert(1), RuleOp::Insert(12)]
+        );
+        assert_eq!(
+            render(all_rules(&d)[0]),
+            "I3 INPUT | s=10.0.0.1 | j ACCEPT()"
+        );
+        for (body, bad_text) in [("-I INPUT 0 -j DROP\n", "0"), ("-I INPUT x -j DROP\n", "x")] {
+            let text = filter(body);
+            let d = parse(&text);
+            let (bad, msg) = one_error(&text, &d);
+            assert_eq!(bad, bad_text);
+            assert!(msg.contains("must be a number from 1"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn implicit_protocol_modules() {
+        let text = filter(concat!(
+            "-A INPUT -p tcp --dport 22 -j ACCEPT\n",
+            "-A INPUT -p TCP --sport 1024:65535 --syn -j ACCEPT\n",
+            "-A INPUT -p ipv6-icmp --icmpv6-type 1 -j ACCEPT\n",
+            "-A INPUT -p 17 --dport 53 -m conntrack --ctstate NEW --sport 53 -j ACCEPT\n",
+            "-A INPUT -p udp -m multiport --dports 1,2 --dport 3 -j ACCEPT\n",
+            "-A INPUT -m tcp --dport 1 -m comment --comment x --sport 2 -j ACCEPT\n",
+        ));
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(
+            rendered(&d),
+            [
+                "A INPUT | p=tcp tcp:dport=22 | j ACCEPT()",
+                "A INPUT | p=TCP tcp:sport=1024:65535 tcp:syn | j ACCEPT()",
+                "A INPUT | p=ipv6-icmp icmp6:icmpv6-type=1 | j ACCEPT()",
+                "A INPUT | p=17 udp:dport=53 m=conntrack conntrack:ctstate=NEW udp:sport=53 | j ACCEPT()",
+                "A INPUT | p=udp m=multiport multiport:dports=1,2 udp:dport=3 | j ACCEPT()",
+                "A INPUT | m=tcp tcp:dport=1 m=comment comment:comment=x tcp:sport=2 | j ACCEPT()",
+            ]
+        );
+        // The implicit module points at the protocol value.
+        let r = all_rules(&d)[0];
+        assert_eq!(at(&text, r.args[1].module.as_ref().unwrap().span), "tcp");
+        // Without a protocol there is no module to give `--dport` to.
+        let text = filter("-A INPUT --dport 22 -j ACCEPT\n");
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "--dport");
+        assert_eq!(msg, "`--dport` needs a protocol: no `-p` or `-m` before it");
+    }
+
+    #[test]
+    fn tcp_flags_and_other_arities() {
+        let text = filter(concat!(
+            "-A INPUT -p tcp -m tcp --tcp-flags SYN,ACK SYN -m recent --set --name x --rsource -j ACCEPT\n",
+            "-A INPUT -m socket -j ACCEPT\n",
+            "-A INPUT -m foo --flag --opt v --last -j ACCEPT\n",
+            "-A INPUT -m set --match-set a dst --return-nomatch ! --update-counters -j SET --add-set b src --exist\n",
+        ));
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(
+            rendered(&d),
+            [
+                "A INPUT | p=tcp m=tcp tcp:tcp-flags=SYN,ACK,SYN m=recent recent:set recent:name=x recent:rsource | j ACCEPT()",
+                "A INPUT | m=socket | j ACCEPT()",
+                "A INPUT | m=foo foo:flag foo:opt=v foo:last | j ACCEPT()",
+                "A INPUT | m=set set:match-set=a,dst set:return-nomatch !set:update-counters | j SET(SET:add-set=b,src SET:exist)",
+            ]
+        );
+        let flags = &all_rules(&d)[0].args[2];
+        assert_eq!(flags.values.len(), 2);
+        assert_eq!(at(&text, flags.span), "--tcp-flags SYN,ACK SYN");
+        let text = filter("-A INPUT -p tcp --tcp-flags SYN\n");
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "--tcp-flags");
+        assert_eq!(msg, "`--tcp-flags` needs 2 values");
+    }
+
+    #[test]
+    fn target_options() {
+        let text = filter(concat!(
+            "-A INPUT -j LOG -m limit --limit 1/s --log-prefix x\n",
+            "-A INPUT -j LOG --log-level 4 -s 10.0.0.1 --log-tcp-sequence\n",
+            "-g MINE\n",
+        ));
+        let text = text.replace("-g MINE\n", "-A INPUT -g OUTPUT\n");
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(
+            rendered(&d),
+            [
+                "A INPUT | m=limit limit:limit=1/s | j LOG(LOG:log-prefix=x)",
+                "A INPUT | s=10.0.0.1 | j LOG(LOG:log-level=4 LOG:log-tcp-sequence)",
+                "A INPUT |  | g OUTPUT()",
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_line_between_good_lines() {
+        let text = filter("-A INPUT -s 10.0.0.1 -j ACCEPT\n-A INPUT -p tcp bogus --dport 22 -j ACCEPT\n-A INPUT -j DROP\n");
+        let d = parse(&text);
+        assert_eq!(d.issues.len(), 1);
+        let i = &d.issues[0];
+        assert_eq!(i.kind, IssueKind::ParseError);
+        let start = text.find("bogus").unwrap();
+        assert_eq!(i.span, Span::new(start, start + 5));
+        assert_eq!(i.message, "expected an option, found `bogus`");
+        let rules = all_rules(&d);
+        assert_eq!(rules.len(), 2);
+        assert_eq!((rules[0].line, rules[1].line), (5, 7));
+        assert_eq!(render(rules[1]), "A INPUT |  | j DROP()");
+    }
+
+    #[test]
+    fn bad_rule_lines() {
+        let cases: [(&str, &str, &str); 13] = [
+            ("-A\n", "-A", "`-A` needs a chain name"),
+            (
+                "-A -j ACCEPT\n",
+                "-A",
+                "`-A` needs a chain name, found `-j`",
+            ),
+            ("-A INPUT -s\n", "-s", "`-s` needs a value"),
+            (
+                "-A INPUT -s -j ACCEPT\n",
+                "-s",
+                "`-s` needs a value, found `-j`",
+            ),
+            ("-A INPUT -x\n", "-x", "unknown option `-x`"),
+            (
+                "-A INPUT -s 1.2.3.4 -s 5.6.7.8\n",
+                "-s",
+                "multiple `-s` options are not allowed",
+            ),
+            (
+                "-A INPUT -j ACCEPT -j DROP\n",
+                "-j",
+                "a rule can have only one `-j` or `-g`",
+            ),
+            (
+                "-A INPUT -t nat\n",
+                "-t",
+                "`-t` cannot be used in a save/restore file",
+            ),
+            (
+                "-D INPUT -j ACCEPT\n",
+                "-D",
+                "`-D` (delete) is not supported in a save/restore file",
+            ),
+            (
+                "-F\n",
+                "-F",
+                "`-F` (flush) is not supported in a save/restore file",
+            ),
+            (
+                "-s 1.2.3.4 -j ACCEPT\n",
+                "-s",
+                "this line has no `-A CHAIN` or `-I CHAIN`",
+            ),
+            (
+                "-A INPUT -I INPUT\n",
+                "-I",
+                "a line holds one command; found `-I` after another",
+            ),
+            (
+                "-A INPUT --foo bar\n",
+                "--foo",
+                "option `--foo` does not belong to any match or target",
+            ),
+        ];
+        for (body, bad_text, message) in cases {
+            let text = filter(body);
+            let d = parse(&text);
+            let (bad, msg) = one_error(&text, &d);
+            assert_eq!((bad, msg.as_str()), (bad_text, message), "{body:?}");
+            assert!(d.tables[0].rules.is_empty(), "{body:?}");
+        }
+        // The bad `-s` span is the second one.
+        let text = filter("-A INPUT -s 1.2.3.4 -s 5.6.7.8\n");
+        let d = parse(&text);
+        assert_eq!(d.issues[0].span.start, text.rfind("-s").unwrap());
+        // A trailing comment is not a comment for iptables-restore.
+        let text = filter("-A INPUT -j ACCEPT # allow\n");
+        let d = parse(&text);
+        let (bad, _) = one_error(&text, &d);
+        assert_eq!(bad, "#");
+    }
+
+    #[test]
+    fn getopt_equals_form() {
+        let text = filter(concat!(
+            "--append=INPUT --source=10.0.0.1 -p tcp --dport=22 --match=comment --comment=\"a b\" --jump=LOG --log-prefix=fw: --foo=bar\n",
+            "-A INPUT -p tcp --syn=1 -j ACCEPT\n",
+        ));
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "--syn=1");
+        assert_eq!(msg, "`--syn` takes no value");
+        let r = all_rules(&d)[0];
+        assert_eq!(
+            render(r),
+            "A INPUT | s=10.0.0.1 p=tcp tcp:dport=22 m=comment comment:comment=a b | j LOG(LOG:log-prefix=fw: LOG:foo=bar)"
+        );
+        assert_eq!(at(&text, r.args[0].values[0].span), "10.0.0.1");
+        assert_eq!(at(&text, r.args[0].span), "--source=10.0.0.1");
+        assert_eq!(at(&text, r.chain.span), "INPUT");
+        assert_eq!(at(&text, r.args[4].values[0].span), "--comment=\"a b\"");
+    }
+
+    #[test]
+    fn commands_may_come_after_options() {
+        let text = filter("-s 10.0.0.1 -A INPUT -j ACCEPT\n");
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(rendered(&d), ["A INPUT | s=10.0.0.1 | j ACCEPT()"]);
+    }
+
+    /// Throughput sanity check, not a timed test: prints how long tokenising and parsing take.
+    /// `PORTOLAN_IPT_FILE=/tmp/ipt100k.txt cargo test --release --lib throughput -- --ignored --nocapture`
+    /// (make the file with `python3 ../shared/tools/gen_iptables.py --rules 100000 -o /tmp/ipt100k.txt`).
+    #[test]
+    #[ignore]
+    fn throughput() {
+        let Ok(path) = std::env::var("PORTOLAN_IPT_FILE") else {
+            eprintln!("set PORTOLAN_IPT_FILE to a big iptables-save dump");
+            return;
+        };
+        let text = std::fs::read_to_string(path).unwrap();
+        let mb = text.len() as f64 / 1e6;
+        eprintln!(
+            "sizes: RuleLine {} Arg {} Token {} Target {} ChainDecl {}",
+            std::mem::size_of::<RuleLine<'_>>(),
+            std::mem::size_of::<Arg<'_>>(),
+            std::mem::size_of::<Token<'_>>(),
+            std::mem::size_of::<Target<'_>>(),
+            std::mem::size_of::<ChainDecl<'_>>()
+        );
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let mut words = Vec::new();
+            let mut count = 0usize;
+            for line in text.split('\n') {
+                words.clear();
+                if tokenize(line, 0, &mut words).is_ok() {
+                    count += words.len();
+                }
+            }
+            let tok = t.elapsed();
+            let t = std::time::Instant::now();
+            let d = parse(&text);
+            let full = t.elapsed();
+            assert!(d.issues.is_empty());
+            let rules: usize = d.tables.iter().map(|t| t.rules.len()).sum();
+            eprintln!(
+                "{mb:.1} MB: tokenise {count} words in {tok:?} ({:.0} MB/s); parse {rules} rules in {full:?} ({:.0} MB/s)",
+                mb / tok.as_secs_f64(),
+                mb / full.as_secs_f64()
+            );
+        }
+    }
+
+    // ---- robustness ---------------------------------------------------------------------
+
+    /// Every span in the dump.
+    fn spans(d: &Dump<'_>) -> Vec<Span> {
+        fn tok(out: &mut Vec<Span>, t: &Token<'_>) {
+            out.push(t.span);
+        }
+        fn arg(out: &mut Vec<Span>, a: &Arg<'_>) {
+            out.push(a.span);
+            tok(out, &a.option);
+            if let Some(m) = &a.module {
+                tok(out, m);
+            }
+            for v in &a.values {
+                tok(out, v);
+            }
+        }
+        let mut out = Vec::new();
+        for i in &d.issues {
+            out.push(i.span);
+        }
+        for t in &d.tables {
+            out.push(t.span);
+            tok(&mut out, &t.name);
+            for c in &t.chains {
+                out.push(c.span);
+                tok(&mut out, &c.name);
+                if let Some(p) = &c.policy {
+                    tok(&mut out, p);
+                }
+            }
+            for r in &t.rules {
+                out.push(r.span);
+                tok(&mut out, &r.chain);
+                for a in &r.args {
+                    arg(&mut out, a);
+                }
+                if let Some(tg) = &r.target {
+                    out.push(tg.span);
+                    tok(&mut out, &tg.name);
+                    for a in &tg.args {
+                        arg(&mut out, a);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn check_invariants(text: &str) {
+        let d = parse(text);
+        for s in spans(&d) {
+            assert!(
+                s.start <= s.end && s.end <= text.len(),
+                "{s:?} out of {}",
+                text.len()
+            );
+            assert!(
+                text.is_char_boundary(s.start) && text.is_char_boundary(s.end),
+                "{s:?}"
+            );
+        }
+        for r in d.tables.iter().flat_map(|t| &t.rules) {
+            assert!(r.line >= 1);
+            let raw = &text[r.span.start..r.span.end];
+            for a in &r.args {
+                if !raw.contains('"') {
+                    assert_eq!(a.option.text, &text[a.option.span.start..a.option.span.end]);
+                }
+            }
+        }
+    }
+
+    const FRAGMENTS: &[&str] = &[
+        "-A",
+        "-I",
+        "-N",
+        "-P",
+        "-D",
+        "INPUT",
+        "FORWARD",
+        "MINE",
+        "!",
+        "\"",
+        "\\",
+        "'",
+        "-m",
+        "tcp",
+        "--dport",
+        "22",
+        "-p",
+        "udp",
+        "-s",
+        "10.0.0.0/8",
+        "-j",
+        "ACCEPT",
+        "-g",
+        "--log-prefix",
+        "--tcp-flags",
+        "SYN,ACK",
+        "--match-set",
+        "-c",
+        "1",
+        "[1:2]",
+        "[",
+        "]",
+        ":",
+        "*filter",
+        "*nat",
+        ":INPUT",
+        "DROP",
+        "-",
+        "COMMIT",
+        "#",
+        "\u{feff}",
+        "é",
+        "∀",
+        " ",
+        " ",
+        "\t",
+        "\n",
+        "\n",
+        "\r\n",
+        "\r",
+        "--",
+        "--x",
+        "=",
+        "--dport=",
+        "--source=1",
+        "\"a=b\"",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_text(text in proptest::prelude::any::<String>()) {
+            check_invariants(&text);
+        }
+
+        #[test]
+        fn never_panics_on_iptables_like_fragments(
+            parts in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..60)
+        ) {
+            let text: String = parts.join(" ").replace(" \n ", "\n");
+            check_invariants(&text);
+            check_invariants(&parts.concat());
+        }
+
+        #[test]
+        fn never_panics_on_mutated_corpus(
+            file in 0usize..9,
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), 0u8..3, proptest::sample::select(FRAGMENTS)),
+                1..12,
+            )
+        ) {
+            let corpus = [DS82, F27_V6, F27_C, Y2003, NFT_PAIR, V6_TESTBED, LONGOPTS, NEXUS, WIRELESS];
+            let mut text = corpus[file].to_string();
+            for (at, op, frag) in edits {
+                let mut pos = at.index(text.len() + 1);
+                while !text.is_char_boundary(pos) {
+                    pos -= 1;
+                }
+                match op {
+                    0 => text.insert_str(pos, frag),
+                    1 => {
+                        let mut end = (pos + 1 + at.index(8)).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        text.replace_range(pos..end, "");
+                    }
+                    _ => {
+                        let mut end = (pos + frag.len()).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        text.replace_range(pos..end, frag);
+                    }
+                }
+            }
+            check_invariants(&text);
+        }
+    }
 }
