@@ -17,7 +17,14 @@ mod gen;
 fn inputs() -> Vec<(String, String)> {
     if let Ok(p) = std::env::var("PORTOLAN_BENCH_FILE") {
         let text = std::fs::read_to_string(&p).expect("PORTOLAN_BENCH_FILE is readable UTF-8");
-        return vec![(PathBuf::from(p).file_name().unwrap().to_string_lossy().into_owned(), text)];
+        return vec![(
+            PathBuf::from(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+            text,
+        )];
     }
     vec![
         ("10k".into(), gen::iptables_dump(10_000, true)),
@@ -38,18 +45,28 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("iptables-{name}"));
         g.sample_size(10);
         g.throughput(Throughput::Bytes(text.len() as u64));
-        g.bench_function("parse", |b| b.iter(|| black_box(iptables::parse(black_box(&text))).tables.len()));
+        g.bench_function("parse", |b| {
+            b.iter(|| black_box(iptables::parse(black_box(&text))).tables.len())
+        });
         let src = SourceText::new("bench.rules", text.as_str());
         g.bench_function("parse+lower", |b| {
             b.iter(|| {
                 let d = iptables::parse(&src.text);
                 let fam = iptables_lower::family_of(&d);
-                black_box(iptables_lower::lower(&d, &src, fam)).ruleset.policies.len()
+                black_box(iptables_lower::lower(&d, &src, fam))
+                    .ruleset
+                    .policies
+                    .len()
             })
         });
         g.bench_function("parse+lower+audit", |b| {
             b.iter(|| {
-                let f = parse_text("bench.rules".into(), text.clone(), Format::IptablesSave, false);
+                let f = parse_text(
+                    "bench.rules".into(),
+                    text.clone(),
+                    Format::IptablesSave,
+                    false,
+                );
                 black_box(audit::audit(vec![f], &opts)).flows.len()
             })
         });

@@ -140,9 +140,26 @@ impl Diagnostic for InventoryError {
 }
 
 const ROLES: &[&str] = &[
-    "zvm", "vra", "vba", "zcm", "zssp", "ltr", "esxi", "vcenter", "scvmm", "hyperv-host", "vcd",
-    "zcc", "zca", "zasa", "azure-services", "aws-services", "smb-repo", "nfs-repo",
-    "admin-client", "vss-agent",
+    "zvm",
+    "vra",
+    "vba",
+    "zcm",
+    "zssp",
+    "ltr",
+    "esxi",
+    "vcenter",
+    "scvmm",
+    "hyperv-host",
+    "vcd",
+    "zcc",
+    "zca",
+    "zasa",
+    "azure-services",
+    "aws-services",
+    "smb-repo",
+    "nfs-repo",
+    "admin-client",
+    "vss-agent",
 ];
 
 fn span(r: std::ops::Range<usize>) -> Option<SourceSpan> {
@@ -272,7 +289,8 @@ impl Inventory {
             }
             if guards == Some(Guards::Boundary) && f.between.len() != 2 {
                 problems.push(Problem {
-                    message: "a boundary firewall needs `between = [\"site-a\", \"site-b\"]`".into(),
+                    message: "a boundary firewall needs `between = [\"site-a\", \"site-b\"]`"
+                        .into(),
                     span: span(f.guards.span()),
                     label: "between which sites?".into(),
                 });

@@ -5,10 +5,10 @@
 //! requirements of the [`catalog`] by the [`audit`] engine. Findings are rendered by [`report`].
 #![forbid(unsafe_code)]
 
-pub mod catalog;
-pub mod formats;
-pub mod model;
 pub mod audit;
-pub mod inventory;
+pub mod catalog;
 pub mod cli;
+pub mod formats;
+pub mod inventory;
+pub mod model;
 pub mod report;

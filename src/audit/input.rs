@@ -53,7 +53,9 @@ pub fn load(paths: &[PathBuf]) -> Vec<InputFile> {
                 .follow_links(false)
                 .sort_by_file_name()
                 .into_iter()
-                .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
             for e in walker {
                 match e {
                     Ok(e) if e.file_type().is_file() => todo.push((e.into_path(), false)),
@@ -77,7 +79,10 @@ pub fn load(paths: &[PathBuf]) -> Vec<InputFile> {
 }
 
 fn unreadable(path: PathBuf, why: &str) -> InputFile {
-    let mut f = Finding::new(&z003_unrecognised_input::CHECK, format!("cannot read {}: {why}", path.display()));
+    let mut f = Finding::new(
+        &z003_unrecognised_input::CHECK,
+        format!("cannot read {}: {why}", path.display()),
+    );
     f.help = Some("check the path and its permissions".into());
     InputFile {
         path: path.display().to_string(),
@@ -104,7 +109,9 @@ fn load_one(path: &Path, named: bool) -> Option<InputFile> {
             &z003_unrecognised_input::CHECK,
             format!("{name} is not a firewall export Portolan reads"),
         );
-        f.help = Some("supported: iptables-save / ip6tables-save dumps and iptables-restore files".into());
+        f.help = Some(
+            "supported: iptables-save / ip6tables-save dumps and iptables-restore files".into(),
+        );
         return Some(InputFile {
             path: name,
             format: None,

@@ -12,7 +12,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::catalog::condition::{Context, Tri};
-use crate::catalog::{role_includes, Catalog, Direction, Environment, MustNotKind, PortSpec, Protocol, Requirement};
+use crate::catalog::{
+    role_includes, Catalog, Direction, Environment, MustNotKind, PortSpec, Protocol, Requirement,
+};
 use crate::inventory::{Guards, Inventory};
 use crate::model::ports::{PortSet, ProtoSet, TCP, UDP};
 use crate::model::{AddrSet, At, Decider, Hook, Ruleset, Verdict};
@@ -72,6 +74,9 @@ pub struct FlowRecord {
     pub unknown_reasons: Vec<String>,
     #[serde(skip)]
     pub file: usize,
+    /// The peers came from the inventory (not "any address").
+    #[serde(skip)]
+    pub exact_peers: bool,
 }
 
 /// The whole result of one audit run.
@@ -127,10 +132,18 @@ enum Scope {
 }
 
 fn scope(req: &Requirement) -> Scope {
-    const ANYWHERE: &[&str] = &["admin-client", "zcm", "zcc", "zssp", "azure-services", "aws-services"];
+    const ANYWHERE: &[&str] = &[
+        "admin-client",
+        "zcm",
+        "zcc",
+        "zssp",
+        "azure-services",
+        "aws-services",
+    ];
     if req.from_role == req.to_role {
         Scope::PeerSite
-    } else if ANYWHERE.contains(&req.from_role.as_str()) || ANYWHERE.contains(&req.to_role.as_str()) {
+    } else if ANYWHERE.contains(&req.from_role.as_str()) || ANYWHERE.contains(&req.to_role.as_str())
+    {
         Scope::Anywhere
     } else {
         Scope::Local
@@ -247,14 +260,17 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             run_job(job, &files[job.file], g, env, opts)
         })
         .collect();
-    let mut z002_seen = std::collections::HashSet::new();
+    // one Z002 per rule line: none where parsing already reported the line (Z001 or Z002)
+    let mut z002_seen: std::collections::HashSet<(Option<usize>, Option<u32>)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "Z001" || f.code == "Z002")
+        .map(|f| (f.file, f.line()))
+        .collect();
     for (rec, fs) in results {
         for f in fs {
-            if f.code == "Z002" {
-                let key = (f.file, f.labels.first().map(|l| l.span));
-                if !z002_seen.insert(key) {
-                    continue;
-                }
+            if f.code == "Z002" && !z002_seen.insert((f.file, f.line())) {
+                continue;
             }
             report.findings.push(f);
         }
@@ -302,7 +318,11 @@ fn ports_of(req: &Requirement, hook: Hook, opts: &AuditOptions<'_>) -> Result<Po
         PortSpec::List(r) => Ok(PortSet::from_ranges(r.iter().copied())),
         PortSpec::MspVraRange => {
             // two ports per VRA on the receiving side
-            let key = if hook == Hook::Output { "remote_vras" } else { "local_vras" };
+            let key = if hook == Hook::Output {
+                "remote_vras"
+            } else {
+                "local_vras"
+            };
             let n = opts
                 .facts
                 .get(key)
@@ -336,16 +356,24 @@ fn run_job(
     } else {
         g.interfaces
             .iter()
-            .fold(crate::model::iface::IfaceSet::empty(), |a, i| a.union(&ifs.matching(i)))
+            .fold(crate::model::iface::IfaceSet::empty(), |a, i| {
+                a.union(&ifs.matching(i))
+            })
     };
     let mut reasons = Vec::new();
     let mut exact = false;
     let (src, dst, site) = match (&g.guards, opts.inventory) {
         (Guards::Host(role), Some(inv)) => {
-            let host_roles: Vec<&str> = if role == "zca" { vec!["zca", "zvm", "vra"] } else { vec![role.as_str()] };
+            let host_roles: Vec<&str> = if role == "zca" {
+                vec!["zca", "zvm", "vra"]
+            } else {
+                vec![role.as_str()]
+            };
             let host = host_roles
                 .iter()
-                .fold(AddrSet::empty(), |a, r| a.union(&inv.addresses(r, g.site.as_deref())))
+                .fold(AddrSet::empty(), |a, r| {
+                    a.union(&inv.addresses(r, g.site.as_deref()))
+                })
                 .intersect(&space);
             let host = if host.is_empty() { space.clone() } else { host };
             let peers = match scope(req) {
@@ -422,12 +450,16 @@ fn run_job(
         condition: job.condition.clone(),
         unknown_reasons: Vec::new(),
         file: job.file,
+        exact_peers: false,
     };
     let ports = match ports {
         Ok(p) => p,
         Err(why) => {
             rec.unknown_reasons.push(why.clone());
-            let mut f = Finding::new(&z103_required_flow_unknown::CHECK, flow_message(&rec, "cannot be evaluated"));
+            let mut f = Finding::new(
+                &z103_required_flow_unknown::CHECK,
+                flow_message(&rec, "cannot be evaluated"),
+            );
             f.help = Some(why);
             f.file = Some(job.file);
             f.requirement = Some(req.id.clone());
@@ -444,6 +476,7 @@ fn run_job(
         oif,
     };
     let reach = Reach::evaluate(rs, pipeline, &region);
+    rec.exact_peers = exact;
     rec.status = reach.status(exact);
     rec.allowed_sources = reach.allowed_sources().to_cidrs();
     rec.deciding = reach
@@ -484,7 +517,9 @@ fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Deciding> {
     };
     Some(Deciding {
         file: file.path.clone(),
-        line: (!prov.span.is_empty() || prov.line > 0).then_some(prov.line).filter(|l| *l > 0),
+        line: (!prov.span.is_empty() || prov.line > 0)
+            .then_some(prov.line)
+            .filter(|l| *l > 0),
         rule: prov.label.clone(),
         action,
     })
@@ -519,7 +554,13 @@ fn flow_message(rec: &FlowRecord, what: &str) -> String {
     )
 }
 
-fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset, job: &Job<'_>) -> Vec<Finding> {
+fn flow_findings(
+    rec: &FlowRecord,
+    reach: &Reach,
+    file: &InputFile,
+    rs: &Ruleset,
+    job: &Job<'_>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let conditional = rec.conditional;
     let base = |check: &checks::Check, what: &str| {
@@ -540,16 +581,25 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset
         // the jumps and returns that led there
         for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
             for &(pi, r) in &o.via {
-                let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else { continue };
+                let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else {
+                    continue;
+                };
                 let text = match rule.action {
                     crate::model::Action::Jump(c) | crate::model::Action::Goto(c) => format!(
                         "jumps to {}",
-                        rs.policies[pi].chains.get(c).map(|c| c.name.as_str()).unwrap_or("?")
+                        rs.policies[pi]
+                            .chains
+                            .get(c)
+                            .map(|c| c.name.as_str())
+                            .unwrap_or("?")
                     ),
                     crate::model::Action::Return => "returns to the calling chain".to_string(),
                     _ => continue,
                 };
-                let at = At { policy: pi, decider: Decider::Rule(r) };
+                let at = At {
+                    policy: pi,
+                    decider: Decider::Rule(r),
+                };
                 if let Some(l) = label_at(rs, at, text) {
                     if !labels.iter().any(|x| x.span == l.span) {
                         labels.push(l);
@@ -590,12 +640,19 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset
                 .filter(|at| is_undecidable(rs, **at))
                 .filter_map(|at| label_at(rs, *at, "cannot be evaluated".into()))
                 .collect();
-            f.help = Some(format!("undecided because: {}", rec.unknown_reasons.join("; ")));
+            f.help = Some(format!(
+                "undecided because: {}",
+                rec.unknown_reasons.join("; ")
+            ));
             out.push(f);
             // Z002 once per undecidable rule that touched a required flow
             for at in und.into_iter().filter(|at| is_undecidable(rs, *at)) {
-                let Some(p) = rs.policies.get(at.policy) else { continue };
-                let (Decider::Rule(r) | Decider::Loop(r)) = at.decider else { continue };
+                let Some(p) = rs.policies.get(at.policy) else {
+                    continue;
+                };
+                let (Decider::Rule(r) | Decider::Loop(r)) = at.decider else {
+                    continue;
+                };
                 let Some(rule) = p.rules.get(r) else { continue };
                 let why = if rule.undecidable.is_empty() {
                     "its verdict is not in the export".to_string()
@@ -608,7 +665,10 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset
                 );
                 f.file = Some(job.file);
                 f.labels = label_at(rs, at, "undecidable".into()).into_iter().collect();
-                f.help = Some("flows through this rule are reported as unknown; see `portolan explain Z002`".into());
+                f.help = Some(
+                    "flows through this rule are reported as unknown; see `portolan explain Z002`"
+                        .into(),
+                );
                 out.push(f);
             }
         }
@@ -618,7 +678,9 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, file: &InputFile, rs: &Ruleset
 }
 
 fn is_undecidable(rs: &Ruleset, at: At) -> bool {
-    let Some(p) = rs.policies.get(at.policy) else { return false };
+    let Some(p) = rs.policies.get(at.policy) else {
+        return false;
+    };
     match at.decider {
         Decider::Rule(r) => p
             .rules
@@ -651,8 +713,12 @@ fn exposure(
     opts: &AuditOptions<'_>,
     flows: &[FlowRecord],
 ) -> Vec<Finding> {
-    let Guards::Host(role) = &g.guards else { return Vec::new() };
-    let Some(input) = rs.pipeline(Hook::Input) else { return Vec::new() };
+    let Guards::Host(role) = &g.guards else {
+        return Vec::new();
+    };
+    let Some(input) = rs.pipeline(Hook::Input) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let space = rs.address_space();
     let remote = space.difference(&AddrSet::loopback());
@@ -673,13 +739,29 @@ fn exposure(
     };
     // Z201: catalogue ports this host receives, open to the world; one finding per opening rule
     let mut by_decider: BTreeMap<At, Vec<(String, String)>> = BTreeMap::new();
-    for rec in flows.iter().filter(|r| r.file == fi && r.direction == "inbound") {
-        let Some(req) = opts.catalog.requirements.iter().find(|r| r.id == rec.requirement) else { continue };
-        let Ok(ports) = ports_of(req, Hook::Input, opts) else { continue };
+    for rec in flows
+        .iter()
+        .filter(|r| r.file == fi && r.direction == "inbound")
+    {
+        let Some(req) = opts
+            .catalog
+            .requirements
+            .iter()
+            .find(|r| r.id == rec.requirement)
+        else {
+            continue;
+        };
+        let Ok(ports) = ports_of(req, Hook::Input, opts) else {
+            continue;
+        };
         let reach = world(protocol_set(req.protocol), ports.clone());
         for at in reach.world_open_deciders(rs) {
             let e = by_decider.entry(at).or_default();
-            let p = format!("{}/{}", rec.protocol, crate::model::ports::port_string(&ports));
+            let p = format!(
+                "{}/{}",
+                rec.protocol,
+                crate::model::ports::port_string(&ports)
+            );
             if !e.iter().any(|(_, x)| *x == p) {
                 e.push((rec.requirement.clone(), p));
             }
@@ -697,11 +779,20 @@ fn exposure(
         );
         f.file = Some(fi);
         f.requirement = items.first().map(|(r, _)| r.clone());
-        f.labels = label_at(rs, at, "admits every source address".into()).into_iter().collect();
-        f.help = Some("restrict the source to the Zerto peers that need these ports (`-s PEERS`)".into());
+        f.labels = label_at(rs, at, "admits every source address".into())
+            .into_iter()
+            .collect();
+        f.help = Some(
+            "restrict the source to the Zerto peers that need these ports (`-s PEERS`)".into(),
+        );
         out.push(f);
     }
-    for m in opts.catalog.must_not_open.iter().filter(|m| m.environments.contains(&env)) {
+    for m in opts
+        .catalog
+        .must_not_open
+        .iter()
+        .filter(|m| m.environments.contains(&env))
+    {
         if !(role_includes(role, &m.role) || m.role == "any") {
             continue;
         }
@@ -715,13 +806,21 @@ fn exposure(
             MustNotKind::InternalOnly => &z202_internal_port_exposed::CHECK,
             MustNotKind::NotNeeded => &z203_unneeded_port_open::CHECK,
         };
-        let what = format!("{}/{}", m.protocol.as_str(), crate::model::ports::port_string(&ports));
+        let what = format!(
+            "{}/{}",
+            m.protocol.as_str(),
+            crate::model::ports::port_string(&ports)
+        );
         let from = display_list(&reach.allowed_sources().to_cidrs());
         let mut f = Finding::new(
             check,
             match m.kind {
-                MustNotKind::InternalOnly => format!("{what} is internal to the ZVM but is reachable from {from}"),
-                MustNotKind::NotNeeded => format!("{what} is not needed by Zerto but is open (from {from})"),
+                MustNotKind::InternalOnly => {
+                    format!("{what} is internal to the ZVM but is reachable from {from}")
+                }
+                MustNotKind::NotNeeded => {
+                    format!("{what} is not needed by Zerto but is open (from {from})")
+                }
             },
         );
         f.file = Some(fi);
@@ -731,8 +830,12 @@ fn exposure(
             .filter_map(|at| label_at(rs, *at, format!("admits {what}")))
             .collect();
         f.help = Some(match m.kind {
-            MustNotKind::InternalOnly => "only the ZVM itself uses 7073: drop it, or accept it on `-i lo` only".into(),
-            MustNotKind::NotNeeded => "block these ports unless something else on the host needs them".into(),
+            MustNotKind::InternalOnly => {
+                "only the ZVM itself uses 7073: drop it, or accept it on `-i lo` only".into()
+            }
+            MustNotKind::NotNeeded => {
+                "block these ports unless something else on the host needs them".into()
+            }
         });
         out.push(f);
     }
@@ -741,9 +844,19 @@ fn exposure(
 }
 
 fn decider_name(rs: &Ruleset, at: At) -> String {
-    let Some(p) = rs.policies.get(at.policy) else { return "?".into() };
+    let Some(p) = rs.policies.get(at.policy) else {
+        return "?".into();
+    };
     match at.decider {
-        Decider::Rule(r) | Decider::Loop(r) => p.rules.get(r).map(|r| r.prov.label.clone()).unwrap_or_default(),
-        Decider::ChainPolicy(c) => p.chains.get(c).map(|c| c.decl.label.clone()).unwrap_or_default(),
+        Decider::Rule(r) | Decider::Loop(r) => p
+            .rules
+            .get(r)
+            .map(|r| r.prov.label.clone())
+            .unwrap_or_default(),
+        Decider::ChainPolicy(c) => p
+            .chains
+            .get(c)
+            .map(|c| c.decl.label.clone())
+            .unwrap_or_default(),
     }
 }

@@ -115,6 +115,9 @@ impl Reach {
     pub fn denied_sources(&self) -> AddrSet {
         self.union(Verdict::Deny, |b| &b.src)
     }
+    pub fn denied_destinations(&self) -> AddrSet {
+        self.union(Verdict::Deny, |b| &b.dst)
+    }
     pub fn allowed_destinations(&self) -> AddrSet {
         self.union(Verdict::Allow, |b| &b.dst)
     }
@@ -147,7 +150,11 @@ impl Reach {
 
     pub fn unknown_reasons(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for o in self.outcomes.iter().filter(|o| o.verdict == Verdict::Unknown) {
+        for o in self
+            .outcomes
+            .iter()
+            .filter(|o| o.verdict == Verdict::Unknown)
+        {
             for r in &o.reasons {
                 if !out.contains(r) {
                     out.push(r.clone());
@@ -167,7 +174,10 @@ impl Reach {
                     return false;
                 };
                 match at.decider {
-                    Decider::Rule(r) => p.rules.get(r).is_some_and(|r| r.matches.src.covers_a_whole_family()),
+                    Decider::Rule(r) => p
+                        .rules
+                        .get(r)
+                        .is_some_and(|r| r.matches.src.covers_a_whole_family()),
                     Decider::ChainPolicy(_) => true,
                     Decider::Loop(_) => false,
                 }

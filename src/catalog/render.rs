@@ -31,14 +31,14 @@ pub const CSV_COLUMNS: [&str; 12] = [
 fn requirements(cat: &Catalog, env: Option<Environment>) -> Vec<&Requirement> {
     cat.requirements
         .iter()
-        .filter(|r| env.map_or(true, |e| r.environments.contains(&e)))
+        .filter(|r| env.is_none_or(|e| r.environments.contains(&e)))
         .collect()
 }
 
 fn must_not_open(cat: &Catalog, env: Option<Environment>) -> Vec<&MustNotOpen> {
     cat.must_not_open
         .iter()
-        .filter(|m| env.map_or(true, |e| m.environments.contains(&e)))
+        .filter(|m| env.is_none_or(|e| m.environments.contains(&e)))
         .collect()
 }
 

@@ -104,7 +104,11 @@ pub fn run(a: AuditArgs) -> u8 {
     }
     if let Some(r) = &a.role {
         if !crate::catalog::ROLES.iter().any(|(n, _)| n == r) || r == "any" {
-            let names: Vec<&str> = crate::catalog::ROLES.iter().map(|(n, _)| *n).filter(|n| *n != "any").collect();
+            let names: Vec<&str> = crate::catalog::ROLES
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| *n != "any")
+                .collect();
             eprintln!("portolan: unknown role `{r}`; one of: {}", names.join(", "));
             return super::EXIT_USAGE;
         }
@@ -178,9 +182,18 @@ fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
 }
 
 /// Write a report atomically: a temporary file next to the target, then a rename.
-fn write_file(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<(), u8> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+fn write_file(
+    path: &Path,
+    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), u8> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.portolan-{}.tmp", std::process::id()));
     let res = (|| {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);

@@ -41,4 +41,3 @@ pub fn run(a: CatalogArgs) -> u8 {
         Err(code) => code,
     }
 }
-

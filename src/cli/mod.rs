@@ -39,7 +39,11 @@ pub fn run() -> u8 {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_CLEAN };
+            return if e.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_CLEAN
+            };
         }
     };
     match cli.command {
@@ -49,7 +53,9 @@ pub fn run() -> u8 {
 }
 
 /// Write to stdout, treating a closed pipe (`| head`) as success.
-pub(crate) fn write_stdout(f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<(), u8> {
+pub(crate) fn write_stdout(
+    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), u8> {
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     match f(&mut lock).and_then(|_| std::io::Write::flush(&mut lock)) {

@@ -32,7 +32,10 @@ pub struct Lowered {
 const BUILTIN: &[(&str, &[&str])] = &[
     ("filter", &["INPUT", "FORWARD", "OUTPUT"]),
     ("nat", &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"]),
-    ("mangle", &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]),
+    (
+        "mangle",
+        &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+    ),
     ("raw", &["PREROUTING", "OUTPUT"]),
     ("security", &["INPUT", "FORWARD", "OUTPUT"]),
 ];
@@ -75,9 +78,33 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
 
 /// Targets that do not end evaluation.
 const CONTINUING: &[&str] = &[
-    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "NOTRACK", "TCPMSS", "CHECKSUM", "DSCP",
-    "TOS", "TTL", "HL", "CLASSIFY", "SET", "AUDIT", "TRACE", "SECMARK", "CONNSECMARK",
-    "IDLETIMER", "LED", "RATEEST", "TEE", "ECN", "TCPOPTSTRIP", "HMARK", "NETMAP_LOG",
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "MARK",
+    "CONNMARK",
+    "CT",
+    "NOTRACK",
+    "TCPMSS",
+    "CHECKSUM",
+    "DSCP",
+    "TOS",
+    "TTL",
+    "HL",
+    "CLASSIFY",
+    "SET",
+    "AUDIT",
+    "TRACE",
+    "SECMARK",
+    "CONNSECMARK",
+    "IDLETIMER",
+    "LED",
+    "RATEEST",
+    "TEE",
+    "ECN",
+    "TCPOPTSTRIP",
+    "HMARK",
+    "NETMAP_LOG",
 ];
 
 /// Address-rewriting targets: in `nat` they end the nat chain (accept-like); they never filter.
@@ -85,8 +112,18 @@ const NAT_TARGETS: &[&str] = &["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP
 
 /// Matches evaluated exactly.
 const MODELLED: &[&str] = &[
-    "tcp", "udp", "sctp", "dccp", "udplite", "multiport", "icmp", "icmp6", "conntrack", "state",
-    "comment", "iprange",
+    "tcp",
+    "udp",
+    "sctp",
+    "dccp",
+    "udplite",
+    "multiport",
+    "icmp",
+    "icmp6",
+    "conntrack",
+    "state",
+    "comment",
+    "iprange",
 ];
 
 /// Matches we know but cannot evaluate from the dump alone, with the reason we give.
@@ -279,7 +316,9 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 name: b.to_string(),
                 policy: Some(Verdict::Allow),
                 decl: Provenance {
-                    label: format!("{tname}/{b} policy (not in the dump; the kernel default is ACCEPT)"),
+                    label: format!(
+                        "{tname}/{b} policy (not in the dump; the kernel default is ACCEPT)"
+                    ),
                     ..Provenance::default()
                 },
                 rules: Vec::new(),
@@ -351,16 +390,20 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         }
     }
     report_jump_loops(tname, &chains, &rules, ctx);
-    let entries = [("INPUT", Hook::Input), ("OUTPUT", Hook::Output), ("FORWARD", Hook::Forward)]
-        .iter()
-        .filter_map(|(n, h)| {
-            by_name.get(*n).map(|&c| Entry {
-                name: format!("{tname}/{n}"),
-                hook: *h,
-                chain: c,
-            })
+    let entries = [
+        ("INPUT", Hook::Input),
+        ("OUTPUT", Hook::Output),
+        ("FORWARD", Hook::Forward),
+    ]
+    .iter()
+    .filter_map(|(n, h)| {
+        by_name.get(*n).map(|&c| Entry {
+            name: format!("{tname}/{n}"),
+            hook: *h,
+            chain: c,
         })
-        .collect();
+    })
+    .collect();
     Policy {
         name: tname.to_string(),
         family: Some(ctx.family),
@@ -382,7 +425,14 @@ fn lower_target(
     };
     let name = t.name.text.as_ref();
     if let Some(&c) = chains.get(name) {
-        return (if t.goto { Action::Goto(c) } else { Action::Jump(c) }, Vec::new());
+        return (
+            if t.goto {
+                Action::Goto(c)
+            } else {
+                Action::Jump(c)
+            },
+            Vec::new(),
+        );
     }
     if t.goto {
         ctx.error(
@@ -390,7 +440,10 @@ fn lower_target(
             format!("`-g {name}` goes to a chain that is not declared in table `{table}`"),
             "no such chain",
         );
-        return (Action::Opaque, vec![format!("goto to the undeclared chain `{name}`")]);
+        return (
+            Action::Opaque,
+            vec![format!("goto to the undeclared chain `{name}`")],
+        );
     }
     match name {
         "ACCEPT" => (Action::Accept, Vec::new()),
@@ -399,12 +452,16 @@ fn lower_target(
         "RETURN" => (Action::Return, Vec::new()),
         "QUEUE" | "NFQUEUE" => (
             Action::Opaque,
-            vec![format!("-j {name}: a userspace program decides the verdict")],
+            vec![format!(
+                "-j {name}: a userspace program decides the verdict"
+            )],
         ),
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
         n if NAT_TARGETS.contains(&n) && table == "nat" => (Action::Accept, Vec::new()),
         n => {
-            let known_upper = n.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            let known_upper = n
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             ctx.issues.push(ParseIssue {
                 kind: IssueKind::Undecidable,
                 span: t.name.span,
@@ -433,9 +490,13 @@ fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> O
             Err(e) => {
                 let looks_like_host = part.chars().any(|c| c.is_ascii_alphabetic())
                     && !part.contains(':')
-                    && part.chars().all(|c| c.is_ascii_alphanumeric() || ".-_/".contains(c));
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-_/".contains(c));
                 if looks_like_host {
-                    why.push(format!("`{part}` is a host name, resolved only when the rules are loaded"));
+                    why.push(format!(
+                        "`{part}` is a host name, resolved only when the rules are loaded"
+                    ));
                 } else {
                     ctx.error(v.span, e.to_string(), "not an address of this family");
                     why.push(format!("`{}` could not be read", v.text));
@@ -452,8 +513,6 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
     let mut base = PacketBox::full();
     base.src = fam.clone();
     base.dst = fam;
-    base.iif = ctx.ifs.all();
-    base.oif = ctx.ifs.all();
     let mut alts = vec![Alt {
         b: base,
         why: Vec::new(),
@@ -475,14 +534,21 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
             ($e:expr, $label:expr) => {{
                 let sp = value.map(|v| v.span).unwrap_or(arg.span);
                 ctx.error(sp, $e, $label);
-                why.push(format!("`{}` could not be read", value.map(|v| v.text.as_ref()).unwrap_or("")));
+                why.push(format!(
+                    "`{}` could not be read",
+                    value.map(|v| v.text.as_ref()).unwrap_or("")
+                ));
             }};
         }
         match (module, name) {
             (_, "comment") => {}
             (None, "s") | (None, "d") => {
                 if let Some(set) = parse_addr_list(arg, ctx, &mut why) {
-                    let set = if neg { set.complement_in(ctx.family) } else { set };
+                    let set = if neg {
+                        set.complement_in(ctx.family)
+                    } else {
+                        set
+                    };
                     let is_src = name == "s";
                     refine(&mut alts, &|b| {
                         if is_src {
@@ -496,7 +562,7 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
             (None, "i") | (None, "o") => {
                 if let Some(v) = value {
                     let m = ctx.ifs.matching(&v.text);
-                    let set = if neg { ctx.ifs.all().difference(&m) } else { m };
+                    let set = if neg { m.complement() } else { m };
                     let is_in = name == "i";
                     refine(&mut alts, &|b| {
                         if is_in {
@@ -571,12 +637,16 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
                             }
                             let mut l = a.clone();
                             l.b.state = l.b.state.intersect(&later);
-                            l.why.push("TCP flags of packets after the opening SYN".into());
+                            l.why
+                                .push("TCP flags of packets after the opening SYN".into());
                             out.push(l);
                         }
                         alts = out;
                     }
-                    None => bad!(format!("cannot read the TCP flags of `{}`", arg.option.text), "bad TCP flags"),
+                    None => bad!(
+                        format!("cannot read the TCP flags of `{}`", arg.option.text),
+                        "bad TCP flags"
+                    ),
                 }
             }
             (Some("tcp"), _) | (Some("udp"), _) => {
@@ -642,7 +712,9 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
                     for s in v.text.split(',') {
                         match ConnState::parse(s) {
                             Some(c) => set = set.union(&c.set()),
-                            None if s.eq_ignore_ascii_case("SNAT") || s.eq_ignore_ascii_case("DNAT") => {
+                            None if s.eq_ignore_ascii_case("SNAT")
+                                || s.eq_ignore_ascii_case("DNAT") =>
+                            {
                                 nat_state = true
                             }
                             None => bad_state = Some(s.to_string()),
@@ -653,17 +725,27 @@ fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
                     } else if nat_state {
                         why.push("conntrack SNAT/DNAT states depend on NAT at run time".into());
                     } else {
-                        let set = if neg { ports::all_states().difference(&set) } else { set };
+                        let set = if neg {
+                            ports::all_states().difference(&set)
+                        } else {
+                            set
+                        };
                         refine(&mut alts, &|b| b.state = b.state.intersect(&set));
                     }
                 }
             }
-            (Some("conntrack"), _) => why.push(format!("`--{name}` of `-m conntrack` is not modelled")),
+            (Some("conntrack"), _) => {
+                why.push(format!("`--{name}` of `-m conntrack` is not modelled"))
+            }
             (Some("iprange"), "src-range" | "dst-range") => {
                 if let Some(v) = value {
                     match AddrSet::parse_in(&v.text, ctx.family) {
                         Ok(set) => {
-                            let set = if neg { set.complement_in(ctx.family) } else { set };
+                            let set = if neg {
+                                set.complement_in(ctx.family)
+                            } else {
+                                set
+                            };
                             let s = name == "src-range";
                             refine(&mut alts, &|b| {
                                 if s {

@@ -135,10 +135,10 @@ impl Interfaces {
         for (i, c) in self.classes.iter().enumerate() {
             match c {
                 Class::Name(n) if n == name => return i as u16,
-                Class::Prefix(p) if name.starts_with(p.as_str()) => {
-                    if best.is_none_or(|(l, _)| p.len() > l) {
-                        best = Some((p.len(), i as u16));
-                    }
+                Class::Prefix(p)
+                    if name.starts_with(p.as_str()) && best.is_none_or(|(l, _)| p.len() > l) =>
+                {
+                    best = Some((p.len(), i as u16));
                 }
                 _ => {}
             }

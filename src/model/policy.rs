@@ -206,7 +206,10 @@ impl Policy {
             Action::Opaque => {
                 let mut p = done(Verdict::Unknown);
                 p.reasons = if rule.undecidable.is_empty() {
-                    vec![format!("{}: the verdict is not in the export", rule.prov.label)]
+                    vec![format!(
+                        "{}: the verdict is not in the export",
+                        rule.prov.label
+                    )]
                 } else {
                     rule.undecidable.clone()
                 };

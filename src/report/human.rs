@@ -41,7 +41,10 @@ impl Diagnostic for Diag<'_> {
         })
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.f.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.f
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -122,7 +125,11 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 fl.ports,
                 fl.from_role,
                 fl.to_role,
-                if fl.conditional { "  (conditional)" } else { "" }
+                if fl.conditional {
+                    "  (conditional)"
+                } else {
+                    ""
+                }
             )?;
         }
         let src = file
@@ -132,7 +139,10 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
             writeln!(out)?;
             for f in fs {
-                let d = Diag { f, src: src.clone() };
+                let d = Diag {
+                    f,
+                    src: src.clone(),
+                };
                 let mut s = String::new();
                 if handler.render_report(&mut s, &d).is_err() {
                     s = format!("{}: {} {}\n", f.code, f.name, f.message);

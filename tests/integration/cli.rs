@@ -25,18 +25,28 @@ fn drop_before_accept_blocks_9669_with_the_drop_line_deciding() {
     assert_eq!(deciding[0]["rule"], "filter/INPUT #6");
     let z101 = findings(&v, "Z101");
     let errors: Vec<_> = z101.iter().filter(|f| f["severity"] == "error").collect();
-    assert_eq!(errors.len(), 1, "only the unconditional flow is an error: {z101:?}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "only the unconditional flow is an error: {z101:?}"
+    );
     assert_eq!(errors[0]["line"], 12);
     assert_eq!(errors[0]["requirement"], "vsphere.admin-client-zvm-9669");
     // the ZCM flow applies only when a ZCM is deployed: a warning
-    let zcm_finding = z101.iter().find(|f| f["requirement"] == "vsphere.zcm-zvm-9669").unwrap();
+    let zcm_finding = z101
+        .iter()
+        .find(|f| f["requirement"] == "vsphere.zcm-zvm-9669")
+        .unwrap();
     assert_eq!(zcm_finding["severity"], "warning");
     // the conditional ZCM flow is blocked too, but only a warning
     let zcm = flow(&v, "vsphere.zcm-zvm-9669", "inbound");
     assert_eq!(zcm["status"], "blocked");
     assert_eq!(zcm["conditional"], true);
     // everything else still passes
-    assert_eq!(flow(&v, "vsphere.admin-client-zvm-9080", "inbound")["status"], "allowed");
+    assert_eq!(
+        flow(&v, "vsphere.admin-client-zvm-9080", "inbound")["status"],
+        "allowed"
+    );
 }
 
 #[test]
@@ -78,19 +88,38 @@ fn malformed_lines_are_z001_and_the_rest_is_still_audited() {
     let z001 = findings(&v, "Z001");
     assert_eq!(z001.len(), 2, "{z001:#?}");
     // `--dport 99999` on line 10, the label on the bad token
-    let bad = z001.iter().find(|f| f["line"] == 10).expect("a Z001 on line 10");
+    let bad = z001
+        .iter()
+        .find(|f| f["line"] == 10)
+        .expect("a Z001 on line 10");
     assert_eq!(bad["column"], 46);
-    assert_eq!(bad["labels"][0]["end"].as_u64().unwrap() - bad["labels"][0]["start"].as_u64().unwrap(), 5);
+    assert_eq!(
+        bad["labels"][0]["end"].as_u64().unwrap() - bad["labels"][0]["start"].as_u64().unwrap(),
+        5
+    );
     // `--dport` with no value on line 11
     assert!(z001.iter().any(|f| f["line"] == 11));
     // the unknown module is Z002, and the flows it guards are unknown, not allowed
     let z002 = findings(&v, "Z002");
-    assert!(z002.iter().any(|f| f["line"] == 12 && f["message"].as_str().unwrap().contains("geoip")), "{z002:#?}");
-    assert_eq!(flow(&v, "vsphere.zvm-zvm-9081", "inbound")["status"], "unknown");
+    assert!(
+        z002.iter()
+            .any(|f| f["line"] == 12 && f["message"].as_str().unwrap().contains("geoip")),
+        "{z002:#?}"
+    );
+    assert_eq!(
+        flow(&v, "vsphere.zvm-zvm-9081", "inbound")["status"],
+        "unknown"
+    );
     assert!(!findings(&v, "Z103").is_empty());
     // later rules still count
-    assert_eq!(flow(&v, "vsphere.admin-client-zvm-9669", "inbound")["status"], "allowed");
-    assert_eq!(flow(&v, "vsphere.zvm-vra-4005", "inbound")["status"], "allowed");
+    assert_eq!(
+        flow(&v, "vsphere.admin-client-zvm-9669", "inbound")["status"],
+        "allowed"
+    );
+    assert_eq!(
+        flow(&v, "vsphere.zvm-vra-4005", "inbound")["status"],
+        "allowed"
+    );
 }
 
 #[test]
@@ -109,22 +138,42 @@ fn inventory_mode_finds_the_subnet_a_user_chain_returns_to_a_drop_policy() {
     assert_eq!(f["status"], "partial");
     assert_eq!(f["site"], "prod");
     assert_eq!(f["allowed_sources"], serde_json::json!(["10.20.0.0/16"]));
-    let actions: Vec<&str> = f["deciding"].as_array().unwrap().iter().map(|d| d["action"].as_str().unwrap()).collect();
-    assert!(actions.contains(&"accept") && actions.contains(&"drop"), "{actions:?}");
+    let actions: Vec<&str> = f["deciding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"accept") && actions.contains(&"drop"),
+        "{actions:?}"
+    );
     let z102: Vec<_> = findings(&v, "Z102")
         .into_iter()
         .filter(|x| x["requirement"] == "vsphere.admin-client-zvm-9669")
         .collect();
     assert_eq!(z102.len(), 1);
-    let lines: Vec<u64> = z102[0]["labels"].as_array().unwrap().iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = z102[0]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![3, 9, 12], "policy, jump, RETURN");
     // facts from the inventory decide conditions: vba = false drops the VBA flows
-    assert!(!v["flows"].as_array().unwrap().iter().any(|f| f["requirement"] == "vsphere.zvm-vba-9180"));
+    assert!(!v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["requirement"] == "vsphere.zvm-vba-9180"));
 }
 
 #[test]
 fn catalog_msp_json_lists_every_port_of_the_msp_table() {
-    let out = portolan().args(["catalog", "--env", "msp", "--format", "json"]).output().unwrap();
+    let out = portolan()
+        .args(["catalog", "--env", "msp", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "portolan-catalog/1");
@@ -137,22 +186,37 @@ fn catalog_msp_json_lists_every_port_of_the_msp_table() {
     ports.sort();
     ports.dedup();
     let want = [
-        "22", "443", "4005", "4006", "4007", "4008", "4009", "5672", "8100", "9071", "9080", "9081",
-        "9082+", "9180", "9669", "9779", "9989",
+        "22", "443", "4005", "4006", "4007", "4008", "4009", "5672", "8100", "9071", "9080",
+        "9081", "9082+", "9180", "9669", "9779", "9989",
     ];
     let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(ports, want);
-    let nots: Vec<&str> = v["must_not_open"].as_array().unwrap().iter().map(|m| m["ports"].as_str().unwrap()).collect();
+    let nots: Vec<&str> = v["must_not_open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ports"].as_str().unwrap())
+        .collect();
     assert!(nots.contains(&"7073"));
 }
 
 #[test]
 fn catalog_hyperv_has_8100_and_csv_and_table_render() {
-    let out = portolan().args(["catalog", "--env", "hyperv", "--format", "csv"]).output().unwrap();
+    let out = portolan()
+        .args(["catalog", "--env", "hyperv", "--format", "csv"])
+        .output()
+        .unwrap();
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.lines().any(|l| l.starts_with("hyperv.zvm-scvmm-8100,") && l.contains(",8100,")), "{csv}");
-    let out = portolan().args(["catalog", "--env", "hyperv"]).output().unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("hyperv.zvm-scvmm-8100,") && l.contains(",8100,")),
+        "{csv}"
+    );
+    let out = portolan()
+        .args(["catalog", "--env", "hyperv"])
+        .output()
+        .unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("8100") && table.contains("zvm-scvmm"));
 }
@@ -161,7 +225,15 @@ fn catalog_hyperv_has_8100_and_csv_and_table_render() {
 fn exit_codes_and_fail_on() {
     let f = "fixtures/iptables/zvm-drops-9669.rules";
     let code = |extra: &[&str]| {
-        portolan().arg("audit").args(QUICK).arg(f).args(extra).output().unwrap().status.code()
+        portolan()
+            .arg("audit")
+            .args(QUICK)
+            .arg(f)
+            .args(extra)
+            .output()
+            .unwrap()
+            .status
+            .code()
     };
     assert_eq!(code(&[]), Some(1));
     assert_eq!(code(&["--fail-on", "never"]), Some(0));
@@ -169,7 +241,11 @@ fn exit_codes_and_fail_on() {
     let exposed = portolan()
         .arg("audit")
         .args(QUICK)
-        .args(["--fail-on", "warning", "fixtures/iptables/zvm-allows-all.rules"])
+        .args([
+            "--fail-on",
+            "warning",
+            "fixtures/iptables/zvm-allows-all.rules",
+        ])
         .output()
         .unwrap();
     assert_eq!(exposed.status.code(), Some(0));
@@ -178,17 +254,34 @@ fn exit_codes_and_fail_on() {
 #[test]
 fn usage_errors_exit_2() {
     // no environment
-    let out = portolan().args(["audit", "--role", "zvm", "fixtures/iptables/zvm-allows-all.rules"]).output().unwrap();
+    let out = portolan()
+        .args([
+            "audit",
+            "--role",
+            "zvm",
+            "fixtures/iptables/zvm-allows-all.rules",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--env"));
     // unknown role
-    let out = portolan().args(["audit", "--env", "vsphere", "--role", "wizard", "x"]).output().unwrap();
+    let out = portolan()
+        .args(["audit", "--env", "vsphere", "--role", "wizard", "x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     // bad flag value
-    let out = portolan().args(["audit", "--env", "mars"]).output().unwrap();
+    let out = portolan()
+        .args(["audit", "--env", "mars"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     // a broken inventory: every problem at once
-    let out = portolan().args(["audit", "--inventory", "fixtures/inventory/broken.toml"]).output().unwrap();
+    let out = portolan()
+        .args(["audit", "--inventory", "fixtures/inventory/broken.toml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     for needle in ["10.10.0.300", "wizard", "prd", "host:zvn"] {
@@ -200,7 +293,11 @@ fn usage_errors_exit_2() {
 fn unrecognised_named_file_is_z003_and_exit_2_but_directory_scans_skip_it() {
     let dir = tempdir();
     std::fs::write(dir.join("notes.txt"), "hello\n").unwrap();
-    std::fs::copy("fixtures/iptables/zvm-drops-9669.rules", dir.join("zvm.rules")).unwrap();
+    std::fs::copy(
+        "fixtures/iptables/zvm-drops-9669.rules",
+        dir.join("zvm.rules"),
+    )
+    .unwrap();
     let notes = dir.join("notes.txt");
     let (v, code) = quick(notes.to_str().unwrap());
     assert_eq!(code, 2);
@@ -254,23 +351,42 @@ fn output_file_is_written_and_input_untouched() {
     assert_eq!(v["summary"]["flows"]["blocked"], 2);
     assert_eq!(std::fs::read(input).unwrap(), before);
     // no temporary files left behind
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
 }
 
 #[test]
 fn facts_decide_conditional_requirements() {
-    let base = ["--env", "vsphere", "--role", "zvm", "fixtures/iptables/zvm-allows-all.rules"];
+    let base = [
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/iptables/zvm-allows-all.rules",
+    ];
     let (v, _) = audit_json(&base);
-    assert_eq!(flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"], true);
+    assert_eq!(
+        flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"],
+        true
+    );
     let mut old = base.to_vec();
     old.extend(["--set", "zvm_version=7.5", "--set", "peer_zvm_version=9.0"]);
     let (v, _) = audit_json(&old);
-    assert!(!v["flows"].as_array().unwrap().iter().any(|f| f["requirement"] == "vsphere.zvm-zvm-9071"));
+    assert!(!v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["requirement"] == "vsphere.zvm-zvm-9071"));
     let mut new = base.to_vec();
     new.extend(["--set", "zvm_version=10.0", "--set", "peer_zvm_version=9.5"]);
     let (v, _) = audit_json(&new);
-    assert_eq!(flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"], false);
+    assert_eq!(
+        flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"],
+        false
+    );
 }
 
 /// A fresh directory under the target dir (no tempfile crate needed).

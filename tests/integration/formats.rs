@@ -24,7 +24,11 @@ fn corpus_parses_with_no_parse_errors() {
         let z001: Vec<_> = f.findings.iter().filter(|x| x.code == "Z001").collect();
         assert!(z001.is_empty(), "{}: {z001:#?}", p.display());
         let rs = f.ruleset.as_ref().expect("a ruleset");
-        assert!(rs.policies.iter().map(|p| p.rules.len()).sum::<usize>() > 0, "{}", p.display());
+        assert!(
+            rs.policies.iter().map(|p| p.rules.len()).sum::<usize>() > 0,
+            "{}",
+            p.display()
+        );
         n += 1;
     }
     assert_eq!(n, 9);
@@ -43,7 +47,11 @@ fn tcp_to(port: u16, src: &str) -> PacketBox {
 fn verdicts(f: &InputFile, hook: Hook, region: &PacketBox) -> Vec<Verdict> {
     let rs = f.ruleset.as_ref().unwrap();
     let p = rs.pipeline(hook).unwrap();
-    let mut v: Vec<Verdict> = rs.evaluate(p, region).into_iter().map(|o| o.verdict).collect();
+    let mut v: Vec<Verdict> = rs
+        .evaluate(p, region)
+        .into_iter()
+        .map(|o| o.verdict)
+        .collect();
     v.sort();
     v.dedup();
     v
@@ -78,7 +86,9 @@ fn counters_and_gotos_of_the_fedora_dump() {
     let f = load("fixtures/iptables/corpus/fedora27-iptables-save-c.txt");
     let rs = f.ruleset.as_ref().unwrap();
     let names: Vec<&str> = rs.policies.iter().map(|p| p.name.as_str()).collect();
-    for t in ["mangle", "raw", "nat", "filter"] {
+    // three tables (the file has no *nat, whatever its source notes say)
+    assert_eq!(names.len(), 3);
+    for t in ["mangle", "raw", "filter"] {
         assert!(names.contains(&t), "{names:?}");
     }
     let input = rs.pipeline(Hook::Input).unwrap();
@@ -86,5 +96,8 @@ fn counters_and_gotos_of_the_fedora_dump() {
     // raw PREROUTING, mangle PREROUTING, mangle INPUT, filter INPUT
     assert_eq!(input.stages.len(), 4);
     let filter = rs.policies.iter().find(|p| p.name == "filter").unwrap();
-    assert!(filter.rules.iter().any(|r| matches!(r.action, portolan::model::Action::Goto(_))));
+    assert!(filter
+        .rules
+        .iter()
+        .any(|r| matches!(r.action, portolan::model::Action::Goto(_))));
 }

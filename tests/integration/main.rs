@@ -9,7 +9,8 @@ use assert_cmd::Command;
 
 pub fn portolan() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_portolan"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR")).env_remove("NO_COLOR");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR");
     c
 }
 
@@ -32,7 +33,11 @@ pub fn audit_json(args: &[&str]) -> (serde_json::Value, i32) {
 }
 
 /// The flow record of a requirement in one direction.
-pub fn flow<'a>(v: &'a serde_json::Value, requirement: &str, direction: &str) -> &'a serde_json::Value {
+pub fn flow<'a>(
+    v: &'a serde_json::Value,
+    requirement: &str,
+    direction: &str,
+) -> &'a serde_json::Value {
     v["flows"]
         .as_array()
         .and_then(|a| {

@@ -37,7 +37,11 @@ fn insert_puts_the_rule_ahead_of_appended_ones() {
         "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 9669 -j ACCEPT\n-I INPUT 1 -p tcp --dport 9669 -j DROP\nCOMMIT\n",
     );
     assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "blocked");
-    let f = r.flows.iter().find(|f| f.requirement == "vsphere.admin-client-zvm-9669").unwrap();
+    let f = r
+        .flows
+        .iter()
+        .find(|f| f.requirement == "vsphere.admin-client-zvm-9669")
+        .unwrap();
     assert_eq!(f.deciding[0].line, Some(4));
     assert_eq!(f.deciding[0].rule, "filter/INPUT #1");
 }
@@ -49,7 +53,11 @@ fn a_quoted_comment_that_looks_like_a_target_is_only_a_comment() {
         "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m comment --comment \"do not -j DROP \\\"9669\\\"\" --dport 9669 -j ACCEPT\nCOMMIT\n",
     );
     assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "allowed");
-    assert!(r.findings.iter().all(|f| f.code != "Z001"), "{:#?}", r.findings);
+    assert!(
+        r.findings.iter().all(|f| f.code != "Z001"),
+        "{:#?}",
+        r.findings
+    );
 }
 
 #[test]
@@ -101,5 +109,9 @@ fn multiport_ports_matches_either_direction() {
         "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m multiport --ports 9669 -j ACCEPT\nCOMMIT\n",
     );
     assert_eq!(status(&r, "vsphere.admin-client-zvm-9669"), "allowed");
-    assert_eq!(status(&r, "vsphere.admin-client-zvm-9080"), "allowed", "source port 9669 to 9080 matches --ports");
+    assert_eq!(
+        status(&r, "vsphere.admin-client-zvm-9080"),
+        "allowed",
+        "source port 9669 to 9080 matches --ports"
+    );
 }

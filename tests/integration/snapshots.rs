@@ -9,23 +9,48 @@ fn run(args: &[&str]) -> String {
 
 #[test]
 fn human_drop_before_accept() {
-    insta::assert_snapshot!(run(&["audit", "--env", "vsphere", "--role", "zvm", "fixtures/iptables/zvm-drops-9669.rules"]));
+    insta::assert_snapshot!(run(&[
+        "audit",
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/iptables/zvm-drops-9669.rules"
+    ]));
 }
 
 #[test]
 fn human_malformed() {
-    insta::assert_snapshot!(run(&["audit", "--env", "vsphere", "--role", "zvm", "fixtures/iptables/zvm-malformed.rules"]));
+    insta::assert_snapshot!(run(&[
+        "audit",
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/iptables/zvm-malformed.rules"
+    ]));
 }
 
 #[test]
 fn human_inventory_user_chain() {
-    insta::assert_snapshot!(run(&["audit", "--inventory", "fixtures/inventory/vsphere-two-sites.toml"]));
+    insta::assert_snapshot!(run(&[
+        "audit",
+        "--inventory",
+        "fixtures/inventory/vsphere-two-sites.toml"
+    ]));
 }
 
 #[test]
 fn json_drop_before_accept() {
     let v: serde_json::Value = serde_json::from_str(&run(&[
-        "audit", "--env", "vsphere", "--role", "zvm", "--format", "json", "fixtures/iptables/zvm-drops-9669.rules",
+        "audit",
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "--format",
+        "json",
+        "fixtures/iptables/zvm-drops-9669.rules",
     ]))
     .unwrap();
     insta::assert_json_snapshot!(v);

@@ -58,7 +58,12 @@ mod tests {
             assert!(codes.insert(c.code), "duplicate code {}", c.code);
             assert!(names.insert(c.name), "duplicate name {}", c.name);
             assert!(c.code.len() == 4 && c.code.starts_with('Z'), "{}", c.code);
-            for section in ["## What it finds", "## Why it matters", "## Example", "## Fix"] {
+            for section in [
+                "## What it finds",
+                "## Why it matters",
+                "## Example",
+                "## Fix",
+            ] {
                 assert!(c.doc.contains(section), "{} lacks {section}", c.code);
             }
             assert!(!c.summary.is_empty());

@@ -30,7 +30,23 @@ pub fn help(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> String {
         "forward" => "FORWARD",
         _ => "INPUT",
     };
-    let peer = if rec.direction == "outbound" { "-d PEERS" } else { "-s PEERS" };
+    // with an inventory the peers are known: name them
+    let denied = if rec.direction == "outbound" {
+        reach.denied_destinations()
+    } else {
+        reach.denied_sources()
+    };
+    let cidrs = denied.to_cidrs();
+    let peers = if rec.exact_peers && !cidrs.is_empty() && cidrs.len() <= 8 {
+        cidrs.join(",")
+    } else {
+        "PEERS".to_string()
+    };
+    let peer = if rec.direction == "outbound" {
+        format!("-d {peers}")
+    } else {
+        format!("-s {peers}")
+    };
     let ports = rec.ports.replace('-', ":");
     let port_opt = if ports.contains(',') {
         format!("-m multiport --dports {ports}")
@@ -45,13 +61,14 @@ pub fn help(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> String {
         Decider::Rule(r) => {
             let label = p.rules.get(r).map(|r| r.prov.label.as_str()).unwrap_or("");
             // label is `table/CHAIN #N`: insert at N in that chain
-            match label.rsplit_once(" #").and_then(|(c, n)| Some((c.split('/').nth(1)?, n))) {
+            match label
+                .rsplit_once(" #")
+                .and_then(|(c, n)| Some((c.split('/').nth(1)?, n)))
+            {
                 Some((chain, n)) => format!("insert before {label}: `-I {chain} {n} {rule}`"),
                 None => format!("allow it before {label}: `-I {chain_hint} 1 {rule}`"),
             }
         }
-        _ => format!(
-            "the chain policy drops it; append an allow rule: `-A {chain_hint} {rule}`"
-        ),
+        _ => format!("the chain policy drops it; append an allow rule: `-A {chain_hint} {rule}`"),
     }
 }
