@@ -267,6 +267,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         .map(|(_, c)| *c)
         .unwrap_or(&[]);
     let mut chains: Vec<Chain> = Vec::new();
+    let mut index: HashMap<&str, ChainId> = HashMap::new();
     let prov = |span: Span, label: String| {
         let (line, column) = src.line_col(span.start);
         Provenance {
@@ -295,14 +296,15 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             None => None,
         };
         let decl = prov(d.span, format!("{tname}/{name} policy"));
-        if let Some(existing) = chains.iter_mut().find(|c| c.name == name) {
+        if let Some(&i) = index.get(name) {
             // `-P` after `:` (iptables -S style) sets the policy
             if d.policy.is_some() {
-                existing.policy = policy;
-                existing.decl = decl;
+                chains[i].policy = policy;
+                chains[i].decl = decl;
             }
             continue;
         }
+        index.insert(name, chains.len());
         chains.push(Chain {
             name: name.to_string(),
             policy,
@@ -311,7 +313,8 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         });
     }
     for b in builtins {
-        if !chains.iter().any(|c| c.name == *b) {
+        if !index.contains_key(b) {
+            index.insert(b, chains.len());
             chains.push(Chain {
                 name: b.to_string(),
                 policy: Some(Verdict::Allow),
@@ -328,7 +331,8 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     // rules may name chains that were never declared
     for r in &t.rules {
         let n = r.chain.text.as_ref();
-        if !chains.iter().any(|c| c.name == n) {
+        if !index.contains_key(n) {
+            index.insert(n, chains.len());
             chains.push(Chain {
                 name: n.to_string(),
                 policy: None,
@@ -337,11 +341,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             });
         }
     }
-    let by_name: HashMap<String, ChainId> = chains
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.name.clone(), i))
-        .collect();
+    let by_name = index;
 
     let mut rules: Vec<Rule> = Vec::new();
     // each line may lower to several disjoint model rules; keep them together per chain position
@@ -417,7 +417,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
 fn lower_target(
     line: &RuleLine<'_>,
     table: &str,
-    chains: &HashMap<String, ChainId>,
+    chains: &HashMap<&str, ChainId>,
     ctx: &mut Ctx<'_>,
 ) -> (Action, Vec<String>) {
     let Some(t) = &line.target else {
