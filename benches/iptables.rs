@@ -10,7 +10,8 @@ use portolan::audit::{self, input::parse_text, AuditOptions};
 use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
 use portolan::formats::detect::Format;
-use portolan::formats::{iptables, iptables_lower, source::SourceText};
+use portolan::formats::iptables::{self, lower as iptables_lower};
+use portolan::formats::source::SourceText;
 
 mod gen;
 

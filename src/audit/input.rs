@@ -9,8 +9,9 @@ use rayon::prelude::*;
 use super::checks::{z001_parse_error, z002_undecidable_match, z003_unrecognised_input};
 use super::finding::{Finding, Label};
 use crate::formats::detect::{self, Format};
+use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
-use crate::formats::{iptables, iptables_lower, IssueKind, ParseIssue};
+use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Ruleset;
 
 /// One input file after reading.

@@ -3,7 +3,6 @@
 
 pub mod detect;
 pub mod iptables;
-pub mod iptables_lower;
 pub mod source;
 
 use crate::model::Span;

@@ -25,6 +25,8 @@
 //! word is a value — it does not start with `-` (a quoted word always counts as a value) and is
 //! not `!` — and none otherwise; `--opt ! value` is read as legacy negation of that one value.
 
+pub mod lower;
+
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -1869,19 +1871,22 @@ fn declare<'a>(open: &mut OpenTable<'a>, decl: ChainDecl<'a>, issues: &mut Vec<P
 mod tests {
     use super::*;
 
-    const DS82: &str = include_str!("../../fixtures/iptables/corpus/ds82-handedited-save-rules.v4");
-    const F27_V6: &str = include_str!("../../fixtures/iptables/corpus/fedora27-ip6tables-save.txt");
-    const F27_C: &str = include_str!("../../fixtures/iptables/corpus/fedora27-iptables-save-c.txt");
-    const Y2003: &str = include_str!("../../fixtures/iptables/corpus/ipt-save-filter-2003.txt");
+    const DS82: &str =
+        include_str!("../../../fixtures/iptables/corpus/ds82-handedited-save-rules.v4");
+    const F27_V6: &str =
+        include_str!("../../../fixtures/iptables/corpus/fedora27-ip6tables-save.txt");
+    const F27_C: &str =
+        include_str!("../../../fixtures/iptables/corpus/fedora27-iptables-save-c.txt");
+    const Y2003: &str = include_str!("../../../fixtures/iptables/corpus/ipt-save-filter-2003.txt");
     const NFT_PAIR: &str =
-        include_str!("../../fixtures/iptables/corpus/iptables-nft-save-translation-pair.txt");
+        include_str!("../../../fixtures/iptables/corpus/iptables-nft-save-translation-pair.txt");
     const V6_TESTBED: &str =
-        include_str!("../../fixtures/iptables/corpus/ipv6-testbed-handwritten-rules.v6");
+        include_str!("../../../fixtures/iptables/corpus/ipv6-testbed-handwritten-rules.v6");
     const LONGOPTS: &str =
-        include_str!("../../fixtures/iptables/corpus/longopts-handwritten-rules.v4");
-    const NEXUS: &str = include_str!("../../fixtures/iptables/corpus/nexus-rules.v6");
+        include_str!("../../../fixtures/iptables/corpus/longopts-handwritten-rules.v4");
+    const NEXUS: &str = include_str!("../../../fixtures/iptables/corpus/nexus-rules.v6");
     const WIRELESS: &str =
-        include_str!("../../fixtures/iptables/corpus/wireless-router-iptables-save.txt");
+        include_str!("../../../fixtures/iptables/corpus/wireless-router-iptables-save.txt");
 
     /// Compact rendering of a rule for assertions:
     /// `A INPUT | s=10.0.0.0/8 m=tcp tcp:dport=22 | j ACCEPT(reject-with=x)`; `!` marks a

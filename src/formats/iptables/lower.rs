@@ -12,9 +12,9 @@
 
 use std::collections::HashMap;
 
-use super::iptables::{Arg, Dump, RuleLine, RuleOp, Table};
-use super::source::SourceText;
-use super::{IssueKind, ParseIssue};
+use super::{Arg, Dump, RuleLine, RuleOp, Table};
+use crate::formats::source::SourceText;
+use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
 use crate::model::ports::{self, ConnState, StateSet};
 use crate::model::{
@@ -829,8 +829,8 @@ fn tcp_flags(t: &str) -> Option<u8> {
 pub fn family_of(dump: &Dump<'_>) -> Family {
     if let Some(f) = dump.family_hint {
         return match f {
-            super::iptables::Family::V4 => Family::V4,
-            super::iptables::Family::V6 => Family::V6,
+            super::Family::V4 => Family::V4,
+            super::Family::V6 => Family::V6,
         };
     }
     let v6 = dump.tables.iter().flat_map(|t| &t.rules).any(|r| {
