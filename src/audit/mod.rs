@@ -118,6 +118,8 @@ struct Job<'a> {
     condition: Option<String>,
     /// For boundary firewalls: the (from, to) sites.
     sites: Option<(String, String)>,
+    /// For boundary firewalls and `both` requirements: the to-role opens the connection.
+    swapped: bool,
 }
 
 /// Where the peers of a requirement are, relative to the guarded host.
@@ -206,7 +208,7 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
                 Tri::True => None,
                 Tri::Unknown => req.condition_text.clone(),
             };
-            let mut push = |hook, peer: &str, sites| {
+            let mut push = |hook, peer: &str, sites, swapped| {
                 jobs.push(Job {
                     file: fi,
                     req,
@@ -214,6 +216,7 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
                     peer_role: peer.to_string(),
                     condition: condition.clone(),
                     sites,
+                    swapped,
                 })
             };
             match &g.guards {
@@ -223,17 +226,17 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
                     match req.direction {
                         Direction::AToB => {
                             if is_to {
-                                push(Hook::Input, &req.from_role, None);
+                                push(Hook::Input, &req.from_role, None, false);
                             }
                             if is_from {
-                                push(Hook::Output, &req.to_role, None);
+                                push(Hook::Output, &req.to_role, None, false);
                             }
                         }
                         Direction::Both => {
                             if is_to || is_from {
                                 let peer = if is_to { &req.from_role } else { &req.to_role };
-                                push(Hook::Input, peer, None);
-                                push(Hook::Output, peer, None);
+                                push(Hook::Input, peer, None, false);
+                                push(Hook::Output, peer, None, false);
                             }
                         }
                     }
@@ -243,10 +246,28 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
                         continue;
                     }
                     let (a, b) = (g.between[0].clone(), g.between[1].clone());
-                    push(Hook::Forward, &req.to_role, Some((a.clone(), b.clone())));
-                    push(Hook::Forward, &req.to_role, Some((b.clone(), a.clone())));
+                    // from-role hosts on either side open it to to-role hosts on the other
+                    push(
+                        Hook::Forward,
+                        &req.to_role,
+                        Some((a.clone(), b.clone())),
+                        false,
+                    );
+                    push(
+                        Hook::Forward,
+                        &req.to_role,
+                        Some((b.clone(), a.clone())),
+                        false,
+                    );
                     if req.direction == Direction::Both && req.from_role != req.to_role {
-                        // the other side may open it too: evaluated with roles swapped below
+                        // "between": the to-role side may open it too
+                        push(
+                            Hook::Forward,
+                            &req.from_role,
+                            Some((a.clone(), b.clone())),
+                            true,
+                        );
+                        push(Hook::Forward, &req.from_role, Some((b, a)), true);
                     }
                 }
             }
@@ -404,8 +425,9 @@ fn run_job(
         }
         (Guards::Boundary, Some(inv)) => {
             let (a, b) = job.sites.clone()?;
-            let s = inv.addresses(&req.from_role, Some(&a)).intersect(&space);
-            let d = inv.addresses(&req.to_role, Some(&b)).intersect(&space);
+            let (opener, server) = forward_roles(job);
+            let s = inv.addresses(opener, Some(&a)).intersect(&space);
+            let d = inv.addresses(server, Some(&b)).intersect(&space);
             if s.is_empty() || d.is_empty() {
                 return None;
             }
@@ -426,7 +448,10 @@ fn run_job(
     let (from_role, to_role) = match job.hook {
         Hook::Input => (job.peer_role.clone(), guarded_name(g, &req.to_role)),
         Hook::Output => (guarded_name(g, &req.from_role), job.peer_role.clone()),
-        Hook::Forward => (req.from_role.clone(), req.to_role.clone()),
+        Hook::Forward => {
+            let (f, t) = forward_roles(job);
+            (f.to_string(), t.to_string())
+        }
     };
     let mut rec = FlowRecord {
         requirement: req.id.clone(),
@@ -488,6 +513,15 @@ fn run_job(
     rec.unknown_reasons.extend(reasons);
     let findings = flow_findings(&rec, &reach, file, rs, job);
     Some((rec, findings))
+}
+
+/// The (opening, accepting) roles of a boundary job.
+fn forward_roles<'j>(job: &'j Job<'_>) -> (&'j str, &'j str) {
+    if job.swapped {
+        (&job.req.to_role, &job.req.from_role)
+    } else {
+        (&job.req.from_role, &job.req.to_role)
+    }
 }
 
 fn guarded_name(g: &Guard, catalogue_role: &str) -> String {
@@ -738,7 +772,7 @@ fn exposure(
         )
     };
     // Z201: catalogue ports this host receives, open to the world; one finding per opening rule
-    let mut by_decider: BTreeMap<At, Vec<(String, String)>> = BTreeMap::new();
+    let mut by_decider: BTreeMap<At, (Vec<String>, BTreeMap<String, PortSet>)> = BTreeMap::new();
     for rec in flows
         .iter()
         .filter(|r| r.file == fi && r.direction == "inbound")
@@ -756,29 +790,27 @@ fn exposure(
         };
         let reach = world(protocol_set(req.protocol), ports.clone());
         for at in reach.world_open_deciders(rs) {
-            let e = by_decider.entry(at).or_default();
-            let p = format!(
-                "{}/{}",
-                rec.protocol,
-                crate::model::ports::port_string(&ports)
-            );
-            if !e.iter().any(|(_, x)| *x == p) {
-                e.push((rec.requirement.clone(), p));
-            }
+            let (reqs, by_proto) = by_decider.entry(at).or_default();
+            reqs.push(rec.requirement.clone());
+            let e = by_proto.entry(rec.protocol.clone()).or_default();
+            *e = e.union(&ports);
         }
     }
-    for (at, items) in by_decider {
-        let ports: Vec<String> = items.iter().map(|(_, p)| p.clone()).collect();
+    for (at, (reqs, by_proto)) in by_decider {
+        let ports: Vec<String> = by_proto
+            .iter()
+            .map(|(p, set)| format!("{p}/{}", crate::model::ports::port_string(set)))
+            .collect();
         let mut f = Finding::new(
             &z201_management_port_exposed::CHECK,
             format!(
                 "{} opens Zerto port(s) {} of this {role} to any address",
                 decider_name(rs, at),
-                display_list(&ports)
+                ports.join(" ")
             ),
         );
         f.file = Some(fi);
-        f.requirement = items.first().map(|(r, _)| r.clone());
+        f.requirement = reqs.first().cloned();
         f.labels = label_at(rs, at, "admits every source address".into())
             .into_iter()
             .collect();

@@ -402,3 +402,45 @@ pub fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn boundary_firewall_is_audited_on_forward_in_both_directions() {
+    let (v, code) = audit_json(&["--inventory", "fixtures/inventory/vsphere-boundary.toml"]);
+    assert_eq!(code, 1);
+    let flows = v["flows"].as_array().unwrap();
+    let get = |req: &str, site: &str| {
+        flows
+            .iter()
+            .find(|f| f["requirement"] == req && f["site"] == site)
+            .unwrap_or_else(|| panic!("{req} {site}"))
+    };
+    assert!(flows
+        .iter()
+        .all(|f| f["direction"] == "forward" && f["policy"] == "filter/FORWARD"));
+    assert_eq!(
+        get("vsphere.vra-vra-4008", "prod -> dr")["status"],
+        "allowed"
+    );
+    let back = get("vsphere.vra-vra-4008", "dr -> prod");
+    assert_eq!(back["status"], "blocked");
+    assert_eq!(
+        back["deciding"][0]["line"], 16,
+        "the DROP at the end of ZERTO-FWD"
+    );
+    assert_eq!(
+        get("vsphere.zvm-zvm-9081", "dr -> prod")["status"],
+        "allowed"
+    );
+    // local flows (ZVM to its own VRAs) do not cross a boundary
+    assert!(!flows
+        .iter()
+        .any(|f| f["requirement"] == "vsphere.zvm-vra-4005"));
+    let z101 = findings(&v, "Z101");
+    assert_eq!(z101.len(), 1);
+    // the fix names the real peers from the inventory
+    assert!(
+        z101[0]["help"].as_str().unwrap().contains("10.11.1.21/32"),
+        "{:#}",
+        z101[0]
+    );
+}
