@@ -47,6 +47,10 @@ struct Raw {
     ports: BTreeMap<String, Spanned<i64>>,
     #[serde(default)]
     site: Vec<RawSite>,
+    /// Names rules use for address sets: Azure service tags and ASGs, AWS security groups and
+    /// prefix lists, ipsets.
+    #[serde(default)]
+    addresses: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     firewall: Vec<RawFirewall>,
 }
@@ -69,6 +73,10 @@ struct RawFirewall {
     between: Vec<Spanned<String>>,
     #[serde(default)]
     interfaces: Vec<Spanned<String>>,
+    /// Which firewalls of the file (NSG or security group names/ids) this entry means; several
+    /// are combined (security groups as a union, NSGs in series: subnet first, then NIC).
+    #[serde(default)]
+    policies: Vec<Spanned<String>>,
 }
 
 /// What a firewall file guards.
@@ -94,6 +102,7 @@ pub struct Firewall {
     pub guards: Guards,
     pub between: Vec<String>,
     pub interfaces: Vec<String>,
+    pub policies: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +114,8 @@ pub struct Inventory {
     pub ports: BTreeMap<String, u16>,
     pub sites: Vec<Site>,
     pub firewalls: Vec<Firewall>,
+    /// `[addresses]`: names rules use, resolved.
+    pub names: BTreeMap<String, AddrSet>,
 }
 
 /// All the problems of one inventory file.
@@ -261,6 +272,21 @@ impl Inventory {
                 roles,
             });
         }
+        let mut names = BTreeMap::new();
+        for (name, addrs) in &raw.addresses {
+            let mut set = AddrSet::empty();
+            for a in addrs {
+                match AddrSet::parse(a.get_ref()) {
+                    Ok(x) => set = set.union(&x),
+                    Err(e) => problems.push(Problem {
+                        message: e.to_string(),
+                        span: span(a.span()),
+                        label: "not an address, CIDR or range".into(),
+                    }),
+                }
+            }
+            names.insert(name.clone(), set);
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         let mut firewalls = Vec::new();
         for f in &raw.firewall {
@@ -302,6 +328,7 @@ impl Inventory {
                     guards,
                     between: f.between.iter().map(|s| s.get_ref().clone()).collect(),
                     interfaces: f.interfaces.iter().map(|s| s.get_ref().clone()).collect(),
+                    policies: f.policies.iter().map(|s| s.get_ref().clone()).collect(),
                 });
             }
         }
@@ -313,9 +340,31 @@ impl Inventory {
                 ports,
                 sites,
                 firewalls,
+                names,
             }),
             _ => Err(fail(problems)),
         }
+    }
+
+    /// The names firewall rules may use, resolved: `[addresses]`, plus each firewall's
+    /// `policies` names (a security group referenced by another) as the addresses of the role
+    /// it guards at its site.
+    pub fn resolver(&self) -> crate::formats::Resolver {
+        let mut r = crate::formats::Resolver::default();
+        for f in &self.firewalls {
+            if let Guards::Host(role) = &f.guards {
+                let set = self.addresses(role, f.site.as_deref());
+                if !set.is_empty() {
+                    for p in &f.policies {
+                        r.insert(p, set.clone());
+                    }
+                }
+            }
+        }
+        for (k, v) in &self.names {
+            r.insert(k, v.clone());
+        }
+        r
     }
 
     /// The addresses of a role at one site, or at every site.
@@ -327,13 +376,17 @@ impl Inventory {
             .fold(AddrSet::empty(), |a, b| a.union(b))
     }
 
-    /// The firewall entry for an input file, matched by canonical path.
-    pub fn firewall_for(&self, file: &Path) -> Option<&Firewall> {
+    /// The firewall entries for an input file, matched by canonical path (a file of several
+    /// NSGs or groups may have one entry per firewall in it).
+    pub fn firewalls_for(&self, file: &Path) -> Vec<&Firewall> {
         let want = std::fs::canonicalize(file).ok();
-        self.firewalls.iter().find(|f| {
-            let have = std::fs::canonicalize(&f.path).ok();
-            (want.is_some() && want == have) || f.path == file
-        })
+        self.firewalls
+            .iter()
+            .filter(|f| {
+                let have = std::fs::canonicalize(&f.path).ok();
+                (want.is_some() && want == have) || f.path == file
+            })
+            .collect()
     }
 }
 

@@ -11,7 +11,7 @@ use super::finding::{Finding, Label};
 use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
-use crate::formats::{IssueKind, ParseIssue};
+use crate::formats::{aws_sg, azure_nsg, json_spans, IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::Ruleset;
 
 /// One input file after reading.
@@ -20,7 +20,8 @@ pub struct InputFile {
     pub path: String,
     pub format: Option<Format>,
     pub source: Option<SourceText>,
-    pub ruleset: Option<Ruleset>,
+    /// Every firewall the file holds (one for an iptables dump, one per NSG or security group).
+    pub rulesets: Vec<Ruleset>,
     /// Parse diagnostics and Z003 (their `file` is set when the report is built).
     pub findings: Vec<Finding>,
     /// Named on the command line but unreadable or unrecognised.
@@ -30,22 +31,18 @@ pub struct InputFile {
 impl InputFile {
     /// Names of the policies (pipelines) this file holds, for the JSON `files[].policies`.
     pub fn policies(&self) -> Vec<String> {
-        self.ruleset
-            .as_ref()
-            .map(|rs| {
-                rs.pipelines
-                    .iter()
-                    .filter(|p| !p.stages.is_empty())
-                    .map(|p| p.name.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.rulesets
+            .iter()
+            .flat_map(|rs| rs.pipelines.iter())
+            .filter(|p| !p.stages.is_empty())
+            .map(|p| p.name.clone())
+            .collect()
     }
 }
 
 /// Expand the paths (directories recursively, skipping hidden entries) and read every file.
 /// Files found in a directory that are no known format are skipped quietly.
-pub fn load(paths: &[PathBuf]) -> Vec<InputFile> {
+pub fn load(paths: &[PathBuf], names: &Resolver) -> Vec<InputFile> {
     let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -73,7 +70,7 @@ pub fn load(paths: &[PathBuf]) -> Vec<InputFile> {
     }
     let mut files: Vec<InputFile> = todo
         .par_iter()
-        .filter_map(|(p, named)| load_one(p, *named))
+        .filter_map(|(p, named)| load_one(p, *named, names))
         .collect();
     files.extend(errors);
     files
@@ -89,45 +86,129 @@ fn unreadable(path: PathBuf, why: &str) -> InputFile {
         path: path.display().to_string(),
         format: None,
         source: None,
-        ruleset: None,
+        rulesets: Vec::new(),
         findings: vec![f],
         failed: true,
     }
 }
 
-fn load_one(path: &Path, named: bool) -> Option<InputFile> {
+fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => return Some(unreadable(path.to_path_buf(), &e.to_string())),
     };
     let (text, replaced) = detect::decode(&bytes);
     let name = path.display().to_string();
+    if json_spans::looks_like_json(&text) {
+        let src = SourceText::new(name.clone(), text);
+        return match json_spans::parse(&src.text) {
+            Ok(json) => match Format::of_json(&json) {
+                Some(format) => {
+                    let parsed = match format {
+                        Format::AzureNsg => azure_nsg::parse(&src, &json, names),
+                        Format::AwsSecurityGroups => aws_sg::parse(&src, &json, names),
+                        Format::IptablesSave => Parsed::default(),
+                    };
+                    drop(json);
+                    Some(finish(src, format, parsed, replaced))
+                }
+                None if named => Some(unrecognised(name)),
+                None => None,
+            },
+            // a broken JSON file is reported when it was named; a scan cannot tell what it was
+            Err(e) if named => {
+                let mut f = Finding::new(
+                    &z001_parse_error::CHECK,
+                    format!("{name} is not valid JSON: {e}"),
+                );
+                let (line, column) = src.line_col(e.span.start);
+                f.labels.push(Label {
+                    span: e.span,
+                    line,
+                    column,
+                    text: e.label.clone(),
+                });
+                f.help = Some(
+                    "export the file again; a truncated or hand-edited export is the usual cause"
+                        .into(),
+                );
+                Some(InputFile {
+                    path: name,
+                    format: None,
+                    source: Some(src),
+                    rulesets: Vec::new(),
+                    findings: vec![f],
+                    failed: false,
+                })
+            }
+            Err(_) => None,
+        };
+    }
     let Some(format) = detect::detect(&text) else {
         if !named {
             return None;
         }
-        let mut f = Finding::new(
-            &z003_unrecognised_input::CHECK,
-            format!("{name} is not a firewall export Portolan reads"),
-        );
-        f.help = Some(
-            "supported: iptables-save / ip6tables-save dumps and iptables-restore files".into(),
-        );
-        return Some(InputFile {
-            path: name,
-            format: None,
-            source: None,
-            ruleset: None,
-            findings: vec![f],
-            failed: true,
-        });
+        return Some(unrecognised(name));
     };
     Some(parse_text(name, text, format, replaced))
 }
 
-/// Parse and lower text of a known format.
+fn unrecognised(name: String) -> InputFile {
+    let mut f = Finding::new(
+        &z003_unrecognised_input::CHECK,
+        format!("{name} is not a firewall export Portolan reads"),
+    );
+    f.help = Some(
+        "supported: iptables-save / ip6tables-save dumps and iptables-restore files, Azure NSG JSON, AWS security group JSON"
+            .into(),
+    );
+    InputFile {
+        path: name,
+        format: None,
+        source: None,
+        rulesets: Vec::new(),
+        findings: vec![f],
+        failed: true,
+    }
+}
+
+/// Parse and lower text of a known text format.
 pub fn parse_text(name: String, text: String, format: Format, replaced: bool) -> InputFile {
-    let src = SourceText::new(name.clone(), text);
+    let src = SourceText::new(name, text);
+    let parsed = match format {
+        Format::IptablesSave => {
+            let dump = iptables::parse(&src.text);
+            let fam = iptables_lower::family_of(&dump);
+            let lowered = iptables_lower::lower(&dump, &src, fam);
+            let mut issues = dump.issues;
+            issues.extend(lowered.issues);
+            Parsed {
+                rulesets: vec![lowered.ruleset],
+                issues,
+            }
+        }
+        // JSON formats arrive through `load_one`
+        Format::AzureNsg | Format::AwsSecurityGroups => match json_spans::parse(&src.text) {
+            Ok(json) => match format {
+                Format::AzureNsg => azure_nsg::parse(&src, &json, &Resolver::default()),
+                _ => aws_sg::parse(&src, &json, &Resolver::default()),
+            },
+            Err(e) => Parsed {
+                rulesets: Vec::new(),
+                issues: vec![ParseIssue {
+                    kind: IssueKind::ParseError,
+                    span: e.span,
+                    message: e.message,
+                    label: e.label,
+                    help: None,
+                }],
+            },
+        },
+    };
+    finish(src, format, parsed, replaced)
+}
+
+fn finish(src: SourceText, format: Format, parsed: Parsed, replaced: bool) -> InputFile {
     let mut findings = Vec::new();
     if replaced {
         let mut f = Finding::new(
@@ -137,22 +218,14 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
         f.help = Some("save the export as UTF-8".into());
         findings.push(f);
     }
-    let ruleset = match format {
-        Format::IptablesSave => {
-            let dump = iptables::parse(&src.text);
-            let fam = iptables_lower::family_of(&dump);
-            let lowered = iptables_lower::lower(&dump, &src, fam);
-            for issue in dump.issues.iter().chain(lowered.issues.iter()) {
-                findings.push(issue_finding(&src, issue));
-            }
-            lowered.ruleset
-        }
-    };
+    for issue in &parsed.issues {
+        findings.push(issue_finding(&src, issue));
+    }
     InputFile {
-        path: name,
+        path: src.name.clone(),
         format: Some(format),
         source: Some(src),
-        ruleset: Some(ruleset),
+        rulesets: parsed.rulesets,
         findings,
         failed: false,
     }

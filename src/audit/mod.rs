@@ -74,6 +74,9 @@ pub struct FlowRecord {
     pub unknown_reasons: Vec<String>,
     #[serde(skip)]
     pub file: usize,
+    /// Which audited firewall (file × ruleset) this record is of.
+    #[serde(skip)]
+    pub target: usize,
     /// The peers came from the inventory (not "any address").
     #[serde(skip)]
     pub exact_peers: bool,
@@ -108,9 +111,119 @@ struct Guard {
     interfaces: Vec<String>,
 }
 
+/// One firewall to audit: a ruleset of a file (or several combined) and what it guards.
+struct Target<'a> {
+    file: usize,
+    ruleset: std::borrow::Cow<'a, Ruleset>,
+    guard: Guard,
+}
+
+/// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
+/// name (combined as a union for allow-only groups, in series otherwise); without, every ruleset
+/// of the file is audited on its own, except that allow-only groups (AWS security groups) in one
+/// file are taken as attached together (their union), as in quick mode.
+fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a>> {
+    use std::borrow::Cow;
+    let mut out = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        if f.rulesets.is_empty() {
+            continue;
+        }
+        let entries: Vec<&crate::inventory::Firewall> = opts
+            .inventory
+            .map(|inv| inv.firewalls_for(std::path::Path::new(&f.path)))
+            .unwrap_or_default();
+        let quick = opts.role.as_ref().map(|r| Guard {
+            guards: Guards::Host(r.clone()),
+            site: None,
+            between: Vec::new(),
+            interfaces: opts.interfaces.clone(),
+        });
+        let add_all = |guard: Guard, out: &mut Vec<Target<'a>>| {
+            let union = f.rulesets.len() > 1
+                && f.rulesets.iter().all(|r| {
+                    r.policies
+                        .iter()
+                        .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
+                });
+            if union {
+                out.push(Target {
+                    file: fi,
+                    ruleset: Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
+                    guard,
+                });
+            } else {
+                for rs in &f.rulesets {
+                    out.push(Target {
+                        file: fi,
+                        ruleset: Cow::Borrowed(rs),
+                        guard: guard.clone(),
+                    });
+                }
+            }
+        };
+        if entries.is_empty() {
+            if let Some(g) = quick {
+                add_all(g, &mut out);
+            }
+            continue;
+        }
+        for fw in entries {
+            let guard = Guard {
+                guards: fw.guards.clone(),
+                site: fw.site.clone(),
+                between: fw.between.clone(),
+                interfaces: if opts.interfaces.is_empty() {
+                    fw.interfaces.clone()
+                } else {
+                    opts.interfaces.clone()
+                },
+            };
+            if fw.policies.is_empty() {
+                add_all(guard, &mut out);
+                continue;
+            }
+            let picked: Vec<Ruleset> = fw
+                .policies
+                .iter()
+                .filter_map(|n| {
+                    f.rulesets
+                        .iter()
+                        .find(|r| r.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+                        .cloned()
+                })
+                .collect();
+            if picked.is_empty() {
+                continue;
+            }
+            let name = Some(fw.policies.join(" + "));
+            let allow_union = picked.iter().all(|r| {
+                r.policies
+                    .iter()
+                    .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
+            });
+            let rs = if picked.len() == 1 {
+                picked.into_iter().next().map(Cow::Owned)
+            } else if allow_union {
+                Some(Cow::Owned(Ruleset::union_of(name, &picked)))
+            } else {
+                Some(Cow::Owned(Ruleset::in_series(name, &picked)))
+            };
+            if let Some(ruleset) = rs {
+                out.push(Target {
+                    file: fi,
+                    ruleset,
+                    guard,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// One evaluation to do.
 struct Job<'a> {
-    file: usize,
+    target: usize,
     req: &'a Requirement,
     hook: Hook,
     /// The role at the far end.
@@ -170,38 +283,12 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         report.files = files;
         return report;
     };
-    let guards: Vec<Option<Guard>> = files
-        .iter()
-        .map(|f| {
-            if let Some(inv) = opts.inventory {
-                if let Some(fw) = inv.firewall_for(std::path::Path::new(&f.path)) {
-                    return Some(Guard {
-                        guards: fw.guards.clone(),
-                        site: fw.site.clone(),
-                        between: fw.between.clone(),
-                        interfaces: if opts.interfaces.is_empty() {
-                            fw.interfaces.clone()
-                        } else {
-                            opts.interfaces.clone()
-                        },
-                    });
-                }
-            }
-            opts.role.as_ref().map(|r| Guard {
-                guards: Guards::Host(r.clone()),
-                site: None,
-                between: Vec::new(),
-                interfaces: opts.interfaces.clone(),
-            })
-        })
-        .collect();
+    let targets = targets(&files, opts);
 
-    // the jobs: (file, requirement, direction)
+    // the jobs: (target, requirement, direction)
     let mut jobs = Vec::new();
-    for (fi, f) in files.iter().enumerate() {
-        let (Some(g), Some(_)) = (&guards[fi], &f.ruleset) else {
-            continue;
-        };
+    for (ti, t) in targets.iter().enumerate() {
+        let g = &t.guard;
         for req in opts.catalog.for_env(env) {
             let condition = match req.applies(&opts.facts) {
                 Tri::False => continue,
@@ -210,7 +297,7 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             };
             let mut push = |hook, peer: &str, sites, swapped| {
                 jobs.push(Job {
-                    file: fi,
+                    target: ti,
                     req,
                     hook,
                     peer_role: peer.to_string(),
@@ -221,8 +308,8 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             };
             match &g.guards {
                 Guards::Host(role) => {
-                    let is_to = role_includes(role, &req.to_role);
-                    let is_from = role_includes(role, &req.from_role);
+                    let is_to = role_includes(role, req.to_role.as_str());
+                    let is_from = role_includes(role, req.from_role.as_str());
                     match req.direction {
                         Direction::AToB => {
                             if is_to {
@@ -277,8 +364,8 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     let results: Vec<(FlowRecord, Vec<Finding>)> = jobs
         .par_iter()
         .filter_map(|job| {
-            let g = guards[job.file].as_ref()?;
-            run_job(job, &files[job.file], g, env, opts)
+            let t = &targets[job.target];
+            run_job(job, &files[t.file], t, env, opts)
         })
         .collect();
     // one Z002 per rule line: none where parsing already reported the line (Z001 or Z002)
@@ -299,13 +386,10 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     }
 
     // exposure checks, per host firewall
-    let exposures: Vec<Vec<Finding>> = files
+    let exposures: Vec<Vec<Finding>> = targets
         .par_iter()
         .enumerate()
-        .map(|(fi, f)| match (&guards[fi], &f.ruleset) {
-            (Some(g), Some(rs)) => exposure(fi, f, rs, g, env, opts, &report.flows),
-            _ => Vec::new(),
-        })
+        .map(|(ti, t)| exposure(ti, t, env, opts, &report.flows))
         .collect();
     report.findings.extend(exposures.into_iter().flatten());
     report.findings.sort_by(|a, b| {
@@ -362,11 +446,12 @@ fn ports_of(req: &Requirement, hook: Hook, opts: &AuditOptions<'_>) -> Result<Po
 fn run_job(
     job: &Job<'_>,
     file: &InputFile,
-    g: &Guard,
+    t: &Target<'_>,
     env: Environment,
     opts: &AuditOptions<'_>,
 ) -> Option<(FlowRecord, Vec<Finding>)> {
-    let rs = file.ruleset.as_ref()?;
+    let rs: &Ruleset = &t.ruleset;
+    let g = &t.guard;
     let pipeline = rs.pipeline(job.hook)?;
     let req = job.req;
     let space = rs.address_space();
@@ -474,7 +559,8 @@ fn run_job(
         conditional: job.condition.is_some(),
         condition: job.condition.clone(),
         unknown_reasons: Vec::new(),
-        file: job.file,
+        file: t.file,
+        target: job.target,
         exact_peers: false,
     };
     let ports = match ports {
@@ -486,7 +572,7 @@ fn run_job(
                 flow_message(&rec, "cannot be evaluated"),
             );
             f.help = Some(why);
-            f.file = Some(job.file);
+            f.file = Some(t.file);
             f.requirement = Some(req.id.clone());
             return Some((rec, vec![f]));
         }
@@ -511,7 +597,7 @@ fn run_job(
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);
-    let findings = flow_findings(&rec, &reach, file, rs, job);
+    let findings = flow_findings(&rec, &reach, rs);
     Some((rec, findings))
 }
 
@@ -588,18 +674,12 @@ fn flow_message(rec: &FlowRecord, what: &str) -> String {
     )
 }
 
-fn flow_findings(
-    rec: &FlowRecord,
-    reach: &Reach,
-    file: &InputFile,
-    rs: &Ruleset,
-    job: &Job<'_>,
-) -> Vec<Finding> {
+fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> {
     let mut out = Vec::new();
     let conditional = rec.conditional;
     let base = |check: &checks::Check, what: &str| {
         let mut f = Finding::new(check, flow_message(rec, what));
-        f.file = Some(job.file);
+        f.file = Some(rec.file);
         f.requirement = Some(rec.requirement.clone());
         if conditional && f.severity == Severity::Error {
             f.severity = Severity::Warning;
@@ -697,7 +777,7 @@ fn flow_findings(
                     &z002_undecidable_match::CHECK,
                     format!("{}: {why}", rule.prov.label),
                 );
-                f.file = Some(job.file);
+                f.file = Some(rec.file);
                 f.labels = label_at(rs, at, "undecidable".into()).into_iter().collect();
                 f.help = Some(
                     "flows through this rule are reported as unknown; see `portolan explain Z002`"
@@ -707,7 +787,6 @@ fn flow_findings(
             }
         }
     }
-    let _ = file;
     out
 }
 
@@ -739,14 +818,13 @@ pub(crate) fn display_list(v: &[String]) -> String {
 
 /// Z201, Z202, Z203 for one host firewall.
 fn exposure(
-    fi: usize,
-    file: &InputFile,
-    rs: &Ruleset,
-    g: &Guard,
+    ti: usize,
+    t: &Target<'_>,
     env: Environment,
     opts: &AuditOptions<'_>,
     flows: &[FlowRecord],
 ) -> Vec<Finding> {
+    let (fi, rs, g) = (t.file, &*t.ruleset, &t.guard);
     let Guards::Host(role) = &g.guards else {
         return Vec::new();
     };
@@ -775,7 +853,7 @@ fn exposure(
     let mut by_decider: BTreeMap<At, (Vec<String>, BTreeMap<String, PortSet>)> = BTreeMap::new();
     for rec in flows
         .iter()
-        .filter(|r| r.file == fi && r.direction == "inbound")
+        .filter(|r| r.target == ti && r.direction == "inbound")
     {
         let Some(req) = opts
             .catalog
@@ -871,7 +949,6 @@ fn exposure(
         });
         out.push(f);
     }
-    let _ = file;
     out
 }
 

@@ -36,6 +36,10 @@ pub struct AuditArgs {
     /// A fact that decides catalogue conditions, e.g. `--set zvm_version=10.0 --set ltr=nfs`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub facts: Vec<String>,
+    /// Addresses for a name rules use (Azure service tag or ASG, AWS security group or prefix
+    /// list, ipset), e.g. `--address VirtualNetwork=10.50.0.0/16`; repeat or separate with commas.
+    #[arg(long = "address", value_name = "NAME=CIDR,...")]
+    pub addresses: Vec<String>,
     /// The interface(s) the peers' traffic uses (default: any interface but loopback).
     #[arg(long = "interface", value_name = "NAME")]
     pub interfaces: Vec<String>,
@@ -140,7 +144,23 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
-    let files = engine::load(&paths);
+    let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
+    for kv in &a.addresses {
+        let Some((k, v)) = kv.split_once('=') else {
+            eprintln!("portolan: `--address {kv}`: write NAME=CIDR[,CIDR...], e.g. `--address VirtualNetwork=10.50.0.0/16`");
+            return super::EXIT_USAGE;
+        };
+        for part in v.split(',') {
+            match crate::model::AddrSet::parse(part) {
+                Ok(set) => names.insert(k.trim(), set),
+                Err(e) => {
+                    eprintln!("portolan: `--address {kv}`: {e}");
+                    return super::EXIT_USAGE;
+                }
+            }
+        }
+    }
+    let files = engine::load(&paths, &names);
     let opts = AuditOptions {
         catalog: &catalog,
         env: a.env,

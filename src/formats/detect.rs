@@ -5,12 +5,31 @@
 pub enum Format {
     /// `iptables-save` output or `iptables-restore` input (IPv4 or IPv6).
     IptablesSave,
+    /// Azure network security groups: `az network nsg show|list`, `az network nsg rule list`,
+    /// ARM templates, REST responses, Resource Graph rows.
+    AzureNsg,
+    /// AWS security groups and network ACLs: `aws ec2 describe-security-groups`,
+    /// `describe-security-group-rules`, `describe-network-acls`.
+    AwsSecurityGroups,
 }
 
 impl Format {
     pub fn name(&self) -> &'static str {
         match self {
             Format::IptablesSave => "iptables-save",
+            Format::AzureNsg => "azure-nsg",
+            Format::AwsSecurityGroups => "aws-security-groups",
+        }
+    }
+
+    /// The JSON format of a parsed document, if it is one we read.
+    pub fn of_json(json: &super::json_spans::Json<'_>) -> Option<Format> {
+        if super::azure_nsg::sniff(json) {
+            Some(Format::AzureNsg)
+        } else if super::aws_sg::sniff(json) {
+            Some(Format::AwsSecurityGroups)
+        } else {
+            None
         }
     }
 }

@@ -1,11 +1,47 @@
 //! Input formats. Each module parses one format into its own small AST (never panicking, collecting
 //! [`ParseIssue`]s with spans) and lowers it into the common model.
 
+pub mod aws_sg;
+pub mod azure_nsg;
 pub mod detect;
 pub mod iptables;
+pub mod json_spans;
 pub mod source;
 
-use crate::model::Span;
+use std::collections::BTreeMap;
+
+use crate::model::{AddrSet, Ruleset, Span};
+
+/// What a format module returns for one file: every firewall it holds (an iptables dump is one;
+/// a file of NSGs or security groups holds one per group) and the problems found.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub rulesets: Vec<Ruleset>,
+    pub issues: Vec<ParseIssue>,
+}
+
+/// Names that rules use for sets of addresses, resolved by the inventory (`[addresses]`) or
+/// `--address NAME=CIDR,...`: Azure service tags (`VirtualNetwork`, `Internet`, ...) and
+/// application security groups, AWS security groups and prefix lists, ipsets. Lookups ignore ASCII
+/// case (Azure treats tags that way). A name with no entry is *unresolved*: the rule using it is
+/// undecidable, never guessed.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    names: BTreeMap<String, AddrSet>,
+}
+
+impl Resolver {
+    pub fn insert(&mut self, name: &str, set: AddrSet) {
+        let e = self.names.entry(name.to_ascii_lowercase()).or_default();
+        *e = e.union(&set);
+    }
+    pub fn get(&self, name: &str) -> Option<&AddrSet> {
+        self.names.get(&name.to_ascii_lowercase())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
 
 /// What kind of problem a parser found. Maps onto finding codes Z001 / Z002.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,12 @@ pub struct Pipeline {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ruleset {
+    /// The firewall's own name when a file holds several (an NSG, a security group); `None` for
+    /// a whole iptables dump.
+    pub name: Option<String>,
+    /// Stateless filters (AWS network ACLs): replies are not admitted by connection tracking, so a
+    /// flow also needs its return path (checked by the audit).
+    pub stateless: bool,
     pub policies: Vec<Policy>,
     pub pipelines: Vec<Pipeline>,
     /// The interface classes every policy of this ruleset uses.
@@ -54,6 +60,131 @@ pub struct Outcome {
 }
 
 impl Ruleset {
+    /// Several allow-only rulesets attached to one host (AWS security groups): a packet is allowed
+    /// when any of them allows it. Chains of the same name are concatenated (their rules are all
+    /// allows ending in the implicit deny), so first match over the result is the union.
+    pub fn union_of(name: Option<String>, sets: &[Ruleset]) -> Ruleset {
+        let mut policy = Policy {
+            name: name.clone().unwrap_or_else(|| "union".into()),
+            family: None,
+            semantics: super::policy::Semantics::AllowUnion,
+            chains: Vec::new(),
+            rules: Vec::new(),
+            entries: Vec::new(),
+        };
+        for rs in sets {
+            for p in &rs.policies {
+                for c in &p.chains {
+                    let ci = match policy.chain_by_name(&c.name) {
+                        Some(i) => i,
+                        None => {
+                            policy.chains.push(super::policy::Chain {
+                                name: c.name.clone(),
+                                policy: c.policy,
+                                decl: c.decl.clone(),
+                                rules: Vec::new(),
+                            });
+                            policy.chains.len() - 1
+                        }
+                    };
+                    for &r in &c.rules {
+                        policy.chains[ci].rules.push(policy.rules.len());
+                        policy.rules.push(p.rules[r].clone());
+                    }
+                }
+                for e in &p.entries {
+                    if policy.entry(e.hook).is_none() {
+                        if let Some(ci) = p
+                            .chains
+                            .get(e.chain)
+                            .and_then(|c| policy.chain_by_name(&c.name))
+                        {
+                            policy.entries.push(super::policy::Entry {
+                                name: e.name.clone(),
+                                hook: e.hook,
+                                chain: ci,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let pipelines = policy
+            .entries
+            .iter()
+            .map(|e| Pipeline {
+                name: match &name {
+                    Some(n) => format!("{n}/{}", policy.chains[e.chain].name),
+                    None => e.name.clone(),
+                },
+                hook: e.hook,
+                stages: vec![Stage {
+                    policy: 0,
+                    chain: e.chain,
+                }],
+            })
+            .collect();
+        Ruleset {
+            name,
+            stateless: sets.iter().any(|s| s.stateless),
+            policies: vec![policy],
+            pipelines,
+            interfaces: Interfaces::default(),
+            family: None,
+        }
+    }
+
+    /// Firewalls in series (an Azure subnet NSG, then the NIC's NSG): inbound traffic passes them
+    /// in the given order, outbound in the reverse order, and must be allowed by each.
+    pub fn in_series(name: Option<String>, sets: &[Ruleset]) -> Ruleset {
+        let mut out = Ruleset {
+            name,
+            stateless: sets.iter().any(|s| s.stateless),
+            policies: Vec::new(),
+            pipelines: Vec::new(),
+            interfaces: Interfaces::default(),
+            family: None,
+        };
+        let mut stages: Vec<(Hook, Vec<Stage>, Vec<String>)> = Vec::new();
+        for rs in sets {
+            let base = out.policies.len();
+            out.policies.extend(rs.policies.iter().cloned());
+            for p in &rs.pipelines {
+                let shifted: Vec<Stage> = p
+                    .stages
+                    .iter()
+                    .map(|s| Stage {
+                        policy: s.policy + base,
+                        chain: s.chain,
+                    })
+                    .collect();
+                match stages.iter_mut().find(|(h, _, _)| *h == p.hook) {
+                    Some((_, st, names)) => {
+                        if p.hook == Hook::Output {
+                            let mut v = shifted;
+                            v.append(st);
+                            *st = v;
+                            names.insert(0, p.name.clone());
+                        } else {
+                            st.extend(shifted);
+                            names.push(p.name.clone());
+                        }
+                    }
+                    None => stages.push((p.hook, shifted, vec![p.name.clone()])),
+                }
+            }
+        }
+        out.pipelines = stages
+            .into_iter()
+            .map(|(hook, stages, names)| Pipeline {
+                name: names.join(" + "),
+                hook,
+                stages,
+            })
+            .collect();
+        out
+    }
+
     pub fn pipeline(&self, hook: Hook) -> Option<&Pipeline> {
         self.pipelines.iter().find(|p| p.hook == hook)
     }

@@ -8,7 +8,7 @@ use portolan::model::ports::{ConnState, PortSet, ProtoSet, TCP};
 use portolan::model::{AddrSet, Hook, PacketBox, Verdict};
 
 fn load(path: &str) -> InputFile {
-    let mut files = audit::load(&[PathBuf::from(path)]);
+    let mut files = audit::load(&[PathBuf::from(path)], &Default::default());
     assert_eq!(files.len(), 1);
     files.remove(0)
 }
@@ -23,7 +23,7 @@ fn corpus_parses_with_no_parse_errors() {
         let f = load(p.to_str().unwrap());
         let z001: Vec<_> = f.findings.iter().filter(|x| x.code == "Z001").collect();
         assert!(z001.is_empty(), "{}: {z001:#?}", p.display());
-        let rs = f.ruleset.as_ref().expect("a ruleset");
+        let rs = f.rulesets.first().expect("a ruleset");
         assert!(
             rs.policies.iter().map(|p| p.rules.len()).sum::<usize>() > 0,
             "{}",
@@ -45,7 +45,7 @@ fn tcp_to(port: u16, src: &str) -> PacketBox {
 }
 
 fn verdicts(f: &InputFile, hook: Hook, region: &PacketBox) -> Vec<Verdict> {
-    let rs = f.ruleset.as_ref().unwrap();
+    let rs = &f.rulesets[0];
     let p = rs.pipeline(hook).unwrap();
     let mut v: Vec<Verdict> = rs
         .evaluate(p, region)
@@ -62,7 +62,7 @@ fn long_option_restore_file_means_what_it_says() {
     let f = load("fixtures/iptables/corpus/longopts-handwritten-rules.v4");
     // --append INPUT ... --destination-port 22 --source 192.168.0.0/24 ... --jump ACCEPT, policy DROP
     let mut ssh = tcp_to(22, "192.168.0.0/24");
-    ssh.iif = f.ruleset.as_ref().unwrap().interfaces.non_loopback();
+    ssh.iif = f.rulesets[0].interfaces.non_loopback();
     assert_eq!(verdicts(&f, Hook::Input, &ssh), vec![Verdict::Allow]);
     let mut other = tcp_to(22, "10.0.0.0/8");
     other.iif = ssh.iif.clone();
@@ -76,7 +76,7 @@ fn long_option_restore_file_means_what_it_says() {
 #[test]
 fn ip6tables_dump_is_ipv6_only() {
     let f = load("fixtures/iptables/corpus/fedora27-ip6tables-save.txt");
-    let rs = f.ruleset.as_ref().unwrap();
+    let rs = &f.rulesets[0];
     assert_eq!(rs.family, Some(portolan::model::Family::V6));
     assert_eq!(rs.address_space(), AddrSet::any_v6());
 }
@@ -84,7 +84,7 @@ fn ip6tables_dump_is_ipv6_only() {
 #[test]
 fn counters_and_gotos_of_the_fedora_dump() {
     let f = load("fixtures/iptables/corpus/fedora27-iptables-save-c.txt");
-    let rs = f.ruleset.as_ref().unwrap();
+    let rs = &f.rulesets[0];
     let names: Vec<&str> = rs.policies.iter().map(|p| p.name.as_str()).collect();
     // three tables (the file has no *nat, whatever its source notes say)
     assert_eq!(names.len(), 3);

@@ -10,7 +10,7 @@ fn audit_text(name: &str, text: &str) -> audit::Report {
     let dir = super::cli::tempdir();
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
-    let files = audit::load(&[PathBuf::from(&p)]);
+    let files = audit::load(&[PathBuf::from(&p)], &Default::default());
     let opts = AuditOptions {
         catalog: Catalog::embedded(),
         env: Some(Environment::Vsphere),

@@ -242,6 +242,8 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
     }
     Lowered {
         ruleset: Ruleset {
+            name: None,
+            stateless: false,
             policies,
             pipelines,
             interfaces: ifs,
