@@ -72,6 +72,9 @@ pub struct FlowRecord {
     /// For `unknown`: what could not be decided.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_reasons: Vec<String>,
+    /// Stateless filters (network ACLs): what stops the replies, if anything does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_path: Option<String>,
     #[serde(skip)]
     pub file: usize,
     /// Which audited firewall (file × ruleset) this record is of.
@@ -559,6 +562,7 @@ fn run_job(
         conditional: job.condition.is_some(),
         condition: job.condition.clone(),
         unknown_reasons: Vec::new(),
+        return_path: None,
         file: t.file,
         target: job.target,
         exact_peers: false,
@@ -583,12 +587,68 @@ fn run_job(
         dst,
         proto: protocol_set(req.protocol),
         dport: ports,
+        sport: PortSet::full(),
         iif,
         oif,
     };
     let reach = Reach::evaluate(rs, pipeline, &region);
     rec.exact_peers = exact;
     rec.status = reach.status(exact);
+    // a stateless filter (network ACL) must also let the replies back out
+    let mut return_findings = Vec::new();
+    if rs.stateless && rec.status != Status::Blocked {
+        let back = match job.hook {
+            Hook::Input => Hook::Output,
+            Hook::Output => Hook::Input,
+            Hook::Forward => Hook::Forward,
+        };
+        if let Some(bp) = rs.pipeline(back) {
+            let reply_region = region.replies();
+            let reply = Reach::evaluate(rs, bp, &reply_region);
+            let rs_status = reply.status(true);
+            if rs_status != Status::Allowed {
+                let what = format!(
+                    "its replies (tcp/udp from port {} to ports {}-{}) are not let back by {}",
+                    rec.ports,
+                    reach::EPHEMERAL.0,
+                    reach::EPHEMERAL.1,
+                    bp.name
+                );
+                rec.return_path = Some(format!("{}: {what}", rs_status.name()));
+                rec.status = match (rec.status, rs_status) {
+                    (_, Status::Blocked) => Status::Blocked,
+                    (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
+                    _ => Status::Partial,
+                };
+                let check = if rec.status == Status::Blocked {
+                    &z101_required_flow_blocked::CHECK
+                } else {
+                    &z102_required_flow_partial::CHECK
+                };
+                let mut f = Finding::new(
+                    check,
+                    flow_message(&rec, &format!("is stateless-filtered and {what}")),
+                );
+                f.file = Some(t.file);
+                f.requirement = Some(rec.requirement.clone());
+                if rec.conditional && f.severity == Severity::Error {
+                    f.severity = Severity::Warning;
+                }
+                f.labels = reply
+                    .deciders(Verdict::Deny)
+                    .into_iter()
+                    .filter_map(|at| label_at(rs, at, "drops the replies".into()))
+                    .collect();
+                f.help = Some(format!(
+                    "a network ACL is stateless: allow the return traffic in {} (ports {}-{} to the peers)",
+                    bp.name,
+                    reach::EPHEMERAL.0,
+                    reach::EPHEMERAL.1
+                ));
+                return_findings.push(f);
+            }
+        }
+    }
     rec.allowed_sources = reach.allowed_sources().to_cidrs();
     rec.deciding = reach
         .all_deciders()
@@ -597,7 +657,13 @@ fn run_job(
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);
-    let findings = flow_findings(&rec, &reach, rs);
+    let mut findings = if return_findings.is_empty() {
+        flow_findings(&rec, &reach, rs)
+    } else {
+        // the request is let in; the finding is about the replies
+        Vec::new()
+    };
+    findings.extend(return_findings);
     Some((rec, findings))
 }
 
@@ -844,6 +910,7 @@ fn exposure(
                 dst: space.clone(),
                 proto,
                 dport: ports,
+                sport: PortSet::full(),
                 iif: ifs.non_loopback(),
                 oif: ifs.all(),
             },

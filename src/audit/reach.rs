@@ -34,20 +34,44 @@ pub struct Region {
     pub dst: AddrSet,
     pub proto: ProtoSet,
     pub dport: PortSet,
+    /// Source ports: any for a new connection; the service's ports for its replies.
+    pub sport: PortSet,
     pub iif: IfaceSet,
     pub oif: IfaceSet,
 }
 
+/// The ports clients pick for their side of a connection (what AWS documents for network ACLs).
+pub const EPHEMERAL: (u16, u16) = (1024, 65535);
+
 impl Region {
+    /// The replies of this flow: addresses swapped, from the service's ports back to the
+    /// client's ephemeral ports, through the other direction of the firewall.
+    pub fn replies(&self) -> Region {
+        Region {
+            src: self.dst.clone(),
+            dst: self.src.clone(),
+            proto: self.proto.clone(),
+            dport: PortSet::range(EPHEMERAL.0, EPHEMERAL.1),
+            sport: self.dport.clone(),
+            iif: self.oif.clone(),
+            oif: self.iif.clone(),
+        }
+    }
+
     /// A NEW connection from any source port.
     pub fn to_box(&self) -> PacketBox {
         PacketBox {
             src: self.src.clone(),
             dst: self.dst.clone(),
             proto: self.proto.clone(),
-            sport: PortSet::full(),
+            sport: self.sport.clone(),
             dport: self.dport.clone(),
-            state: ConnState::New.set(),
+            // replies are ESTABLISHED; a stateless filter ignores state anyway
+            state: if self.sport.is_full() {
+                ConnState::New.set()
+            } else {
+                ConnState::Established.set()
+            },
             iif: self.iif.clone(),
             oif: self.oif.clone(),
         }
