@@ -173,6 +173,22 @@ const ROLES: &[&str] = &[
     "vss-agent",
 ];
 
+/// The union of a list of addresses; each bad one is a problem with its span.
+fn addresses(list: &[Spanned<String>], problems: &mut Vec<Problem>) -> AddrSet {
+    let mut set = AddrSet::empty();
+    for a in list {
+        match AddrSet::parse(a.get_ref()) {
+            Ok(x) => set = set.union(&x),
+            Err(e) => problems.push(Problem {
+                message: e.to_string(),
+                span: span(a.span()),
+                label: "not an address, CIDR or range".into(),
+            }),
+        }
+    }
+    set
+}
+
 fn span(r: std::ops::Range<usize>) -> Option<SourceSpan> {
     Some((r.start, r.end.saturating_sub(r.start)).into())
 }
@@ -254,18 +270,7 @@ impl Inventory {
                     });
                     continue;
                 }
-                let mut set = AddrSet::empty();
-                for a in addrs {
-                    match AddrSet::parse(a.get_ref()) {
-                        Ok(x) => set = set.union(&x),
-                        Err(e) => problems.push(Problem {
-                            message: e.to_string(),
-                            span: span(a.span()),
-                            label: "not an address, CIDR or range".into(),
-                        }),
-                    }
-                }
-                roles.insert(role.get_ref().clone(), set);
+                roles.insert(role.get_ref().clone(), addresses(addrs, &mut problems));
             }
             sites.push(Site {
                 name: s.name.get_ref().clone(),
@@ -274,18 +279,7 @@ impl Inventory {
         }
         let mut names = BTreeMap::new();
         for (name, addrs) in &raw.addresses {
-            let mut set = AddrSet::empty();
-            for a in addrs {
-                match AddrSet::parse(a.get_ref()) {
-                    Ok(x) => set = set.union(&x),
-                    Err(e) => problems.push(Problem {
-                        message: e.to_string(),
-                        span: span(a.span()),
-                        label: "not an address, CIDR or range".into(),
-                    }),
-                }
-            }
-            names.insert(name.clone(), set);
+            names.insert(name.clone(), addresses(addrs, &mut problems));
         }
         let base = path.parent().unwrap_or(Path::new("."));
         let mut firewalls = Vec::new();

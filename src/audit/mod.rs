@@ -713,11 +713,7 @@ fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Deciding> {
 
 /// A label on a decider's source, if it has one in the file.
 pub(crate) fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
-    let p = rs.policies.get(at.policy)?;
-    let prov = match at.decider {
-        Decider::Rule(r) | Decider::Loop(r) => &p.rules.get(r)?.prov,
-        Decider::ChainPolicy(c) => &p.chains.get(c)?.decl,
-    };
+    let prov = rs.provenance(at)?;
     if prov.span.is_empty() {
         return None;
     }
@@ -857,16 +853,11 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> 
 }
 
 fn is_undecidable(rs: &Ruleset, at: At) -> bool {
-    let Some(p) = rs.policies.get(at.policy) else {
-        return false;
-    };
     match at.decider {
-        Decider::Rule(r) => p
-            .rules
-            .get(r)
-            .is_some_and(|r| !r.undecidable.is_empty() || r.action == crate::model::Action::Opaque),
         Decider::Loop(_) => true,
-        Decider::ChainPolicy(_) => false,
+        _ => rs
+            .rule(at)
+            .is_some_and(|r| !r.undecidable.is_empty() || r.action == crate::model::Action::Opaque),
     }
 }
 
@@ -1020,19 +1011,7 @@ fn exposure(
 }
 
 fn decider_name(rs: &Ruleset, at: At) -> String {
-    let Some(p) = rs.policies.get(at.policy) else {
-        return "?".into();
-    };
-    match at.decider {
-        Decider::Rule(r) | Decider::Loop(r) => p
-            .rules
-            .get(r)
-            .map(|r| r.prov.label.clone())
-            .unwrap_or_default(),
-        Decider::ChainPolicy(c) => p
-            .chains
-            .get(c)
-            .map(|c| c.decl.label.clone())
-            .unwrap_or_default(),
-    }
+    rs.provenance(at)
+        .map(|p| p.label.clone())
+        .unwrap_or_default()
 }

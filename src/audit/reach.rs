@@ -193,18 +193,12 @@ impl Reach {
     pub fn world_open_deciders(&self, rs: &Ruleset) -> Vec<At> {
         self.deciders(Verdict::Allow)
             .into_iter()
-            .filter(|at| {
-                let Some(p) = rs.policies.get(at.policy) else {
-                    return false;
-                };
-                match at.decider {
-                    Decider::Rule(r) => p
-                        .rules
-                        .get(r)
-                        .is_some_and(|r| r.matches.src.covers_a_whole_family()),
-                    Decider::ChainPolicy(_) => true,
-                    Decider::Loop(_) => false,
-                }
+            .filter(|at| match at.decider {
+                Decider::Rule(_) => rs
+                    .rule(*at)
+                    .is_some_and(|r| r.matches.src.covers_a_whole_family()),
+                Decider::ChainPolicy(_) => true,
+                Decider::Loop(_) => false,
             })
             .collect()
     }

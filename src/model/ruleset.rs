@@ -185,6 +185,23 @@ impl Ruleset {
         out
     }
 
+    /// The rule a decider names (`None` for a chain policy).
+    pub fn rule(&self, at: At) -> Option<&super::rule::Rule> {
+        let p = self.policies.get(at.policy)?;
+        match at.decider {
+            Decider::Rule(r) | Decider::Loop(r) => p.rules.get(r),
+            Decider::ChainPolicy(_) => None,
+        }
+    }
+
+    /// Where a decider was written: the rule, or the chain's declaration for its policy.
+    pub fn provenance(&self, at: At) -> Option<&super::rule::Provenance> {
+        match at.decider {
+            Decider::ChainPolicy(c) => self.policies.get(at.policy)?.chains.get(c).map(|c| &c.decl),
+            _ => self.rule(at).map(|r| &r.prov),
+        }
+    }
+
     pub fn pipeline(&self, hook: Hook) -> Option<&Pipeline> {
         self.pipelines.iter().find(|p| p.hook == hook)
     }
