@@ -65,3 +65,30 @@ impl Finding {
         self.labels.first().map(|l| l.column)
     }
 }
+
+/// A stable fingerprint of a finding: its code, requirement, file and the *text* of the source it
+/// points at (whitespace folded), not its line number, so it survives lines moving around. Used
+/// for SARIF `partialFingerprints` and baselines.
+pub fn fingerprint(f: &Finding, file: Option<&super::InputFile>) -> String {
+    // FNV-1a, 64 bit: stable across runs and platforms (std's hasher is not)
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |s: &str| {
+        for b in s.bytes().chain(std::iter::once(0xff)) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(f.code);
+    eat(f.requirement.as_deref().unwrap_or(""));
+    if let Some(file) = file {
+        eat(&file.path);
+        if let (Some(src), Some(l)) = (&file.source, f.labels.first()) {
+            let text = src.text.get(l.span.start..l.span.end).unwrap_or("");
+            eat(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    if f.labels.is_empty() {
+        eat(&f.message);
+    }
+    format!("{h:016x}")
+}

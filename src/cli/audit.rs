@@ -9,7 +9,7 @@ use crate::audit::{self as engine, AuditOptions, Severity};
 use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
 use crate::inventory::Inventory;
-use crate::report::{human, json, OutputFormat};
+use crate::report::{human, json, junit, markdown, sarif, OutputFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -174,6 +174,9 @@ pub fn run(a: AuditArgs) -> u8 {
     let render = |out: &mut dyn std::io::Write, terminal: bool| match a.format {
         OutputFormat::Human => human::render(&report, out, human::Style::detect(terminal)),
         OutputFormat::Json => json::render(&report, out),
+        OutputFormat::Sarif => sarif::render(&report, out),
+        OutputFormat::Junit => junit::render(&report, out),
+        OutputFormat::Markdown => markdown::render(&report, out),
     };
     let written = match &a.output {
         Some(path) => write_file(path, |w| render(w, false)),

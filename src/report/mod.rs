@@ -2,6 +2,9 @@
 
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use clap::ValueEnum;
 
@@ -11,4 +14,10 @@ pub enum OutputFormat {
     Human,
     /// The `portolan-audit/1` JSON contract.
     Json,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, Azure DevOps).
+    Sarif,
+    /// JUnit XML: a testsuite per file, a testcase per required flow.
+    Junit,
+    /// Markdown for pull-request comments and change tickets.
+    Markdown,
 }

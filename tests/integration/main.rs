@@ -3,6 +3,7 @@
 mod cli;
 mod formats;
 mod regression;
+mod reports;
 mod snapshots;
 
 use assert_cmd::Command;

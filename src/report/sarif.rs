@@ -1,0 +1,141 @@
+//! `--format sarif`: SARIF 2.1.0 for code-scanning services (GitHub, GitLab, Azure DevOps).
+//! One run; the tool's rules are every check with its docs; each finding is a result with a
+//! physical location (repository-relative URI and a full region) and a partial fingerprint that
+//! survives line moves.
+
+use std::io::Write;
+
+use serde_json::{json, Value};
+
+use crate::audit::checks;
+use crate::audit::finding::fingerprint;
+use crate::audit::{Finding, Report, Severity};
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// A path as a relative URI with forward slashes (absolute paths under the working directory are
+/// made relative; others stay absolute `file://` URIs).
+pub fn uri(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    let rel = if p.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.to_path_buf()))
+    } else {
+        Some(p.to_path_buf())
+    };
+    match rel {
+        Some(r) => r
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().replace(' ', "%20"))
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => format!("file://{}", path.replace('\\', "/").replace(' ', "%20")),
+    }
+}
+
+fn location(r: &Report, f: &Finding, label: usize) -> Option<Value> {
+    let file = r.files.get(f.file?)?;
+    let l = f.labels.get(label)?;
+    let mut region = json!({ "startLine": l.line.max(1), "startColumn": l.column.max(1) });
+    if let Some(src) = &file.source {
+        // end at the last character of the span, on its line (SARIF columns are 1-based, end exclusive)
+        let (el, ec) = src.line_col(l.span.end);
+        region["endLine"] = json!(el.max(l.line.max(1)));
+        region["endColumn"] = json!(ec.max(1));
+        if let Some(snippet) = src.text.get(l.span.start..l.span.end) {
+            region["snippet"] = json!({ "text": snippet });
+        }
+    }
+    Some(json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": uri(&file.path) },
+            "region": region
+        },
+        "message": { "text": l.text }
+    }))
+}
+
+pub fn to_value(r: &Report) -> Value {
+    let rules: Vec<Value> = checks::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.code,
+                "name": c.name,
+                "shortDescription": { "text": c.summary },
+                "fullDescription": { "text": c.summary },
+                "help": { "text": c.doc, "markdown": c.doc },
+                "defaultConfiguration": { "level": level(c.severity) },
+                "properties": { "tags": ["firewall", "zerto"] }
+            })
+        })
+        .collect();
+    let results: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let idx = checks::ALL.iter().position(|c| c.code == f.code).unwrap_or(0);
+            let file = f.file.and_then(|i| r.files.get(i));
+            let mut text = f.message.clone();
+            if let Some(h) = &f.help {
+                text.push('\n');
+                text.push_str(h);
+            }
+            let mut res = json!({
+                "ruleId": f.code,
+                "ruleIndex": idx,
+                "level": level(f.severity),
+                "message": { "text": text },
+                "partialFingerprints": { "portolanFingerprint/v1": fingerprint(f, file) }
+            });
+            match location(r, f, 0) {
+                Some(loc) => res["locations"] = json!([loc]),
+                None => {
+                    if let Some(file) = file {
+                        res["locations"] = json!([{ "physicalLocation": { "artifactLocation": { "uri": uri(&file.path) } } }]);
+                    }
+                }
+            }
+            let related: Vec<Value> = (1..f.labels.len())
+                .filter_map(|i| location(r, f, i).map(|mut l| {
+                    l["id"] = json!(i);
+                    l
+                }))
+                .collect();
+            if !related.is_empty() {
+                res["relatedLocations"] = json!(related);
+            }
+            if let Some(req) = &f.requirement {
+                res["properties"] = json!({ "requirement": req, "name": f.name });
+            }
+            res
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "portolan",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules
+            }},
+            "results": results,
+            "columnKind": "unicodeCodePoints"
+        }]
+    })
+}
+
+pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(r))?;
+    writeln!(out)
+}

@@ -1,0 +1,191 @@
+//! Report formats: SARIF validates against the official 2.1.0 schema, JUnit parses back as XML,
+//! Markdown carries the flows and findings.
+
+use super::portolan;
+
+fn run(args: &[&str]) -> (String, i32) {
+    let out = portolan().args(args).output().unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+const DROPS: &[&str] = &[
+    "audit",
+    "--env",
+    "vsphere",
+    "--role",
+    "zvm",
+    "fixtures/iptables/zvm-drops-9669.rules",
+];
+
+#[test]
+fn sarif_validates_against_the_schema_and_points_at_the_deciding_rule() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/sarif/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+    for args in [
+        DROPS.to_vec(),
+        vec![
+            "audit",
+            "--env",
+            "vsphere",
+            "--role",
+            "zvm",
+            "fixtures/iptables/zvm-malformed.rules",
+        ],
+        vec![
+            "audit",
+            "--inventory",
+            "fixtures/inventory/vsphere-two-sites.toml",
+        ],
+    ] {
+        let mut a = args.clone();
+        a.extend(["--format", "sarif"]);
+        let (out, _) = run(&a);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&v)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{args:?}: {errors:#?}");
+    }
+    let (out, code) = run(&[DROPS, &["--format", "sarif"]].concat());
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // the validator is not a rubber stamp
+    let mut broken = v.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    assert!(!validator.is_valid(&broken));
+    let run0 = &v["runs"][0];
+    let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules
+        .iter()
+        .any(|r| r["id"] == "Z101" && r["help"]["markdown"].as_str().unwrap().contains("## Fix")));
+    let results = run0["results"].as_array().unwrap();
+    let blocked = results
+        .iter()
+        .find(|r| r["ruleId"] == "Z101" && r["level"] == "error")
+        .expect("a Z101 error");
+    let region = &blocked["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 12, "the DROP line");
+    assert_eq!(
+        blocked["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "fixtures/iptables/zvm-drops-9669.rules"
+    );
+    assert!(
+        blocked["partialFingerprints"]["portolanFingerprint/v1"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 16
+    );
+}
+
+#[test]
+fn sarif_fingerprints_survive_lines_moving() {
+    let dir = super::cli::tempdir();
+    let original = std::fs::read_to_string("fixtures/iptables/zvm-drops-9669.rules").unwrap();
+    let moved = original.replacen(
+        "*filter\n",
+        "*filter\n# a comment added above everything\n\n",
+        1,
+    );
+    let a = dir.join("a.rules");
+    std::fs::write(&a, &original).unwrap();
+    let fp = |text: &str| {
+        std::fs::write(&a, text).unwrap();
+        let (out, _) = run(&[
+            "audit",
+            "--env",
+            "vsphere",
+            "--role",
+            "zvm",
+            "--format",
+            "sarif",
+            a.to_str().unwrap(),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["partialFingerprints"]["portolanFingerprint/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = fp(&original);
+    let after = fp(&moved);
+    assert_eq!(before.len(), after.len());
+    for ((f1, l1), (f2, l2)) in before.iter().zip(&after) {
+        assert_eq!(f1, f2);
+        assert_eq!(l1 + 2, *l2, "the line moved, the fingerprint did not");
+    }
+}
+
+#[test]
+fn junit_parses_back_with_one_testcase_per_required_flow() {
+    let (out, code) = run(&[DROPS, &["--format", "junit"]].concat());
+    assert_eq!(code, 1);
+    let doc = roxmltree::Document::parse(&out).expect("well-formed XML");
+    let (json_v, _) = super::audit_json(&DROPS[1..]);
+    let flows = json_v["flows"].as_array().unwrap().len();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let flow_cases = cases
+        .iter()
+        .filter(|c| !c.attribute("classname").unwrap().ends_with(".findings"))
+        .count();
+    assert_eq!(flow_cases, flows);
+    let failed: Vec<_> = cases
+        .iter()
+        .filter(|c| c.children().any(|x| x.has_tag_name("failure")))
+        .map(|c| c.attribute("name").unwrap())
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|n| n.starts_with("vsphere.admin-client-zvm-9669 inbound")),
+        "{failed:?}"
+    );
+    let root = doc.root_element();
+    assert_eq!(
+        root.attribute("tests").unwrap().parse::<usize>().unwrap(),
+        cases.len()
+    );
+    assert_eq!(
+        root.attribute("failures").unwrap(),
+        failed.len().to_string()
+    );
+    // markup in messages is escaped, not broken
+    assert!(out.contains("-&gt;"));
+}
+
+#[test]
+fn markdown_has_the_summary_table_and_findings() {
+    let (out, _) = run(&[
+        "audit",
+        "--inventory",
+        "fixtures/inventory/vsphere-two-sites.toml",
+        "--format",
+        "markdown",
+    ]);
+    assert!(out.starts_with("## Portolan audit (vsphere)"));
+    assert!(out.contains("**FAIL**"));
+    assert!(out.contains("### Site prod") && out.contains("### Site dr"));
+    assert!(out.contains("| ⚠️ partial | `vsphere.admin-client-zvm-9669` |"));
+    assert!(out.contains("**Z102** `required-flow-partial`"));
+    assert!(out.contains("(`fixtures/iptables/zvm-user-chain-return.rules:3`)"));
+}
