@@ -46,11 +46,14 @@ pub struct AuditArgs {
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: OutputFormat,
-    /// Write the report to this file instead of standard output.
+    /// Output format; repeat with `--output` to write several reports from one run
+    /// (`--format sarif --output a.sarif --format junit --output a.xml`).
+    #[arg(long, value_enum)]
+    pub format: Vec<OutputFormat>,
+    /// Write the report to this file (atomically) instead of standard output; the n-th
+    /// `--output` takes the n-th `--format`.
     #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub output: Vec<PathBuf>,
     /// Exit 1 when a finding of at least this severity is reported.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
@@ -83,6 +86,19 @@ pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
 }
 
 pub fn run(a: AuditArgs) -> u8 {
+    let formats = if a.format.is_empty() {
+        vec![OutputFormat::Human]
+    } else {
+        a.format.clone()
+    };
+    if !(a.output.is_empty() && formats.len() == 1) && a.output.len() != formats.len() {
+        eprintln!(
+            "portolan: {} --format and {} --output: give one --output per --format (or one --format and no --output for standard output)",
+            formats.len(),
+            a.output.len()
+        );
+        return super::EXIT_USAGE;
+    }
     let catalog = match load_catalog(a.extra_catalog.as_deref()) {
         Ok(c) => c,
         Err(code) => return code,
@@ -171,19 +187,41 @@ pub fn run(a: AuditArgs) -> u8 {
     };
     let report = engine::audit(files, &opts);
 
-    let render = |out: &mut dyn std::io::Write, terminal: bool| match a.format {
+    // never overwrite an input
+    for out in &a.output {
+        if let Ok(o) = std::fs::canonicalize(out) {
+            if report
+                .files
+                .iter()
+                .any(|f| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&o))
+            {
+                eprintln!(
+                    "portolan: --output {} is one of the inputs; refusing to overwrite it",
+                    out.display()
+                );
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| match format {
         OutputFormat::Human => human::render(&report, out, human::Style::detect(terminal)),
         OutputFormat::Json => json::render(&report, out),
         OutputFormat::Sarif => sarif::render(&report, out),
         OutputFormat::Junit => junit::render(&report, out),
         OutputFormat::Markdown => markdown::render(&report, out),
     };
-    let written = match &a.output {
-        Some(path) => write_file(path, |w| render(w, false)),
-        None => super::write_stdout(|w| render(w, std::io::stdout().is_terminal())),
-    };
-    if let Err(code) = written {
-        return code;
+    if a.output.is_empty() {
+        if let Err(code) =
+            super::write_stdout(|w| render(formats[0], w, std::io::stdout().is_terminal()))
+        {
+            return code;
+        }
+    } else {
+        for (format, path) in formats.iter().zip(&a.output) {
+            if let Err(code) = write_file(path, |w| render(*format, w, false)) {
+                return code;
+            }
+        }
     }
     exit_code(&report, a.fail_on)
 }

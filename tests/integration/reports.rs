@@ -189,3 +189,64 @@ fn markdown_has_the_summary_table_and_findings() {
     assert!(out.contains("**Z102** `required-flow-partial`"));
     assert!(out.contains("(`fixtures/iptables/zvm-user-chain-return.rules:3`)"));
 }
+
+#[test]
+fn several_format_output_pairs_in_one_run() {
+    let dir = super::cli::tempdir();
+    let (s, j, m) = (dir.join("a.sarif"), dir.join("a.xml"), dir.join("a.md"));
+    let (out, code) = run(&[
+        DROPS,
+        &[
+            "--format",
+            "sarif",
+            "--output",
+            s.to_str().unwrap(),
+            "--format",
+            "junit",
+            "--output",
+            j.to_str().unwrap(),
+            "--format",
+            "markdown",
+            "--output",
+            m.to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(roxmltree::Document::parse(&std::fs::read_to_string(&j).unwrap()).is_ok());
+    assert!(std::fs::read_to_string(&m).unwrap().contains("**FAIL**"));
+    // counts must pair up
+    let (_, code) = run(&[
+        DROPS,
+        &[
+            "--format", "sarif", "--format", "junit", "--output", "x.sarif",
+        ],
+    ]
+    .concat());
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn output_refuses_to_overwrite_an_input() {
+    let dir = super::cli::tempdir();
+    let input = dir.join("zvm.rules");
+    std::fs::copy("fixtures/iptables/zvm-drops-9669.rules", &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let (_, code) = run(&[
+        "audit",
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
