@@ -533,9 +533,18 @@ fn run_job(
         Hook::Forward => (ifs.non_loopback(), ifs.non_loopback()),
     };
     let ports = ports_of(req, job.hook, opts);
+    // the catalogue role the guarded host plays in this flow
+    let host_role = match (&g.guards, req.direction, job.hook) {
+        (_, Direction::AToB, Hook::Input) => req.to_role.as_str(),
+        (_, Direction::AToB, _) => req.from_role.as_str(),
+        (Guards::Host(r), Direction::Both, _) if role_includes(r, &req.to_role) => {
+            req.to_role.as_str()
+        }
+        _ => req.from_role.as_str(),
+    };
     let (from_role, to_role) = match job.hook {
-        Hook::Input => (job.peer_role.clone(), guarded_name(g, &req.to_role)),
-        Hook::Output => (guarded_name(g, &req.from_role), job.peer_role.clone()),
+        Hook::Input => (job.peer_role.clone(), guarded_name(g, host_role)),
+        Hook::Output => (guarded_name(g, host_role), job.peer_role.clone()),
         Hook::Forward => {
             let (f, t) = forward_roles(job);
             (f.to_string(), t.to_string())

@@ -9,7 +9,7 @@ use crate::audit::{self as engine, AuditOptions, Severity};
 use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
 use crate::inventory::Inventory;
-use crate::report::{human, json, junit, markdown, sarif, OutputFormat};
+use crate::report::{html, human, json, junit, markdown, sarif, OutputFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -209,6 +209,7 @@ pub fn run(a: AuditArgs) -> u8 {
         OutputFormat::Sarif => sarif::render(&report, out),
         OutputFormat::Junit => junit::render(&report, out),
         OutputFormat::Markdown => markdown::render(&report, out),
+        OutputFormat::Html => html::render(&report, out),
     };
     if a.output.is_empty() {
         if let Err(code) =

@@ -1,5 +1,6 @@
 //! Output formats, one file each; each is `render(&Report, &mut dyn Write)`.
 
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -20,4 +21,6 @@ pub enum OutputFormat {
     Junit,
     /// Markdown for pull-request comments and change tickets.
     Markdown,
+    /// One self-contained HTML page with a diagram per site, for change boards.
+    Html,
 }

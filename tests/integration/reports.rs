@@ -250,3 +250,98 @@ fn output_refuses_to_overwrite_an_input() {
     assert_eq!(code, 2);
     assert_eq!(std::fs::read(&input).unwrap(), before);
 }
+
+#[test]
+fn html_is_self_contained_with_one_svg_per_site() {
+    let (out, _) = run(&[
+        "audit",
+        "--inventory",
+        "fixtures/inventory/vsphere-two-sites.toml",
+        "--format",
+        "html",
+    ]);
+    assert!(out.starts_with("<!doctype html>"));
+    assert_eq!(out.matches("<svg ").count(), 2, "sites prod and dr");
+    assert!(out.contains("Site prod") && out.contains("Site dr"));
+    // nothing is fetched: no external scripts, styles, images or links
+    for bad in [
+        "<script src",
+        "<link",
+        "<img",
+        "href=\"http",
+        "src=\"http",
+        "url(http",
+        "@import",
+    ] {
+        assert!(!out.contains(bad), "found {bad}");
+    }
+    // blocked flows are drawn red, partial orange; findings carry their source line
+    assert!(out.contains("stroke=\"#c62828\"") && out.contains("stroke=\"#ef6c00\""));
+    assert!(out.contains("<span class=\"hl\">    3 │ :INPUT DROP [0:0]</span>"));
+    // a quick-mode run has one diagram for its flows
+    let (out, _) = run(&[DROPS, &["--format", "html"]].concat());
+    assert_eq!(out.matches("<svg ").count(), 1);
+}
+
+/// Renders the page in headless Chromium and checks the screenshot is not blank (much larger
+/// than a screenshot of an empty page). Skips, saying why, when Chromium is not installed.
+#[test]
+fn html_renders_in_headless_chromium() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        eprintln!("SKIPPED html_renders_in_headless_chromium: no chromium on this machine (apt-get install chromium)");
+        return;
+    };
+    let dir = super::cli::tempdir();
+    let page = dir.join("r.html");
+    let blank = dir.join("blank.html");
+    std::fs::write(&blank, "<!doctype html><html><body></body></html>").unwrap();
+    let (_, _) = run(&[
+        "audit",
+        "--inventory",
+        "fixtures/inventory/vsphere-two-sites.toml",
+        "--format",
+        "html",
+        "--output",
+        page.to_str().unwrap(),
+    ]);
+    let shot = |html: &std::path::Path, png: &std::path::Path| {
+        let status = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--window-size=1280,1400",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        std::fs::metadata(png).map(|m| m.len()).unwrap_or(0)
+    };
+    let report = shot(&page, &dir.join("r.png"));
+    let empty = shot(&blank, &dir.join("blank.png"));
+    assert!(
+        empty > 0 && report > 5 * empty,
+        "report screenshot {report} bytes vs blank {empty} bytes"
+    );
+}
