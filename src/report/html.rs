@@ -50,6 +50,9 @@ const H: f64 = 560.0;
 const BOX_W: f64 = 132.0;
 const BOX_H: f64 = 38.0;
 
+/// One arrow: the worst status, the ports on it, a tooltip line per flow.
+type Edge = (Status, Vec<String>, Vec<String>);
+
 /// One site's diagram.
 fn diagram(title: &str, flows: &[&FlowRecord]) -> String {
     let mut roles: Vec<&str> = Vec::new();
@@ -73,7 +76,7 @@ fn diagram(title: &str, flows: &[&FlowRecord]) -> String {
         })
         .collect();
     // one arrow per (from, to): the ports on it and the worst status
-    let mut edges: BTreeMap<(&str, &str), (Status, Vec<String>, Vec<String>)> = BTreeMap::new();
+    let mut edges: BTreeMap<(&str, &str), Edge> = BTreeMap::new();
     for f in flows {
         let e = edges
             .entry((f.from_role.as_str(), f.to_role.as_str()))
@@ -365,6 +368,6 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         }
         h.push_str("</div>");
     }
-    let _ = write!(h, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
     out.write_all(h.as_bytes())
 }
