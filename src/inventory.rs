@@ -53,6 +53,21 @@ struct Raw {
     addresses: BTreeMap<String, Vec<Spanned<String>>>,
     #[serde(default)]
     firewall: Vec<RawFirewall>,
+    #[serde(default)]
+    waiver: Vec<RawWaiver>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaiver {
+    code: Spanned<String>,
+    requirement: Option<String>,
+    rule: Option<String>,
+    site: Option<String>,
+    file: Option<String>,
+    reason: Spanned<String>,
+    ticket: Option<String>,
+    expires: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +92,79 @@ struct RawFirewall {
     /// are combined (security groups as a union, NSGs in series: subnet first, then NIC).
     #[serde(default)]
     policies: Vec<Spanned<String>>,
+}
+
+/// `[[waiver]]`: accept a known finding for a reason, with a ticket, until a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    /// `Z201` (or the check's name).
+    pub code: String,
+    pub requirement: Option<String>,
+    /// A rule label as findings show it: `filter/INPUT #6`, `nsg-zca/AllowAdmin (priority 300)`.
+    pub rule: Option<String>,
+    pub site: Option<String>,
+    /// The firewall file, as the inventory names it (relative to the inventory).
+    pub file: Option<PathBuf>,
+    pub reason: String,
+    pub ticket: Option<String>,
+    /// `YYYY-MM-DD`, inclusive: the waiver stops applying the day after.
+    pub expires: Option<(i32, u32, u32)>,
+    /// 1-based line of the `[[waiver]]` in the inventory, for reports.
+    pub line: usize,
+}
+
+/// Parse `YYYY-MM-DD`.
+pub fn parse_date(t: &str) -> Option<(i32, u32, u32)> {
+    let mut it = t.trim().splitn(3, '-');
+    let y: i32 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    (1..=12).contains(&m).then_some(())?;
+    (1..=days[m as usize - 1]).contains(&d).then_some((y, m, d))
+}
+
+/// Today's date (UTC), or `PORTOLAN_TODAY=YYYY-MM-DD` when set (for reproducible runs).
+pub fn today() -> (i32, u32, u32) {
+    if let Some(d) = std::env::var("PORTOLAN_TODAY")
+        .ok()
+        .and_then(|t| parse_date(&t))
+    {
+        return d;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_from_days((secs / 86_400) as i64)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+    (y, m, d)
 }
 
 /// What a firewall file guards.
@@ -116,6 +204,7 @@ pub struct Inventory {
     pub firewalls: Vec<Firewall>,
     /// `[addresses]`: names rules use, resolved.
     pub names: BTreeMap<String, AddrSet>,
+    pub waivers: Vec<Waiver>,
 }
 
 /// All the problems of one inventory file.
@@ -326,6 +415,53 @@ impl Inventory {
                 });
             }
         }
+        let mut waivers = Vec::new();
+        for w in &raw.waiver {
+            if crate::audit::checks::find(w.code.get_ref()).is_none() {
+                problems.push(Problem {
+                    message: format!("no check has the code `{}`", w.code.get_ref()),
+                    span: span(w.code.span()),
+                    label: "see `portolan explain --list`".into(),
+                });
+            }
+            if w.reason.get_ref().trim().is_empty() {
+                problems.push(Problem {
+                    message: "a waiver needs a reason".into(),
+                    span: span(w.reason.span()),
+                    label: "say why this finding is accepted".into(),
+                });
+            }
+            let expires = match &w.expires {
+                Some(e) => match parse_date(e.get_ref()) {
+                    Some(d) => Some(d),
+                    None => {
+                        problems.push(Problem {
+                            message: format!("`{}` is not a date", e.get_ref()),
+                            span: span(e.span()),
+                            label: "write YYYY-MM-DD".into(),
+                        });
+                        None
+                    }
+                },
+                None => None,
+            };
+            waivers.push(Waiver {
+                code: crate::audit::checks::find(w.code.get_ref())
+                    .map(|c| c.code.to_string())
+                    .unwrap_or_else(|| w.code.get_ref().clone()),
+                requirement: w.requirement.clone(),
+                rule: w.rule.clone(),
+                site: w.site.clone(),
+                file: w.file.as_ref().map(|f| normalise(&base.join(f))),
+                reason: w.reason.get_ref().clone(),
+                ticket: w.ticket.clone(),
+                expires,
+                line: text[..w.code.span().start.min(text.len())]
+                    .lines()
+                    .count()
+                    .max(1),
+            });
+        }
         match (environment, problems.is_empty()) {
             (Some(environment), true) => Ok(Inventory {
                 file: path.to_path_buf(),
@@ -335,6 +471,7 @@ impl Inventory {
                 sites,
                 firewalls,
                 names,
+                waivers,
             }),
             _ => Err(fail(problems)),
         }

@@ -29,6 +29,8 @@ pub struct Label {
     pub line: u32,
     pub column: u32,
     pub text: String,
+    /// The label of the rule (or policy) under the span, when it is one (`filter/INPUT #6`).
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,27 @@ pub struct Finding {
     /// The primary location; the first label is at it.
     pub labels: Vec<Label>,
     pub requirement: Option<String>,
+    /// The site of the flow, with an inventory.
+    pub site: Option<String>,
+    /// A waiver from the inventory that matched this finding.
+    pub waiver: Option<Waived>,
+}
+
+/// How a waiver applies to a finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Waived {
+    pub reason: String,
+    pub ticket: Option<String>,
+    pub expires: Option<String>,
+    /// An expired waiver no longer waives: the finding counts again.
+    pub expired: bool,
+}
+
+impl Finding {
+    /// Waived by a live waiver: reported, but not counted for the exit code.
+    pub fn is_waived(&self) -> bool {
+        self.waiver.as_ref().is_some_and(|w| !w.expired)
+    }
 }
 
 impl Finding {
@@ -56,6 +79,8 @@ impl Finding {
             file: None,
             labels: Vec::new(),
             requirement: None,
+            site: None,
+            waiver: None,
         }
     }
     pub fn line(&self) -> Option<u32> {

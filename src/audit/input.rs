@@ -127,6 +127,7 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
                     line,
                     column,
                     text: e.label.clone(),
+                    rule: None,
                 });
                 f.help = Some(
                     "export the file again; a truncated or hand-edited export is the usual cause"
@@ -244,6 +245,7 @@ fn issue_finding(src: &SourceText, issue: &ParseIssue) -> Finding {
         line,
         column,
         text: issue.label.clone(),
+        rule: None,
     });
     f
 }

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod finding;
 pub mod input;
 pub mod reach;
+pub mod waiver;
 
 use std::collections::BTreeMap;
 
@@ -94,11 +95,20 @@ pub struct Report {
     /// Some named input could not be read or recognised (exit code 2).
     pub input_failed: bool,
     pub environment: Option<Environment>,
+    /// Findings dropped because `--baseline` holds them.
+    pub baselined: usize,
 }
 
 impl Report {
+    /// Findings of this severity that count (not waived).
     pub fn count(&self, s: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == s).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == s && !f.is_waived())
+            .count()
+    }
+    pub fn waived(&self) -> usize {
+        self.findings.iter().filter(|f| f.is_waived()).count()
     }
     pub fn flow_count(&self, s: Status) -> usize {
         self.flows.iter().filter(|f| f.status == s).count()
@@ -731,6 +741,7 @@ pub(crate) fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
         line: prov.line,
         column: prov.column,
         text,
+        rule: Some(prov.label.clone()),
     })
 }
 
@@ -752,6 +763,7 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> 
         let mut f = Finding::new(check, flow_message(rec, what));
         f.file = Some(rec.file);
         f.requirement = Some(rec.requirement.clone());
+        f.site = rec.site.clone();
         if conditional && f.severity == Severity::Error {
             f.severity = Severity::Warning;
         }

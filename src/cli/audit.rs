@@ -54,6 +54,18 @@ pub struct AuditArgs {
     /// `--output` takes the n-th `--format`.
     #[arg(long, value_name = "FILE")]
     pub output: Vec<PathBuf>,
+    /// Report only findings that are not in this baseline (written by `--write-baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings by fingerprint, for `--baseline` in later runs.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Human output: only the findings and the summary line, no per-file flow lists.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print how many findings of each code there are (after the report, on standard error).
+    #[arg(long)]
+    pub statistics: bool,
     /// Exit 1 when a finding of at least this severity is reported.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
@@ -185,7 +197,45 @@ pub fn run(a: AuditArgs) -> u8 {
         facts,
         interfaces: a.interfaces.clone(),
     };
-    let report = engine::audit(files, &opts);
+    let mut report = engine::audit(files, &opts);
+    if let Some(inv) = &inventory {
+        engine::waiver::apply(
+            &mut report,
+            &inv.waivers,
+            &inv.file,
+            crate::inventory::today(),
+        );
+    }
+    if let Some(p) = &a.baseline {
+        let parsed = std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(b) if b["schema"] == "portolan-baseline/1" => {
+                report.baselined = engine::waiver::apply_baseline(&mut report, &b);
+            }
+            Ok(_) => {
+                eprintln!(
+                    "portolan: {} is not a Portolan baseline (portolan-baseline/1)",
+                    p.display()
+                );
+                return super::EXIT_USAGE;
+            }
+            Err(e) => {
+                eprintln!("portolan: cannot read the baseline {}: {e}", p.display());
+                return super::EXIT_USAGE;
+            }
+        }
+    }
+    if let Some(p) = &a.write_baseline {
+        let v = engine::waiver::baseline_json(&report);
+        if let Err(code) = write_file(p, |w| {
+            serde_json::to_writer_pretty(&mut *w, &v)?;
+            w.write_all(b"\n")
+        }) {
+            return code;
+        }
+    }
 
     // never overwrite an input
     for out in &a.output {
@@ -204,7 +254,11 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
     let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| match format {
-        OutputFormat::Human => human::render(&report, out, human::Style::detect(terminal)),
+        OutputFormat::Human => {
+            let mut style = human::Style::detect(terminal);
+            style.quiet = a.quiet;
+            human::render(&report, out, style)
+        }
         OutputFormat::Json => json::render(&report, out),
         OutputFormat::Sarif => sarif::render(&report, out),
         OutputFormat::Junit => junit::render(&report, out),
@@ -224,6 +278,21 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
+    if a.statistics {
+        let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+        for f in report.findings.iter().filter(|f| !f.is_waived()) {
+            *counts.entry((f.code, f.name)).or_default() += 1;
+        }
+        for ((code, name), n) in counts {
+            eprintln!("{n:>6}  {code} {name}");
+        }
+        if report.waived() > 0 {
+            eprintln!("{:>6}  waived", report.waived());
+        }
+        if report.baselined > 0 {
+            eprintln!("{:>6}  in the baseline (not shown)", report.baselined);
+        }
+    }
     exit_code(&report, a.fail_on)
 }
 
@@ -238,7 +307,14 @@ fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
         FailOn::Never => None,
     };
     match threshold {
-        Some(t) if report.findings.iter().any(|f| f.severity >= t) => super::EXIT_FINDINGS,
+        Some(t)
+            if report
+                .findings
+                .iter()
+                .any(|f| f.severity >= t && !f.is_waived()) =>
+        {
+            super::EXIT_FINDINGS
+        }
         _ => super::EXIT_CLEAN,
     }
 }

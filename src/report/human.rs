@@ -67,6 +67,8 @@ impl Diagnostic for Diag<'_> {
 pub struct Style {
     pub color: bool,
     pub width: usize,
+    /// Only findings and the summary line.
+    pub quiet: bool,
 }
 
 impl Style {
@@ -75,6 +77,7 @@ impl Style {
         Style {
             color: is_terminal && std::env::var_os("NO_COLOR").is_none(),
             width: 100,
+            quiet: false,
         }
     }
 }
@@ -100,7 +103,9 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         let flows: Vec<_> = r.flows.iter().filter(|x| x.file == fi).collect();
         let count = |s: Status| flows.iter().filter(|x| x.status == s).count();
         let fmt = file.format.map(|f| f.name()).unwrap_or("unrecognised");
-        if flows.is_empty() {
+        if style.quiet {
+            // nothing per file but its findings
+        } else if flows.is_empty() {
             writeln!(out, "{} ({fmt})", file.path)?;
         } else {
             writeln!(
@@ -114,7 +119,10 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 count(Status::Unknown)
             )?;
         }
-        for fl in flows.iter().filter(|x| x.status != Status::Allowed) {
+        for fl in flows
+            .iter()
+            .filter(|x| x.status != Status::Allowed && !style.quiet)
+        {
             writeln!(
                 out,
                 "  {:<8} {:<38} {:<8} {:<4}/{:<10} {} -> {}{}",
@@ -139,8 +147,9 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
             writeln!(out)?;
             for f in fs {
+                let f = with_waiver(f);
                 let d = Diag {
-                    f,
+                    f: &f,
                     src: src.clone(),
                 };
                 let mut s = String::new();
@@ -150,19 +159,29 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 out.write_all(s.as_bytes())?;
             }
         }
-        writeln!(out)?;
+        if !style.quiet {
+            writeln!(out)?;
+        }
     }
     if let Some((_, fs)) = groups.iter().find(|(k, _)| k.is_none()) {
         for f in fs {
-            let d = Diag { f, src: None };
+            let f = with_waiver(f);
+            let d = Diag { f: &f, src: None };
             let mut s = String::new();
             let _ = handler.render_report(&mut s, &d);
             out.write_all(s.as_bytes())?;
         }
     }
+    let mut extra = String::new();
+    if r.waived() > 0 {
+        extra.push_str(&format!(", {} waived", r.waived()));
+    }
+    if r.baselined > 0 {
+        extra.push_str(&format!(", {} in the baseline", r.baselined));
+    }
     writeln!(
         out,
-        "{} file(s), {} flow(s): {} allowed, {} partial, {} blocked, {} unknown; findings: {} error(s), {} warning(s), {} info",
+        "{} file(s), {} flow(s): {} allowed, {} partial, {} blocked, {} unknown; findings: {} error(s), {} warning(s), {} info{extra}",
         r.files.len(),
         r.flows.len(),
         r.flow_count(Status::Allowed),
@@ -173,4 +192,34 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         r.count(Severity::Warning),
         r.count(Severity::Info),
     )
+}
+
+fn waiver_note(w: &crate::audit::finding::Waived) -> String {
+    let ticket = w
+        .ticket
+        .as_ref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
+    match (&w.expires, w.expired) {
+        (Some(d), true) => format!("waiver expired on {d}: {}{ticket}", w.reason),
+        (Some(d), false) => format!("waived until {d}: {}{ticket}", w.reason),
+        (None, _) => format!("waived: {}{ticket}", w.reason),
+    }
+}
+
+/// The finding as shown: a waiver's reason, ticket and date added to its help.
+fn with_waiver(f: &Finding) -> std::borrow::Cow<'_, Finding> {
+    let Some(w) = &f.waiver else {
+        return std::borrow::Cow::Borrowed(f);
+    };
+    let mut c = f.clone();
+    let note = waiver_note(w);
+    c.help = Some(match c.help.take() {
+        Some(h) => format!("{h}\n{note}"),
+        None => note,
+    });
+    if c.is_waived() {
+        c.message = format!("[waived] {}", c.message);
+    }
+    std::borrow::Cow::Owned(c)
 }

@@ -36,6 +36,8 @@ struct FindingOut<'a> {
     column: Option<u32>,
     requirement: Option<&'a str>,
     labels: Vec<LabelOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiver: Option<&'a crate::audit::finding::Waived>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +69,8 @@ struct FindingCounts {
     error: usize,
     warning: usize,
     info: usize,
+    waived: usize,
+    baselined: usize,
 }
 
 pub fn to_value(r: &Report) -> serde_json::Value {
@@ -96,6 +100,7 @@ pub fn to_value(r: &Report) -> serde_json::Value {
                 line: f.line(),
                 column: f.column(),
                 requirement: f.requirement.as_deref(),
+                waiver: f.waiver.as_ref(),
                 labels: f
                     .labels
                     .iter()
@@ -121,6 +126,8 @@ pub fn to_value(r: &Report) -> serde_json::Value {
                 error: r.count(Severity::Error),
                 warning: r.count(Severity::Warning),
                 info: r.count(Severity::Info),
+                waived: r.waived(),
+                baselined: r.baselined,
             },
         },
     };

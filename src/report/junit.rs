@@ -71,8 +71,19 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     None => format!("{} {} ({})", d.file, d.rule, d.action),
                 })
                 .collect();
+            let waived = finding
+                .and_then(|f| f.waiver.as_ref())
+                .filter(|w| !w.expired);
             let outcome = match fl.status {
                 Status::Allowed => Outcome::Passed,
+                _ if waived.is_some() => Outcome::Skipped(format!(
+                    "waived: {}{}",
+                    waived.map(|w| w.reason.as_str()).unwrap_or(""),
+                    waived
+                        .and_then(|w| w.ticket.as_ref())
+                        .map(|t| format!(" ({t})"))
+                        .unwrap_or_default()
+                )),
                 Status::Blocked | Status::Partial => Outcome::Failure {
                     kind: finding.map(|f| f.code).unwrap_or("Z101").to_string(),
                     message: finding
@@ -115,6 +126,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 .map(|l| format!("{}:{l}", file.path))
                 .unwrap_or_else(|| file.path.clone());
             let outcome = match f.severity {
+                _ if f.is_waived() => Outcome::Skipped(format!(
+                    "waived: {}",
+                    f.waiver.as_ref().map(|w| w.reason.as_str()).unwrap_or("")
+                )),
                 Severity::Error | Severity::Warning => Outcome::Failure {
                     kind: f.code.to_string(),
                     message: f.message.clone(),

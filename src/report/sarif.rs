@@ -113,6 +113,18 @@ pub fn to_value(r: &Report) -> Value {
             if !related.is_empty() {
                 res["relatedLocations"] = json!(related);
             }
+            if let Some(w) = f.waiver.as_ref().filter(|w| !w.expired) {
+                res["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": format!(
+                        "{}{}{}",
+                        w.reason,
+                        w.ticket.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(),
+                        w.expires.as_ref().map(|d| format!(", until {d}")).unwrap_or_default()
+                    )
+                }]);
+            }
             if let Some(req) = &f.requirement {
                 res["properties"] = json!({ "requirement": req, "name": f.name });
             }

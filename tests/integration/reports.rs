@@ -345,3 +345,153 @@ fn html_renders_in_headless_chromium() {
         "report screenshot {report} bytes vs blank {empty} bytes"
     );
 }
+
+fn run_on(today: &str, args: &[&str]) -> (String, String, i32) {
+    let out = portolan()
+        .env("PORTOLAN_TODAY", today)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn live_waivers_pass_expired_ones_fail_and_both_say_why() {
+    let args = [
+        "audit",
+        "--inventory",
+        "fixtures/inventory/vsphere-waivers.toml",
+        "--format",
+        "json",
+    ];
+    // before the expiry date: every error is waived, the run passes
+    let (out, _, code) = run_on("2026-06-01", &args);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["findings"]["error"], 0);
+    assert_eq!(v["summary"]["findings"]["waived"], 5);
+    let z102 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "Z102")
+        .unwrap();
+    assert_eq!(z102["waiver"]["ticket"], "CHG-4502");
+    assert_eq!(z102["waiver"]["expired"], false);
+    // the stale waiver is reported
+    let z004: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "Z004")
+        .collect();
+    assert_eq!(z004.len(), 1);
+    assert!(z004[0]["message"].as_str().unwrap().contains("CHG-3999"));
+    // after it: the same findings count again, and say their waiver expired
+    let (out, _, code) = run_on("2027-01-15", &args);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["findings"]["error"], 5);
+    let z102 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "Z102")
+        .unwrap();
+    assert_eq!(z102["waiver"]["expired"], true);
+    assert!(z102["help"]
+        .as_str()
+        .unwrap()
+        .contains("expired on 2026-12-31"));
+    // human output says it too
+    let (out, _, _) = run_on("2027-01-15", &args[..3]);
+    assert!(
+        out.contains("waiver expired on 2026-12-31: guest Wi-Fi"),
+        "{out}"
+    );
+    let (out, _, _) = run_on("2026-06-01", &args[..3]);
+    assert!(out.contains("[waived]") && out.contains("waived until 2026-12-31"));
+    // SARIF marks live waivers as suppressions; JUnit as skipped
+    let (out, _, _) = run_on(
+        "2026-06-01",
+        &[&args[..3], &["--format", "sarif"][..]].concat(),
+    );
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let suppressed = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .count();
+    assert_eq!(suppressed, 5);
+    let (out, _, _) = run_on(
+        "2026-06-01",
+        &[&args[..3], &["--format", "junit"][..]].concat(),
+    );
+    assert!(out.contains("<skipped message=\"waived: DR VRAs move"));
+}
+
+#[test]
+fn baseline_reports_only_new_findings() {
+    let dir = super::cli::tempdir();
+    let base = dir.join("baseline.json");
+    let (_, _, code) = run_on(
+        "2026-06-01",
+        &[
+            DROPS,
+            &[
+                "--write-baseline",
+                base.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1);
+    let (out, _, code) = run_on(
+        "2026-06-01",
+        &[
+            DROPS,
+            &["--baseline", base.to_str().unwrap(), "--format", "json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(v["summary"]["findings"]["baselined"], 2);
+    // a new problem still shows: the exposed fixture against the same baseline
+    let (_, _, code) = run_on(
+        "2026-06-01",
+        &[
+            "audit",
+            "--env",
+            "vsphere",
+            "--role",
+            "zvm",
+            "fixtures/iptables/zvm-exposed.rules",
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn quiet_and_statistics() {
+    let (out, err, _) = run_on(
+        "2026-06-01",
+        &[DROPS, &["--quiet", "--statistics"]].concat(),
+    );
+    assert!(
+        !out.contains("blocked  vsphere."),
+        "no per-file flow list when quiet"
+    );
+    assert!(out.contains("Z101"));
+    assert!(err.contains("2  Z101 required-flow-blocked"), "{err}");
+}

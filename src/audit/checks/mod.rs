@@ -7,6 +7,7 @@ use super::finding::Severity;
 pub mod z001_parse_error;
 pub mod z002_undecidable_match;
 pub mod z003_unrecognised_input;
+pub mod z004_unused_waiver;
 pub mod z101_required_flow_blocked;
 pub mod z102_required_flow_partial;
 pub mod z103_required_flow_unknown;
@@ -30,6 +31,7 @@ pub const ALL: &[&Check] = &[
     &z001_parse_error::CHECK,
     &z002_undecidable_match::CHECK,
     &z003_unrecognised_input::CHECK,
+    &z004_unused_waiver::CHECK,
     &z101_required_flow_blocked::CHECK,
     &z102_required_flow_partial::CHECK,
     &z103_required_flow_unknown::CHECK,
