@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit firewall files or directories against the Zerto requirements.
-    Audit(audit::AuditArgs),
+    Audit(Box<audit::AuditArgs>),
     /// Print the Zerto port requirements.
     Catalog(catalog::CatalogArgs),
 }
@@ -47,7 +47,7 @@ pub fn run() -> u8 {
         }
     };
     match cli.command {
-        Command::Audit(a) => audit::run(a),
+        Command::Audit(a) => audit::run(*a),
         Command::Catalog(c) => catalog::run(c),
     }
 }
