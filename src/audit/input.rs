@@ -68,10 +68,27 @@ pub fn load(paths: &[PathBuf], names: &Resolver) -> Vec<InputFile> {
             todo.push((p.clone(), true));
         }
     }
+    // a progress bar on a terminal when there are many files to read
+    let bar = (todo.len() >= 200 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}") {
+            b.set_style(style);
+        }
+        b
+    });
     let mut files: Vec<InputFile> = todo
         .par_iter()
-        .filter_map(|(p, named)| load_one(p, *named, names))
+        .filter_map(|(p, named)| {
+            let f = load_one(p, *named, names);
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            f
+        })
         .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     files.extend(errors);
     files
 }
