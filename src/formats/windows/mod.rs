@@ -1205,8 +1205,124 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn netsh_json_and_reg_fixtures_agree() {
+        use crate::formats::{encoding, json_spans};
+        let load = |b: &[u8]| encoding::decode(b).text;
+        let netsh = load(include_bytes!(
+            "../../../fixtures/windows/zvm-netsh-block-9081.utf16le.txt"
+        ));
+        let json = load(include_bytes!(
+            "../../../fixtures/windows/zvm-rules.ps.json"
+        ));
+        let reg = load(include_bytes!("../../../fixtures/windows/zvm-rules.reg"));
+        assert_eq!(sniff_text(&reg), Some(WinFormat::RegExport));
+        assert_eq!(sniff_text(&netsh), Some(WinFormat::Netsh));
+        let names = Resolver::default();
+        let a = parse_text(&SourceText::new("n", netsh), &names);
+        let b = {
+            let src = SourceText::new("j", json);
+            let Ok(j) = json_spans::parse(&src.text) else {
+                panic!("fixture is not JSON");
+            };
+            assert!(sniff_json(&j));
+            parse_json(&src, &j, &names)
+        };
+        let c = parse_text(&SourceText::new("r", reg), &names);
+        for p in [&a, &b, &c] {
+            assert!(
+                p.issues.iter().all(|i| i.kind != IssueKind::ParseError),
+                "{:?}",
+                p.issues
+            );
+            assert_eq!(p.rulesets.len(), 3);
+        }
+        let grid = |rs: &Ruleset| -> Vec<(Verdict, Verdict)> {
+            let mut out = Vec::new();
+            for from in ["10.1.2.3", "192.168.1.1"] {
+                for port in [
+                    53, 443, 3389, 4005, 4009, 5985, 9071, 9080, 9081, 9180, 9669, 9999,
+                ] {
+                    for proto in [ports::TCP, ports::UDP] {
+                        let mut r = inbound(from, port);
+                        r.proto = ProtoSet::single(proto);
+                        let vin = verdicts(rs, Hook::Input, &r);
+                        std::mem::swap(&mut r.src, &mut r.dst);
+                        let vout = verdicts(rs, Hook::Output, &r);
+                        let one = |v: &[(Verdict, Vec<String>)]| match v {
+                            [(x, _)] => *x,
+                            _ => Verdict::Unknown,
+                        };
+                        out.push((one(&vin), one(&vout)));
+                    }
+                }
+            }
+            out
+        };
+        for i in 0..3 {
+            let ga = grid(&a.rulesets[i]);
+            assert_eq!(ga, grid(&b.rulesets[i]), "netsh vs json, profile {i}");
+            assert_eq!(ga, grid(&c.rulesets[i]), "netsh vs reg, profile {i}");
+            assert!(ga.contains(&(Verdict::Deny, Verdict::Allow)));
+            assert!(ga.contains(&(Verdict::Allow, Verdict::Allow)));
+        }
+        // WinRM is Domain and Private only
+        let winrm = |rs: &Ruleset| verdicts(rs, Hook::Input, &inbound("10.1.2.3", 5985))[0].0;
+        assert_eq!(winrm(&c.rulesets[0]), Verdict::Allow);
+        assert_eq!(winrm(&c.rulesets[2]), Verdict::Deny);
+    }
+
+    #[test]
+    fn corpus_hive_lowered() {
+        let bytes = include_bytes!("../../../fixtures/windows/corpus/Win10Firewall.wfw");
+        assert!(sniff_bytes(bytes));
+        let parsed = parse_hive(bytes, "Win10Firewall.wfw", &Resolver::default());
+        assert!(parsed
+            .issues
+            .iter()
+            .all(|i| i.kind != IssueKind::ParseError));
+        assert_eq!(parsed.rulesets.len(), 3);
+        let Ok(src) = hive_source(bytes, "Win10Firewall.wfw") else {
+            panic!("hive not rendered");
+        };
+        for rs in &parsed.rulesets {
+            let p = &rs.policies[0];
+            assert!(p.name.ends_with("(firewall off)"), "{}", p.name);
+            // everything passes, decided by the EnableFirewall setting of the rendering
+            let out = verdicts(rs, Hook::Input, &inbound("10.1.2.3", 9081));
+            assert_eq!(out[0].0, Verdict::Allow);
+            let decl = &p.chains[0].decl;
+            assert_eq!(
+                &src.text[decl.span.start..decl.span.end],
+                "\"EnableFirewall\"=dword:00000000"
+            );
+            // disabled rules are kept apart
+            let dis = p
+                .chain_by_name(DISABLED_INBOUND)
+                .map(|c| p.chains[c].rules.len());
+            assert!(dis.is_some_and(|n| n > 0));
+        }
+        let off = parsed
+            .issues
+            .iter()
+            .filter(|i| i.message.contains("firewall is off"))
+            .count();
+        assert_eq!(off, 3);
+        assert!(
+            parse_hive(b"regf-not-really", "x", &Resolver::default()).issues[0].kind
+                == IssueKind::ParseError
+        );
+    }
+
+    #[test]
     fn sniffs_bytes() {
         assert!(sniff_bytes(b"regf\x01\x00"));
         assert!(!sniff_bytes(b"Rule Name:"));
+        // other formats are not taken for Windows ones
+        assert_eq!(
+            sniff_text("*filter\n:INPUT DROP [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"),
+            None
+        );
+        assert_eq!(sniff_text("hello: world\nno dashes here\n"), None);
+        assert_eq!(sniff_text("a,b,c\n1,2,3\n"), None);
     }
 }
