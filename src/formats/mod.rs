@@ -4,9 +4,11 @@
 pub mod aws_sg;
 pub mod azure_nsg;
 pub mod detect;
+pub mod encoding;
 pub mod iptables;
 pub mod json_spans;
 pub mod source;
+pub mod windows;
 
 use std::collections::BTreeMap;
 
