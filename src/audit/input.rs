@@ -11,7 +11,9 @@ use super::finding::{Finding, Label};
 use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
-use crate::formats::{aws_sg, azure_nsg, json_spans, IssueKind, ParseIssue, Parsed, Resolver};
+use crate::formats::{
+    aws_sg, azure_nsg, encoding, json_spans, windows, IssueKind, ParseIssue, Parsed, Resolver,
+};
 use crate::model::Ruleset;
 
 /// One input file after reading.
@@ -69,13 +71,16 @@ pub fn load(paths: &[PathBuf], names: &Resolver) -> Vec<InputFile> {
         }
     }
     // a progress bar on a terminal when there are many files to read
-    let bar = (todo.len() >= 200 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let b = indicatif::ProgressBar::new(todo.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}") {
-            b.set_style(style);
-        }
-        b
-    });
+    let bar =
+        (todo.len() >= 200 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let b = indicatif::ProgressBar::new(todo.len() as u64);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+            {
+                b.set_style(style);
+            }
+            b
+        });
     let mut files: Vec<InputFile> = todo
         .par_iter()
         .filter_map(|(p, named)| {
@@ -114,8 +119,31 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
         Ok(b) => b,
         Err(e) => return Some(unreadable(path.to_path_buf(), &e.to_string())),
     };
-    let (text, replaced) = detect::decode(&bytes);
     let name = path.display().to_string();
+    // a registry hive (`netsh advfirewall export`) is binary: read it before decoding text
+    if windows::sniff_bytes(&bytes) {
+        let parsed = windows::parse_hive(&bytes, &name, names);
+        return Some(match windows::hive_source(&bytes, &name) {
+            Ok(src) => finish(src, Format::WindowsHive, parsed, false),
+            Err(e) => {
+                let mut f = Finding::new(
+                    &z001_parse_error::CHECK,
+                    format!("{name} looks like a registry hive but cannot be read: {e}"),
+                );
+                f.help = Some("export it again with `netsh advfirewall export FILE.wfw`".into());
+                InputFile {
+                    path: name,
+                    format: Some(Format::WindowsHive),
+                    source: None,
+                    rulesets: Vec::new(),
+                    findings: vec![f],
+                    failed: false,
+                }
+            }
+        });
+    }
+    let decoded = encoding::decode(&bytes);
+    let (text, replaced) = (decoded.text, decoded.lossy);
     if json_spans::looks_like_json(&text) {
         let src = SourceText::new(name.clone(), text);
         return match json_spans::parse(&src.text) {
@@ -124,7 +152,8 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
                     let parsed = match format {
                         Format::AzureNsg => azure_nsg::parse(&src, &json, names),
                         Format::AwsSecurityGroups => aws_sg::parse(&src, &json, names),
-                        Format::IptablesSave => Parsed::default(),
+                        Format::WindowsPowerShell => windows::parse_json(&src, &json, names),
+                        _ => Parsed::default(),
                     };
                     drop(json);
                     Some(finish(src, format, parsed, replaced))
@@ -162,13 +191,47 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
             Err(_) => None,
         };
     }
-    let Some(format) = detect::detect(&text) else {
-        if !named {
-            return None;
+    if let Some(format) = detect::detect(&text) {
+        return Some(parse_text(name, text, format, replaced));
+    }
+    if let Some(w) = windows::sniff_text(&text) {
+        let src = SourceText::new(name.clone(), text);
+        let parsed = windows::parse_text(&src, names);
+        if windows::netsh::is_unsupported(&parsed.issues) {
+            // a netsh export in another language: say so, never guess at its labels
+            let mut f = unrecognised(name);
+            if let Some(issue) = parsed
+                .issues
+                .iter()
+                .find(|i| i.label == windows::netsh::NON_ENGLISH_LABEL)
+            {
+                f.findings[0].message = issue.message.clone();
+                f.findings[0].help = Some(
+                    "run the export with English output (`chcp 437` and an English display language), or export with PowerShell (see the README)".into(),
+                );
+                let (line, column) = src.line_col(issue.span.start);
+                f.findings[0].labels.push(Label {
+                    span: issue.span,
+                    line,
+                    column,
+                    text: issue.label.clone(),
+                    rule: None,
+                });
+            }
+            f.source = Some(src);
+            return Some(f);
         }
-        return Some(unrecognised(name));
-    };
-    Some(parse_text(name, text, format, replaced))
+        let format = match w {
+            windows::WinFormat::Netsh => Format::WindowsNetsh,
+            windows::WinFormat::PowerShellCsv => Format::WindowsPowerShell,
+            _ => Format::WindowsRegistry,
+        };
+        return Some(finish(src, format, parsed, replaced));
+    }
+    if !named {
+        return None;
+    }
+    Some(unrecognised(name))
 }
 
 fn unrecognised(name: String) -> InputFile {
@@ -177,7 +240,7 @@ fn unrecognised(name: String) -> InputFile {
         format!("{name} is not a firewall export Portolan reads"),
     );
     f.help = Some(
-        "supported: iptables-save / ip6tables-save dumps and iptables-restore files, Azure NSG JSON, AWS security group JSON"
+        "supported: iptables-save / ip6tables-save dumps and iptables-restore files; Windows Defender Firewall exports (netsh show rule text, PowerShell JSON/CSV, registry rule strings and .reg files, .wfw); Azure NSG JSON; AWS security group and network ACL JSON"
             .into(),
     );
     InputFile {
@@ -205,11 +268,15 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
                 issues,
             }
         }
-        // JSON formats arrive through `load_one`
-        Format::AzureNsg | Format::AwsSecurityGroups => match json_spans::parse(&src.text) {
-            Ok(json) => match format {
-                Format::AzureNsg => azure_nsg::parse(&src, &json, &Resolver::default()),
-                _ => aws_sg::parse(&src, &json, &Resolver::default()),
+        // the other formats are read from their text the same way `load_one` reads them
+        _ if json_spans::looks_like_json(&src.text) => match json_spans::parse(&src.text) {
+            Ok(json) => match Format::of_json(&json) {
+                Some(Format::AzureNsg) => azure_nsg::parse(&src, &json, &Resolver::default()),
+                Some(Format::AwsSecurityGroups) => aws_sg::parse(&src, &json, &Resolver::default()),
+                Some(Format::WindowsPowerShell) => {
+                    windows::parse_json(&src, &json, &Resolver::default())
+                }
+                _ => Parsed::default(),
             },
             Err(e) => Parsed {
                 rulesets: Vec::new(),
@@ -222,6 +289,7 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
                 }],
             },
         },
+        _ => windows::parse_text(&src, &Resolver::default()),
     };
     finish(src, format, parsed, replaced)
 }

@@ -751,8 +751,14 @@ fn flow_message(rec: &FlowRecord, what: &str) -> String {
         None => String::new(),
     };
     format!(
-        "{} {}/{} {} -> {} ({}) {what}{cond}",
-        rec.requirement, rec.protocol, rec.ports, rec.from_role, rec.to_role, rec.direction
+        "{} {}/{} {} -> {} ({}, {}) {what}{cond}",
+        rec.requirement,
+        rec.protocol,
+        rec.ports,
+        rec.from_role,
+        rec.to_role,
+        rec.direction,
+        rec.policy
     )
 }
 

@@ -455,6 +455,14 @@ impl fmt::Display for Condition {
     }
 }
 
+/// Facts assumed when neither the inventory nor `--set` gives them: the documents' usual case,
+/// stated so that a two-site deployment is audited as one. (name, value, why)
+pub const DEFAULT_FACTS: &[(&str, &str, &str)] = &[(
+    "single_scvmm",
+    "false",
+    "protected and recovery sites normally have their own SCVMM; `--set single_scvmm=true` when one SCVMM manages both",
+)];
+
 /// Known facts about a deployment, to evaluate conditions against.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {

@@ -146,6 +146,9 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
     let mut facts = Context::new();
+    for (k, v, _) in crate::catalog::condition::DEFAULT_FACTS {
+        facts.set(k, v);
+    }
     if let Some(inv) = &inventory {
         for (k, v) in &inv.facts {
             facts.set(k, v);

@@ -11,6 +11,14 @@ pub enum Format {
     /// AWS security groups and network ACLs: `aws ec2 describe-security-groups`,
     /// `describe-security-group-rules`, `describe-network-acls`.
     AwsSecurityGroups,
+    /// `netsh advfirewall firewall show rule name=all [verbose]` text.
+    WindowsNetsh,
+    /// `Get-NetFirewallRule` joined with its filters, as JSON or CSV.
+    WindowsPowerShell,
+    /// Firewall rule strings (`v2.30|Action=Allow|...`): `reg export` files or one per line.
+    WindowsRegistry,
+    /// `netsh advfirewall export` (`.wfw`): a binary registry hive.
+    WindowsHive,
 }
 
 impl Format {
@@ -19,6 +27,10 @@ impl Format {
             Format::IptablesSave => "iptables-save",
             Format::AzureNsg => "azure-nsg",
             Format::AwsSecurityGroups => "aws-security-groups",
+            Format::WindowsNetsh => "windows-netsh",
+            Format::WindowsPowerShell => "windows-powershell",
+            Format::WindowsRegistry => "windows-registry",
+            Format::WindowsHive => "windows-wfw",
         }
     }
 
@@ -28,6 +40,8 @@ impl Format {
             Some(Format::AzureNsg)
         } else if super::aws_sg::sniff(json) {
             Some(Format::AwsSecurityGroups)
+        } else if super::windows::sniff_json(json) {
+            Some(Format::WindowsPowerShell)
         } else {
             None
         }

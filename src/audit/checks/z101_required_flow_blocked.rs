@@ -14,7 +14,7 @@ pub const CHECK: Check = Check {
 
 use crate::audit::reach::Reach;
 use crate::audit::FlowRecord;
-use crate::model::{Decider, Ruleset, Verdict};
+use crate::model::{Decider, Ruleset, Semantics, Verdict};
 
 /// What to change: allow the flow ahead of the first rule (or the policy) that drops it.
 pub fn help(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> String {
@@ -47,28 +47,101 @@ pub fn help(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> String {
     } else {
         format!("-s {peers}")
     };
-    let ports = rec.ports.replace('-', ":");
-    let port_opt = if ports.contains(',') {
-        format!("-m multiport --dports {ports}")
-    } else {
-        format!("--dport {ports}")
+    let label = match at.decider {
+        Decider::Rule(r) => p.rules.get(r).map(|r| r.prov.label.clone()),
+        _ => None,
     };
-    let rule = format!(
-        "{peer} -p {} -m {} {port_opt} -m conntrack --ctstate NEW -j ACCEPT",
-        rec.protocol, rec.protocol
-    );
-    match at.decider {
-        Decider::Rule(r) => {
-            let label = p.rules.get(r).map(|r| r.prov.label.as_str()).unwrap_or("");
-            // label is `table/CHAIN #N`: insert at N in that chain
-            match label
-                .rsplit_once(" #")
-                .and_then(|(c, n)| Some((c.split('/').nth(1)?, n)))
-            {
-                Some((chain, n)) => format!("insert before {label}: `-I {chain} {n} {rule}`"),
-                None => format!("allow it before {label}: `-I {chain_hint} 1 {rule}`"),
+    let inbound = rec.direction != "outbound";
+    let proto = rec.protocol.as_str();
+    match p.semantics {
+        Semantics::FirstMatch => {
+            let ports = rec.ports.replace('-', ":");
+            let port_opt = if ports.contains(',') {
+                format!("-m multiport --dports {ports}")
+            } else {
+                format!("--dport {ports}")
+            };
+            let rule = format!(
+                "{peer} -p {proto} -m {proto} {port_opt} -m conntrack --ctstate NEW -j ACCEPT"
+            );
+            match &label {
+                // label is `table/CHAIN #N`: insert at N in that chain
+                Some(label) => match label
+                    .rsplit_once(" #")
+                    .and_then(|(c, n)| Some((c.split('/').nth(1)?, n)))
+                {
+                    Some((chain, n)) => format!("insert before {label}: `-I {chain} {n} {rule}`"),
+                    None => format!("allow it before {label}: `-I {chain_hint} 1 {rule}`"),
+                },
+                None => format!(
+                    "the chain policy drops it; append an allow rule: `-A {chain_hint} {rule}`"
+                ),
             }
         }
-        _ => format!("the chain policy drops it; append an allow rule: `-A {chain_hint} {rule}`"),
+        Semantics::BlockWins => {
+            let dir = if inbound { "Inbound" } else { "Outbound" };
+            let port = if inbound { "-LocalPort" } else { "-RemotePort" };
+            let new = format!(
+                "New-NetFirewallRule -DisplayName \"Zerto {} {}\" -Direction {dir} -Protocol {} {port} {} -RemoteAddress {} -Action Allow",
+                rec.requirement,
+                rec.ports,
+                proto.to_uppercase(),
+                rec.ports,
+                peers
+            );
+            match &label {
+                Some(label) => format!(
+                    "block rules win over allow rules in Windows Firewall: narrow or remove `{label}` so it no longer covers {proto}/{}, then make sure an allow rule exists: `{new}`",
+                    rec.ports
+                ),
+                None => format!("the profile's default blocks it; add an allow rule: `{new}`"),
+            }
+        }
+        Semantics::Priority => {
+            let dir = if inbound { "Inbound" } else { "Outbound" };
+            let side = if inbound {
+                "--source-address-prefixes"
+            } else {
+                "--destination-address-prefixes"
+            };
+            // one ahead of the denying rule (its label ends in `(priority N)`)
+            let prio = label
+                .as_deref()
+                .and_then(|l| l.rsplit_once("(priority "))
+                .and_then(|(_, x)| x.trim_end_matches(')').parse::<u32>().ok())
+                .map(|n| n.saturating_sub(1).max(100))
+                .unwrap_or(4000);
+            format!(
+                "add an allow rule at a priority ahead of {}: `az network nsg rule create --nsg-name {} --resource-group RG --name Allow-Zerto-{} --priority {prio} --direction {dir} --access Allow --protocol {} {side} {} --destination-port-ranges {}`",
+                label.as_deref().unwrap_or("the rule that denies it"),
+                p.name,
+                rec.ports.replace(',', "-"),
+                if proto == "tcp" { "Tcp" } else if proto == "udp" { "Udp" } else { "*" },
+                peers.replace(',', " "),
+                rec.ports.replace(',', " ")
+            )
+        }
+        Semantics::AllowUnion => {
+            let (lo, hi) = rec
+                .ports
+                .split(',')
+                .next()
+                .map(|r| r.split_once('-').unwrap_or((r, r)))
+                .unwrap_or(("0", "65535"));
+            let verb = if inbound {
+                "authorize-security-group-ingress"
+            } else {
+                "authorize-security-group-egress"
+            };
+            let cidrs: Vec<String> = peers
+                .split(',')
+                .map(|c| format!("{{CidrIp={c}}}"))
+                .collect();
+            format!(
+                "security groups only allow: add the permission: `aws ec2 {verb} --group-id {} --ip-permissions 'IpProtocol={proto},FromPort={lo},ToPort={hi},IpRanges=[{}]'`",
+                p.name,
+                cidrs.join(",")
+            )
+        }
     }
 }
