@@ -23,6 +23,9 @@
 //!   else leaves the value unresolved, which is a Z002, never a guess. A resource `condition` makes
 //!   the rule undecidable (it may not be deployed); on the NSG itself it adds an undecidable
 //!   "allow everything" rule in front (without the NSG nothing is filtered).
+//! - `Icmp` is ICMP and ICMPv6; ports do not apply to `Icmp`, `Esp` and `Ah` (a rule that still
+//!   names some is undecidable). For a `*` rule with port ranges, whether the ports restrict ICMP
+//!   is not documented: its ICMP part is undecidable, the rest is decided.
 //! - Rules the file cannot show (an NSG only referenced by child rules, a `copy` loop of rules)
 //!   put an undecidable rule of unknown verdict in front: every answer through that NSG is unknown.
 
@@ -1710,7 +1713,7 @@ impl Lowerer<'_> {
                 message: why.to_string(),
                 label: "not evaluated".into(),
                 help: Some(
-                    "audit the deployed NSG (`az network nsg show`), or write the deployed value into the template"
+                    "audit the deployed NSG (`az network nsg show`) instead, or write the value out literally"
                         .into(),
                 ),
             });
@@ -2210,8 +2213,32 @@ impl Lowerer<'_> {
             why.extend(why_dim);
             boxes.push((make(dims_unknown), why));
         }
-        let mut ids = Vec::new();
+        // ICMP has no ports (the model keeps its type and code there): whether the ports of an
+        // any-protocol rule restrict ICMP is not documented, so that part is undecidable
+        let icmp = ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]);
+        let mut split = Vec::with_capacity(boxes.len());
         for (b, why) in boxes {
+            let ported = !(b.sport.is_full() && b.dport.is_full());
+            if !ported || !b.proto.intersects(&icmp) || b.proto.is_subset(&icmp) {
+                split.push((b, why));
+                continue;
+            }
+            let mut rest = b.clone();
+            rest.proto = b.proto.difference(&icmp);
+            let mut pings = b;
+            pings.proto = pings.proto.intersect(&icmp);
+            pings.sport = PortSet::full();
+            pings.dport = PortSet::full();
+            let mut why_icmp = why.clone();
+            why_icmp.push(format!(
+                "rule `{}` applies to any protocol with port ranges; Azure does not say whether the ports restrict ICMP",
+                ctx.label
+            ));
+            split.push((rest, why));
+            split.push((pings, why_icmp));
+        }
+        let mut ids = Vec::new();
+        for (b, why) in split {
             ids.push(rules.len());
             rules.push(Rule {
                 matches: b,
@@ -2921,6 +2948,19 @@ mod tests {
             rules_named(rs, "AllowAnyProtocol")[0].matches.proto,
             ProtoSet::full()
         );
+        let tcp443 = r#"[{"name": "AnyTo443", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "*",
+  "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "443"}]"#;
+        let (_, p443) = run("any.json", tcp443, &Resolver::default());
+        let any443 = rules_named(&p443.rulesets[0], "AnyTo443");
+        assert_eq!(any443.len(), 2, "ICMP split off");
+        assert!(any443[0].undecidable.is_empty());
+        assert_eq!(any443[0].matches.dport, PortSet::single(443));
+        assert!(any443[0].matches.proto.contains(TCP) && !any443[0].matches.proto.contains(ICMP));
+        assert_eq!(
+            any443[1].matches.proto,
+            ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)])
+        );
+        assert!(any443[1].undecidable[0].contains("restrict ICMP"));
         let ping = rules_named(rs, "AllowPing")[0];
         assert_eq!(
             ping.matches.proto,
