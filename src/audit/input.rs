@@ -324,6 +324,10 @@ fn issue_finding(src: &SourceText, issue: &ParseIssue) -> Finding {
     };
     let mut f = Finding::new(check, issue.message.clone());
     f.help = issue.help.clone();
+    if issue.span.is_empty() && issue.span.start == 0 && !src.text.is_empty() {
+        // about something the export does not contain (a default rule): no place to point at
+        return f;
+    }
     let (line, column) = src.line_col(issue.span.start);
     f.labels.push(Label {
         span: issue.span,

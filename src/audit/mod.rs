@@ -381,17 +381,40 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             run_job(job, &files[t.file], t, env, opts)
         })
         .collect();
-    // one Z002 per rule line: none where parsing already reported the line (Z001 or Z002)
+    // Z002s from flows: one per rule line and per distinct reason in a file, and none where
+    // parsing already reported the line, or the name the reason is about (an unresolved tag)
     let mut z002_seen: std::collections::HashSet<(Option<usize>, Option<u32>)> = report
         .findings
         .iter()
         .filter(|f| f.code == "Z001" || f.code == "Z002")
         .map(|f| (f.file, f.line()))
         .collect();
+    let parse_z002: Vec<(Option<usize>, String)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "Z002")
+        .map(|f| (f.file, f.message.clone()))
+        .collect();
+    let mut reasons_seen: std::collections::HashSet<(Option<usize>, String)> = Default::default();
     for (rec, fs) in results {
         for f in fs {
-            if f.code == "Z002" && !z002_seen.insert((f.file, f.line())) {
-                continue;
+            if f.code == "Z002" {
+                let names = backticked(&f.message);
+                let already_named = parse_z002.iter().any(|(file, m)| {
+                    *file == f.file && names.iter().any(|n| m.contains(&format!("`{n}`")))
+                });
+                let reason = f
+                    .message
+                    .split_once(": ")
+                    .map(|x| x.1)
+                    .unwrap_or(&f.message)
+                    .to_string();
+                if already_named
+                    || !z002_seen.insert((f.file, f.line()))
+                    || !reasons_seen.insert((f.file, reason))
+                {
+                    continue;
+                }
             }
             report.findings.push(f);
         }
@@ -898,6 +921,11 @@ pub(crate) fn display_list(v: &[String]) -> String {
     } else {
         format!("{} and {} more", v[..MAX].join(", "), v.len() - MAX)
     }
+}
+
+/// The `quoted` names in a message.
+fn backticked(m: &str) -> Vec<&str> {
+    m.split('`').skip(1).step_by(2).collect()
 }
 
 /// Z201, Z202, Z203 for one host firewall.

@@ -1,6 +1,7 @@
 //! Integration tests through the `portolan` binary and the library, one crate split into modules.
 
 mod cli;
+mod cloud;
 mod formats;
 mod regression;
 mod reports;
