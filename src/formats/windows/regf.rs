@@ -16,6 +16,7 @@
 //! malformed input: errors come back as `Err(String)`.
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 const BASE_BLOCK_LEN: usize = 4096;
 const HBIN_HEADER_LEN: usize = 32;
@@ -82,12 +83,20 @@ struct Node {
     value_list: u32,
 }
 
+/// The `nk` offsets from a key up to the root, to refuse a subkey that is its own ancestor.
+#[derive(Debug)]
+struct Ancestors {
+    offset: u32,
+    parent: Option<Rc<Ancestors>>,
+}
+
 /// A registry key.
 #[derive(Debug, Clone)]
 pub struct Key<'h> {
     hive: &'h Hive<'h>,
     node: Node,
     depth: u32,
+    ancestors: Option<Rc<Ancestors>>,
 }
 
 /// A registry value.
@@ -187,6 +196,7 @@ impl<'a> Hive<'a> {
             hive: self,
             node: self.root.clone(),
             depth: 0,
+            ancestors: None,
         }
     }
 
@@ -274,7 +284,9 @@ impl<'h> Key<'h> {
         self.node.offset
     }
 
-    /// The direct subkeys, in the order the hive lists them.
+    /// The direct subkeys, in the order the hive lists them. A subkey that is one of this key's
+    /// ancestors is an error (a cycle); a walker of a whole hive should still keep a set of
+    /// visited [`Key::offset`]s, as a damaged hive may share a key between several parents.
     pub fn subkeys(&self) -> Result<Vec<Key<'h>>, String> {
         if self.node.subkey_count == 0 {
             return Ok(Vec::new());
@@ -315,19 +327,34 @@ impl<'h> Key<'h> {
         } else {
             hive.leaf(list, c, &mut offsets)?;
         }
+        let chain = Some(Rc::new(Ancestors {
+            offset: self.node.offset,
+            parent: self.ancestors.clone(),
+        }));
         let mut seen = HashSet::new();
         let mut keys = Vec::with_capacity(offsets.len());
         for off in offsets {
-            if !seen.insert(off) || off == self.node.offset {
+            if !seen.insert(off) {
                 return Err(format!(
-                    "key {:?} lists the key node {off:#x} twice or as its own subkey",
+                    "key {:?} lists the key node {off:#x} twice",
                     self.node.name
                 ));
+            }
+            let mut up = chain.as_deref();
+            while let Some(a) = up {
+                if a.offset == off {
+                    return Err(format!(
+                        "key {:?} lists its own ancestor {off:#x} as a subkey: the hive has a cycle",
+                        self.node.name
+                    ));
+                }
+                up = a.parent.as_deref();
             }
             keys.push(Key {
                 hive,
                 node: hive.node(off)?,
                 depth: self.depth + 1,
+                ancestors: chain.clone(),
             });
         }
         Ok(keys)
@@ -452,8 +479,15 @@ impl Value<'_> {
                 break;
             }
             let seg = hive.cell(u32_at(list, i * 4).unwrap_or(NO_CELL))?;
-            let take = (len - out.len()).min(BIG_DATA_SEGMENT).min(seg.len());
-            out.extend_from_slice(&seg[..take]);
+            // every segment but the last holds a full 16344 bytes
+            let take = (len - out.len()).min(BIG_DATA_SEGMENT);
+            let part = seg.get(..take).ok_or_else(|| {
+                format!(
+                    "value {:?}: big-data segment {i} is shorter than {take} bytes",
+                    self.name
+                )
+            })?;
+            out.extend_from_slice(part);
         }
         if out.len() < len {
             return Err(format!(
@@ -484,5 +518,300 @@ impl Value<'_> {
             }
             t => ValueData::Other(t, raw),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CORPUS: &[u8] = include_bytes!("../../../fixtures/windows/corpus/Win10Firewall.wfw");
+
+    /// Visit every key once, decoding every value; returns the number of keys reached.
+    fn walk(hive: &Hive<'_>) -> usize {
+        let mut seen = HashSet::new();
+        let mut todo = vec![hive.root()];
+        while let Some(k) = todo.pop() {
+            if !seen.insert(k.offset()) {
+                continue;
+            }
+            let _ = k.name();
+            for v in k.values().unwrap_or_default() {
+                let _ = v.name();
+                let _ = v.data();
+            }
+            todo.extend(k.subkeys().unwrap_or_default());
+        }
+        seen.len()
+    }
+
+    #[test]
+    fn corpus_hive() {
+        let hive = Hive::parse(CORPUS).unwrap();
+        let root = hive.root();
+        assert_eq!(root.name(), "{75FC3BF7-162F-49C3-BCE0-13755109D65D}");
+        let rules = root.subkey("firewallrules").unwrap().unwrap();
+        assert_eq!(rules.name(), "FirewallRules");
+        let values = rules.values().unwrap();
+        assert_eq!(values.len(), 409);
+        assert!(values
+            .iter()
+            .all(|v| matches!(v.data(), Ok(ValueData::String(s)) if s.starts_with("v2."))));
+        let domain = root.subkey("DomainProfile").unwrap().unwrap();
+        let get = |name: &str| domain.value(name).unwrap().unwrap().data().unwrap();
+        assert_eq!(get("EnableFirewall"), ValueData::Dword(0));
+        assert_eq!(get("disablenotifications"), ValueData::Dword(1));
+        assert!(root.subkey("NoSuchKey").unwrap().is_none());
+        assert!(walk(&hive) > 5);
+    }
+
+    #[test]
+    fn truncated_hives_never_panic() {
+        let cuts = (0..8192)
+            .step_by(7)
+            .chain([4096, 4096 + 31, 4096 + 32, 12288, 65536, 100_000, 200_000])
+            .chain([CORPUS.len() - 1]);
+        for cut in cuts {
+            let b = &CORPUS[..cut.min(CORPUS.len())];
+            if let Ok(h) = Hive::parse(b) {
+                walk(&h);
+            }
+            let _ = crate::formats::windows::registry::render_hive(b);
+        }
+        assert!(Hive::parse(&CORPUS[..100]).is_err());
+        assert!(Hive::parse(b"").is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn mutated_hives_never_panic(
+            edits in proptest::collection::vec((0usize..65536, proptest::prelude::any::<u8>()), 1..24)
+        ) {
+            let mut b = CORPUS[..65536].to_vec();
+            for (at, byte) in edits {
+                b[at] = byte;
+            }
+            if let Ok(h) = Hive::parse(&b) {
+                walk(&h);
+            }
+            let _ = crate::formats::windows::registry::render_hive(&b);
+        }
+    }
+
+    /// Builds a hive with one hive bin, cell by cell.
+    struct Builder {
+        bin: Vec<u8>,
+    }
+
+    impl Builder {
+        fn new() -> Self {
+            Builder {
+                bin: vec![0; HBIN_HEADER_LEN],
+            }
+        }
+
+        /// Append an allocated cell holding `data`; returns its offset.
+        fn cell(&mut self, data: &[u8]) -> u32 {
+            let at = self.bin.len() as u32;
+            let size = (4 + data.len()).div_ceil(8) * 8;
+            self.bin.extend((-(size as i32)).to_le_bytes());
+            self.bin.extend(data);
+            self.bin.resize(at as usize + size, 0);
+            at
+        }
+
+        /// Patch a `u32` inside the cell data at `cell` (for forward references).
+        fn patch(&mut self, cell: u32, at: usize, v: u32) {
+            let i = cell as usize + 4 + at;
+            self.bin[i..i + 4].copy_from_slice(&v.to_le_bytes());
+        }
+
+        fn finish(mut self, root: u32) -> Vec<u8> {
+            let size = self.bin.len().div_ceil(4096) * 4096;
+            let free = size - self.bin.len();
+            if free > 0 {
+                let at = self.bin.len();
+                self.bin.resize(size, 0);
+                self.bin[at..at + 4].copy_from_slice(&(free as i32).to_le_bytes());
+            }
+            self.bin[..4].copy_from_slice(b"hbin");
+            self.bin[8..12].copy_from_slice(&(size as u32).to_le_bytes());
+            let mut out = vec![0u8; BASE_BLOCK_LEN];
+            out[..4].copy_from_slice(b"regf");
+            out[20..24].copy_from_slice(&1u32.to_le_bytes());
+            out[24..28].copy_from_slice(&5u32.to_le_bytes());
+            out[36..40].copy_from_slice(&root.to_le_bytes());
+            out[40..44].copy_from_slice(&(size as u32).to_le_bytes());
+            out.extend(self.bin);
+            out
+        }
+    }
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn nk(name: &[u8], compressed: bool, subkeys: (u32, u32), values: (u32, u32)) -> Vec<u8> {
+        let mut c = vec![0u8; 76];
+        c[..2].copy_from_slice(b"nk");
+        let flags = if compressed { KEY_COMP_NAME } else { 0 };
+        c[2..4].copy_from_slice(&flags.to_le_bytes());
+        c[16..20].copy_from_slice(&NO_CELL.to_le_bytes());
+        c[20..24].copy_from_slice(&subkeys.0.to_le_bytes());
+        c[28..32].copy_from_slice(&subkeys.1.to_le_bytes());
+        c[32..36].copy_from_slice(&NO_CELL.to_le_bytes());
+        c[36..40].copy_from_slice(&values.0.to_le_bytes());
+        c[40..44].copy_from_slice(&values.1.to_le_bytes());
+        c[44..48].copy_from_slice(&NO_CELL.to_le_bytes());
+        c[48..52].copy_from_slice(&NO_CELL.to_le_bytes());
+        c[72..74].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        c.extend(name);
+        c
+    }
+
+    fn vk(name: &[u8], compressed: bool, size: u32, offset: u32, ty: u32) -> Vec<u8> {
+        let mut c = vec![0u8; 20];
+        c[..2].copy_from_slice(b"vk");
+        c[2..4].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        c[4..8].copy_from_slice(&size.to_le_bytes());
+        c[8..12].copy_from_slice(&offset.to_le_bytes());
+        c[12..16].copy_from_slice(&ty.to_le_bytes());
+        let flags = if compressed { VALUE_COMP_NAME } else { 0 };
+        c[16..18].copy_from_slice(&flags.to_le_bytes());
+        c.extend(name);
+        c
+    }
+
+    fn list(sig: &[u8; 2], entries: &[u32], step: usize) -> Vec<u8> {
+        let mut c = sig.to_vec();
+        c.extend((entries.len() as u16).to_le_bytes());
+        for &e in entries {
+            c.extend(e.to_le_bytes());
+            c.extend(vec![0u8; step - 4]);
+        }
+        c
+    }
+
+    /// Root `Root` (compressed name) with an `lf` list holding one child `Kïnd` (UTF-16
+    /// name); the child has an inline DWORD `Enable` (compressed name), a REG_SZ `Näme`
+    /// (UTF-16 name) in its own cell and a 20000-byte REG_BINARY `Big` in a `db` record.
+    fn tiny_hive() -> Vec<u8> {
+        let mut b = Builder::new();
+        let text = b.cell(&utf16le("hello, wörld\0"));
+        let dword = vk(b"Enable", true, DATA_INLINE | 4, 0x1234_5678, REG_DWORD);
+        let dword = b.cell(&dword);
+        let sz = vk(&utf16le("Näme"), false, 26, text, REG_SZ);
+        let sz = b.cell(&sz);
+        let big: Vec<u8> = (0..20000u32).map(|i| (i % 251) as u8).collect();
+        let seg1 = b.cell(&big[..BIG_DATA_SEGMENT]);
+        let seg2 = b.cell(&big[BIG_DATA_SEGMENT..]);
+        let segs = b.cell(&[seg1.to_le_bytes(), seg2.to_le_bytes()].concat());
+        let mut db = b"db".to_vec();
+        db.extend(2u16.to_le_bytes());
+        db.extend(segs.to_le_bytes());
+        let db = b.cell(&db);
+        let bigv = b.cell(&vk(b"Big", true, 20000, db, REG_BINARY));
+        let vlist = b.cell(&[dword, sz, bigv].map(u32::to_le_bytes).concat());
+        let child = b.cell(&nk(&utf16le("Kïnd"), false, (0, NO_CELL), (3, vlist)));
+        let lf = b.cell(&list(b"lf", &[child], 8));
+        let root = b.cell(&nk(b"Root", true, (1, lf), (0, NO_CELL)));
+        b.finish(root)
+    }
+
+    #[test]
+    fn hand_built_hive() {
+        let bytes = tiny_hive();
+        let hive = Hive::parse(&bytes).unwrap();
+        let root = hive.root();
+        assert_eq!(root.name(), "Root");
+        assert!(root.values().unwrap().is_empty());
+        let kids = root.subkeys().unwrap();
+        assert_eq!(kids.len(), 1);
+        assert_eq!(kids[0].name(), "Kïnd");
+        let child = root.subkey("KÏND").unwrap().unwrap();
+        assert!(child.subkeys().unwrap().is_empty());
+        let values = child.values().unwrap();
+        let got: Vec<_> = values
+            .iter()
+            .map(|v| (v.name().to_string(), v.data().unwrap()))
+            .collect();
+        let big: Vec<u8> = (0..20000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(
+            got,
+            [
+                ("Enable".to_string(), ValueData::Dword(0x1234_5678)),
+                ("Näme".to_string(), ValueData::String("hello, wörld".into())),
+                ("Big".to_string(), ValueData::Binary(big)),
+            ]
+        );
+        // every prefix of it is refused or read without panicking
+        for cut in 0..bytes.len() {
+            if let Ok(h) = Hive::parse(&bytes[..cut]) {
+                walk(&h);
+            }
+        }
+    }
+
+    #[test]
+    fn index_roots_multi_strings_and_cycles() {
+        let mut b = Builder::new();
+        let ms = b.cell(&utf16le("a\0bc\0\0"));
+        let msv = b.cell(&vk(b"M", true, 12, ms, REG_MULTI_SZ));
+        let vlist = b.cell(&msv.to_le_bytes());
+        let k1 = b.cell(&nk(b"One", true, (0, NO_CELL), (1, vlist)));
+        // `Two` lists the root as its subkey: a cycle
+        let k2 = b.cell(&nk(b"Two", true, (1, NO_CELL), (0, NO_CELL)));
+        let k3 = b.cell(&nk(b"Three", true, (0, NO_CELL), (0, NO_CELL)));
+        let li = b.cell(&list(b"li", &[k1, k2], 4));
+        let lh = b.cell(&list(b"lh", &[k3], 8));
+        let ri = b.cell(&list(b"ri", &[li, lh], 4));
+        let root = b.cell(&nk(b"R", true, (3, ri), (0, NO_CELL)));
+        let back = b.cell(&list(b"lf", &[root], 8));
+        b.patch(k2, 28, back);
+        let bytes = b.finish(root);
+        let hive = Hive::parse(&bytes).unwrap();
+        let kids = hive.root().subkeys().unwrap();
+        let names: Vec<_> = kids.iter().map(Key::name).collect();
+        assert_eq!(names, ["One", "Two", "Three"]);
+        let m = kids[0].value("m").unwrap().unwrap();
+        assert_eq!(
+            m.data().unwrap(),
+            ValueData::MultiString(vec!["a".into(), "bc".into()])
+        );
+        let err = kids[1].subkeys().unwrap_err();
+        assert!(err.contains("cycle"), "{err}");
+        assert_eq!(walk(&hive), 4);
+    }
+
+    #[test]
+    fn malformed_input_is_reported() {
+        let good = tiny_hive();
+        // not a hive
+        let mut b = good.clone();
+        b[0] = b'x';
+        assert!(Hive::parse(&b).unwrap_err().contains("regf"));
+        // no hbin
+        let mut b = good.clone();
+        b[4096] = b'x';
+        assert!(Hive::parse(&b).unwrap_err().contains("hbin"));
+        // root offset outside the bins
+        let mut b = good.clone();
+        b[36..40].copy_from_slice(&0x0100_0000u32.to_le_bytes());
+        assert!(Hive::parse(&b).unwrap_err().contains("outside"));
+        // root offset at a free cell (the padding at the end of the bin)
+        let mut b = good.clone();
+        let bins = u32::from_le_bytes([b[40], b[41], b[42], b[43]]);
+        b[36..40].copy_from_slice(&(bins - 8).to_le_bytes());
+        assert!(Hive::parse(&b).unwrap_err().contains("not allocated"));
+        // a value list longer than its cell
+        let hive = Hive::parse(&good).unwrap();
+        let child = hive.root().subkeys().unwrap().remove(0);
+        let mut b = good.clone();
+        let at = 4096 + child.offset() as usize + 4 + 36;
+        b[at..at + 4].copy_from_slice(&1000u32.to_le_bytes());
+        let hive = Hive::parse(&b).unwrap();
+        let child = hive.root().subkeys().unwrap().remove(0);
+        assert!(child.values().unwrap_err().contains("do not fit"));
     }
 }

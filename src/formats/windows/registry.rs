@@ -7,8 +7,8 @@
 //!   `DefaultOutboundAction`;
 //! - raw lines: a bare `v2.30|...|` per line, or `"RuleId"=v2.30|...|` (unquoted data, as in
 //!   dumps of `.wfw` files and in our own rendering of hives);
-//! - `.wfw` files (`netsh advfirewall export`), binary registry hives read with `nt-hive` and
-//!   rendered to the raw-line text by [`render_hive`].
+//! - `.wfw` files (`netsh advfirewall export`), binary registry hives read with our own
+//!   reader ([`super::regf`]) and rendered to the raw-line text by [`render_hive`].
 //!
 //! Fields may repeat (each repetition adds to a list) and an absent field means any. Unknown
 //! fields are kept as notes and reported (undecidable: they may restrict the rule); connection
