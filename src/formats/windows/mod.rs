@@ -19,6 +19,7 @@
 
 pub mod netsh;
 pub mod powershell;
+pub mod regf;
 pub mod registry;
 
 use std::collections::BTreeSet;

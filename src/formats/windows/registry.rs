@@ -7,8 +7,8 @@
 //!   `DefaultOutboundAction`;
 //! - raw lines: a bare `v2.30|...|` per line, or `"RuleId"=v2.30|...|` (unquoted data, as in
 //!   dumps of `.wfw` files and in our own rendering of hives);
-//! - `.wfw` files (`netsh advfirewall export`), binary registry hives read with `nt-hive` and
-//!   rendered to the raw-line text by [`render_hive`].
+//! - `.wfw` files (`netsh advfirewall export`), binary registry hives read with our own
+//!   reader ([`super::regf`]) and rendered to the raw-line text by [`render_hive`].
 //!
 //! Fields may repeat (each repetition adds to a list) and an absent field means any. Unknown
 //! fields are kept as notes and reported (undecidable: they may restrict the rule); connection
@@ -16,6 +16,7 @@
 
 use std::collections::BTreeSet;
 
+use super::regf::{Hive, ValueData};
 use super::{
     parse_addr, parse_icmp, parse_port, parse_protocol, Direction, Item, ProfileSettings, Profiles,
     WinAction, WinRule,
@@ -441,18 +442,18 @@ fn parse_rule_string(
 /// Render a `.wfw` hive as text: `[path]` lines for the keys `FirewallRules` and the profile
 /// keys, `"<value name>"=<rule string>` per rule, `"<name>"=dword:XXXXXXXX` per profile DWORD.
 pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
-    let hive = nt_hive::Hive::new(bytes)
-        .or_else(|_| nt_hive::Hive::without_validation(bytes))
-        .map_err(|e| format!("not a readable registry hive: {e}"))?;
-    let root = hive
-        .root_key_node()
-        .map_err(|e| format!("the hive has no root key: {e}"))?;
+    let hive = Hive::parse(bytes).map_err(|e| format!("not a readable registry hive: {e}"))?;
     let mut out = String::new();
     let mut found = false;
+    // a key node seen twice means a cycle in a damaged hive: walk each once
+    let mut seen = BTreeSet::new();
     // the policy key is the root (a `.wfw`) or one or two levels below it
-    let mut todo = vec![(root, String::new(), 0usize)];
+    let mut todo = vec![(hive.root(), String::new(), 0usize)];
     while let Some((key, path, depth)) = todo.pop() {
-        let name = key.name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        if !seen.insert(key.offset()) {
+            continue;
+        }
+        let name = key.name().to_string();
         let here = if path.is_empty() {
             name.clone()
         } else {
@@ -462,17 +463,13 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
         if lname == "firewallrules" {
             found = true;
             out.push_str(&format!("[{here}]\n"));
-            if let Some(Ok(values)) = key.values() {
-                for v in values.flatten() {
-                    let vname = v.name().map(|n| n.to_string_lossy()).unwrap_or_default();
-                    if let Ok(data) = v.string_data() {
-                        let data = data.trim_end_matches('\0');
-                        out.push_str(&format!(
-                            "\"{}\"={}\n",
-                            vname.replace('\\', "\\\\").replace('"', "\\\""),
-                            data.replace(['\r', '\n'], " ")
-                        ));
-                    }
+            for v in key.values().unwrap_or_default() {
+                if let Ok(ValueData::String(data)) = v.data() {
+                    out.push_str(&format!(
+                        "\"{}\"={}\n",
+                        v.name().replace('\\', "\\\\").replace('"', "\\\""),
+                        data.replace(['\r', '\n'], " ")
+                    ));
                 }
             }
         } else if matches!(
@@ -480,22 +477,17 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
             "domainprofile" | "standardprofile" | "privateprofile" | "publicprofile"
         ) {
             out.push_str(&format!("[{here}]\n"));
-            if let Some(Ok(values)) = key.values() {
-                for v in values.flatten() {
-                    let vname = v.name().map(|n| n.to_string_lossy()).unwrap_or_default();
-                    if let Ok(d) = v.dword_data() {
-                        out.push_str(&format!("\"{vname}\"=dword:{d:08x}\n"));
-                    }
+            for v in key.values().unwrap_or_default() {
+                if let Ok(ValueData::Dword(d)) = v.data() {
+                    out.push_str(&format!("\"{}\"=dword:{d:08x}\n", v.name()));
                 }
             }
         }
         if depth < 3 && lname != "firewallrules" {
-            if let Some(Ok(subs)) = key.subkeys() {
-                let mut kids: Vec<_> = subs.flatten().collect();
-                kids.reverse();
-                for k in kids {
-                    todo.push((k, here.clone(), depth + 1));
-                }
+            let mut kids = key.subkeys().unwrap_or_default();
+            kids.reverse();
+            for k in kids {
+                todo.push((k, here.clone(), depth + 1));
             }
         }
     }
