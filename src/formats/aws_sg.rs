@@ -103,6 +103,13 @@ pub enum Target {
     PrefixList(String),
     /// Another (or the same) security group, resolved by id or name.
     Group(GroupRef),
+    /// A template parameter or variable (`CidrIp: !Ref AdminCidr`): its deployed value is not in
+    /// the file, so it is resolved by name like a group (`--address AdminCidr=...`).
+    Param {
+        name: String,
+        /// The parameter's default, as written, for messages (the deployed value may differ).
+        default: Option<String>,
+    },
     /// Not known from this input.
     Unknown {
         /// How the value reads in a label (`!Ref AdminCidr`).
@@ -122,6 +129,21 @@ pub struct Peer {
     pub span: Span,
     /// The value itself (the CIDR string, the group id): where a problem with it points.
     pub value_span: Span,
+}
+
+impl Peer {
+    /// A peer whose value is not known: its rule matches every address, undecidably.
+    pub fn unknown(shown: impl Into<String>, reason: impl Into<String>, span: Span) -> Self {
+        Peer {
+            target: Target::Unknown {
+                shown: shown.into(),
+                reason: reason.into(),
+            },
+            description: None,
+            span,
+            value_span: span,
+        }
+    }
 }
 
 /// An IP permission: one protocol and port range, and the peers it admits.
@@ -216,6 +238,8 @@ pub struct NaclEntry {
     pub icmp_type: Option<Field<i64>>,
     pub icmp_code: Option<Field<i64>>,
     pub span: Span,
+    /// Reasons the whole entry is unknown (it is undecidable).
+    pub unknown: Vec<String>,
 }
 
 /// A network ACL.
@@ -265,7 +289,8 @@ fn is_acl(v: &Json<'_>) -> bool {
 
 /// Is this JSON document AWS security groups or network ACLs? An object with a
 /// `SecurityGroups`, `SecurityGroupRules` or `NetworkAcls` array (the CLI's output), a bare
-/// array of such objects (`--query`), or one group or ACL object.
+/// array of such objects (`--query`), one group, rule or ACL object, or a CloudFormation template
+/// with such resources ([`super::cloudformation::sniff_json`]).
 pub fn sniff(json: &Json<'_>) -> bool {
     match &json.kind {
         Kind::Object(_) => {
@@ -275,6 +300,7 @@ pub fn sniff(json: &Json<'_>) -> bool {
                 || is_group(json)
                 || is_acl(json)
                 || is_group_rule(json)
+                || super::cloudformation::sniff_json(json)
         }
         Kind::Array(items) => {
             !items.is_empty()
@@ -286,8 +312,12 @@ pub fn sniff(json: &Json<'_>) -> bool {
     }
 }
 
-/// Parse and lower a document that [`sniff`] accepted.
+/// Parse and lower a document that [`sniff`] accepted (a CloudFormation template goes to
+/// [`super::cloudformation::parse_json`]).
 pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    if super::cloudformation::sniff_json(json) {
+        return super::cloudformation::parse_json(src, json, names);
+    }
     let mut issues = Vec::new();
     let doc = read_document(json, &mut issues);
     let mut rulesets = lower_groups(&doc.groups, src, names, &mut issues);
@@ -401,7 +431,7 @@ fn classify(r: &mut Reader<'_>, doc: &mut Document, item: &Json<'_>) -> bool {
 }
 
 /// A value for a message: strings quoted, numbers and booleans as written, else the type.
-fn describe(v: &Json<'_>) -> String {
+pub(super) fn describe(v: &Json<'_>) -> String {
     match &v.kind {
         Kind::String(s) => format!("\"{s}\""),
         Kind::Number(n) => n.to_string(),
@@ -934,6 +964,7 @@ impl Reader<'_> {
             icmp_type: None,
             icmp_code: None,
             span: e.span,
+            unknown: Vec::new(),
         };
         if let Some(pr) = Self::member(e, "PortRange") {
             if pr.members().is_some() {
@@ -979,6 +1010,7 @@ fn unknown_entry(span: Span) -> NaclEntry {
         icmp_type: None,
         icmp_code: None,
         span,
+        unknown: Vec::new(),
     }
 }
 
@@ -1330,6 +1362,18 @@ impl Lower<'_> {
                     }
                 }
             }
+            Target::Param { name, default } => match self.names.get(name) {
+                Some(s) => (s.clone(), name.clone()),
+                None => {
+                    let note = match default {
+                        Some(d) => format!(" (default `{d}`; the deployed value may differ)"),
+                        None => String::new(),
+                    };
+                    let r = self.unresolved("template parameter", name, &note, peer.value_span);
+                    why.push(r);
+                    (AddrSet::any(), name.clone())
+                }
+            },
             Target::Unknown { shown, reason } => {
                 why.push(reason.clone());
                 (AddrSet::any(), shown.clone())
@@ -1491,7 +1535,7 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
         let mut seen: HashSet<i64> = HashSet::new();
         let mut ids = Vec::new();
         for e in mine {
-            let mut why = Vec::new();
+            let mut why = e.unknown.clone();
             if let Val::Unknown(r) = &e.egress.value {
                 why.push(format!("{r}, so its direction is unknown"));
             }
