@@ -3,6 +3,7 @@
 
 pub mod aws_sg;
 pub mod azure_nsg;
+pub mod cloudformation;
 pub mod detect;
 pub mod encoding;
 pub mod iptables;

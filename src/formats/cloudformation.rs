@@ -1,0 +1,1723 @@
+//! AWS CloudFormation templates, JSON or YAML: `AWS::EC2::SecurityGroup` with inline
+//! `SecurityGroupIngress` / `SecurityGroupEgress`, standalone `AWS::EC2::SecurityGroupIngress` /
+//! `AWS::EC2::SecurityGroupEgress` resources attached to a group of the template (`GroupId: !Ref
+//! X`, `{"Ref": "X"}`, `!GetAtt X.GroupId`), and `AWS::EC2::NetworkAcl` with its
+//! `AWS::EC2::NetworkAclEntry` resources. Templates are read into the AST of [`super::aws_sg`]
+//! and lowered by its functions; a group or ACL is named by its logical id.
+//!
+//! YAML is read from `saphyr-parser` events into the same span-aware [`Json`] tree as a JSON
+//! template: a short-form intrinsic becomes its long form (`!Ref X` → `{"Ref": "X"}`, `!GetAtt
+//! A.B` → `{"Fn::GetAtt": "A.B"}`, `!Sub ...` → `{"Fn::Sub": ...}`), plain `true`, `false` and
+//! `null` their JSON values, plain integers numbers, everything else a string (CloudFormation
+//! reads `FromPort: "22"` as 22, and so do we). YAML aliases are refused (CloudFormation does not
+//! support them), nesting is bounded, and the tree is built without recursion.
+//!
+//! Values: a literal is read; `!Ref` of a parameter is a [`Target::Param`] where an address is
+//! expected (resolved by name like a group: `--address AdminCidr=...`), and unknown elsewhere;
+//! `!Ref` / `!GetAtt ....GroupId` of a group of the template is that group; any other intrinsic
+//! (`!Sub`, `!ImportValue`, `!If`, `!GetAtt` of another attribute, pseudo parameters) is unknown,
+//! with an undecidable issue at its text. Omitting `SecurityGroupEgress` (or giving an empty
+//! list) keeps EC2's default allow-all IPv4 egress rule, which is lowered as such.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
+
+use super::aws_sg::{
+    describe, Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup,
+    Target,
+};
+use super::json_spans::{Json, JsonError, Kind, Member, MAX_DEPTH};
+use super::source::SourceText;
+use super::{aws_sg, IssueKind, ParseIssue, Parsed, Resolver};
+use crate::model::Span;
+
+const GROUP: &str = "AWS::EC2::SecurityGroup";
+const INGRESS: &str = "AWS::EC2::SecurityGroupIngress";
+const EGRESS: &str = "AWS::EC2::SecurityGroupEgress";
+const ACL: &str = "AWS::EC2::NetworkAcl";
+const ACL_ENTRY: &str = "AWS::EC2::NetworkAclEntry";
+const FIREWALL_TYPES: [&str; 5] = [GROUP, INGRESS, EGRESS, ACL, ACL_ENTRY];
+
+// ---------------------------------------------------------------------------------------------
+// Sniffing and entry points
+
+/// Is this JSON document a CloudFormation template with security groups or network ACLs (a
+/// `Resources` object with a resource of one of those types)?
+pub fn sniff_json(json: &Json<'_>) -> bool {
+    json.get("Resources")
+        .and_then(|r| r.members())
+        .is_some_and(|ms| {
+            ms.iter().any(|m| {
+                m.value
+                    .get("Type")
+                    .and_then(|t| t.as_str())
+                    .is_some_and(|t| FIREWALL_TYPES.contains(&t))
+            })
+        })
+}
+
+/// Is this text a YAML CloudFormation template with security groups or network ACLs? A
+/// top-level `Resources:` line and a `Type:` of one of those resource types.
+pub fn sniff_yaml(text: &str) -> bool {
+    if super::json_spans::looks_like_json(text) {
+        return false;
+    }
+    let mut resources = false;
+    let mut typed = false;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Resources:") {
+            let rest = rest.trim();
+            resources |= rest.is_empty() || rest.starts_with('#');
+        }
+        let l = line.trim_start().trim_start_matches("- ");
+        if let Some(v) = l.strip_prefix("Type:") {
+            let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+            typed |= FIREWALL_TYPES.contains(&v);
+        }
+        if resources && typed {
+            return true;
+        }
+    }
+    false
+}
+
+/// Parse and lower a JSON template that [`sniff_json`] accepted.
+pub fn parse_json(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    let mut issues = Vec::new();
+    let doc = read_template(json, &mut issues);
+    let mut rulesets = aws_sg::lower_groups(&doc.groups, src, names, &mut issues);
+    rulesets.extend(aws_sg::lower_nacls(&doc.acls, src, &mut issues));
+    Parsed { rulesets, issues }
+}
+
+/// Parse and lower a YAML template that [`sniff_yaml`] accepted.
+pub fn parse_yaml(src: &SourceText, names: &Resolver) -> Parsed {
+    match yaml_to_json(&src.text) {
+        Ok(json) => parse_json(src, &json, names),
+        Err(e) => Parsed {
+            rulesets: Vec::new(),
+            issues: vec![ParseIssue {
+                kind: IssueKind::ParseError,
+                span: e.span,
+                message: e.message,
+                label: e.label,
+                help: Some(
+                    "fix the YAML (`aws cloudformation validate-template` checks it); nothing of this file was audited"
+                        .into(),
+                ),
+            }],
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML into the span-aware JSON tree
+
+/// Byte offsets of character indices (the YAML parser counts characters).
+struct Offsets {
+    len: usize,
+    /// Empty for ASCII text, where they are equal.
+    bytes: Vec<usize>,
+}
+
+impl Offsets {
+    fn new(text: &str) -> Self {
+        Offsets {
+            len: text.len(),
+            bytes: if text.is_ascii() {
+                Vec::new()
+            } else {
+                text.char_indices().map(|(b, _)| b).collect()
+            },
+        }
+    }
+    fn at(&self, chars: usize) -> usize {
+        if self.bytes.is_empty() {
+            chars.min(self.len)
+        } else {
+            self.bytes.get(chars).copied().unwrap_or(self.len)
+        }
+    }
+}
+
+enum Open<'a> {
+    Seq(Vec<Json<'a>>),
+    /// Members so far, and the key waiting for its value.
+    Map(Vec<Member<'a>>, Option<(Cow<'a, str>, Span)>),
+}
+
+struct Frame<'a> {
+    open: Open<'a>,
+    start: usize,
+    /// A local tag (`!Sub`) to wrap the finished node in.
+    tag: Option<String>,
+}
+
+fn yaml_error(span: Span, message: impl Into<String>, label: &str) -> JsonError {
+    JsonError {
+        span,
+        message: message.into(),
+        label: label.to_string(),
+    }
+}
+
+/// Read YAML text (one document) into a [`Json`] tree with byte spans, short-form intrinsics
+/// turned into their long form. Never panics: the parser is run under `catch_unwind` as well.
+pub fn yaml_to_json(text: &str) -> Result<Json<'_>, JsonError> {
+    let run = std::panic::AssertUnwindSafe(|| build_yaml(text));
+    match std::panic::catch_unwind(run) {
+        Ok(r) => r,
+        Err(_) => Err(yaml_error(
+            Span::new(0, 0),
+            "the YAML reader failed on this file",
+            "unreadable YAML",
+        )),
+    }
+}
+
+/// The suffix of a local tag (`!Ref` → `Ref`); core-schema and other tags are ignored.
+fn local_tag(tag: Option<&Cow<'_, Tag>>) -> Option<String> {
+    tag.filter(|t| t.handle == "!").map(|t| t.suffix.clone())
+}
+
+/// Wrap a node in its intrinsic function: `!Ref x` → `{"Ref": x}`, `!Sub x` → `{"Fn::Sub": x}`.
+fn wrap<'a>(tag: Option<String>, node: Json<'a>) -> Json<'a> {
+    let Some(t) = tag else { return node };
+    let key = match t.as_str() {
+        "Ref" | "Condition" => t,
+        other => format!("Fn::{other}"),
+    };
+    let span = node.span;
+    Json {
+        kind: Kind::Object(vec![Member {
+            key: Cow::Owned(key),
+            key_span: span,
+            value: node,
+        }]),
+        span,
+    }
+}
+
+fn scalar<'a>(
+    text: &'a str,
+    v: Cow<'a, str>,
+    style: ScalarStyle,
+    tagged: bool,
+    span: Span,
+) -> Json<'a> {
+    let kind = if style != ScalarStyle::Plain || tagged {
+        Kind::String(v)
+    } else {
+        match v.as_ref() {
+            "" | "~" | "null" | "Null" | "NULL" => Kind::Null,
+            "true" | "True" | "TRUE" => Kind::Bool(true),
+            "false" | "False" | "FALSE" => Kind::Bool(false),
+            n => {
+                // an integer, as written in the source
+                let digits = n.strip_prefix('-').unwrap_or(n);
+                match text.get(span.start..span.end) {
+                    Some(src)
+                        if src == n
+                            && !digits.is_empty()
+                            && digits.bytes().all(|c| c.is_ascii_digit()) =>
+                    {
+                        Kind::Number(src)
+                    }
+                    _ => Kind::String(v),
+                }
+            }
+        }
+    };
+    Json { kind, span }
+}
+
+fn attach<'a>(
+    stack: &mut [Frame<'a>],
+    root: &mut Option<Json<'a>>,
+    node: Json<'a>,
+) -> Result<(), JsonError> {
+    match stack.last_mut() {
+        None => {
+            *root = Some(node);
+            Ok(())
+        }
+        Some(Frame {
+            open: Open::Seq(items),
+            ..
+        }) => {
+            items.push(node);
+            Ok(())
+        }
+        Some(Frame {
+            open: Open::Map(members, key),
+            ..
+        }) => match key.take() {
+            Some((key, key_span)) => {
+                members.push(Member {
+                    key,
+                    key_span,
+                    value: node,
+                });
+                Ok(())
+            }
+            None => Err(yaml_error(
+                node.span,
+                "a mapping key must be a plain value",
+                "complex key",
+            )),
+        },
+    }
+}
+
+fn build_yaml(text: &str) -> Result<Json<'_>, JsonError> {
+    let off = Offsets::new(text);
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut root: Option<Json<'_>> = None;
+    let mut documents = 0usize;
+    for item in Parser::new_from_str(text) {
+        let (ev, span) = item.map_err(|e| {
+            let at = off.at(e.marker().index());
+            let end = off.at(e.marker().index() + 1);
+            yaml_error(
+                Span::new(at, end.max(at)),
+                format!("not valid YAML: {}", e.info()),
+                "here",
+            )
+        })?;
+        let s = Span::new(off.at(span.start.index()), off.at(span.end.index()));
+        let s = Span::new(s.start, s.end.max(s.start));
+        let awaiting_key = matches!(
+            stack.last(),
+            Some(Frame {
+                open: Open::Map(_, None),
+                ..
+            })
+        );
+        match ev {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(yaml_error(
+                        s,
+                        "more than one YAML document in the file (a template is one document)",
+                        "second document",
+                    ));
+                }
+            }
+            Event::Alias(_) => {
+                return Err(yaml_error(
+                    s,
+                    "YAML aliases (`*name`) are not supported by CloudFormation",
+                    "alias",
+                ))
+            }
+            Event::Scalar(v, style, _anchor, tag) => {
+                let tag = local_tag(tag.as_ref());
+                if awaiting_key {
+                    if tag.is_some() {
+                        return Err(yaml_error(
+                            s,
+                            "a mapping key cannot be an intrinsic function",
+                            "tagged key",
+                        ));
+                    }
+                    if let Some(Frame {
+                        open: Open::Map(_, key),
+                        ..
+                    }) = stack.last_mut()
+                    {
+                        *key = Some((v, s));
+                    }
+                    continue;
+                }
+                let node = wrap(tag.clone(), scalar(text, v, style, tag.is_some(), s));
+                attach(&mut stack, &mut root, node)?;
+            }
+            Event::SequenceStart(_, ref tag) | Event::MappingStart(_, ref tag) => {
+                if awaiting_key {
+                    return Err(yaml_error(
+                        s,
+                        "complex mapping keys are not supported",
+                        "complex key",
+                    ));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(yaml_error(s, "YAML nested too deeply", "too deep"));
+                }
+                let open = if matches!(ev, Event::SequenceStart(..)) {
+                    Open::Seq(Vec::new())
+                } else {
+                    Open::Map(Vec::new(), None)
+                };
+                stack.push(Frame {
+                    open,
+                    start: s.start,
+                    tag: local_tag(tag.as_ref()),
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(f) = stack.pop() else {
+                    return Err(yaml_error(s, "unbalanced YAML structure", "here"));
+                };
+                let (kind, last_end) = match f.open {
+                    Open::Seq(items) => {
+                        let end = items.last().map(|i| i.span.end);
+                        (Kind::Array(items), end)
+                    }
+                    Open::Map(members, pending) => {
+                        if let Some((_, ks)) = pending {
+                            return Err(yaml_error(
+                                ks,
+                                "a mapping key without a value",
+                                "no value",
+                            ));
+                        }
+                        let end = members.last().map(|m| m.value.span.end);
+                        (Kind::Object(members), end)
+                    }
+                };
+                // flow collections end at their bracket; block ones at their last child
+                let end = if s.is_empty() {
+                    last_end.unwrap_or(f.start)
+                } else {
+                    s.end
+                };
+                let node = Json {
+                    kind,
+                    span: Span::new(f.start, end.max(f.start)),
+                };
+                attach(&mut stack, &mut root, wrap(f.tag, node))?;
+            }
+        }
+    }
+    Ok(root.unwrap_or(Json {
+        kind: Kind::Null,
+        span: Span::new(0, 0),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a template into the AST
+
+/// What a property's value is.
+enum Value<'j, 'a> {
+    /// Written in the template (a scalar, or a list or mapping that is no intrinsic).
+    Literal(&'j Json<'a>),
+    /// `!Ref R` or `!GetAtt R.attr` of a resource of this template.
+    Resource { name: String, attr: Option<String> },
+    /// `!Ref P` of a template parameter.
+    Param {
+        name: String,
+        default: Option<String>,
+    },
+    /// Any other intrinsic: known only at deploy time.
+    Other { shown: String },
+}
+
+struct Cfn<'i> {
+    issues: &'i mut Vec<ParseIssue>,
+    /// Parameters and their defaults as written.
+    params: HashMap<String, Option<String>>,
+    /// Resource logical ids and their types.
+    types: HashMap<String, String>,
+}
+
+/// A short rendering of an intrinsic's argument for labels.
+fn short(v: &Json<'_>) -> String {
+    match &v.kind {
+        Kind::String(s) => {
+            let s: String = s.chars().take(60).collect();
+            s
+        }
+        Kind::Number(n) => n.to_string(),
+        _ => "…".into(),
+    }
+}
+
+fn member<'j, 'a>(obj: &'j Json<'a>, key: &str) -> Option<&'j Json<'a>> {
+    obj.get(key).filter(|v| !v.is_null())
+}
+
+/// Read a template's security groups and network ACLs, reporting what cannot be read.
+pub fn read_template(root: &Json<'_>, issues: &mut Vec<ParseIssue>) -> Document {
+    let mut doc = Document::default();
+    let mut cx = Cfn {
+        issues,
+        params: HashMap::new(),
+        types: HashMap::new(),
+    };
+    if root.members().is_none() {
+        cx.error(
+            root.span,
+            format!(
+                "a CloudFormation template should be a mapping, not {}",
+                root.type_name()
+            ),
+            "not a template",
+        );
+        return doc;
+    }
+    if let Some(ps) = root.get("Parameters").and_then(|p| p.members()) {
+        for p in ps {
+            let default =
+                p.value
+                    .get("Default")
+                    .filter(|d| !d.is_null())
+                    .map(|d| match d.as_str() {
+                        Some(s) => s.to_string(),
+                        None => describe(d),
+                    });
+            cx.params.insert(p.key.to_string(), default);
+        }
+    }
+    let Some(res) = root.get("Resources") else {
+        cx.error(
+            root.span,
+            "this template has no `Resources`".into(),
+            "`Resources` missing",
+        );
+        return doc;
+    };
+    let Some(resources) = res.members() else {
+        cx.error(
+            res.span,
+            format!("`Resources` should be a mapping, not {}", describe(res)),
+            "not a mapping",
+        );
+        return doc;
+    };
+    for r in resources {
+        if let Some(t) = r.value.get("Type").and_then(|t| t.as_str()) {
+            cx.types.insert(r.key.to_string(), t.to_string());
+        }
+    }
+    // groups and ACLs first: rules and entries attach to them
+    for r in resources {
+        match r.value.get("Type").and_then(|t| t.as_str()) {
+            Some(GROUP) => {
+                let g = cx.group(&r.key, &r.value);
+                doc.groups.push(g);
+            }
+            Some(ACL) => doc.acls.push(NetworkAcl {
+                id: Some(r.key.to_string()),
+                vpc_id: None,
+                is_default: Some(false),
+                subnets: Vec::new(),
+                entries: Vec::new(),
+                span: r.value.span,
+            }),
+            _ => {}
+        }
+    }
+    for r in resources {
+        match r.value.get("Type").and_then(|t| t.as_str()) {
+            Some(INGRESS) => cx.standalone(&r.key, &r.value, true, &mut doc.groups),
+            Some(EGRESS) => cx.standalone(&r.key, &r.value, false, &mut doc.groups),
+            Some(ACL_ENTRY) => cx.acl_entry(&r.key, &r.value, &mut doc.acls),
+            _ => {}
+        }
+    }
+    doc
+}
+
+impl Cfn<'_> {
+    fn error(&mut self, span: Span, message: String, label: &str) {
+        self.issues.push(ParseIssue {
+            kind: IssueKind::ParseError,
+            span,
+            message,
+            label: label.to_string(),
+            help: None,
+        });
+    }
+
+    fn classify<'j, 'a>(&self, v: &'j Json<'a>) -> Value<'j, 'a> {
+        let Some([m]) = v.members() else {
+            return Value::Literal(v);
+        };
+        let key = m.key.as_ref();
+        match key {
+            "Ref" => match m.value.as_str() {
+                Some(name) => {
+                    if let Some(default) = self.params.get(name) {
+                        Value::Param {
+                            name: name.to_string(),
+                            default: default.clone(),
+                        }
+                    } else if self.types.contains_key(name) {
+                        Value::Resource {
+                            name: name.to_string(),
+                            attr: None,
+                        }
+                    } else {
+                        Value::Other {
+                            shown: format!("!Ref {name}"),
+                        }
+                    }
+                }
+                None => Value::Other {
+                    shown: "!Ref …".into(),
+                },
+            },
+            "Fn::GetAtt" => {
+                let parts = match &m.value.kind {
+                    Kind::String(s) => s
+                        .split_once('.')
+                        .map(|(a, b)| (a.to_string(), b.to_string())),
+                    Kind::Array(a) => match a.as_slice() {
+                        [r, at] => r
+                            .as_str()
+                            .zip(at.as_str())
+                            .map(|(r, at)| (r.to_string(), at.to_string())),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match parts {
+                    Some((r, at)) if self.types.contains_key(&r) => Value::Resource {
+                        name: r,
+                        attr: Some(at),
+                    },
+                    Some((r, at)) => Value::Other {
+                        shown: format!("!GetAtt {r}.{at}"),
+                    },
+                    None => Value::Other {
+                        shown: "!GetAtt …".into(),
+                    },
+                }
+            }
+            k if k.starts_with("Fn::") || k == "Condition" => Value::Other {
+                shown: format!("!{} {}", k.trim_start_matches("Fn::"), short(&m.value)),
+            },
+            _ => Value::Literal(v),
+        }
+    }
+
+    /// A value that is not in the template: the reason, and an undecidable issue at it.
+    fn not_in_template(&mut self, key: &str, v: &Value<'_, '_>, span: Span) -> String {
+        let reason = match v {
+            Value::Param { name, default } => format!(
+                "{key} is `!Ref {name}`, a template parameter{}: its deployed value is not in the template",
+                default
+                    .as_ref()
+                    .map(|d| format!(" (default `{d}`)"))
+                    .unwrap_or_default()
+            ),
+            Value::Resource { name, attr } => format!(
+                "{key} is {} of resource {name}, known only once it is deployed",
+                attr.as_ref()
+                    .map(|a| format!("attribute {a}"))
+                    .unwrap_or_else(|| "the id".into())
+            ),
+            Value::Other { shown } => format!(
+                "{key} is `{shown}`, computed by CloudFormation at deploy time: it is not in the template"
+            ),
+            Value::Literal(l) => format!("{key} {} could not be read", describe(l)),
+        };
+        self.issues.push(ParseIssue {
+            kind: IssueKind::Undecidable,
+            span,
+            message: reason.clone(),
+            label: "not in the template".into(),
+            help: Some(
+                "the rules using this value are undecidable; audit the deployed resources (`aws ec2 describe-security-groups`, `describe-network-acls`) for an exact answer"
+                    .into(),
+            ),
+        });
+        reason
+    }
+
+    fn missing<T>(&mut self, obj: &Json<'_>, key: &str, what: &str) -> Field<T> {
+        self.error(
+            obj.span,
+            format!("this {what} has no `{key}`"),
+            &format!("`{key}` missing"),
+        );
+        Field::unknown(format!("the {what} has no {key}"), obj.span)
+    }
+
+    fn int(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<i64>> {
+        let v = member(obj, key)?;
+        Some(match self.classify(v) {
+            Value::Literal(l) => match l.as_i64() {
+                Some(n) => Field::known(n, l.span),
+                None => {
+                    let shown = describe(l);
+                    self.error(
+                        l.span,
+                        format!("`{key}` should be an integer, not {shown}"),
+                        "not an integer",
+                    );
+                    Field::unknown(format!("{key} {shown} could not be read"), l.span)
+                }
+            },
+            other => Field::unknown(self.not_in_template(key, &other, v.span), v.span),
+        })
+    }
+
+    fn protocol(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<String>> {
+        let v = member(obj, key)?;
+        Some(match self.classify(v) {
+            Value::Literal(l) => match &l.kind {
+                Kind::String(s) => Field::known(s.to_string(), l.span),
+                Kind::Number(n) => Field::known(n.to_string(), l.span),
+                _ => {
+                    let shown = describe(l);
+                    self.error(
+                        l.span,
+                        format!("`{key}` should be a protocol name or number, not {shown}"),
+                        "not a protocol",
+                    );
+                    Field::unknown(format!("{key} {shown} could not be read"), l.span)
+                }
+            },
+            other => Field::unknown(self.not_in_template(key, &other, v.span), v.span),
+        })
+    }
+
+    fn boolean(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<bool>> {
+        let v = member(obj, key)?;
+        Some(match self.classify(v) {
+            Value::Literal(l) => match l.as_bool() {
+                Some(b) => Field::known(b, l.span),
+                None => {
+                    let shown = describe(l);
+                    self.error(
+                        l.span,
+                        format!("`{key}` should be true or false, not {shown}"),
+                        "not a boolean",
+                    );
+                    Field::unknown(format!("{key} {shown} could not be read"), l.span)
+                }
+            },
+            other => Field::unknown(self.not_in_template(key, &other, v.span), v.span),
+        })
+    }
+
+    /// A literal string (descriptions, names); intrinsics and other types give nothing.
+    fn text(&self, obj: &Json<'_>, key: &str) -> Option<String> {
+        member(obj, key)
+            .and_then(|v| v.as_str())
+            .map(|s| s.to_string())
+    }
+
+    /// A source or destination property as a peer of a rule whose object is `span`.
+    fn peer(&mut self, obj: &Json<'_>, key: &str, kind: PeerKind, span: Span) -> Option<Peer> {
+        let v = member(obj, key)?;
+        let target = match self.classify(v) {
+            Value::Literal(l) => match l.as_str() {
+                Some(s) => kind.target(s.to_string()),
+                None => {
+                    let shown = describe(l);
+                    self.error(
+                        l.span,
+                        format!("`{key}` should be a string, not {shown}"),
+                        "not a string",
+                    );
+                    Target::Unknown {
+                        reason: format!("{key} {shown} could not be read"),
+                        shown,
+                    }
+                }
+            },
+            Value::Param { name, default } => Target::Param { name, default },
+            Value::Resource { name, attr }
+                if matches!(kind, PeerKind::GroupId | PeerKind::GroupName)
+                    && self.types.get(&name).is_some_and(|t| t == GROUP)
+                    && attr.as_deref().is_none_or(|a| a == "GroupId") =>
+            {
+                Target::Group(GroupRef {
+                    id: Some(name),
+                    ..GroupRef::default()
+                })
+            }
+            other => {
+                let shown = match &other {
+                    Value::Resource { name, attr } => match attr {
+                        Some(a) => format!("!GetAtt {name}.{a}"),
+                        None => format!("!Ref {name}"),
+                    },
+                    Value::Other { shown } => shown.clone(),
+                    _ => "?".into(),
+                };
+                let reason = self.not_in_template(key, &other, v.span);
+                Target::Unknown { shown, reason }
+            }
+        };
+        Some(Peer {
+            target,
+            description: None,
+            span,
+            value_span: v.span,
+        })
+    }
+
+    /// One rule: an inline `SecurityGroupIngress` entry or a standalone resource's properties.
+    fn permission(
+        &mut self,
+        obj: &Json<'_>,
+        ingress: bool,
+        span: Span,
+        id: Option<String>,
+    ) -> Permission {
+        const WHAT: &str = "security group rule";
+        let protocol = match self.protocol(obj, "IpProtocol") {
+            Some(f) => f,
+            None => self.missing(obj, "IpProtocol", WHAT),
+        };
+        let description = self.text(obj, "Description");
+        let mut p = Permission {
+            id,
+            protocol,
+            from_port: self.int(obj, "FromPort"),
+            to_port: self.int(obj, "ToPort"),
+            peers: Vec::new(),
+            description: description.clone(),
+            span,
+            unknown: Vec::new(),
+        };
+        let keys: &[(&str, PeerKind)] = if ingress {
+            &[
+                ("CidrIp", PeerKind::V4),
+                ("CidrIpv6", PeerKind::V6),
+                ("SourcePrefixListId", PeerKind::PrefixList),
+                ("SourceSecurityGroupId", PeerKind::GroupId),
+                ("SourceSecurityGroupName", PeerKind::GroupName),
+            ]
+        } else {
+            &[
+                ("CidrIp", PeerKind::V4),
+                ("CidrIpv6", PeerKind::V6),
+                ("DestinationPrefixListId", PeerKind::PrefixList),
+                ("DestinationSecurityGroupId", PeerKind::GroupId),
+            ]
+        };
+        let owner = self.text(obj, "SourceSecurityGroupOwnerId");
+        for (key, kind) in keys {
+            if let Some(mut peer) = self.peer(obj, key, *kind, span) {
+                if let Target::Group(g) = &mut peer.target {
+                    g.user_id = owner.clone();
+                }
+                peer.description = description.clone();
+                p.peers.push(peer);
+            }
+        }
+        if p.peers.is_empty() {
+            let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+            self.error(
+                obj.span,
+                format!("this rule names none of {}", names.join(", ")),
+                "no source or destination",
+            );
+            p.peers.push(Peer::unknown(
+                "an unknown peer",
+                "the rule names no source or destination",
+                span,
+            ));
+        }
+        p
+    }
+
+    fn properties<'j, 'a>(&mut self, name: &str, res: &'j Json<'a>) -> Option<&'j Json<'a>> {
+        match member(res, "Properties") {
+            Some(p) if p.members().is_some() => Some(p),
+            Some(p) => {
+                self.error(
+                    p.span,
+                    format!(
+                        "the `Properties` of {name} should be a mapping, not {}",
+                        describe(p)
+                    ),
+                    "not a mapping",
+                );
+                None
+            }
+            None => {
+                self.error(
+                    res.span,
+                    format!("resource {name} has no `Properties`"),
+                    "`Properties` missing",
+                );
+                None
+            }
+        }
+    }
+
+    /// A resource's `Condition`: it exists only when the condition holds.
+    fn condition(res: &Json<'_>, name: &str) -> Option<String> {
+        res.get("Condition")
+            .and_then(|c| c.as_str())
+            .map(|c| format!("resource {name} exists only when condition `{c}` holds"))
+    }
+
+    fn group(&mut self, name: &str, res: &Json<'_>) -> SecurityGroup {
+        let mut g = SecurityGroup {
+            id: Some(name.to_string()),
+            name: None,
+            description: None,
+            vpc_id: None,
+            owner_id: None,
+            ingress: Vec::new(),
+            egress: Vec::new(),
+            span: res.span,
+        };
+        let Some(props) = self.properties(name, res) else {
+            return g;
+        };
+        g.name = self.text(props, "GroupName");
+        g.description = self.text(props, "GroupDescription");
+        g.vpc_id = self.text(props, "VpcId");
+        g.ingress = self.inline(props, "SecurityGroupIngress", true);
+        let explicit_egress = member(props, "SecurityGroupEgress")
+            .is_some_and(|e| e.as_array().is_none_or(|a| !a.is_empty()));
+        g.egress = self.inline(props, "SecurityGroupEgress", false);
+        if !explicit_egress {
+            // EC2 gives every new VPC group an allow-all IPv4 egress rule; CloudFormation removes
+            // it only when the template lists egress rules of its own
+            g.egress.push(Permission {
+                id: Some("default".into()),
+                protocol: Field::known("-1".into(), res.span),
+                from_port: None,
+                to_port: None,
+                peers: vec![Peer {
+                    target: Target::Cidr4("0.0.0.0/0".into()),
+                    description: Some(
+                        "EC2's default egress rule (the template lists no SecurityGroupEgress)"
+                            .into(),
+                    ),
+                    span: res.span,
+                    value_span: res.span,
+                }],
+                description: None,
+                span: res.span,
+                unknown: Vec::new(),
+            });
+        }
+        if let Some(c) = Self::condition(res, name) {
+            for p in g.ingress.iter_mut().chain(g.egress.iter_mut()) {
+                p.unknown.push(c.clone());
+            }
+        }
+        g
+    }
+
+    /// Inline rules of a group (`SecurityGroupIngress` / `SecurityGroupEgress`).
+    fn inline(&mut self, props: &Json<'_>, key: &str, ingress: bool) -> Vec<Permission> {
+        let Some(v) = member(props, key) else {
+            return Vec::new();
+        };
+        let items = match self.classify(v) {
+            Value::Literal(l) => match l.as_array() {
+                Some(items) => items,
+                None => {
+                    self.error(
+                        l.span,
+                        format!("`{key}` should be a list of rules, not {}", describe(l)),
+                        "not a list",
+                    );
+                    return vec![Permission::unknown(
+                        format!("{key} could not be read"),
+                        l.span,
+                    )];
+                }
+            },
+            other => {
+                let why = self.not_in_template(key, &other, v.span);
+                return vec![Permission::unknown(why, v.span)];
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match self.classify(item) {
+                Value::Literal(l) if l.members().is_some() => {
+                    out.push(self.permission(l, ingress, l.span, None))
+                }
+                Value::Literal(l) => {
+                    self.error(
+                        l.span,
+                        format!("a rule of `{key}` should be a mapping, not {}", describe(l)),
+                        "not a mapping",
+                    );
+                    out.push(Permission::unknown(
+                        format!("a rule of {key} could not be read"),
+                        l.span,
+                    ));
+                }
+                other => {
+                    let why = self.not_in_template(key, &other, item.span);
+                    out.push(Permission::unknown(why, item.span));
+                }
+            }
+        }
+        out
+    }
+
+    /// The logical id, literal id or shown reference a standalone resource attaches to.
+    fn attachment(&mut self, props: &Json<'_>, keys: &[&str], kind: &str) -> Option<String> {
+        for key in keys {
+            let Some(v) = member(props, key) else {
+                continue;
+            };
+            return match self.classify(v) {
+                Value::Resource { name, .. } => Some(name),
+                Value::Param { name, .. } => Some(name),
+                Value::Other { shown } => Some(shown),
+                Value::Literal(l) => match l.as_str() {
+                    Some(s) => Some(s.to_string()),
+                    None => {
+                        self.error(
+                            l.span,
+                            format!("`{key}` should name a {kind}, not {}", describe(l)),
+                            "not a name",
+                        );
+                        None
+                    }
+                },
+            };
+        }
+        self.error(
+            props.span,
+            format!(
+                "this rule names no {kind} (`{}`): it is not audited",
+                keys.join("` or `")
+            ),
+            &format!("`{}` missing", keys.first().copied().unwrap_or("?")),
+        );
+        None
+    }
+
+    fn standalone(
+        &mut self,
+        name: &str,
+        res: &Json<'_>,
+        ingress: bool,
+        groups: &mut Vec<SecurityGroup>,
+    ) {
+        let Some(props) = self.properties(name, res) else {
+            return;
+        };
+        let Some(key) = self.attachment(props, &["GroupId", "GroupName"], "security group") else {
+            return;
+        };
+        let mut p = self.permission(props, ingress, res.span, Some(name.to_string()));
+        if let Some(c) = Self::condition(res, name) {
+            p.unknown.push(c);
+        }
+        let i = match groups
+            .iter()
+            .position(|g| g.id.as_deref() == Some(key.as_str()))
+        {
+            Some(i) => i,
+            None => {
+                // a group defined elsewhere (another stack, an existing group)
+                groups.push(SecurityGroup {
+                    id: Some(key),
+                    name: None,
+                    description: None,
+                    vpc_id: None,
+                    owner_id: None,
+                    ingress: Vec::new(),
+                    egress: Vec::new(),
+                    span: res.span,
+                });
+                groups.len() - 1
+            }
+        };
+        if let Some(g) = groups.get_mut(i) {
+            if ingress {
+                g.ingress.push(p);
+            } else {
+                g.egress.push(p);
+            }
+        }
+    }
+
+    fn acl_entry(&mut self, name: &str, res: &Json<'_>, acls: &mut Vec<NetworkAcl>) {
+        const WHAT: &str = "network ACL entry";
+        let Some(props) = self.properties(name, res) else {
+            return;
+        };
+        let Some(key) = self.attachment(props, &["NetworkAclId"], "network ACL") else {
+            return;
+        };
+        let rule_number = match self.int(props, "RuleNumber") {
+            Some(f) => f,
+            None => self.missing(props, "RuleNumber", WHAT),
+        };
+        let protocol = match self.protocol(props, "Protocol") {
+            Some(f) => f,
+            None => self.missing(props, "Protocol", WHAT),
+        };
+        let action = match member(props, "RuleAction") {
+            Some(v) => match self.classify(v) {
+                Value::Literal(l) => match l.as_str() {
+                    Some(s) => Field::known(s.to_string(), l.span),
+                    None => {
+                        let shown = describe(l);
+                        self.error(
+                            l.span,
+                            format!("`RuleAction` should be allow or deny, not {shown}"),
+                            "not allow or deny",
+                        );
+                        Field::unknown(format!("RuleAction {shown} could not be read"), l.span)
+                    }
+                },
+                other => Field::unknown(self.not_in_template("RuleAction", &other, v.span), v.span),
+            },
+            None => self.missing(props, "RuleAction", WHAT),
+        };
+        // CloudFormation's default: an ingress entry
+        let egress = self
+            .boolean(props, "Egress")
+            .unwrap_or_else(|| Field::known(false, props.span));
+        let peer = match self.peer(props, "CidrBlock", PeerKind::V4, res.span) {
+            Some(p) => p,
+            None => match self.peer(props, "Ipv6CidrBlock", PeerKind::V6, res.span) {
+                Some(p) => p,
+                None => {
+                    self.error(
+                        props.span,
+                        "this network ACL entry has neither `CidrBlock` nor `Ipv6CidrBlock`".into(),
+                        "`CidrBlock` missing",
+                    );
+                    Peer::unknown(
+                        "an unknown block",
+                        "the entry names no CIDR block",
+                        res.span,
+                    )
+                }
+            },
+        };
+        let mut entry = NaclEntry {
+            rule_number,
+            egress,
+            protocol,
+            action,
+            peer,
+            from_port: None,
+            to_port: None,
+            icmp_type: None,
+            icmp_code: None,
+            span: res.span,
+            unknown: Self::condition(res, name).into_iter().collect(),
+        };
+        for (key, a, b) in [("PortRange", "From", "To"), ("Icmp", "Type", "Code")] {
+            let Some(v) = member(props, key) else {
+                continue;
+            };
+            let (x, y) = match self.classify(v) {
+                Value::Literal(l) if l.members().is_some() => (self.int(l, a), self.int(l, b)),
+                Value::Literal(l) => {
+                    let shown = describe(l);
+                    self.error(
+                        l.span,
+                        format!("`{key}` should be a mapping, not {shown}"),
+                        "not a mapping",
+                    );
+                    (
+                        Some(Field::unknown(format!("{key} could not be read"), l.span)),
+                        None,
+                    )
+                }
+                other => (
+                    Some(Field::unknown(
+                        self.not_in_template(key, &other, v.span),
+                        v.span,
+                    )),
+                    None,
+                ),
+            };
+            if key == "PortRange" {
+                entry.from_port = x;
+                entry.to_port = y;
+            } else {
+                entry.icmp_type = x;
+                entry.icmp_code = y;
+            }
+        }
+        let i = match acls
+            .iter()
+            .position(|a| a.id.as_deref() == Some(key.as_str()))
+        {
+            Some(i) => i,
+            None => {
+                acls.push(NetworkAcl {
+                    id: Some(key),
+                    vpc_id: None,
+                    is_default: None,
+                    subnets: Vec::new(),
+                    entries: Vec::new(),
+                    span: res.span,
+                });
+                acls.len() - 1
+            }
+        };
+        if let Some(a) = acls.get_mut(i) {
+            a.entries.push(entry);
+        }
+    }
+}
+
+/// What a source or destination property holds.
+#[derive(Debug, Clone, Copy)]
+enum PeerKind {
+    V4,
+    V6,
+    PrefixList,
+    GroupId,
+    GroupName,
+}
+
+impl PeerKind {
+    fn target(self, s: String) -> Target {
+        match self {
+            PeerKind::V4 => Target::Cidr4(s),
+            PeerKind::V6 => Target::Cidr6(s),
+            PeerKind::PrefixList => Target::PrefixList(s),
+            PeerKind::GroupId => Target::Group(GroupRef {
+                id: Some(s),
+                ..GroupRef::default()
+            }),
+            PeerKind::GroupName => Target::Group(GroupRef {
+                name: Some(s),
+                ..GroupRef::default()
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::json_spans;
+    use crate::model::ports::{ConnState, PortSet, ProtoSet, ICMP, TCP};
+    use crate::model::{AddrSet, Decider, Hook, PacketBox, Ruleset, Semantics, Verdict};
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/aws/");
+
+    fn read(name: &str) -> String {
+        std::fs::read_to_string(format!("{DIR}{name}")).unwrap()
+    }
+
+    fn yaml(name: &str, text: &str, names: &Resolver) -> (SourceText, Parsed) {
+        assert!(
+            sniff_yaml(text),
+            "{name} should sniff as CloudFormation YAML"
+        );
+        let src = SourceText::new(name, text);
+        let p = parse_yaml(&src, names);
+        (src, p)
+    }
+
+    fn count(p: &Parsed, kind: IssueKind) -> usize {
+        p.issues.iter().filter(|i| i.kind == kind).count()
+    }
+
+    fn ruleset<'p>(p: &'p Parsed, name: &str) -> &'p Ruleset {
+        p.rulesets
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no ruleset {name}"))
+    }
+
+    fn chain_len(rs: &Ruleset, chain: &str) -> usize {
+        let pol = &rs.policies[0];
+        pol.chains[pol.chain_by_name(chain).unwrap()].rules.len()
+    }
+
+    fn flow(src: &str, proto: u8, dport: u16) -> PacketBox {
+        let mut b = PacketBox::full();
+        b.src = AddrSet::parse(src).unwrap();
+        b.proto = ProtoSet::single(proto);
+        b.dport = PortSet::single(dport);
+        b.state = ConnState::New.set();
+        b
+    }
+
+    fn verdict(rs: &Ruleset, hook: Hook, region: &PacketBox) -> Verdict {
+        let out = rs.evaluate(rs.pipeline(hook).unwrap(), region);
+        let mut v: Vec<Verdict> = out.iter().map(|o| o.verdict).collect();
+        v.dedup();
+        assert_eq!(v.len(), 1, "{out:#?}");
+        v[0]
+    }
+
+    /// The label and line of the rule deciding a one-piece region.
+    fn decided_by(rs: &Ruleset, hook: Hook, region: &PacketBox) -> (String, u32) {
+        let out = rs.evaluate(rs.pipeline(hook).unwrap(), region);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let pol = &rs.policies[0];
+        let prov = match out[0].deciders[0].decider {
+            Decider::Rule(r) => &pol.rules[r].prov,
+            Decider::ChainPolicy(c) => &pol.chains[c].decl,
+            Decider::Loop(_) => panic!("loop"),
+        };
+        (prov.label.clone(), prov.line)
+    }
+
+    #[test]
+    fn corpus_fargate_groups_with_standalone_ingress() {
+        let (src, p) = yaml(
+            "fargate.yaml",
+            &read("corpus/cfn-fargate-public-vpc-sg-ingress.yaml"),
+            &Resolver::default(),
+        );
+        assert_eq!(count(&p, IssueKind::ParseError), 0, "{:#?}", p.issues);
+        let ids: Vec<&str> = p
+            .rulesets
+            .iter()
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        assert_eq!(
+            ids,
+            ["FargateContainerSecurityGroup", "PublicLoadBalancerSG"]
+        );
+        let fargate = ruleset(&p, "FargateContainerSecurityGroup");
+        assert_eq!(
+            chain_len(fargate, "Ingress"),
+            2,
+            "two standalone ingress resources"
+        );
+        assert_eq!(chain_len(fargate, "Egress"), 1, "EC2's default egress");
+        let alb = ruleset(&p, "PublicLoadBalancerSG");
+        assert_eq!(
+            (chain_len(alb, "Ingress"), chain_len(alb, "Egress")),
+            (1, 1)
+        );
+        assert!(p
+            .rulesets
+            .iter()
+            .all(|r| r.policies[0].semantics == Semantics::AllowUnion));
+        // both group references are unresolved: one issue each
+        assert_eq!(count(&p, IssueKind::Undecidable), 2, "{:#?}", p.issues);
+        // the ALB admits anything from anywhere, by the inline rule on line 159
+        let region = flow("1.2.3.4", TCP, 9669);
+        assert_eq!(verdict(alb, Hook::Input, &region), Verdict::Allow);
+        let (label, line) = decided_by(alb, Hook::Input, &region);
+        assert_eq!(
+            label,
+            "PublicLoadBalancerSG/ingress #1 all traffic from 0.0.0.0/0"
+        );
+        assert_eq!(line, 159);
+        // the containers: from the ALB group and from themselves, both unresolved
+        assert_eq!(verdict(fargate, Hook::Input, &region), Verdict::Unknown);
+        let labels: Vec<&str> = fargate.policies[0]
+            .rules
+            .iter()
+            .map(|r| r.prov.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "FargateContainerSecurityGroup/ingress EcsSecurityGroupIngressFromPublicALB all traffic from PublicLoadBalancerSG",
+                "FargateContainerSecurityGroup/ingress EcsSecurityGroupIngressFromSelf all traffic from FargateContainerSecurityGroup",
+                "FargateContainerSecurityGroup/egress default all traffic to 0.0.0.0/0",
+            ]
+        );
+        // the standalone rule points at its resource
+        let self_rule = &fargate.policies[0].rules[1];
+        assert_eq!(self_rule.prov.line, 135);
+        assert!(src.text[self_rule.prov.span.start..self_rule.prov.span.end]
+            .starts_with("Type: AWS::EC2::SecurityGroupIngress"));
+        // resolved, the ALB's members get in
+        let mut names = Resolver::default();
+        names.insert(
+            "PublicLoadBalancerSG",
+            AddrSet::parse("10.0.0.0/24").unwrap(),
+        );
+        names.insert(
+            "FargateContainerSecurityGroup",
+            AddrSet::parse("10.0.1.0/24").unwrap(),
+        );
+        let (_, p) = yaml(
+            "fargate.yaml",
+            &read("corpus/cfn-fargate-public-vpc-sg-ingress.yaml"),
+            &names,
+        );
+        assert_eq!(count(&p, IssueKind::Undecidable), 0);
+        let fargate = ruleset(&p, "FargateContainerSecurityGroup");
+        assert_eq!(
+            verdict(fargate, Hook::Input, &flow("10.0.0.7", TCP, 8080)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(fargate, Hook::Input, &flow("10.0.2.7", TCP, 8080)),
+            Verdict::Deny
+        );
+    }
+
+    #[test]
+    fn corpus_nacl_with_stringly_typed_entries() {
+        let (_, p) = yaml(
+            "nacl.yaml",
+            &read("corpus/cfn-VPC_With_Managed_NAT_And_Private_Subnet-nacl.yaml"),
+            &Resolver::default(),
+        );
+        assert!(p.issues.is_empty(), "{:#?}", p.issues);
+        assert_eq!(p.rulesets.len(), 1);
+        let acl = ruleset(&p, "PublicNetworkAcl");
+        assert!(acl.stateless);
+        assert_eq!(acl.policies[0].semantics, Semantics::FirstMatch);
+        // `Egress: "false"` and `Egress: "true"`
+        assert_eq!(
+            (chain_len(acl, "Inbound"), chain_len(acl, "Outbound")),
+            (1, 1)
+        );
+        let region = flow("1.2.3.4", TCP, 4008);
+        assert_eq!(verdict(acl, Hook::Input, &region), Verdict::Allow);
+        let (label, line) = decided_by(acl, Hook::Input, &region);
+        assert_eq!(
+            label,
+            "PublicNetworkAcl/Inbound rule 100 allow all traffic from 0.0.0.0/0"
+        );
+        assert_eq!(line, 215);
+        assert_eq!(
+            verdict(acl, Hook::Input, &flow("2001:db8::1", TCP, 4008)),
+            Verdict::Deny
+        );
+    }
+
+    #[test]
+    fn zca_template_parameters_refs_and_imports() {
+        let text = read("cfn-zca-sg.yaml");
+        let (src, p) = yaml("cfn-zca-sg.yaml", &text, &Resolver::default());
+        assert_eq!(count(&p, IssueKind::ParseError), 0, "{:#?}", p.issues);
+        assert_eq!(p.rulesets.len(), 1);
+        let rs = ruleset(&p, "ZcaSecurityGroup");
+        // 3 inline + 3 standalone ingress rules, one explicit egress (no default added)
+        assert_eq!((chain_len(rs, "Ingress"), chain_len(rs, "Egress")), (6, 1));
+        // the unresolved self-reference (all traffic from the group's members) leaves every
+        // packet the other rules do not allow unknown
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.30.4.5", TCP, 4008)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.40.4.5", TCP, 4008)),
+            Verdict::Unknown
+        );
+        // `CidrIp: !Ref AdminCidr`: unresolved, so 9669 is unknown from anywhere
+        let out = rs.evaluate(
+            rs.pipeline(Hook::Input).unwrap(),
+            &flow("10.0.5.9", TCP, 9669),
+        );
+        assert!(
+            out.iter().all(|o| o.verdict == Verdict::Unknown),
+            "{out:#?}"
+        );
+        assert!(out[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("AdminCidr") && r.contains("10.0.5.0/24")));
+        let und: Vec<&ParseIssue> = p
+            .issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::Undecidable)
+            .collect();
+        let at: Vec<&str> = und
+            .iter()
+            .map(|i| &src.text[i.span.start..i.span.end])
+            .collect();
+        // the parameter, the group's self-reference and the imported group
+        assert_eq!(
+            at,
+            [
+                "!ImportValue shared-services-sg-id",
+                "!Ref AdminCidr",
+                "!Ref ZcaSecurityGroup"
+            ],
+            "{und:#?}"
+        );
+        let param = und
+            .iter()
+            .find(|i| i.message.contains("AdminCidr"))
+            .unwrap();
+        assert!(param
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("--address AdminCidr="));
+        // the 9669 rule points at its YAML mapping
+        let rule = rs.policies[0]
+            .rules
+            .iter()
+            .find(|r| r.prov.label.contains("9669"))
+            .unwrap();
+        assert_eq!(rule.prov.line, 35);
+        assert_eq!(
+            rule.prov.label,
+            "ZcaSecurityGroup/ingress #3 tcp 9669 from AdminCidr"
+        );
+        assert!(
+            src.text[rule.prov.span.start..rule.prov.span.end].starts_with("Description: Zerto UI")
+        );
+        assert!(src.text[rule.prov.span.start..rule.prov.span.end].ends_with("!Ref AdminCidr"));
+        // given the parameter's value and the group's members, all is decided but 443 from
+        // outside the VPC, which the imported group may admit
+        let mut names = Resolver::default();
+        names.insert("AdminCidr", AddrSet::parse("10.0.5.0/24").unwrap());
+        names.insert("ZcaSecurityGroup", AddrSet::parse("10.20.9.0/24").unwrap());
+        let (_, p) = yaml("cfn-zca-sg.yaml", &text, &names);
+        let rs = ruleset(&p, "ZcaSecurityGroup");
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.0.5.9", TCP, 9669)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.0.6.9", TCP, 9669)),
+            Verdict::Deny
+        );
+        // `FromPort: "4005"` as a string
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.30.4.5", TCP, 4008)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.40.4.5", TCP, 4008)),
+            Verdict::Deny
+        );
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.20.9.7", 50, 0)),
+            Verdict::Allow
+        );
+        // attached by !Ref, pointing at its resource
+        let (label, line) = decided_by(rs, Hook::Input, &flow("10.30.4.5", TCP, 9081));
+        assert_eq!(
+            label,
+            "ZcaSecurityGroup/ingress ZcaPairingFromRecoverySite tcp 9080-9081 from 10.30.0.0/16"
+        );
+        assert_eq!(line, 49);
+        // the imported group makes 443 unknown outside the VPC, not inside it
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("10.20.1.1", TCP, 443)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(rs, Hook::Input, &flow("192.0.2.1", TCP, 443)),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
+    fn json_template_goes_through_aws_sg() {
+        let text = r#"{
+  "AWSTemplateFormatVersion": "2010-09-09",
+  "Parameters": {"SshFrom": {"Type": "String", "Default": "0.0.0.0/0"}},
+  "Resources": {
+    "Sg": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "x",
+      "SecurityGroupIngress": [
+        {"IpProtocol": "tcp", "FromPort": "22", "ToPort": "22", "CidrIp": {"Ref": "SshFrom"}},
+        {"IpProtocol": "icmp", "FromPort": 8, "ToPort": -1, "CidrIp": "10.0.0.0/8"},
+        {"IpProtocol": "tcp", "FromPort": {"Fn::If": ["Prod", 443, 8443]}, "ToPort": 443, "CidrIp": "10.0.0.0/8"}
+      ]}},
+    "Rule": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+      "GroupId": {"Fn::GetAtt": ["Sg", "GroupId"]}, "IpProtocol": 6, "FromPort": 9669, "ToPort": 9669,
+      "SourceSecurityGroupId": {"Ref": "Sg"}}},
+    "Acl": {"Type": "AWS::EC2::NetworkAcl", "Properties": {"VpcId": "vpc-1"}},
+    "In": {"Type": "AWS::EC2::NetworkAclEntry", "Properties": {"NetworkAclId": {"Ref": "Acl"},
+      "RuleNumber": 100, "Protocol": 6, "RuleAction": "allow", "CidrBlock": "10.0.0.0/8",
+      "PortRange": {"From": 4005, "To": 4009}}}
+  }
+}"#;
+        let src = SourceText::new("t.json", text);
+        let json = json_spans::parse(&src.text).unwrap();
+        assert!(aws_sg::sniff(&json));
+        let mut names = Resolver::default();
+        names.insert("Sg", AddrSet::parse("10.9.0.0/16").unwrap());
+        let p = aws_sg::parse(&src, &json, &names);
+        assert_eq!(count(&p, IssueKind::ParseError), 0, "{:#?}", p.issues);
+        // the parameter (lowering) and the Fn::If (reader)
+        assert_eq!(count(&p, IssueKind::Undecidable), 2, "{:#?}", p.issues);
+        let sg = ruleset(&p, "Sg");
+        assert_eq!((chain_len(sg, "Ingress"), chain_len(sg, "Egress")), (4, 1));
+        assert_eq!(
+            verdict(sg, Hook::Input, &flow("10.9.1.1", TCP, 9669)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(sg, Hook::Input, &flow("10.1.1.1", ICMP, 0x0800)),
+            Verdict::Allow
+        );
+        assert_eq!(
+            verdict(sg, Hook::Input, &flow("10.1.1.1", ICMP, 0x0000)),
+            Verdict::Deny
+        );
+        assert_eq!(
+            verdict(sg, Hook::Input, &flow("10.1.1.1", TCP, 443)),
+            Verdict::Unknown
+        );
+        assert_eq!(
+            verdict(sg, Hook::Input, &flow("10.1.1.1", TCP, 22)),
+            Verdict::Unknown
+        );
+        let acl = ruleset(&p, "Acl");
+        assert!(acl.stateless);
+        assert_eq!(
+            (chain_len(acl, "Inbound"), chain_len(acl, "Outbound")),
+            (1, 0)
+        );
+        assert_eq!(
+            verdict(acl, Hook::Input, &flow("10.1.1.1", TCP, 4007)),
+            Verdict::Allow
+        );
+    }
+
+    #[test]
+    fn template_value_errors_and_odd_shapes() {
+        let text = "\
+Resources:
+  Sg:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: x
+      SecurityGroupIngress:
+        - IpProtocol: tcp
+          FromPort: 9669
+          ToPort: 70000
+          CidrIp: 10.0.0.0/8
+        - IpProtocol: tcp
+          FromPort: 22
+          ToPort: 22
+        - just a string
+        - !If [IsProd, {IpProtocol: tcp, FromPort: 1, ToPort: 1, CidrIp: 1.1.1.1/32}, !Ref AWS::NoValue]
+      SecurityGroupEgress: !Ref AWS::NoValue
+  Orphan:
+    Type: AWS::EC2::SecurityGroupIngress
+    Condition: IsProd
+    Properties:
+      GroupId: sg-0123456789abcdef0
+      IpProtocol: tcp
+      FromPort: 4008
+      ToPort: 4008
+      CidrIp: 10.30.0.0/16
+";
+        let (src, p) = yaml("odd.yaml", text, &Resolver::default());
+        let mut errors: Vec<(usize, &str)> = p
+            .issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::ParseError)
+            .map(|i| (i.span.start, &src.text[i.span.start..i.span.end]))
+            .collect();
+        errors.sort();
+        let errors: Vec<&str> = errors.into_iter().map(|e| e.1).collect();
+        assert_eq!(errors.len(), 3, "{:#?}", p.issues);
+        assert_eq!(errors[0], "70000");
+        assert!(
+            errors[1].starts_with("IpProtocol: tcp\n          FromPort: 22"),
+            "{}",
+            errors[1]
+        );
+        assert_eq!(errors[2], "just a string");
+        let sg = ruleset(&p, "Sg");
+        assert_eq!(chain_len(sg, "Ingress"), 4, "every rule kept");
+        assert_eq!(
+            chain_len(sg, "Egress"),
+            1,
+            "the !Ref AWS::NoValue egress is unknown"
+        );
+        assert!(sg.policies[0]
+            .rules
+            .iter()
+            .all(|r| !r.undecidable.is_empty()));
+        assert_eq!(
+            verdict(sg, Hook::Input, &flow("10.0.0.1", TCP, 9669)),
+            Verdict::Unknown
+        );
+        // a group of another stack, named by id; the resource is conditional
+        let orphan = ruleset(&p, "sg-0123456789abcdef0");
+        assert_eq!(
+            verdict(orphan, Hook::Input, &flow("10.30.0.1", TCP, 4008)),
+            Verdict::Unknown
+        );
+        let rule = &orphan.policies[0].rules[0];
+        assert!(rule.undecidable.iter().any(|r| r.contains("IsProd")));
+    }
+
+    #[test]
+    fn broken_yaml_is_one_parse_error() {
+        let text =
+            "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: [unclosed\n";
+        let (_, p) = yaml("broken.yaml", text, &Resolver::default());
+        assert!(p.rulesets.is_empty());
+        assert_eq!(p.issues.len(), 1);
+        assert_eq!(p.issues[0].kind, IssueKind::ParseError);
+        assert!(p.issues[0].message.contains("YAML"), "{:?}", p.issues[0]);
+        // aliases are refused, deep nesting is bounded, nothing panics
+        let alias = "Resources:\n  A: &a {Type: AWS::EC2::SecurityGroup}\n  B: *a\n";
+        assert!(yaml_to_json(alias).unwrap_err().message.contains("alias"));
+        let deep = format!("Resources: {}", "[".repeat(5000));
+        assert!(yaml_to_json(&deep).is_err());
+        let deep_block: String = (0..400).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert!(yaml_to_json(&deep_block).is_err());
+        for t in [
+            "",
+            "---\n",
+            "- a\n- b\n",
+            "a: b\n---\nc: d\n",
+            "? [a]\n: b\n",
+            "\t- x",
+        ] {
+            let src = SourceText::new("x.yaml", t);
+            let _ = parse_yaml(&src, &Resolver::default());
+        }
+    }
+
+    #[test]
+    fn yaml_tree_spans_and_intrinsics() {
+        let t = "A: !Ref X\nB:\n  - !GetAtt Y.Z\n  - !Sub\n    - '${a}'\n    - a: 1\nC: {d: \"é\", e: 22, f: true, g: ~}\n";
+        let j = yaml_to_json(t).unwrap();
+        let a = j.get("A").unwrap();
+        assert_eq!(a.get("Ref").unwrap().as_str(), Some("X"));
+        assert_eq!(&t[a.span.start..a.span.end], "!Ref X");
+        let b = j.get("B").unwrap().as_array().unwrap();
+        assert_eq!(b[0].get("Fn::GetAtt").unwrap().as_str(), Some("Y.Z"));
+        let sub = b[1].get("Fn::Sub").unwrap().as_array().unwrap();
+        assert_eq!(sub[0].as_str(), Some("${a}"));
+        assert_eq!(
+            &t[b[1].span.start..b[1].span.end],
+            "!Sub\n    - '${a}'\n    - a: 1"
+        );
+        let c = j.get("C").unwrap();
+        assert_eq!(
+            &t[c.span.start..c.span.end],
+            "{d: \"é\", e: 22, f: true, g: ~}"
+        );
+        assert_eq!(c.get("d").unwrap().as_str(), Some("é"));
+        assert_eq!(
+            &t[c.get("d").unwrap().span.start..c.get("d").unwrap().span.end],
+            "\"é\""
+        );
+        assert_eq!(c.get("e").unwrap().kind, Kind::Number("22"));
+        assert_eq!(c.get("f").unwrap().as_bool(), Some(true));
+        assert!(c.get("g").unwrap().is_null());
+        let ks = j.members().unwrap()[2].key_span;
+        assert_eq!(&t[ks.start..ks.end], "C");
+    }
+
+    #[test]
+    fn sniffing() {
+        assert!(sniff_yaml(&read("cfn-zca-sg.yaml")));
+        assert!(sniff_yaml(&read(
+            "corpus/cfn-VPC_With_Managed_NAT_And_Private_Subnet-nacl.yaml"
+        )));
+        for no in [
+            "# Generated by iptables-save v1.8.7\n*filter\n:INPUT DROP [0:0]\nCOMMIT\n",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n",
+            "Resources:\n  Role:\n    Type: AWS::IAM::Role\n",
+            "Type: AWS::EC2::SecurityGroup\n",
+            "{\"Resources\": {\"Sg\": {\"Type\": \"AWS::EC2::SecurityGroup\"}}}",
+        ] {
+            assert!(!sniff_yaml(no), "{no}");
+        }
+        let j = json_spans::parse(r#"{"Resources": {"R": {"Type": "AWS::IAM::Role"}}}"#).unwrap();
+        assert!(!sniff_json(&j) && !aws_sg::sniff(&j));
+        let arm = json_spans::parse(
+            r#"{"resources": [{"type": "Microsoft.Network/networkSecurityGroups"}]}"#,
+        )
+        .unwrap();
+        assert!(!aws_sg::sniff(&arm));
+    }
+}
