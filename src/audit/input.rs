@@ -12,7 +12,8 @@ use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
 use crate::formats::{
-    aws_sg, azure_nsg, encoding, json_spans, windows, IssueKind, ParseIssue, Parsed, Resolver,
+    aws_sg, azure_nsg, cloudformation, encoding, json_spans, windows, IssueKind, ParseIssue,
+    Parsed, Resolver,
 };
 use crate::model::Ruleset;
 
@@ -151,7 +152,9 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
                 Some(format) => {
                     let parsed = match format {
                         Format::AzureNsg => azure_nsg::parse(&src, &json, names),
-                        Format::AwsSecurityGroups => aws_sg::parse(&src, &json, names),
+                        Format::AwsSecurityGroups | Format::CloudFormation => {
+                            aws_sg::parse(&src, &json, names)
+                        }
                         Format::WindowsPowerShell => windows::parse_json(&src, &json, names),
                         _ => Parsed::default(),
                     };
@@ -193,6 +196,11 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
     }
     if let Some(format) = detect::detect(&text) {
         return Some(parse_text(name, text, format, replaced));
+    }
+    if cloudformation::sniff_yaml(&text) {
+        let src = SourceText::new(name, text);
+        let parsed = cloudformation::parse_yaml(&src, names);
+        return Some(finish(src, Format::CloudFormation, parsed, replaced));
     }
     if let Some(w) = windows::sniff_text(&text) {
         let src = SourceText::new(name.clone(), text);
@@ -240,7 +248,7 @@ fn unrecognised(name: String) -> InputFile {
         format!("{name} is not a firewall export Portolan reads"),
     );
     f.help = Some(
-        "supported: iptables-save / ip6tables-save dumps and iptables-restore files; Windows Defender Firewall exports (netsh show rule text, PowerShell JSON/CSV, registry rule strings and .reg files, .wfw); Azure NSG JSON; AWS security group and network ACL JSON"
+        "supported: iptables-save / ip6tables-save dumps and iptables-restore files; Windows Defender Firewall exports (netsh show rule text, PowerShell JSON/CSV, registry rule strings and .reg files, .wfw); Azure NSG JSON (az CLI, ARM templates, REST); AWS security group and network ACL JSON; CloudFormation templates (JSON or YAML)"
             .into(),
     );
     InputFile {
@@ -272,7 +280,9 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
         _ if json_spans::looks_like_json(&src.text) => match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(Format::AzureNsg) => azure_nsg::parse(&src, &json, &Resolver::default()),
-                Some(Format::AwsSecurityGroups) => aws_sg::parse(&src, &json, &Resolver::default()),
+                Some(Format::AwsSecurityGroups | Format::CloudFormation) => {
+                    aws_sg::parse(&src, &json, &Resolver::default())
+                }
                 Some(Format::WindowsPowerShell) => {
                     windows::parse_json(&src, &json, &Resolver::default())
                 }
@@ -289,6 +299,7 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
                 }],
             },
         },
+        Format::CloudFormation => cloudformation::parse_yaml(&src, &Resolver::default()),
         _ => windows::parse_text(&src, &Resolver::default()),
     };
     finish(src, format, parsed, replaced)

@@ -1005,9 +1005,9 @@ fn exposure(
         f.labels = label_at(rs, at, "admits every source address".into())
             .into_iter()
             .collect();
-        f.help = Some(
-            "restrict the source to the Zerto peers that need these ports (`-s PEERS`)".into(),
-        );
+        f.help = Some(z201_management_port_exposed::help(
+            rs.policies.get(at.policy).map(|p| p.semantics),
+        ));
         out.push(f);
     }
     for m in opts

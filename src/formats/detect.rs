@@ -11,6 +11,8 @@ pub enum Format {
     /// AWS security groups and network ACLs: `aws ec2 describe-security-groups`,
     /// `describe-security-group-rules`, `describe-network-acls`.
     AwsSecurityGroups,
+    /// CloudFormation templates (JSON or YAML) with security groups or network ACLs.
+    CloudFormation,
     /// `netsh advfirewall firewall show rule name=all [verbose]` text.
     WindowsNetsh,
     /// `Get-NetFirewallRule` joined with its filters, as JSON or CSV.
@@ -27,6 +29,7 @@ impl Format {
             Format::IptablesSave => "iptables-save",
             Format::AzureNsg => "azure-nsg",
             Format::AwsSecurityGroups => "aws-security-groups",
+            Format::CloudFormation => "aws-cloudformation",
             Format::WindowsNetsh => "windows-netsh",
             Format::WindowsPowerShell => "windows-powershell",
             Format::WindowsRegistry => "windows-registry",
@@ -38,6 +41,8 @@ impl Format {
     pub fn of_json(json: &super::json_spans::Json<'_>) -> Option<Format> {
         if super::azure_nsg::sniff(json) {
             Some(Format::AzureNsg)
+        } else if super::cloudformation::sniff_json(json) {
+            Some(Format::CloudFormation)
         } else if super::aws_sg::sniff(json) {
             Some(Format::AwsSecurityGroups)
         } else if super::windows::sniff_json(json) {
