@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
         inventory: None,
         facts: Context::new(),
         interfaces: Vec::new(),
+        profiles: Vec::new(),
     };
     for (name, text) in inputs() {
         let mut g = c.benchmark_group(format!("iptables-{name}"));

@@ -40,6 +40,8 @@ pub struct AuditOptions<'a> {
     pub facts: Context,
     /// `--interface`: the interfaces peers' traffic uses (default: any but loopback).
     pub interfaces: Vec<String>,
+    /// `--profile`: the Windows Firewall profiles that are active (default: all three).
+    pub profiles: Vec<String>,
 }
 
 /// One rule or default that decided a piece of a flow.
@@ -138,6 +140,20 @@ struct Target<'a> {
 fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a>> {
     use std::borrow::Cow;
     let mut out = Vec::new();
+    // Windows exports hold one ruleset per profile: keep the active ones
+    // (their names are `Domain profile`, `Private profile (firewall off)`, ...)
+    let active = |rs: &Ruleset| {
+        let profile = rs
+            .name
+            .as_deref()
+            .and_then(|n| n.split_once(" profile").map(|(p, _)| p));
+        match profile {
+            Some(p) if !opts.profiles.is_empty() => {
+                opts.profiles.iter().any(|x| x.eq_ignore_ascii_case(p))
+            }
+            _ => true,
+        }
+    };
     for (fi, f) in files.iter().enumerate() {
         if f.rulesets.is_empty() {
             continue;
@@ -166,7 +182,7 @@ fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a
                     guard,
                 });
             } else {
-                for rs in &f.rulesets {
+                for rs in f.rulesets.iter().filter(|r| active(r)) {
                     out.push(Target {
                         file: fi,
                         ruleset: Cow::Borrowed(rs),
@@ -840,7 +856,11 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> 
         Status::Blocked => {
             let mut f = base(&z101_required_flow_blocked::CHECK, "is blocked");
             f.labels = deny_labels("drops");
-            f.help = Some(z101_required_flow_blocked::help(rec, reach, rs));
+            let mut help = z101_required_flow_blocked::help(rec, reach, rs);
+            if let Some(hint) = disabled_rule_hint(reach, rs) {
+                help = format!("{hint}; or {help}");
+            }
+            f.help = Some(help);
             out.push(f);
         }
         Status::Partial => {
@@ -921,6 +941,60 @@ pub(crate) fn display_list(v: &[String]) -> String {
     } else {
         format!("{} and {} more", v[..MAX].join(", "), v.len() - MAX)
     }
+}
+
+/// Windows keeps disabled rules in a `<chain> (disabled)` chain that nothing enters: if one of
+/// them would admit what is denied, say so ("enabling rule X would fix this").
+fn disabled_rule_hint(reach: &Reach, rs: &Ruleset) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
+        for at in &o.deciders {
+            let Some(p) = rs.policies.get(at.policy) else {
+                continue;
+            };
+            for c in &p.chains {
+                let Some(base) = c.name.strip_suffix(" (disabled)") else {
+                    continue;
+                };
+                // only the disabled twin of a chain this policy is entered by
+                if !p
+                    .entries
+                    .iter()
+                    .any(|e| p.chains.get(e.chain).is_some_and(|x| x.name == base))
+                {
+                    continue;
+                }
+                let Some(ci) = p.chain_by_name(&c.name) else {
+                    continue;
+                };
+                for piece in p.evaluate(ci, &o.space) {
+                    if piece.verdict != Verdict::Allow {
+                        continue;
+                    }
+                    for d in piece.deciders {
+                        if let Decider::Rule(r) = d {
+                            if let Some(rule) = p.rules.get(r) {
+                                let n = if rule.prov.line > 0 {
+                                    format!("`{}` (line {})", rule.prov.label, rule.prov.line)
+                                } else {
+                                    format!("`{}`", rule.prov.label)
+                                };
+                                if !names.contains(&n) {
+                                    names.push(n);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (!names.is_empty()).then(|| {
+        format!(
+            "enabling the disabled rule {} would admit it",
+            names.join(", ")
+        )
+    })
 }
 
 /// The `quoted` names in a message.

@@ -40,6 +40,10 @@ pub struct AuditArgs {
     /// list, ipset), e.g. `--address VirtualNetwork=10.50.0.0/16`; repeat or separate with commas.
     #[arg(long = "address", value_name = "NAME=CIDR,...")]
     pub addresses: Vec<String>,
+    /// Windows Firewall: the active profile(s), domain, private or public (default: all three,
+    /// and a flow must pass in each).
+    #[arg(long = "profile", value_name = "PROFILE", value_parser = ["domain", "private", "public"])]
+    pub profiles: Vec<String>,
     /// The interface(s) the peers' traffic uses (default: any interface but loopback).
     #[arg(long = "interface", value_name = "NAME")]
     pub interfaces: Vec<String>,
@@ -199,6 +203,7 @@ pub fn run(a: AuditArgs) -> u8 {
         inventory: inventory.as_ref(),
         facts,
         interfaces: a.interfaces.clone(),
+        profiles: a.profiles.clone(),
     };
     let mut report = engine::audit(files, &opts);
     if let Some(inv) = &inventory {

@@ -147,10 +147,29 @@ pub fn parse(text: &str) -> Result<Json<'_>, JsonError> {
 
 /// Does the text look like JSON at all (first non-blank byte `{` or `[`)?
 pub fn looks_like_json(text: &str) -> bool {
-    matches!(
-        text.trim_start().as_bytes().first(),
-        Some(b'{') | Some(b'[')
-    )
+    let t = text.trim_start();
+    match t.as_bytes().first() {
+        Some(b'{') => true,
+        // `[` starts an array, but also an INI/registry section (`[HKEY_LOCAL_MACHINE\...]`)
+        Some(b'[') => {
+            let rest = t[1..].trim_start();
+            // `[{` opens an array of objects only if a key or `}` follows (not `[{75FC...}]`)
+            let object_next = rest.strip_prefix('{').is_some_and(|r| {
+                matches!(r.trim_start().as_bytes().first(), Some(b'"' | b'}') | None)
+            });
+            object_next
+                || matches!(
+                    rest.as_bytes().first(),
+                    Some(b'[' | b'"' | b'-' | b']' | b'0'..=b'9') | None
+                )
+                || ["true", "false", "null"].iter().any(|w| {
+                    rest.strip_prefix(w).is_some_and(|r| {
+                        matches!(r.trim_start().as_bytes().first(), Some(b',' | b']') | None)
+                    })
+                })
+        }
+        _ => false,
+    }
 }
 
 struct Parser<'a> {
@@ -596,6 +615,21 @@ mod tests {
         assert!(parse("").is_err());
         let deep = "[".repeat(100_000);
         assert!(parse(&deep).unwrap_err().message.contains("deeply"));
+    }
+
+    #[test]
+    fn sniffing_tells_arrays_from_ini_sections() {
+        assert!(looks_like_json("  {\"a\": 1}"));
+        assert!(looks_like_json("[\n  {\"a\": 1}]"));
+        assert!(looks_like_json("[1, 2]") && looks_like_json("[]") && looks_like_json("[true]"));
+        assert!(!looks_like_json(
+            "[HKEY_LOCAL_MACHINE\\SYSTEM]\n\"a\"=dword:1"
+        ));
+        assert!(!looks_like_json("[trusted]\nx=1"));
+        assert!(!looks_like_json(
+            "[{75FC3BF7-162F-49C3-BCE0-13755109D65D}]\n\"a\"=dword:1"
+        ));
+        assert!(!looks_like_json("*filter"));
     }
 
     #[test]

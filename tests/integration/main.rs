@@ -6,6 +6,7 @@ mod formats;
 mod regression;
 mod reports;
 mod snapshots;
+mod windows;
 
 use assert_cmd::Command;
 

@@ -18,6 +18,7 @@ fn audit_text(name: &str, text: &str) -> audit::Report {
         inventory: None,
         facts: Context::new(),
         interfaces: Vec::new(),
+        profiles: Vec::new(),
     };
     audit::audit(files, &opts)
 }
