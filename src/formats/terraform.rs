@@ -142,6 +142,18 @@ fn unk_at<'j, 'a>(unk: Option<&'j Json<'a>>, i: usize) -> Option<&'j Json<'a>> {
     unk.and_then(|u| u.as_array()).and_then(|a| a.get(i))
 }
 
+/// Marks of unknown list elements at index `from` and beyond (elements the values lack).
+fn marks_beyond(list_unk: Option<&Json<'_>>, from: usize) -> Vec<(usize, Span)> {
+    list_unk
+        .and_then(|u| u.as_array())
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter_map(|(i, m)| is_unknown(Some(m)).map(|s| (i, s)))
+        .collect()
+}
+
 /// The span of the mark when it says "unknown".
 fn is_unknown(mark: Option<&Json<'_>>) -> Option<Span> {
     mark.filter(|m| matches!(m.kind, Kind::Bool(true)))
@@ -661,6 +673,10 @@ impl<'j, 'a> Tf<'j, 'a> {
                 ));
             }
         }
+        for (i, span) in marks_beyond(unk, items.len()) {
+            let why = self.after_apply(span, format!("`{}.{key}[{i}]`", r.address));
+            out.push(Permission::unknown(why, span));
+        }
         out
     }
 
@@ -811,7 +827,13 @@ impl<'j, 'a> Tf<'j, 'a> {
             value_span: at,
         };
         let v = match got(Some(obj), unk, key) {
-            Got::Missing => return,
+            Got::Missing => {
+                for (i, at) in marks_beyond(unk_key(unk, key), 0) {
+                    let why = self.after_apply(at, format!("`{path}.{key}[{i}]`"));
+                    out.push(unknown_peer(why, at));
+                }
+                return;
+            }
             Got::Unknown(at) => {
                 // a group id known only after apply: the group of this plan it references
                 if kind == PeerKind::Group && standalone {
@@ -894,6 +916,12 @@ impl<'j, 'a> Tf<'j, 'a> {
             }
         };
         let list_unk = unk_key(unk, key);
+        if let Some(a) = v.as_array() {
+            for (i, at) in marks_beyond(list_unk, a.len()) {
+                let why = self.after_apply(at, format!("`{path}.{key}[{i}]`"));
+                out.push(unknown_peer(why, at));
+            }
+        }
         for (i, item) in items {
             if v.as_array().is_some() {
                 if let Some(at) = is_unknown(unk_at(list_unk, i)) {
@@ -1170,6 +1198,16 @@ impl<'j, 'a> Tf<'j, 'a> {
                 });
             }
         }
+        for (_, span) in marks_beyond(unk, items.len()) {
+            n.doubts.push(NsgDoubt {
+                kind: NsgDoubtKind::RulesUnknown,
+                span,
+                reason: format!(
+                    "a rule of `{KEY}` of {} is known only after apply",
+                    r.address
+                ),
+            });
+        }
         n
     }
 
@@ -1194,7 +1232,14 @@ impl<'j, 'a> Tf<'j, 'a> {
     /// The values of a list field (`source_address_prefixes`, `..._ids`).
     fn az_list(obj: &Json<'a>, unk: Option<&Json<'a>>, key: &str, path: &str) -> Vec<Value> {
         let list_unk = unk_key(unk, key);
+        let beyond = |from: usize| {
+            marks_beyond(list_unk, from).into_iter().map(|(i, span)| {
+                let p = format!("{path}.{key}[{i}]");
+                Value::unresolved(p.clone(), span, format!("`{p}` is known only after apply"))
+            })
+        };
         match got(Some(obj), unk, key) {
+            Got::Missing => beyond(0).collect(),
             Got::Value(v) => match v.as_array() {
                 Some(items) => items
                     .iter()
@@ -1216,6 +1261,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                             _ => Some(Value::wrong_type(shown(item), item.span, item.type_name())),
                         }
                     })
+                    .chain(beyond(items.len()))
                     .collect(),
                 None => Self::az_scalar(obj, unk, key, path).into_iter().collect(),
             },
@@ -1378,11 +1424,27 @@ mod tests {
     }
 
     fn run(name: &str, text: &str) -> (SourceText, Parsed) {
+        run_with(name, text, &Resolver::default())
+    }
+
+    fn run_with(name: &str, text: &str, names: &Resolver) -> (SourceText, Parsed) {
         let src = SourceText::new(name, text);
         let json = json_spans::parse(&src.text).unwrap();
         assert!(sniff(&json), "{name} should sniff as a Terraform plan");
-        let p = parse(&src, &json, &Resolver::default());
+        let p = parse(&src, &json, names);
         (src, p)
+    }
+
+    /// The service tags of Azure's default rules.
+    fn azure_tags() -> Resolver {
+        let mut r = Resolver::default();
+        r.insert("VirtualNetwork", AddrSet::parse("10.0.0.0/8").unwrap());
+        r.insert(
+            "AzureLoadBalancer",
+            AddrSet::parse("168.63.129.16/32").unwrap(),
+        );
+        r.insert("Internet", AddrSet::parse("0.0.0.0/1").unwrap());
+        r
     }
 
     fn count(p: &Parsed, kind: IssueKind) -> usize {
@@ -1671,5 +1733,138 @@ mod tests {
             verdict(s, Hook::Input, &inbound("10.1.1.1", 22)),
             Verdict::Unknown
         );
+    }
+
+    #[test]
+    fn zca_azure_plan() {
+        let (src, p) = run_with(
+            "zca-azure-plan.json",
+            &read("zca-azure-plan.json"),
+            &azure_tags(),
+        );
+        assert!(p.issues.is_empty(), "{:#?}", p.issues);
+        assert_eq!(names(&p), ["azurerm_network_security_group.zca"]);
+        let rs = ruleset(&p, "azurerm_network_security_group.zca");
+        // 4007 is denied by the priority-100 rule, before the allow at 200
+        assert_eq!(
+            verdict(rs, Hook::Input, &inbound("10.20.1.1", 4007)),
+            Verdict::Deny
+        );
+        let d = deciders(rs, Hook::Input, &inbound("10.20.1.1", 4007));
+        assert_eq!(
+            d[0].0,
+            "azurerm_network_security_group.zca/DenyVra4007FromAnywhere (priority 100)"
+        );
+        let line = object_line(
+            &src,
+            "\"planned_values\"",
+            "\"name\": \"DenyVra4007FromAnywhere\"",
+        );
+        assert_eq!(d[0].1, line);
+        for port in [4005, 4006, 4008, 4009] {
+            let d = deciders(rs, Hook::Input, &inbound("10.20.1.1", port));
+            assert_eq!(
+                d[0].0, "azurerm_network_security_group.zca/AllowZertoVra (priority 200)",
+                "{port}"
+            );
+        }
+        // port lists
+        assert_eq!(
+            verdict(rs, Hook::Input, &inbound("10.20.1.1", 9081)),
+            Verdict::Allow
+        );
+        // the standalone rule, attached by the NSG's name
+        assert_eq!(
+            verdict(rs, Hook::Input, &inbound("10.40.0.9", 9779)),
+            Verdict::Allow
+        );
+        let d = deciders(rs, Hook::Input, &inbound("10.40.0.9", 9779));
+        assert_eq!(
+            d[0].0,
+            "azurerm_network_security_group.zca/AllowZssp9779 (azurerm_network_security_rule.zssp) (priority 310)"
+        );
+        let line = object_line(
+            &src,
+            "\"planned_values\"",
+            "\"address\": \"azurerm_network_security_rule.zssp\"",
+        );
+        assert_eq!(d[0].1, line);
+        // the default DenyAllInBound is there
+        assert_eq!(
+            verdict(rs, Hook::Input, &inbound("198.51.100.7", 9779)),
+            Verdict::Deny
+        );
+    }
+
+    #[test]
+    fn azure_unknowns_and_bad_values() {
+        let text = r#"{"format_version": "1.2",
+          "planned_values": {"root_module": {"resources": [
+            {"address": "azurerm_network_security_group.a", "mode": "managed", "type": "azurerm_network_security_group", "name": "a",
+             "values": {"name": "nsg-a", "security_rule": [
+               {"name": "AllowAdmin", "priority": 100, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                "source_port_range": "*", "destination_port_range": "9669", "source_address_prefix": null,
+                "source_address_prefixes": [], "destination_address_prefix": "*"},
+               {"name": "Broken", "priority": true, "direction": "Inbound", "access": "Allow", "protocol": "Tcp",
+                "source_port_range": "*", "destination_port_range": "4005", "source_address_prefix": "10.0.0.0/8",
+                "destination_address_prefix": "*"}]}},
+            {"address": "azurerm_network_security_group.b", "mode": "managed", "type": "azurerm_network_security_group", "name": "b",
+             "values": {"name": "nsg-b"}},
+            {"address": "azurerm_network_security_rule.x", "mode": "managed", "type": "azurerm_network_security_rule", "name": "x",
+             "values": {"name": "Elsewhere", "network_security_group_name": "nsg-other", "priority": 100,
+                        "direction": "Inbound", "access": "Allow", "protocol": "Tcp", "source_port_range": "*",
+                        "destination_port_range": "22", "source_address_prefix": "*", "destination_address_prefix": "*"}}]}},
+          "resource_changes": [
+            {"address": "azurerm_network_security_group.a", "change": {"after_unknown": {"security_rule": [
+               {"source_address_prefixes": [true]}, {}]}}},
+            {"address": "azurerm_network_security_group.b", "change": {"after_unknown": {"security_rule": true}}}]}"#;
+        let (_, p) = run_with("azure.json", text, &azure_tags());
+        assert_eq!(
+            names(&p),
+            [
+                "azurerm_network_security_group.a",
+                "azurerm_network_security_group.b",
+                "nsg-other"
+            ]
+        );
+        // the priority `true`
+        assert_eq!(count(&p, IssueKind::ParseError), 1, "{:#?}", p.issues);
+        let a = ruleset(&p, "azurerm_network_security_group.a");
+        // the admin source is known after apply: 9669 is unknown, never open or closed
+        assert_eq!(
+            verdict(a, Hook::Input, &inbound("198.51.100.7", 9669)),
+            Verdict::Unknown
+        );
+        let b = ruleset(&p, "azurerm_network_security_group.b");
+        assert_eq!(
+            verdict(b, Hook::Input, &inbound("198.51.100.7", 22)),
+            Verdict::Unknown
+        );
+        // an NSG not in the plan: its rule is there, the rest unknown
+        let o = ruleset(&p, "nsg-other");
+        assert_eq!(
+            verdict(o, Hook::Input, &inbound("198.51.100.7", 22)),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
+    fn addresses_and_references() {
+        assert_eq!(
+            module_names(r#"module.a["x.y]"].module.b[0]"#),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(module_names(""), Some(vec![]));
+        assert_eq!(module_names("module.a[\"x"), None);
+        assert_eq!(module_names("resource.x"), None);
+        assert_eq!(
+            reference_to("aws_security_group.zca[0].id", "aws_security_group"),
+            Some(("zca".into(), "[0]".into()))
+        );
+        assert_eq!(
+            reference_to("aws_security_group_rule.x", "aws_security_group"),
+            None
+        );
+        assert_eq!(reference_to("var.sg", "aws_security_group"), None);
     }
 }
