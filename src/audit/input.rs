@@ -12,8 +12,8 @@ use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
 use crate::formats::{
-    aws_sg, azure_nsg, cloudformation, encoding, json_spans, windows, IssueKind, ParseIssue,
-    Parsed, Resolver,
+    aws_sg, azure_nsg, cloudformation, encoding, json_spans, terraform, windows, IssueKind,
+    ParseIssue, Parsed, Resolver,
 };
 use crate::model::Ruleset;
 
@@ -155,6 +155,7 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
                         Format::AwsSecurityGroups | Format::CloudFormation => {
                             aws_sg::parse(&src, &json, names)
                         }
+                        Format::Terraform => terraform::parse(&src, &json, names),
                         Format::WindowsPowerShell => windows::parse_json(&src, &json, names),
                         _ => Parsed::default(),
                     };
@@ -248,7 +249,7 @@ fn unrecognised(name: String) -> InputFile {
         format!("{name} is not a firewall export Portolan reads"),
     );
     f.help = Some(
-        "supported: iptables-save / ip6tables-save dumps and iptables-restore files; Windows Defender Firewall exports (netsh show rule text, PowerShell JSON/CSV, registry rule strings and .reg files, .wfw); Azure NSG JSON (az CLI, ARM templates, REST); AWS security group and network ACL JSON; CloudFormation templates (JSON or YAML)"
+        "supported: iptables-save / ip6tables-save dumps and iptables-restore files; Windows Defender Firewall exports (netsh show rule text, PowerShell JSON/CSV, registry rule strings and .reg files, .wfw); Azure NSG JSON (az CLI, ARM templates, REST); AWS security group and network ACL JSON; CloudFormation templates (JSON or YAML); Terraform plans and state (`terraform show -json`) with AWS security groups or Azure NSGs"
             .into(),
     );
     InputFile {
@@ -283,6 +284,7 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
                 Some(Format::AwsSecurityGroups | Format::CloudFormation) => {
                     aws_sg::parse(&src, &json, &Resolver::default())
                 }
+                Some(Format::Terraform) => terraform::parse(&src, &json, &Resolver::default()),
                 Some(Format::WindowsPowerShell) => {
                     windows::parse_json(&src, &json, &Resolver::default())
                 }

@@ -13,6 +13,9 @@ pub enum Format {
     AwsSecurityGroups,
     /// CloudFormation templates (JSON or YAML) with security groups or network ACLs.
     CloudFormation,
+    /// `terraform show -json` of a plan or of state: AWS security groups and their rules, Azure
+    /// NSGs and their rules.
+    Terraform,
     /// `netsh advfirewall firewall show rule name=all [verbose]` text.
     WindowsNetsh,
     /// `Get-NetFirewallRule` joined with its filters, as JSON or CSV.
@@ -30,6 +33,7 @@ impl Format {
             Format::AzureNsg => "azure-nsg",
             Format::AwsSecurityGroups => "aws-security-groups",
             Format::CloudFormation => "aws-cloudformation",
+            Format::Terraform => "terraform-plan",
             Format::WindowsNetsh => "windows-netsh",
             Format::WindowsPowerShell => "windows-powershell",
             Format::WindowsRegistry => "windows-registry",
@@ -39,7 +43,10 @@ impl Format {
 
     /// The JSON format of a parsed document, if it is one we read.
     pub fn of_json(json: &super::json_spans::Json<'_>) -> Option<Format> {
-        if super::azure_nsg::sniff(json) {
+        // first: a plan holds resource values that can look like the other formats' objects
+        if super::terraform::sniff(json) {
+            Some(Format::Terraform)
+        } else if super::azure_nsg::sniff(json) {
             Some(Format::AzureNsg)
         } else if super::cloudformation::sniff_json(json) {
             Some(Format::CloudFormation)

@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod iptables;
 pub mod json_spans;
 pub mod source;
+pub mod terraform;
 pub mod windows;
 
 use std::collections::BTreeMap;
