@@ -320,3 +320,53 @@ fn every_aws_corpus_file_is_recognised_with_no_z001() {
         );
     }
 }
+
+#[test]
+fn terraform_plans_reach_cloud_rules_before_apply() {
+    let (v, code) = audit_json(&[
+        "--env",
+        "aws",
+        "--role",
+        "zca",
+        "fixtures/terraform/zca-aws-plan.json",
+    ]);
+    assert_eq!(
+        code, 0,
+        "only warnings: the plan lacks 9779, needed only with a ZSSP"
+    );
+    assert_eq!(v["files"][0]["format"], "terraform-plan");
+    assert_eq!(
+        flow(&v, "aws.zssp-zvm-9779", "inbound")["status"],
+        "blocked"
+    );
+    let z201 = findings(&v, "Z201");
+    assert_eq!(z201.len(), 1);
+    assert!(z201[0]["message"].as_str().unwrap().contains("tcp/9669"));
+    // 4008 comes from a separate aws_vpc_security_group_ingress_rule
+    assert_eq!(flow(&v, "aws.vra-vra-4008", "inbound")["status"], "allowed");
+    // the corpus plan: egress unknown at plan time is unknown, never "nothing"
+    let (v, _) = audit_json(&[
+        "--env",
+        "aws",
+        "--role",
+        "zca",
+        "fixtures/terraform/corpus/terraform-plan-aws_security_group-module-for_each.json",
+    ]);
+    assert!(findings(&v, "Z001").is_empty());
+    let out443 = flow(&v, "aws.zvm-aws-services-443", "outbound");
+    assert_eq!(out443["status"], "unknown");
+    // Azure NSG in a plan: the deny at 100 decides 4007
+    let (v, _) = audit_json(&[
+        "--env",
+        "azure",
+        "--role",
+        "zca",
+        "fixtures/terraform/zca-azure-plan.json",
+    ]);
+    let f = flow(&v, "azure.vra-vra-4007", "inbound");
+    assert_eq!(f["status"], "blocked");
+    assert!(f["deciding"][0]["rule"]
+        .as_str()
+        .unwrap()
+        .contains("(priority 100)"));
+}
