@@ -854,7 +854,17 @@ fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> 
     match rec.status {
         Status::Allowed => {}
         Status::Blocked => {
-            let mut f = base(&z101_required_flow_blocked::CHECK, "is blocked");
+            // name what denies it (with NSGs in series: which NSG)
+            let by: Vec<String> = reach
+                .deciders(Verdict::Deny)
+                .into_iter()
+                .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
+                .collect();
+            let what = match by.as_slice() {
+                [one] => format!("is blocked by {one}"),
+                _ => "is blocked".to_string(),
+            };
+            let mut f = base(&z101_required_flow_blocked::CHECK, &what);
             f.labels = deny_labels("drops");
             let mut help = z101_required_flow_blocked::help(rec, reach, rs);
             if let Some(hint) = disabled_rule_hint(reach, rs) {

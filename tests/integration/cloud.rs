@@ -80,7 +80,8 @@ fn nsgs_in_series_subnet_then_nic_and_the_finding_names_the_nic() {
         .filter(|x| x["requirement"] == "azure.zvm-zvm-9081")
         .collect();
     assert!(!z101.is_empty());
-    assert!(z101[0]["message"].as_str().unwrap().contains("nsg-zca-nic"));
+    let msg = z101[0]["message"].as_str().unwrap();
+    assert!(msg.contains("is blocked by nsg-zca-nic/"), "{msg}");
 }
 
 #[test]
