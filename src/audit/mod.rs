@@ -941,7 +941,7 @@ fn is_undecidable(rs: &Ruleset, at: At) -> bool {
     }
 }
 
-pub(crate) fn display_list(v: &[String]) -> String {
+pub fn display_list(v: &[String]) -> String {
     const MAX: usize = 6;
     if v.is_empty() {
         return "nowhere".into();

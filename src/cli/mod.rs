@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod explain;
+pub mod query;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +33,10 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// Print the Zerto port requirements.
     Catalog(catalog::CatalogArgs),
+    /// Explain a finding code: what it finds, why it matters, an example, the fix.
+    Explain(explain::ExplainArgs),
+    /// Which rules decide a region of traffic, with the full trace of each piece.
+    Query(query::QueryArgs),
 }
 
 /// Parse the command line, run, and return the exit code.
@@ -49,6 +55,8 @@ pub fn run() -> u8 {
     match cli.command {
         Command::Audit(a) => audit::run(*a),
         Command::Catalog(c) => catalog::run(c),
+        Command::Explain(e) => explain::run(e),
+        Command::Query(q) => query::run(q),
     }
 }
 

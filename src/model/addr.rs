@@ -237,8 +237,18 @@ impl AddrSet {
 
     /// The set as the fewest CIDR blocks, IPv4 first (`10.0.0.0/8`, `2001:db8::/32`).
     pub fn to_cidrs(&self) -> Vec<String> {
+        // the whole IPv6 family is `::/0` (its IPv4-mapped block is only our encoding)
+        let v6_all = Self::any_v6().is_subset(self);
+        let set = if v6_all {
+            self.family_part(Family::V4)
+        } else {
+            self.clone()
+        };
         let mut out = Vec::new();
-        for &(lo, hi) in self.0.ranges() {
+        if v6_all {
+            out.push((1u8, 0u128, "::/0".to_string()));
+        }
+        for &(lo, hi) in set.0.ranges() {
             // split at the v4 block edges so each piece is one family
             let parts = [
                 (lo, hi.min(V4_BASE.saturating_sub(1))),
@@ -367,12 +377,15 @@ mod tests {
         assert_eq!(AddrSet::any_v4().to_cidrs(), vec!["0.0.0.0/0"]);
         // the IPv6 space minus the mapped block: covering CIDRs parse back to the same set
         let v6 = AddrSet::any_v6();
-        let back = v6
-            .to_cidrs()
-            .iter()
-            .fold(AddrSet::empty(), |acc, c| acc.union(&p(c)));
-        assert_eq!(back, v6);
-        assert!(!v6.to_cidrs().iter().any(|c| c.starts_with("::ffff:")));
+        assert_eq!(v6.to_cidrs(), vec!["::/0"]);
+        assert_eq!(AddrSet::any().to_cidrs(), vec!["0.0.0.0/0", "::/0"]);
+        // a partial IPv6 set: covering CIDRs parse back to the same set
+        let part = v6.difference(&p("2001:db8::/32"));
+        let back = part.to_cidrs().iter().fold(AddrSet::empty(), |acc, c| {
+            acc.union(&p(c).family_part(Family::V6))
+        });
+        assert_eq!(back, part);
+        assert!(!part.to_cidrs().iter().any(|c| c.starts_with("::ffff:")));
         assert!(AddrSet::any().to_cidrs().contains(&"0.0.0.0/0".to_string()));
     }
 }

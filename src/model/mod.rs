@@ -10,6 +10,7 @@ pub mod rule;
 pub mod ruleset;
 pub mod space;
 pub mod span;
+pub mod trace;
 
 pub use addr::{AddrSet, Family};
 pub use interval::IntervalSet;

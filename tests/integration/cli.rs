@@ -444,3 +444,104 @@ fn boundary_firewall_is_audited_on_forward_in_both_directions() {
         z101[0]
     );
 }
+
+#[test]
+fn query_shows_the_jump_the_return_and_the_policy_in_order() {
+    let out = portolan()
+        .args([
+            "query",
+            "fixtures/iptables/zvm-user-chain-return.rules",
+            "--from",
+            "10.30.1.1",
+            "--port",
+            "9669/tcp",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "portolan-query/1");
+    let pieces = v["results"][0]["pieces"].as_array().unwrap();
+    assert_eq!(pieces.len(), 1);
+    assert_eq!(pieces[0]["verdict"], "deny");
+    let events: Vec<(String, Option<u64>)> = pieces[0]["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["event"] != "no match")
+        .map(|t| {
+            (
+                format!(
+                    "{} {}",
+                    t["event"].as_str().unwrap(),
+                    t["detail"].as_str().unwrap()
+                ),
+                t["line"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("match jump ZERTO-MGMT".to_string(), Some(9)),
+            ("match return".to_string(), Some(12)),
+            ("return back from ZERTO-MGMT".to_string(), None),
+            ("policy deny".to_string(), Some(3)),
+        ]
+    );
+    // the rules skipped on the way say why
+    let first = &pieces[0]["trace"][0];
+    assert_eq!(first["event"], "no match");
+    assert_eq!(first["detail"], "input interface differs");
+    // human output too
+    let out = portolan()
+        .args([
+            "query",
+            "fixtures/iptables/zvm-user-chain-return.rules",
+            "--from",
+            "10.0.0.0/8",
+            "--port",
+            "9669/tcp",
+        ])
+        .output()
+        .unwrap();
+    let h = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        h.contains("DENY from 10.30.0.0/16") && h.contains("ALLOW from 10.0.0.0/12"),
+        "{h}"
+    );
+}
+
+#[test]
+fn explain_prints_a_checks_doc_and_lists_codes() {
+    let out = portolan().args(["explain", "Z101"]).output().unwrap();
+    let t = String::from_utf8(out.stdout).unwrap();
+    assert!(t.starts_with("Z101 required-flow-blocked (error)"));
+    for s in [
+        "## What it finds",
+        "## Why it matters",
+        "## Example",
+        "## Fix",
+    ] {
+        assert!(t.contains(s));
+    }
+    let out = portolan()
+        .args(["explain", "internal-port-exposed"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("7073"));
+    let out = portolan().args(["explain", "--list"]).output().unwrap();
+    let list = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(list.lines().count(), portolan::audit::checks::ALL.len());
+    assert_eq!(
+        portolan()
+            .args(["explain", "Z999"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -1,0 +1,181 @@
+//! The trace of one packet through a policy: every rule visited in order, whether it matched and,
+//! when it did not, which dimension ruled it out. `portolan query` traces one packet of each piece
+//! of a region: all packets of a piece take the same path, because evaluation splits a region at
+//! every rule it meets.
+
+use super::policy::{Policy, Verdict};
+use super::rule::{Action, ChainId, RuleId};
+use super::space::{Packet, PacketBox};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The rule did not match; the dimension that ruled it out.
+    NoMatch(&'static str),
+    /// The rule matched and did this.
+    Matched(Action),
+    /// The packet is inside the rule's box but the rule has conditions the engine cannot decide;
+    /// the trace goes on as if it did not match (the verdict accounts for both outcomes).
+    Undecidable(String),
+    /// A user chain ended (or RETURNed) and evaluation went back to the caller.
+    Returned(ChainId),
+    /// A built-in chain's policy decided.
+    Policy(ChainId, Verdict),
+    /// A jump into a chain already being evaluated.
+    Loop(ChainId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub chain: ChainId,
+    pub rule: Option<RuleId>,
+    pub event: Event,
+}
+
+/// The first dimension of `b` that does not hold `p`.
+pub fn mismatch(b: &PacketBox, p: &Packet) -> Option<&'static str> {
+    if !b.proto.contains(p.proto) {
+        return Some("protocol");
+    }
+    if !b.src.0.contains(p.src) {
+        return Some("source address");
+    }
+    if !b.dst.0.contains(p.dst) {
+        return Some("destination address");
+    }
+    if !b.dport.contains(p.dport) {
+        return Some("destination port");
+    }
+    if !b.sport.contains(p.sport) {
+        return Some("source port");
+    }
+    if !b.state.contains(p.state) {
+        return Some("connection state");
+    }
+    if !b.iif.contains(p.iif) {
+        return Some("input interface");
+    }
+    if !b.oif.contains(p.oif) {
+        return Some("output interface");
+    }
+    None
+}
+
+impl Policy {
+    /// Walk one packet from `entry`, recording every rule visited.
+    pub fn trace_packet(&self, entry: ChainId, p: &Packet) -> Vec<Step> {
+        let mut steps = Vec::new();
+        let mut stack: Vec<(ChainId, usize)> = vec![(entry, 0)];
+        // bounded: every step advances a rule index or pops the stack; loops are cut below
+        let mut budget = self.rules.len() * 4 + 64;
+        'outer: while let Some(&(chain, start)) = stack.last() {
+            let Some(c) = self.chains.get(chain) else {
+                break;
+            };
+            for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
+                budget = budget.saturating_sub(1);
+                if budget == 0 {
+                    break 'outer;
+                }
+                let Some(rule) = self.rules.get(rid) else {
+                    continue;
+                };
+                if let Some(dim) = mismatch(&rule.matches, p) {
+                    steps.push(Step {
+                        chain,
+                        rule: Some(rid),
+                        event: Event::NoMatch(dim),
+                    });
+                    continue;
+                }
+                if !rule.undecidable.is_empty() {
+                    steps.push(Step {
+                        chain,
+                        rule: Some(rid),
+                        event: Event::Undecidable(rule.undecidable.join("; ")),
+                    });
+                    continue;
+                }
+                steps.push(Step {
+                    chain,
+                    rule: Some(rid),
+                    event: Event::Matched(rule.action),
+                });
+                match rule.action {
+                    Action::Continue => continue,
+                    Action::Accept | Action::Drop | Action::Reject | Action::Opaque => break 'outer,
+                    Action::Return => {
+                        if !self.leave(&mut stack, &mut steps) {
+                            break 'outer;
+                        }
+                        continue 'outer;
+                    }
+                    Action::Jump(t) | Action::Goto(t) => {
+                        if stack.iter().any(|&(x, _)| x == t) {
+                            steps.push(Step {
+                                chain,
+                                rule: Some(rid),
+                                event: Event::Loop(t),
+                            });
+                            break 'outer;
+                        }
+                        if let Some(top) = stack.last_mut() {
+                            top.1 = idx + 1;
+                        }
+                        if matches!(rule.action, Action::Goto(_)) {
+                            stack.pop();
+                        }
+                        stack.push((t, 0));
+                        continue 'outer;
+                    }
+                }
+            }
+            // fell off the end
+            if !self.leave(&mut stack, &mut steps) {
+                break;
+            }
+        }
+        steps
+    }
+
+    /// Leave the chain on top; false when evaluation is over (a policy decided).
+    fn leave(&self, stack: &mut Vec<(ChainId, usize)>, steps: &mut Vec<Step>) -> bool {
+        let Some((chain, _)) = stack.pop() else {
+            return false;
+        };
+        match self.chains.get(chain).and_then(|c| c.policy) {
+            Some(v) => {
+                steps.push(Step {
+                    chain,
+                    rule: None,
+                    event: Event::Policy(chain, v),
+                });
+                false
+            }
+            None if !stack.is_empty() => {
+                steps.push(Step {
+                    chain,
+                    rule: None,
+                    event: Event::Returned(chain),
+                });
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl PacketBox {
+    /// One packet of the box: the lowest value of every dimension.
+    pub fn sample(&self) -> Option<Packet> {
+        Some(Packet {
+            src: self.src.0.min()?,
+            dst: self.dst.0.min()?,
+            proto: self.proto.min()?,
+            sport: self.sport.min()?,
+            dport: self.dport.min()?,
+            state: self.state.min()?,
+            iif: self.iif.min()?,
+            oif: self.oif.min()?,
+        })
+    }
+}
