@@ -444,6 +444,17 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         .map(|(ti, t)| exposure(ti, t, env, opts, &report.flows))
         .collect();
     report.findings.extend(exposures.into_iter().flatten());
+    // Z301/Z302 per audited firewall (a ruleset two inventory entries share is reported once)
+    let shadows: Vec<Vec<Finding>> = targets
+        .par_iter()
+        .map(|t| checks::z301_shadowed_rule::check(t.file, &t.ruleset))
+        .collect();
+    let mut seen_spans = std::collections::HashSet::new();
+    for f in shadows.into_iter().flatten() {
+        if seen_spans.insert((f.file, f.code, f.labels.first().map(|l| l.span))) {
+            report.findings.push(f);
+        }
+    }
     report.findings.sort_by(|a, b| {
         (a.file, a.line(), a.code, &a.requirement).cmp(&(b.file, b.line(), b.code, &b.requirement))
     });

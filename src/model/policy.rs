@@ -129,6 +129,16 @@ impl Policy {
         out
     }
 
+    /// Evaluate `region` as if it reached rule position `index` of `chain` (for "what would happen
+    /// without this rule"). A user chain's end then counts as unknown (there is no caller).
+    pub fn evaluate_from(&self, chain: ChainId, index: usize, region: &PacketBox) -> Vec<Piece> {
+        let mut out = Vec::new();
+        if !region.is_empty() {
+            self.run(vec![(chain, index)], Vec::new(), region.clone(), &mut out);
+        }
+        out
+    }
+
     fn run(&self, mut stack: Stack, via: Vec<RuleId>, region: PacketBox, out: &mut Vec<Piece>) {
         let Some(&(chain, start)) = stack.last() else {
             return;

@@ -160,3 +160,68 @@ fn ip6tables_host_firewall_is_audited_over_ipv6() {
     assert_eq!(f.allowed_sources, vec!["2001:db8:10::/48".to_string()]);
     assert_eq!(status(&r, "vsphere.admin-client-zvm-9080"), "blocked");
 }
+
+#[test]
+fn shadowed_and_redundant_rules_are_found_exactly() {
+    let r = audit_text(
+        "shadow.rules",
+        "*filter\n:INPUT DROP [0:0]\n\
+         -A INPUT -p tcp -m multiport --dports 9080,9669 -j DROP\n\
+         -A INPUT -s 10.20.0.0/16 -p tcp -m tcp --dport 9669 -j ACCEPT\n\
+         -A INPUT -s 10.20.0.0/16 -p tcp -m tcp --dport 9670 -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 23 -j DROP\n\
+         -A INPUT -p tcp -m tcp --dport 25 -j REJECT --reject-with tcp-reset\n\
+         -A INPUT -p tcp -m tcp --dport 80 -m limit --limit 1/s -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 9080 -j ACCEPT\n\
+         COMMIT\n",
+    );
+    let z301: Vec<_> = r.findings.iter().filter(|f| f.code == "Z301").collect();
+    let lines: Vec<Option<u32>> = z301.iter().map(|f| f.line()).collect();
+    // line 4 (9669 from 10.20/16) and line 9 (9080) are taken by the DROP on line 3; line 5 is not
+    assert_eq!(lines, vec![Some(4), Some(9)], "{z301:#?}");
+    assert_eq!(z301[0].labels[1].line, 3, "the covering rule is labelled");
+    let z302: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "Z302")
+        .map(|f| f.line())
+        .collect();
+    // the DROP of 23 before the DROP policy changes nothing; the REJECT of 25 does (it answers)
+    assert_eq!(z302, vec![Some(6)]);
+}
+
+#[test]
+fn nsg_allow_behind_a_higher_priority_deny_is_shadowed() {
+    let files = audit::load(
+        &[PathBuf::from(
+            "fixtures/azure/zca-nsg-deny-before-allow.json",
+        )],
+        &Default::default(),
+    );
+    let opts = AuditOptions {
+        catalog: Catalog::embedded(),
+        env: Some(Environment::Azure),
+        role: Some("zca".into()),
+        inventory: None,
+        facts: Context::new(),
+        interfaces: Vec::new(),
+        profiles: Vec::new(),
+    };
+    let r = audit::audit(files, &opts);
+    let z301: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.code == "Z301")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        z301.iter()
+            .any(|m| m.starts_with("nsg-zca/AllowZertoVra (priority 200) can never match")),
+        "{z301:#?}"
+    );
+    // Azure's own default rules are never reported
+    assert!(!r
+        .findings
+        .iter()
+        .any(|f| (f.code == "Z301" || f.code == "Z302") && f.message.contains("priority 65")));
+}

@@ -14,6 +14,8 @@ pub mod z103_required_flow_unknown;
 pub mod z201_management_port_exposed;
 pub mod z202_internal_port_exposed;
 pub mod z203_unneeded_port_open;
+pub mod z301_shadowed_rule;
+pub mod z302_redundant_rule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Check {
@@ -38,6 +40,8 @@ pub const ALL: &[&Check] = &[
     &z201_management_port_exposed::CHECK,
     &z202_internal_port_exposed::CHECK,
     &z203_unneeded_port_open::CHECK,
+    &z301_shadowed_rule::CHECK,
+    &z302_redundant_rule::CHECK,
 ];
 
 /// A check by code (`Z101`) or name (`required-flow-blocked`).
