@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod finding;
+pub mod fix;
 pub mod input;
 pub mod reach;
 pub mod waiver;
@@ -78,6 +79,9 @@ pub struct FlowRecord {
     /// Stateless filters (network ACLs): what stops the replies, if anything does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_path: Option<String>,
+    /// For a blocked or partial flow: the smallest native change that admits it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<fix::Fix>,
     #[serde(skip)]
     pub file: usize,
     /// Which audited firewall (file × ruleset) this record is of.
@@ -632,6 +636,7 @@ fn run_job(
         condition: job.condition.clone(),
         unknown_reasons: Vec::new(),
         return_path: None,
+        fix: None,
         file: t.file,
         target: job.target,
         exact_peers: false,
@@ -726,6 +731,9 @@ fn run_job(
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);
+    if matches!(rec.status, Status::Blocked | Status::Partial) && return_findings.is_empty() {
+        rec.fix = fix::compute(&rec, &reach, rs);
+    }
     let mut findings = if return_findings.is_empty() {
         flow_findings(&rec, &reach, rs)
     } else {
