@@ -13,7 +13,13 @@ use crate::audit::{Finding, Report, Severity};
 struct Diag<'a> {
     f: &'a Finding,
     src: Option<NamedSource<String>>,
+    /// The file's text, to keep labels on long spans short.
+    text: Option<&'a str>,
 }
+
+/// Spans longer than this many lines (a whole security group object) are shown by their first
+/// line only.
+const MAX_LABEL_LINES: usize = 24;
 
 impl fmt::Debug for Diag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -52,7 +58,13 @@ impl Diagnostic for Diag<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.src.as_ref()?;
         Some(Box::new(self.f.labels.iter().enumerate().map(|(i, l)| {
-            let span = miette::SourceSpan::from(l.span);
+            let mut sp = l.span;
+            if let Some(t) = self.text.and_then(|t| t.get(sp.start..sp.end)) {
+                if t.lines().count() > MAX_LABEL_LINES {
+                    sp.end = sp.start + t.find('\n').unwrap_or(t.len());
+                }
+            }
+            let span = miette::SourceSpan::from(sp);
             if i == 0 {
                 LabeledSpan::new_primary_with_span(Some(l.text.clone()), span)
             } else {
@@ -151,6 +163,7 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 let d = Diag {
                     f: &f,
                     src: src.clone(),
+                    text: file.source.as_ref().map(|s| &*s.text),
                 };
                 let mut s = String::new();
                 if handler.render_report(&mut s, &d).is_err() {
@@ -166,7 +179,11 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
     if let Some((_, fs)) = groups.iter().find(|(k, _)| k.is_none()) {
         for f in fs {
             let f = with_waiver(f);
-            let d = Diag { f: &f, src: None };
+            let d = Diag {
+                f: &f,
+                src: None,
+                text: None,
+            };
             let mut s = String::new();
             let _ = handler.render_report(&mut s, &d);
             out.write_all(s.as_bytes())?;
