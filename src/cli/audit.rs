@@ -19,6 +19,18 @@ pub enum FailOn {
     Never,
 }
 
+impl FailOn {
+    /// The least severity that fails the run, if any does.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Firewall files or directories (scanned recursively). With an inventory and no paths, the
@@ -101,6 +113,139 @@ pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
     Ok(cat)
 }
 
+/// The audit options `audit` and `diff` share, as given on the command line.
+pub(crate) struct SetupArgs<'a> {
+    pub inventory: Option<&'a Path>,
+    pub env: Option<Environment>,
+    pub role: Option<&'a str>,
+    pub facts: &'a [String],
+    pub addresses: &'a [String],
+    pub interfaces: &'a [String],
+    pub profiles: &'a [String],
+    pub extra_catalog: Option<&'a Path>,
+}
+
+/// What an audit runs with: the catalogue, the inventory, the facts and the names rules use,
+/// checked once; [`Setup::audit`] then audits any set of paths with them.
+pub(crate) struct Setup {
+    pub catalog: Catalog,
+    pub inventory: Option<Inventory>,
+    env: Option<Environment>,
+    role: Option<String>,
+    facts: Context,
+    names: crate::formats::Resolver,
+    interfaces: Vec<String>,
+    profiles: Vec<String>,
+}
+
+impl Setup {
+    /// Read and check the options; on a problem, say so on standard error and return the exit code.
+    pub fn new(a: &SetupArgs<'_>) -> Result<Setup, u8> {
+        let catalog = load_catalog(a.extra_catalog)?;
+        let inventory = match a.inventory {
+            Some(p) => match Inventory::load(p) {
+                Ok(i) => Some(i),
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(e));
+                    return Err(super::EXIT_USAGE);
+                }
+            },
+            None => None,
+        };
+        let env = a.env.or(inventory.as_ref().map(|i| i.environment));
+        if env.is_none() {
+            eprintln!("portolan: say which Zerto environment to audit for: --env vsphere|hyperv|azure|aws|msp|hyperv-legacy, or an --inventory");
+            return Err(super::EXIT_USAGE);
+        }
+        if a.role.is_none() && inventory.is_none() {
+            eprintln!("portolan: say what the files guard: --role ROLE (quick mode, e.g. --role zvm) or an --inventory");
+            return Err(super::EXIT_USAGE);
+        }
+        if let Some(r) = a.role {
+            if !crate::catalog::ROLES.iter().any(|(n, _)| *n == r) || r == "any" {
+                let names: Vec<&str> = crate::catalog::ROLES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| *n != "any")
+                    .collect();
+                eprintln!("portolan: unknown role `{r}`; one of: {}", names.join(", "));
+                return Err(super::EXIT_USAGE);
+            }
+        }
+        let mut facts = Context::new();
+        for (k, v, _) in crate::catalog::condition::DEFAULT_FACTS {
+            facts.set(k, v);
+        }
+        if let Some(inv) = &inventory {
+            for (k, v) in &inv.facts {
+                facts.set(k, v);
+            }
+        }
+        for kv in a.facts {
+            match kv.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => facts.set(k.trim(), v.trim()),
+                _ => {
+                    eprintln!(
+                        "portolan: `--set {kv}`: write KEY=VALUE, e.g. `--set zvm_version=10.0`"
+                    );
+                    return Err(super::EXIT_USAGE);
+                }
+            }
+        }
+        let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
+        for kv in a.addresses {
+            let Some((k, v)) = kv.split_once('=') else {
+                eprintln!("portolan: `--address {kv}`: write NAME=CIDR[,CIDR...], e.g. `--address VirtualNetwork=10.50.0.0/16`");
+                return Err(super::EXIT_USAGE);
+            };
+            for part in v.split(',') {
+                match crate::model::AddrSet::parse(part) {
+                    Ok(set) => names.insert(k.trim(), set),
+                    Err(e) => {
+                        eprintln!("portolan: `--address {kv}`: {e}");
+                        return Err(super::EXIT_USAGE);
+                    }
+                }
+            }
+        }
+        Ok(Setup {
+            catalog,
+            inventory,
+            env: a.env,
+            role: a.role.map(str::to_string),
+            facts,
+            names,
+            interfaces: a.interfaces.to_vec(),
+            profiles: a.profiles.to_vec(),
+        })
+    }
+
+    /// Load the paths and audit them (with this inventory, which may differ from the one read,
+    /// e.g. with its firewall paths moved), then apply the inventory's waivers.
+    pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
+        let files = engine::load(paths, &self.names);
+        let opts = AuditOptions {
+            catalog: &self.catalog,
+            env: self.env,
+            role: self.role.clone(),
+            inventory,
+            facts: self.facts.clone(),
+            interfaces: self.interfaces.clone(),
+            profiles: self.profiles.clone(),
+        };
+        let mut report = engine::audit(files, &opts);
+        if let Some(inv) = inventory {
+            engine::waiver::apply(
+                &mut report,
+                &inv.waivers,
+                &inv.file,
+                crate::inventory::today(),
+            );
+        }
+        report
+    }
+}
+
 pub fn run(a: AuditArgs) -> u8 {
     let formats = if a.format.is_empty() {
         vec![OutputFormat::Human]
@@ -115,61 +260,22 @@ pub fn run(a: AuditArgs) -> u8 {
         );
         return super::EXIT_USAGE;
     }
-    let catalog = match load_catalog(a.extra_catalog.as_deref()) {
-        Ok(c) => c,
+    let setup = match Setup::new(&SetupArgs {
+        inventory: a.inventory.as_deref(),
+        env: a.env,
+        role: a.role.as_deref(),
+        facts: &a.facts,
+        addresses: &a.addresses,
+        interfaces: &a.interfaces,
+        profiles: &a.profiles,
+        extra_catalog: a.extra_catalog.as_deref(),
+    }) {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    let inventory = match &a.inventory {
-        Some(p) => match Inventory::load(p) {
-            Ok(i) => Some(i),
-            Err(e) => {
-                eprintln!("{:?}", miette::Report::new(e));
-                return super::EXIT_USAGE;
-            }
-        },
-        None => None,
-    };
-    let env = a.env.or(inventory.as_ref().map(|i| i.environment));
-    if env.is_none() {
-        eprintln!("portolan: say which Zerto environment to audit for: --env vsphere|hyperv|azure|aws|msp|hyperv-legacy, or an --inventory");
-        return super::EXIT_USAGE;
-    }
-    if a.role.is_none() && inventory.is_none() {
-        eprintln!("portolan: say what the files guard: --role ROLE (quick mode, e.g. --role zvm) or an --inventory");
-        return super::EXIT_USAGE;
-    }
-    if let Some(r) = &a.role {
-        if !crate::catalog::ROLES.iter().any(|(n, _)| n == r) || r == "any" {
-            let names: Vec<&str> = crate::catalog::ROLES
-                .iter()
-                .map(|(n, _)| *n)
-                .filter(|n| *n != "any")
-                .collect();
-            eprintln!("portolan: unknown role `{r}`; one of: {}", names.join(", "));
-            return super::EXIT_USAGE;
-        }
-    }
-    let mut facts = Context::new();
-    for (k, v, _) in crate::catalog::condition::DEFAULT_FACTS {
-        facts.set(k, v);
-    }
-    if let Some(inv) = &inventory {
-        for (k, v) in &inv.facts {
-            facts.set(k, v);
-        }
-    }
-    for kv in &a.facts {
-        match kv.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => facts.set(k.trim(), v.trim()),
-            _ => {
-                eprintln!("portolan: `--set {kv}`: write KEY=VALUE, e.g. `--set zvm_version=10.0`");
-                return super::EXIT_USAGE;
-            }
-        }
-    }
     let mut paths = a.paths.clone();
     if paths.is_empty() {
-        match &inventory {
+        match &setup.inventory {
             Some(inv) if !inv.firewalls.is_empty() => {
                 paths = inv.firewalls.iter().map(|f| f.path.clone()).collect();
             }
@@ -179,41 +285,7 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
-    let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
-    for kv in &a.addresses {
-        let Some((k, v)) = kv.split_once('=') else {
-            eprintln!("portolan: `--address {kv}`: write NAME=CIDR[,CIDR...], e.g. `--address VirtualNetwork=10.50.0.0/16`");
-            return super::EXIT_USAGE;
-        };
-        for part in v.split(',') {
-            match crate::model::AddrSet::parse(part) {
-                Ok(set) => names.insert(k.trim(), set),
-                Err(e) => {
-                    eprintln!("portolan: `--address {kv}`: {e}");
-                    return super::EXIT_USAGE;
-                }
-            }
-        }
-    }
-    let files = engine::load(&paths, &names);
-    let opts = AuditOptions {
-        catalog: &catalog,
-        env: a.env,
-        role: a.role.clone(),
-        inventory: inventory.as_ref(),
-        facts,
-        interfaces: a.interfaces.clone(),
-        profiles: a.profiles.clone(),
-    };
-    let mut report = engine::audit(files, &opts);
-    if let Some(inv) = &inventory {
-        engine::waiver::apply(
-            &mut report,
-            &inv.waivers,
-            &inv.file,
-            crate::inventory::today(),
-        );
-    }
+    let mut report = setup.audit(&paths, setup.inventory.as_ref());
     if let Some(p) = &a.baseline {
         let parsed = std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
@@ -308,13 +380,7 @@ fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
     if report.input_failed {
         return super::EXIT_USAGE;
     }
-    let threshold = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
-    match threshold {
+    match fail_on.threshold() {
         Some(t)
             if report
                 .findings

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod diff;
 pub mod explain;
 pub mod query;
 
@@ -33,6 +34,10 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// Print the Zerto port requirements.
     Catalog(catalog::CatalogArgs),
+    /// What a change does to the required flows: audit OLD and NEW (files, directories, or the
+    /// working tree and a git revision) and report flows newly blocked or allowed, findings added
+    /// or fixed, and the rules added, removed or moved that caused it.
+    Diff(Box<diff::DiffArgs>),
     /// Explain a finding code: what it finds, why it matters, an example, the fix.
     Explain(explain::ExplainArgs),
     /// Which rules decide a region of traffic, with the full trace of each piece.
@@ -55,6 +60,7 @@ pub fn run() -> u8 {
     match cli.command {
         Command::Audit(a) => audit::run(*a),
         Command::Catalog(c) => catalog::run(c),
+        Command::Diff(d) => diff::run(*d),
         Command::Explain(e) => explain::run(e),
         Command::Query(q) => query::run(q),
     }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cloud;
+mod diff;
 mod formats;
 mod regression;
 mod reports;
