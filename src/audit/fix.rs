@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::reach::Reach;
 use super::FlowRecord;
-use crate::model::{Action, Decider, Policy, Ruleset, Semantics, Verdict};
+use crate::model::{Action, Decider, Hook, Policy, Ruleset, Semantics, Verdict};
 
 /// One change that fixes one flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,7 +63,25 @@ pub fn compute(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Option<Fix> {
     };
     let proto = rec.protocol.as_str();
     match p.semantics {
-        Semantics::FirstMatch => iptables(rec, &denied, rs, at.policy, p, peers.as_deref(), proto),
+        Semantics::FirstMatch => {
+            // through a boundary firewall both ends are known
+            let dsts = (rec.direction == "forward").then(|| {
+                denied
+                    .iter()
+                    .fold(crate::model::AddrSet::empty(), |a, o| a.union(&o.space.dst))
+                    .to_cidrs()
+            });
+            iptables(
+                rec,
+                &denied,
+                rs,
+                at.policy,
+                p,
+                peers.as_deref(),
+                dsts.as_deref(),
+                proto,
+            )
+        }
         Semantics::BlockWins => {
             let remote = peers
                 .as_ref()
@@ -203,13 +221,25 @@ fn iptables(
     policy: usize,
     p: &Policy,
     peers: Option<&[String]>,
-    proto: &str,
 ) -> Option<Fix> {
+    let proto = rec.protocol.as_str();
+    // through a boundary firewall both ends are known
+    let forward_dsts = (rec.direction == "forward").then(|| {
+        denied
+            .iter()
+            .fold(crate::model::AddrSet::empty(), |a, o| a.union(&o.space.dst))
+            .to_cidrs()
+    });
     // the entry chain of the stage that denies, and the earliest point of it on a denied path
+    let hook = match rec.direction {
+        "outbound" => Hook::Output,
+        "forward" => Hook::Forward,
+        _ => Hook::Input,
+    };
     let stage = rs
-        .pipelines
+        .pipeline(hook)?
+        .stages
         .iter()
-        .flat_map(|pl| pl.stages.iter())
         .find(|s| s.policy == policy)?;
     let entry = p.chains.get(stage.chain)?;
     let mut at: Option<usize> = None; // 1-based position in the entry chain, None = append
@@ -235,7 +265,7 @@ fn iptables(
         }
     }
     let chain = &entry.name;
-    let addr = match peers {
+    let mut addr = match peers {
         Some(c) if !c.is_empty() => format!(
             "{} {} ",
             if rec.direction == "outbound" {
@@ -247,6 +277,9 @@ fn iptables(
         ),
         _ => String::new(),
     };
+    if let Some(d) = forward_dsts.filter(|d| !d.is_empty()) {
+        addr.push_str(&format!("-d {} ", d.join(",")));
+    }
     let ports = rec.ports.replace('-', ":");
     let port = if ports.contains(',') {
         format!("-m multiport --dports {ports}")

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod diff;
 pub mod explain;
+pub mod fix;
 pub mod query;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Which rules decide a region of traffic, with the full trace of each piece.
     Query(query::QueryArgs),
+    /// The smallest native change that admits each blocked or partly blocked required flow.
+    Fix(Box<fix::FixArgs>),
 }
 
 /// Parse the command line, run, and return the exit code.
@@ -63,6 +66,7 @@ pub fn run() -> u8 {
         Command::Diff(d) => diff::run(*d),
         Command::Explain(e) => explain::run(e),
         Command::Query(q) => query::run(q),
+        Command::Fix(f) => fix::run(*f),
     }
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod cloud;
 mod diff;
+mod fix;
 mod formats;
 mod regression;
 mod reports;
