@@ -63,25 +63,7 @@ pub fn compute(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Option<Fix> {
     };
     let proto = rec.protocol.as_str();
     match p.semantics {
-        Semantics::FirstMatch => {
-            // through a boundary firewall both ends are known
-            let dsts = (rec.direction == "forward").then(|| {
-                denied
-                    .iter()
-                    .fold(crate::model::AddrSet::empty(), |a, o| a.union(&o.space.dst))
-                    .to_cidrs()
-            });
-            iptables(
-                rec,
-                &denied,
-                rs,
-                at.policy,
-                p,
-                peers.as_deref(),
-                dsts.as_deref(),
-                proto,
-            )
-        }
+        Semantics::FirstMatch => iptables(rec, &denied, rs, at.policy, p, peers.as_deref()),
         Semantics::BlockWins => {
             let remote = peers
                 .as_ref()
