@@ -103,6 +103,8 @@ pub struct Report {
     pub environment: Option<Environment>,
     /// Findings dropped because `--baseline` holds them.
     pub baselined: usize,
+    /// `--fix-suggestions`: the human and Markdown reports show each flow's fix.
+    pub show_fixes: bool,
 }
 
 impl Report {

@@ -79,6 +79,10 @@ pub struct AuditArgs {
     /// Human output: only the findings and the summary line, no per-file flow lists.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Show the native fix of each blocked or partial flow in the human and Markdown reports
+    /// (JSON always carries it as `fix`).
+    #[arg(long)]
+    pub fix_suggestions: bool,
     /// Print how many findings of each code there are (after the report, on standard error).
     #[arg(long)]
     pub statistics: bool,
@@ -286,6 +290,7 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
     let mut report = setup.audit(&paths, setup.inventory.as_ref());
+    report.show_fixes = a.fix_suggestions;
     if let Some(p) = &a.baseline {
         let parsed = std::fs::read_to_string(p)
             .map_err(|e| e.to_string())

@@ -151,6 +151,11 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                     ""
                 }
             )?;
+            if let (true, Some(fix)) = (r.show_fixes, &fl.fix) {
+                for l in &fix.lines {
+                    writeln!(out, "           fix: {l}")?;
+                }
+            }
         }
         let src = file
             .source

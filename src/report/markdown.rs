@@ -102,6 +102,26 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
     }
+    if r.show_fixes {
+        let mut lines: Vec<&String> = Vec::new();
+        for f in &r.flows {
+            for l in f.fix.iter().flat_map(|x| x.lines.iter()) {
+                if !lines.contains(&l) {
+                    lines.push(l);
+                }
+            }
+        }
+        if !lines.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "### Suggested fixes")?;
+            writeln!(out)?;
+            writeln!(out, "```")?;
+            for l in lines {
+                writeln!(out, "{l}")?;
+            }
+            writeln!(out, "```")?;
+        }
+    }
     if !r.findings.is_empty() {
         writeln!(out)?;
         writeln!(out, "### Findings")?;

@@ -495,3 +495,16 @@ fn quiet_and_statistics() {
     assert!(out.contains("Z101"));
     assert!(err.contains("2  Z101 required-flow-blocked"), "{err}");
 }
+
+#[test]
+fn fix_suggestions_in_human_and_markdown() {
+    let (out, _) = run(&[DROPS, &["--fix-suggestions"]].concat());
+    assert!(
+        out.contains("fix: -I INPUT 6 -p tcp -m tcp --dport 9669"),
+        "{out}"
+    );
+    let (out, _) = run(&[DROPS, &["--fix-suggestions", "--format", "markdown"]].concat());
+    assert!(out.contains("### Suggested fixes") && out.contains("-I INPUT 6 -p tcp"));
+    let (out, _) = run(&[DROPS, &["--format", "markdown"]].concat());
+    assert!(!out.contains("### Suggested fixes"));
+}
