@@ -143,7 +143,7 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
             }
         });
     }
-    let decoded = encoding::decode(&bytes);
+    let decoded = encoding::decode_owned(bytes);
     let (text, replaced) = (decoded.text, decoded.lossy);
     if json_spans::looks_like_json(&text) {
         let src = SourceText::new(name.clone(), text);
@@ -267,7 +267,8 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
     let src = SourceText::new(name, text);
     let parsed = match format {
         Format::IptablesSave => {
-            let dump = iptables::parse(&src.text);
+            // `nat` only rewrites addresses: its rules are checked but not kept
+            let dump = iptables::parse_parallel(&src.text, |t| t != "nat");
             let fam = iptables_lower::family_of(&dump);
             let lowered = iptables_lower::lower(&dump, &src, fam);
             let mut issues = dump.issues;

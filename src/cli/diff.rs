@@ -632,7 +632,7 @@ fn flows_by_key(side: &Side) -> BTreeMap<FlowKey, &FlowRecord> {
 fn rules_of(side: &Side) -> Vec<RuleEntry> {
     let mut out = Vec::new();
     for f in &side.report.files {
-        let text = f.source.as_ref().map(|s| &*s.text).unwrap_or("");
+        let text = f.source.as_ref().map(|s| s.text.as_str()).unwrap_or("");
         for rs in &f.rulesets {
             for p in &rs.policies {
                 for c in &p.chains {

@@ -41,6 +41,25 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     }
 }
 
+/// [`decode`] taking the bytes: plain UTF-8 (the common case, and the large iptables dumps)
+/// becomes the `String` without a copy.
+pub fn decode_owned(bytes: Vec<u8>) -> Decoded {
+    let bom = bytes.starts_with(b"\xEF\xBB\xBF")
+        || bytes.starts_with(b"\xFF\xFE")
+        || bytes.starts_with(b"\xFE\xFF");
+    if bom || utf16_without_bom(&bytes).is_some() {
+        return decode(&bytes);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Decoded {
+            text,
+            encoding: "utf-8",
+            lossy: false,
+        },
+        Err(e) => decode(e.as_bytes()),
+    }
+}
+
 fn with(enc: &'static Encoding, name: &'static str, bytes: &[u8]) -> Decoded {
     let (text, lossy) = enc.decode_without_bom_handling(bytes);
     Decoded {

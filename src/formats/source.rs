@@ -6,13 +6,15 @@ use std::sync::Arc;
 pub struct SourceText {
     /// The path as the user named it (or as found in a directory scan).
     pub name: String,
-    pub text: Arc<str>,
+    /// Shared, never copied: an `Arc<String>` takes a `String` without copying it (an
+    /// `Arc<str>` would copy a 150 MB dump once more).
+    pub text: Arc<String>,
     line_starts: Vec<usize>,
 }
 
 impl SourceText {
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        let text: Arc<str> = text.into();
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text: Arc<String> = Arc::new(text.into());
         let mut line_starts = vec![0];
         line_starts.extend(memchr_newlines(text.as_bytes()));
         SourceText {

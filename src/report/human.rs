@@ -168,7 +168,7 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 let d = Diag {
                     f: &f,
                     src: src.clone(),
-                    text: file.source.as_ref().map(|s| &*s.text),
+                    text: file.source.as_ref().map(|s| s.text.as_str()),
                 };
                 let mut s = String::new();
                 if handler.render_report(&mut s, &d).is_err() {

@@ -202,7 +202,8 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
     }
     let mut policies = Vec::new();
     for (i, t) in dump.tables.iter().enumerate() {
-        if last.get(t.name.text.as_ref()) != Some(&i) {
+        // `nat` only rewrites addresses and is no stage of any pipeline: not lowered
+        if last.get(t.name.text.as_ref()) != Some(&i) || t.name.text == "nat" {
             continue;
         }
         let mut ctx = Ctx {

@@ -167,6 +167,55 @@ pub fn parse(text: &str) -> Dump<'_> {
     Reader::new(text).run()
 }
 
+/// Parse a large dump fast: its table blocks in parallel, keeping in the AST only the rules of
+/// the tables `keep` accepts (the others are still checked, and their problems reported). Spans
+/// and line numbers are the same as [`parse`]'s.
+pub fn parse_parallel(text: &str, keep: fn(&str) -> bool) -> Dump<'_> {
+    use rayon::prelude::*;
+    // small inputs: one pass
+    if text.len() < 1 << 20 {
+        return Reader::range(text, 0, text.len(), 1, keep).run();
+    }
+    // segments start at lines beginning with `*` (a table), each with its first line number
+    let bytes = text.as_bytes();
+    let mut starts: Vec<(usize, u32)> = vec![(0, 1)];
+    let mut line: u32 = 1;
+    let mut i = 0;
+    while let Some(k) = bytes[i..].iter().position(|&b| b == b'\n') {
+        let next = i + k + 1;
+        line = line.saturating_add(1);
+        if bytes.get(next) == Some(&b'*') {
+            starts.push((next, line));
+        }
+        i = next;
+        if i >= bytes.len() {
+            break;
+        }
+    }
+    let ranges: Vec<(usize, usize, u32)> = starts
+        .iter()
+        .enumerate()
+        .map(|(k, &(s, l))| (s, starts.get(k + 1).map_or(text.len(), |n| n.0), l))
+        .collect();
+    let parts: Vec<Dump<'_>> = ranges
+        .par_iter()
+        .map(|&(s, e, l)| Reader::range(text, s, e, l, keep).run())
+        .collect();
+    let mut dump = Dump {
+        tables: Vec::with_capacity(parts.len()),
+        family_hint: None,
+        issues: Vec::new(),
+    };
+    for p in parts {
+        dump.tables.extend(p.tables);
+        dump.issues.extend(p.issues);
+        if dump.family_hint.is_none() {
+            dump.family_hint = p.family_hint;
+        }
+    }
+    dump
+}
+
 // ------------------------------------------------------------------------------------------
 // Issues
 
@@ -1441,6 +1490,13 @@ struct OrphanRun {
 
 struct Reader<'a> {
     text: &'a str,
+    /// The byte range of `text` to read, and the line number of its first line.
+    start: usize,
+    end: usize,
+    first_line: u32,
+    /// Tables whose rules are kept in the AST; the others are parsed (so their problems are
+    /// still reported) but their rules are dropped at once.
+    keep: fn(&str) -> bool,
     dump: Dump<'a>,
     open: Option<OpenTable<'a>>,
     words: Vec<Word<'a>>,
@@ -1450,8 +1506,22 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(text: &'a str) -> Self {
+        Self::range(text, 0, text.len(), 1, |_| true)
+    }
+
+    fn range(
+        text: &'a str,
+        start: usize,
+        end: usize,
+        first_line: u32,
+        keep: fn(&str) -> bool,
+    ) -> Self {
         Reader {
             text,
+            start,
+            end: end.min(text.len()),
+            first_line,
+            keep,
             dump: Dump {
                 tables: Vec::with_capacity(4),
                 family_hint: None,
@@ -1465,14 +1535,17 @@ impl<'a> Reader<'a> {
     }
 
     fn run(mut self) -> Dump<'a> {
-        let text = self.text;
-        let mut pos = if text.starts_with('\u{feff}') {
+        let text = self.text.get(..self.end).unwrap_or(self.text);
+        let mut pos = if self.start == 0 && text.starts_with('\u{feff}') {
             '\u{feff}'.len_utf8()
         } else {
-            0
+            self.start
         };
-        let mut line_no: u32 = 0;
+        let mut line_no: u32 = self.first_line.saturating_sub(1);
         while let Some(rest) = text.get(pos..) {
+            if pos >= text.len() && pos > self.start {
+                break;
+            }
             let (end, next) = match rest.find('\n') {
                 Some(k) => (pos + k, pos + k + 1),
                 None => (text.len(), text.len() + 1),
@@ -1779,7 +1852,9 @@ impl<'a> Reader<'a> {
                         ));
                     }
                 }
-                open.table.rules.push(rule);
+                if (self.keep)(&open.table.name.text) {
+                    open.table.rules.push(rule);
+                }
             }
             Ok(LineKind::NewChain(name)) => {
                 if open.is_builtin(&name.text) {
