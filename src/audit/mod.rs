@@ -411,20 +411,25 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         .filter(|f| f.code == "Z001" || f.code == "Z002")
         .map(|f| (f.file, f.line()))
         .collect();
-    let parse_z002: Vec<(Option<usize>, String)> = report
+    // the names parsing already reported as unresolved, per file
+    let parse_z002: std::collections::HashSet<(Option<usize>, String)> = report
         .findings
         .iter()
         .filter(|f| f.code == "Z002")
-        .map(|f| (f.file, f.message.clone()))
+        .flat_map(|f| {
+            backticked(&f.message)
+                .into_iter()
+                .map(move |n| (f.file, n.to_string()))
+        })
         .collect();
     let mut reasons_seen: std::collections::HashSet<(Option<usize>, String)> = Default::default();
     for (rec, fs) in results {
         for f in fs {
             if f.code == "Z002" {
                 let names = backticked(&f.message);
-                let already_named = parse_z002.iter().any(|(file, m)| {
-                    *file == f.file && names.iter().any(|n| m.contains(&format!("`{n}`")))
-                });
+                let already_named = names
+                    .iter()
+                    .any(|n| parse_z002.contains(&(f.file, n.to_string())));
                 let reason = f
                     .message
                     .split_once(": ")

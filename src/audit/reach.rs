@@ -148,10 +148,11 @@ impl Reach {
 
     /// Every decider of a piece with this verdict, in first-seen order.
     pub fn deciders(&self, v: Verdict) -> Vec<At> {
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<At> = Vec::new();
         for o in self.outcomes.iter().filter(|o| o.verdict == v) {
             for d in &o.deciders {
-                if !out.contains(d) {
+                if seen.insert(*d) {
                     out.push(*d);
                 }
             }
@@ -161,10 +162,11 @@ impl Reach {
 
     /// Every decider of every piece.
     pub fn all_deciders(&self) -> Vec<(At, Verdict)> {
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<(At, Verdict)> = Vec::new();
         for o in &self.outcomes {
             for d in &o.deciders {
-                if !out.iter().any(|(x, v)| x == d && *v == o.verdict) {
+                if seen.insert((*d, o.verdict)) {
                     out.push((*d, o.verdict));
                 }
             }

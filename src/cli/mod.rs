@@ -47,8 +47,26 @@ pub enum Command {
     Fix(Box<fix::FixArgs>),
 }
 
-/// Parse the command line, run, and return the exit code.
+/// Stack size of the threads that evaluate: deep chains and long runs of undecidable rules nest
+/// evaluation; this is address space, only touched pages are used.
+const STACK: usize = 1 << 30;
+
+/// Parse the command line, run, and return the exit code (on a thread with a large stack, as
+/// are rayon's workers).
 pub fn run() -> u8 {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK)
+        .build_global();
+    match std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(run_here)
+    {
+        Ok(h) => h.join().unwrap_or(EXIT_USAGE),
+        Err(_) => run_here(),
+    }
+}
+
+fn run_here() -> u8 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

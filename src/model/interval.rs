@@ -114,7 +114,36 @@ impl<T: Point> IntervalSet<T> {
         if other.is_empty() {
             return self.clone();
         }
-        Self::from_ranges(self.ranges.iter().chain(other.ranges.iter()).copied())
+        // both are sorted: merge in one pass (no sort)
+        let (a, b) = (&self.ranges, &other.ranges);
+        let mut out: Vec<(T, T)> = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(&x), Some(&y)) if x.0 <= y.0 => {
+                    i += 1;
+                    x
+                }
+                (_, Some(&y)) => {
+                    j += 1;
+                    y
+                }
+                (Some(&x), None) => {
+                    i += 1;
+                    x
+                }
+                (None, None) => break,
+            };
+            match out.last_mut() {
+                Some(last) if last.1.succ().is_none_or(|n| next.0 <= n) => {
+                    if next.1 > last.1 {
+                        last.1 = next.1;
+                    }
+                }
+                _ => out.push(next),
+            }
+        }
+        IntervalSet { ranges: out }
     }
     pub fn intersect(&self, other: &Self) -> Self {
         let (mut i, mut j) = (0, 0);
@@ -173,7 +202,41 @@ impl<T: Point> IntervalSet<T> {
         if other.is_empty() || self.is_empty() {
             return self.clone();
         }
-        self.intersect(&other.complement())
+        // one pass over both sorted lists
+        let mut out = Vec::with_capacity(self.ranges.len() + 1);
+        let mut j = 0;
+        let b = &other.ranges;
+        for &(lo, hi) in &self.ranges {
+            let mut cur = Some(lo);
+            while j < b.len() && b[j].1 < lo {
+                j += 1;
+            }
+            let mut k = j;
+            while let Some(c) = cur {
+                match b.get(k) {
+                    Some(&(blo, bhi)) if blo <= hi => {
+                        if blo > c {
+                            if let Some(p) = blo.pred() {
+                                out.push((c, p));
+                            }
+                        }
+                        cur = if bhi >= hi {
+                            None
+                        } else {
+                            bhi.succ().filter(|n| *n >= c).map(|n| n.max(c))
+                        };
+                        if bhi < hi {
+                            k += 1;
+                        }
+                    }
+                    _ => {
+                        out.push((c, hi));
+                        cur = None;
+                    }
+                }
+            }
+        }
+        IntervalSet { ranges: out }
     }
     pub fn is_subset(&self, other: &Self) -> bool {
         self.difference(other).is_empty()
@@ -217,6 +280,26 @@ mod tests {
         assert!(a.contains(10) && a.contains(40) && !a.contains(25) && !a.contains(41));
         assert!(s(&[(31, 33)]).is_subset(&a) && !b.is_subset(&a));
         assert!(a.intersects(&b) && !a.intersects(&s(&[(21, 29)])));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn union_and_difference_agree_with_points(
+            a in proptest::collection::vec((0u8..=255, 0u8..=255), 0..6),
+            b in proptest::collection::vec((0u8..=255, 0u8..=255), 0..6),
+        ) {
+            let sa = IntervalSet::from_ranges(a.iter().map(|&(x, y)| (x.min(y), x.max(y))));
+            let sb = IntervalSet::from_ranges(b.iter().map(|&(x, y)| (x.min(y), x.max(y))));
+            let u = sa.union(&sb);
+            let d = sa.difference(&sb);
+            for x in 0u8..=255 {
+                proptest::prop_assert_eq!(u.contains(x), sa.contains(x) || sb.contains(x));
+                proptest::prop_assert_eq!(d.contains(x), sa.contains(x) && !sb.contains(x));
+            }
+            // normalised: equal sets, equal representations
+            proptest::prop_assert_eq!(&u, &IntervalSet::from_ranges(u.ranges().iter().copied()));
+            proptest::prop_assert_eq!(&d, &IntervalSet::from_ranges(d.ranges().iter().copied()));
+        }
     }
 
     #[test]

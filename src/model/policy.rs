@@ -109,6 +109,23 @@ pub struct Piece {
 /// A call stack of (chain, index of the next rule to look at).
 type Stack = Vec<(ChainId, usize)>;
 
+/// How deep evaluation may nest (jumps plus undecidable rules on one path). The threads that
+/// evaluate have large stacks (see `cli::run`), so this is a bound on work, not on memory.
+pub const MAX_DEPTH: usize = 20_000;
+
+/// An unknown piece names at most this many of the undecidable rules behind it (nested forks
+/// would otherwise carry every one of thousands).
+pub const MAX_DECIDERS: usize = 16;
+
+/// How many rule visits one region evaluation may make before the rest is reported unknown
+/// ("too complex"): overlapping undecidable rules can otherwise split and fork without end.
+pub const MAX_WORK: u64 = 20_000_000;
+
+thread_local! {
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl Policy {
     pub fn entry(&self, hook: Hook) -> Option<&Entry> {
         self.entries.iter().find(|e| e.hook == hook)
@@ -125,8 +142,103 @@ impl Policy {
         if region.is_empty() {
             return out;
         }
+        if self.semantics == Semantics::AllowUnion {
+            if let Some(pieces) = self.evaluate_union(entry, region) {
+                return pieces;
+            }
+        }
+        WORK.with(|w| w.set(0));
         self.run(vec![(entry, 0)], Vec::new(), region.clone(), &mut out);
         out
+    }
+
+    /// A union of allow rules (a security group) in linear time: a packet any decided rule
+    /// matches is allowed, whatever the others do; one only undecidable rules match is unknown;
+    /// the rest gets the chain's policy. `None` when the chain is not a pure union.
+    fn evaluate_union(&self, entry: ChainId, region: &PacketBox) -> Option<Vec<Piece>> {
+        let c = self.chains.get(entry)?;
+        let rules: Vec<(RuleId, &Rule)> = c
+            .rules
+            .iter()
+            .filter_map(|&r| self.rules.get(r).map(|x| (r, x)))
+            .collect();
+        // opaque rules end evaluation with an unknown verdict in first-match terms: not a union
+        if !rules
+            .iter()
+            .all(|(_, r)| matches!(r.action, Action::Accept | Action::Continue))
+        {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut rest = vec![region.clone()];
+        let split =
+            |rest: &mut Vec<PacketBox>, m: &PacketBox, mut emit: Box<dyn FnMut(PacketBox) + '_>| {
+                let mut next = Vec::with_capacity(rest.len());
+                for piece in rest.drain(..) {
+                    match piece.intersect(m) {
+                        Some(hit) => {
+                            next.extend(piece.subtract(m));
+                            emit(hit);
+                        }
+                        None => next.push(piece),
+                    }
+                }
+                *rest = next;
+            };
+        for (rid, r) in rules
+            .iter()
+            .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
+        {
+            let rid = *rid;
+            split(
+                &mut rest,
+                &r.matches,
+                Box::new(|hit| {
+                    out.push(Piece {
+                        space: hit,
+                        verdict: Verdict::Allow,
+                        deciders: vec![Decider::Rule(rid)],
+                        via: Vec::new(),
+                        reasons: Vec::new(),
+                    })
+                }),
+            );
+        }
+        for (rid, r) in rules
+            .iter()
+            .filter(|(_, r)| r.action == Action::Accept && !r.undecidable.is_empty())
+        {
+            let rid = *rid;
+            let reasons = r.undecidable.clone();
+            split(
+                &mut rest,
+                &r.matches,
+                Box::new(|hit| {
+                    out.push(Piece {
+                        space: hit,
+                        verdict: Verdict::Unknown,
+                        deciders: vec![Decider::Rule(rid)],
+                        via: Vec::new(),
+                        reasons: reasons.clone(),
+                    })
+                }),
+            );
+        }
+        let policy = c.policy.unwrap_or(Verdict::Unknown);
+        for piece in rest {
+            out.push(Piece {
+                space: piece,
+                verdict: policy,
+                deciders: vec![Decider::ChainPolicy(entry)],
+                via: Vec::new(),
+                reasons: if c.policy.is_none() {
+                    vec![format!("chain `{}` has no policy", c.name)]
+                } else {
+                    Vec::new()
+                },
+            });
+        }
+        Some(out)
     }
 
     /// Evaluate `region` as if it reached rule position `index` of `chain` (for "what would happen
@@ -134,12 +246,46 @@ impl Policy {
     pub fn evaluate_from(&self, chain: ChainId, index: usize, region: &PacketBox) -> Vec<Piece> {
         let mut out = Vec::new();
         if !region.is_empty() {
+            WORK.with(|w| w.set(0));
             self.run(vec![(chain, index)], Vec::new(), region.clone(), &mut out);
         }
         out
     }
 
-    fn run(&self, mut stack: Stack, via: Vec<RuleId>, region: PacketBox, out: &mut Vec<Piece>) {
+    fn run(&self, stack: Stack, via: Vec<RuleId>, region: PacketBox, out: &mut Vec<Piece>) {
+        // every jump and every undecidable rule nests one call: bound the depth so that hostile
+        // input (100k chains jumping in a line) gives an unknown piece, not a stack overflow
+        let depth = DEPTH.with(|d| {
+            let v = d.get() + 1;
+            d.set(v);
+            v
+        });
+        let work = WORK.with(|w| w.get());
+        if depth > MAX_DEPTH || work > MAX_WORK {
+            out.push(Piece {
+                space: region,
+                verdict: Verdict::Unknown,
+                deciders: Vec::new(),
+                via,
+                reasons: vec![if depth > MAX_DEPTH {
+                    format!("evaluation nests more than {MAX_DEPTH} jumps or undecidable rules deep")
+                } else {
+                    format!("evaluation gave up after {MAX_WORK} rule visits (too many overlapping undecidable rules)")
+                }],
+            });
+        } else {
+            self.run_inner(stack, via, region, out);
+        }
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+
+    fn run_inner(
+        &self,
+        mut stack: Stack,
+        via: Vec<RuleId>,
+        region: PacketBox,
+        out: &mut Vec<Piece>,
+    ) {
         let Some(&(chain, start)) = stack.last() else {
             return;
         };
@@ -149,6 +295,25 @@ impl Policy {
         let mut remaining = vec![region];
         for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
             if remaining.is_empty() {
+                return;
+            }
+            let spent = WORK.with(|w| {
+                let v = w.get() + remaining.len() as u64;
+                w.set(v);
+                v
+            });
+            if spent > MAX_WORK {
+                for piece in remaining {
+                    out.push(Piece {
+                        space: piece,
+                        verdict: Verdict::Unknown,
+                        deciders: Vec::new(),
+                        via: via.clone(),
+                        reasons: vec![format!(
+                            "evaluation gave up after {MAX_WORK} rule visits (too many overlapping undecidable rules)"
+                        )],
+                    });
+                }
                 return;
             }
             let Some(rule) = self.rules.get(rid) else {
@@ -390,6 +555,68 @@ fn combine(
     missed: Vec<Piece>,
     out: &mut Vec<Piece>,
 ) {
+    // the common case: the rule's own action decides all it matches with one verdict, so each
+    // piece of the other world keeps its space (no pairwise intersections)
+    if let Some(first) = matched.first() {
+        let v = first.verdict;
+        if v != Verdict::Unknown && matched.iter().all(|m| m.verdict == v) {
+            let mut mdeciders: Vec<Decider> = Vec::new();
+            let mut mvia = Vec::new();
+            for m in &matched {
+                for d in &m.deciders {
+                    if !mdeciders.contains(d) {
+                        mdeciders.push(*d);
+                    }
+                }
+                if mvia.is_empty() {
+                    mvia = m.via.clone();
+                }
+            }
+            for b in missed {
+                let mut deciders = mdeciders.clone();
+                // a decided piece keeps (nearly) all its deciders; an unknown one a few
+                let cap = if b.verdict == v {
+                    16 * MAX_DECIDERS
+                } else {
+                    MAX_DECIDERS
+                };
+                for d in &b.deciders {
+                    if deciders.len() >= cap {
+                        break;
+                    }
+                    if !deciders.contains(d) {
+                        deciders.push(*d);
+                    }
+                }
+                if b.verdict == v {
+                    out.push(Piece {
+                        space: b.space,
+                        verdict: v,
+                        deciders,
+                        via: mvia.clone(),
+                        reasons: Vec::new(),
+                    });
+                } else {
+                    let mut reasons: Vec<String> = why.to_vec();
+                    for r in b.reasons.iter().take(MAX_DECIDERS) {
+                        if !reasons.contains(r) {
+                            reasons.push(r.clone());
+                        }
+                    }
+                    deciders.insert(0, Decider::Rule(rid));
+                    deciders.dedup();
+                    out.push(Piece {
+                        space: b.space,
+                        verdict: Verdict::Unknown,
+                        deciders,
+                        via: mvia.clone(),
+                        reasons,
+                    });
+                }
+            }
+            return;
+        }
+    }
     for a in &matched {
         for b in &missed {
             let Some(space) = a.space.intersect(&b.space) else {
@@ -397,6 +624,9 @@ fn combine(
             };
             let mut deciders = a.deciders.clone();
             for d in &b.deciders {
+                if deciders.len() >= MAX_DECIDERS {
+                    break;
+                }
                 if !deciders.contains(d) {
                     deciders.push(*d);
                 }
@@ -411,7 +641,7 @@ fn combine(
                 });
             } else {
                 let mut reasons: Vec<String> = why.to_vec();
-                for r in a.reasons.iter().chain(&b.reasons) {
+                for r in a.reasons.iter().chain(&b.reasons).take(MAX_DECIDERS) {
                     if !reasons.contains(r) {
                         reasons.push(r.clone());
                     }
@@ -581,6 +811,64 @@ mod tests {
                 iif,
                 oif,
             })
+    }
+
+    /// Random unions of allow rules (some undecidable, some opaque): the linear union evaluation
+    /// agrees with first-match evaluation of every packet.
+    fn union_policy() -> impl Strategy<Value = Policy> {
+        prop::collection::vec(
+            (
+                rule_box(),
+                prop::bool::weighted(0.3),
+                prop::bool::weighted(0.1),
+            ),
+            0..12,
+        )
+        .prop_map(|rules| {
+            let mut rs = Vec::new();
+            let mut chain = chain("Ingress", Some(Verdict::Deny), vec![]);
+            for (i, (b, und, opaque)) in rules.into_iter().enumerate() {
+                chain.rules.push(i);
+                rs.push(Rule {
+                    matches: b,
+                    undecidable: if und {
+                        vec!["unresolved group".into()]
+                    } else {
+                        vec![]
+                    },
+                    action: if opaque {
+                        Action::Opaque
+                    } else {
+                        Action::Accept
+                    },
+                    prov: Provenance::default(),
+                    comment: None,
+                });
+            }
+            Policy {
+                name: "sg".into(),
+                family: None,
+                semantics: Semantics::AllowUnion,
+                chains: vec![chain],
+                rules: rs,
+                entries: vec![],
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn union_evaluation_agrees_with_first_match(
+            (pol, pkts) in union_policy().prop_flat_map(|p| (Just(p), prop::collection::vec(packet_in(&universe()), 48)))
+        ) {
+            let pieces = pol.evaluate(0, &universe());
+            for p in &pkts {
+                let holding: Vec<&Piece> = pieces.iter().filter(|x| x.space.contains(p)).collect();
+                prop_assert_eq!(holding.len(), 1);
+                prop_assert_eq!(holding[0].verdict, pol.evaluate_packet(0, p));
+            }
+        }
     }
 
     proptest! {
