@@ -1,0 +1,155 @@
+//! Fitting into other tools: CI output formats, config discovery, `init`, `schema`, completions,
+//! the man page, and the commands the docs show.
+
+use std::path::{Path, PathBuf};
+
+use super::portolan;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/repo")
+}
+
+/// Run `portolan ARGS` in `dir`; (stdout, stderr, exit code).
+fn run_in(dir: &Path, args: &[&str]) -> (String, String, i32) {
+    let out = portolan()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn audit_with_no_arguments_finds_the_inventory_and_audits_every_firewall() {
+    let (out, err, code) = run_in(&repo(), &["audit", "--format", "json"]);
+    assert!(
+        err.contains("portolan: using inventory ./portolan.toml"),
+        "{err}"
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["fw/prod-zvm.rules", "fw/dr-zvm.rules"]);
+}
+
+#[test]
+fn github_format_prints_one_error_command_per_error_at_its_file_and_line() {
+    let (out, _, code) = run_in(&repo(), &["audit", "--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut want: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error" && f.get("waiver").is_none())
+        .map(|f| format!("file={},line={},", f["file"].as_str().unwrap(), f["line"]))
+        .collect();
+    assert!(!want.is_empty());
+    let (gh, err, gh_code) = run_in(&repo(), &["audit", "--format", "github"]);
+    assert_eq!(gh_code, 1, "{err}");
+    let mut have: Vec<String> = gh
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .map(|l| {
+            let props = &l["::error ".len()..l[2..].find("::").unwrap() + 2];
+            let mut it = props.split(',');
+            format!("{},{},", it.next().unwrap(), it.next().unwrap())
+        })
+        .collect();
+    want.sort();
+    have.sort();
+    assert_eq!(have, want, "{gh}");
+    assert!(gh.contains("title=Z101 required-flow-blocked::"), "{gh}");
+    // every line is one workflow command: no raw line breaks inside a message
+    assert!(gh.lines().all(|l| l.starts_with("::")), "{gh}");
+}
+
+#[test]
+fn concise_and_gitlab_formats_carry_the_same_findings() {
+    let (out, _, _) = run_in(&repo(), &["audit", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let n = v["findings"].as_array().unwrap().len();
+    let (concise, _, code) = run_in(&repo(), &["audit", "--format", "concise"]);
+    assert_eq!(code, 1);
+    assert_eq!(concise.lines().count(), n, "{concise}");
+    assert!(
+        concise
+            .lines()
+            .any(|l| l.starts_with("fw/prod-zvm.rules:12:1: Z101 [error] ")),
+        "{concise}"
+    );
+    let (gl, _, _) = run_in(&repo(), &["audit", "--format", "gitlab"]);
+    let issues: serde_json::Value = serde_json::from_str(&gl).unwrap();
+    let issues = issues.as_array().unwrap();
+    assert_eq!(issues.len(), n);
+    let mut fps: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    fps.sort();
+    fps.dedup();
+    assert_eq!(fps.len(), n, "fingerprints are unique");
+    for i in issues {
+        assert!(["info", "minor", "major", "critical", "blocker"]
+            .contains(&i["severity"].as_str().unwrap()));
+        assert!(i["location"]["path"].as_str().unwrap().starts_with("fw/"));
+        assert!(i["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+        assert!(i["check_name"].as_str().unwrap().starts_with('Z'));
+        assert!(!i["description"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn discovery_walks_up_from_a_subdirectory_and_no_config_turns_it_off() {
+    let (out, err, code) = run_in(&repo().join("fw"), &["audit", "--format", "json"]);
+    assert!(err.contains("using inventory ../portolan.toml"), "{err}");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["files"][0]["path"], "../fw/prod-zvm.rules");
+    let (_, err, code) = run_in(&repo(), &["audit", "--no-config"]);
+    assert_eq!(code, 2);
+    assert!(!err.contains("using inventory"), "{err}");
+}
+
+#[test]
+fn excluded_globs_are_skipped_in_directory_scans_but_named_files_are_read() {
+    // the inventory excludes **/old/**
+    let (out, _, _) = run_in(&repo(), &["audit", "fw", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(!files.iter().any(|f| f.contains("old")), "{files:?}");
+    assert_eq!(files.len(), 2, "{files:?}");
+    // --include on the command line narrows further
+    let (out, _, _) = run_in(
+        &repo(),
+        &["audit", "fw", "--include", "prod-*", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["files"][0]["path"], "fw/prod-zvm.rules");
+    // a file named explicitly is read even when a glob excludes it
+    let (out, _, _) = run_in(
+        &repo(),
+        &["audit", "fw/old/zvm-2019.rules", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["files"][0]["path"], "fw/old/zvm-2019.rules");
+    // a bad glob is a usage error
+    let (_, err, code) = run_in(&repo(), &["audit", "fw", "--exclude", "a[b"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a glob"), "{err}");
+}
