@@ -153,3 +153,124 @@ fn excluded_globs_are_skipped_in_directory_scans_but_named_files_are_read() {
     assert_eq!(code, 2);
     assert!(err.contains("not a glob"), "{err}");
 }
+
+fn have(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn bash_completions_parse_with_bash_n() {
+    let out = portolan().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("portolan"));
+    if !have("bash") {
+        eprintln!("skipped: bash is not installed");
+        return;
+    }
+    let dir = tempdir("completions");
+    let script = dir.join("portolan.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn every_shell_gets_a_completion_script() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = portolan().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("audit") && text.contains("inventory"),
+            "{shell}"
+        );
+    }
+    let out = portolan().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_man_page_renders_with_man() {
+    let out = portolan().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let roff = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(roff.contains(".TH portolan"), "{roff}");
+    let sub = portolan().args(["man", "audit"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&sub.stdout).contains("portolan\\-audit"));
+    assert_eq!(
+        portolan()
+            .args(["man", "nope"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    if !have("man") {
+        eprintln!("skipped: man is not installed");
+        return;
+    }
+    let dir = tempdir("man");
+    let page = dir.join("portolan.1");
+    std::fs::write(&page, &roff).unwrap();
+    let shown = std::process::Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(
+        text.contains("Audit firewall exports against the Zerto port requirements"),
+        "{text}"
+    );
+}
+
+#[test]
+fn version_names_the_catalogue_and_its_seed_tables() {
+    let out = portolan().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let cat = portolan::catalog::Catalog::embedded();
+    assert!(
+        text.starts_with(&format!("portolan {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("catalogue {}", cat.version)),
+        "{text}"
+    );
+    for s in &cat.sources {
+        assert!(
+            text.contains(&s.document) && text.contains(&s.table),
+            "{text}"
+        );
+    }
+}
+
+/// A fresh directory under the target's temporary directory.
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("integrations-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
