@@ -27,6 +27,8 @@
 //! ```
 //! Every problem in the file is reported at once, each with a label on the value.
 
+pub mod schema;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -249,7 +251,8 @@ impl Diagnostic for InventoryError {
     }
 }
 
-const ROLES: &[&str] = &[
+/// The roles a `[site.roles]` table may name.
+pub const ROLES: &[&str] = &[
     "zvm",
     "vra",
     "vba",

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod fix;
 pub mod man;
 pub mod query;
+pub mod schema;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -52,6 +53,8 @@ pub enum Command {
     /// A manual page (roff) on standard output: `portolan man | man -l -`; `portolan man audit`
     /// for a subcommand's page.
     Man(man::ManArgs),
+    /// The JSON Schema of `portolan.toml`, for editors (taplo, Even Better TOML).
+    Schema(schema::SchemaArgs),
 }
 
 /// `--version`: the crate version, the catalogue's version and the seed tables it was built from.
@@ -107,6 +110,7 @@ pub fn run() -> u8 {
         Command::Fix(f) => fix::run(*f),
         Command::Completions(c) => completions::run(c),
         Command::Man(m) => man::run(m),
+        Command::Schema(s) => schema::run(s),
     }
 }
 

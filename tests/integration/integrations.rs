@@ -274,3 +274,22 @@ fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn schema_prints_a_json_schema_of_the_inventory() {
+    let out = portolan().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["title"], "portolan.toml");
+    assert_eq!(v["required"], serde_json::json!(["environment"]));
+    for key in [
+        "environment",
+        "facts",
+        "site",
+        "firewall",
+        "waiver",
+        "include",
+    ] {
+        assert!(v["properties"].get(key).is_some(), "{key}");
+    }
+}
