@@ -7,6 +7,7 @@ pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod fix;
+pub mod init;
 pub mod man;
 pub mod query;
 pub mod schema;
@@ -55,6 +56,8 @@ pub enum Command {
     Man(man::ManArgs),
     /// The JSON Schema of `portolan.toml`, for editors (taplo, Even Better TOML).
     Schema(schema::SchemaArgs),
+    /// Write a commented `portolan.toml` for the firewall files of a directory.
+    Init(init::InitArgs),
 }
 
 /// `--version`: the crate version, the catalogue's version and the seed tables it was built from.
@@ -111,6 +114,7 @@ pub fn run() -> u8 {
         Command::Completions(c) => completions::run(c),
         Command::Man(m) => man::run(m),
         Command::Schema(s) => schema::run(s),
+        Command::Init(i) => init::run(i),
     }
 }
 

@@ -293,3 +293,92 @@ fn schema_prints_a_json_schema_of_the_inventory() {
         assert!(v["properties"].get(key).is_some(), "{key}");
     }
 }
+
+/// Copy fixture files (relative to the crate) into `dir`, keeping only their file names.
+fn copy_into(dir: &Path, files: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in files {
+        let from = root.join(f);
+        let to = dir.join(from.file_name().unwrap());
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+}
+
+#[test]
+fn init_writes_a_skeleton_that_audit_then_accepts() {
+    let dir = tempdir("init-mixed");
+    std::fs::create_dir_all(dir.join("fw/azure")).unwrap();
+    copy_into(
+        &dir.join("fw"),
+        &[
+            "fixtures/iptables/corpus/fedora27-iptables-save-c.txt",
+            "fixtures/iptables/corpus/ds82-handedited-save-rules.v4",
+            "fixtures/iptables/zvm-drops-9669.rules",
+            "fixtures/aws/zca-sg-missing-4008.json",
+            "fixtures/aws/cfn-zca-sg.yaml",
+            "fixtures/windows/zvm-rules.reg",
+            "fixtures/terraform/zca-azure-plan.json",
+        ],
+    );
+    copy_into(
+        &dir.join("fw/azure"),
+        &[
+            "fixtures/azure/nsg-list.json",
+            "fixtures/azure/corpus/arm-template-nsg-child-securityRules.json",
+        ],
+    );
+    // not a firewall: skipped
+    std::fs::write(dir.join("README.txt"), "notes\n").unwrap();
+
+    let (out, err, code) = run_in(&dir, &["init"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("portolan.toml"), "{out}");
+    let text = std::fs::read_to_string(dir.join("portolan.toml")).unwrap();
+    assert_eq!(text.matches("[[firewall]]").count(), 9, "{text}");
+    assert!(text.contains("path = \"fw/azure/nsg-list.json\""), "{text}");
+    assert!(
+        text.contains("# TODO: which role does this firewall guard?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("policies = [\"nsg-snet-zerto\", \"nsg-zca-nic\"]"),
+        "{text}"
+    );
+    // iptables files are the most common: vsphere, with the others named
+    assert!(text.contains("environment = \"vsphere\""), "{text}");
+    assert!(text.contains("# Also found: "), "{text}");
+    assert!(!text.contains("README"), "{text}");
+
+    // the skeleton audits: findings or not, never a usage error or a crash
+    let (json, err, code) = run_in(&dir, &["audit", "--format", "json"]);
+    assert!(code == 0 || code == 1, "exit {code}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 9);
+    // the TODO addresses are "any address", and the audit says so
+    assert!(
+        json.contains("any address assumed"),
+        "{}",
+        &json[..json.len().min(2000)]
+    );
+
+    // never overwrites
+    let before = std::fs::read_to_string(dir.join("portolan.toml")).unwrap();
+    let (_, err, code) = run_in(&dir, &["init"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("exists already"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("portolan.toml")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn init_in_a_directory_without_firewalls_writes_nothing() {
+    let dir = tempdir("init-empty");
+    std::fs::write(dir.join("notes.txt"), "nothing here\n").unwrap();
+    let (_, err, code) = run_in(&dir, &["init", "."]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no firewall export"), "{err}");
+    assert!(!dir.join("portolan.toml").exists());
+}
