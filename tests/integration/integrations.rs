@@ -382,3 +382,143 @@ fn init_in_a_directory_without_firewalls_writes_nothing() {
     assert!(err.contains("no firewall export"), "{err}");
     assert!(!dir.join("portolan.toml").exists());
 }
+
+/// Copy a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The `portolan …` commands of a document's code blocks: `run: portolan …` (GitHub),
+/// `- portolan …` (GitLab), `entry: portolan …` (pre-commit). Commands using CI variables are
+/// left out (they need the hosted service).
+fn documented_commands(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let l = l
+                .strip_prefix("run: ")
+                .or_else(|| l.strip_prefix("- "))
+                .or_else(|| l.strip_prefix("entry: "))
+                .unwrap_or(l);
+            let cmd = l.strip_prefix("portolan ")?;
+            (!cmd.contains('$')).then(|| cmd.split_whitespace().map(str::to_string).collect())
+        })
+        .collect()
+}
+
+/// Run each documented command in a fresh copy of the fixture repository and check it does
+/// what the document says: exit 0 with `--fail-on never`, otherwise 1 (the fixture has errors),
+/// and every `--output` written and well-formed.
+fn run_documented(doc: &str, expect_at_least: usize) {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+    let commands = documented_commands(&text);
+    assert!(
+        commands.len() >= expect_at_least,
+        "{doc}: only {commands:?}"
+    );
+    for (i, args) in commands.iter().enumerate() {
+        let dir = tempdir(&format!("doc-{}-{i}", doc.replace(['/', '.'], "-")));
+        copy_tree(&repo(), &dir);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (out, err, code) = run_in(&dir, &argv);
+        assert!(!err.contains("panicked"), "{doc}: portolan {argv:?}: {err}");
+        let want = if args.iter().any(|a| a == "never") {
+            0
+        } else {
+            1
+        };
+        assert_eq!(code, want, "{doc}: portolan {argv:?}\n{out}\n{err}");
+        for w in args.windows(2).filter(|w| w[0] == "--output") {
+            let path = dir.join(&w[1]);
+            let written = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{doc}: {} not written: {e}", w[1]));
+            if w[1].ends_with(".json") || w[1].ends_with(".sarif") {
+                let v: serde_json::Value = serde_json::from_str(&written)
+                    .unwrap_or_else(|e| panic!("{doc}: {} is not JSON: {e}", w[1]));
+                assert!(v.is_array() || v.is_object());
+            } else if w[1].ends_with(".xml") {
+                roxmltree::Document::parse(&written)
+                    .unwrap_or_else(|e| panic!("{doc}: {} is not XML: {e}", w[1]));
+            } else {
+                assert!(!written.is_empty());
+            }
+        }
+        if args.iter().any(|a| a == "github") && !args.iter().any(|a| a == "--output") {
+            assert!(
+                out.lines().any(|l| l.starts_with("::error file=fw/")),
+                "{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_github_actions_workflow_commands_run_against_the_fixture_repo() {
+    run_documented("docs/github-actions.md", 2);
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/github-actions.md"),
+    )
+    .unwrap();
+    assert!(text.contains("github/codeql-action/upload-sarif"));
+    assert!(text.contains("sarif_file: portolan.sarif"));
+}
+
+#[test]
+fn the_gitlab_ci_job_commands_run_against_the_fixture_repo() {
+    run_documented("docs/gitlab-ci.md", 1);
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gitlab-ci.md"))
+            .unwrap();
+    // the artifacts are the files the command writes
+    for report in [
+        "codequality: gl-code-quality-report.json",
+        "junit: portolan-junit.xml",
+    ] {
+        assert!(text.contains(report), "{report}");
+    }
+}
+
+#[test]
+fn the_pre_commit_hook_runs_against_the_fixture_repo() {
+    run_documented(".pre-commit-hooks.yaml", 1);
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    for line in [
+        "- id: portolan",
+        "language: rust",
+        "pass_filenames: false",
+        "entry: portolan audit",
+    ] {
+        assert!(text.contains(line), "{line}");
+    }
+}
+
+#[test]
+fn the_changelog_names_this_version_and_the_catalogue() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CHANGELOG.md"))
+        .unwrap();
+    assert!(text.contains(&format!("## [{}]", env!("CARGO_PKG_VERSION"))));
+    let cat = portolan::catalog::Catalog::embedded();
+    assert!(
+        text.contains(&format!("`{}`", cat.version)),
+        "catalogue version"
+    );
+    for s in &cat.sources {
+        assert!(
+            text.contains(&s.document) && text.contains(&s.table),
+            "{}",
+            s.id
+        );
+    }
+}
