@@ -159,6 +159,18 @@ pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
     Ok(cat)
 }
 
+/// A whole catalogue file (an older `zerto.toml`), for `portolan catalog --diff`.
+pub(crate) fn load_old_catalog(p: &Path) -> Result<Catalog, u8> {
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        eprintln!("portolan: cannot read the catalogue {}: {e}", p.display());
+        super::EXIT_USAGE
+    })?;
+    Catalog::from_toml(&text).map_err(|e| {
+        eprintln!("portolan: {}: {e}", p.display());
+        super::EXIT_USAGE
+    })
+}
+
 /// The audit options `audit` and `diff` share, as given on the command line.
 pub(crate) struct SetupArgs<'a> {
     pub inventory: Option<&'a Path>,

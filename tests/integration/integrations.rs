@@ -522,3 +522,39 @@ fn the_changelog_names_this_version_and_the_catalogue() {
         );
     }
 }
+
+#[test]
+fn catalog_diff_lists_requirements_added_removed_and_changed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let current = std::fs::read_to_string(root.join("src/catalog/zerto.toml")).unwrap();
+    let old = current
+        .replacen(
+            "id = \"vsphere.admin-client-zvm-9669\"",
+            "id = \"vsphere.retired-9669\"",
+            1,
+        )
+        .replacen("ports = \"9080\"", "ports = \"9079\"", 1);
+    assert_ne!(old, current);
+    let dir = tempdir("catalog-diff");
+    std::fs::write(dir.join("old.toml"), old).unwrap();
+    let (out, err, code) = run_in(&dir, &["catalog", "--diff", "old.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("catalogue "), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("added    vsphere.admin-client-zvm-9669")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("removed  vsphere.retired-9669")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("changed  ") && l.ends_with("ports: 9079 -> 9080")),
+        "{out}"
+    );
+    let (_, _, code) = run_in(&dir, &["catalog", "--diff", "missing.toml"]);
+    assert_eq!(code, 2);
+}
