@@ -27,6 +27,8 @@
 //! ```
 //! Every problem in the file is reported at once, each with a label on the value.
 
+pub mod schema;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +57,12 @@ struct Raw {
     firewall: Vec<RawFirewall>,
     #[serde(default)]
     waiver: Vec<RawWaiver>,
+    /// Globs (relative to the scanned directory) a directory scan keeps; empty keeps all.
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    /// Globs a directory scan skips.
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,6 +213,10 @@ pub struct Inventory {
     /// `[addresses]`: names rules use, resolved.
     pub names: BTreeMap<String, AddrSet>,
     pub waivers: Vec<Waiver>,
+    /// `include = [...]`: globs a directory scan keeps (all files when empty).
+    pub include: Vec<String>,
+    /// `exclude = [...]`: globs a directory scan skips.
+    pub exclude: Vec<String>,
 }
 
 /// All the problems of one inventory file.
@@ -239,7 +251,8 @@ impl Diagnostic for InventoryError {
     }
 }
 
-const ROLES: &[&str] = &[
+/// The roles a `[site.roles]` table may name.
+pub const ROLES: &[&str] = &[
     "zvm",
     "vra",
     "vba",
@@ -462,6 +475,15 @@ impl Inventory {
                     .max(1),
             });
         }
+        for g in raw.include.iter().chain(raw.exclude.iter()) {
+            if let Err(e) = globset::Glob::new(g.get_ref()) {
+                problems.push(Problem {
+                    message: format!("`{}` is not a glob: {}", g.get_ref(), e.kind()),
+                    span: span(g.span()),
+                    label: "a glob such as `fw/**` or `**/old/**`".into(),
+                });
+            }
+        }
         match (environment, problems.is_empty()) {
             (Some(environment), true) => Ok(Inventory {
                 file: path.to_path_buf(),
@@ -472,6 +494,8 @@ impl Inventory {
                 firewalls,
                 names,
                 waivers,
+                include: raw.include.iter().map(|g| g.get_ref().clone()).collect(),
+                exclude: raw.exclude.iter().map(|g| g.get_ref().clone()).collect(),
             }),
             _ => Err(fail(problems)),
         }

@@ -46,6 +46,51 @@ impl InputFile {
 /// Expand the paths (directories recursively, skipping hidden entries) and read every file.
 /// Files found in a directory that are no known format are skipped quietly.
 pub fn load(paths: &[PathBuf], names: &Resolver) -> Vec<InputFile> {
+    load_filtered(paths, names, &ScanFilter::default())
+}
+
+/// Include/exclude globs for the files a directory scan finds (files named explicitly are
+/// always read). A glob is matched against the path relative to the scanned directory and
+/// against the path as found, so `fw/**`, `*.rules` and `**/old/**` all work.
+#[derive(Debug, Clone, Default)]
+pub struct ScanFilter {
+    include: Option<globset::GlobSet>,
+    exclude: Option<globset::GlobSet>,
+}
+
+impl ScanFilter {
+    /// Build from glob texts; an error names the bad glob.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<ScanFilter, String> {
+        let build = |globs: &[String]| -> Result<Option<globset::GlobSet>, String> {
+            if globs.is_empty() {
+                return Ok(None);
+            }
+            let mut b = globset::GlobSetBuilder::new();
+            for g in globs {
+                let glob = globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| format!("`{g}` is not a glob: {}", e.kind()))?;
+                b.add(glob);
+            }
+            b.build().map(Some).map_err(|e| e.to_string())
+        };
+        Ok(ScanFilter {
+            include: build(include)?,
+            exclude: build(exclude)?,
+        })
+    }
+
+    /// Whether a file found under `root` is read.
+    pub fn keeps(&self, root: &Path, file: &Path) -> bool {
+        let rel = file.strip_prefix(root).unwrap_or(file);
+        let hit = |set: &globset::GlobSet| set.is_match(rel) || set.is_match(file);
+        self.include.as_ref().is_none_or(hit) && !self.exclude.as_ref().is_some_and(hit)
+    }
+}
+
+/// [`load`], with include/exclude globs applied to the files directory scans find.
+pub fn load_filtered(paths: &[PathBuf], names: &Resolver, filter: &ScanFilter) -> Vec<InputFile> {
     let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -59,7 +104,11 @@ pub fn load(paths: &[PathBuf], names: &Resolver) -> Vec<InputFile> {
                 });
             for e in walker {
                 match e {
-                    Ok(e) if e.file_type().is_file() => todo.push((e.into_path(), false)),
+                    Ok(e) if e.file_type().is_file() => {
+                        if filter.keeps(p, e.path()) {
+                            todo.push((e.into_path(), false))
+                        }
+                    }
                     Ok(_) => {}
                     Err(err) => errors.push(unreadable(
                         err.path().unwrap_or(p).to_path_buf(),

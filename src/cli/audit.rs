@@ -9,7 +9,9 @@ use crate::audit::{self as engine, AuditOptions, Severity};
 use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
 use crate::inventory::Inventory;
-use crate::report::{html, human, json, junit, markdown, sarif, OutputFormat};
+use crate::report::{
+    concise, github, gitlab, html, human, json, junit, markdown, sarif, OutputFormat,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -89,6 +91,46 @@ pub struct AuditArgs {
     /// Exit 1 when a finding of at least this severity is reported.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// Inventory discovery and the globs of directory scans, shared by `audit`, `diff` and `fix`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// Do not look for a `portolan.toml` in the current directory and its parents.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Directory scans read only files matching this glob (relative to the scanned directory,
+    /// e.g. `fw/**`); repeatable. Files named explicitly are always read.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Directory scans skip files matching this glob (e.g. `**/old/**`); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+/// The name of the inventory file that discovery looks for.
+pub const CONFIG_NAME: &str = "portolan.toml";
+
+/// Look for `portolan.toml` in `start` and its parents, stopping after a directory that holds
+/// `.git` (the repository root). Returns the path relative to `start` (`portolan.toml`,
+/// `../portolan.toml`, ...), so reports show short paths.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let mut dir = start.to_path_buf();
+    let mut up = PathBuf::new();
+    loop {
+        if dir.join(CONFIG_NAME).is_file() {
+            return Some(up.join(CONFIG_NAME));
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+        if !dir.pop() {
+            return None;
+        }
+        up.push("..");
+    }
 }
 
 pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
@@ -117,6 +159,18 @@ pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
     Ok(cat)
 }
 
+/// A whole catalogue file (an older `zerto.toml`), for `portolan catalog --diff`.
+pub(crate) fn load_old_catalog(p: &Path) -> Result<Catalog, u8> {
+    let text = std::fs::read_to_string(p).map_err(|e| {
+        eprintln!("portolan: cannot read the catalogue {}: {e}", p.display());
+        super::EXIT_USAGE
+    })?;
+    Catalog::from_toml(&text).map_err(|e| {
+        eprintln!("portolan: {}: {e}", p.display());
+        super::EXIT_USAGE
+    })
+}
+
 /// The audit options `audit` and `diff` share, as given on the command line.
 pub(crate) struct SetupArgs<'a> {
     pub inventory: Option<&'a Path>,
@@ -127,6 +181,7 @@ pub(crate) struct SetupArgs<'a> {
     pub interfaces: &'a [String],
     pub profiles: &'a [String],
     pub extra_catalog: Option<&'a Path>,
+    pub config: &'a ConfigArgs,
 }
 
 /// What an audit runs with: the catalogue, the inventory, the facts and the names rules use,
@@ -140,13 +195,26 @@ pub(crate) struct Setup {
     names: crate::formats::Resolver,
     interfaces: Vec<String>,
     profiles: Vec<String>,
+    filter: engine::input::ScanFilter,
 }
 
 impl Setup {
     /// Read and check the options; on a problem, say so on standard error and return the exit code.
     pub fn new(a: &SetupArgs<'_>) -> Result<Setup, u8> {
         let catalog = load_catalog(a.extra_catalog)?;
-        let inventory = match a.inventory {
+        let discovered = match (a.inventory, a.role, a.config.no_config) {
+            (None, None, false) => std::env::current_dir().ok().and_then(|cwd| discover(&cwd)),
+            _ => None,
+        };
+        if let Some(p) = &discovered {
+            let shown = if p.parent().is_some_and(|d| d.as_os_str().is_empty()) {
+                Path::new(".").join(p)
+            } else {
+                p.clone()
+            };
+            eprintln!("portolan: using inventory {}", shown.display());
+        }
+        let inventory = match a.inventory.or(discovered.as_deref()) {
             Some(p) => match Inventory::load(p) {
                 Ok(i) => Some(i),
                 Err(e) => {
@@ -212,9 +280,23 @@ impl Setup {
                 }
             }
         }
+        let (mut include, mut exclude) = inventory
+            .as_ref()
+            .map(|i| (i.include.clone(), i.exclude.clone()))
+            .unwrap_or_default();
+        include.extend(a.config.include.iter().cloned());
+        exclude.extend(a.config.exclude.iter().cloned());
+        let filter = match engine::input::ScanFilter::new(&include, &exclude) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("portolan: {e}");
+                return Err(super::EXIT_USAGE);
+            }
+        };
         Ok(Setup {
             catalog,
             inventory,
+            filter,
             env: a.env,
             role: a.role.map(str::to_string),
             facts,
@@ -227,7 +309,7 @@ impl Setup {
     /// Load the paths and audit them (with this inventory, which may differ from the one read,
     /// e.g. with its firewall paths moved), then apply the inventory's waivers.
     pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
-        let files = engine::load(paths, &self.names);
+        let files = engine::input::load_filtered(paths, &self.names, &self.filter);
         let opts = AuditOptions {
             catalog: &self.catalog,
             env: self.env,
@@ -273,6 +355,7 @@ pub fn run(a: AuditArgs) -> u8 {
         interfaces: &a.interfaces,
         profiles: &a.profiles,
         extra_catalog: a.extra_catalog.as_deref(),
+        config: &a.config,
     }) {
         Ok(s) => s,
         Err(code) => return code,
@@ -349,6 +432,9 @@ pub fn run(a: AuditArgs) -> u8 {
         OutputFormat::Junit => junit::render(&report, out),
         OutputFormat::Markdown => markdown::render(&report, out),
         OutputFormat::Html => html::render(&report, out),
+        OutputFormat::Github => github::render(&report, out),
+        OutputFormat::Gitlab => gitlab::render(&report, out),
+        OutputFormat::Concise => concise::render(&report, out),
     };
     if a.output.is_empty() {
         if let Err(code) =

@@ -60,6 +60,8 @@ pub struct DiffArgs {
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::audit::ConfigArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: DiffFormat,
@@ -216,6 +218,7 @@ pub fn run(a: DiffArgs) -> u8 {
         interfaces: &a.interfaces,
         profiles: &a.profiles,
         extra_catalog: a.extra_catalog.as_deref(),
+        config: &a.config,
     }) {
         Ok(s) => s,
         Err(code) => return code,

@@ -38,6 +38,8 @@ pub struct FixArgs {
     pub profiles: Vec<String>,
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::audit::ConfigArgs,
     /// Also fix flows that are needed only under a condition the facts do not decide.
     #[arg(long)]
     pub include_conditional: bool,
@@ -82,6 +84,7 @@ pub fn run(a: FixArgs) -> u8 {
         interfaces: &a.interfaces,
         profiles: &a.profiles,
         extra_catalog: a.extra_catalog.as_deref(),
+        config: &a.config,
     }) {
         Ok(s) => s,
         Err(code) => return code,

@@ -3,12 +3,16 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod fix;
+pub mod init;
+pub mod man;
 pub mod query;
+pub mod schema;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 bad usage or unreadable input.
 pub const EXIT_CLEAN: u8 = 0;
@@ -20,8 +24,8 @@ pub const EXIT_USAGE: u8 = 2;
     name = "portolan",
     version,
     about = "Audit firewall exports against the Zerto port requirements",
-    long_about = "Portolan reads firewall exports (iptables-save and iptables-restore files), works out exactly \
-                  which packets they let through, and checks them against the network requirements of a Zerto \
+    long_about = "Portolan reads firewall exports (iptables, Windows Firewall, Azure NSGs, AWS security groups, \
+                  CloudFormation and Terraform plans), works out exactly which packets they let through, and checks them against the network requirements of a Zerto \
                   deployment."
 )]
 pub struct Cli {
@@ -45,6 +49,43 @@ pub enum Command {
     Query(query::QueryArgs),
     /// The smallest native change that admits each blocked or partly blocked required flow.
     Fix(Box<fix::FixArgs>),
+    /// A shell completion script (bash, zsh, fish, powershell) on standard output.
+    Completions(completions::CompletionsArgs),
+    /// A manual page (roff) on standard output: `portolan man | man -l -`; `portolan man audit`
+    /// for a subcommand's page.
+    Man(man::ManArgs),
+    /// The JSON Schema of `portolan.toml`, for editors (taplo, Even Better TOML).
+    Schema(schema::SchemaArgs),
+    /// Write a commented `portolan.toml` for the firewall files of a directory.
+    Init(init::InitArgs),
+}
+
+/// `--version`: the crate version, the catalogue's version and the seed tables it was built from.
+pub fn version_text() -> String {
+    let cat = crate::catalog::Catalog::embedded();
+    let mut docs: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in &cat.sources {
+        match docs.iter_mut().find(|(d, _)| *d == s.document) {
+            Some((_, tables)) => tables.push(&s.table),
+            None => docs.push((&s.document, vec![&s.table])),
+        }
+    }
+    let mut text = format!(
+        "{}\ncatalogue {} ({} requirements)",
+        env!("CARGO_PKG_VERSION"),
+        cat.version,
+        cat.requirements.len()
+    );
+    for (doc, tables) in docs {
+        text.push_str(&format!("\n  seed {doc}: {}", tables.join(", ")));
+    }
+    text
+}
+
+/// The clap command, with the long version built from the embedded catalogue; the parser, the
+/// completions and the man page all come from it.
+pub fn command() -> clap::Command {
+    Cli::command().long_version(version_text())
 }
 
 /// Stack size of the threads that evaluate: deep chains and long runs of undecidable rules nest
@@ -67,7 +108,10 @@ pub fn run() -> u8 {
 }
 
 fn run_here() -> u8 {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -85,6 +129,10 @@ fn run_here() -> u8 {
         Command::Explain(e) => explain::run(e),
         Command::Query(q) => query::run(q),
         Command::Fix(f) => fix::run(*f),
+        Command::Completions(c) => completions::run(c),
+        Command::Man(m) => man::run(m),
+        Command::Schema(s) => schema::run(s),
+        Command::Init(i) => init::run(i),
     }
 }
 

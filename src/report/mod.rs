@@ -1,5 +1,8 @@
 //! Output formats, one file each; each is `render(&Report, &mut dyn Write)`.
 
+pub mod concise;
+pub mod github;
+pub mod gitlab;
 pub mod html;
 pub mod human;
 pub mod json;
@@ -23,4 +26,10 @@ pub enum OutputFormat {
     Markdown,
     /// One self-contained HTML page with a diagram per site, for change boards.
     Html,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`): inline PR annotations.
+    Github,
+    /// GitLab Code Quality JSON (`artifacts:reports:codequality`).
+    Gitlab,
+    /// One line per finding: `path:line:col: Z101 [error] message`.
+    Concise,
 }

@@ -5,6 +5,7 @@ mod cloud;
 mod diff;
 mod fix;
 mod formats;
+mod integrations;
 mod regression;
 mod reports;
 mod snapshots;

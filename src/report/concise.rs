@@ -1,0 +1,39 @@
+//! `--format concise`: one line per finding, `path:line:col: Z101 [error] message`, for grep,
+//! editors' quickfix lists and terminals. Waived findings are kept and marked `[error, waived]`.
+
+use std::io::Write;
+
+use crate::audit::{Finding, Report};
+
+pub fn line(r: &Report, f: &Finding) -> String {
+    let at = match f.file.and_then(|i| r.files.get(i)) {
+        Some(file) => format!(
+            "{}:{}:{}: ",
+            file.path,
+            f.line().unwrap_or(1).max(1),
+            f.column().unwrap_or(1).max(1)
+        ),
+        None => String::new(),
+    };
+    let waived = if f.is_waived() { ", waived" } else { "" };
+    let req = f
+        .requirement
+        .as_ref()
+        .filter(|r| !f.message.contains(r.as_str()))
+        .map(|r| format!(" [{r}]"))
+        .unwrap_or_default();
+    // one line: fold any line break in the message
+    let message = f.message.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!(
+        "{at}{} [{}{waived}] {message}{req}",
+        f.code,
+        f.severity.name()
+    )
+}
+
+pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for f in &r.findings {
+        writeln!(out, "{}", line(r, f))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `--format github`: GitHub Actions workflow commands (`::error file=…,line=…::message`), so
+//! findings show inline on a pull request without uploading SARIF. One line per finding; findings
+//! waived by the inventory are left out (they are accepted, an annotation would only be noise).
+
+use std::io::Write;
+
+use crate::audit::{Finding, Report, Severity};
+
+fn command(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    }
+}
+
+/// Escape a command's message the way the runner decodes it.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a property value (`file=`, `title=`): as a message, plus `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A path as GitHub wants it: relative to the working directory (the checkout), forward slashes.
+pub fn repo_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    let rel = if p.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.to_path_buf()))
+            .unwrap_or_else(|| p.to_path_buf())
+    } else {
+        p.to_path_buf()
+    };
+    let tidy: std::path::PathBuf = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    tidy.to_string_lossy().replace('\\', "/")
+}
+
+/// One workflow command for a finding.
+pub fn line(r: &Report, f: &Finding) -> String {
+    let mut props = Vec::new();
+    if let Some(file) = f.file.and_then(|i| r.files.get(i)) {
+        props.push(format!("file={}", escape_property(&repo_path(&file.path))));
+        if let Some(l) = f.line() {
+            props.push(format!("line={}", l.max(1)));
+        }
+        if let Some(c) = f.column() {
+            props.push(format!("col={}", c.max(1)));
+        }
+    }
+    props.push(format!(
+        "title={}",
+        escape_property(&format!("{} {}", f.code, f.name))
+    ));
+    let mut message = f.message.clone();
+    if let Some(req) = f
+        .requirement
+        .as_ref()
+        .filter(|r| !f.message.contains(r.as_str()))
+    {
+        message.push_str(&format!(" [{req}]"));
+    }
+    if let Some(h) = &f.help {
+        message.push_str("\nhelp: ");
+        message.push_str(h);
+    }
+    format!(
+        "::{} {}::{}",
+        command(f.severity),
+        props.join(","),
+        escape_data(&message)
+    )
+}
+
+pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for f in r.findings.iter().filter(|f| !f.is_waived()) {
+        writeln!(out, "{}", line(r, f))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_as_the_runner_decodes() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a:b,c%\n"), "a%3Ab%2Cc%25%0A");
+    }
+
+    #[test]
+    fn paths_are_relative_with_forward_slashes() {
+        assert_eq!(repo_path("./fw/zvm.rules"), "fw/zvm.rules");
+        assert_eq!(repo_path("fw/a b.rules"), "fw/a b.rules");
+    }
+}
