@@ -33,11 +33,9 @@ impl FailOn {
     }
 }
 
+/// The options that say what to audit against, shared by `audit`, `diff` and `fix`.
 #[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// Firewall files or directories (scanned recursively). With an inventory and no paths, the
-    /// inventory's firewalls are audited.
-    pub paths: Vec<PathBuf>,
+pub struct AuditOptionArgs {
     /// The inventory (`portolan.toml`): environment, facts, sites, role addresses, firewalls.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
@@ -64,6 +62,34 @@ pub struct AuditArgs {
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+impl AuditOptionArgs {
+    /// Read and check the options (see [`Setup::new`]).
+    pub(crate) fn setup(&self) -> Result<Setup, u8> {
+        Setup::new(&SetupArgs {
+            inventory: self.inventory.as_deref(),
+            env: self.env,
+            role: self.role.as_deref(),
+            facts: &self.facts,
+            addresses: &self.addresses,
+            interfaces: &self.interfaces,
+            profiles: &self.profiles,
+            extra_catalog: self.extra_catalog.as_deref(),
+            config: &self.config,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Firewall files or directories (scanned recursively). With an inventory and no paths, the
+    /// inventory's firewalls are audited.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub opts: AuditOptionArgs,
     /// Output format; repeat with `--output` to write several reports from one run
     /// (`--format sarif --output a.sarif --format junit --output a.xml`).
     #[arg(long, value_enum)]
@@ -91,8 +117,6 @@ pub struct AuditArgs {
     /// Exit 1 when a finding of at least this severity is reported.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
-    #[command(flatten)]
-    pub config: ConfigArgs,
 }
 
 /// Inventory discovery and the globs of directory scans, shared by `audit`, `diff` and `fix`.
@@ -346,17 +370,7 @@ pub fn run(a: AuditArgs) -> u8 {
         );
         return super::EXIT_USAGE;
     }
-    let setup = match Setup::new(&SetupArgs {
-        inventory: a.inventory.as_deref(),
-        env: a.env,
-        role: a.role.as_deref(),
-        facts: &a.facts,
-        addresses: &a.addresses,
-        interfaces: &a.interfaces,
-        profiles: &a.profiles,
-        extra_catalog: a.extra_catalog.as_deref(),
-        config: &a.config,
-    }) {
+    let setup = match a.opts.setup() {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -13,11 +13,10 @@ use std::process::Command;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
-use super::audit::{FailOn, Setup, SetupArgs};
+use super::audit::{FailOn, Setup};
 use crate::audit::finding::fingerprint;
 use crate::audit::reach::Status;
 use crate::audit::{Deciding, FlowRecord, Report, Severity};
-use crate::catalog::Environment;
 use crate::inventory::Inventory;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,32 +35,8 @@ pub struct DiffArgs {
     /// Compare the working tree with this git revision (`HEAD`, `main`, a commit).
     #[arg(long, value_name = "REV")]
     pub git: Option<String>,
-    /// The inventory (`portolan.toml`); its firewall paths on one side are matched to the other.
-    #[arg(long, value_name = "FILE")]
-    pub inventory: Option<PathBuf>,
-    /// The Zerto environment (overrides the inventory's).
-    #[arg(long)]
-    pub env: Option<Environment>,
-    /// Quick mode: audit every file as the host firewall of a host of this role.
-    #[arg(long)]
-    pub role: Option<String>,
-    /// A fact that decides catalogue conditions, e.g. `--set zvm_version=10.0`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub facts: Vec<String>,
-    /// Addresses for a name rules use, e.g. `--address VirtualNetwork=10.50.0.0/16`.
-    #[arg(long = "address", value_name = "NAME=CIDR,...")]
-    pub addresses: Vec<String>,
-    /// Windows Firewall: the active profile(s).
-    #[arg(long = "profile", value_name = "PROFILE", value_parser = ["domain", "private", "public"])]
-    pub profiles: Vec<String>,
-    /// The interface(s) the peers' traffic uses (default: any interface but loopback).
-    #[arg(long = "interface", value_name = "NAME")]
-    pub interfaces: Vec<String>,
-    /// Add or override requirements from a TOML file in the catalogue's format.
-    #[arg(long = "catalog", value_name = "FILE")]
-    pub extra_catalog: Option<PathBuf>,
     #[command(flatten)]
-    pub config: super::audit::ConfigArgs,
+    pub opts: super::audit::AuditOptionArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: DiffFormat,
@@ -209,17 +184,7 @@ fn rebase(inv: &Inventory, moves: &[(PathBuf, PathBuf)]) -> Inventory {
 }
 
 pub fn run(a: DiffArgs) -> u8 {
-    let setup = match Setup::new(&SetupArgs {
-        inventory: a.inventory.as_deref(),
-        env: a.env,
-        role: a.role.as_deref(),
-        facts: &a.facts,
-        addresses: &a.addresses,
-        interfaces: &a.interfaces,
-        profiles: &a.profiles,
-        extra_catalog: a.extra_catalog.as_deref(),
-        config: &a.config,
-    }) {
+    let setup = match a.opts.setup() {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::audit::{Setup, SetupArgs};
 use crate::audit::fix::Fix;
-use crate::catalog::Environment;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FixFormat {
@@ -22,24 +20,8 @@ pub enum FixFormat {
 pub struct FixArgs {
     /// Firewall files or directories (or the inventory's firewalls).
     pub paths: Vec<PathBuf>,
-    #[arg(long, value_name = "FILE")]
-    pub inventory: Option<PathBuf>,
-    #[arg(long)]
-    pub env: Option<Environment>,
-    #[arg(long)]
-    pub role: Option<String>,
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub facts: Vec<String>,
-    #[arg(long = "address", value_name = "NAME=CIDR,...")]
-    pub addresses: Vec<String>,
-    #[arg(long = "interface", value_name = "NAME")]
-    pub interfaces: Vec<String>,
-    #[arg(long = "profile", value_name = "PROFILE", value_parser = ["domain", "private", "public"])]
-    pub profiles: Vec<String>,
-    #[arg(long = "catalog", value_name = "FILE")]
-    pub extra_catalog: Option<PathBuf>,
     #[command(flatten)]
-    pub config: super::audit::ConfigArgs,
+    pub opts: super::audit::AuditOptionArgs,
     /// Also fix flows that are needed only under a condition the facts do not decide.
     #[arg(long)]
     pub include_conditional: bool,
@@ -75,17 +57,7 @@ pub fn patch_iptables(text: &str, table: &str, lines: &[String]) -> Option<Strin
 }
 
 pub fn run(a: FixArgs) -> u8 {
-    let setup = match Setup::new(&SetupArgs {
-        inventory: a.inventory.as_deref(),
-        env: a.env,
-        role: a.role.as_deref(),
-        facts: &a.facts,
-        addresses: &a.addresses,
-        interfaces: &a.interfaces,
-        profiles: &a.profiles,
-        extra_catalog: a.extra_catalog.as_deref(),
-        config: &a.config,
-    }) {
+    let setup = match a.opts.setup() {
         Ok(s) => s,
         Err(code) => return code,
     };
