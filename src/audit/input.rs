@@ -199,15 +199,7 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
         return match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
-                    let parsed = match format {
-                        Format::AzureNsg => azure_nsg::parse(&src, &json, names),
-                        Format::AwsSecurityGroups | Format::CloudFormation => {
-                            aws_sg::parse(&src, &json, names)
-                        }
-                        Format::Terraform => terraform::parse(&src, &json, names),
-                        Format::WindowsPowerShell => windows::parse_json(&src, &json, names),
-                        _ => Parsed::default(),
-                    };
+                    let parsed = parse_json(&src, &json, format, names);
                     drop(json);
                     Some(finish(src, format, parsed, replaced))
                 }
@@ -292,6 +284,22 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
     Some(unrecognised(name))
 }
 
+/// Parse a JSON document of a format [`Format::of_json`] recognised.
+fn parse_json(
+    src: &SourceText,
+    json: &json_spans::Json<'_>,
+    format: Format,
+    names: &Resolver,
+) -> Parsed {
+    match format {
+        Format::AzureNsg => azure_nsg::parse(src, json, names),
+        Format::AwsSecurityGroups | Format::CloudFormation => aws_sg::parse(src, json, names),
+        Format::Terraform => terraform::parse(src, json, names),
+        Format::WindowsPowerShell => windows::parse_json(src, json, names),
+        _ => Parsed::default(),
+    }
+}
+
 fn unrecognised(name: String) -> InputFile {
     let mut f = Finding::new(
         &z003_unrecognised_input::CHECK,
@@ -330,15 +338,8 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
         // the other formats are read from their text the same way `load_one` reads them
         _ if json_spans::looks_like_json(&src.text) => match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
-                Some(Format::AzureNsg) => azure_nsg::parse(&src, &json, &Resolver::default()),
-                Some(Format::AwsSecurityGroups | Format::CloudFormation) => {
-                    aws_sg::parse(&src, &json, &Resolver::default())
-                }
-                Some(Format::Terraform) => terraform::parse(&src, &json, &Resolver::default()),
-                Some(Format::WindowsPowerShell) => {
-                    windows::parse_json(&src, &json, &Resolver::default())
-                }
-                _ => Parsed::default(),
+                Some(f) => parse_json(&src, &json, f, &Resolver::default()),
+                None => Parsed::default(),
             },
             Err(e) => Parsed {
                 rulesets: Vec::new(),

@@ -23,11 +23,10 @@ use std::collections::HashSet;
 use super::json_spans::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
-use crate::model::iface::Interfaces;
 use crate::model::ports::{PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
 use crate::model::{
-    Action, AddrSet, Chain, Entry, Family, Hook, PacketBox, Pipeline, Policy, Provenance, Rule,
-    Ruleset, Semantics, Span, Stage, Verdict,
+    Action, AddrSet, Chain, Entry, Family, Hook, PacketBox, Policy, Provenance, Rule, Ruleset,
+    Semantics, Span, Verdict,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1400,32 +1399,18 @@ fn one_policy_ruleset(
             chain: i,
         })
         .collect();
-    let pipelines = entries
-        .iter()
-        .map(|e| Pipeline {
-            name: e.name.clone(),
-            hook: e.hook,
-            stages: vec![Stage {
-                policy: 0,
-                chain: e.chain,
-            }],
-        })
-        .collect();
-    Ruleset {
-        name: Some(key.to_string()),
-        stateless,
-        policies: vec![Policy {
+    Ruleset::of_policy(
+        Some(key.to_string()),
+        Policy {
             name: key.to_string(),
             family: None,
             semantics,
             chains,
             rules,
             entries,
-        }],
-        pipelines,
-        interfaces: Interfaces::default(),
-        family: None,
-    }
+        },
+        stateless,
+    )
 }
 
 /// Lower security groups: one allow-union [`Ruleset`] each, named by the group id (else name).
@@ -1635,7 +1620,7 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::formats::json_spans;
     use crate::model::ports::ConnState;
@@ -1660,24 +1645,24 @@ mod tests {
         parse_str(name, &read(name), names)
     }
 
-    fn count(p: &Parsed, kind: IssueKind) -> usize {
+    pub(crate) fn count(p: &Parsed, kind: IssueKind) -> usize {
         p.issues.iter().filter(|i| i.kind == kind).count()
     }
 
-    fn ruleset<'p>(p: &'p Parsed, name: &str) -> &'p Ruleset {
+    pub(crate) fn ruleset<'p>(p: &'p Parsed, name: &str) -> &'p Ruleset {
         p.rulesets
             .iter()
             .find(|r| r.name.as_deref() == Some(name))
             .unwrap_or_else(|| panic!("no ruleset {name}"))
     }
 
-    fn chain_len(rs: &Ruleset, chain: &str) -> usize {
+    pub(crate) fn chain_len(rs: &Ruleset, chain: &str) -> usize {
         let pol = &rs.policies[0];
         pol.chains[pol.chain_by_name(chain).unwrap()].rules.len()
     }
 
     /// A NEW connection of `proto` to `dport` from `src` (anything else any).
-    fn flow(src: &str, proto: u8, dport: u16) -> PacketBox {
+    pub(crate) fn flow(src: &str, proto: u8, dport: u16) -> PacketBox {
         let mut b = PacketBox::full();
         b.src = AddrSet::parse(src).unwrap();
         b.proto = ProtoSet::single(proto);
@@ -1691,7 +1676,7 @@ mod tests {
     }
 
     /// The one verdict of a region (fails if the region is split).
-    fn verdict(rs: &Ruleset, hook: Hook, region: &PacketBox) -> Verdict {
+    pub(crate) fn verdict(rs: &Ruleset, hook: Hook, region: &PacketBox) -> Verdict {
         let out = eval(rs, hook, region);
         let mut v: Vec<Verdict> = out.iter().map(|o| o.verdict).collect();
         v.dedup();
@@ -1700,7 +1685,7 @@ mod tests {
     }
 
     /// The provenance of what decided a single-outcome region.
-    fn decider<'r>(rs: &'r Ruleset, hook: Hook, region: &PacketBox) -> &'r Provenance {
+    pub(crate) fn decider<'r>(rs: &'r Ruleset, hook: Hook, region: &PacketBox) -> &'r Provenance {
         let out = eval(rs, hook, region);
         assert_eq!(out.len(), 1, "{out:#?}");
         let pol = &rs.policies[0];

@@ -36,11 +36,10 @@ use std::path::Path;
 use super::json_spans::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
-use crate::model::iface::Interfaces;
 use crate::model::ports::{self, all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
 use crate::model::{
-    Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Pipeline, Policy, Provenance,
-    Rule, RuleId, Ruleset, Semantics, Span, Stage, Verdict,
+    Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, RuleId,
+    Ruleset, Semantics, Span, Verdict,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -2350,31 +2349,7 @@ impl Lowerer<'_> {
                 },
             ],
         };
-        Ruleset {
-            name: Some(n.name.clone()),
-            stateless: false,
-            policies: vec![policy],
-            pipelines: vec![
-                Pipeline {
-                    name: format!("{}/Inbound", n.name),
-                    hook: Hook::Input,
-                    stages: vec![Stage {
-                        policy: 0,
-                        chain: 0,
-                    }],
-                },
-                Pipeline {
-                    name: format!("{}/Outbound", n.name),
-                    hook: Hook::Output,
-                    stages: vec![Stage {
-                        policy: 0,
-                        chain: 1,
-                    }],
-                },
-            ],
-            interfaces: Interfaces::default(),
-            family: None,
-        }
+        Ruleset::of_policy(Some(n.name.clone()), policy, false)
     }
 }
 

@@ -1193,8 +1193,11 @@ impl PeerKind {
 mod tests {
     use super::*;
     use crate::formats::json_spans;
-    use crate::model::ports::{ConnState, PortSet, ProtoSet, ICMP, TCP};
-    use crate::model::{AddrSet, Decider, Hook, PacketBox, Ruleset, Semantics, Verdict};
+    use crate::model::ports::{ICMP, TCP};
+    use crate::model::{AddrSet, Hook, PacketBox, Ruleset, Semantics, Verdict};
+
+    // the AWS reader's test helpers: CloudFormation lowers through it
+    use crate::formats::aws_sg::tests::{chain_len, count, decider, flow, ruleset, verdict};
 
     const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/aws/");
 
@@ -1212,49 +1215,9 @@ mod tests {
         (src, p)
     }
 
-    fn count(p: &Parsed, kind: IssueKind) -> usize {
-        p.issues.iter().filter(|i| i.kind == kind).count()
-    }
-
-    fn ruleset<'p>(p: &'p Parsed, name: &str) -> &'p Ruleset {
-        p.rulesets
-            .iter()
-            .find(|r| r.name.as_deref() == Some(name))
-            .unwrap_or_else(|| panic!("no ruleset {name}"))
-    }
-
-    fn chain_len(rs: &Ruleset, chain: &str) -> usize {
-        let pol = &rs.policies[0];
-        pol.chains[pol.chain_by_name(chain).unwrap()].rules.len()
-    }
-
-    fn flow(src: &str, proto: u8, dport: u16) -> PacketBox {
-        let mut b = PacketBox::full();
-        b.src = AddrSet::parse(src).unwrap();
-        b.proto = ProtoSet::single(proto);
-        b.dport = PortSet::single(dport);
-        b.state = ConnState::New.set();
-        b
-    }
-
-    fn verdict(rs: &Ruleset, hook: Hook, region: &PacketBox) -> Verdict {
-        let out = rs.evaluate(rs.pipeline(hook).unwrap(), region);
-        let mut v: Vec<Verdict> = out.iter().map(|o| o.verdict).collect();
-        v.dedup();
-        assert_eq!(v.len(), 1, "{out:#?}");
-        v[0]
-    }
-
     /// The label and line of the rule deciding a one-piece region.
     fn decided_by(rs: &Ruleset, hook: Hook, region: &PacketBox) -> (String, u32) {
-        let out = rs.evaluate(rs.pipeline(hook).unwrap(), region);
-        assert_eq!(out.len(), 1, "{out:#?}");
-        let pol = &rs.policies[0];
-        let prov = match out[0].deciders[0].decider {
-            Decider::Rule(r) => &pol.rules[r].prov,
-            Decider::ChainPolicy(c) => &pol.chains[c].decl,
-            Decider::Loop(_) => panic!("loop"),
-        };
+        let prov = decider(rs, hook, region);
         (prov.label.clone(), prov.line)
     }
 

@@ -60,16 +60,6 @@ impl Format {
     }
 }
 
-/// Decode bytes to text: a UTF-8 BOM is dropped; invalid UTF-8 is replaced (and reported by the
-/// caller). Returns the text and whether anything had to be replaced.
-pub fn decode(bytes: &[u8]) -> (String, bool) {
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(b) {
-        Ok(s) => (s.to_string(), false),
-        Err(_) => (String::from_utf8_lossy(b).into_owned(), true),
-    }
-}
-
 /// The format of a file's text, if it is one we know.
 ///
 /// iptables: the first meaningful line (skipping blanks and `#` comments, though a `# Generated
@@ -127,15 +117,5 @@ mod tests {
         assert_eq!(detect("# just a comment\nhello world\n"), None);
         assert_eq!(detect("*bogus\n"), None);
         assert_eq!(detect(""), None);
-    }
-
-    #[test]
-    fn decodes_bom_and_bad_utf8() {
-        assert_eq!(
-            decode(b"\xEF\xBB\xBF*filter"),
-            ("*filter".to_string(), false)
-        );
-        let (t, bad) = decode(b"*filter\n\xff\n");
-        assert!(bad && t.contains('\u{fffd}'));
     }
 }

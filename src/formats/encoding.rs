@@ -118,6 +118,21 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn decode_owned_agrees_with_decode() {
+        for bytes in [
+            b"*filter\n:INPUT DROP [0:0]\n".to_vec(),
+            b"\xEF\xBB\xBF*filter\n".to_vec(),
+            b"caf\xe9\n".to_vec(),
+            utf16le("Rule Name: x\r\n", true),
+            utf16le("Rule Name: x\r\n", false),
+        ] {
+            let a = decode(&bytes);
+            let b = decode_owned(bytes.clone());
+            assert_eq!((a.text, a.encoding, a.lossy), (b.text, b.encoding, b.lossy));
+        }
+    }
+
     fn utf16le(s: &str, bom: bool) -> Vec<u8> {
         let mut v = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
         for u in s.encode_utf16() {

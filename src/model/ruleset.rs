@@ -60,6 +60,31 @@ pub struct Outcome {
 }
 
 impl Ruleset {
+    /// A ruleset of one policy (an NSG, a security group, a Windows profile): one pipeline per
+    /// entry of the policy, named like the entry, with that one stage.
+    pub fn of_policy(name: Option<String>, policy: Policy, stateless: bool) -> Ruleset {
+        let pipelines = policy
+            .entries
+            .iter()
+            .map(|e| Pipeline {
+                name: e.name.clone(),
+                hook: e.hook,
+                stages: vec![Stage {
+                    policy: 0,
+                    chain: e.chain,
+                }],
+            })
+            .collect();
+        Ruleset {
+            name,
+            stateless,
+            policies: vec![policy],
+            pipelines,
+            interfaces: Interfaces::default(),
+            family: None,
+        }
+    }
+
     /// Several allow-only rulesets attached to one host (AWS security groups): a packet is allowed
     /// when any of them allows it. Chains of the same name are concatenated (their rules are all
     /// allows ending in the implicit deny), so first match over the result is the union.
@@ -109,29 +134,12 @@ impl Ruleset {
                 }
             }
         }
-        let pipelines = policy
-            .entries
-            .iter()
-            .map(|e| Pipeline {
-                name: match &name {
-                    Some(n) => format!("{n}/{}", policy.chains[e.chain].name),
-                    None => e.name.clone(),
-                },
-                hook: e.hook,
-                stages: vec![Stage {
-                    policy: 0,
-                    chain: e.chain,
-                }],
-            })
-            .collect();
-        Ruleset {
-            name,
-            stateless: sets.iter().any(|s| s.stateless),
-            policies: vec![policy],
-            pipelines,
-            interfaces: Interfaces::default(),
-            family: None,
+        if let Some(n) = &name {
+            for e in &mut policy.entries {
+                e.name = format!("{n}/{}", policy.chains[e.chain].name);
+            }
         }
+        Ruleset::of_policy(name, policy, sets.iter().any(|s| s.stateless))
     }
 
     /// Firewalls in series (an Azure subnet NSG, then the NIC's NSG): inbound traffic passes them

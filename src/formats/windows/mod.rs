@@ -27,11 +27,10 @@ use std::collections::BTreeSet;
 use crate::formats::json_spans::Json;
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Parsed, Resolver};
-use crate::model::iface::Interfaces;
 use crate::model::ports::{self, all_states, PortSet, ProtoSet};
 use crate::model::{
-    Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Pipeline, Policy, Provenance,
-    Rule, Ruleset, Semantics, Span, Stage, Verdict,
+    Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, Ruleset,
+    Semantics, Span, Verdict,
 };
 
 /// Which Windows text format a file holds.
@@ -957,26 +956,11 @@ pub fn lower(
                 chain: 1,
             },
         ];
-        let pipelines = policy
-            .entries
-            .iter()
-            .map(|e| Pipeline {
-                name: e.name.clone(),
-                hook: e.hook,
-                stages: vec![Stage {
-                    policy: 0,
-                    chain: e.chain,
-                }],
-            })
-            .collect();
-        out.push(Ruleset {
-            name: Some(format!("{pname} profile")),
-            stateless: false,
-            policies: vec![policy],
-            pipelines,
-            interfaces: Interfaces::default(),
-            family: None,
-        });
+        out.push(Ruleset::of_policy(
+            Some(format!("{pname} profile")),
+            policy,
+            false,
+        ));
     }
     out
 }
