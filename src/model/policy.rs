@@ -109,9 +109,10 @@ pub struct Piece {
 /// A call stack of (chain, index of the next rule to look at).
 type Stack = Vec<(ChainId, usize)>;
 
-/// How deep evaluation may nest (jumps plus undecidable rules on one path). The threads that
-/// evaluate have large stacks (see `cli::run`), so this is a bound on work, not on memory.
-pub const MAX_DEPTH: usize = 20_000;
+/// How deep evaluation may nest (jumps plus undecidable rules on one path). Each level copies the
+/// call stack and the path taken, so memory grows with the square of the depth: real rulesets
+/// nest a handful of chains; past this the region is reported unknown.
+pub const MAX_DEPTH: usize = 1_000;
 
 /// An unknown piece names at most this many of the undecidable rules behind it (nested forks
 /// would otherwise carry every one of thousands).

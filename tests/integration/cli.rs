@@ -545,3 +545,36 @@ fn explain_prints_a_checks_doc_and_lists_codes() {
         Some(2)
     );
 }
+
+#[test]
+fn a_very_deep_chain_of_jumps_is_unknown_not_a_crash() {
+    // 25,000 user chains, each jumping to the next: deeper than evaluation may nest
+    let n = 25_000;
+    let mut text =
+        String::from("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    for i in 0..n {
+        text.push_str(&format!(":C{i} - [0:0]\n"));
+    }
+    text.push_str("-A INPUT -j C0\n");
+    for i in 0..n - 1 {
+        text.push_str(&format!("-A C{i} -j C{}\n", i + 1));
+    }
+    text.push_str(&format!(
+        "-A C{} -p tcp --dport 9669 -j ACCEPT\nCOMMIT\n",
+        n - 1
+    ));
+    let dir = tempdir();
+    let p = dir.join("deep.rules");
+    std::fs::write(&p, text).unwrap();
+    let (v, code) = quick(p.to_str().unwrap());
+    assert_eq!(code, 0, "unknown is a warning: {:#}", v["summary"]);
+    let f = flow(&v, "vsphere.admin-client-zvm-9669", "inbound");
+    assert_eq!(f["status"], "unknown");
+    assert!(
+        f["unknown_reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("nests more than"),
+        "{f:#}"
+    );
+}
