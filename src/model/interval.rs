@@ -3,6 +3,12 @@
 
 use std::fmt::Debug;
 
+use smallvec::{smallvec, SmallVec};
+
+/// The ranges of a set: two inline (a port, a prefix, a negated prefix are one or two ranges),
+/// so most sets live inside their box and cloning a box allocates nothing.
+type Ranges<T> = SmallVec<[(T, T); 2]>;
+
 /// An integer type usable as a point of an [`IntervalSet`].
 pub trait Point: Copy + Ord + Debug + Send + Sync + 'static {
     const MIN: Self;
@@ -27,7 +33,7 @@ point!(u8, u16, u32, u128);
 /// have equal representations.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct IntervalSet<T: Point> {
-    ranges: Vec<(T, T)>,
+    ranges: Ranges<T>,
 }
 
 impl<T: Point> Debug for IntervalSet<T> {
@@ -46,16 +52,18 @@ impl<T: Point> Default for IntervalSet<T> {
 
 impl<T: Point> IntervalSet<T> {
     pub fn empty() -> Self {
-        IntervalSet { ranges: Vec::new() }
+        IntervalSet {
+            ranges: SmallVec::new(),
+        }
     }
     pub fn full() -> Self {
         IntervalSet {
-            ranges: vec![(T::MIN, T::MAX)],
+            ranges: smallvec![(T::MIN, T::MAX)],
         }
     }
     pub fn single(x: T) -> Self {
         IntervalSet {
-            ranges: vec![(x, x)],
+            ranges: smallvec![(x, x)],
         }
     }
     /// `[lo, hi]`; empty when `lo > hi`.
@@ -64,7 +72,7 @@ impl<T: Point> IntervalSet<T> {
             Self::empty()
         } else {
             IntervalSet {
-                ranges: vec![(lo, hi)],
+                ranges: smallvec![(lo, hi)],
             }
         }
     }
@@ -72,7 +80,7 @@ impl<T: Point> IntervalSet<T> {
     pub fn from_ranges(it: impl IntoIterator<Item = (T, T)>) -> Self {
         let mut v: Vec<(T, T)> = it.into_iter().filter(|(a, b)| a <= b).collect();
         v.sort_unstable();
-        let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
+        let mut out: Ranges<T> = SmallVec::with_capacity(v.len());
         for (a, b) in v {
             if let Some(last) = out.last_mut() {
                 let touches = match last.1.succ() {
@@ -116,7 +124,7 @@ impl<T: Point> IntervalSet<T> {
         }
         // both are sorted: merge in one pass (no sort)
         let (a, b) = (&self.ranges, &other.ranges);
-        let mut out: Vec<(T, T)> = Vec::with_capacity(a.len() + b.len());
+        let mut out: Ranges<T> = SmallVec::with_capacity(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             let next = match (a.get(i), b.get(j)) {
@@ -147,7 +155,7 @@ impl<T: Point> IntervalSet<T> {
     }
     pub fn intersect(&self, other: &Self) -> Self {
         let (mut i, mut j) = (0, 0);
-        let mut out = Vec::new();
+        let mut out: Ranges<T> = SmallVec::new();
         while i < self.ranges.len() && j < other.ranges.len() {
             let (a0, a1) = self.ranges[i];
             let (b0, b1) = other.ranges[j];
@@ -181,7 +189,7 @@ impl<T: Point> IntervalSet<T> {
         false
     }
     pub fn complement(&self) -> Self {
-        let mut out = Vec::with_capacity(self.ranges.len() + 1);
+        let mut out: Ranges<T> = SmallVec::with_capacity(self.ranges.len() + 1);
         let mut next = Some(T::MIN);
         for &(a, b) in &self.ranges {
             if let Some(n) = next {
@@ -203,7 +211,7 @@ impl<T: Point> IntervalSet<T> {
             return self.clone();
         }
         // one pass over both sorted lists
-        let mut out = Vec::with_capacity(self.ranges.len() + 1);
+        let mut out: Ranges<T> = SmallVec::with_capacity(self.ranges.len() + 1);
         let mut j = 0;
         let b = &other.ranges;
         for &(lo, hi) in &self.ranges {

@@ -80,33 +80,52 @@ impl PacketBox {
     /// `self \ o` as at most eight disjoint boxes: for each dimension in turn, the part of `self`
     /// that agrees with `o` on the dimensions before it and lies outside `o` on this one.
     pub fn subtract(&self, o: &Self) -> Vec<PacketBox> {
-        let Some(inner) = self.intersect(o) else {
+        if !self.intersects(o) {
             return vec![self.clone()];
-        };
+        }
         let mut out = Vec::new();
         let mut cur = self.clone();
+        // a dimension already inside `o` peels nothing and stays as it is, so a box that `o`
+        // covers costs one clone and no piece
         macro_rules! peel {
-            ($f:ident, $diff:expr) => {
+            ($f:ident, $diff:expr, $meet:expr) => {
                 let rest = $diff;
                 if !rest.is_empty() {
                     let mut piece = cur.clone();
                     piece.$f = rest;
                     out.push(piece);
+                    cur.$f = $meet;
                 }
-                cur.$f = inner.$f.clone();
             };
         }
-        peel!(proto, cur.proto.difference(&o.proto));
-        peel!(dport, cur.dport.difference(&o.dport));
-        peel!(state, cur.state.difference(&o.state));
-        peel!(src, cur.src.difference(&o.src));
-        peel!(dst, cur.dst.difference(&o.dst));
-        peel!(sport, cur.sport.difference(&o.sport));
-        peel!(iif, cur.iif.difference(&o.iif));
-        peel!(oif, cur.oif.difference(&o.oif));
+        peel!(
+            proto,
+            cur.proto.difference(&o.proto),
+            cur.proto.intersect(&o.proto)
+        );
+        peel!(
+            dport,
+            cur.dport.difference(&o.dport),
+            cur.dport.intersect(&o.dport)
+        );
+        peel!(
+            state,
+            cur.state.difference(&o.state),
+            cur.state.intersect(&o.state)
+        );
+        peel!(src, cur.src.difference(&o.src), cur.src.intersect(&o.src));
+        peel!(dst, cur.dst.difference(&o.dst), cur.dst.intersect(&o.dst));
+        peel!(
+            sport,
+            cur.sport.difference(&o.sport),
+            cur.sport.intersect(&o.sport)
+        );
+        peel!(iif, cur.iif.difference(&o.iif), cur.iif.intersect(&o.iif));
+        peel!(oif, cur.oif.difference(&o.oif), cur.oif.intersect(&o.oif));
         out
     }
 
+    /// Is every packet of `self` in `o`?
     pub fn is_subset(&self, o: &Self) -> bool {
         self.src.is_subset(&o.src)
             && self.dst.is_subset(&o.dst)

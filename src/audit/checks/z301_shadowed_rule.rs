@@ -70,7 +70,7 @@ fn uncovered(
         let mut next = Vec::with_capacity(rest.len());
         let mut hit = false;
         for piece in rest {
-            if piece.intersects(c) && piece.intersect(c).is_some() {
+            if piece.intersects(c) {
                 hit = true;
                 next.extend(piece.subtract(c));
             } else {
