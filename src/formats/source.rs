@@ -1,6 +1,6 @@
 //! One input file's decoded text, with a line index for 1-based line/column positions.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, Clone)]
 pub struct SourceText {
@@ -9,26 +9,31 @@ pub struct SourceText {
     /// Shared, never copied: an `Arc<String>` takes a `String` without copying it (an
     /// `Arc<str>` would copy a 150 MB dump once more).
     pub text: Arc<String>,
-    line_starts: Vec<usize>,
+    /// Where each line starts; built on first use (a run that reports nothing never needs it).
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl SourceText {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        let text: Arc<String> = Arc::new(text.into());
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr_newlines(text.as_bytes()));
         SourceText {
             name: name.into(),
-            text,
-            line_starts,
+            text: Arc::new(text.into()),
+            line_starts: OnceLock::new(),
         }
     }
 
     /// 1-based (line, column) of a byte offset; the column counts characters.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts[line - 1];
+        let starts = self.line_starts.get_or_init(|| {
+            let b = self.text.as_bytes();
+            let mut v = Vec::with_capacity(b.len() / 64 + 1);
+            v.push(0);
+            v.extend(memchr::memchr_iter(b'\n', b).map(|i| i + 1));
+            v
+        });
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        let start = starts[line - 1];
         let col = self
             .text
             .get(start..offset)
@@ -36,13 +41,6 @@ impl SourceText {
             .unwrap_or(offset - start);
         (line as u32, col as u32 + 1)
     }
-}
-
-fn memchr_newlines(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    b.iter()
-        .enumerate()
-        .filter(|(_, &c)| c == b'\n')
-        .map(|(i, _)| i + 1)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Z301 `shadowed-rule`: a rule no packet can reach. The full text is in `z301_shadowed_rule.md`.
 //! Z302 (`redundant-rule`, next to this file) shares the analysis.
 
+use rayon::prelude::*;
+
 use super::Check;
 use crate::audit::finding::{Finding, Label, Severity};
 use crate::model::{Action, PacketBox, Policy, RuleId, Ruleset, Semantics, Verdict};
@@ -102,16 +104,26 @@ pub fn check(file: usize, rs: &Ruleset) -> Vec<Finding> {
         if entered.is_empty() {
             continue;
         }
-        for (ci, chain) in p.chains.iter().enumerate() {
-            // built-in chains a pipeline enters, and user chains (reached by jumps)
-            if chain.policy.is_some() && !entered.contains(&ci) {
-                continue;
-            }
-            if chain.rules.len() > MAX_CHAIN {
-                continue;
-            }
-            check_chain(file, p, ci, &mut out);
-        }
+        // built-in chains a pipeline enters, and user chains (reached by jumps); chains are
+        // independent, so they are analysed in parallel and their findings kept in chain order
+        let chains: Vec<usize> = p
+            .chains
+            .iter()
+            .enumerate()
+            .filter(|(ci, c)| {
+                (c.policy.is_none() || entered.contains(ci)) && c.rules.len() <= MAX_CHAIN
+            })
+            .map(|(ci, _)| ci)
+            .collect();
+        let found: Vec<Vec<Finding>> = chains
+            .par_iter()
+            .map(|&ci| {
+                let mut v = Vec::new();
+                check_chain(file, p, ci, &mut v);
+                v
+            })
+            .collect();
+        out.extend(found.into_iter().flatten());
     }
     out
 }

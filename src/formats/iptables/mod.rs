@@ -30,6 +30,10 @@ pub mod lower;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+/// Chain names are hashed a million times in a big dump: a fast hasher, not SipHash (the names
+/// come from the file, but a slow map is the worst an adversarial file can cause here).
+type FastHash = foldhash::fast::RandomState;
+
 use nom::bytes::complete::{tag, take_till1};
 use nom::character::complete::{char as nom_char, u32 as nom_u32, u64 as nom_u64};
 use nom::combinator::all_consuming;
@@ -1415,27 +1419,31 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                         })
                     });
                 }
-                self.args.push(Self::make_arg(
-                    w,
-                    Cow::Borrowed(name),
-                    None,
-                    bang,
-                    legacy,
-                    values,
-                ));
+                if self.keep {
+                    self.args.push(Self::make_arg(
+                        w,
+                        Cow::Borrowed(name),
+                        None,
+                        bang,
+                        legacy,
+                        values,
+                    ));
+                }
                 self.ctx = Ctx::None;
             }
             Builtin::Match => {
                 Self::no_bang(bang, w)?;
                 let module = self.one(w, "a module name")?;
-                self.args.push(Self::make_arg(
-                    w,
-                    Cow::Borrowed("m"),
-                    None,
-                    None,
-                    false,
-                    Values::one(module.clone()),
-                ));
+                if self.keep {
+                    self.args.push(Self::make_arg(
+                        w,
+                        Cow::Borrowed("m"),
+                        None,
+                        None,
+                        false,
+                        Values::one(module.clone()),
+                    ));
+                }
                 if is_proto_module(&module.text) {
                     self.explicit_proto_module = Some(module.clone());
                 }
@@ -1622,6 +1630,8 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             None => slice(&w.tok.text, 2, 2 + raw_name.len()),
         };
         match owner {
+            // a table that is only checked: the option was read, nothing is kept
+            _ if !self.keep => {}
             Owner::Module(m) => {
                 let arg = Self::make_arg(w, name, Some(m), bang, legacy, values);
                 self.args.push(arg);
@@ -1719,11 +1729,13 @@ struct OpenTable<'a> {
     builtins: Option<&'static [&'static str]>,
     /// Declared chains → index in `table.chains` (`None`: declared by a line that was rejected,
     /// remembered so that its rules do not each report "not declared").
-    declared: HashMap<Cow<'a, str>, Option<usize>>,
+    declared: HashMap<Cow<'a, str>, Option<usize>, FastHash>,
     /// The chain of the previous rule, already checked (rules come grouped by chain).
     last_checked: Option<Cow<'a, str>>,
     /// Undeclared chains already reported (one issue per chain, on its first rule).
-    undeclared: HashSet<Cow<'a, str>>,
+    undeclared: HashSet<Cow<'a, str>, FastHash>,
+    /// Whether the table's rules and chains are kept in the AST.
+    keep: bool,
 }
 
 impl<'a> OpenTable<'a> {
@@ -1916,6 +1928,7 @@ impl<'a> Reader<'a> {
                 "iptables tables are filter, nat, mangle, raw and security; the block is read anyway",
             ));
         }
+        let keep = (self.keep)(&name.text);
         self.open = Some(OpenTable {
             table: Table {
                 name,
@@ -1925,9 +1938,10 @@ impl<'a> Reader<'a> {
                 committed: false,
             },
             builtins,
-            declared: HashMap::new(),
+            declared: HashMap::default(),
             last_checked: None,
-            undeclared: HashSet::new(),
+            undeclared: HashSet::default(),
+            keep,
         });
     }
 
@@ -2199,8 +2213,13 @@ fn declare<'a>(open: &mut OpenTable<'a>, decl: ChainDecl<'a>, issues: &mut Vec<P
         ));
         return;
     };
-    slot.insert(Some(idx));
-    open.table.chains.push(decl);
+    if open.keep {
+        slot.insert(Some(idx));
+        open.table.chains.push(decl);
+    } else {
+        // a table that is only checked: the name is enough
+        slot.insert(None);
+    }
 }
 
 #[cfg(test)]
