@@ -409,6 +409,22 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
+    // never overwrite an input (checked before anything is written)
+    let inputs: Vec<PathBuf> = report
+        .files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(&f.path).ok())
+        .collect();
+    let outputs = a.output.iter().map(|p| ("--output", p));
+    for (flag, out) in outputs.chain(a.write_baseline.iter().map(|p| ("--write-baseline", p))) {
+        if std::fs::canonicalize(out).is_ok_and(|o| inputs.contains(&o)) {
+            eprintln!(
+                "portolan: {flag} {} is one of the inputs; refusing to overwrite it",
+                out.display()
+            );
+            return super::EXIT_USAGE;
+        }
+    }
     if let Some(p) = &a.write_baseline {
         let v = engine::waiver::baseline_json(&report);
         if let Err(code) = write_file(p, |w| {
@@ -419,22 +435,6 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
 
-    // never overwrite an input
-    for out in &a.output {
-        if let Ok(o) = std::fs::canonicalize(out) {
-            if report
-                .files
-                .iter()
-                .any(|f| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&o))
-            {
-                eprintln!(
-                    "portolan: --output {} is one of the inputs; refusing to overwrite it",
-                    out.display()
-                );
-                return super::EXIT_USAGE;
-            }
-        }
-    }
     let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| match format {
         OutputFormat::Human => {
             let mut style = human::Style::detect(terminal);
