@@ -192,14 +192,80 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
             }
         });
     }
+    let odd_length = bytes.len() % 2 == 1;
     let decoded = encoding::decode_owned(bytes);
-    let (text, replaced) = (decoded.text, decoded.lossy);
+    let (encoding, lossy, not_utf8_at) = (decoded.encoding, decoded.lossy, decoded.not_utf8_at);
+    let mut file = load_text(name, decoded.text, named, names)?;
+    let note = file
+        .source
+        .as_ref()
+        .and_then(|src| encoding_finding(src, encoding, lossy, not_utf8_at, odd_length));
+    if let Some(f) = note {
+        file.findings.insert(0, f);
+    }
+    Some(file)
+}
+
+/// A Z001 about how the text was decoded: an error when bytes were replaced (a truncated UTF-16
+/// file, an unpaired surrogate), a warning when bytes that are not UTF-8 were read as
+/// Windows-1252 (a legacy code page export: the text is readable, non-ASCII names may be off).
+fn encoding_finding(
+    src: &SourceText,
+    encoding: &str,
+    lossy: bool,
+    not_utf8_at: Option<usize>,
+    odd_length: bool,
+) -> Option<Finding> {
+    let enc = encoding.to_uppercase();
+    let (at, mut f) = if lossy {
+        let at = src.text.find('\u{FFFD}').unwrap_or(src.text.len());
+        let mut f = Finding::new(
+            &z001_parse_error::CHECK,
+            format!("the file is not valid {enc}: bytes that are not were replaced with U+FFFD"),
+        );
+        f.help = Some(if enc.starts_with("UTF-16") && odd_length {
+            "UTF-16 text has an even number of bytes and this file has an odd number: it was cut short; export it again".into()
+        } else {
+            "save the export as UTF-8 (or as UTF-16 with a byte-order mark)".into()
+        });
+        (at, f)
+    } else {
+        let at = not_utf8_at?;
+        let mut f = Finding::new(
+            &z001_parse_error::CHECK,
+            "the file is not valid UTF-8: it was read as Windows-1252, so non-ASCII text (names, comments) may read wrong",
+        );
+        f.severity = crate::audit::Severity::Warning;
+        f.help = Some("save the export as UTF-8 (PowerShell: `Out-File -Encoding utf8`)".into());
+        (at, f)
+    };
+    let end = src
+        .text
+        .get(at..)
+        .and_then(|t| t.chars().next())
+        .map_or(at, |c| at + c.len_utf8());
+    let (line, column) = src.line_col(at);
+    f.labels.push(Label {
+        span: crate::model::Span::new(at, end),
+        line,
+        column,
+        text: format!("not {}", if lossy { enc } else { "UTF-8".into() }),
+        rule: None,
+    });
+    Some(f)
+}
+
+/// Detect the format of decoded text, parse and lower it.
+fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Option<InputFile> {
+    // how the text was decoded is reported by the caller
+    let replaced = false;
     if json_spans::looks_like_json(&text) {
         let src = SourceText::new(name.clone(), text);
         return match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
-                    let parsed = parse_json(&src, &json, format, names);
+                    let mut parsed = parse_json(&src, &json, format, names);
+                    parsed.issues.extend(duplicate_key_issues(&src, &json));
                     drop(json);
                     Some(finish(src, format, parsed, replaced))
                 }
@@ -300,6 +366,27 @@ fn parse_json(
     }
 }
 
+/// A Z001 for each key repeated in one object: which value counts depends on the reader.
+fn duplicate_key_issues(src: &SourceText, json: &json_spans::Json<'_>) -> Vec<ParseIssue> {
+    json_spans::duplicate_keys(json)
+        .into_iter()
+        .map(|(key, first, repeat)| {
+            let (line, column) = src.line_col(first.start);
+            ParseIssue {
+            kind: IssueKind::ParseError,
+            span: repeat,
+            message: format!(
+                "key `{key}` appears twice in one object (first at line {line}, column {column}); Portolan reads the last value, as most JSON readers do"
+            ),
+            label: "repeated key".into(),
+            help: Some(
+                "remove one of the two: which value a tool applies is not defined by JSON".into(),
+            ),
+        }
+        })
+        .collect()
+}
+
 fn unrecognised(name: String) -> InputFile {
     let mut f = Finding::new(
         &z003_unrecognised_input::CHECK,
@@ -338,7 +425,11 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
         // the other formats are read from their text the same way `load_one` reads them
         _ if json_spans::looks_like_json(&src.text) => match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
-                Some(f) => parse_json(&src, &json, f, &Resolver::default()),
+                Some(f) => {
+                    let mut parsed = parse_json(&src, &json, f, &Resolver::default());
+                    parsed.issues.extend(duplicate_key_issues(&src, &json));
+                    parsed
+                }
                 None => Parsed::default(),
             },
             Err(e) => Parsed {
