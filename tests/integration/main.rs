@@ -5,6 +5,7 @@ mod cloud;
 mod diff;
 mod fix;
 mod formats;
+mod hostile;
 mod integrations;
 mod regression;
 mod reports;
