@@ -7,6 +7,7 @@ mod fix;
 mod formats;
 mod hostile;
 mod integrations;
+mod nothing_lost;
 mod regression;
 mod reports;
 mod snapshots;
