@@ -251,3 +251,32 @@ fn an_output_that_is_an_input_is_refused_and_the_input_left_as_it_was() {
         assert_eq!(snapshot(&dir), before, "{flag} {target:?}: nothing written");
     }
 }
+
+#[test]
+fn fix_write_patched_never_writes_over_another_input_of_the_same_name() {
+    let dir = super::cli::tempdir();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    // b/zvm.rules blocks 9669 and gets patched; its patched copy would be a/zvm.rules, an input
+    std::fs::copy(
+        "fixtures/iptables/zvm-allows-all.rules",
+        a.join("zvm.rules"),
+    )
+    .unwrap();
+    std::fs::copy(
+        "fixtures/iptables/zvm-drops-9669.rules",
+        b.join("zvm.rules"),
+    )
+    .unwrap();
+    let before = snapshot(&dir);
+    let out = portolan()
+        .args(["fix", "--env", "vsphere", "--role", "zvm"])
+        .args([s(&a.join("zvm.rules")), s(&b.join("zvm.rules"))])
+        .args(["--write-patched", s(&a)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is an input; refusing to overwrite it"));
+    assert_eq!(snapshot(&dir), before);
+}
