@@ -43,10 +43,19 @@ impl InputFile {
     }
 }
 
+/// Files larger than this are refused unless `--max-input-size` says otherwise. A file is read
+/// whole, because every finding points into its text (and auditing a dump takes about three
+/// times its size in memory): refusing before reading beats running the machine out of memory.
+pub const DEFAULT_MAX_INPUT_SIZE: u64 = 1 << 30;
+
+/// How many leading bytes of a refused file found in a directory scan are read to tell whether
+/// it is a firewall export at all (other big files in a scan are skipped quietly).
+const SNIFF_HEAD: u64 = 64 * 1024;
+
 /// Expand the paths (directories recursively, skipping hidden entries) and read every file.
 /// Files found in a directory that are no known format are skipped quietly.
 pub fn load(paths: &[PathBuf], names: &Resolver) -> Vec<InputFile> {
-    load_filtered(paths, names, &ScanFilter::default())
+    load_filtered(paths, names, &ScanFilter::default(), DEFAULT_MAX_INPUT_SIZE)
 }
 
 /// Include/exclude globs for the files a directory scan finds (files named explicitly are
@@ -89,14 +98,25 @@ impl ScanFilter {
     }
 }
 
-/// [`load`], with include/exclude globs applied to the files directory scans find.
-pub fn load_filtered(paths: &[PathBuf], names: &Resolver, filter: &ScanFilter) -> Vec<InputFile> {
+/// [`load`], with include/exclude globs applied to the files directory scans find, and files
+/// larger than `max_size` bytes refused before they are read.
+///
+/// Directory scans follow symbolic links (a link to a firewall file is read like the file); a
+/// link back to a directory the scan is already inside is skipped, since everything under it is
+/// scanned anyway, and a link that leads nowhere (dangling, or a chain of links that loops) is
+/// reported as unreadable.
+pub fn load_filtered(
+    paths: &[PathBuf],
+    names: &Resolver,
+    filter: &ScanFilter,
+    max_size: u64,
+) -> Vec<InputFile> {
     let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
         if p.is_dir() {
             let walker = walkdir::WalkDir::new(p)
-                .follow_links(false)
+                .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
                 .filter_entry(|e| {
@@ -110,6 +130,8 @@ pub fn load_filtered(paths: &[PathBuf], names: &Resolver, filter: &ScanFilter) -
                         }
                     }
                     Ok(_) => {}
+                    // a link to a directory above it: its files are scanned through that one
+                    Err(err) if err.loop_ancestor().is_some() => {}
                     Err(err) => errors.push(unreadable(
                         err.path().unwrap_or(p).to_path_buf(),
                         &err.to_string(),
@@ -134,7 +156,7 @@ pub fn load_filtered(paths: &[PathBuf], names: &Resolver, filter: &ScanFilter) -
     let mut files: Vec<InputFile> = todo
         .par_iter()
         .filter_map(|(p, named)| {
-            let f = load_one(p, *named, names);
+            let f = load_one(p, *named, names, max_size);
             if let Some(b) = &bar {
                 b.inc(1);
             }
@@ -164,9 +186,107 @@ fn unreadable(path: PathBuf, why: &str) -> InputFile {
     }
 }
 
-fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+/// A file's size for messages: `2.0 GiB`, `512 MiB`, `10 bytes`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v.fract() == 0.0 {
+        format!("{v:.0} {}", UNITS[unit])
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// What reading a file gave.
+enum Read {
+    Bytes(Vec<u8>),
+    /// Larger than the limit: its size (`None` when only reading found out, e.g. a pipe) and,
+    /// for a file a scan found, its first bytes (to tell whether it is an export at all).
+    TooBig(Option<u64>, Vec<u8>),
+}
+
+/// Read a file, refusing it before reading when its metadata says it is larger than `max` (and
+/// never reading more than `max + 1` bytes, for a file that grows or a device without a size).
+fn read_bounded(path: &Path, max: u64, named: bool) -> std::io::Result<Read> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let len = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    let head = |file: std::fs::File| -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::new();
+        if !named {
+            file.take(SNIFF_HEAD).read_to_end(&mut head)?;
+        }
+        Ok(head)
+    };
+    if let Some(len) = len.filter(|&l| l > max) {
+        return Ok(Read::TooBig(Some(len), head(file)?));
+    }
+    let mut bytes = Vec::with_capacity(len.unwrap_or(0) as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        bytes.truncate(SNIFF_HEAD as usize);
+        return Ok(Read::TooBig(None, bytes));
+    }
+    Ok(Read::Bytes(bytes))
+}
+
+/// Does the start of a file look like any format Portolan reads?
+fn looks_like_an_export(head: &[u8]) -> bool {
+    if windows::sniff_bytes(head) {
+        return true;
+    }
+    let text = encoding::decode(head).text;
+    json_spans::looks_like_json(&text)
+        || detect::detect(&text).is_some()
+        || cloudformation::sniff_yaml(&text)
+        || windows::sniff_text(&text).is_some()
+}
+
+/// A file over the size limit: a Z003 that names the size, the limit and how to raise it.
+fn too_big(path: &Path, size: Option<u64>, max: u64) -> InputFile {
+    let name = path.display().to_string();
+    const MIB: u64 = 1 << 20;
+    // a limit that admits the file: its size (or twice the limit) rounded up to whole MiB or GiB
+    let need = size.unwrap_or(max.saturating_mul(2)).max(1);
+    let suggest = if need > 1 << 30 {
+        format!("{}G", need.div_ceil(1 << 30))
+    } else {
+        format!("{}M", need.div_ceil(MIB))
+    };
+    let size = match size {
+        Some(n) => format!("it is {} ({n} bytes)", human_size(n)),
+        None => "it is larger than that".to_string(),
+    };
+    let mut f = unreadable(path.to_path_buf(), "");
+    f.findings[0].message = format!(
+        "{name} was not read: the limit for one input file is {} and {size}",
+        human_size(max)
+    );
+    f.findings[0].help = Some(format!(
+        "Portolan reads a file whole (every finding points into its text) and needs about three times its size in memory; if the machine has that, raise the limit with `--max-input-size {suggest}`, or split the export"
+    ));
+    f
+}
+
+fn load_one(path: &Path, named: bool, names: &Resolver, max_size: u64) -> Option<InputFile> {
+    let bytes = match read_bounded(path, max_size, named) {
+        Ok(Read::Bytes(b)) => b,
+        Ok(Read::TooBig(size, head)) => {
+            // a scan skips big files that are no export quietly, as it skips small ones
+            return (named || looks_like_an_export(&head)).then(|| too_big(path, size, max_size));
+        }
         Err(e) => return Some(unreadable(path.to_path_buf(), &e.to_string())),
     };
     let name = path.display().to_string();
@@ -192,14 +312,80 @@ fn load_one(path: &Path, named: bool, names: &Resolver) -> Option<InputFile> {
             }
         });
     }
+    let odd_length = bytes.len() % 2 == 1;
     let decoded = encoding::decode_owned(bytes);
-    let (text, replaced) = (decoded.text, decoded.lossy);
+    let (encoding, lossy, not_utf8_at) = (decoded.encoding, decoded.lossy, decoded.not_utf8_at);
+    let mut file = load_text(name, decoded.text, named, names)?;
+    let note = file
+        .source
+        .as_ref()
+        .and_then(|src| encoding_finding(src, encoding, lossy, not_utf8_at, odd_length));
+    if let Some(f) = note {
+        file.findings.insert(0, f);
+    }
+    Some(file)
+}
+
+/// A Z001 about how the text was decoded: an error when bytes were replaced (a truncated UTF-16
+/// file, an unpaired surrogate), a warning when bytes that are not UTF-8 were read as
+/// Windows-1252 (a legacy code page export: the text is readable, non-ASCII names may be off).
+fn encoding_finding(
+    src: &SourceText,
+    encoding: &str,
+    lossy: bool,
+    not_utf8_at: Option<usize>,
+    odd_length: bool,
+) -> Option<Finding> {
+    let enc = encoding.to_uppercase();
+    let (at, mut f) = if lossy {
+        let at = src.text.find('\u{FFFD}').unwrap_or(src.text.len());
+        let mut f = Finding::new(
+            &z001_parse_error::CHECK,
+            format!("the file is not valid {enc}: bytes that are not were replaced with U+FFFD"),
+        );
+        f.help = Some(if enc.starts_with("UTF-16") && odd_length {
+            "UTF-16 text has an even number of bytes and this file has an odd number: it was cut short; export it again".into()
+        } else {
+            "save the export as UTF-8 (or as UTF-16 with a byte-order mark)".into()
+        });
+        (at, f)
+    } else {
+        let at = not_utf8_at?;
+        let mut f = Finding::new(
+            &z001_parse_error::CHECK,
+            "the file is not valid UTF-8: it was read as Windows-1252, so non-ASCII text (names, comments) may read wrong",
+        );
+        f.severity = crate::audit::Severity::Warning;
+        f.help = Some("save the export as UTF-8 (PowerShell: `Out-File -Encoding utf8`)".into());
+        (at, f)
+    };
+    let end = src
+        .text
+        .get(at..)
+        .and_then(|t| t.chars().next())
+        .map_or(at, |c| at + c.len_utf8());
+    let (line, column) = src.line_col(at);
+    f.labels.push(Label {
+        span: crate::model::Span::new(at, end),
+        line,
+        column,
+        text: format!("not {}", if lossy { enc } else { "UTF-8".into() }),
+        rule: None,
+    });
+    Some(f)
+}
+
+/// Detect the format of decoded text, parse and lower it.
+fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Option<InputFile> {
+    // how the text was decoded is reported by the caller
+    let replaced = false;
     if json_spans::looks_like_json(&text) {
         let src = SourceText::new(name.clone(), text);
         return match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
-                    let parsed = parse_json(&src, &json, format, names);
+                    let mut parsed = parse_json(&src, &json, format, names);
+                    parsed.issues.extend(duplicate_key_issues(&src, &json));
                     drop(json);
                     Some(finish(src, format, parsed, replaced))
                 }
@@ -300,6 +486,27 @@ fn parse_json(
     }
 }
 
+/// A Z001 for each key repeated in one object: which value counts depends on the reader.
+fn duplicate_key_issues(src: &SourceText, json: &json_spans::Json<'_>) -> Vec<ParseIssue> {
+    json_spans::duplicate_keys(json)
+        .into_iter()
+        .map(|(key, first, repeat)| {
+            let (line, column) = src.line_col(first.start);
+            ParseIssue {
+            kind: IssueKind::ParseError,
+            span: repeat,
+            message: format!(
+                "key `{key}` appears twice in one object (first at line {line}, column {column}); Portolan reads the last value, as most JSON readers do"
+            ),
+            label: "repeated key".into(),
+            help: Some(
+                "remove one of the two: which value a tool applies is not defined by JSON".into(),
+            ),
+        }
+        })
+        .collect()
+}
+
 fn unrecognised(name: String) -> InputFile {
     let mut f = Finding::new(
         &z003_unrecognised_input::CHECK,
@@ -338,7 +545,11 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
         // the other formats are read from their text the same way `load_one` reads them
         _ if json_spans::looks_like_json(&src.text) => match json_spans::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
-                Some(f) => parse_json(&src, &json, f, &Resolver::default()),
+                Some(f) => {
+                    let mut parsed = parse_json(&src, &json, f, &Resolver::default());
+                    parsed.issues.extend(duplicate_key_issues(&src, &json));
+                    parsed
+                }
                 None => Parsed::default(),
             },
             Err(e) => Parsed {

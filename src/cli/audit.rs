@@ -62,8 +62,41 @@ pub struct AuditOptionArgs {
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
+    /// Refuse input files larger than this (e.g. `512M`, `2G`; K, M, G, T are powers of 1024),
+    /// checked before reading. A file is read whole, because every finding points into its text,
+    /// and auditing takes about three times its size in memory; a refused file is a Z003 and
+    /// the rest of the run is audited.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub max_input_size: u64,
     #[command(flatten)]
     pub config: ConfigArgs,
+}
+
+/// A size with an optional binary unit: `1048576`, `512K`, `512M`, `2G`, `1GiB`, `1T`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("`{s}` is not a size: write a whole number with an optional unit, e.g. 512M or 2G")
+    })?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        u => {
+            return Err(format!(
+                "`{u}` is not a size unit: use K, M, G or T (powers of 1024)"
+            ))
+        }
+    };
+    if n == 0 {
+        return Err("the limit must be more than 0".into());
+    }
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 impl AuditOptionArgs {
@@ -78,6 +111,7 @@ impl AuditOptionArgs {
             interfaces: &self.interfaces,
             profiles: &self.profiles,
             extra_catalog: self.extra_catalog.as_deref(),
+            max_input_size: self.max_input_size,
             config: &self.config,
         })
     }
@@ -205,6 +239,7 @@ pub(crate) struct SetupArgs<'a> {
     pub interfaces: &'a [String],
     pub profiles: &'a [String],
     pub extra_catalog: Option<&'a Path>,
+    pub max_input_size: u64,
     pub config: &'a ConfigArgs,
 }
 
@@ -220,6 +255,7 @@ pub(crate) struct Setup {
     interfaces: Vec<String>,
     profiles: Vec<String>,
     filter: engine::input::ScanFilter,
+    max_input_size: u64,
 }
 
 impl Setup {
@@ -321,6 +357,7 @@ impl Setup {
             catalog,
             inventory,
             filter,
+            max_input_size: a.max_input_size,
             env: a.env,
             role: a.role.map(str::to_string),
             facts,
@@ -333,7 +370,8 @@ impl Setup {
     /// Load the paths and audit them (with this inventory, which may differ from the one read,
     /// e.g. with its firewall paths moved), then apply the inventory's waivers.
     pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
-        let files = engine::input::load_filtered(paths, &self.names, &self.filter);
+        let files =
+            engine::input::load_filtered(paths, &self.names, &self.filter, self.max_input_size);
         let opts = AuditOptions {
             catalog: &self.catalog,
             env: self.env,
@@ -409,6 +447,22 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
+    // never overwrite an input (checked before anything is written)
+    let inputs: Vec<PathBuf> = report
+        .files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(&f.path).ok())
+        .collect();
+    let outputs = a.output.iter().map(|p| ("--output", p));
+    for (flag, out) in outputs.chain(a.write_baseline.iter().map(|p| ("--write-baseline", p))) {
+        if std::fs::canonicalize(out).is_ok_and(|o| inputs.contains(&o)) {
+            eprintln!(
+                "portolan: {flag} {} is one of the inputs; refusing to overwrite it",
+                out.display()
+            );
+            return super::EXIT_USAGE;
+        }
+    }
     if let Some(p) = &a.write_baseline {
         let v = engine::waiver::baseline_json(&report);
         if let Err(code) = write_file(p, |w| {
@@ -419,22 +473,6 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
 
-    // never overwrite an input
-    for out in &a.output {
-        if let Ok(o) = std::fs::canonicalize(out) {
-            if report
-                .files
-                .iter()
-                .any(|f| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&o))
-            {
-                eprintln!(
-                    "portolan: --output {} is one of the inputs; refusing to overwrite it",
-                    out.display()
-                );
-                return super::EXIT_USAGE;
-            }
-        }
-    }
     let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| match format {
         OutputFormat::Human => {
             let mut style = human::Style::detect(terminal);

@@ -184,13 +184,13 @@ fn write_patched(
             .map(PathBuf::from)
             .unwrap_or_else(|| "patched.rules".into());
         let target = dir.join(name);
-        let same = match (
-            std::fs::canonicalize(&target),
-            std::fs::canonicalize(&file.path),
-        ) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
+        // never over any input, not only the file being patched (two inputs may share a name)
+        let same = std::fs::canonicalize(&target).is_ok_and(|t| {
+            report
+                .files
+                .iter()
+                .any(|f| std::fs::canonicalize(&f.path).is_ok_and(|i| i == t))
+        });
         if same {
             eprintln!(
                 "portolan: {} is an input; refusing to overwrite it",

@@ -18,6 +18,9 @@ pub struct Decoded {
     /// Something could not be decoded and was replaced with U+FFFD (a truncated UTF-16 file, an
     /// unpaired surrogate). A clean Windows-1252 decode is not lossy: every byte has a meaning.
     pub lossy: bool,
+    /// Read as Windows-1252 because the bytes are not UTF-8: the offset in `text` of the first
+    /// byte that is not.
+    pub not_utf8_at: Option<usize>,
 }
 
 /// How many leading bytes the BOM-less UTF-16 sniff looks at.
@@ -55,6 +58,7 @@ pub fn decode_owned(bytes: Vec<u8>) -> Decoded {
             text,
             encoding: "utf-8",
             lossy: false,
+            not_utf8_at: None,
         },
         Err(e) => decode(e.as_bytes()),
     }
@@ -66,6 +70,7 @@ fn with(enc: &'static Encoding, name: &'static str, bytes: &[u8]) -> Decoded {
         text: text.into_owned(),
         encoding: name,
         lossy,
+        not_utf8_at: None,
     }
 }
 
@@ -75,13 +80,17 @@ fn utf8_or_1252(bytes: &[u8]) -> Decoded {
             text: s.to_string(),
             encoding: "utf-8",
             lossy: false,
+            not_utf8_at: None,
         },
-        Err(_) => {
+        Err(e) => {
             let (text, lossy) = WINDOWS_1252.decode_without_bom_handling(bytes);
+            let valid = bytes.get(..e.valid_up_to()).unwrap_or_default();
+            let at = WINDOWS_1252.decode_without_bom_handling(valid).0.len();
             Decoded {
                 text: text.into_owned(),
                 encoding: "windows-1252",
                 lossy,
+                not_utf8_at: Some(at),
             }
         }
     }
@@ -189,6 +198,10 @@ mod tests {
         assert_eq!(d.encoding, "windows-1252");
         assert_eq!(d.text, "Règle: x\r\n");
         assert!(!d.lossy);
+        assert_eq!(d.not_utf8_at, Some(1));
+        // the offset is in the decoded text: "é" (valid UTF-8, 2 bytes) reads as "Ã©" (4 bytes)
+        let d = decode(b"\xC3\xA9\xFF");
+        assert_eq!(d.not_utf8_at, Some(4));
         // valid UTF-8 stays UTF-8
         let d = decode("Règle".as_bytes());
         assert_eq!((d.encoding, d.text.as_str()), ("utf-8", "Règle"));

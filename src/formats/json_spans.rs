@@ -50,18 +50,20 @@ pub struct JsonError {
 }
 
 impl<'a> Json<'a> {
-    /// The first member with this key (exact case).
+    /// The member with this key (exact case); of duplicates, the last, as JavaScript, Python,
+    /// Go, .NET and the clouds' own tools read them ([`duplicate_keys`] reports them).
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
         self.members()?
             .iter()
-            .find(|m| m.key == key)
+            .rfind(|m| m.key == key)
             .map(|m| &m.value)
     }
-    /// The first member whose key matches ignoring ASCII case (CLI output vs ARM spellings).
+    /// The member whose key matches ignoring ASCII case (CLI output vs ARM spellings); of
+    /// duplicates, the last.
     pub fn get_ci(&self, key: &str) -> Option<&Json<'a>> {
         self.members()?
             .iter()
-            .find(|m| m.key.eq_ignore_ascii_case(key))
+            .rfind(|m| m.key.eq_ignore_ascii_case(key))
             .map(|m| &m.value)
     }
     /// Follow a path of keys.
@@ -145,6 +147,45 @@ pub fn parse(text: &str) -> Result<Json<'_>, JsonError> {
     Ok(v)
 }
 
+/// Every key that appears again in the same object: (key, span of its first appearance, span
+/// of the repeat), in file order. RFC 8259 leaves the meaning of a repeated name open; most
+/// readers keep the last value, and so does [`Json::get`].
+pub fn duplicate_keys<'j>(v: &'j Json<'_>) -> Vec<(&'j str, Span, Span)> {
+    let mut out = Vec::new();
+    let mut stack = vec![v];
+    let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
+    while let Some(v) = stack.pop() {
+        match &v.kind {
+            Kind::Array(items) => stack.extend(items.iter().rev()),
+            Kind::Object(members) if members.len() <= 16 => {
+                for (i, m) in members.iter().enumerate() {
+                    if let Some(first) = members[..i].iter().find(|f| f.key == m.key) {
+                        out.push((m.key.as_ref(), first.key_span, m.key_span));
+                    }
+                }
+                stack.extend(members.iter().rev().map(|m| &m.value));
+            }
+            Kind::Object(members) => {
+                seen.clear();
+                for m in members {
+                    match seen.entry(m.key.as_ref()) {
+                        std::collections::hash_map::Entry::Occupied(first) => {
+                            out.push((m.key.as_ref(), *first.get(), m.key_span))
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(m.key_span);
+                        }
+                    }
+                }
+                stack.extend(members.iter().rev().map(|m| &m.value));
+            }
+            _ => {}
+        }
+    }
+    out.sort_by_key(|(_, _, dup)| dup.start);
+    out
+}
+
 /// Does the text look like JSON at all (first non-blank byte `{` or `[`)?
 pub fn looks_like_json(text: &str) -> bool {
     let t = text.trim_start();
@@ -205,7 +246,12 @@ impl<'a> Parser<'a> {
 
     fn value(&mut self, depth: usize) -> Result<Json<'a>, JsonError> {
         if depth > MAX_DEPTH {
-            return Err(self.err(self.i, self.i + 1, "JSON nested too deeply", "too deep"));
+            return Err(self.err(
+                self.i,
+                self.i + 1,
+                &format!("JSON nested more than {MAX_DEPTH} levels deep (Portolan's limit)"),
+                "too deep",
+            ));
         }
         let start = self.i;
         let Some(&c) = self.b.get(self.i) else {
@@ -575,7 +621,9 @@ mod tests {
     fn values_and_spans() {
         let t = r#"{"a": [1, -2.5e3, "x\"y"], "b": {"c": null, "d": true}, "a": "dup"}"#;
         let v = parse(t).unwrap();
-        let a = v.get("a").unwrap();
+        // of a duplicate key, `get` reads the last
+        assert_eq!(v.get("a").and_then(|x| x.as_str()), Some("dup"));
+        let a = &v.members().unwrap()[0].value;
         assert_eq!(&t[a.span.start..a.span.end], r#"[1, -2.5e3, "x\"y"]"#);
         let items = a.as_array().unwrap();
         assert_eq!(items[1].kind, Kind::Number("-2.5e3"));
@@ -599,6 +647,21 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_are_found_and_the_last_one_is_read() {
+        let v = parse(r#"{"a": 1, "b": {"x": 1, "x": 2}, "a": 3}"#).unwrap();
+        let d = duplicate_keys(&v);
+        assert_eq!(
+            d.iter().map(|(k, _, _)| *k).collect::<Vec<_>>(),
+            ["x", "a"],
+            "in file order"
+        );
+        assert_eq!(v.get("a").and_then(|a| a.as_i64()), Some(3));
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{}\": {i}", i % 30)).collect();
+        let text = format!("{{{}}}", many.join(", "));
+        assert_eq!(duplicate_keys(&parse(&text).unwrap()).len(), 10);
+    }
+
+    #[test]
     fn errors_point_at_the_problem() {
         let e = parse("{\"a\": [1, 2").unwrap_err();
         assert!(e.message.contains("truncated"), "{e:?}");
@@ -614,7 +677,10 @@ mod tests {
         assert!(parse("{} x").is_err());
         assert!(parse("").is_err());
         let deep = "[".repeat(100_000);
-        assert!(parse(&deep).unwrap_err().message.contains("deeply"));
+        assert!(parse(&deep)
+            .unwrap_err()
+            .message
+            .contains("more than 256 levels deep"));
     }
 
     #[test]

@@ -175,7 +175,9 @@ fn check_chain(file: usize, p: &Policy, ci: usize, out: &mut Vec<Finding>) {
             || (p.semantics == Semantics::BlockWins
                 && rule.action == Action::Accept
                 && by.iter().all(|r| p.rules[*r].action == Action::Accept));
-        if platform_default(p, rule) {
+        // nor a stand-in for rules the export does not show (an iptables table cut short)
+        let stand_in = rule.prov.span.is_empty() && rule.action == Action::Opaque;
+        if platform_default(p, rule) || stand_in {
             // reported never; it still covers what follows
         } else if all_shadowed && !by.is_empty() && !gave_up {
             let names: Vec<String> = by

@@ -392,6 +392,30 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             }
         }
     }
+    if !t.committed {
+        // no `COMMIT` (a Z001 says so): the file may be cut short and the rules after its end
+        // are not in it, so what falls off the end of a chain is unknown, not its policy
+        let end = src.text.len();
+        let (line, column) = src.line_col(end);
+        for chain in chains.iter_mut() {
+            chain.rules.push(rules.len());
+            rules.push(Rule {
+                matches: PacketBox::full(),
+                undecidable: Vec::new(),
+                action: Action::Opaque,
+                prov: Provenance {
+                    span: Span::new(end, end),
+                    line,
+                    column,
+                    label: format!(
+                        "{tname}/{}: the rules after the end of the file (the table has no `COMMIT`)",
+                        chain.name
+                    ),
+                },
+                comment: None,
+            });
+        }
+    }
     report_jump_loops(tname, &chains, &rules, ctx);
     let entries = [
         ("INPUT", Hook::Input),
