@@ -173,6 +173,20 @@ impl<T: Point> IntervalSet<T> {
         IntervalSet { ranges: out }
     }
     pub fn intersects(&self, other: &Self) -> bool {
+        // one range against many: a binary search, not a walk (a rule's prefix against the
+        // thousands of ranges a merged union can hold)
+        let (small, big) = if self.ranges.len() <= other.ranges.len() {
+            (&self.ranges, &other.ranges)
+        } else {
+            (&other.ranges, &self.ranges)
+        };
+        if small.len() <= 2 && big.len() > 8 {
+            return small.iter().any(|&(lo, hi)| {
+                // the first range of `big` that ends at or after `lo`
+                let k = big.partition_point(|r| r.1 < lo);
+                big.get(k).is_some_and(|r| r.0 <= hi)
+            });
+        }
         let (mut i, mut j) = (0, 0);
         while i < self.ranges.len() && j < other.ranges.len() {
             let (a0, a1) = self.ranges[i];

@@ -5,7 +5,8 @@
 //! block rules before allow rules before the profile default. [`Semantics`] records which one it
 //! was, for traces and messages.
 
-use super::addr::Family;
+use super::addr::{AddrSet, Family};
+use super::interval::IntervalSet;
 use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
 use super::space::{Packet, PacketBox};
 
@@ -186,19 +187,20 @@ impl Policy {
                 }
                 *rest = next;
             };
-        for (rid, r) in rules
-            .iter()
-            .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
-        {
-            let rid = *rid;
+        for (m, members) in union_groups(
+            rules
+                .iter()
+                .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
+                .copied(),
+        ) {
             split(
                 &mut rest,
-                &r.matches,
+                &m,
                 Box::new(|hit| {
                     out.push(Piece {
+                        deciders: members_in(&members, &hit),
                         space: hit,
                         verdict: Verdict::Allow,
-                        deciders: vec![Decider::Rule(rid)],
                         via: Vec::new(),
                         reasons: Vec::new(),
                     })
@@ -241,7 +243,75 @@ impl Policy {
         }
         Some(out)
     }
+}
 
+/// Below this many rules that differ only in their source addresses, a union is split rule by
+/// rule (each piece names the one rule that allows it); from this many on, they are split as one
+/// box whose source set is the union of theirs.
+const GROUP_AT: usize = 16;
+
+/// The rules of a union group, each with its box.
+type Members<'r> = Vec<(RuleId, &'r PacketBox)>;
+
+/// The allow rules of a union, for splitting a region: rules that match the same packets but for
+/// their sources (an export with a thousand CIDRs on one port) are merged into one box when there
+/// are [`GROUP_AT`] or more of them. Exact: a union of boxes that agree on every other dimension
+/// is the box of the union of their sources. Without this, what is left of the region is split
+/// once per rule and its source set grows by one range each time: quadratic in the rules.
+fn union_groups<'r>(
+    rules: impl Iterator<Item = (RuleId, &'r Rule)>,
+) -> Vec<(PacketBox, Members<'r>)> {
+    let mut index: std::collections::HashMap<PacketBox, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<(usize, RuleId, &'r PacketBox)>> = Vec::new();
+    for (pos, (rid, r)) in rules.enumerate() {
+        let mut key = r.matches.clone();
+        key.src = AddrSet::default();
+        let g = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push((pos, rid, &r.matches));
+    }
+    // rule order is kept: small groups rule by rule at their rules' places, a large group at its
+    // first rule's place
+    let mut order: Vec<(usize, PacketBox, Members<'r>)> = Vec::new();
+    for members in groups {
+        if members.len() < GROUP_AT {
+            for (pos, rid, m) in members {
+                order.push((pos, m.clone(), vec![(rid, m)]));
+            }
+        } else {
+            let mut b = members[0].2.clone();
+            b.src = AddrSet(IntervalSet::from_ranges(
+                members
+                    .iter()
+                    .flat_map(|(_, _, m)| m.src.0.ranges().iter().copied()),
+            ));
+            let first = members[0].0;
+            order.push((
+                first,
+                b,
+                members.into_iter().map(|(_, r, m)| (r, m)).collect(),
+            ));
+        }
+    }
+    order.sort_by_key(|(first, _, _)| *first);
+    order.into_iter().map(|(_, b, m)| (b, m)).collect()
+}
+
+/// The members of a union group whose box meets `hit`: the rules that allow it.
+fn members_in(members: &[(RuleId, &PacketBox)], hit: &PacketBox) -> Vec<Decider> {
+    if let [(rid, _)] = members {
+        return vec![Decider::Rule(*rid)];
+    }
+    members
+        .iter()
+        .filter(|(_, m)| m.intersects(hit))
+        .map(|(rid, _)| Decider::Rule(*rid))
+        .collect()
+}
+
+impl Policy {
     /// Evaluate `region` as if it reached rule position `index` of `chain` (for "what would happen
     /// without this rule"). A user chain's end then counts as unknown (there is no caller).
     pub fn evaluate_from(&self, chain: ChainId, index: usize, region: &PacketBox) -> Vec<Piece> {
@@ -868,6 +938,61 @@ mod tests {
                 let holding: Vec<&Piece> = pieces.iter().filter(|x| x.space.contains(p)).collect();
                 prop_assert_eq!(holding.len(), 1);
                 prop_assert_eq!(holding[0].verdict, pol.evaluate_packet(0, p));
+            }
+        }
+    }
+
+    /// Unions with many rules that differ only in their sources (merged into one box when there
+    /// are `GROUP_AT` or more): the verdicts still agree packet by packet, and every allowed
+    /// packet's piece names a rule that matches it.
+    fn grouped_union_policy() -> impl Strategy<Value = Policy> {
+        (
+            prop::collection::vec(rule_box(), 1..3),
+            prop::collection::vec((0usize..3, 0u128..16, 0u128..4), 10..60),
+        )
+            .prop_map(|(shapes, srcs)| {
+                let mut rs = Vec::new();
+                let mut chain = chain("Ingress", Some(Verdict::Deny), vec![]);
+                for (i, (shape, lo, len)) in srcs.into_iter().enumerate() {
+                    let mut b = shapes[shape % shapes.len()].clone();
+                    b.src = AddrSet(IntervalSet::range(lo, (lo + len).min(15)));
+                    chain.rules.push(i);
+                    rs.push(rule(b, Action::Accept));
+                }
+                Policy {
+                    name: "sg".into(),
+                    family: None,
+                    semantics: Semantics::AllowUnion,
+                    chains: vec![chain],
+                    rules: rs,
+                    entries: vec![],
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn grouped_union_agrees_with_first_match(
+            (pol, pkts) in grouped_union_policy().prop_flat_map(|p| (Just(p), prop::collection::vec(packet_in(&universe()), 48)))
+        ) {
+            let pieces = pol.evaluate(0, &universe());
+            for p in &pkts {
+                let holding: Vec<&Piece> = pieces.iter().filter(|x| x.space.contains(p)).collect();
+                prop_assert_eq!(holding.len(), 1);
+                prop_assert_eq!(holding[0].verdict, pol.evaluate_packet(0, p));
+                if holding[0].verdict == Verdict::Allow {
+                    let named = |d: &Decider| match d {
+                        Decider::Rule(r) => pol.rules[*r].matches.contains(p),
+                        _ => false,
+                    };
+                    prop_assert!(holding[0].deciders.iter().any(named));
+                    for d in &holding[0].deciders {
+                        if let Decider::Rule(r) = d {
+                            prop_assert!(pol.rules[*r].matches.intersects(&holding[0].space));
+                        }
+                    }
+                }
             }
         }
     }
