@@ -448,11 +448,18 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         report.flows.push(rec);
     }
 
-    // exposure checks, per host firewall
+    // exposure checks, per host firewall, each with its own inbound flows (looked up once: a scan
+    // of every flow per firewall would be quadratic in the number of files)
+    let mut inbound: Vec<Vec<&FlowRecord>> = vec![Vec::new(); targets.len()];
+    for rec in report.flows.iter().filter(|r| r.direction == "inbound") {
+        if let Some(v) = inbound.get_mut(rec.target) {
+            v.push(rec);
+        }
+    }
     let exposures: Vec<Vec<Finding>> = targets
         .par_iter()
-        .enumerate()
-        .map(|(ti, t)| exposure(ti, t, env, opts, &report.flows))
+        .zip(inbound.par_iter())
+        .map(|(t, flows)| exposure(t, env, opts, flows))
         .collect();
     report.findings.extend(exposures.into_iter().flatten());
     // Z301/Z302 per audited firewall (a ruleset two inventory entries share is reported once)
@@ -1040,11 +1047,10 @@ fn backticked(m: &str) -> Vec<&str> {
 
 /// Z201, Z202, Z203 for one host firewall.
 fn exposure(
-    ti: usize,
     t: &Target<'_>,
     env: Environment,
     opts: &AuditOptions<'_>,
-    flows: &[FlowRecord],
+    inbound: &[&FlowRecord],
 ) -> Vec<Finding> {
     let (fi, rs, g) = (t.file, &*t.ruleset, &t.guard);
     let Guards::Host(role) = &g.guards else {
@@ -1074,10 +1080,7 @@ fn exposure(
     };
     // Z201: catalogue ports this host receives, open to the world; one finding per opening rule
     let mut by_decider: BTreeMap<At, (Vec<String>, BTreeMap<String, PortSet>)> = BTreeMap::new();
-    for rec in flows
-        .iter()
-        .filter(|r| r.target == ti && r.direction == "inbound")
-    {
+    for rec in inbound {
         let Some(req) = opts
             .catalog
             .requirements
