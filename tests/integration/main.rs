@@ -6,6 +6,7 @@ mod diff;
 mod fix;
 mod formats;
 mod integrations;
+mod oracle;
 mod regression;
 mod reports;
 mod snapshots;
