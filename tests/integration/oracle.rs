@@ -675,8 +675,8 @@ fn nsg_of(i: usize, spec: &NsgSpec) -> Nsg {
         s.destination_ports = r.dports.iter().map(|p| v(n_port_text(p))).collect();
         nsg.rules.push(s);
     }
-    match spec.doubt {
-        Some(absent) => nsg.doubts.push(NsgDoubt {
+    if let Some(absent) = spec.doubt {
+        nsg.doubts.push(NsgDoubt {
             kind: if absent {
                 NsgDoubtKind::MayBeAbsent
             } else {
@@ -684,8 +684,7 @@ fn nsg_of(i: usize, spec: &NsgSpec) -> Nsg {
             },
             span: Span::default(),
             reason: "doubt".into(),
-        }),
-        None => {}
+        });
     }
     nsg
 }
@@ -1526,7 +1525,7 @@ fn w_rule_match(r: &WRule, p: &Packet, kws: &[Option<Vec<Pfx>>]) -> M {
             }
         };
         let mut w = wide(&r.local_addrs, local).and(wide(&r.remote_addrs, remote));
-        if !(matches!(r.proto, 1 | 58) && !r.icmp.is_empty()) {
+        if !matches!(r.proto, 1 | 58) || r.icmp.is_empty() {
             w = w
                 .and(wide_p(&r.local_ports, lport))
                 .and(wide_p(&r.remote_ports, rport));
@@ -1692,6 +1691,9 @@ enum ITarget {
     Goto(usize),
 }
 
+/// (0 dports, 1 sports, 2 ports; the list; negated)
+type Multiport = (u8, Vec<(u16, u16)>, bool);
+
 #[derive(Debug, Clone)]
 struct IRule {
     chain: usize,
@@ -1702,7 +1704,7 @@ struct IRule {
     sport: Option<((u16, u16), bool)>,
     dport: Option<((u16, u16), bool)>,
     /// (0 dports, 1 sports, 2 ports; list; negated)
-    multiport: Option<(u8, Vec<(u16, u16)>, bool)>,
+    multiport: Option<Multiport>,
     state: Option<(u8, bool)>,
     iif: Option<(usize, bool)>,
     limit: bool,
@@ -1979,8 +1981,7 @@ fn ipt_walk(c: &IptCase, stack: &mut Vec<(usize, usize)>, p: &Packet, iif: &str)
             ipt_walk(c, stack, p, iif)
         }
     };
-    for idx in start..rules.len() {
-        let r = rules[idx];
+    for (idx, r) in rules.iter().enumerate().skip(start) {
         let m = i_rule_match(r, p, iif, c.v6);
         if !m.may {
             continue;
