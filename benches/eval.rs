@@ -45,7 +45,12 @@ fn bench(c: &mut Criterion) {
             .iter()
             .filter(|p| p.verdict == Verdict::Unknown)
             .count();
-        eprintln!("{name}: {} pieces, {unknown} unknown", pieces.len());
+        let why = pieces
+            .iter()
+            .find(|p| p.verdict == Verdict::Unknown)
+            .and_then(|p| p.reasons.first().cloned())
+            .unwrap_or_default();
+        eprintln!("{name}: {} pieces, {unknown} unknown {why}", pieces.len());
         g.bench_function(name, |b| {
             b.iter(|| black_box(rs.evaluate(&pipeline, black_box(&region))).len())
         });
