@@ -3,7 +3,55 @@
 //! `iptables-save` prints on a busy node. No randomness source: a fixed linear congruential
 //! sequence, so every run benches the same input.
 
+// each bench uses a part of the generators
+#![allow(dead_code)]
+
 use std::fmt::Write;
+
+pub mod aws;
+pub mod azure;
+pub mod chains;
+pub mod windows;
+
+/// xorshift64*: a fixed sequence, so every run benches the same input.
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        XorShift(seed | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// `lo..=hi`
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+}
+
+/// Four-space indented JSON, as the AWS CLI prints it.
+pub fn pretty4(v: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    v.serialize(&mut ser).expect("JSON serialises");
+    out.push(b'\n');
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
 
 struct Lcg(u64);
 

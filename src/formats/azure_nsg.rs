@@ -2135,14 +2135,17 @@ impl Lowerer<'_> {
         let mut dport = self.ports(&r.destination_ports, "destination", &ctx, &mut why_dim);
         let with_ports = ProtoSet::from_ranges([(TCP, TCP), (UDP, UDP)]);
         if !proto.unknown && !proto.known.intersects(&with_ports) {
-            // Icmp, Esp, Ah: no ports
+            // Icmp, Esp, Ah: no ports. Ranges that leave out some port may or may not restrict
+            // the rule, and what they would match is unknown: no part of it is sure then.
+            let restricting =
+                sport.unknown || dport.unknown || !sport.known.is_full() || !dport.known.is_full();
             let written: Vec<&Value> = r
                 .source_ports
                 .iter()
                 .chain(&r.destination_ports)
                 .filter(|v| !(v.state == ValueState::Literal && v.text.trim() == "*"))
                 .collect();
-            if let Some(first) = written.first() {
+            if let Some(first) = written.first().filter(|_| restricting) {
                 let msg = format!(
                     "rule `{}` gives ports for a protocol without ports; Azure does not say whether they restrict it",
                     ctx.label
@@ -2151,8 +2154,12 @@ impl Lowerer<'_> {
                 why_dim.push(msg);
             }
             for d in [&mut sport, &mut dport] {
-                d.known = PortSet::full();
-                d.unknown = !written.is_empty();
+                d.known = if restricting {
+                    PortSet::empty()
+                } else {
+                    PortSet::full()
+                };
+                d.unknown = restricting;
             }
         }
         let label = match (priority, synthesized) {
@@ -2871,6 +2878,33 @@ mod tests {
     ]
   }
 }"#;
+
+    /// Regression (oracle): an `Icmp` rule naming ports was decided for all of ICMP, though the
+    /// module documents it undecidable; ports covering everything restrict nothing.
+    #[test]
+    fn ports_on_a_portless_protocol_leave_nothing_sure() {
+        let rule = |name: &str, ports: &str, prio: u32| {
+            format!(
+                r#"{{"name": "{name}", "protocol": "Icmp", "sourcePortRange": "*",
+                "destinationPortRange": "{ports}", "sourceAddressPrefix": "*",
+                "destinationAddressPrefix": "*", "access": "Deny", "priority": {prio},
+                "direction": "Inbound"}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"name": "nsg", "securityRules": [{}, {}]}}"#,
+            rule("PingPort", "80", 100),
+            rule("PingAll", "0-65535", 110)
+        );
+        let (_, p) = run("icmp.json", &text, &Resolver::default());
+        let some = rules_named(&p.rulesets[0], "PingPort");
+        assert_eq!(some.len(), 1, "no sure part: {some:#?}");
+        assert!(some[0].undecidable[0].contains("ports for a protocol without ports"));
+        assert!(some[0].matches.dport.is_full());
+        let all = rules_named(&p.rulesets[0], "PingAll");
+        assert_eq!(all.len(), 1);
+        assert!(all[0].undecidable.is_empty(), "{:?}", all[0].undecidable);
+    }
 
     #[test]
     fn asgs_resolve_by_the_last_id_segment_or_the_whole_id() {

@@ -4,7 +4,9 @@
 //! IPv4-mapped block `::ffff:0:0/96`. So "all IPv4" and "all IPv6" are two disjoint parts of one
 //! line, and a set can hold both (an NSG `*`) or one family only (an iptables-save dump). The one
 //! price: a literal IPv6 address inside `::ffff:0:0/96` reads as its IPv4 twin, which is what the
-//! kernel does with such addresses on a dual-stack socket anyway.
+//! kernel does with such addresses on a dual-stack socket anyway. An IPv6 block or range that
+//! spans the whole IPv4-mapped block (`::/0`, `::/64`) holds IPv6 addresses only: `::/0` is every
+//! IPv6 address and no IPv4 one, as in every firewall that writes it.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -54,6 +56,10 @@ fn ip_point(a: IpAddr) -> u128 {
             }
         }
     }
+}
+
+fn is_v4_point(x: u128) -> bool {
+    (V4_BASE..=V4_LAST).contains(&x)
 }
 
 impl AddrSet {
@@ -141,7 +147,13 @@ impl AddrSet {
             if a.is_ipv4() != b.is_ipv4() || pa > pb {
                 return Err(AddrError::BadRange(t.to_string()));
             }
-            return Ok(AddrSet(IntervalSet::range(pa, pb)));
+            let set = AddrSet(IntervalSet::range(pa, pb));
+            // an IPv6 range running over the IPv4-mapped block holds no IPv4 address
+            return Ok(if a.is_ipv6() && !is_v4_point(pa) && !is_v4_point(pb) {
+                set.difference(&Self::any_v4())
+            } else {
+                set
+            });
         }
         let (addr, mask) = match t.split_once('/') {
             Some((a, m)) => (a, Some(m)),
@@ -178,7 +190,8 @@ impl AddrSet {
                 let bits = u128::from(a);
                 let hostmask = u128::MAX.checked_shr(len as u32).unwrap_or(0);
                 let lo = bits & !hostmask;
-                Ok(AddrSet(IntervalSet::range(lo, lo | hostmask)))
+                // `::/0` (any block shorter than /96 around `::ffff:0:0/96`) is IPv6 only
+                Ok(AddrSet(IntervalSet::range(lo, lo | hostmask)).difference(&Self::any_v4()))
             }
         }
     }
@@ -331,7 +344,7 @@ mod tests {
         assert_eq!(p("192.168.1.77/24").to_cidrs(), vec!["192.168.1.0/24"]);
         assert_eq!(p("10.0.0.0/255.255.0.0").to_cidrs(), vec!["10.0.0.0/16"]);
         assert_eq!(p("0.0.0.0/0"), AddrSet::any_v4());
-        assert_eq!(p("::/0"), AddrSet::any_v6().union(&AddrSet::any_v4()));
+        assert_eq!(p("::/0"), AddrSet::any_v6());
         assert_eq!(p("2001:db8::/32").to_cidrs(), vec!["2001:db8::/32"]);
         assert_eq!(p("::1/128").to_cidrs(), vec!["::1/128"]);
         assert_eq!(
@@ -339,6 +352,22 @@ mod tests {
             vec!["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
         );
         assert_eq!(p("::ffff:10.0.0.0/104"), p("10.0.0.0/8"));
+    }
+
+    /// Regression (oracle): `::/0` read as every address of both families, so an NSG rule from
+    /// `::/0` matched IPv4 packets and `ip6tables -s ::/0` was refused as "the other family".
+    #[test]
+    fn ipv6_blocks_around_the_mapped_block_hold_no_ipv4() {
+        assert_eq!(p("::/0"), AddrSet::any_v6());
+        assert!(!p("::/64").contains("10.0.0.1".parse().unwrap()));
+        assert!(p("::/64").contains("::1".parse().unwrap()));
+        assert!(!p("::/0").contains("0.0.0.0".parse().unwrap()));
+        assert_eq!(AddrSet::parse_in("::/0", Family::V6), Ok(AddrSet::any_v6()));
+        assert!(!p("::-ffff::").contains("192.168.1.1".parse().unwrap()));
+        assert_eq!(p("::1-::2").to_cidrs(), vec!["::1/128", "::2/128"]);
+        // the mapped block itself still reads as IPv4
+        assert_eq!(p("::ffff:0:0/96"), AddrSet::any_v4());
+        assert_eq!(AddrSet::any_v6().to_cidrs(), vec!["::/0"]);
     }
 
     #[test]

@@ -474,10 +474,12 @@ impl Policy {
             Action::Jump(target) | Action::Goto(target) => {
                 let goto = matches!(rule.action, Action::Goto(_));
                 let mut next = stack.clone();
-                if goto {
+                if goto && next.len() > 1 {
                     next.pop();
                 } else if let Some(top) = next.last_mut() {
-                    top.1 = idx + 1;
+                    // a goto from the entry chain returns nowhere in it: coming back, the
+                    // packet leaves that chain (the kernel's underflow to the hook's policy)
+                    top.1 = if goto { usize::MAX } else { idx + 1 };
                 }
                 if stack.iter().any(|&(c, _)| c == target) || target >= self.chains.len() {
                     out.push(Piece {
@@ -585,7 +587,11 @@ impl Policy {
                     } else {
                         let mut s = after.clone();
                         if matches!(rule.action, Action::Goto(_)) {
-                            s.pop();
+                            if s.len() > 1 {
+                                s.pop();
+                            } else if let Some(top) = s.last_mut() {
+                                top.1 = usize::MAX; // back from a goto: leave the entry chain
+                            }
                         }
                         s.push((t, 0));
                         self.pkt(s, p)

@@ -122,7 +122,11 @@ impl Policy {
                             top.1 = idx + 1;
                         }
                         if matches!(rule.action, Action::Goto(_)) {
-                            stack.pop();
+                            if stack.len() > 1 {
+                                stack.pop();
+                            } else if let Some(top) = stack.last_mut() {
+                                top.1 = usize::MAX; // back from a goto: leave the entry chain
+                            }
                         }
                         stack.push((t, 0));
                         continue 'outer;

@@ -8,6 +8,7 @@ mod formats;
 mod hostile;
 mod integrations;
 mod nothing_lost;
+mod oracle;
 mod regression;
 mod reports;
 mod snapshots;

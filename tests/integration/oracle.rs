@@ -1,0 +1,2210 @@
+//! The oracle: random firewalls of every semantics, lowered through each format's real lowering,
+//! evaluated region by region, and checked packet by packet against a small reference evaluator
+//! written here from the platform's documented semantics (not from the model):
+//!
+//! - iptables: `iptables-save` text (chains, jumps, gotos, RETURN, policies, negations, multiport,
+//!   conntrack, interfaces, `-m limit`), parsed and lowered; the reference walks the rule specs
+//!   like the kernel's `ipt_do_table` (a goto does not push a return address; a chain left with
+//!   nothing to return to falls to the hook's policy).
+//! - Azure NSG: rule structs (priorities, allow/deny, prefixes, service tags, port lists,
+//!   protocols) lowered with the six default rules; the reference sorts by priority and takes the
+//!   first match. One or two NSGs in series (subnet, then NIC).
+//! - AWS security groups: one to three groups, unioned; the reference allows a packet any rule
+//!   admits.
+//! - Windows Defender Firewall: rules (allow/block/bypass, profiles, enabled/disabled, both
+//!   directions, keywords, ICMP types), profile settings; the reference lets any enabled matching
+//!   block win, then any allow, then the profile default.
+//!
+//! Undecidable parts (unresolved names, `-m limit`, port keywords, program scopes, unknown
+//! priorities) are followed as the engine promises: the reference computes the *set* of verdicts
+//! the packet may get; one verdict is the answer, several are unknown.
+//!
+//! Each case evaluates random regions, then checks packets sampled in every returned piece and
+//! corner packets (every rule's interval edges and their neighbours, ports 0 and 65535,
+//! 0.0.0.0, 255.255.255.255, ::, ffff:...:ffff): each packet of the region lies in exactly one
+//! piece, whose verdict is the reference's. A firewall without any doubt yields no unknown piece.
+//!
+//! Cases per property: `PROPTEST_CASES` (a long run: `PROPTEST_CASES=100000 cargo test --release
+//! --test integration oracle`); a few hundred each by default.
+
+use std::net::Ipv6Addr;
+
+use portolan::formats::aws_sg::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
+use portolan::formats::azure_nsg::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
+use portolan::formats::iptables::{self, lower as ipt_lower};
+use portolan::formats::source::SourceText;
+use portolan::formats::windows::{
+    self, AddrSpec, Direction, IcmpSpec, Item, PortSpec, ProfileSettings, Profiles, Protocol,
+    WinAction, WinRule,
+};
+use portolan::formats::Resolver;
+use portolan::model::{AddrSet, Hook, IntervalSet, Packet, PacketBox, Ruleset, Span, Verdict};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+// ------------------------------------------------------------------------------------------------
+// Shared pieces: addresses, verdict sets, sampling, the check itself
+// ------------------------------------------------------------------------------------------------
+
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn config(default: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(default),
+        max_shrink_iters: 4096,
+        // a failure is minimised into a named regression test instead
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// The model's encoding of IPv4 addresses (`::ffff:a.b.c.d`), written out here on purpose.
+const V4_BASE: u128 = 0xffff_0000_0000;
+const V4_LAST: u128 = V4_BASE + u32::MAX as u128;
+
+fn is_v4(x: u128) -> bool {
+    (V4_BASE..=V4_LAST).contains(&x)
+}
+
+/// A CIDR block of one family (the network address already masked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pfx {
+    V4(u32, u8),
+    V6(u128, u8),
+}
+
+impl Pfx {
+    fn v4(a: u32, len: u8) -> Pfx {
+        let host = u32::MAX.checked_shr(len as u32).unwrap_or(0);
+        Pfx::V4(a & !host, len)
+    }
+    fn v6(a: u128, len: u8) -> Pfx {
+        let host = u128::MAX.checked_shr(len as u32).unwrap_or(0);
+        Pfx::V6(a & !host, len)
+    }
+    fn text(&self) -> String {
+        match *self {
+            Pfx::V4(a, l) => format!("{}/{l}", std::net::Ipv4Addr::from(a)),
+            Pfx::V6(a, l) => format!("{}/{l}", Ipv6Addr::from(a)),
+        }
+    }
+    /// Written without a prefix length when it is one address (`10.0.0.1`, `2001:db8::1`).
+    fn text_bare(&self) -> String {
+        match *self {
+            Pfx::V4(a, 32) => std::net::Ipv4Addr::from(a).to_string(),
+            Pfx::V6(a, 128) => Ipv6Addr::from(a).to_string(),
+            _ => self.text(),
+        }
+    }
+    /// Does this block hold the packet address `x`? An IPv6 block holds IPv6 packets only.
+    fn contains(&self, x: u128) -> bool {
+        match *self {
+            Pfx::V4(a, l) => {
+                is_v4(x) && {
+                    let v = (x - V4_BASE) as u32;
+                    l == 0 || (v >> (32 - l)) == (a >> (32 - l))
+                }
+            }
+            Pfx::V6(a, l) => !is_v4(x) && (l == 0 || (x >> (128 - l)) == (a >> (128 - l))),
+        }
+    }
+    /// First and last address in the model's encoding (for regions and corners).
+    fn bounds(&self) -> (u128, u128) {
+        match *self {
+            Pfx::V4(a, l) => {
+                let host = u32::MAX.checked_shr(l as u32).unwrap_or(0);
+                (V4_BASE + a as u128, V4_BASE + (a | host) as u128)
+            }
+            Pfx::V6(a, l) => (a, a | u128::MAX.checked_shr(l as u32).unwrap_or(0)),
+        }
+    }
+    fn is_v6(&self) -> bool {
+        matches!(self, Pfx::V6(..))
+    }
+}
+
+fn v4_pfx() -> impl Strategy<Value = Pfx> {
+    let base = prop_oneof![
+        Just(0u32),
+        Just(u32::MAX),
+        Just(0x0a00_0000),
+        Just(0x0a00_0100),
+        Just(0x0a01_0000),
+        Just(0xc0a8_0100),
+        Just(0xc0a8_0101),
+        any::<u32>(),
+    ];
+    let len = prop_oneof![
+        Just(0u8),
+        Just(8),
+        Just(16),
+        Just(24),
+        Just(31),
+        Just(32),
+        0u8..=32
+    ];
+    (base, len).prop_map(|(a, l)| Pfx::v4(a, l))
+}
+
+fn v6_pfx() -> impl Strategy<Value = Pfx> {
+    let base = prop_oneof![
+        Just(0u128),
+        Just(u128::MAX),
+        Just(0x2001_0db8u128 << 96),
+        Just((0x2001_0db8u128 << 96) | (1 << 64)),
+        Just(0xfe80u128 << 112),
+        Just(1u128),
+        // random, kept out of the IPv4-mapped block (a literal there reads as IPv4)
+        any::<u128>().prop_map(|x| x | (1 << 127)),
+    ];
+    let len = prop_oneof![
+        Just(0u8),
+        Just(32),
+        Just(64),
+        Just(127),
+        Just(128),
+        0u8..=128
+    ];
+    (base, len).prop_map(|(a, l)| Pfx::v6(a, l))
+}
+
+fn pfx() -> impl Strategy<Value = Pfx> {
+    prop_oneof![3 => v4_pfx(), 2 => v6_pfx()]
+}
+
+fn port() -> impl Strategy<Value = u16> {
+    prop_oneof![
+        Just(0u16),
+        Just(1),
+        Just(22),
+        Just(80),
+        Just(81),
+        Just(443),
+        Just(1024),
+        Just(65534),
+        Just(65535),
+        any::<u16>()
+    ]
+}
+
+fn port_range() -> impl Strategy<Value = (u16, u16)> {
+    prop_oneof![
+        1 => Just((0u16, 65535u16)),
+        1 => Just((0, 0)),
+        1 => Just((65535, 65535)),
+        3 => port().prop_map(|p| (p, p)),
+        4 => (port(), port()).prop_map(|(a, b)| (a.min(b), a.max(b))),
+    ]
+}
+
+/// A set of possible verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct VSet(u8);
+
+impl VSet {
+    const ALLOW: VSet = VSet(1);
+    const DENY: VSet = VSet(2);
+    const UNKNOWN: VSet = VSet(4);
+    fn or(self, o: VSet) -> VSet {
+        VSet(self.0 | o.0)
+    }
+    /// One possible verdict is the answer; several (or none) are unknown.
+    fn verdict(self) -> Verdict {
+        match self.0 {
+            1 => Verdict::Allow,
+            2 => Verdict::Deny,
+            _ => Verdict::Unknown,
+        }
+    }
+}
+
+/// Whether a rule (or one dimension of it) matches a packet for sure, and whether it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct M {
+    sure: bool,
+    may: bool,
+}
+
+impl M {
+    const YES: M = M {
+        sure: true,
+        may: true,
+    };
+    const NO: M = M {
+        sure: false,
+        may: false,
+    };
+    const MAYBE: M = M {
+        sure: false,
+        may: true,
+    };
+    fn exact(b: bool) -> M {
+        if b {
+            M::YES
+        } else {
+            M::NO
+        }
+    }
+    fn and(self, o: M) -> M {
+        M {
+            sure: self.sure && o.sure,
+            may: self.may && o.may,
+        }
+    }
+    fn or(self, o: M) -> M {
+        M {
+            sure: self.sure || o.sure,
+            may: self.may || o.may,
+        }
+    }
+    fn doubt(self) -> M {
+        M {
+            sure: false,
+            may: self.may,
+        }
+    }
+}
+
+/// xorshift64*: the packet sampler of one case (seeded by proptest).
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn u128(&mut self) -> u128 {
+        ((self.next() as u128) << 64) | self.next() as u128
+    }
+    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+/// A point of an interval set: an edge of one of its ranges, or a random point inside.
+fn point<T>(rng: &mut Rng, ranges: &[(T, T)]) -> T
+where
+    T: Copy + Into<u128> + TryFrom<u128>,
+{
+    let (lo, hi) = rng.pick(ranges);
+    let (lo, hi): (u128, u128) = (lo.into(), hi.into());
+    let x = match rng.below(4) {
+        0 => lo,
+        1 => hi,
+        _ => {
+            let span = hi - lo;
+            if span == u128::MAX {
+                rng.u128()
+            } else {
+                lo + rng.u128() % (span + 1)
+            }
+        }
+    };
+    T::try_from(x).unwrap_or_else(|_| unreachable!())
+}
+
+fn sample(rng: &mut Rng, b: &PacketBox) -> Packet {
+    Packet {
+        src: point(rng, b.src.0.ranges()),
+        dst: point(rng, b.dst.0.ranges()),
+        proto: point(rng, b.proto.ranges()),
+        sport: point(rng, b.sport.ranges()),
+        dport: point(rng, b.dport.ranges()),
+        state: point(rng, b.state.ranges()),
+        iif: point(rng, b.iif.ranges()),
+        oif: point(rng, b.oif.ranges()),
+    }
+}
+
+/// Corner values per dimension: edges of every interval a rule uses and their neighbours.
+#[derive(Default)]
+struct Corners {
+    addr: Vec<u128>,
+    port: Vec<u16>,
+    proto: Vec<u8>,
+}
+
+impl Corners {
+    fn new() -> Corners {
+        let mut c = Corners::default();
+        c.addr.extend([
+            0,
+            1,
+            u128::MAX,
+            V4_BASE - 1,
+            V4_BASE,
+            V4_BASE + 1,
+            V4_LAST - 1,
+            V4_LAST,
+            V4_LAST + 1,
+            V4_BASE + 0x0a00_0000,
+            V4_BASE + 0x7f00_0001,
+        ]);
+        c.port.extend([0, 1, 65534, 65535]);
+        c.proto.extend([0, 1, 6, 17, 47, 50, 51, 58, 255]);
+        c
+    }
+    fn add_pfx(&mut self, p: &Pfx) {
+        let (lo, hi) = p.bounds();
+        self.addr.extend([lo, hi]);
+        self.addr.extend(lo.checked_sub(1));
+        self.addr.extend(hi.checked_add(1));
+    }
+    fn add_ports(&mut self, (lo, hi): (u16, u16)) {
+        self.port.extend([lo, hi]);
+        self.port.extend(lo.checked_sub(1));
+        self.port.extend(hi.checked_add(1));
+    }
+    /// A packet of `region` with some dimensions moved to corner values (kept only when it is
+    /// still in the region).
+    fn packet(&self, rng: &mut Rng, region: &PacketBox) -> Option<Packet> {
+        let mut p = sample(rng, region);
+        if rng.below(2) == 0 {
+            p.src = rng.pick(&self.addr);
+        }
+        if rng.below(2) == 0 {
+            p.dst = rng.pick(&self.addr);
+        }
+        if rng.below(3) == 0 {
+            p.proto = rng.pick(&self.proto);
+        }
+        if rng.below(2) == 0 {
+            p.dport = rng.pick(&self.port);
+        }
+        if rng.below(3) == 0 {
+            p.sport = rng.pick(&self.port);
+        }
+        region.contains(&p).then_some(p)
+    }
+}
+
+/// A region to evaluate: every packet, or a random box.
+#[derive(Debug, Clone)]
+struct RegionSpec {
+    src: Option<Pfx>,
+    dst: Option<Pfx>,
+    proto: Option<u8>,
+    sport: Option<(u16, u16)>,
+    dport: Option<(u16, u16)>,
+    state: Option<u8>,
+}
+
+fn region_spec() -> impl Strategy<Value = RegionSpec> {
+    let opt = |w: u32| prop::bool::weighted(w as f64 / 10.0);
+    prop_oneof![
+        1 => Just(RegionSpec { src: None, dst: None, proto: None, sport: None, dport: None, state: None }),
+        2 => (
+            (opt(4), pfx()),
+            (opt(3), pfx()),
+            (opt(4), prop::sample::select(vec![1u8, 6, 17, 47, 58])),
+            (opt(2), port_range()),
+            (opt(4), port_range()),
+            (opt(2), 0u8..5),
+        )
+            .prop_map(|(s, d, p, sp, dp, st)| RegionSpec {
+                src: s.0.then_some(s.1),
+                dst: d.0.then_some(d.1),
+                proto: p.0.then_some(p.1),
+                sport: sp.0.then_some(sp.1),
+                dport: dp.0.then_some(dp.1),
+                state: st.0.then_some(st.1),
+            }),
+    ]
+}
+
+impl RegionSpec {
+    fn to_box(&self, space: &AddrSet) -> PacketBox {
+        let mut b = PacketBox::full();
+        let addr = |p: &Option<Pfx>| {
+            let set = match p {
+                Some(p) => {
+                    let (lo, hi) = p.bounds();
+                    AddrSet(IntervalSet::range(lo, hi))
+                }
+                None => AddrSet::any(),
+            };
+            set.intersect(space)
+        };
+        b.src = addr(&self.src);
+        b.dst = addr(&self.dst);
+        if let Some(p) = self.proto {
+            b.proto = IntervalSet::single(p);
+        }
+        if let Some((a, z)) = self.sport {
+            b.sport = IntervalSet::range(a, z);
+        }
+        if let Some((a, z)) = self.dport {
+            b.dport = IntervalSet::range(a, z);
+        }
+        if let Some(s) = self.state {
+            b.state = IntervalSet::single(s);
+        }
+        b
+    }
+    fn corners(&self, c: &mut Corners) {
+        for p in [&self.src, &self.dst].into_iter().flatten() {
+            c.add_pfx(p);
+        }
+        for r in [self.sport, self.dport].into_iter().flatten() {
+            c.add_ports(r);
+        }
+    }
+}
+
+/// Evaluate `region` through the `hook` pipeline of `rs`, then check sampled and corner packets
+/// against `reference`. Returns how many packets were checked.
+fn check(
+    rs: &Ruleset,
+    hook: Hook,
+    region: &PacketBox,
+    corners: &Corners,
+    rng: &mut Rng,
+    doubtless: bool,
+    reference: &dyn Fn(&Packet) -> Verdict,
+) -> Result<usize, TestCaseError> {
+    if region.is_empty() {
+        return Ok(0);
+    }
+    let Some(pipeline) = rs.pipeline(hook) else {
+        return Err(TestCaseError::fail(format!("no {hook:?} pipeline")));
+    };
+    let outs = rs.evaluate(pipeline, region);
+    let mut packets = Vec::new();
+    for o in &outs {
+        prop_assert!(o.space.is_subset(region), "a piece leaves the region");
+        if doubtless {
+            prop_assert!(
+                o.verdict != Verdict::Unknown,
+                "an unknown piece without any undecidable rule: {:?} {:?}",
+                o.space,
+                o.reasons
+            );
+        }
+    }
+    // a couple of packets in every piece (the first 64 pieces), then corner packets
+    for o in outs.iter().take(64) {
+        for _ in 0..2 {
+            packets.push(sample(rng, &o.space));
+        }
+    }
+    for _ in 0..48 {
+        packets.extend(corners.packet(rng, region));
+    }
+    for p in &packets {
+        let holding: Vec<_> = outs.iter().filter(|o| o.space.contains(p)).collect();
+        prop_assert_eq!(
+            holding.len(),
+            1,
+            "the pieces must partition the region; packet {:?}",
+            p
+        );
+        let want = reference(p);
+        prop_assert_eq!(
+            holding[0].verdict,
+            want,
+            "packet {:?} in piece {:?} (reasons {:?})",
+            p,
+            holding[0].space,
+            holding[0].reasons
+        );
+    }
+    Ok(packets.len())
+}
+
+// ------------------------------------------------------------------------------------------------
+// Azure NSG
+// ------------------------------------------------------------------------------------------------
+
+const TAGS: [&str; 4] = ["VirtualNetwork", "Internet", "AzureLoadBalancer", "Storage"];
+const NSG_PROTOS: [&str; 7] = ["*", "Tcp", "Udp", "Icmp", "Esp", "Ah", "tcp"];
+
+#[derive(Debug, Clone)]
+enum NAddr {
+    Star,
+    Pfx(Pfx),
+    Tag(usize),
+}
+
+#[derive(Debug, Clone)]
+enum NPort {
+    Star,
+    Range(u16, u16),
+}
+
+#[derive(Debug, Clone)]
+struct NRule {
+    priority: Option<i64>,
+    inbound: bool,
+    allow: bool,
+    proto: usize,
+    src: Vec<NAddr>,
+    dst: Vec<NAddr>,
+    sports: Vec<NPort>,
+    dports: Vec<NPort>,
+}
+
+#[derive(Debug, Clone)]
+struct NsgSpec {
+    rules: Vec<NRule>,
+    /// Some(true): the NSG may be absent; Some(false): some of its rules are not in the file.
+    doubt: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+struct AzureCase {
+    nsgs: Vec<NsgSpec>,
+    /// Each service tag's addresses, or unresolved.
+    tags: Vec<Option<Vec<Pfx>>>,
+    regions: Vec<RegionSpec>,
+    seed: u64,
+}
+
+fn n_addr() -> impl Strategy<Value = NAddr> {
+    prop_oneof![
+        2 => Just(NAddr::Star),
+        1 => Just(NAddr::Pfx(Pfx::v4(0, 0))),
+        1 => Just(NAddr::Pfx(Pfx::v6(0, 0))),
+        6 => pfx().prop_map(NAddr::Pfx),
+        2 => (0..TAGS.len()).prop_map(NAddr::Tag),
+    ]
+}
+
+fn n_port() -> impl Strategy<Value = NPort> {
+    prop_oneof![
+        3 => Just(NPort::Star),
+        4 => port_range().prop_map(|(a, b)| NPort::Range(a, b)),
+    ]
+}
+
+fn n_rule() -> impl Strategy<Value = NRule> {
+    (
+        prop_oneof![
+            12 => (100i64..=4096).prop_map(Some),
+            2 => prop::sample::select(vec![100i64, 101, 4096]).prop_map(Some),
+            1 => prop::sample::select(vec![1i64, 65000, 65001, 65499, 65500, 65535]).prop_map(Some),
+            1 => Just(None),
+        ],
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![3 => Just(0usize), 3 => Just(1), 2 => Just(2), 1 => 3usize..7],
+        prop::collection::vec(n_addr(), 1..3),
+        prop::collection::vec(n_addr(), 1..3),
+        prop_oneof![3 => Just(vec![NPort::Star]), 1 => prop::collection::vec(n_port(), 1..3)],
+        prop::collection::vec(n_port(), 1..4),
+    )
+        .prop_map(
+            |(priority, inbound, allow, proto, src, dst, sports, dports)| NRule {
+                priority,
+                inbound,
+                allow,
+                proto,
+                src,
+                dst,
+                sports,
+                dports,
+            },
+        )
+}
+
+fn azure_case() -> impl Strategy<Value = AzureCase> {
+    (
+        prop::collection::vec(
+            (
+                prop::collection::vec(n_rule(), 0..10),
+                prop_oneof![20 => Just(None), 1 => Just(Some(true)), 1 => Just(Some(false))],
+            )
+                .prop_map(|(rules, doubt)| NsgSpec { rules, doubt }),
+            1..3,
+        ),
+        prop::collection::vec(
+            prop_oneof![1 => Just(None), 3 => prop::collection::vec(pfx(), 1..3).prop_map(Some)],
+            TAGS.len(),
+        ),
+        prop::collection::vec(region_spec(), 1..4),
+        any::<u64>(),
+    )
+        .prop_map(|(nsgs, tags, regions, seed)| AzureCase {
+            nsgs,
+            tags,
+            regions,
+            seed,
+        })
+}
+
+fn n_port_text(p: &NPort) -> String {
+    match p {
+        NPort::Star => "*".into(),
+        NPort::Range(a, b) if a == b => a.to_string(),
+        NPort::Range(a, b) => format!("{a}-{b}"),
+    }
+}
+
+fn n_addr_text(a: &NAddr) -> String {
+    match a {
+        NAddr::Star => "*".into(),
+        NAddr::Pfx(p) => p.text_bare(),
+        NAddr::Tag(t) => TAGS[*t].into(),
+    }
+}
+
+fn nsg_of(i: usize, spec: &NsgSpec) -> Nsg {
+    let v = |t: String| Value::literal(t, Span::default());
+    let mut nsg = Nsg::new(format!("nsg{i}"), Span::default(), Span::default());
+    for (k, r) in spec.rules.iter().enumerate() {
+        let mut s = SecurityRule::new(format!("r{k}"), Span::default(), Span::default());
+        s.priority = r.priority.map(|p| v(p.to_string()));
+        s.direction = Some(v(if r.inbound { "Inbound" } else { "Outbound" }.into()));
+        s.access = Some(v(if r.allow { "Allow" } else { "Deny" }.into()));
+        s.protocol = Some(v(NSG_PROTOS[r.proto].into()));
+        s.source_prefixes = r.src.iter().map(|a| v(n_addr_text(a))).collect();
+        s.destination_prefixes = r.dst.iter().map(|a| v(n_addr_text(a))).collect();
+        s.source_ports = r.sports.iter().map(|p| v(n_port_text(p))).collect();
+        s.destination_ports = r.dports.iter().map(|p| v(n_port_text(p))).collect();
+        nsg.rules.push(s);
+    }
+    if let Some(absent) = spec.doubt {
+        nsg.doubts.push(NsgDoubt {
+            kind: if absent {
+                NsgDoubtKind::MayBeAbsent
+            } else {
+                NsgDoubtKind::RulesUnknown
+            },
+            span: Span::default(),
+            reason: "doubt".into(),
+        });
+    }
+    nsg
+}
+
+/// The six default rules, as Azure documents them.
+fn nsg_defaults(inbound: bool) -> Vec<NRule> {
+    let r = |priority: i64, src: NAddr, dst: NAddr, allow: bool| NRule {
+        priority: Some(priority),
+        inbound,
+        allow,
+        proto: 0,
+        src: vec![src],
+        dst: vec![dst],
+        sports: vec![NPort::Star],
+        dports: vec![NPort::Star],
+    };
+    if inbound {
+        vec![
+            r(65000, NAddr::Tag(0), NAddr::Tag(0), true),
+            r(65001, NAddr::Tag(2), NAddr::Star, true),
+            r(65500, NAddr::Star, NAddr::Star, false),
+        ]
+    } else {
+        vec![
+            r(65000, NAddr::Tag(0), NAddr::Tag(0), true),
+            r(65001, NAddr::Star, NAddr::Tag(1), true),
+            r(65500, NAddr::Star, NAddr::Star, false),
+        ]
+    }
+}
+
+fn n_addr_match(list: &[NAddr], x: u128, tags: &[Option<Vec<Pfx>>]) -> M {
+    let mut m = M::NO;
+    for a in list {
+        m = m.or(match a {
+            NAddr::Star => M::YES,
+            NAddr::Pfx(p) => M::exact(p.contains(x)),
+            NAddr::Tag(t) => match &tags[*t] {
+                Some(ps) => M::exact(ps.iter().any(|p| p.contains(x))),
+                None => M::MAYBE,
+            },
+        });
+    }
+    m
+}
+
+fn n_ports_match(list: &[NPort], x: u16) -> bool {
+    list.iter().any(|p| match p {
+        NPort::Star => true,
+        NPort::Range(a, b) => (*a..=*b).contains(&x),
+    })
+}
+
+/// Does a port list cover every port?
+fn n_ports_full(list: &[NPort]) -> bool {
+    let mut rs: Vec<(u32, u32)> = list
+        .iter()
+        .map(|p| match p {
+            NPort::Star => (0, 65535),
+            NPort::Range(a, b) => (*a as u32, *b as u32),
+        })
+        .collect();
+    rs.sort();
+    let mut next = 0u32;
+    for (a, b) in rs {
+        if a > next {
+            return false;
+        }
+        next = next.max(b + 1);
+    }
+    next > 65535
+}
+
+fn n_rule_match(r: &NRule, p: &Packet, tags: &[Option<Vec<Pfx>>]) -> M {
+    let protos: &[u8] = match NSG_PROTOS[r.proto].to_ascii_lowercase().as_str() {
+        "tcp" => &[6],
+        "udp" => &[17],
+        "icmp" => &[1, 58],
+        "esp" => &[50],
+        "ah" => &[51],
+        _ => &[],
+    };
+    let any_proto = protos.is_empty();
+    if !any_proto && !protos.contains(&p.proto) {
+        return M::NO;
+    }
+    let addrs = n_addr_match(&r.src, p.src, tags).and(n_addr_match(&r.dst, p.dst, tags));
+    let ports_given = !(n_ports_full(&r.sports) && n_ports_full(&r.dports));
+    let exact_ports =
+        M::exact(n_ports_match(&r.sports, p.sport) && n_ports_match(&r.dports, p.dport));
+    let ports = if any_proto {
+        // a `*` rule with port ranges: whether the ports restrict ICMP is not documented
+        if matches!(p.proto, 1 | 58) && ports_given {
+            M::MAYBE
+        } else {
+            exact_ports
+        }
+    } else if matches!(p.proto, 6 | 17) {
+        exact_ports
+    } else {
+        // Icmp, Esp, Ah have no ports: a rule that still names some (short of all of them) is
+        // undecidable
+        if ports_given {
+            M::MAYBE
+        } else {
+            M::YES
+        }
+    };
+    let m = addrs.and(ports);
+    if r.priority.is_none() {
+        m.doubt()
+    } else {
+        m
+    }
+}
+
+/// First match by ascending priority (ties in file order, custom rules before the defaults).
+fn nsg_reference(spec: &NsgSpec, inbound: bool, p: &Packet, tags: &[Option<Vec<Pfx>>]) -> VSet {
+    let mut acc = VSet::default();
+    match spec.doubt {
+        Some(true) => acc = acc.or(VSet::ALLOW),
+        Some(false) => acc = acc.or(VSet::UNKNOWN),
+        None => {}
+    }
+    let mut rules: Vec<&NRule> = spec.rules.iter().filter(|r| r.inbound == inbound).collect();
+    let defaults = nsg_defaults(inbound);
+    rules.extend(defaults.iter());
+    // an unknown priority may put the rule anywhere: it is looked at first, undecidably
+    rules.sort_by_key(|r| r.priority.unwrap_or(i64::MIN));
+    for r in rules {
+        let m = n_rule_match(r, p, tags);
+        let v = if r.allow { VSet::ALLOW } else { VSet::DENY };
+        if m.sure {
+            return acc.or(v);
+        }
+        if m.may {
+            acc = acc.or(v);
+        }
+    }
+    acc.or(VSet::DENY)
+}
+
+fn azure_doubtless(c: &AzureCase) -> bool {
+    let unresolved = |a: &NAddr| matches!(a, NAddr::Tag(t) if c.tags[*t].is_none());
+    // the default rules use VirtualNetwork, AzureLoadBalancer and Internet
+    c.tags[0].is_some()
+        && c.tags[1].is_some()
+        && c.tags[2].is_some()
+        && c.nsgs.iter().all(|n| {
+            n.doubt.is_none()
+                && n.rules.iter().all(|r| {
+                    r.priority.is_some()
+                        && !r.src.iter().chain(&r.dst).any(unresolved)
+                        // `*` with ports (ICMP undecided) and ports on portless protocols
+                        && (n_ports_full(&r.sports) && n_ports_full(&r.dports)
+                            || matches!(r.proto, 1 | 2 | 6))
+                })
+        })
+}
+
+fn run_azure(c: &AzureCase) -> Result<(), TestCaseError> {
+    let src = SourceText::new("oracle.json", "");
+    let mut names = Resolver::default();
+    for (t, ps) in c.tags.iter().enumerate() {
+        if let Some(ps) = ps {
+            for p in ps {
+                let (lo, hi) = p.bounds();
+                let set = match p {
+                    Pfx::V4(..) => AddrSet(IntervalSet::range(lo, hi)),
+                    Pfx::V6(..) => {
+                        AddrSet(IntervalSet::range(lo, hi)).difference(&AddrSet::any_v4())
+                    }
+                };
+                names.insert(TAGS[t], set);
+            }
+        }
+    }
+    let nsgs: Vec<Nsg> = c
+        .nsgs
+        .iter()
+        .enumerate()
+        .map(|(i, n)| nsg_of(i, n))
+        .collect();
+    let mut issues = Vec::new();
+    let sets = azure_nsg::lower(&nsgs, &src, &names, &mut issues);
+    let rs = Ruleset::in_series(None, &sets);
+    let mut corners = Corners::new();
+    for n in &c.nsgs {
+        for r in &n.rules {
+            for a in r.src.iter().chain(&r.dst) {
+                if let NAddr::Pfx(p) = a {
+                    corners.add_pfx(p);
+                }
+            }
+            for pr in r.sports.iter().chain(&r.dports) {
+                if let NPort::Range(a, b) = pr {
+                    corners.add_ports((*a, *b));
+                }
+            }
+        }
+    }
+    for p in c.tags.iter().flatten().flatten() {
+        corners.add_pfx(p);
+    }
+    for r in &c.regions {
+        r.corners(&mut corners);
+    }
+    let doubtless = azure_doubtless(c);
+    let mut rng = Rng::new(c.seed);
+    for region in &c.regions {
+        let b = region.to_box(&AddrSet::any());
+        for (hook, inbound) in [(Hook::Input, true), (Hook::Output, false)] {
+            check(&rs, hook, &b, &corners, &mut rng, doubtless, &|p| {
+                // in series: any deny denies; else any doubt is unknown
+                let vs: Vec<Verdict> = c
+                    .nsgs
+                    .iter()
+                    .map(|n| nsg_reference(n, inbound, p, &c.tags).verdict())
+                    .collect();
+                if vs.contains(&Verdict::Deny) {
+                    Verdict::Deny
+                } else if vs.contains(&Verdict::Unknown) {
+                    Verdict::Unknown
+                } else {
+                    Verdict::Allow
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+    #[test]
+    fn oracle_azure_nsg(c in azure_case()) {
+        run_azure(&c)?;
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// AWS security groups
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum APeer {
+    Cidr(Pfx),
+    /// A referenced group (index into the case's group names): resolved or not.
+    Group(usize),
+    PrefixList(usize),
+}
+
+#[derive(Debug, Clone)]
+struct APerm {
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, `-1`, `6`, `17`, `47`
+    proto: &'static str,
+    from: Option<i64>,
+    to: Option<i64>,
+    peers: Vec<APeer>,
+}
+
+#[derive(Debug, Clone)]
+struct AGroup {
+    ingress: Vec<APerm>,
+    egress: Vec<APerm>,
+}
+
+#[derive(Debug, Clone)]
+struct AwsCase {
+    groups: Vec<AGroup>,
+    /// Names (`sg-ref0`, `pl-ref1`, ...) and their addresses, or unresolved.
+    refs: Vec<Option<Vec<Pfx>>>,
+    regions: Vec<RegionSpec>,
+    seed: u64,
+}
+
+fn a_perm() -> impl Strategy<Value = APerm> {
+    let proto = prop::sample::select(vec![
+        "tcp", "tcp", "udp", "icmp", "icmpv6", "-1", "6", "17", "47",
+    ]);
+    let ports = prop_oneof![
+        1 => Just((None, None)),
+        1 => Just((Some(-1), Some(-1))),
+        4 => port_range().prop_map(|(a, b)| (Some(a as i64), Some(b as i64))),
+    ];
+    let icmp = prop_oneof![
+        1 => Just((Some(-1i64), Some(-1i64))),
+        1 => (0i64..256).prop_map(|t| (Some(t), Some(-1))),
+        1 => (0i64..256, 0i64..256).prop_map(|(t, c)| (Some(t), Some(c))),
+        1 => prop::sample::select(vec![(Some(8), Some(0)), (Some(3), Some(4)), (Some(0), Some(0)), (Some(255), Some(255))]),
+    ];
+    let peer = prop_oneof![
+        6 => pfx().prop_map(APeer::Cidr),
+        1 => Just(APeer::Cidr(Pfx::v4(0, 0))),
+        1 => Just(APeer::Cidr(Pfx::v6(0, 0))),
+        1 => (0usize..3).prop_map(APeer::Group),
+        1 => (0usize..3).prop_map(APeer::PrefixList),
+    ];
+    (proto, ports, icmp, prop::collection::vec(peer, 0..4)).prop_map(
+        |(proto, ports, icmp, peers)| {
+            let (from, to) = if proto.starts_with("icmp") {
+                icmp
+            } else {
+                ports
+            };
+            APerm {
+                proto,
+                from,
+                to,
+                peers,
+            }
+        },
+    )
+}
+
+fn aws_case() -> impl Strategy<Value = AwsCase> {
+    (
+        prop::collection::vec(
+            (
+                prop::collection::vec(a_perm(), 0..6),
+                prop::collection::vec(a_perm(), 0..4),
+            )
+                .prop_map(|(ingress, egress)| AGroup { ingress, egress }),
+            1..4,
+        ),
+        prop::collection::vec(
+            prop_oneof![1 => Just(None), 2 => prop::collection::vec(pfx(), 1..3).prop_map(Some)],
+            3,
+        ),
+        prop::collection::vec(region_spec(), 1..4),
+        any::<u64>(),
+    )
+        .prop_map(|(groups, refs, regions, seed)| AwsCase {
+            groups,
+            refs,
+            regions,
+            seed,
+        })
+}
+
+fn ref_set(ps: &[Pfx]) -> AddrSet {
+    let mut s = AddrSet::empty();
+    for p in ps {
+        let (lo, hi) = p.bounds();
+        let one = AddrSet(IntervalSet::range(lo, hi));
+        s = s.union(&if p.is_v6() {
+            one.difference(&AddrSet::any_v4())
+        } else {
+            one
+        });
+    }
+    s
+}
+
+fn sg_of(i: usize, g: &AGroup) -> SecurityGroup {
+    let perm = |p: &APerm| Permission {
+        id: None,
+        protocol: Field::known(p.proto.to_string(), Span::default()),
+        from_port: p.from.map(|v| Field::known(v, Span::default())),
+        to_port: p.to.map(|v| Field::known(v, Span::default())),
+        peers: p
+            .peers
+            .iter()
+            .map(|peer| Peer {
+                target: match peer {
+                    APeer::Cidr(x @ Pfx::V4(..)) => Target::Cidr4(x.text()),
+                    APeer::Cidr(x) => Target::Cidr6(x.text()),
+                    APeer::Group(k) => Target::Group(GroupRef {
+                        id: Some(format!("sg-ref{k}")),
+                        ..GroupRef::default()
+                    }),
+                    APeer::PrefixList(k) => Target::PrefixList(format!("pl-ref{k}")),
+                },
+                description: None,
+                span: Span::default(),
+                value_span: Span::default(),
+            })
+            .collect(),
+        description: None,
+        span: Span::default(),
+        unknown: Vec::new(),
+    };
+    SecurityGroup {
+        id: Some(format!("sg-{i}")),
+        name: None,
+        description: None,
+        vpc_id: None,
+        owner_id: None,
+        ingress: g.ingress.iter().map(perm).collect(),
+        egress: g.egress.iter().map(perm).collect(),
+        span: Span::default(),
+    }
+}
+
+fn a_perm_match(perm: &APerm, p: &Packet, peer_addr: u128, refs: &[Option<Vec<Pfx>>]) -> M {
+    let proto: Option<u8> = match perm.proto {
+        "-1" => None,
+        "tcp" | "6" => Some(6),
+        "udp" | "17" => Some(17),
+        "icmp" => Some(1),
+        "icmpv6" => Some(58),
+        n => Some(n.parse().unwrap()),
+    };
+    let service = match proto {
+        None => true,
+        Some(n) if n != p.proto => false,
+        Some(6 | 17) => match (perm.from, perm.to) {
+            (None | Some(-1), None | Some(-1)) => true,
+            (Some(a), Some(b)) => (a..=b).contains(&(p.dport as i64)),
+            _ => unreachable!(),
+        },
+        Some(1 | 58) => {
+            let (ty, code) = ((p.dport >> 8) as i64, (p.dport & 0xff) as i64);
+            match (perm.from, perm.to) {
+                (Some(-1) | None, _) => true,
+                (Some(t), Some(-1) | None) => t == ty,
+                (Some(t), Some(c)) => t == ty && c == code,
+            }
+        }
+        Some(_) => true,
+    };
+    if !service {
+        return M::NO;
+    }
+    let mut m = M::NO;
+    for peer in &perm.peers {
+        m = m.or(match peer {
+            APeer::Cidr(x) => M::exact(x.contains(peer_addr)),
+            APeer::Group(k) | APeer::PrefixList(k) => match &refs[*k] {
+                Some(ps) => M::exact(ps.iter().any(|x| x.contains(peer_addr))),
+                None => M::MAYBE,
+            },
+        });
+    }
+    m
+}
+
+/// Any rule of any group that admits the packet allows it.
+fn aws_reference(c: &AwsCase, ingress: bool, p: &Packet) -> Verdict {
+    let mut m = M::NO;
+    for g in &c.groups {
+        for perm in if ingress { &g.ingress } else { &g.egress } {
+            m = m.or(a_perm_match(
+                perm,
+                p,
+                if ingress { p.src } else { p.dst },
+                &c.refs,
+            ));
+        }
+    }
+    if m.sure {
+        Verdict::Allow
+    } else if m.may {
+        Verdict::Unknown
+    } else {
+        Verdict::Deny
+    }
+}
+
+fn run_aws(c: &AwsCase) -> Result<(), TestCaseError> {
+    let src = SourceText::new("oracle.json", "");
+    let mut names = Resolver::default();
+    for (k, ps) in c.refs.iter().enumerate() {
+        if let Some(ps) = ps {
+            names.insert(&format!("sg-ref{k}"), ref_set(ps));
+            names.insert(&format!("pl-ref{k}"), ref_set(ps));
+        }
+    }
+    let groups: Vec<SecurityGroup> = c
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| sg_of(i, g))
+        .collect();
+    let mut issues = Vec::new();
+    let sets = aws_sg::lower_groups(&groups, &src, &names, &mut issues);
+    let rs = Ruleset::union_of(Some("host".into()), &sets);
+    let mut corners = Corners::new();
+    for g in &c.groups {
+        for perm in g.ingress.iter().chain(&g.egress) {
+            for peer in &perm.peers {
+                if let APeer::Cidr(x) = peer {
+                    corners.add_pfx(x);
+                }
+            }
+            if let (Some(a), Some(b)) = (perm.from, perm.to) {
+                if perm.proto.starts_with("icmp") {
+                    if a >= 0 {
+                        let t = (a as u16) << 8;
+                        corners.add_ports((t, t | 0xff));
+                        if b >= 0 {
+                            corners.port.push(t | b as u16);
+                        }
+                    }
+                } else if a >= 0 && b >= 0 {
+                    corners.add_ports((a as u16, b as u16));
+                }
+            }
+        }
+    }
+    for p in c.refs.iter().flatten().flatten() {
+        corners.add_pfx(p);
+    }
+    for r in &c.regions {
+        r.corners(&mut corners);
+    }
+    let doubtless = c.groups.iter().all(|g| {
+        g.ingress.iter().chain(&g.egress).all(|perm| {
+            perm.peers.iter().all(|peer| match peer {
+                APeer::Cidr(_) => true,
+                APeer::Group(k) | APeer::PrefixList(k) => c.refs[*k].is_some(),
+            })
+        })
+    });
+    let mut rng = Rng::new(c.seed);
+    for region in &c.regions {
+        let b = region.to_box(&AddrSet::any());
+        for (hook, ingress) in [(Hook::Input, true), (Hook::Output, false)] {
+            if rs.pipeline(hook).is_none() {
+                continue;
+            }
+            check(&rs, hook, &b, &corners, &mut rng, doubtless, &|p| {
+                aws_reference(c, ingress, p)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+    #[test]
+    fn oracle_aws_security_groups(c in aws_case()) {
+        run_aws(&c)?;
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Windows Defender Firewall
+// ------------------------------------------------------------------------------------------------
+
+const WIN_KEYWORDS: [&str; 3] = ["LocalSubnet", "DNS", "Internet"];
+
+#[derive(Debug, Clone)]
+enum WAddr {
+    Any,
+    Pfx(Pfx),
+    /// An IPv4 range `a-b`.
+    Range(u32, u32),
+    Keyword(usize),
+}
+
+#[derive(Debug, Clone)]
+enum WPort {
+    Any,
+    Range(u16, u16),
+    /// `RPC`: ports chosen at run time.
+    Keyword,
+}
+
+#[derive(Debug, Clone)]
+struct WRule {
+    enabled: bool,
+    inbound: bool,
+    /// 0 allow, 1 block, 2 bypass
+    action: u8,
+    profiles: u8,
+    /// 0 any, 6, 17, 1, 58, 47
+    proto: u8,
+    local_ports: Vec<WPort>,
+    remote_ports: Vec<WPort>,
+    icmp: Vec<(u8, Option<u8>)>,
+    local_addrs: Vec<WAddr>,
+    remote_addrs: Vec<WAddr>,
+    /// Some(true): a program scope (undecidable); Some(false): `System` (any program).
+    program: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+struct WinCase {
+    rules: Vec<WRule>,
+    /// (firewall on, default inbound allow, default outbound allow) per profile.
+    settings: [(bool, bool, bool); 3],
+    keywords: Vec<Option<Vec<Pfx>>>,
+    regions: Vec<RegionSpec>,
+    seed: u64,
+}
+
+fn w_addr() -> impl Strategy<Value = WAddr> {
+    prop_oneof![
+        1 => Just(WAddr::Any),
+        6 => pfx().prop_map(WAddr::Pfx),
+        2 => (any::<u32>(), any::<u32>(), prop::bool::ANY).prop_map(|(a, b, near)| {
+            let b = if near { a.saturating_add(b % 300) } else { b };
+            WAddr::Range(a.min(b), a.max(b))
+        }),
+        2 => (0..WIN_KEYWORDS.len()).prop_map(WAddr::Keyword),
+    ]
+}
+
+fn w_port() -> impl Strategy<Value = WPort> {
+    prop_oneof![
+        1 => Just(WPort::Any),
+        6 => port_range().prop_map(|(a, b)| WPort::Range(a, b)),
+        1 => Just(WPort::Keyword),
+    ]
+}
+
+fn w_rule() -> impl Strategy<Value = WRule> {
+    (
+        prop::bool::weighted(0.8),
+        any::<bool>(),
+        prop_oneof![4 => Just(0u8), 3 => Just(1), 1 => Just(2)],
+        prop_oneof![3 => Just(7u8), 2 => 1u8..8],
+        prop::sample::select(vec![0u8, 0, 6, 6, 17, 1, 58, 47]),
+        prop::collection::vec(w_port(), 0..3),
+        prop::collection::vec(w_port(), 0..2),
+        prop::collection::vec((any::<u8>(), prop::option::of(any::<u8>())), 0..3),
+        prop::collection::vec(w_addr(), 0..3),
+        prop::collection::vec(w_addr(), 0..3),
+        prop_oneof![6 => Just(None), 1 => Just(Some(true)), 1 => Just(Some(false))],
+    )
+        .prop_map(
+            |(enabled, inbound, action, profiles, proto, lp, rp, icmp, la, ra, program)| {
+                let ported = matches!(proto, 6 | 17);
+                WRule {
+                    enabled,
+                    inbound,
+                    action,
+                    profiles,
+                    proto,
+                    local_ports: if ported { lp } else { Vec::new() },
+                    remote_ports: if ported { rp } else { Vec::new() },
+                    icmp: if matches!(proto, 1 | 58) {
+                        icmp
+                    } else {
+                        Vec::new()
+                    },
+                    local_addrs: la,
+                    remote_addrs: ra,
+                    program,
+                }
+            },
+        )
+}
+
+fn win_case() -> impl Strategy<Value = WinCase> {
+    let setting = prop_oneof![
+        6 => (Just(true), prop::bool::weighted(0.2), prop::bool::weighted(0.8)),
+        1 => (Just(false), any::<bool>(), any::<bool>()),
+    ];
+    (
+        prop::collection::vec(w_rule(), 0..12),
+        [setting.clone(), setting.clone(), setting],
+        prop::collection::vec(
+            prop_oneof![1 => Just(None), 2 => prop::collection::vec(pfx(), 1..3).prop_map(Some)],
+            WIN_KEYWORDS.len(),
+        ),
+        prop::collection::vec(region_spec(), 1..3),
+        any::<u64>(),
+    )
+        .prop_map(|(rules, settings, keywords, regions, seed)| WinCase {
+            rules,
+            settings,
+            keywords,
+            regions,
+            seed,
+        })
+}
+
+fn win_rule_of(k: usize, r: &WRule) -> WinRule {
+    let sp = Span::default();
+    let mut w = WinRule::new(format!("rule{k}"), sp);
+    w.enabled = r.enabled;
+    w.direction = if r.inbound {
+        Direction::In
+    } else {
+        Direction::Out
+    };
+    w.action = match r.action {
+        0 => WinAction::Allow,
+        1 => WinAction::Block,
+        _ => WinAction::Bypass,
+    };
+    w.profiles = Profiles(r.profiles);
+    w.protocol = Item::new(
+        match r.proto {
+            0 => Protocol::Any,
+            n => Protocol::Number(n),
+        },
+        sp,
+    );
+    let port = |p: &WPort| {
+        Item::new(
+            match p {
+                WPort::Any => PortSpec::Any,
+                WPort::Range(a, b) => PortSpec::Range(*a, *b),
+                WPort::Keyword => PortSpec::Keyword("RPC".into()),
+            },
+            sp,
+        )
+    };
+    // addresses go through the Windows parser, as every export's text does
+    let addr = |a: &WAddr| {
+        Item::new(
+            match a {
+                WAddr::Any => windows::parse_addr("Any"),
+                WAddr::Pfx(p) => windows::parse_addr(&p.text_bare()),
+                WAddr::Range(x, y) => windows::parse_addr(&format!(
+                    "{}-{}",
+                    std::net::Ipv4Addr::from(*x),
+                    std::net::Ipv4Addr::from(*y)
+                )),
+                WAddr::Keyword(k) => AddrSpec::Keyword(WIN_KEYWORDS[*k].into()),
+            },
+            sp,
+        )
+    };
+    w.local_ports = r.local_ports.iter().map(port).collect();
+    w.remote_ports = r.remote_ports.iter().map(port).collect();
+    w.icmp = r
+        .icmp
+        .iter()
+        .map(|&(t, c)| Item::new(IcmpSpec::TypeCode(t, c), sp))
+        .collect();
+    w.local_addrs = r.local_addrs.iter().map(addr).collect();
+    w.remote_addrs = r.remote_addrs.iter().map(addr).collect();
+    w.program = r.program.map(|scoped| {
+        Item::new(
+            if scoped {
+                "C:\\Program Files\\Zerto\\zvm.exe".to_string()
+            } else {
+                "System".to_string()
+            },
+            sp,
+        )
+    });
+    w
+}
+
+/// An empty list is any; a keyword not resolved (or a port keyword) makes the whole rule
+/// undecidable, as the lowering documents.
+fn w_addrs_match(list: &[WAddr], x: u128, kws: &[Option<Vec<Pfx>>]) -> M {
+    if list.is_empty() || list.iter().any(|a| matches!(a, WAddr::Any)) {
+        return M::YES;
+    }
+    let mut hit = false;
+    let mut doubt = false;
+    for a in list {
+        match a {
+            WAddr::Any => unreachable!(),
+            WAddr::Pfx(p) => hit |= p.contains(x),
+            WAddr::Range(lo, hi) => {
+                hit |= is_v4(x) && (*lo..=*hi).contains(&((x - V4_BASE) as u32))
+            }
+            WAddr::Keyword(k) => match &kws[*k] {
+                Some(ps) => hit |= ps.iter().any(|p| p.contains(x)),
+                None => doubt = true,
+            },
+        }
+    }
+    if doubt {
+        M::MAYBE
+    } else {
+        M::exact(hit)
+    }
+}
+
+fn w_ports_match(list: &[WPort], x: u16) -> M {
+    if list.is_empty() || list.iter().any(|p| matches!(p, WPort::Any)) {
+        return M::YES;
+    }
+    if list.iter().any(|p| matches!(p, WPort::Keyword)) {
+        return M::MAYBE;
+    }
+    M::exact(
+        list.iter()
+            .any(|p| matches!(p, WPort::Range(a, b) if (*a..=*b).contains(&x))),
+    )
+}
+
+fn w_addrs_doubtful(l: &[WAddr], kws: &[Option<Vec<Pfx>>]) -> bool {
+    !l.iter().any(|a| matches!(a, WAddr::Any))
+        && l.iter()
+            .any(|a| matches!(a, WAddr::Keyword(k) if kws[*k].is_none()))
+}
+
+fn w_ports_doubtful(l: &[WPort]) -> bool {
+    !l.iter().any(|a| matches!(a, WPort::Any)) && l.iter().any(|a| matches!(a, WPort::Keyword))
+}
+
+fn w_rule_match(r: &WRule, p: &Packet, kws: &[Option<Vec<Pfx>>]) -> M {
+    if r.proto != 0 && r.proto != p.proto {
+        return M::NO;
+    }
+    let (local, remote, lport, rport) = if r.inbound {
+        (p.dst, p.src, p.dport, p.sport)
+    } else {
+        (p.src, p.dst, p.sport, p.dport)
+    };
+    let mut m =
+        w_addrs_match(&r.local_addrs, local, kws).and(w_addrs_match(&r.remote_addrs, remote, kws));
+    if matches!(r.proto, 1 | 58) && !r.icmp.is_empty() {
+        // the type and code travel in the destination port dimension
+        let (ty, code) = ((p.dport >> 8) as u8, (p.dport & 0xff) as u8);
+        m = m.and(M::exact(
+            r.icmp
+                .iter()
+                .any(|&(t, c)| t == ty && c.is_none_or(|c| c == code)),
+        ));
+    } else {
+        m = m
+            .and(w_ports_match(&r.local_ports, lport))
+            .and(w_ports_match(&r.remote_ports, rport));
+    }
+    // a rule with any doubt is undecidable as a whole (a list holding `Any` has none)
+    let doubtful = r.program == Some(true)
+        || [&r.local_addrs, &r.remote_addrs]
+            .iter()
+            .any(|l| w_addrs_doubtful(l, kws))
+        || [&r.local_ports, &r.remote_ports]
+            .iter()
+            .any(|l| w_ports_doubtful(l));
+    if doubtful {
+        // the lowering widens a doubtful list to any address or port
+        let wide = |l: &[WAddr], x| {
+            if w_addrs_doubtful(l, kws) {
+                M::YES
+            } else {
+                w_addrs_match(l, x, kws)
+            }
+        };
+        let wide_p = |l: &[WPort], x| {
+            if w_ports_doubtful(l) {
+                M::YES
+            } else {
+                w_ports_match(l, x)
+            }
+        };
+        let mut w = wide(&r.local_addrs, local).and(wide(&r.remote_addrs, remote));
+        if !matches!(r.proto, 1 | 58) || r.icmp.is_empty() {
+            w = w
+                .and(wide_p(&r.local_ports, lport))
+                .and(wide_p(&r.remote_ports, rport));
+        } else {
+            w = w.and(m);
+        }
+        return w.doubt();
+    }
+    m
+}
+
+/// Block wins: any enabled matching block rule denies; else any allow rule allows; else the
+/// profile's default. A profile whose firewall is off allows everything.
+fn win_reference(c: &WinCase, profile: usize, inbound: bool, p: &Packet) -> Verdict {
+    let (on, din, dout) = c.settings[profile];
+    if !on {
+        return Verdict::Allow;
+    }
+    let bit = 1u8 << profile;
+    let mine = |block: bool| {
+        c.rules
+            .iter()
+            .filter(move |r| {
+                r.enabled
+                    && r.inbound == inbound
+                    && r.profiles & bit != 0
+                    && (r.action == 1) == block
+            })
+            .fold(M::NO, |m, r| m.or(w_rule_match(r, p, &c.keywords)))
+    };
+    let block = mine(true);
+    if block.sure {
+        return Verdict::Deny;
+    }
+    let mut acc = VSet::default();
+    if block.may {
+        acc = acc.or(VSet::DENY);
+    }
+    let allow = mine(false);
+    let default = if (inbound && din) || (!inbound && dout) {
+        VSet::ALLOW
+    } else {
+        VSet::DENY
+    };
+    if allow.sure {
+        acc = acc.or(VSet::ALLOW);
+    } else {
+        if allow.may {
+            acc = acc.or(VSet::ALLOW);
+        }
+        acc = acc.or(default);
+    }
+    acc.verdict()
+}
+
+fn run_windows(c: &WinCase) -> Result<(), TestCaseError> {
+    let src = SourceText::new("oracle.txt", "");
+    let mut names = Resolver::default();
+    for (k, ps) in c.keywords.iter().enumerate() {
+        if let Some(ps) = ps {
+            names.insert(WIN_KEYWORDS[k], ref_set(ps));
+        }
+    }
+    let rules: Vec<WinRule> = c
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(k, r)| win_rule_of(k, r))
+        .collect();
+    let mut settings = ProfileSettings::default();
+    for (i, &(on, din, dout)) in c.settings.iter().enumerate() {
+        let s = settings.get_mut(1 << i);
+        s.enabled.value = on;
+        s.default_inbound.value = if din { Verdict::Allow } else { Verdict::Deny };
+        s.default_outbound.value = if dout { Verdict::Allow } else { Verdict::Deny };
+        s.stated = [true; 3];
+    }
+    let mut issues = Vec::new();
+    let sets = windows::lower(&rules, &settings, &src, &names, &mut issues);
+    prop_assert_eq!(sets.len(), 3);
+    let mut corners = Corners::new();
+    for r in &c.rules {
+        for a in r.local_addrs.iter().chain(&r.remote_addrs) {
+            match a {
+                WAddr::Pfx(p) => corners.add_pfx(p),
+                WAddr::Range(x, y) => {
+                    corners.add_pfx(&Pfx::v4(*x, 32));
+                    corners.add_pfx(&Pfx::v4(*y, 32));
+                }
+                _ => {}
+            }
+        }
+        for pr in r.local_ports.iter().chain(&r.remote_ports) {
+            if let WPort::Range(a, b) = pr {
+                corners.add_ports((*a, *b));
+            }
+        }
+        for &(t, code) in &r.icmp {
+            let base = (t as u16) << 8;
+            match code {
+                Some(x) => corners.add_ports((base | x as u16, base | x as u16)),
+                None => corners.add_ports((base, base | 0xff)),
+            }
+        }
+    }
+    for p in c.keywords.iter().flatten().flatten() {
+        corners.add_pfx(p);
+    }
+    for r in &c.regions {
+        r.corners(&mut corners);
+    }
+    let doubtless = c.rules.iter().all(|r| {
+        !r.enabled
+            || (r.program != Some(true)
+                && !w_addrs_doubtful(&r.local_addrs, &c.keywords)
+                && !w_addrs_doubtful(&r.remote_addrs, &c.keywords)
+                && !w_ports_doubtful(&r.local_ports)
+                && !w_ports_doubtful(&r.remote_ports))
+    });
+    let mut rng = Rng::new(c.seed);
+    for region in &c.regions {
+        let b = region.to_box(&AddrSet::any());
+        for (profile, rs) in sets.iter().enumerate() {
+            for (hook, inbound) in [(Hook::Input, true), (Hook::Output, false)] {
+                check(rs, hook, &b, &corners, &mut rng, doubtless, &|p| {
+                    win_reference(c, profile, inbound, p)
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(400))]
+    #[test]
+    fn oracle_windows_firewall(c in win_case()) {
+        run_windows(&c)?;
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// iptables
+// ------------------------------------------------------------------------------------------------
+
+const IFACES: [&str; 4] = ["lo", "eth0", "eth+", "wlan0"];
+/// Interface names packets come in on (every class the patterns above make).
+const IF_NAMES: [&str; 6] = ["lo", "eth0", "eth1", "eth7", "wlan0", "ppp0"];
+const STATES: [&str; 5] = ["NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED"];
+
+#[derive(Debug, Clone, Copy)]
+enum ITarget {
+    Accept,
+    Drop,
+    Reject,
+    Return,
+    Log,
+    /// No target: a counting rule.
+    Nothing,
+    Queue,
+    /// Jump or goto to user chain `n` (1-based); only to later chains, so there are no loops.
+    Jump(usize),
+    Goto(usize),
+}
+
+/// (0 dports, 1 sports, 2 ports; the list; negated)
+type Multiport = (u8, Vec<(u16, u16)>, bool);
+
+#[derive(Debug, Clone)]
+struct IRule {
+    chain: usize,
+    src: Option<(Pfx, bool)>,
+    dst: Option<(Pfx, bool)>,
+    /// (index into tcp, udp, icmp, gre; negated)
+    proto: Option<(usize, bool)>,
+    sport: Option<((u16, u16), bool)>,
+    dport: Option<((u16, u16), bool)>,
+    /// (0 dports, 1 sports, 2 ports; list; negated)
+    multiport: Option<Multiport>,
+    state: Option<(u8, bool)>,
+    iif: Option<(usize, bool)>,
+    limit: bool,
+    target: ITarget,
+}
+
+#[derive(Debug, Clone)]
+struct IptCase {
+    v6: bool,
+    chains: usize,
+    input_drop: bool,
+    rules: Vec<IRule>,
+    regions: Vec<RegionSpec>,
+    seed: u64,
+}
+
+fn i_rule(chains: usize, v6: bool) -> impl Strategy<Value = IRule> {
+    let addr = move || {
+        let p = if v6 {
+            v6_pfx().boxed()
+        } else {
+            v4_pfx().boxed()
+        };
+        prop::option::weighted(0.35, (p, prop::bool::weighted(0.2)))
+    };
+    let target = prop_oneof![
+        3 => Just(ITarget::Accept),
+        3 => Just(ITarget::Drop),
+        1 => Just(ITarget::Reject),
+        2 => Just(ITarget::Return),
+        1 => Just(ITarget::Log),
+        1 => Just(ITarget::Nothing),
+        1 => Just(ITarget::Queue),
+        3 => (0usize..chains).prop_map(ITarget::Jump),
+        2 => (0usize..chains).prop_map(ITarget::Goto),
+    ];
+    let ports = || prop::option::weighted(0.4, (port_range(), prop::bool::weighted(0.2)));
+    (
+        0usize..chains,
+        addr(),
+        addr(),
+        prop::option::weighted(0.6, (0usize..4, prop::bool::weighted(0.15))),
+        ports(),
+        ports(),
+        prop::option::weighted(
+            0.2,
+            (
+                0u8..3,
+                prop::collection::vec(port_range(), 1..4),
+                prop::bool::weighted(0.2),
+            ),
+        ),
+        prop::option::weighted(0.3, (1u8..32, prop::bool::weighted(0.2))),
+        prop::option::weighted(0.2, (0usize..IFACES.len(), prop::bool::weighted(0.3))),
+        prop::bool::weighted(0.15),
+        target,
+    )
+        .prop_map(
+            move |(chain, src, dst, proto, sport, dport, multiport, state, iif, limit, target)| {
+                // ports only with `-p tcp` or `-p udp`; jumps only forward (no loops)
+                let ported = matches!(proto, Some((0 | 1, false)));
+                let target = match target {
+                    ITarget::Jump(t) | ITarget::Goto(t) if t <= chain => ITarget::Accept,
+                    t => t,
+                };
+                IRule {
+                    chain,
+                    src,
+                    dst,
+                    proto,
+                    sport: sport.filter(|_| ported),
+                    dport: dport.filter(|_| ported),
+                    multiport: multiport.filter(|_| ported),
+                    state,
+                    iif,
+                    limit,
+                    target,
+                }
+            },
+        )
+}
+
+fn ipt_case() -> impl Strategy<Value = IptCase> {
+    (1usize..5, prop::bool::weighted(0.3)).prop_flat_map(|(chains, v6)| {
+        (
+            Just(chains),
+            Just(v6),
+            any::<bool>(),
+            prop::collection::vec(i_rule(chains, v6), 0..16),
+            prop::collection::vec(region_spec(), 1..4),
+            any::<u64>(),
+        )
+            .prop_map(|(chains, v6, input_drop, rules, regions, seed)| IptCase {
+                v6,
+                chains,
+                input_drop,
+                rules,
+                regions,
+                seed,
+            })
+    })
+}
+
+fn chain_name(c: usize) -> String {
+    if c == 0 {
+        "INPUT".into()
+    } else {
+        format!("C{c}")
+    }
+}
+
+fn i_proto_name(i: usize, v6: bool) -> &'static str {
+    match (i, v6) {
+        (0, _) => "tcp",
+        (1, _) => "udp",
+        (2, false) => "icmp",
+        (2, true) => "ipv6-icmp",
+        _ => "gre",
+    }
+}
+
+fn i_proto_num(i: usize, v6: bool) -> u8 {
+    match (i, v6) {
+        (0, _) => 6,
+        (1, _) => 17,
+        (2, false) => 1,
+        (2, true) => 58,
+        _ => 47,
+    }
+}
+
+fn i_ports(r: (u16, u16)) -> String {
+    if r.0 == r.1 {
+        r.0.to_string()
+    } else {
+        format!("{}:{}", r.0, r.1)
+    }
+}
+
+fn ipt_text(c: &IptCase) -> String {
+    let mut t = String::new();
+    t.push_str(if c.v6 {
+        "# Generated by ip6tables-save v1.8.9 on Mon Nov 23 10:00:00 2026\n"
+    } else {
+        "# Generated by iptables-save v1.8.9 on Mon Nov 23 10:00:00 2026\n"
+    });
+    t.push_str("*filter\n");
+    t.push_str(&format!(
+        ":INPUT {} [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n",
+        if c.input_drop { "DROP" } else { "ACCEPT" }
+    ));
+    for k in 1..c.chains {
+        t.push_str(&format!(":C{k} - [0:0]\n"));
+    }
+    let neg = |n: bool| if n { "! " } else { "" };
+    for r in &c.rules {
+        let mut l = format!("-A {}", chain_name(r.chain));
+        if let Some((p, n)) = &r.src {
+            l += &format!(" {}-s {}", neg(*n), p.text());
+        }
+        if let Some((p, n)) = &r.dst {
+            l += &format!(" {}-d {}", neg(*n), p.text());
+        }
+        if let Some((i, n)) = r.iif {
+            l += &format!(" {}-i {}", neg(n), IFACES[i]);
+        }
+        if let Some((p, n)) = r.proto {
+            l += &format!(" {}-p {}", neg(n), i_proto_name(p, c.v6));
+        }
+        if r.sport.is_some() || r.dport.is_some() {
+            let m = i_proto_name(r.proto.map(|p| p.0).unwrap_or(0), c.v6);
+            l += &format!(" -m {m}");
+            if let Some((p, n)) = r.sport {
+                l += &format!(" {}--sport {}", neg(n), i_ports(p));
+            }
+            if let Some((p, n)) = r.dport {
+                l += &format!(" {}--dport {}", neg(n), i_ports(p));
+            }
+        }
+        if let Some((kind, list, n)) = &r.multiport {
+            let opt = ["dports", "sports", "ports"][*kind as usize];
+            let v: Vec<String> = list.iter().map(|&p| i_ports(p)).collect();
+            l += &format!(" -m multiport {}--{opt} {}", neg(*n), v.join(","));
+        }
+        if let Some((mask, n)) = r.state {
+            let v: Vec<&str> = (0..5)
+                .filter(|b| mask & (1 << b) != 0)
+                .map(|b| STATES[b])
+                .collect();
+            l += &format!(" -m conntrack {}--ctstate {}", neg(n), v.join(","));
+        }
+        if r.limit {
+            l += " -m limit --limit 3/min --limit-burst 5";
+        }
+        match r.target {
+            ITarget::Accept => l += " -j ACCEPT",
+            ITarget::Drop => l += " -j DROP",
+            ITarget::Reject => l += " -j REJECT --reject-with icmp-port-unreachable",
+            ITarget::Return => l += " -j RETURN",
+            ITarget::Log => l += " -j LOG --log-prefix \"fw: \"",
+            ITarget::Nothing => {}
+            ITarget::Queue => l += " -j NFQUEUE --queue-num 1",
+            ITarget::Jump(k) => l += &format!(" -j C{k}"),
+            ITarget::Goto(k) => l += &format!(" -g C{k}"),
+        }
+        t.push_str(&l);
+        t.push('\n');
+    }
+    t.push_str("COMMIT\n");
+    t
+}
+
+fn i_rule_match(r: &IRule, p: &Packet, iif: &str, v6: bool) -> M {
+    let addr = |a: &Option<(Pfx, bool)>, x: u128| match a {
+        Some((pf, n)) => pf.contains(x) != *n,
+        None => true,
+    };
+    let in_range = |(a, b): (u16, u16), x: u16| (a..=b).contains(&x);
+    let mut ok = addr(&r.src, p.src) && addr(&r.dst, p.dst);
+    if let Some((i, n)) = r.proto {
+        ok &= (p.proto == i_proto_num(i, v6)) != n;
+    }
+    if let Some((rg, n)) = r.sport {
+        ok &= in_range(rg, p.sport) != n;
+    }
+    if let Some((rg, n)) = r.dport {
+        ok &= in_range(rg, p.dport) != n;
+    }
+    if let Some((kind, list, n)) = &r.multiport {
+        let has = |x: u16| list.iter().any(|&rg| in_range(rg, x));
+        let hit = match kind {
+            0 => has(p.dport),
+            1 => has(p.sport),
+            _ => has(p.dport) || has(p.sport),
+        };
+        ok &= hit != *n;
+    }
+    if let Some((mask, n)) = r.state {
+        ok &= (mask & (1 << p.state) != 0) != n;
+    }
+    if let Some((i, n)) = r.iif {
+        let pat = IFACES[i];
+        let hit = match pat.strip_suffix('+') {
+            Some(stem) => iif.starts_with(stem),
+            None => iif == pat,
+        };
+        ok &= hit != n;
+    }
+    let m = M::exact(ok);
+    if r.limit {
+        m.doubt()
+    } else {
+        m
+    }
+}
+
+/// The kernel's walk (`ipt_do_table`): a jump pushes a return address, a goto does not; RETURN or
+/// the end of a user chain pops one, and with none left the hook's policy decides.
+fn ipt_walk(c: &IptCase, stack: &mut Vec<(usize, usize)>, p: &Packet, iif: &str) -> VSet {
+    let policy = if c.input_drop {
+        VSet::DENY
+    } else {
+        VSet::ALLOW
+    };
+    let Some(&(chain, start)) = stack.last() else {
+        return policy;
+    };
+    let rules: Vec<&IRule> = c.rules.iter().filter(|r| r.chain == chain).collect();
+    let leave = |stack: &mut Vec<(usize, usize)>| -> VSet {
+        stack.pop();
+        if chain == 0 || stack.is_empty() {
+            policy
+        } else {
+            ipt_walk(c, stack, p, iif)
+        }
+    };
+    for (idx, r) in rules.iter().enumerate().skip(start) {
+        let m = i_rule_match(r, p, iif, c.v6);
+        if !m.may {
+            continue;
+        }
+        let mut after = stack.clone();
+        after.last_mut().unwrap().1 = idx + 1;
+        let taken = match r.target {
+            ITarget::Accept => VSet::ALLOW,
+            ITarget::Drop | ITarget::Reject => VSet::DENY,
+            ITarget::Queue => VSet::UNKNOWN,
+            ITarget::Log | ITarget::Nothing => continue,
+            ITarget::Return => leave(&mut stack.clone()),
+            ITarget::Jump(t) => {
+                let mut s = after.clone();
+                s.push((t, 0));
+                ipt_walk(c, &mut s, p, iif)
+            }
+            ITarget::Goto(t) => {
+                let mut s = stack.clone();
+                s.pop();
+                s.push((t, 0));
+                ipt_walk(c, &mut s, p, iif)
+            }
+        };
+        if m.sure {
+            return taken;
+        }
+        return taken.or(ipt_walk(c, &mut after, p, iif));
+    }
+    leave(stack)
+}
+
+fn run_iptables(c: &IptCase) -> Result<(), TestCaseError> {
+    let text = ipt_text(c);
+    let src = SourceText::new("oracle.rules", text.as_str());
+    let dump = iptables::parse(&src.text);
+    prop_assert!(dump.issues.is_empty(), "{:?}\n{}", dump.issues, text);
+    let fam = ipt_lower::family_of(&dump);
+    let lowered = ipt_lower::lower(&dump, &src, fam);
+    let parse_errors: Vec<_> = lowered
+        .issues
+        .iter()
+        .filter(|i| i.kind == portolan::formats::IssueKind::ParseError)
+        .collect();
+    prop_assert!(parse_errors.is_empty(), "{:?}\n{}", parse_errors, text);
+    let rs = &lowered.ruleset;
+    let mut corners = Corners::new();
+    for r in &c.rules {
+        for (p, _) in [&r.src, &r.dst].into_iter().flatten() {
+            corners.add_pfx(p);
+        }
+        for (rg, _) in [r.sport, r.dport].into_iter().flatten() {
+            corners.add_ports(rg);
+        }
+        if let Some((_, list, _)) = &r.multiport {
+            for &rg in list {
+                corners.add_ports(rg);
+            }
+        }
+    }
+    for r in &c.regions {
+        r.corners(&mut corners);
+    }
+    let doubtless = c
+        .rules
+        .iter()
+        .all(|r| !r.limit && !matches!(r.target, ITarget::Queue | ITarget::Goto(_)));
+    // the packet's interface name for each class the policy's patterns make
+    let class_names: Vec<(u16, &str)> = IF_NAMES
+        .iter()
+        .map(|n| (rs.interfaces.class_of(n), *n))
+        .collect();
+    let space = rs.address_space();
+    let mut rng = Rng::new(c.seed);
+    for region in &c.regions {
+        let mut b = region.to_box(&space);
+        b.iif = rs.interfaces.all();
+        b.oif = rs.interfaces.all();
+        check(rs, Hook::Input, &b, &corners, &mut rng, doubtless, &|p| {
+            let Some(&(_, name)) = class_names.iter().find(|(k, _)| *k == p.iif) else {
+                return Verdict::Unknown; // no name of ours falls in this class
+            };
+            ipt_walk(c, &mut vec![(0, 0)], p, name).verdict()
+        })?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(600))]
+    #[test]
+    fn oracle_iptables(c in ipt_case()) {
+        run_iptables(&c)?;
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Regressions the oracle found (minimised)
+// ------------------------------------------------------------------------------------------------
+
+fn lower_ipt(text: &str) -> ipt_lower::Lowered {
+    let src = SourceText::new("r.rules", text);
+    let dump = iptables::parse(&src.text);
+    assert!(dump.issues.is_empty(), "{:?}", dump.issues);
+    let fam = ipt_lower::family_of(&dump);
+    ipt_lower::lower(&dump, &src, fam)
+}
+
+fn tcp_from(v4: u32) -> Packet {
+    Packet {
+        src: V4_BASE + v4 as u128,
+        dst: V4_BASE + 1,
+        proto: 6,
+        sport: 40000,
+        dport: 22,
+        state: 0,
+        iif: 1,
+        oif: 1,
+    }
+}
+
+/// `-g` from INPUT: when the user chain ends or RETURNs there is no caller to go back to, and the
+/// kernel applies INPUT's policy. The engine called it unknown ("no policy and no caller").
+#[test]
+fn regression_goto_from_the_entry_chain_falls_to_its_policy() {
+    let l = lower_ipt(
+        "*filter\n:INPUT DROP [0:0]\n:C1 - [0:0]\n-A INPUT -p tcp -g C1\n-A INPUT -j ACCEPT\n\
+         -A C1 -s 10.1.0.0/16 -j RETURN\n-A C1 -s 10.0.0.0/8 -j ACCEPT\nCOMMIT\n",
+    );
+    let rs = &l.ruleset;
+    let mut region = PacketBox::full();
+    region.src = AddrSet::parse("10.0.0.0/8")
+        .unwrap()
+        .union(&AddrSet::parse("192.168.0.0/16").unwrap());
+    region.proto = IntervalSet::single(6);
+    let outs = rs.evaluate(rs.pipeline(Hook::Input).unwrap(), &region);
+    let policy = &rs.policies[0];
+    let input = policy.chain_by_name("INPUT").unwrap();
+    for (addr, want) in [
+        (0x0a02_0304u32, Verdict::Allow), // 10.2.3.4: accepted in C1
+        (0x0a01_0304, Verdict::Deny),     // 10.1.3.4: RETURN with no caller: INPUT's policy
+        (0xc0a8_0101, Verdict::Deny),     // 192.168.1.1: off the end of C1: INPUT's policy
+    ] {
+        let p = tcp_from(addr);
+        let holding: Vec<_> = outs.iter().filter(|o| o.space.contains(&p)).collect();
+        assert_eq!(holding.len(), 1);
+        assert_eq!(holding[0].verdict, want, "{:?}", holding[0]);
+        assert_eq!(policy.evaluate_packet(input, &p), want);
+        let steps = policy.trace_packet(input, &p);
+        let last = &steps.last().unwrap().event;
+        match want {
+            Verdict::Deny => assert!(
+                matches!(last, portolan::model::trace::Event::Policy(c, Verdict::Deny) if *c == input),
+                "{steps:?}"
+            ),
+            _ => assert!(
+                matches!(last, portolan::model::trace::Event::Matched(_)),
+                "{steps:?}"
+            ),
+        }
+    }
+    // a goto further down still returns to the caller of the chain it leaves
+    let l = lower_ipt(
+        "*filter\n:INPUT DROP [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A INPUT -j ACCEPT\n\
+         -A A -g B\n-A A -j DROP\nCOMMIT\n",
+    );
+    let rs = &l.ruleset;
+    let region = PacketBox {
+        src: rs.address_space(),
+        dst: rs.address_space(),
+        ..PacketBox::full()
+    };
+    let outs = rs.evaluate(rs.pipeline(Hook::Input).unwrap(), &region);
+    assert!(outs.iter().all(|o| o.verdict == Verdict::Allow), "{outs:?}");
+}
+
+/// `::/0` is every IPv6 address and no IPv4 one: `ip6tables -s ::/0` was refused as an address of
+/// the other family, and an NSG rule from `::/0` matched IPv4 packets.
+#[test]
+fn regression_ipv6_any_holds_no_ipv4() {
+    let l = lower_ipt("# Generated by ip6tables-save v1.8.9\n*filter\n:INPUT DROP [0:0]\n-A INPUT -s ::/0 -j ACCEPT\nCOMMIT\n");
+    assert!(l.issues.is_empty(), "{:?}", l.issues);
+    let rs = &l.ruleset;
+    let outs = rs.evaluate(
+        rs.pipeline(Hook::Input).unwrap(),
+        &PacketBox {
+            src: rs.address_space(),
+            dst: rs.address_space(),
+            ..PacketBox::full()
+        },
+    );
+    assert!(outs.iter().all(|o| o.verdict == Verdict::Allow), "{outs:?}");
+
+    let mut names = Resolver::default();
+    names.insert("Internet", AddrSet::any());
+    let spec = NsgSpec {
+        rules: vec![NRule {
+            priority: Some(100),
+            inbound: false,
+            allow: false,
+            proto: 0,
+            src: vec![NAddr::Pfx(Pfx::v6(0, 0))],
+            dst: vec![NAddr::Star],
+            sports: vec![NPort::Star],
+            dports: vec![NPort::Star],
+        }],
+        doubt: None,
+    };
+    let sets = azure_nsg::lower(
+        &[nsg_of(0, &spec)],
+        &SourceText::new("n.json", ""),
+        &names,
+        &mut Vec::new(),
+    );
+    let rs = &sets[0];
+    let outs = rs.evaluate(rs.pipeline(Hook::Output).unwrap(), &PacketBox::full());
+    let verdict_of = |x: u128| {
+        let p = Packet {
+            src: x,
+            ..tcp_from(0)
+        };
+        outs.iter().find(|o| o.space.contains(&p)).unwrap().verdict
+    };
+    assert_eq!(verdict_of(V4_BASE + 0x0a00_0001), Verdict::Allow); // AllowInternetOutBound
+    assert_eq!(verdict_of(0x2001_0db8 << 96), Verdict::Deny);
+}
