@@ -341,7 +341,7 @@ impl Policy {
                 reasons: vec![if depth > MAX_DEPTH {
                     format!("evaluation nests more than {MAX_DEPTH} jumps or undecidable rules deep")
                 } else {
-                    format!("evaluation gave up after {MAX_WORK} rule visits (too many overlapping undecidable rules)")
+                    format!("evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)")
                 }],
             });
         } else {
@@ -381,7 +381,7 @@ impl Policy {
                         deciders: Vec::new(),
                         via: via.clone(),
                         reasons: vec![format!(
-                            "evaluation gave up after {MAX_WORK} rule visits (too many overlapping undecidable rules)"
+                            "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
                         )],
                     });
                 }
