@@ -41,7 +41,10 @@ pub fn check_issues(src: &SourceText, issues: &[ParseIssue]) {
 pub fn check_ruleset(src: &SourceText, rs: &Ruleset) {
     for p in &rs.pipelines {
         for s in &p.stages {
-            let policy = rs.policies.get(s.policy).expect("stage names a missing policy");
+            let policy = rs
+                .policies
+                .get(s.policy)
+                .expect("stage names a missing policy");
             assert!(s.chain < policy.chains.len(), "stage names a missing chain");
         }
     }

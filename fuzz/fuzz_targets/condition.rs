@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
             let _ = c.eval(&cx);
             let _ = c.eval(&Context::new());
             let shown = c.to_string();
-            assert_eq!(parse_condition(&shown).as_ref(), Ok(&c), "canonical text {shown:?}");
+            assert_eq!(
+                parse_condition(&shown).as_ref(),
+                Ok(&c),
+                "canonical text {shown:?}"
+            );
         }
         Err(e) => assert!(e.offset <= text.len()),
     }

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             for p in &e.problems {
                 if let Some(s) = p.span {
-                    assert!(s.offset() + s.len() <= text.len(), "{}: span {s:?}", p.message);
+                    assert!(
+                        s.offset() + s.len() <= text.len(),
+                        "{}: span {s:?}",
+                        p.message
+                    );
                 }
             }
         }

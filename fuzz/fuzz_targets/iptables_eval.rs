@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
         for o in &out {
             assert!(!o.space.is_empty(), "{}: an empty piece", p.name);
             if o.verdict != Verdict::Unknown && !p.stages.is_empty() {
-                assert!(!o.deciders.is_empty(), "{}: a decided piece without a decider", p.name);
+                assert!(
+                    !o.deciders.is_empty(),
+                    "{}: a decided piece without a decider",
+                    p.name
+                );
             }
         }
     }
