@@ -14,7 +14,8 @@ case $t in
   netsh)          len=2048;  dict=windows ;;
   ps_csv|registry) len=1024; dict=windows ;;
   wfw_hive)       len=65536; dict= ;;
-  ps_json|nsg|aws_sg|terraform|cloudformation) len=2048; dict=json ;;
+  ps_json|nsg|aws_sg|cloudformation) len=2048; dict=json ;;
+  terraform)      len=8192;  dict=json ;;
   inventory)      len=1024;  dict= ;;
   condition)      len=256;   dict= ;;
   detect_any)     len=2048;  dict= ;;
