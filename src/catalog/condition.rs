@@ -524,7 +524,7 @@ pub fn parse_condition(text: &str) -> Result<Condition, ConditionError> {
             found: describe(e.input),
         }
     };
-    match expr(text) {
+    match expr(text, 0) {
         Ok((rest, cond)) => {
             let rest = rest.trim_start_matches([' ', '\t', '\r', '\n']);
             if rest.is_empty() {
@@ -634,19 +634,24 @@ fn identifier(i: &str) -> PResult<'_, &str> {
     }
 }
 
-fn expr(i: &str) -> PResult<'_, Condition> {
-    or_expr(i)
+/// How deeply parentheses and `not`s may nest. The parser recurses once per level, so without a
+/// bound a catalogue condition of some 20,000 `(` overflowed the stack.
+pub const MAX_NESTING: usize = 100;
+
+/// `depth` counts the parentheses and `not`s around `i`.
+fn expr(i: &str, depth: usize) -> PResult<'_, Condition> {
+    or_expr(i, depth)
 }
 
-fn or_expr(i: &str) -> PResult<'_, Condition> {
-    let (i, first) = and_expr(i)?;
-    let (i, rest) = many0(preceded(keyword("or"), cut(and_expr))).parse(i)?;
+fn or_expr(i: &str, depth: usize) -> PResult<'_, Condition> {
+    let (i, first) = and_expr(i, depth)?;
+    let (i, rest) = many0(preceded(keyword("or"), cut(|i| and_expr(i, depth)))).parse(i)?;
     Ok((i, join(first, rest, true)))
 }
 
-fn and_expr(i: &str) -> PResult<'_, Condition> {
-    let (i, first) = not_expr(i)?;
-    let (i, rest) = many0(preceded(keyword("and"), cut(not_expr))).parse(i)?;
+fn and_expr(i: &str, depth: usize) -> PResult<'_, Condition> {
+    let (i, first) = not_expr(i, depth)?;
+    let (i, rest) = many0(preceded(keyword("and"), cut(|i| not_expr(i, depth)))).parse(i)?;
     Ok((i, join(first, rest, false)))
 }
 
@@ -670,20 +675,34 @@ fn join(first: Condition, rest: Vec<Condition>, is_or: bool) -> Condition {
     }
 }
 
-fn not_expr(i: &str) -> PResult<'_, Condition> {
+/// Past [`MAX_NESTING`]: a failure at `i`, never a deeper call.
+fn too_deep(i: &str, depth: usize) -> Option<nom::Err<PErr<'_>>> {
+    (depth >= MAX_NESTING).then_some(nom::Err::Failure(PErr {
+        input: i,
+        expected: "at most 100 nested parentheses and `not`s",
+    }))
+}
+
+fn not_expr(i: &str, depth: usize) -> PResult<'_, Condition> {
     if let Ok((rest, _)) = keyword("not")(i) {
-        let (rest, inner) = cut(not_expr).parse(rest)?;
+        if let Some(e) = too_deep(i, depth) {
+            return Err(e);
+        }
+        let (rest, inner) = cut(|i| not_expr(i, depth + 1)).parse(rest)?;
         return Ok((rest, Condition::Not(Box::new(inner))));
     }
-    atom(i)
+    atom(i, depth)
 }
 
 const EXPECT_CONDITION: &str = "a condition: a variable name, `not` or `(`";
 
-fn atom(i: &str) -> PResult<'_, Condition> {
+fn atom(i: &str, depth: usize) -> PResult<'_, Condition> {
     let (start, _) = ws0(i)?;
     if let Ok((rest, _)) = char::<_, PErr<'_>>('(')(start) {
-        let (rest, inner) = cut(expr).parse(rest)?;
+        if let Some(e) = too_deep(start, depth) {
+            return Err(e);
+        }
+        let (rest, inner) = cut(|i| expr(i, depth + 1)).parse(rest)?;
         let (rest, _) = ws0(rest)?;
         return match char::<_, PErr<'_>>(')')(rest) {
             Ok(ok) => Ok((ok.0, inner)),
@@ -778,6 +797,30 @@ mod tests {
         match parse_condition(s) {
             Ok(c) => panic!("{s:?} should not parse, got {c:?}"),
             Err(e) => e,
+        }
+    }
+
+    /// Found by probing the fuzz target `condition` past its length limit: 20,000 nested `(` or
+    /// `not` overflowed the stack (the parser recursed once per level, without a bound).
+    #[test]
+    fn fuzz_deep_nesting_is_an_error_not_a_stack_overflow() {
+        let n = MAX_NESTING;
+        let ok = format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(p(&ok), Condition::Flag("a".into()));
+        assert_eq!(
+            p(&format!("{}a", "not ".repeat(n))).to_string(),
+            format!("{}a", "not ".repeat(n))
+        );
+        for deep in [
+            format!("{}a{}", "(".repeat(n + 1), ")".repeat(n + 1)),
+            format!("{}a", "not ".repeat(n + 1)),
+            format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("{}a", "not ".repeat(100_000)),
+            format!("{}a", "(not ".repeat(50_000)),
+        ] {
+            let e = err(&deep);
+            assert!(e.expected.contains("nested"), "{e}");
+            assert!(e.offset <= deep.len());
         }
     }
 

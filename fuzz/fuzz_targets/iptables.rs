@@ -1,0 +1,17 @@
+#![no_main]
+//! iptables-save / iptables-restore text: decode, parse as the loader does (`nat` checked but not
+//! kept), lower into the rule model.
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use portolan::formats::iptables::{self, lower};
+
+fuzz_target!(|data: &[u8]| {
+    let src = common::source(data);
+    let dump = iptables::parse_parallel(&src.text, |t| t != "nat");
+    let fam = lower::family_of(&dump);
+    let lowered = lower::lower(&dump, &src, fam);
+    common::check_issues(&src, &dump.issues);
+    common::check_issues(&src, &lowered.issues);
+    common::check_ruleset(&src, &lowered.ruleset);
+});

@@ -1,0 +1,16 @@
+#![no_main]
+//! JSON into the span-aware tree, then `terraform::parse` (whatever the sniffing would say), lowering
+//! included.
+mod common;
+
+use libfuzzer_sys::fuzz_target;
+use portolan::formats::{self, json_spans, Resolver};
+
+fuzz_target!(|data: &[u8]| {
+    let src = common::source(data);
+    let Ok(json) = json_spans::parse(&src.text) else {
+        return;
+    };
+    let parsed = formats::terraform::parse(&src, &json, &Resolver::default());
+    common::check_parsed(&src, &parsed);
+});
