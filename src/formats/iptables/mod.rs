@@ -228,6 +228,13 @@ pub fn parse_parallel(text: &str, keep: fn(&str) -> bool) -> Dump<'_> {
     parse_in_blocks(text, keep, BLOCK)
 }
 
+/// [`parse_parallel`] with blocks of about `block` bytes instead of the default size: the result
+/// must not depend on it (a unit test and the `iptables` fuzz target check that).
+#[doc(hidden)]
+pub fn parse_in_blocks_of(text: &str, keep: fn(&str) -> bool, block: usize) -> Dump<'_> {
+    parse_in_blocks(text, keep, block)
+}
+
 fn parse_in_blocks(text: &str, keep: fn(&str) -> bool, block: usize) -> Dump<'_> {
     use rayon::prelude::*;
     let blocks = blocks(text, block.max(1));
