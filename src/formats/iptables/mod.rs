@@ -10,8 +10,9 @@
 //! rule lines are cut into words by a hand-written byte scanner that borrows every word from the
 //! input (a word is copied only when it held a `\` escape or glued a quoted part to an unquoted
 //! one). `nom` parses the small fixed pieces: `[pkts:bytes]` counters, numbers, the `# Generated
-//! by` header. One reusable word buffer serves all lines; a rule costs one `Vec` for its options
-//! and one per option that has values.
+//! by` header. Blocks of lines are parsed on every core (see [`parse_parallel`]), each with one
+//! reusable word buffer; a kept rule costs one `Vec` for its options (values are inline), a rule of
+//! a table that is only checked costs no allocation.
 //!
 //! ## What it accepts, and what it reports
 //! Everything `iptables-restore` accepts, plus a few hand-edited forms it rejects but which are
