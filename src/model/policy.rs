@@ -890,6 +890,18 @@ mod tests {
             })
     }
 
+    /// A security-group-like union policy of one chain.
+    fn sg_union(chain: Chain, rules: Vec<Rule>) -> Policy {
+        Policy {
+            name: "sg".into(),
+            family: None,
+            semantics: Semantics::AllowUnion,
+            chains: vec![chain],
+            rules,
+            entries: vec![],
+        }
+    }
+
     /// Random unions of allow rules (some undecidable, some opaque): the linear union evaluation
     /// agrees with first-match evaluation of every packet.
     fn union_policy() -> impl Strategy<Value = Policy> {
@@ -922,14 +934,7 @@ mod tests {
                     comment: None,
                 });
             }
-            Policy {
-                name: "sg".into(),
-                family: None,
-                semantics: Semantics::AllowUnion,
-                chains: vec![chain],
-                rules: rs,
-                entries: vec![],
-            }
+            sg_union(chain, rs)
         })
     }
 
@@ -965,14 +970,7 @@ mod tests {
                     chain.rules.push(i);
                     rs.push(rule(b, Action::Accept));
                 }
-                Policy {
-                    name: "sg".into(),
-                    family: None,
-                    semantics: Semantics::AllowUnion,
-                    chains: vec![chain],
-                    rules: rs,
-                    entries: vec![],
-                }
+                sg_union(chain, rs)
             })
     }
 

@@ -397,24 +397,21 @@ fn pre_read<'a>(
         };
         no = no.saturating_add(1);
         let (content, cstart, span) = content_of(text, pos, line_end);
-        match content.as_bytes().first() {
+        let first = content.as_bytes().first().copied();
+        if first == Some(b'*') {
+            let name = plain_words(sub(content, 1, content.len()), cstart + 1)
+                .next()
+                .map(|t| t.text);
+            keeping = keep(name.as_deref().unwrap_or(""));
+        }
+        match first {
             None => {}
-            Some(b'#' | b':') => items.push(Pre::Line {
+            // comment, table, chain and COMMIT lines: read in the ordered pass
+            Some(b'#' | b':' | b'*') => items.push(Pre::Line {
                 start: pos,
                 end: line_end,
                 no,
             }),
-            Some(b'*') => {
-                let name = plain_words(sub(content, 1, content.len()), cstart + 1)
-                    .next()
-                    .map(|t| t.text);
-                keeping = keep(name.as_deref().unwrap_or(""));
-                items.push(Pre::Line {
-                    start: pos,
-                    end: line_end,
-                    no,
-                });
-            }
             Some(b'C') if is_commit(content, cstart) => items.push(Pre::Line {
                 start: pos,
                 end: line_end,
