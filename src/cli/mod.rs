@@ -140,8 +140,10 @@ fn run_here() -> u8 {
 pub(crate) fn write_stdout(
     f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), u8> {
+    // stdout is line-buffered: a pretty-printed report of millions of lines would be as many
+    // write calls (an eighth of a 50 MB security-group audit's time)
     let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
+    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match f(&mut lock).and_then(|_| std::io::Write::flush(&mut lock)) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(EXIT_CLEAN),
