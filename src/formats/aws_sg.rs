@@ -1408,6 +1408,7 @@ fn one_policy_ruleset(
             chains,
             rules,
             entries,
+            union_cache: Default::default(),
         },
         stateless,
     )

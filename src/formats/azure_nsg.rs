@@ -2355,6 +2355,7 @@ impl Lowerer<'_> {
                     chain: 1,
                 },
             ],
+            union_cache: Default::default(),
         };
         Ruleset::of_policy(Some(n.name.clone()), policy, false)
     }

@@ -81,6 +81,62 @@ pub struct Policy {
     pub chains: Vec<Chain>,
     pub rules: Vec<Rule>,
     pub entries: Vec<Entry>,
+    /// For an allow union: the groups its allow rules split regions by, per chain, made on the
+    /// first evaluation (an audit evaluates one policy some fifty times). Build a policy with
+    /// `UnionCache::default()`; its rules must not change once it has been evaluated.
+    pub union_cache: UnionCache,
+}
+
+/// The allow-rule groups of each union chain of a policy (see [`union_groups`]): each group's
+/// box and the rules it is made of.
+#[derive(Default)]
+pub struct UnionCache(std::sync::Mutex<std::collections::HashMap<ChainId, UnionGroups>>);
+
+type UnionGroups = std::sync::Arc<Vec<(PacketBox, Vec<RuleId>)>>;
+
+impl UnionCache {
+    fn get_or_make(&self, chain: ChainId, make: impl FnOnce() -> UnionGroups) -> UnionGroups {
+        // a poisoned lock only means another evaluation panicked: the map is still whole
+        let cached = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&chain)
+            .cloned();
+        if let Some(g) = cached {
+            return g;
+        }
+        // made outside the lock: two evaluations may both make it, and both get the same groups
+        let g = make();
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(chain)
+            .or_insert(g)
+            .clone()
+    }
+}
+
+/// A copy starts empty: it may be changed before it is evaluated.
+impl Clone for UnionCache {
+    fn clone(&self) -> Self {
+        UnionCache::default()
+    }
+}
+
+/// Only a cache: never part of what a policy is.
+impl PartialEq for UnionCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for UnionCache {}
+
+impl std::fmt::Debug for UnionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnionCache")
+    }
 }
 
 /// What decided a piece.
@@ -187,18 +243,21 @@ impl Policy {
                 }
                 *rest = next;
             };
-        for (m, members) in union_groups(
-            rules
-                .iter()
-                .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
-                .copied(),
-        ) {
+        let groups = self.union_cache.get_or_make(entry, || {
+            std::sync::Arc::new(union_groups(
+                rules
+                    .iter()
+                    .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
+                    .copied(),
+            ))
+        });
+        for (m, members) in groups.iter() {
             split(
                 &mut rest,
-                &m,
+                m,
                 Box::new(|hit| {
                     out.push(Piece {
-                        deciders: members_in(&members, &hit),
+                        deciders: self.members_in(members, &hit),
                         space: hit,
                         verdict: Verdict::Allow,
                         via: Vec::new(),
@@ -250,9 +309,6 @@ impl Policy {
 /// box whose source set is the union of theirs.
 const GROUP_AT: usize = 16;
 
-/// The rules of a union group, each with its box.
-type Members<'r> = Vec<(RuleId, &'r PacketBox)>;
-
 /// The allow rules of a union, for splitting a region: rules that match the same packets but for
 /// their sources (an export with a thousand CIDRs on one port) are merged into one box when there
 /// are [`GROUP_AT`] or more of them. Exact: a union of boxes that agree on every other dimension
@@ -260,7 +316,7 @@ type Members<'r> = Vec<(RuleId, &'r PacketBox)>;
 /// once per rule and its source set grows by one range each time: quadratic in the rules.
 fn union_groups<'r>(
     rules: impl Iterator<Item = (RuleId, &'r Rule)>,
-) -> Vec<(PacketBox, Members<'r>)> {
+) -> Vec<(PacketBox, Vec<RuleId>)> {
     let mut index: std::collections::HashMap<PacketBox, usize> = std::collections::HashMap::new();
     let mut groups: Vec<Vec<(usize, RuleId, &'r PacketBox)>> = Vec::new();
     for (pos, (rid, r)) in rules.enumerate() {
@@ -274,11 +330,11 @@ fn union_groups<'r>(
     }
     // rule order is kept: small groups rule by rule at their rules' places, a large group at its
     // first rule's place
-    let mut order: Vec<(usize, PacketBox, Members<'r>)> = Vec::new();
+    let mut order: Vec<(usize, PacketBox, Vec<RuleId>)> = Vec::new();
     for members in groups {
         if members.len() < GROUP_AT {
             for (pos, rid, m) in members {
-                order.push((pos, m.clone(), vec![(rid, m)]));
+                order.push((pos, m.clone(), vec![rid]));
             }
         } else {
             let mut b = members[0].2.clone();
@@ -288,30 +344,30 @@ fn union_groups<'r>(
                     .flat_map(|(_, _, m)| m.src.0.ranges().iter().copied()),
             ));
             let first = members[0].0;
-            order.push((
-                first,
-                b,
-                members.into_iter().map(|(_, r, m)| (r, m)).collect(),
-            ));
+            order.push((first, b, members.into_iter().map(|(_, r, _)| r).collect()));
         }
     }
     order.sort_by_key(|(first, _, _)| *first);
     order.into_iter().map(|(_, b, m)| (b, m)).collect()
 }
 
-/// The members of a union group whose box meets `hit`: the rules that allow it.
-fn members_in(members: &[(RuleId, &PacketBox)], hit: &PacketBox) -> Vec<Decider> {
-    if let [(rid, _)] = members {
-        return vec![Decider::Rule(*rid)];
-    }
-    members
-        .iter()
-        .filter(|(_, m)| m.intersects(hit))
-        .map(|(rid, _)| Decider::Rule(*rid))
-        .collect()
-}
-
 impl Policy {
+    /// The members of a union group whose box meets `hit`: the rules that allow it.
+    fn members_in(&self, members: &[RuleId], hit: &PacketBox) -> Vec<Decider> {
+        if let [rid] = members {
+            return vec![Decider::Rule(*rid)];
+        }
+        members
+            .iter()
+            .filter(|&&rid| {
+                self.rules
+                    .get(rid)
+                    .is_some_and(|r| r.matches.intersects(hit))
+            })
+            .map(|&rid| Decider::Rule(rid))
+            .collect()
+    }
+
     /// Evaluate `region` as if it reached rule position `index` of `chain` (for "what would happen
     /// without this rule"). A user chain's end then counts as unknown (there is no caller).
     pub fn evaluate_from(&self, chain: ChainId, index: usize, region: &PacketBox) -> Vec<Piece> {
@@ -850,6 +906,7 @@ mod tests {
                         chains,
                         rules: rs,
                         entries: vec![],
+                        union_cache: Default::default(),
                     }
                 })
         })
@@ -899,6 +956,7 @@ mod tests {
             chains: vec![chain],
             rules,
             entries: vec![],
+            union_cache: Default::default(),
         }
     }
 
@@ -972,6 +1030,52 @@ mod tests {
                 }
                 sg_union(chain, rs)
             })
+    }
+
+    /// Twenty rules on one port that differ only in their sources become one group (and four on
+    /// another port stay rules of their own); the groups are made once and kept, a copy of the
+    /// policy starts without them, and a piece names the group's rules, not the others'.
+    #[test]
+    fn union_groups_merge_sources_and_are_made_once() {
+        let mut rules = Vec::new();
+        let mut ch = chain("Ingress", Some(Verdict::Deny), vec![]);
+        let mut region = universe();
+        region.src = AddrSet(IntervalSet::range(0, 63));
+        let on_port = |port: u16, src: u128| {
+            let mut b = region.clone();
+            b.dport = IntervalSet::single(port);
+            b.src = AddrSet(IntervalSet::single(src));
+            rule(b, Action::Accept)
+        };
+        for i in 0..20u128 {
+            ch.rules.push(rules.len());
+            rules.push(on_port(5, i * 2));
+        }
+        for i in 0..4u128 {
+            ch.rules.push(rules.len());
+            rules.push(on_port(6, i));
+        }
+        let pol = sg_union(ch, rules);
+        let groups = union_groups(pol.rules.iter().enumerate());
+        assert_eq!(groups.len(), 1 + 4);
+        assert_eq!(groups[0].1, (0..20).collect::<Vec<RuleId>>());
+        assert_eq!(groups[0].0.src.0.ranges().len(), 20);
+
+        let first = pol.evaluate(0, &region);
+        assert_eq!(pol.union_cache.0.lock().unwrap().len(), 1);
+        assert_eq!(pol.evaluate(0, &region), first);
+        assert!(pol.clone().union_cache.0.lock().unwrap().is_empty());
+        // the piece holding source 6 to port 5 names rule 3 (of the group's), none of port 6's
+        let mut p = first
+            .iter()
+            .find(|x| x.verdict == Verdict::Allow && x.space.dport.contains(5))
+            .map(|x| x.space.clone())
+            .unwrap();
+        p.src = AddrSet(IntervalSet::single(6));
+        let holding: Vec<&Piece> = first.iter().filter(|x| x.space.intersects(&p)).collect();
+        assert_eq!(holding.len(), 1);
+        assert!(holding[0].deciders.contains(&Decider::Rule(3)));
+        assert!(!holding[0].deciders.contains(&Decider::Rule(21)));
     }
 
     proptest! {
@@ -1066,6 +1170,7 @@ mod tests {
                 rule(tcp(9669), Action::Accept),
             ],
             entries: vec![],
+            union_cache: Default::default(),
         };
         let mut region = tcp(9669);
         region.src = AddrSet::parse("10.0.0.0/8").unwrap();
@@ -1093,6 +1198,7 @@ mod tests {
             chains: vec![chain("INPUT", Some(Verdict::Deny), vec![0, 1])],
             rules: vec![limited, rule(any_tcp, Action::Accept)],
             entries: vec![],
+            union_cache: Default::default(),
         };
         let pieces = pol.evaluate(0, &tcp(9669));
         assert!(
@@ -1123,6 +1229,7 @@ mod tests {
                 rule(PacketBox::full(), Action::Jump(1)),
             ],
             entries: vec![],
+            union_cache: Default::default(),
         };
         let pieces = pol.evaluate(0, &tcp(1));
         assert_eq!(pieces.len(), 1);

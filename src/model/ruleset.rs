@@ -96,6 +96,7 @@ impl Ruleset {
             chains: Vec::new(),
             rules: Vec::new(),
             entries: Vec::new(),
+            union_cache: Default::default(),
         };
         for rs in sets {
             for p in &rs.policies {

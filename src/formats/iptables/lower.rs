@@ -438,6 +438,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         chains,
         rules,
         entries,
+        union_cache: Default::default(),
     }
 }
 

@@ -849,6 +849,7 @@ pub fn lower(
             chains: Vec::new(),
             rules: Vec::new(),
             entries: Vec::new(),
+            union_cache: Default::default(),
         };
         if on {
             policy.chains.push(Chain {
