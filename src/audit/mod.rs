@@ -90,6 +90,11 @@ pub struct FlowRecord {
     /// The peers came from the inventory (not "any address").
     #[serde(skip)]
     pub exact_peers: bool,
+    /// For an inbound flow whose region is the exposure check's (from anywhere: quick mode):
+    /// the rules and defaults that open it to every address, so that check need not evaluate
+    /// the same region again.
+    #[serde(skip)]
+    pub world_open: Option<Vec<At>>,
 }
 
 /// The whole result of one audit run.
@@ -654,6 +659,7 @@ fn run_job(
         file: t.file,
         target: job.target,
         exact_peers: false,
+        world_open: None,
     };
     let ports = match ports {
         Ok(p) => p,
@@ -680,6 +686,11 @@ fn run_job(
         oif,
     };
     let reach = Reach::evaluate(rs, pipeline, &region);
+    if job.hook == Hook::Input
+        && region == Region::from_anywhere(rs, region.proto.clone(), region.dport.clone())
+    {
+        rec.world_open = Some(reach.world_open_deciders(rs));
+    }
     rec.exact_peers = exact;
     rec.status = reach.status(exact);
     // a stateless filter (network ACL) must also let the replies back out
@@ -1060,23 +1071,8 @@ fn exposure(
         return Vec::new();
     };
     let mut out = Vec::new();
-    let space = rs.address_space();
-    let remote = space.difference(&AddrSet::loopback());
-    let ifs = &rs.interfaces;
     let world = |proto: ProtoSet, ports: PortSet| {
-        Reach::evaluate(
-            rs,
-            input,
-            &Region {
-                src: remote.clone(),
-                dst: space.clone(),
-                proto,
-                dport: ports,
-                sport: PortSet::full(),
-                iif: ifs.non_loopback(),
-                oif: ifs.all(),
-            },
-        )
+        Reach::evaluate(rs, input, &Region::from_anywhere(rs, proto, ports))
     };
     // Z201: catalogue ports this host receives, open to the world; one finding per opening rule
     let mut by_decider: BTreeMap<At, (Vec<String>, BTreeMap<String, PortSet>)> = BTreeMap::new();
@@ -1092,8 +1088,11 @@ fn exposure(
         let Ok(ports) = ports_of(req, Hook::Input, opts) else {
             continue;
         };
-        let reach = world(protocol_set(req.protocol), ports.clone());
-        for at in reach.world_open_deciders(rs) {
+        let open = match &rec.world_open {
+            Some(open) => open.clone(),
+            None => world(protocol_set(req.protocol), ports.clone()).world_open_deciders(rs),
+        };
+        for at in open {
             let (reqs, by_proto) = by_decider.entry(at).or_default();
             reqs.push(rec.requirement.clone());
             let e = by_proto.entry(rec.protocol.clone()).or_default();

@@ -28,7 +28,7 @@ impl Status {
 }
 
 /// The packets of one flow as seen by one firewall.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
     pub src: AddrSet,
     pub dst: AddrSet,
@@ -44,6 +44,21 @@ pub struct Region {
 pub const EPHEMERAL: (u16, u16) = (1024, 65535);
 
 impl Region {
+    /// New connections from any address but the host's own loopback, on any interface but
+    /// loopback, to the host (what "open to the world" is checked on).
+    pub fn from_anywhere(rs: &Ruleset, proto: ProtoSet, dport: PortSet) -> Region {
+        let space = rs.address_space();
+        Region {
+            src: space.difference(&AddrSet::loopback()),
+            dst: space,
+            proto,
+            dport,
+            sport: PortSet::full(),
+            iif: rs.interfaces.non_loopback(),
+            oif: rs.interfaces.all(),
+        }
+    }
+
     /// The replies of this flow: addresses swapped, from the service's ports back to the
     /// client's ephemeral ports, through the other direction of the firewall.
     pub fn replies(&self) -> Region {
@@ -127,10 +142,14 @@ impl Reach {
     }
 
     fn union(&self, v: Verdict, f: impl Fn(&PacketBox) -> &AddrSet) -> AddrSet {
-        self.outcomes
-            .iter()
-            .filter(|o| o.verdict == v)
-            .fold(AddrSet::empty(), |acc, o| acc.union(f(&o.space)))
+        // all ranges sorted and merged at once: a fold of pairwise unions is quadratic in the
+        // pieces (a union of thousands of security-group rules)
+        AddrSet(crate::model::interval::IntervalSet::from_ranges(
+            self.outcomes
+                .iter()
+                .filter(|o| o.verdict == v)
+                .flat_map(|o| f(&o.space).0.ranges().iter().copied()),
+        ))
     }
 
     pub fn allowed_sources(&self) -> AddrSet {
