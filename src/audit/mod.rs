@@ -142,6 +142,38 @@ struct Target<'a> {
     file: usize,
     ruleset: std::borrow::Cow<'a, Ruleset>,
     guard: Guard,
+    /// Every address but loopback of the ruleset's family, and its CIDRs, made on first use:
+    /// most allowed flows of quick mode list it as their sources, and writing out the 130 or so
+    /// CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
+    remote_cidrs: std::sync::OnceLock<(AddrSet, Vec<String>)>,
+}
+
+impl<'a> Target<'a> {
+    fn new(file: usize, ruleset: std::borrow::Cow<'a, Ruleset>, guard: Guard) -> Self {
+        Target {
+            file,
+            ruleset,
+            guard,
+            remote_cidrs: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `set.to_cidrs()`, from the cache when it is every remote address.
+    fn cidrs(&self, set: &AddrSet) -> Vec<String> {
+        let (remote, cidrs) = self.remote_cidrs.get_or_init(|| {
+            let r = self
+                .ruleset
+                .address_space()
+                .difference(&AddrSet::loopback());
+            let c = r.to_cidrs();
+            (r, c)
+        });
+        if set == remote {
+            cidrs.clone()
+        } else {
+            set.to_cidrs()
+        }
+    }
 }
 
 /// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
@@ -187,18 +219,14 @@ fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a
                         .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
                 });
             if union {
-                out.push(Target {
-                    file: fi,
-                    ruleset: Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
+                out.push(Target::new(
+                    fi,
+                    Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
                     guard,
-                });
+                ));
             } else {
                 for rs in f.rulesets.iter().filter(|r| active(r)) {
-                    out.push(Target {
-                        file: fi,
-                        ruleset: Cow::Borrowed(rs),
-                        guard: guard.clone(),
-                    });
+                    out.push(Target::new(fi, Cow::Borrowed(rs), guard.clone()));
                 }
             }
         };
@@ -250,11 +278,7 @@ fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a
                 Some(Cow::Owned(Ruleset::in_series(name, &picked)))
             };
             if let Some(ruleset) = rs {
-                out.push(Target {
-                    file: fi,
-                    ruleset,
-                    guard,
-                });
+                out.push(Target::new(fi, ruleset, guard));
             }
         }
     }
@@ -748,7 +772,7 @@ fn run_job(
             }
         }
     }
-    rec.allowed_sources = reach.allowed_sources().to_cidrs();
+    rec.allowed_sources = t.cidrs(&reach.allowed_sources());
     rec.deciding = reach
         .all_deciders()
         .into_iter()
@@ -1146,7 +1170,7 @@ fn exposure(
             m.protocol.as_str(),
             crate::model::ports::port_string(&ports)
         );
-        let from = display_list(&reach.allowed_sources().to_cidrs());
+        let from = display_list(&t.cidrs(&reach.allowed_sources()));
         let mut f = Finding::new(
             check,
             match m.kind {

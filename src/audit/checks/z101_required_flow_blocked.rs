@@ -36,8 +36,13 @@ pub fn help(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> String {
     } else {
         reach.denied_sources()
     };
-    let cidrs = denied.to_cidrs();
-    let peers = if rec.exact_peers && !cidrs.is_empty() && cidrs.len() <= 8 {
+    // (written out only when they are shown: IPv6 minus `::1` alone is some 130 CIDRs)
+    let cidrs = if rec.exact_peers {
+        denied.to_cidrs()
+    } else {
+        Vec::new()
+    };
+    let peers = if !cidrs.is_empty() && cidrs.len() <= 8 {
         cidrs.join(",")
     } else {
         "PEERS".to_string()
