@@ -142,10 +142,8 @@ struct Target<'a> {
     file: usize,
     ruleset: std::borrow::Cow<'a, Ruleset>,
     guard: Guard,
-    /// Every address but loopback of the ruleset's family, and its CIDRs, made on first use:
-    /// most allowed flows of quick mode list it as their sources, and writing out the 130 or so
-    /// CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
-    remote_cidrs: std::sync::OnceLock<(AddrSet, Vec<String>)>,
+    /// Every address but loopback of the ruleset's family (made on first use).
+    remote: std::sync::OnceLock<AddrSet>,
 }
 
 impl<'a> Target<'a> {
@@ -154,25 +152,32 @@ impl<'a> Target<'a> {
             file,
             ruleset,
             guard,
-            remote_cidrs: std::sync::OnceLock::new(),
+            remote: std::sync::OnceLock::new(),
         }
     }
 
-    /// `set.to_cidrs()`, from the cache when it is every remote address.
+    /// `set.to_cidrs()`; from a cache when it is every remote address, as the sources of most
+    /// allowed flows of quick mode are: writing out the 130 or so CIDRs of IPv6 minus `::1` for
+    /// every flow was a tenth of a many-file run.
     fn cidrs(&self, set: &AddrSet) -> Vec<String> {
-        let (remote, cidrs) = self.remote_cidrs.get_or_init(|| {
-            let r = self
-                .ruleset
+        static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> =
+            std::sync::Mutex::new(Vec::new());
+        let remote = self.remote.get_or_init(|| {
+            self.ruleset
                 .address_space()
-                .difference(&AddrSet::loopback());
-            let c = r.to_cidrs();
-            (r, c)
+                .difference(&AddrSet::loopback())
         });
-        if set == remote {
-            cidrs.clone()
-        } else {
-            set.to_cidrs()
+        if set != remote {
+            return set.to_cidrs();
         }
+        // one entry per address space (IPv4, IPv6, both): a handful in any run
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, c)) = cache.iter().find(|(s, _)| s == set) {
+            return c.clone();
+        }
+        let c = set.to_cidrs();
+        cache.push((set.clone(), c.clone()));
+        c
     }
 }
 
