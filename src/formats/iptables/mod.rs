@@ -1286,14 +1286,15 @@ impl<'w, 'a> RuleParser<'w, 'a> {
 
     /// Take `n` values after option `w` (no legacy `!`).
     fn values(&mut self, w: &Word<'a>, n: u8) -> Result<Values<'a>, ParseIssue> {
-        let what = if n == 1 {
-            "a value".to_string()
-        } else {
-            format!("{n} values")
-        };
         let mut out = Values::default();
         for _ in 0..n.min(Values::MAX as u8) {
-            out.push(self.one(w, &what)?);
+            // the words are only for the error: no allocation per option
+            let v = if n == 1 {
+                self.one(w, "a value")
+            } else {
+                self.one(w, &format!("{n} values"))
+            };
+            out.push(v?);
         }
         Ok(out)
     }
