@@ -9,6 +9,7 @@ use super::addr::{AddrSet, Family};
 use super::interval::IntervalSet;
 use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
 use super::space::{Packet, PacketBox};
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Semantics {
@@ -90,30 +91,30 @@ pub struct Policy {
 /// The allow-rule groups of each union chain of a policy (see [`union_groups`]): each group's
 /// box and the rules it is made of.
 #[derive(Default)]
-pub struct UnionCache(std::sync::Mutex<std::collections::HashMap<ChainId, UnionGroups>>);
+pub struct UnionCache(
+    std::sync::Mutex<std::collections::HashMap<ChainId, std::sync::Arc<OnceLock<UnionGroups>>>>,
+);
 
-type UnionGroups = std::sync::Arc<Vec<(PacketBox, Vec<RuleId>)>>;
+type UnionGroups = Vec<(PacketBox, Vec<RuleId>)>;
 
 impl UnionCache {
-    fn get_or_make(&self, chain: ChainId, make: impl FnOnce() -> UnionGroups) -> UnionGroups {
+    /// The groups of `chain`, made by `make` the first time: evaluations that ask meanwhile wait
+    /// for it (the lock on the map is only held to find the chain's slot).
+    fn get_or_make(
+        &self,
+        chain: ChainId,
+        make: impl FnOnce() -> UnionGroups,
+    ) -> std::sync::Arc<OnceLock<UnionGroups>> {
         // a poisoned lock only means another evaluation panicked: the map is still whole
-        let cached = self
+        let slot = self
             .0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&chain)
-            .cloned();
-        if let Some(g) = cached {
-            return g;
-        }
-        // made outside the lock: two evaluations may both make it, and both get the same groups
-        let g = make();
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .entry(chain)
-            .or_insert(g)
-            .clone()
+            .or_default()
+            .clone();
+        slot.get_or_init(make);
+        slot
     }
 }
 
@@ -243,15 +244,15 @@ impl Policy {
                 }
                 *rest = next;
             };
-        let groups = self.union_cache.get_or_make(entry, || {
-            std::sync::Arc::new(union_groups(
+        let slot = self.union_cache.get_or_make(entry, || {
+            union_groups(
                 rules
                     .iter()
                     .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
                     .copied(),
-            ))
+            )
         });
-        for (m, members) in groups.iter() {
+        for (m, members) in slot.get().into_iter().flatten() {
             split(
                 &mut rest,
                 m,
