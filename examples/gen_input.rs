@@ -1,0 +1,33 @@
+//! Write one of the benches' generated inputs to a file, for whole-process measurements of the
+//! formats `shared/tools` has no generator for (README, Performance).
+//! `cargo run --release --example gen_input -- azure NSGS RULES FILE` (`az network nsg list`) or
+//! `... -- netsh RULES FILE` (`netsh advfirewall firewall show rule name=all verbose`).
+
+#[path = "../benches/gen/mod.rs"]
+mod gen;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize| args.get(i).and_then(|a| a.parse::<usize>().ok());
+    let (text, out) = match args.first().map(String::as_str) {
+        Some("azure") => match (num(1), num(2), args.get(3)) {
+            (Some(n), Some(r), Some(f)) => (gen::azure::nsg_list(n, r), f),
+            _ => usage(),
+        },
+        Some("netsh") => match (num(1), args.get(2)) {
+            (Some(r), Some(f)) => (gen::windows::netsh_show_rule(r), f),
+            _ => usage(),
+        },
+        _ => usage(),
+    };
+    if let Err(e) = std::fs::write(out, text.as_bytes()) {
+        eprintln!("{out}: {e}");
+        std::process::exit(2);
+    }
+    eprintln!("{out}: {} bytes", text.len());
+}
+
+fn usage() -> ! {
+    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE");
+    std::process::exit(2)
+}
