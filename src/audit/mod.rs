@@ -142,43 +142,24 @@ struct Target<'a> {
     file: usize,
     ruleset: std::borrow::Cow<'a, Ruleset>,
     guard: Guard,
-    /// Every address but loopback of the ruleset's family (made on first use).
-    remote: std::sync::OnceLock<AddrSet>,
 }
 
-impl<'a> Target<'a> {
-    fn new(file: usize, ruleset: std::borrow::Cow<'a, Ruleset>, guard: Guard) -> Self {
-        Target {
-            file,
-            ruleset,
-            guard,
-            remote: std::sync::OnceLock::new(),
-        }
+/// `set.to_cidrs()` for the sources of a flow through `rs`; remembered for the run when `set` is
+/// every remote address (as the sources of most allowed flows of quick mode are): writing out
+/// the 130 or so CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
+fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
+    // one entry per address space (IPv4, IPv6, both): a handful in any run
+    static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
+    if *set != rs.address_space().difference(&AddrSet::loopback()) {
+        return set.to_cidrs();
     }
-
-    /// `set.to_cidrs()`; from a cache when it is every remote address, as the sources of most
-    /// allowed flows of quick mode are: writing out the 130 or so CIDRs of IPv6 minus `::1` for
-    /// every flow was a tenth of a many-file run.
-    fn cidrs(&self, set: &AddrSet) -> Vec<String> {
-        static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> =
-            std::sync::Mutex::new(Vec::new());
-        let remote = self.remote.get_or_init(|| {
-            self.ruleset
-                .address_space()
-                .difference(&AddrSet::loopback())
-        });
-        if set != remote {
-            return set.to_cidrs();
-        }
-        // one entry per address space (IPv4, IPv6, both): a handful in any run
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, c)) = cache.iter().find(|(s, _)| s == set) {
-            return c.clone();
-        }
-        let c = set.to_cidrs();
-        cache.push((set.clone(), c.clone()));
-        c
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = cache.iter().find(|(s, _)| s == set) {
+        return c.clone();
     }
+    let c = set.to_cidrs();
+    cache.push((set.clone(), c.clone()));
+    c
 }
 
 /// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
@@ -224,14 +205,18 @@ fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a
                         .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
                 });
             if union {
-                out.push(Target::new(
-                    fi,
-                    Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
+                out.push(Target {
+                    file: fi,
+                    ruleset: Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
                     guard,
-                ));
+                });
             } else {
                 for rs in f.rulesets.iter().filter(|r| active(r)) {
-                    out.push(Target::new(fi, Cow::Borrowed(rs), guard.clone()));
+                    out.push(Target {
+                        file: fi,
+                        ruleset: Cow::Borrowed(rs),
+                        guard: guard.clone(),
+                    });
                 }
             }
         };
@@ -283,7 +268,11 @@ fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a
                 Some(Cow::Owned(Ruleset::in_series(name, &picked)))
             };
             if let Some(ruleset) = rs {
-                out.push(Target::new(fi, ruleset, guard));
+                out.push(Target {
+                    file: fi,
+                    ruleset,
+                    guard,
+                });
             }
         }
     }
@@ -777,7 +766,7 @@ fn run_job(
             }
         }
     }
-    rec.allowed_sources = t.cidrs(&reach.allowed_sources());
+    rec.allowed_sources = source_cidrs(rs, &reach.allowed_sources());
     rec.deciding = reach
         .all_deciders()
         .into_iter()
@@ -1117,11 +1106,16 @@ fn exposure(
         let Ok(ports) = ports_of(req, Hook::Input, opts) else {
             continue;
         };
-        let open = match &rec.world_open {
-            Some(open) => open.clone(),
-            None => world(protocol_set(req.protocol), ports.clone()).world_open_deciders(rs),
+        let evaluated;
+        let open: &[At] = match &rec.world_open {
+            Some(open) => open,
+            None => {
+                evaluated =
+                    world(protocol_set(req.protocol), ports.clone()).world_open_deciders(rs);
+                &evaluated
+            }
         };
-        for at in open {
+        for &at in open {
             let (reqs, by_proto) = by_decider.entry(at).or_default();
             reqs.push(rec.requirement.clone());
             let e = by_proto.entry(rec.protocol.clone()).or_default();
@@ -1175,7 +1169,7 @@ fn exposure(
             m.protocol.as_str(),
             crate::model::ports::port_string(&ports)
         );
-        let from = display_list(&t.cidrs(&reach.allowed_sources()));
+        let from = display_list(&source_cidrs(rs, &reach.allowed_sources()));
         let mut f = Finding::new(
             check,
             match m.kind {

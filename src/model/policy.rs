@@ -98,23 +98,16 @@ pub struct UnionCache(
 type UnionGroups = Vec<(PacketBox, Vec<RuleId>)>;
 
 impl UnionCache {
-    /// The groups of `chain`, made by `make` the first time: evaluations that ask meanwhile wait
-    /// for it (the lock on the map is only held to find the chain's slot).
-    fn get_or_make(
-        &self,
-        chain: ChainId,
-        make: impl FnOnce() -> UnionGroups,
-    ) -> std::sync::Arc<OnceLock<UnionGroups>> {
+    /// The slot of `chain`'s groups: the first evaluation fills it (`get_or_init`) while others
+    /// that ask meanwhile wait; the lock on the map is only held to find the slot.
+    fn slot(&self, chain: ChainId) -> std::sync::Arc<OnceLock<UnionGroups>> {
         // a poisoned lock only means another evaluation panicked: the map is still whole
-        let slot = self
-            .0
+        self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(chain)
             .or_default()
-            .clone();
-        slot.get_or_init(make);
-        slot
+            .clone()
     }
 }
 
@@ -244,7 +237,8 @@ impl Policy {
                 }
                 *rest = next;
             };
-        let slot = self.union_cache.get_or_make(entry, || {
+        let slot = self.union_cache.slot(entry);
+        let groups = slot.get_or_init(|| {
             union_groups(
                 rules
                     .iter()
@@ -252,7 +246,7 @@ impl Policy {
                     .copied(),
             )
         });
-        for (m, members) in slot.get().into_iter().flatten() {
+        for (m, members) in groups {
             split(
                 &mut rest,
                 m,
@@ -1064,7 +1058,12 @@ mod tests {
 
         let first = pol.evaluate(0, &region);
         assert_eq!(pol.union_cache.0.lock().unwrap().len(), 1);
+        let made = pol.union_cache.slot(0);
+        assert_eq!(made.get(), Some(&groups));
         assert_eq!(pol.evaluate(0, &region), first);
+        // the second evaluation used the same slot: the groups were not made again
+        assert!(std::sync::Arc::ptr_eq(&made, &pol.union_cache.slot(0)));
+        assert_eq!(pol.union_cache.0.lock().unwrap().len(), 1);
         assert!(pol.clone().union_cache.0.lock().unwrap().is_empty());
         // the piece holding source 6 to port 5 names rule 3 (of the group's), none of port 6's
         let mut p = first

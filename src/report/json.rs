@@ -73,10 +73,6 @@ struct FindingCounts {
     baselined: usize,
 }
 
-pub fn to_value(r: &Report) -> serde_json::Value {
-    serde_json::to_value(doc(r)).unwrap_or(serde_json::Value::Null)
-}
-
 /// The document, borrowing from the report.
 fn doc(r: &Report) -> Doc<'_> {
     Doc {
@@ -139,8 +135,7 @@ fn doc(r: &Report) -> Doc<'_> {
 }
 
 /// Written straight from the report (no `serde_json::Value` in between: for a report of
-/// thousands of deciding rules that tree was a fifth of the run); the same text, since a
-/// struct's fields are written in the order `to_value` keeps them.
+/// thousands of deciding rules that tree was a fifth of the run).
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &doc(r))?;
     writeln!(out)

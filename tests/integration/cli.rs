@@ -81,6 +81,46 @@ fn exposure_of_9669_and_7073_to_the_world() {
     assert!(findings(&v, "Z201").is_empty() && findings(&v, "Z202").is_empty());
 }
 
+/// Quick mode's inbound flows cover the exposure check's region, so the check reuses their
+/// evaluation; with an inventory the flows see only the peers and the check evaluates the region
+/// itself. Both ways give the same Z201 and Z202.
+#[test]
+fn exposure_is_the_same_whether_the_flows_region_is_reused_or_not() {
+    let dir = tempdir();
+    let fw = std::fs::canonicalize("fixtures/iptables/zvm-exposed.rules").unwrap();
+    let inv = dir.join("portolan.toml");
+    std::fs::write(
+        &inv,
+        format!(
+            "environment = \"vsphere\"\n\n[[site]]\nname = \"prod\"\n[site.roles]\nzvm = [\"10.0.0.5\"]\nvra = [\"10.0.1.0/24\"]\n\n[[firewall]]\npath = {:?}\nsite = \"prod\"\nguards = \"host:zvm\"\n",
+            fw.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (quick_v, _) = quick("fixtures/iptables/zvm-exposed.rules");
+    let (inv_v, _) = audit_json(&["--inventory", inv.to_str().unwrap()]);
+    // the inventory narrowed the flows: 4005 from the VRAs is allowed for exactly them
+    assert_eq!(
+        flow(&inv_v, "vsphere.zvm-vra-4005", "inbound")["allowed_sources"],
+        serde_json::json!(["10.0.1.0/24"])
+    );
+    for code in ["Z201", "Z202"] {
+        let strip = |v: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+            findings(v, code)
+                .iter()
+                .map(|f| (f["line"].clone(), f["message"].clone()))
+                .collect()
+        };
+        assert_eq!(
+            strip(&quick_v).len(),
+            1,
+            "{code}: {:#?}",
+            quick_v["findings"]
+        );
+        assert_eq!(strip(&quick_v), strip(&inv_v), "{code}");
+    }
+}
+
 #[test]
 fn malformed_lines_are_z001_and_the_rest_is_still_audited() {
     let (v, code) = quick("fixtures/iptables/zvm-malformed.rules");
