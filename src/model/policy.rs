@@ -1116,13 +1116,31 @@ mod tests {
                 (Just(p), prop::collection::vec(packet_in(&u), 64))
             })
         ) {
-            let pieces = pol.evaluate(0, &universe());
-            for p in &pkts {
+            let (pieces, verdicts) = on_big_stack(|| {
+                let verdicts: Vec<Verdict> = pkts.iter().map(|p| pol.evaluate_packet(0, p)).collect();
+                (pol.evaluate(0, &universe()), verdicts)
+            });
+            for (p, want) in pkts.iter().zip(verdicts) {
                 let holding: Vec<&Piece> = pieces.iter().filter(|x| x.space.contains(p)).collect();
                 prop_assert_eq!(holding.len(), 1, "pieces must partition the region: {:?}", p);
-                prop_assert_eq!(holding[0].verdict, pol.evaluate_packet(0, p), "packet {:?}", p);
+                prop_assert_eq!(holding[0].verdict, want, "packet {:?}", p);
             }
         }
+    }
+
+    /// Evaluation nests a call per jump and per undecidable rule, and the CLI and rayon's workers
+    /// run it on 1 GiB stacks (`cli::STACK`). In a debug build, a rare random policy nests deeper
+    /// than the test harness's 2 MiB thread holds (it aborted one CI run of 512 cases): the property
+    /// tests evaluate on a thread with the CLI's stack.
+    fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(1 << 30)
+                .spawn_scoped(s, f)
+                .expect("a thread with a large stack")
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        })
     }
 
     fn rule(m: PacketBox, action: Action) -> Rule {
