@@ -4,12 +4,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use portolan::audit::{self, input::parse_text, AuditOptions};
 use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
+use portolan::engine::{self as audit, AuditOptions};
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
 use portolan::formats::{azure_nsg, json_spans, Resolver};
+use portolan::load::parse_text;
 
 mod gen;
 

@@ -4,11 +4,12 @@
 
 use std::time::Instant;
 
-use portolan::audit::{self, input::InputFile, AuditOptions};
 use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
+use portolan::engine::{self as audit, AuditOptions};
 use portolan::formats::iptables::{self, lower as iptables_lower};
 use portolan::formats::source::SourceText;
+use portolan::load::InputFile;
 
 /// `VmRSS` and `VmHWM` in KiB, or "?" off Linux.
 fn memory() -> String {

@@ -430,7 +430,7 @@ impl Inventory {
         }
         let mut waivers = Vec::new();
         for w in &raw.waiver {
-            if crate::audit::checks::find(w.code.get_ref()).is_none() {
+            if crate::checks::find(w.code.get_ref()).is_none() {
                 problems.push(Problem {
                     message: format!("no check has the code `{}`", w.code.get_ref()),
                     span: span(w.code.span()),
@@ -459,7 +459,7 @@ impl Inventory {
                 None => None,
             };
             waivers.push(Waiver {
-                code: crate::audit::checks::find(w.code.get_ref())
+                code: crate::checks::find(w.code.get_ref())
                     .map(|c| c.code.to_string())
                     .unwrap_or_else(|| w.code.get_ref().clone()),
                 requirement: w.requirement.clone(),

@@ -4,7 +4,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portolan::audit::input;
+use portolan::load as input;
 use portolan::formats::detect::{self, Format};
 use portolan::formats::{cloudformation, encoding, json_spans, windows, Resolver};
 

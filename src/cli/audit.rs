@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::audit::{self as engine, AuditOptions, Severity};
 use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
+use crate::engine::{self as engine, AuditOptions, Severity};
 use crate::inventory::Inventory;
 use crate::report::{
     concise, github, gitlab, html, human, json, junit, markdown, sarif, OutputFormat,
@@ -254,7 +254,7 @@ pub(crate) struct Setup {
     names: crate::formats::Resolver,
     interfaces: Vec<String>,
     profiles: Vec<String>,
-    filter: engine::input::ScanFilter,
+    filter: crate::load::ScanFilter,
     max_input_size: u64,
 }
 
@@ -346,7 +346,7 @@ impl Setup {
             .unwrap_or_default();
         include.extend(a.config.include.iter().cloned());
         exclude.extend(a.config.exclude.iter().cloned());
-        let filter = match engine::input::ScanFilter::new(&include, &exclude) {
+        let filter = match crate::load::ScanFilter::new(&include, &exclude) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("portolan: {e}");
@@ -371,7 +371,7 @@ impl Setup {
     /// e.g. with its firewall paths moved), then apply the inventory's waivers.
     pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
         let files =
-            engine::input::load_filtered(paths, &self.names, &self.filter, self.max_input_size);
+            crate::load::load_filtered(paths, &self.names, &self.filter, self.max_input_size);
         let opts = AuditOptions {
             catalog: &self.catalog,
             env: self.env,

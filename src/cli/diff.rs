@@ -14,9 +14,9 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
 use super::audit::{FailOn, Setup};
-use crate::audit::finding::fingerprint;
-use crate::audit::reach::Status;
-use crate::audit::{Deciding, FlowRecord, Report, Severity};
+use crate::engine::finding::fingerprint;
+use crate::engine::reach::Status;
+use crate::engine::{Deciding, FlowRecord, Report, Severity};
 use crate::inventory::Inventory;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::audit::checks;
+use crate::checks;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {

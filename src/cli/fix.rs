@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::audit::fix::Fix;
+use crate::remedy::Fix;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FixFormat {
@@ -154,7 +154,7 @@ pub fn run(a: FixArgs) -> u8 {
 
 fn write_patched(
     dir: &Path,
-    report: &crate::audit::Report,
+    report: &crate::engine::Report,
     per_file: &[(usize, Vec<(String, Fix)>)],
 ) -> Result<(), u8> {
     if let Err(e) = std::fs::create_dir_all(dir) {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::audit::InputFile;
 use crate::catalog::Environment;
+use crate::engine::InputFile;
 use crate::formats::detect::Format;
 
 #[derive(Debug, Args)]
@@ -241,7 +241,7 @@ pub fn run(a: InitArgs) -> u8 {
         eprintln!("portolan: {} is not a directory", a.dir.display());
         return super::EXIT_USAGE;
     }
-    let files = crate::audit::load(
+    let files = crate::engine::load(
         std::slice::from_ref(&a.dir),
         &crate::formats::Resolver::default(),
     );

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
-use crate::audit::{self as engine, InputFile};
+use crate::engine::{self as engine, InputFile};
 use crate::model::ports::{self, ConnState, PortSet, ProtoSet};
 use crate::model::trace::Event;
 use crate::model::{AddrSet, Hook, PacketBox, Ruleset, Verdict};
@@ -301,7 +301,9 @@ fn human(doc: &Value, out: &mut dyn std::io::Write) -> std::io::Result<()> {
                     .flatten()
                     .filter_map(|x| x.as_str())
                     .collect();
-                crate::audit::display_list(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                crate::engine::findings::display_list(
+                    &items.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                )
             };
             writeln!(
                 out,

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::audit::{Finding, Report};
+use crate::engine::{Finding, Report};
 
 pub fn line(r: &Report, f: &Finding) -> String {
     let at = match f.file.and_then(|i| r.files.get(i)) {

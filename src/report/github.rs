@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::audit::{Finding, Report, Severity};
+use crate::engine::{Finding, Report, Severity};
 
 fn command(s: Severity) -> &'static str {
     match s {

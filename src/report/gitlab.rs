@@ -10,8 +10,8 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use crate::audit::finding::fingerprint;
-use crate::audit::{Finding, Report, Severity};
+use crate::engine::finding::fingerprint;
+use crate::engine::{Finding, Report, Severity};
 
 /// Our severity in GitLab's scale (info, minor, major, critical, blocker).
 pub fn severity(f: &Finding) -> &'static str {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::audit::reach::Status;
-use crate::audit::{FlowRecord, Report, Severity};
+use crate::engine::reach::Status;
+use crate::engine::{FlowRecord, Report, Severity};
 
 /// Escape text for HTML and SVG.
 pub fn esc(s: &str) -> String {

@@ -6,8 +6,8 @@ use std::io::Write;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 
-use crate::audit::reach::Status;
-use crate::audit::{Finding, Report, Severity};
+use crate::engine::reach::Status;
+use crate::engine::{Finding, Report, Severity};
 
 /// A finding with its file's text, as a miette diagnostic.
 struct Diag<'a> {
@@ -216,7 +216,7 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
     )
 }
 
-fn waiver_note(w: &crate::audit::finding::Waived) -> String {
+fn waiver_note(w: &crate::engine::finding::Waived) -> String {
     let ticket = w
         .ticket
         .as_ref()

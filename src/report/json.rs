@@ -4,8 +4,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::audit::reach::Status;
-use crate::audit::{FlowRecord, Report, Severity};
+use crate::engine::reach::Status;
+use crate::engine::{FlowRecord, Report, Severity};
 
 #[derive(Serialize)]
 struct Doc<'a> {
@@ -37,7 +37,7 @@ struct FindingOut<'a> {
     requirement: Option<&'a str>,
     labels: Vec<LabelOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    waiver: Option<&'a crate::audit::finding::Waived>,
+    waiver: Option<&'a crate::engine::finding::Waived>,
 }
 
 #[derive(Serialize)]

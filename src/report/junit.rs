@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::audit::reach::Status;
-use crate::audit::{Report, Severity};
+use crate::engine::reach::Status;
+use crate::engine::{Report, Severity};
 
 /// Escape text for XML attribute values and character data.
 pub fn esc(s: &str) -> String {

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use crate::audit::reach::Status;
-use crate::audit::{Report, Severity};
+use crate::engine::reach::Status;
+use crate::engine::{Report, Severity};
 
 /// Make text safe inside a Markdown table cell.
 fn cell(s: &str) -> String {

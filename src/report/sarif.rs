@@ -7,9 +7,9 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use crate::audit::checks;
-use crate::audit::finding::fingerprint;
-use crate::audit::{Finding, Report, Severity};
+use crate::checks;
+use crate::engine::finding::fingerprint;
+use crate::engine::{Finding, Report, Severity};
 
 fn level(s: Severity) -> &'static str {
     match s {

@@ -574,7 +574,7 @@ fn explain_prints_a_checks_doc_and_lists_codes() {
     assert!(String::from_utf8(out.stdout).unwrap().contains("7073"));
     let out = portolan().args(["explain", "--list"]).output().unwrap();
     let list = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(list.lines().count(), portolan::audit::checks::ALL.len());
+    assert_eq!(list.lines().count(), portolan::checks::ALL.len());
     assert_eq!(
         portolan()
             .args(["explain", "Z999"])

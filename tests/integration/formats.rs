@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use portolan::audit::{self, InputFile};
+use portolan::engine::{self as audit, InputFile};
 use portolan::model::ports::{ConnState, PortSet, ProtoSet, TCP};
 use portolan::model::{AddrSet, Hook, PacketBox, Verdict};
 

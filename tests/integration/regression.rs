@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use portolan::audit::{self, AuditOptions};
 use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
+use portolan::engine::{self as audit, AuditOptions};
 
 fn audit_text(name: &str, text: &str) -> audit::Report {
     let dir = super::cli::tempdir();

@@ -2,7 +2,7 @@
 //! The full text is in `z103_required_flow_unknown.md`, next to this file.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z103",

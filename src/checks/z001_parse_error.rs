@@ -2,7 +2,7 @@
 //! The full text is in `z001_parse_error.md`, next to this file.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z001",

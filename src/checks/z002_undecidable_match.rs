@@ -2,7 +2,7 @@
 //! The full text is in `z002_undecidable_match.md`, next to this file.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z002",

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use super::checks::z004_unused_waiver;
 use super::finding::{fingerprint, Finding, Waived};
 use super::Report;
+use crate::checks::z004_unused_waiver;
 use crate::inventory::Waiver;
 
 fn date(d: (i32, u32, u32)) -> String {

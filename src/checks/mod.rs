@@ -2,7 +2,26 @@
 //! Markdown doc with `## What it finds`, `## Why it matters`, `## Example` and `## Fix`: the text
 //! `portolan explain CODE` prints and SARIF rules carry.
 
-use super::finding::Severity;
+use serde::Serialize;
+
+/// How much a finding weighs; `--fail-on` compares against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
 
 pub mod z001_parse_error;
 pub mod z002_undecidable_match;

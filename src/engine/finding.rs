@@ -1,26 +1,8 @@
 //! Findings: what the audit reports, with a stable code, a severity and labelled spans.
 
-use serde::Serialize;
-
 use crate::model::Span;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
+pub use crate::checks::Severity;
 
 /// A labelled span in the finding's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +51,7 @@ impl Finding {
 }
 
 impl Finding {
-    pub fn new(check: &super::checks::Check, message: impl Into<String>) -> Self {
+    pub fn new(check: &crate::checks::Check, message: impl Into<String>) -> Self {
         Finding {
             code: check.code,
             name: check.name,
@@ -94,7 +76,7 @@ impl Finding {
 /// A stable fingerprint of a finding: its code, requirement, file and the *text* of the source it
 /// points at (whitespace folded), not its line number, so it survives lines moving around. Used
 /// for SARIF `partialFingerprints` and baselines.
-pub fn fingerprint(f: &Finding, file: Option<&super::InputFile>) -> String {
+pub fn fingerprint(f: &Finding, file: Option<&crate::load::InputFile>) -> String {
     // FNV-1a, 64 bit: stable across runs and platforms (std's hasher is not)
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |s: &str| {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::checks::{z001_parse_error, z002_undecidable_match, z003_unrecognised_input};
-use super::finding::{Finding, Label};
+use crate::checks::{z001_parse_error, z002_undecidable_match, z003_unrecognised_input};
+use crate::engine::finding::{Finding, Label};
 use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
@@ -355,7 +355,7 @@ fn encoding_finding(
             &z001_parse_error::CHECK,
             "the file is not valid UTF-8: it was read as Windows-1252, so non-ASCII text (names, comments) may read wrong",
         );
-        f.severity = crate::audit::Severity::Warning;
+        f.severity = crate::engine::Severity::Warning;
         f.help = Some("save the export as UTF-8 (PowerShell: `Out-File -Encoding utf8`)".into());
         (at, f)
     };

@@ -2,7 +2,7 @@
 //! The full text is in `z101_required_flow_blocked.md`, next to this file.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z101",
@@ -12,8 +12,8 @@ pub const CHECK: Check = Check {
     doc: include_str!("z101_required_flow_blocked.md"),
 };
 
-use crate::audit::reach::Reach;
-use crate::audit::FlowRecord;
+use crate::engine::reach::Reach;
+use crate::engine::FlowRecord;
 use crate::model::{Decider, Ruleset, Semantics, Verdict};
 
 /// What to change: allow the flow ahead of the first rule (or the policy) that drops it.

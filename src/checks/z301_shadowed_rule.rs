@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::Check;
-use crate::audit::finding::{Finding, Label, Severity};
+use crate::engine::finding::{Finding, Label, Severity};
 use crate::model::{Action, PacketBox, Policy, RuleId, Ruleset, Semantics, Verdict};
 
 pub const CHECK: Check = Check {

@@ -12,8 +12,8 @@
 
 use serde::Serialize;
 
-use super::reach::Reach;
-use super::FlowRecord;
+use crate::engine::reach::Reach;
+use crate::engine::FlowRecord;
 use crate::model::{Action, Decider, Hook, Policy, Ruleset, Semantics, Verdict};
 
 /// One change that fixes one flow.

@@ -2,7 +2,7 @@
 //! The full text is in `z201_management_port_exposed.md`, next to this file.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z201",

@@ -2,7 +2,7 @@
 //! `z302_redundant_rule.md`; the analysis is shared with Z301 in `z301_shadowed_rule.rs`.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z302",

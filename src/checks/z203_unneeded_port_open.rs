@@ -2,7 +2,7 @@
 //! The full text is in `z203_unneeded_port_open.md`, next to this file.
 
 use super::Check;
-use crate::audit::finding::Severity;
+use super::Severity;
 
 pub const CHECK: Check = Check {
     code: "Z203",

@@ -1,0 +1,280 @@
+//! The findings of an evaluated flow (Z101, Z102, Z103, Z002) and the labels they carry.
+
+use super::reach::{Reach, Status};
+use super::{Deciding, Finding, FlowRecord, InputFile, Label, Severity};
+use crate::checks::{
+    self as checks, z002_undecidable_match, z101_required_flow_blocked, z102_required_flow_partial,
+    z103_required_flow_unknown,
+};
+use crate::model::{At, Decider, Ruleset, Verdict};
+
+/// The JSON `deciding` entry of a decider.
+pub(super) fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Deciding> {
+    let p = rs.policies.get(at.policy)?;
+    let (prov, action) = match at.decider {
+        Decider::Rule(r) | Decider::Loop(r) => {
+            let rule = p.rules.get(r)?;
+            (&rule.prov, rule.action.name().to_string())
+        }
+        Decider::ChainPolicy(c) => {
+            let ch = p.chains.get(c)?;
+            let a = match ch.policy {
+                Some(Verdict::Allow) => "accept",
+                Some(Verdict::Deny) => "drop",
+                _ => "unknown",
+            };
+            (&ch.decl, a.to_string())
+        }
+    };
+    Some(Deciding {
+        file: file.path.clone(),
+        line: (!prov.span.is_empty() || prov.line > 0)
+            .then_some(prov.line)
+            .filter(|l| *l > 0),
+        rule: prov.label.clone(),
+        action,
+    })
+}
+
+/// A label on a decider's source, if it has one in the file.
+pub(crate) fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
+    let prov = rs.provenance(at)?;
+    if prov.span.is_empty() {
+        return None;
+    }
+    Some(Label {
+        span: prov.span,
+        line: prov.line,
+        column: prov.column,
+        text,
+        rule: Some(prov.label.clone()),
+    })
+}
+
+pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
+    let cond = match &rec.condition {
+        Some(c) => format!(" (needed only if {c})"),
+        None => String::new(),
+    };
+    format!(
+        "{} {}/{} {} -> {} ({}, {}) {what}{cond}",
+        rec.requirement,
+        rec.protocol,
+        rec.ports,
+        rec.from_role,
+        rec.to_role,
+        rec.direction,
+        rec.policy
+    )
+}
+
+pub(super) fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let conditional = rec.conditional;
+    let base = |check: &checks::Check, what: &str| {
+        let mut f = Finding::new(check, flow_message(rec, what));
+        f.file = Some(rec.file);
+        f.requirement = Some(rec.requirement.clone());
+        f.site = rec.site.clone();
+        if conditional && f.severity == Severity::Error {
+            f.severity = Severity::Warning;
+        }
+        f
+    };
+    let deny_labels = |verb: &str| -> Vec<Label> {
+        let mut labels: Vec<Label> = reach
+            .deciders(Verdict::Deny)
+            .into_iter()
+            .filter_map(|at| label_at(rs, at, format!("{verb} {}/{}", rec.protocol, rec.ports)))
+            .collect();
+        // the jumps and returns that led there
+        for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
+            for &(pi, r) in &o.via {
+                let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else {
+                    continue;
+                };
+                let text = match rule.action {
+                    crate::model::Action::Jump(c) | crate::model::Action::Goto(c) => format!(
+                        "jumps to {}",
+                        rs.policies[pi]
+                            .chains
+                            .get(c)
+                            .map(|c| c.name.as_str())
+                            .unwrap_or("?")
+                    ),
+                    crate::model::Action::Return => "returns to the calling chain".to_string(),
+                    _ => continue,
+                };
+                let at = At {
+                    policy: pi,
+                    decider: Decider::Rule(r),
+                };
+                if let Some(l) = label_at(rs, at, text) {
+                    if !labels.iter().any(|x| x.span == l.span) {
+                        labels.push(l);
+                    }
+                }
+            }
+        }
+        labels
+    };
+    match rec.status {
+        Status::Allowed => {}
+        Status::Blocked => {
+            // name what denies it (with NSGs in series: which NSG)
+            let by: Vec<String> = reach
+                .deciders(Verdict::Deny)
+                .into_iter()
+                .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
+                .collect();
+            let what = match by.as_slice() {
+                [one] => format!("is blocked by {one}"),
+                _ => "is blocked".to_string(),
+            };
+            let mut f = base(&z101_required_flow_blocked::CHECK, &what);
+            f.labels = deny_labels("drops");
+            let mut help = z101_required_flow_blocked::help(rec, reach, rs);
+            if let Some(hint) = disabled_rule_hint(reach, rs) {
+                help = format!("{hint}; or {help}");
+            }
+            f.help = Some(help);
+            out.push(f);
+        }
+        Status::Partial => {
+            let mut f = base(
+                &z102_required_flow_partial::CHECK,
+                &format!(
+                    "is allowed only from {}",
+                    display_list(&rec.allowed_sources)
+                ),
+            );
+            f.labels = deny_labels("drops the rest of");
+            f.help = Some(format!(
+                "denied sources: {}; widen the allowing rule to every peer or move it above the rules labelled here",
+                display_list(&reach.denied_sources().to_cidrs())
+            ));
+            out.push(f);
+        }
+        Status::Unknown => {
+            let mut f = base(&z103_required_flow_unknown::CHECK, "cannot be decided");
+            let und: Vec<At> = reach.deciders(Verdict::Unknown);
+            f.labels = und
+                .iter()
+                .filter(|at| is_undecidable(rs, **at))
+                .filter_map(|at| label_at(rs, *at, "cannot be evaluated".into()))
+                .collect();
+            f.help = Some(format!(
+                "undecided because: {}",
+                rec.unknown_reasons.join("; ")
+            ));
+            out.push(f);
+            // Z002 once per undecidable rule that touched a required flow
+            for at in und.into_iter().filter(|at| is_undecidable(rs, *at)) {
+                let Some(p) = rs.policies.get(at.policy) else {
+                    continue;
+                };
+                let (Decider::Rule(r) | Decider::Loop(r)) = at.decider else {
+                    continue;
+                };
+                let Some(rule) = p.rules.get(r) else { continue };
+                let why = if rule.undecidable.is_empty() {
+                    "its verdict is not in the export".to_string()
+                } else {
+                    rule.undecidable.join("; ")
+                };
+                let mut f = Finding::new(
+                    &z002_undecidable_match::CHECK,
+                    format!("{}: {why}", rule.prov.label),
+                );
+                f.file = Some(rec.file);
+                f.labels = label_at(rs, at, "undecidable".into()).into_iter().collect();
+                f.help = Some(
+                    "flows through this rule are reported as unknown; see `portolan explain Z002`"
+                        .into(),
+                );
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn is_undecidable(rs: &Ruleset, at: At) -> bool {
+    match at.decider {
+        Decider::Loop(_) => true,
+        _ => rs
+            .rule(at)
+            .is_some_and(|r| !r.undecidable.is_empty() || r.action == crate::model::Action::Opaque),
+    }
+}
+
+pub fn display_list(v: &[String]) -> String {
+    const MAX: usize = 6;
+    if v.is_empty() {
+        return "nowhere".into();
+    }
+    if v.len() <= MAX {
+        v.join(", ")
+    } else {
+        format!("{} and {} more", v[..MAX].join(", "), v.len() - MAX)
+    }
+}
+
+/// Windows keeps disabled rules in a `<chain> (disabled)` chain that nothing enters: if one of
+/// them would admit what is denied, say so ("enabling rule X would fix this").
+fn disabled_rule_hint(reach: &Reach, rs: &Ruleset) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
+        for at in &o.deciders {
+            let Some(p) = rs.policies.get(at.policy) else {
+                continue;
+            };
+            for c in &p.chains {
+                let Some(base) = c.name.strip_suffix(" (disabled)") else {
+                    continue;
+                };
+                // only the disabled twin of a chain this policy is entered by
+                if !p
+                    .entries
+                    .iter()
+                    .any(|e| p.chains.get(e.chain).is_some_and(|x| x.name == base))
+                {
+                    continue;
+                }
+                let Some(ci) = p.chain_by_name(&c.name) else {
+                    continue;
+                };
+                for piece in p.evaluate(ci, &o.space) {
+                    if piece.verdict != Verdict::Allow {
+                        continue;
+                    }
+                    for d in piece.deciders {
+                        if let Decider::Rule(r) = d {
+                            if let Some(rule) = p.rules.get(r) {
+                                let n = if rule.prov.line > 0 {
+                                    format!("`{}` (line {})", rule.prov.label, rule.prov.line)
+                                } else {
+                                    format!("`{}`", rule.prov.label)
+                                };
+                                if !names.contains(&n) {
+                                    names.push(n);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (!names.is_empty()).then(|| {
+        format!(
+            "enabling the disabled rule {} would admit it",
+            names.join(", ")
+        )
+    })
+}
+
+/// The `quoted` names in a message.
+pub(super) fn backticked(m: &str) -> Vec<&str> {
+    m.split('`').skip(1).step_by(2).collect()
+}

@@ -1,0 +1,273 @@
+//! One required flow through one firewall: its region, the evaluation and the flow record.
+
+use super::findings::{deciding, flow_findings, flow_message, label_at};
+use super::jobs::{forward_roles, guarded_name, ports_of, protocol_set, scope, Job, Scope};
+use super::reach::{self, Reach, Region, Status};
+use super::targets::Target;
+use super::{AuditOptions, Finding, FlowRecord, InputFile, Severity};
+use crate::catalog::{role_includes, Direction, Environment};
+use crate::checks::{
+    z101_required_flow_blocked, z102_required_flow_partial, z103_required_flow_unknown,
+};
+use crate::inventory::Guards;
+use crate::model::ports::PortSet;
+use crate::model::{AddrSet, Hook, Ruleset, Verdict};
+
+/// `set.to_cidrs()` for the sources of a flow through `rs`; remembered for the run when `set` is
+/// every remote address (as the sources of most allowed flows of quick mode are): writing out
+/// the 130 or so CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
+pub(super) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
+    // one entry per address space (IPv4, IPv6, both): a handful in any run
+    static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
+    if *set != rs.address_space().difference(&AddrSet::loopback()) {
+        return set.to_cidrs();
+    }
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = cache.iter().find(|(s, _)| s == set) {
+        return c.clone();
+    }
+    let c = set.to_cidrs();
+    cache.push((set.clone(), c.clone()));
+    c
+}
+
+/// Evaluate one job: the flow's region through the target's pipeline, its record and findings.
+pub(super) fn run_job(
+    job: &Job<'_>,
+    file: &InputFile,
+    t: &Target<'_>,
+    env: Environment,
+    opts: &AuditOptions<'_>,
+) -> Option<(FlowRecord, Vec<Finding>)> {
+    let rs: &Ruleset = &t.ruleset;
+    let g = &t.guard;
+    let pipeline = rs.pipeline(job.hook)?;
+    let req = job.req;
+    let space = rs.address_space();
+    let remote = space.difference(&AddrSet::loopback());
+    let ifs = &rs.interfaces;
+    let peer_ifs = if g.interfaces.is_empty() {
+        ifs.non_loopback()
+    } else {
+        g.interfaces
+            .iter()
+            .fold(crate::model::iface::IfaceSet::empty(), |a, i| {
+                a.union(&ifs.matching(i))
+            })
+    };
+    let mut reasons = Vec::new();
+    let mut exact = false;
+    let (src, dst, site) = match (&g.guards, opts.inventory) {
+        (Guards::Host(role), Some(inv)) => {
+            let host_roles: Vec<&str> = if role == "zca" {
+                vec!["zca", "zvm", "vra"]
+            } else {
+                vec![role.as_str()]
+            };
+            let host = host_roles
+                .iter()
+                .fold(AddrSet::empty(), |a, r| {
+                    a.union(&inv.addresses(r, g.site.as_deref()))
+                })
+                .intersect(&space);
+            let host = if host.is_empty() { space.clone() } else { host };
+            let peers = match scope(req) {
+                Scope::Local => inv.addresses(&job.peer_role, g.site.as_deref()),
+                Scope::Anywhere => inv.addresses(&job.peer_role, None),
+                Scope::PeerSite => inv
+                    .sites
+                    .iter()
+                    .filter(|s| Some(&s.name) != g.site.as_ref())
+                    .filter_map(|s| s.roles.get(&job.peer_role))
+                    .fold(AddrSet::empty(), |a, b| a.union(b)),
+            }
+            .intersect(&remote);
+            let peers = if peers.is_empty() {
+                reasons.push(format!(
+                    "the inventory names no {} address for this flow: any address assumed",
+                    job.peer_role
+                ));
+                remote.clone()
+            } else {
+                exact = true;
+                peers
+            };
+            match job.hook {
+                Hook::Output => (host, peers, g.site.clone()),
+                _ => (peers, host, g.site.clone()),
+            }
+        }
+        (Guards::Boundary, Some(inv)) => {
+            let (a, b) = job.sites.clone()?;
+            let (opener, server) = forward_roles(job);
+            let s = inv.addresses(opener, Some(&a)).intersect(&space);
+            let d = inv.addresses(server, Some(&b)).intersect(&space);
+            if s.is_empty() || d.is_empty() {
+                return None;
+            }
+            exact = true;
+            (s, d, Some(format!("{a} -> {b}")))
+        }
+        (_, None) => match job.hook {
+            Hook::Output => (space.clone(), remote.clone(), None),
+            _ => (remote.clone(), space.clone(), None),
+        },
+    };
+    let (iif, oif) = match job.hook {
+        Hook::Input => (peer_ifs, ifs.all()),
+        Hook::Output => (ifs.all(), peer_ifs),
+        Hook::Forward => (ifs.non_loopback(), ifs.non_loopback()),
+    };
+    let ports = ports_of(req, job.hook, opts);
+    // the catalogue role the guarded host plays in this flow
+    let host_role = match (&g.guards, req.direction, job.hook) {
+        (_, Direction::AToB, Hook::Input) => req.to_role.as_str(),
+        (_, Direction::AToB, _) => req.from_role.as_str(),
+        (Guards::Host(r), Direction::Both, _) if role_includes(r, &req.to_role) => {
+            req.to_role.as_str()
+        }
+        _ => req.from_role.as_str(),
+    };
+    let (from_role, to_role) = match job.hook {
+        Hook::Input => (job.peer_role.clone(), guarded_name(g, host_role)),
+        Hook::Output => (guarded_name(g, host_role), job.peer_role.clone()),
+        Hook::Forward => {
+            let (f, t) = forward_roles(job);
+            (f.to_string(), t.to_string())
+        }
+    };
+    let mut rec = FlowRecord {
+        requirement: req.id.clone(),
+        environment: env.as_str().to_string(),
+        site,
+        firewall: file.path.clone(),
+        policy: pipeline.name.clone(),
+        direction: match job.hook {
+            Hook::Input => "inbound",
+            Hook::Output => "outbound",
+            Hook::Forward => "forward",
+        },
+        from_role,
+        to_role,
+        protocol: req.protocol.as_str().to_string(),
+        ports: req.ports.display(),
+        status: Status::Unknown,
+        allowed_sources: Vec::new(),
+        deciding: Vec::new(),
+        conditional: job.condition.is_some(),
+        condition: job.condition.clone(),
+        unknown_reasons: Vec::new(),
+        return_path: None,
+        fix: None,
+        file: t.file,
+        target: job.target,
+        exact_peers: false,
+        world_open: None,
+    };
+    let ports = match ports {
+        Ok(p) => p,
+        Err(why) => {
+            rec.unknown_reasons.push(why.clone());
+            let mut f = Finding::new(
+                &z103_required_flow_unknown::CHECK,
+                flow_message(&rec, "cannot be evaluated"),
+            );
+            f.help = Some(why);
+            f.file = Some(t.file);
+            f.requirement = Some(req.id.clone());
+            return Some((rec, vec![f]));
+        }
+    };
+    rec.ports = crate::model::ports::port_string(&ports);
+    let region = Region {
+        src,
+        dst,
+        proto: protocol_set(req.protocol),
+        dport: ports,
+        sport: PortSet::full(),
+        iif,
+        oif,
+    };
+    let reach = Reach::evaluate(rs, pipeline, &region);
+    if job.hook == Hook::Input
+        && region == Region::from_anywhere(rs, region.proto.clone(), region.dport.clone())
+    {
+        rec.world_open = Some(reach.world_open_deciders(rs));
+    }
+    rec.exact_peers = exact;
+    rec.status = reach.status(exact);
+    // a stateless filter (network ACL) must also let the replies back out
+    let mut return_findings = Vec::new();
+    if rs.stateless && rec.status != Status::Blocked {
+        let back = match job.hook {
+            Hook::Input => Hook::Output,
+            Hook::Output => Hook::Input,
+            Hook::Forward => Hook::Forward,
+        };
+        if let Some(bp) = rs.pipeline(back) {
+            let reply_region = region.replies();
+            let reply = Reach::evaluate(rs, bp, &reply_region);
+            let rs_status = reply.status(true);
+            if rs_status != Status::Allowed {
+                let what = format!(
+                    "its replies (tcp/udp from port {} to ports {}-{}) are not let back by {}",
+                    rec.ports,
+                    reach::EPHEMERAL.0,
+                    reach::EPHEMERAL.1,
+                    bp.name
+                );
+                rec.return_path = Some(format!("{}: {what}", rs_status.name()));
+                rec.status = match (rec.status, rs_status) {
+                    (_, Status::Blocked) => Status::Blocked,
+                    (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
+                    _ => Status::Partial,
+                };
+                let check = if rec.status == Status::Blocked {
+                    &z101_required_flow_blocked::CHECK
+                } else {
+                    &z102_required_flow_partial::CHECK
+                };
+                let mut f = Finding::new(
+                    check,
+                    flow_message(&rec, &format!("is stateless-filtered and {what}")),
+                );
+                f.file = Some(t.file);
+                f.requirement = Some(rec.requirement.clone());
+                if rec.conditional && f.severity == Severity::Error {
+                    f.severity = Severity::Warning;
+                }
+                f.labels = reply
+                    .deciders(Verdict::Deny)
+                    .into_iter()
+                    .filter_map(|at| label_at(rs, at, "drops the replies".into()))
+                    .collect();
+                f.help = Some(format!(
+                    "a network ACL is stateless: allow the return traffic in {} (ports {}-{} to the peers)",
+                    bp.name,
+                    reach::EPHEMERAL.0,
+                    reach::EPHEMERAL.1
+                ));
+                return_findings.push(f);
+            }
+        }
+    }
+    rec.allowed_sources = source_cidrs(rs, &reach.allowed_sources());
+    rec.deciding = reach
+        .all_deciders()
+        .into_iter()
+        .filter_map(|(at, _)| deciding(file, rs, at))
+        .collect();
+    rec.unknown_reasons = reach.unknown_reasons();
+    rec.unknown_reasons.extend(reasons);
+    if matches!(rec.status, Status::Blocked | Status::Partial) && return_findings.is_empty() {
+        rec.fix = crate::remedy::compute(&rec, &reach, rs);
+    }
+    let mut findings = if return_findings.is_empty() {
+        flow_findings(&rec, &reach, rs)
+    } else {
+        // the request is let in; the finding is about the replies
+        Vec::new()
+    };
+    findings.extend(return_findings);
+    Some((rec, findings))
+}

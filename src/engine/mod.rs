@@ -1,0 +1,231 @@
+//! The audit engine: every firewall × every applicable requirement, evaluated exactly and in
+//! parallel, into flow records and findings. One file per stage (see `docs/architecture.md`):
+//! [`targets`] (which rulesets are audited, guarding what), [`jobs`] (target × requirement ×
+//! direction), [`flow`] (one flow's region and evaluation), [`findings`] (Z101/Z102/Z103/Z002 of a
+//! flow), [`exposure`] (Z201/Z202/Z203), [`reachability`] (Z301/Z302), [`waiver`] (waivers and
+//! baselines).
+
+pub mod exposure;
+pub mod finding;
+pub mod findings;
+pub mod flow;
+pub mod jobs;
+pub mod reach;
+pub mod targets;
+pub mod waiver;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::catalog::condition::Context;
+use crate::catalog::{Catalog, Environment};
+use crate::inventory::Inventory;
+pub use crate::load::{load, InputFile};
+use crate::model::At;
+pub use finding::{Finding, Label, Severity};
+use reach::Status;
+
+/// What to audit against.
+pub struct AuditOptions<'a> {
+    pub catalog: &'a Catalog,
+    /// `--env`; otherwise the inventory's.
+    pub env: Option<Environment>,
+    /// `--role` (quick mode): every file is the host firewall of a host of this role.
+    pub role: Option<String>,
+    pub inventory: Option<&'a Inventory>,
+    /// Facts from the inventory and `--set`.
+    pub facts: Context,
+    /// `--interface`: the interfaces peers' traffic uses (default: any but loopback).
+    pub interfaces: Vec<String>,
+    /// `--profile`: the Windows Firewall profiles that are active (default: all three).
+    pub profiles: Vec<String>,
+}
+
+/// One rule or default that decided a piece of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deciding {
+    pub file: String,
+    pub line: Option<u32>,
+    pub rule: String,
+    pub action: String,
+}
+
+/// One required flow through one firewall (the JSON contract's `flows[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowRecord {
+    pub requirement: String,
+    pub environment: String,
+    pub site: Option<String>,
+    pub firewall: String,
+    pub policy: String,
+    pub direction: &'static str,
+    pub from_role: String,
+    pub to_role: String,
+    pub protocol: String,
+    pub ports: String,
+    pub status: Status,
+    pub allowed_sources: Vec<String>,
+    pub deciding: Vec<Deciding>,
+    /// The requirement's condition when the facts do not decide it (the flow may not be needed).
+    pub condition: Option<String>,
+    pub conditional: bool,
+    /// For `unknown`: what could not be decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_reasons: Vec<String>,
+    /// Stateless filters (network ACLs): what stops the replies, if anything does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_path: Option<String>,
+    /// For a blocked or partial flow: the smallest native change that admits it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<crate::remedy::Fix>,
+    #[serde(skip)]
+    pub file: usize,
+    /// Which audited firewall (file × ruleset) this record is of.
+    #[serde(skip)]
+    pub target: usize,
+    /// The peers came from the inventory (not "any address").
+    #[serde(skip)]
+    pub exact_peers: bool,
+    /// For an inbound flow whose region is the exposure check's (from anywhere: quick mode):
+    /// the rules and defaults that open it to every address, so that check need not evaluate
+    /// the same region again.
+    #[serde(skip)]
+    pub world_open: Option<Vec<At>>,
+}
+
+/// The whole result of one audit run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub files: Vec<InputFile>,
+    pub flows: Vec<FlowRecord>,
+    pub findings: Vec<Finding>,
+    /// Some named input could not be read or recognised (exit code 2).
+    pub input_failed: bool,
+    pub environment: Option<Environment>,
+    /// Findings dropped because `--baseline` holds them.
+    pub baselined: usize,
+    /// `--fix-suggestions`: the human and Markdown reports show each flow's fix.
+    pub show_fixes: bool,
+}
+
+impl Report {
+    /// Findings of this severity that count (not waived).
+    pub fn count(&self, s: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == s && !f.is_waived())
+            .count()
+    }
+    pub fn waived(&self) -> usize {
+        self.findings.iter().filter(|f| f.is_waived()).count()
+    }
+    pub fn flow_count(&self, s: Status) -> usize {
+        self.flows.iter().filter(|f| f.status == s).count()
+    }
+}
+
+/// Run the audit over loaded files.
+pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
+    let env = opts.env.or(opts.inventory.map(|i| i.environment));
+    let mut report = Report {
+        environment: env,
+        ..Report::default()
+    };
+    report.input_failed = files.iter().any(|f| f.failed);
+    for (i, f) in files.iter().enumerate() {
+        for mut x in f.findings.clone() {
+            x.file = Some(i);
+            report.findings.push(x);
+        }
+    }
+    let Some(env) = env else {
+        report.files = files;
+        return report;
+    };
+    let targets = targets::targets(&files, opts);
+
+    let jobs = jobs::jobs(&targets, env, opts);
+
+    let results: Vec<(FlowRecord, Vec<Finding>)> = jobs
+        .par_iter()
+        .filter_map(|job| {
+            let t = &targets[job.target];
+            flow::run_job(job, &files[t.file], t, env, opts)
+        })
+        .collect();
+    // Z002s from flows: one per rule line and per distinct reason in a file, and none where
+    // parsing already reported the line, or the name the reason is about (an unresolved tag)
+    let mut z002_seen: std::collections::HashSet<(Option<usize>, Option<u32>)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "Z001" || f.code == "Z002")
+        .map(|f| (f.file, f.line()))
+        .collect();
+    // the names parsing already reported as unresolved, per file
+    let parse_z002: std::collections::HashSet<(Option<usize>, String)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "Z002")
+        .flat_map(|f| {
+            findings::backticked(&f.message)
+                .into_iter()
+                .map(move |n| (f.file, n.to_string()))
+        })
+        .collect();
+    let mut reasons_seen: std::collections::HashSet<(Option<usize>, String)> = Default::default();
+    for (rec, fs) in results {
+        for f in fs {
+            if f.code == "Z002" {
+                let names = findings::backticked(&f.message);
+                let already_named = names
+                    .iter()
+                    .any(|n| parse_z002.contains(&(f.file, n.to_string())));
+                let reason = f
+                    .message
+                    .split_once(": ")
+                    .map(|x| x.1)
+                    .unwrap_or(&f.message)
+                    .to_string();
+                if already_named
+                    || !z002_seen.insert((f.file, f.line()))
+                    || !reasons_seen.insert((f.file, reason))
+                {
+                    continue;
+                }
+            }
+            report.findings.push(f);
+        }
+        report.flows.push(rec);
+    }
+
+    // exposure checks, per host firewall, each with its own inbound flows (looked up once: a scan
+    // of every flow per firewall would be quadratic in the number of files)
+    let mut inbound: Vec<Vec<&FlowRecord>> = vec![Vec::new(); targets.len()];
+    for rec in report.flows.iter().filter(|r| r.direction == "inbound") {
+        if let Some(v) = inbound.get_mut(rec.target) {
+            v.push(rec);
+        }
+    }
+    let exposures: Vec<Vec<Finding>> = targets
+        .par_iter()
+        .zip(inbound.par_iter())
+        .map(|(t, flows)| exposure::exposure(t, env, opts, flows))
+        .collect();
+    report.findings.extend(exposures.into_iter().flatten());
+    // Z301/Z302 per audited firewall (a ruleset two inventory entries share is reported once)
+    let shadows: Vec<Vec<Finding>> = targets
+        .par_iter()
+        .map(|t| crate::checks::z301_shadowed_rule::check(t.file, &t.ruleset))
+        .collect();
+    let mut seen_spans = std::collections::HashSet::new();
+    for f in shadows.into_iter().flatten() {
+        if seen_spans.insert((f.file, f.code, f.labels.first().map(|l| l.span))) {
+            report.findings.push(f);
+        }
+    }
+    report.findings.sort_by(|a, b| {
+        (a.file, a.line(), a.code, &a.requirement).cmp(&(b.file, b.line(), b.code, &b.requirement))
+    });
+    report.files = files;
+    report
+}

@@ -1,0 +1,138 @@
+//! The firewalls to audit: each ruleset of a file (or several combined) with what it guards.
+
+use super::{AuditOptions, InputFile};
+use crate::inventory::Guards;
+use crate::model::Ruleset;
+
+/// What a file guards, resolved from `--role` or the inventory.
+#[derive(Debug, Clone)]
+pub(super) struct Guard {
+    pub(super) guards: Guards,
+    pub(super) site: Option<String>,
+    pub(super) between: Vec<String>,
+    pub(super) interfaces: Vec<String>,
+}
+
+/// One firewall to audit: a ruleset of a file (or several combined) and what it guards.
+pub(super) struct Target<'a> {
+    pub(super) file: usize,
+    pub(super) ruleset: std::borrow::Cow<'a, Ruleset>,
+    pub(super) guard: Guard,
+}
+
+/// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
+/// name (combined as a union for allow-only groups, in series otherwise); without, every ruleset
+/// of the file is audited on its own, except that allow-only groups (AWS security groups) in one
+/// file are taken as attached together (their union), as in quick mode.
+pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a>> {
+    use std::borrow::Cow;
+    let mut out = Vec::new();
+    // Windows exports hold one ruleset per profile: keep the active ones
+    // (their names are `Domain profile`, `Private profile (firewall off)`, ...)
+    let active = |rs: &Ruleset| {
+        let profile = rs
+            .name
+            .as_deref()
+            .and_then(|n| n.split_once(" profile").map(|(p, _)| p));
+        match profile {
+            Some(p) if !opts.profiles.is_empty() => {
+                opts.profiles.iter().any(|x| x.eq_ignore_ascii_case(p))
+            }
+            _ => true,
+        }
+    };
+    for (fi, f) in files.iter().enumerate() {
+        if f.rulesets.is_empty() {
+            continue;
+        }
+        let entries: Vec<&crate::inventory::Firewall> = opts
+            .inventory
+            .map(|inv| inv.firewalls_for(std::path::Path::new(&f.path)))
+            .unwrap_or_default();
+        let quick = opts.role.as_ref().map(|r| Guard {
+            guards: Guards::Host(r.clone()),
+            site: None,
+            between: Vec::new(),
+            interfaces: opts.interfaces.clone(),
+        });
+        let add_all = |guard: Guard, out: &mut Vec<Target<'a>>| {
+            let union = f.rulesets.len() > 1
+                && f.rulesets.iter().all(|r| {
+                    r.policies
+                        .iter()
+                        .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
+                });
+            if union {
+                out.push(Target {
+                    file: fi,
+                    ruleset: Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
+                    guard,
+                });
+            } else {
+                for rs in f.rulesets.iter().filter(|r| active(r)) {
+                    out.push(Target {
+                        file: fi,
+                        ruleset: Cow::Borrowed(rs),
+                        guard: guard.clone(),
+                    });
+                }
+            }
+        };
+        if entries.is_empty() {
+            if let Some(g) = quick {
+                add_all(g, &mut out);
+            }
+            continue;
+        }
+        for fw in entries {
+            let guard = Guard {
+                guards: fw.guards.clone(),
+                site: fw.site.clone(),
+                between: fw.between.clone(),
+                interfaces: if opts.interfaces.is_empty() {
+                    fw.interfaces.clone()
+                } else {
+                    opts.interfaces.clone()
+                },
+            };
+            if fw.policies.is_empty() {
+                add_all(guard, &mut out);
+                continue;
+            }
+            let picked: Vec<Ruleset> = fw
+                .policies
+                .iter()
+                .filter_map(|n| {
+                    f.rulesets
+                        .iter()
+                        .find(|r| r.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+                        .cloned()
+                })
+                .collect();
+            if picked.is_empty() {
+                continue;
+            }
+            let name = Some(fw.policies.join(" + "));
+            let allow_union = picked.iter().all(|r| {
+                r.policies
+                    .iter()
+                    .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
+            });
+            let rs = if picked.len() == 1 {
+                picked.into_iter().next().map(Cow::Owned)
+            } else if allow_union {
+                Some(Cow::Owned(Ruleset::union_of(name, &picked)))
+            } else {
+                Some(Cow::Owned(Ruleset::in_series(name, &picked)))
+            };
+            if let Some(ruleset) = rs {
+                out.push(Target {
+                    file: fi,
+                    ruleset,
+                    guard,
+                });
+            }
+        }
+    }
+    out
+}
