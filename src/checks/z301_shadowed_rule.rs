@@ -31,20 +31,6 @@ fn label(r: &crate::model::Rule, text: &str) -> Option<Label> {
     })
 }
 
-/// Rules the platform adds and nobody can delete (Azure's priority 65000+ defaults, a network
-/// ACL's `*` rule 32767/32768): they may cover others, but are never reported themselves.
-fn platform_default(p: &Policy, r: &crate::model::Rule) -> bool {
-    let l = &r.prov.label;
-    match p.semantics {
-        Semantics::Priority => l
-            .rsplit_once("(priority ")
-            .and_then(|(_, x)| x.split(')').next()?.parse::<u32>().ok())
-            .is_some_and(|n| n >= 65000),
-        Semantics::FirstMatch => l.contains(" rule 32767 ") || l.contains(" rule 32768 "),
-        _ => false,
-    }
-}
-
 /// Does an earlier rule with this action take the packets it matches away from later rules?
 fn covers(a: Action) -> bool {
     matches!(
@@ -177,7 +163,7 @@ fn check_chain(file: usize, p: &Policy, ci: usize, out: &mut Vec<Finding>) {
                 && by.iter().all(|r| p.rules[*r].action == Action::Accept));
         // nor a stand-in for rules the export does not show (an iptables table cut short)
         let stand_in = rule.prov.span.is_empty() && rule.action == Action::Opaque;
-        if platform_default(p, rule) || stand_in {
+        if rule.builtin || stand_in {
             // reported never; it still covers what follows
         } else if all_shadowed && !by.is_empty() && !gave_up {
             let names: Vec<String> = by

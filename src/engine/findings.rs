@@ -134,7 +134,7 @@ pub(super) fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Ve
             let mut f = base(&z101_required_flow_blocked::CHECK, &what);
             f.labels = deny_labels("drops");
             let mut help = z101_required_flow_blocked::help(rec, reach, rs);
-            if let Some(hint) = disabled_rule_hint(reach, rs) {
+            if let Some(hint) = disabled_rule_hint(reach, rs, rec.direction == "outbound") {
                 help = format!("{hint}; or {help}");
             }
             f.help = Some(help);
@@ -220,48 +220,46 @@ pub fn display_list(v: &[String]) -> String {
     }
 }
 
-/// Windows keeps disabled rules in a `<chain> (disabled)` chain that nothing enters: if one of
-/// them would admit what is denied, say so ("enabling rule X would fix this").
-fn disabled_rule_hint(reach: &Reach, rs: &Ruleset) -> Option<String> {
+/// Windows keeps disabled rules (they are in the export, in chains nothing enters): if one of
+/// them would admit what the profile's default denies, say so ("enabling rule X would admit
+/// it"). Only where the default decides: a block rule wins over any allow, enabled or not.
+fn disabled_rule_hint(reach: &Reach, rs: &Ruleset, outbound: bool) -> Option<String> {
     let mut names: Vec<String> = Vec::new();
     for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
+        if !o
+            .deciders
+            .iter()
+            .all(|d| matches!(d.decider, Decider::ChainPolicy(_)))
+        {
+            continue;
+        }
         for at in &o.deciders {
             let Some(p) = rs.policies.get(at.policy) else {
                 continue;
             };
-            for c in &p.chains {
-                let Some(base) = c.name.strip_suffix(" (disabled)") else {
+            for rule in &p.rules {
+                let crate::model::NativeRef::Windows {
+                    enabled: false,
+                    outbound: out,
+                    ..
+                } = rule.native
+                else {
                     continue;
                 };
-                // only the disabled twin of a chain this policy is entered by
-                if !p
-                    .entries
-                    .iter()
-                    .any(|e| p.chains.get(e.chain).is_some_and(|x| x.name == base))
+                if out != outbound
+                    || rule.action != crate::model::Action::Accept
+                    || !rule.undecidable.is_empty()
+                    || rule.matches.intersect(&o.space).is_none()
                 {
                     continue;
                 }
-                let Some(ci) = p.chain_by_name(&c.name) else {
-                    continue;
+                let n = if rule.prov.line > 0 {
+                    format!("`{}` (line {})", rule.prov.label, rule.prov.line)
+                } else {
+                    format!("`{}`", rule.prov.label)
                 };
-                for piece in p.evaluate(ci, &o.space) {
-                    if piece.verdict != Verdict::Allow {
-                        continue;
-                    }
-                    for d in piece.deciders {
-                        if let Decider::Rule(r) = d {
-                            if let Some(rule) = p.rules.get(r) {
-                                let n = if rule.prov.line > 0 {
-                                    format!("`{}` (line {})", rule.prov.label, rule.prov.line)
-                                } else {
-                                    format!("`{}`", rule.prov.label)
-                                };
-                                if !names.contains(&n) {
-                                    names.push(n);
-                                }
-                            }
-                        }
-                    }
+                if !names.contains(&n) {
+                    names.push(n);
                 }
             }
         }

@@ -29,17 +29,11 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
     let mut out = Vec::new();
     // Windows exports hold one ruleset per profile: keep the active ones
     // (their names are `Domain profile`, `Private profile (firewall off)`, ...)
-    let active = |rs: &Ruleset| {
-        let profile = rs
-            .name
-            .as_deref()
-            .and_then(|n| n.split_once(" profile").map(|(p, _)| p));
-        match profile {
-            Some(p) if !opts.profiles.is_empty() => {
-                opts.profiles.iter().any(|x| x.eq_ignore_ascii_case(p))
-            }
-            _ => true,
+    let active = |rs: &Ruleset| match &rs.profile {
+        Some(p) if !opts.profiles.is_empty() => {
+            opts.profiles.iter().any(|x| x.eq_ignore_ascii_case(p))
         }
+        _ => true,
     };
     for (fi, f) in files.iter().enumerate() {
         if f.rulesets.is_empty() {

@@ -24,10 +24,12 @@ use super::json_spans::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::ports::{PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
+use crate::model::rule::content_hash;
 use crate::model::{
     Action, AddrSet, Chain, Entry, Family, Hook, PacketBox, Policy, Provenance, Rule, Ruleset,
     Semantics, Span, Verdict,
 };
+use crate::model::{NativeRef, Platform};
 
 // ---------------------------------------------------------------------------------------------
 // The AST
@@ -1382,6 +1384,7 @@ impl Lower<'_> {
 }
 
 fn one_policy_ruleset(
+    platform: Platform,
     key: &str,
     semantics: Semantics,
     stateless: bool,
@@ -1400,6 +1403,7 @@ fn one_policy_ruleset(
         })
         .collect();
     Ruleset::of_policy(
+        platform,
         Some(key.to_string()),
         Policy {
             name: key.to_string(),
@@ -1473,6 +1477,12 @@ fn lower_group(g: &SecurityGroup, lw: &mut Lower<'_>) -> Ruleset {
                     action: Action::Accept,
                     prov: lw.prov(peer.span, label),
                     comment: peer.description.clone().or_else(|| p.description.clone()),
+                    native: NativeRef::SecurityGroup {
+                        group_id: key.clone(),
+                        egress: dir == "egress",
+                        content: content_hash([dir, svc.text.as_str(), shown.as_str()]),
+                    },
+                    builtin: false,
                 });
             }
         }
@@ -1483,7 +1493,14 @@ fn lower_group(g: &SecurityGroup, lw: &mut Lower<'_>) -> Ruleset {
             rules: ids,
         });
     }
-    one_policy_ruleset(&key, Semantics::AllowUnion, false, chains, rules)
+    one_policy_ruleset(
+        Platform::AwsSecurityGroup,
+        &key,
+        Semantics::AllowUnion,
+        false,
+        chains,
+        rules,
+    )
 }
 
 /// Lower network ACLs: one stateless first-match [`Ruleset`] each, named by the ACL id.
@@ -1552,6 +1569,11 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
                     "?".to_string()
                 }
             };
+            let native_number = e
+                .rule_number
+                .get()
+                .and_then(|n| u32::try_from(*n).ok())
+                .unwrap_or(0);
             let svc = lw.service(
                 &e.protocol,
                 PortFields {
@@ -1608,6 +1630,13 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
                 action,
                 prov: lw.prov(e.span, label),
                 comment: None,
+                native: NativeRef::NetworkAcl {
+                    acl_id: key.clone(),
+                    number: native_number,
+                    egress,
+                },
+                // the `*` entries every network ACL ends with (IPv4 32767, IPv6 32768)
+                builtin: native_number >= 32767,
             });
         }
         chains.push(Chain {
@@ -1617,7 +1646,14 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
             rules: ids,
         });
     }
-    one_policy_ruleset(&key, Semantics::FirstMatch, true, chains, rules)
+    one_policy_ruleset(
+        Platform::AwsNetworkAcl,
+        &key,
+        Semantics::FirstMatch,
+        true,
+        chains,
+        rules,
+    )
 }
 
 #[cfg(test)]

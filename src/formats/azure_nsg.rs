@@ -41,6 +41,7 @@ use crate::model::{
     Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, RuleId,
     Ruleset, Semantics, Span, Verdict,
 };
+use crate::model::{NativeRef, Platform};
 
 // ------------------------------------------------------------------------------------------------
 // The vendor AST
@@ -2252,6 +2253,12 @@ impl Lowerer<'_> {
                 action,
                 prov: prov.clone(),
                 comment: r.description.clone(),
+                native: NativeRef::Nsg {
+                    name: r.name.clone(),
+                    priority: priority.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+                },
+                // Azure's default rules (AllowVnetInBound, DenyAllInBound, ...): always there
+                builtin: r.default_rule || synthesized,
             });
         }
         LoweredRule {
@@ -2281,6 +2288,8 @@ impl Lowerer<'_> {
                 action,
                 prov: self.prov(d.span, format!("{} ({what})", n.name)),
                 comment: None,
+                native: NativeRef::None,
+                builtin: false,
             });
         }
         let synthesized: Vec<SecurityRule> = default_rules()
@@ -2357,7 +2366,7 @@ impl Lowerer<'_> {
             ],
             union_cache: Default::default(),
         };
-        Ruleset::of_policy(Some(n.name.clone()), policy, false)
+        Ruleset::of_policy(Platform::AzureNsg, Some(n.name.clone()), policy, false)
     }
 }
 

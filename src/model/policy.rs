@@ -891,6 +891,8 @@ mod tests {
                             undecidable: if und { vec!["opaque".into()] } else { vec![] },
                             action: a,
                             prov: Provenance::default(),
+                            native: Default::default(),
+                            builtin: false,
                             comment: None,
                         });
                     }
@@ -984,6 +986,8 @@ mod tests {
                         Action::Accept
                     },
                     prov: Provenance::default(),
+                    native: Default::default(),
+                    builtin: false,
                     comment: None,
                 });
             }
@@ -1149,6 +1153,8 @@ mod tests {
             undecidable: vec![],
             action,
             prov: Provenance::default(),
+            native: Default::default(),
+            builtin: false,
             comment: None,
         }
     }

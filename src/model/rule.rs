@@ -65,4 +65,100 @@ pub struct Rule {
     pub prov: Provenance,
     /// The rule's own comment (`-m comment`, NSG description), if any.
     pub comment: Option<String>,
+    /// The rule's identity on its platform (see [`NativeRef`]).
+    pub native: NativeRef,
+    /// The platform put the rule there and nobody can delete it (Azure's default rules, a network
+    /// ACL's `*` rule): it is evaluated like any other, but never reported as shadowed or
+    /// redundant, and a fix never edits it.
+    pub builtin: bool,
+}
+
+/// What a rule is called on its own platform: what a fix, a waiver and a fingerprint refer to.
+/// Labels (`filter/INPUT #7`) are for display and are never parsed back into these.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub enum NativeRef {
+    /// A rule the lowering made up (a stand-in, a default with no source).
+    #[default]
+    None,
+    /// iptables / ip6tables: the rule's chain in its policy (the table), its 1-based position in
+    /// the chain as written, and a hash of its text (whitespace folded, counters left out), which
+    /// stays the same when rules are inserted above it.
+    Chain {
+        chain: ChainId,
+        index: u32,
+        content: u64,
+    },
+    /// An Azure NSG rule: its name (unique in the NSG) and priority.
+    Nsg { name: String, priority: u32 },
+    /// An AWS security-group permission: the group's id, its direction, and a hash of what it
+    /// admits (protocol, ports, peer).
+    SecurityGroup {
+        group_id: String,
+        egress: bool,
+        content: u64,
+    },
+    /// An AWS network-ACL entry: the ACL's id, its rule number and direction.
+    NetworkAcl {
+        acl_id: String,
+        number: u32,
+        egress: bool,
+    },
+    /// A Windows Defender Firewall rule: its id (the registry value name, `Name` in PowerShell,
+    /// the rule name in netsh), whether it is enabled, and its direction.
+    Windows {
+        id: String,
+        enabled: bool,
+        outbound: bool,
+    },
+}
+
+impl NativeRef {
+    /// A stable text of the identity, for fingerprints and waivers: no positions, only names and
+    /// content (`Chain` keeps the chain name given by the caller).
+    pub fn stable_key(&self, chain_name: Option<&str>) -> String {
+        match self {
+            NativeRef::None => String::new(),
+            NativeRef::Chain { content, .. } => {
+                format!("chain {} {content:016x}", chain_name.unwrap_or(""))
+            }
+            NativeRef::Nsg { name, .. } => format!("nsg-rule {name}"),
+            NativeRef::SecurityGroup {
+                group_id,
+                egress,
+                content,
+            } => format!(
+                "sg {group_id} {} {content:016x}",
+                if *egress { "egress" } else { "ingress" }
+            ),
+            NativeRef::NetworkAcl {
+                acl_id,
+                number,
+                egress,
+            } => format!(
+                "nacl {acl_id} {} {number}",
+                if *egress { "egress" } else { "ingress" }
+            ),
+            NativeRef::Windows { id, .. } => format!("windows {id}"),
+        }
+    }
+}
+
+/// A stable 64-bit hash of a rule's text: words separated by any whitespace, a leading
+/// `[packets:bytes]` counter left out (a fresh export changes it). FNV-1a: the same on every
+/// run and platform, unlike std's hasher.
+pub fn content_hash<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut first = true;
+    for w in words {
+        if first && w.starts_with('[') && w.ends_with(']') && w.contains(':') {
+            first = false;
+            continue;
+        }
+        first = false;
+        for b in w.bytes().chain(std::iter::once(b' ')) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
 }

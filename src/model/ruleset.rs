@@ -25,8 +25,40 @@ pub struct Pipeline {
     pub stages: Vec<Stage>,
 }
 
+/// Which platform a ruleset came from: what decides its semantics, its defaults, the syntax of
+/// its fixes and the native references of its rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Platform {
+    /// iptables / ip6tables (`iptables-save`): tables, chains, first match.
+    #[default]
+    Iptables,
+    /// An Azure network security group.
+    AzureNsg,
+    /// AWS security groups: allow rules only, unioned.
+    AwsSecurityGroup,
+    /// An AWS network ACL: numbered rules, first match, stateless.
+    AwsNetworkAcl,
+    /// Windows Defender Firewall.
+    WindowsFirewall,
+}
+
+impl Platform {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Platform::Iptables => "iptables",
+            Platform::AzureNsg => "azure-nsg",
+            Platform::AwsSecurityGroup => "aws-security-group",
+            Platform::AwsNetworkAcl => "aws-network-acl",
+            Platform::WindowsFirewall => "windows-firewall",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ruleset {
+    pub platform: Platform,
+    /// For a Windows Defender Firewall profile: `domain`, `private` or `public`.
+    pub profile: Option<String>,
     /// The firewall's own name when a file holds several (an NSG, a security group); `None` for
     /// a whole iptables dump.
     pub name: Option<String>,
@@ -62,7 +94,12 @@ pub struct Outcome {
 impl Ruleset {
     /// A ruleset of one policy (an NSG, a security group, a Windows profile): one pipeline per
     /// entry of the policy, named like the entry, with that one stage.
-    pub fn of_policy(name: Option<String>, policy: Policy, stateless: bool) -> Ruleset {
+    pub fn of_policy(
+        platform: Platform,
+        name: Option<String>,
+        policy: Policy,
+        stateless: bool,
+    ) -> Ruleset {
         let pipelines = policy
             .entries
             .iter()
@@ -76,6 +113,8 @@ impl Ruleset {
             })
             .collect();
         Ruleset {
+            platform,
+            profile: None,
             name,
             stateless,
             policies: vec![policy],
@@ -140,13 +179,20 @@ impl Ruleset {
                 e.name = format!("{n}/{}", policy.chains[e.chain].name);
             }
         }
-        Ruleset::of_policy(name, policy, sets.iter().any(|s| s.stateless))
+        Ruleset::of_policy(
+            sets.first().map(|s| s.platform).unwrap_or_default(),
+            name,
+            policy,
+            sets.iter().any(|s| s.stateless),
+        )
     }
 
     /// Firewalls in series (an Azure subnet NSG, then the NIC's NSG): inbound traffic passes them
     /// in the given order, outbound in the reverse order, and must be allowed by each.
     pub fn in_series(name: Option<String>, sets: &[Ruleset]) -> Ruleset {
         let mut out = Ruleset {
+            platform: sets.first().map(|s| s.platform).unwrap_or_default(),
+            profile: None,
             name,
             stateless: sets.iter().any(|s| s.stateless),
             policies: Vec::new(),

@@ -17,10 +17,12 @@ use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
 use crate::model::ports::{self, ConnState, StateSet};
+use crate::model::rule::content_hash;
 use crate::model::{
     Action, AddrSet, Chain, ChainId, Entry, Family, Hook, IntervalSet, PacketBox, Pipeline, Policy,
     Provenance, Rule, Ruleset, Semantics, Span, Stage, Verdict,
 };
+use crate::model::{NativeRef, Platform};
 
 /// The lowered ruleset and the problems found while lowering.
 #[derive(Debug, Clone)]
@@ -243,6 +245,8 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
     }
     Lowered {
         ruleset: Ruleset {
+            platform: Platform::Iptables,
+            profile: None,
             name: None,
             stateless: false,
             policies,
@@ -361,6 +365,13 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             .find(|a| a.name == "comment")
             .and_then(|a| a.values.first())
             .map(|v| v.text.to_string());
+        // what the rule is, whatever its position: its text, counters aside
+        let content = content_hash(
+            src.text
+                .get(line.span.start..line.span.end)
+                .unwrap_or("")
+                .split_whitespace(),
+        );
         let mut ids = Vec::with_capacity(alts.len());
         for mut alt in alts {
             alt.why.append(&mut target_why.clone());
@@ -371,6 +382,12 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 action,
                 prov: prov(line.span, String::new()),
                 comment: comment.clone(),
+                native: NativeRef::Chain {
+                    chain: ci,
+                    index: 0,
+                    content,
+                },
+                builtin: false,
             });
         }
         target_why.clear();
@@ -388,6 +405,9 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         for (pos, ids) in slots.into_iter().enumerate() {
             for id in ids {
                 rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1);
+                if let NativeRef::Chain { index, .. } = &mut rules[id].native {
+                    *index = (pos + 1) as u32;
+                }
                 chains[ci].rules.push(id);
             }
         }
@@ -413,6 +433,8 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                     ),
                 },
                 comment: None,
+                native: NativeRef::None,
+                builtin: false,
             });
         }
     }

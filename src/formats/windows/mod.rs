@@ -32,6 +32,7 @@ use crate::model::{
     Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, Ruleset,
     Semantics, Span, Verdict,
 };
+use crate::model::{NativeRef, Platform};
 
 /// Which Windows text format a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -942,6 +943,12 @@ pub fn lower(
                     action: l.action,
                     prov: l.prov.clone(),
                     comment: r.group.clone(),
+                    native: NativeRef::Windows {
+                        id: r.id.clone().unwrap_or_else(|| r.name.clone()),
+                        enabled: r.enabled,
+                        outbound: r.direction == Direction::Out,
+                    },
+                    builtin: false,
                 });
             }
         }
@@ -957,11 +964,14 @@ pub fn lower(
                 chain: 1,
             },
         ];
-        out.push(Ruleset::of_policy(
+        let mut rs = Ruleset::of_policy(
+            Platform::WindowsFirewall,
             Some(format!("{pname} profile")),
             policy,
             false,
-        ));
+        );
+        rs.profile = Some(pname.to_string());
+        out.push(rs);
     }
     out
 }
