@@ -1,8 +1,19 @@
 //! Z201 `management-port-exposed`: A Zerto port of the guarded host is reachable from any address.
 //! The full text is in `z201_management_port_exposed.md`, next to this file.
+//!
+//! Decided on the region evaluation (`engine::exposure`): the sources the input pipeline admits
+//! to each catalogue port of the guarded role, over all rules and chains, must not cover a whole
+//! address family (IPv4 or IPv6, the host's own loopback aside).
 
-use super::Check;
-use super::Severity;
+use std::collections::BTreeMap;
+
+use super::{Check, Severity};
+use crate::engine::exposure::{world_exposed, Exposed};
+use crate::engine::findings::label_at;
+use crate::engine::jobs::{ports_of, protocol_set};
+use crate::engine::{AuditOptions, Finding, FlowRecord};
+use crate::model::ports::{port_string, protocol_name, PortSet};
+use crate::model::{Action, At, Decider, Family, Hook, Platform, Ruleset};
 
 pub const CHECK: Check = Check {
     code: "Z201",
@@ -13,20 +24,171 @@ pub const CHECK: Check = Check {
 };
 
 /// What to change, in the platform's own terms.
-pub fn help(semantics: Option<crate::model::Semantics>) -> String {
-    use crate::model::Semantics;
-    match semantics {
-        Some(Semantics::FirstMatch) | None => {
-            "restrict the rule's source to the Zerto peers that need these ports (`-s PEERS`)".into()
+pub fn help(platform: Platform) -> String {
+    match platform {
+        Platform::Iptables => {
+            "restrict the source of the rules labelled here to the Zerto peers that need these ports (`-s PEERS`), or drop the rest before them".into()
         }
-        Some(Semantics::Priority) => {
+        Platform::AzureNsg => {
             "set the rule's sourceAddressPrefix(es) to the peers' ranges (or an ASG) instead of `*`/`Internet`".into()
         }
-        Some(Semantics::AllowUnion) => {
+        Platform::AwsSecurityGroup => {
             "replace 0.0.0.0/0 (or ::/0) in this permission with the peers' CIDRs or their security group".into()
         }
-        Some(Semantics::BlockWins) => {
+        Platform::AwsNetworkAcl => {
+            "narrow the entry's CidrBlock to the peers' ranges".into()
+        }
+        Platform::WindowsFirewall => {
             "set the rule's remote address to the peers (`Set-NetFirewallRule -RemoteAddress PEERS`)".into()
         }
     }
+}
+
+/// Z201 for one host firewall guarding `role`: one finding per set of rules that together open
+/// catalogue ports to a whole family. `inbound` are the firewall's inbound flow records: a
+/// record whose region was the world region already holds its [`Exposed`] pieces.
+pub fn check(
+    file: usize,
+    rs: &Ruleset,
+    role: &str,
+    opts: &AuditOptions<'_>,
+    inbound: &[&FlowRecord],
+) -> Vec<Finding> {
+    // (deciders) -> (requirements, ports per (protocol, family), jumps on the path)
+    type Open = (
+        Vec<String>,
+        BTreeMap<(u8, u8), PortSet>,
+        Vec<(usize, usize)>,
+        bool,
+    );
+    let mut by_deciders: Vec<(Vec<At>, Open)> = Vec::new();
+    for rec in inbound {
+        let Some(req) = opts
+            .catalog
+            .requirements
+            .iter()
+            .find(|r| r.id == rec.requirement)
+        else {
+            continue;
+        };
+        let Ok(ports) = ports_of(req, Hook::Input, opts) else {
+            continue;
+        };
+        let computed;
+        let exposed: &[Exposed] = match &rec.world_open {
+            Some(e) => e,
+            None => {
+                computed =
+                    world_exposed(rs, &protocol_set(req.protocol), &ports).unwrap_or_default();
+                &computed
+            }
+        };
+        for e in exposed {
+            let i = match by_deciders.iter().position(|(d, _)| *d == e.deciders) {
+                Some(i) => i,
+                None => {
+                    by_deciders.push((
+                        e.deciders.clone(),
+                        (Vec::new(), BTreeMap::new(), Vec::new(), true),
+                    ));
+                    by_deciders.len() - 1
+                }
+            };
+            let (reqs, by_proto, via, every) = &mut by_deciders[i].1;
+            *every &= e.every;
+            if !reqs.contains(&rec.requirement) {
+                reqs.push(rec.requirement.clone());
+            }
+            let fam = match e.family {
+                Family::V4 => 4,
+                Family::V6 => 6,
+            };
+            let slot = by_proto.entry((e.proto, fam)).or_default();
+            *slot = slot.union(&e.ports);
+            for v in &e.via {
+                if !via.contains(v) {
+                    via.push(*v);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (deciders, (reqs, by_proto, via, every)) in by_deciders {
+        let mut fams: Vec<&str> = Vec::new();
+        let ports: Vec<String> = by_proto
+            .iter()
+            .map(|((p, fam), set)| {
+                let f = if *fam == 4 { "IPv4" } else { "IPv6" };
+                if !fams.contains(&f) {
+                    fams.push(f);
+                }
+                format!("{}/{}", protocol_name(*p), port_string(set))
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names: Vec<String> = deciders
+            .iter()
+            .filter_map(|at| rs.provenance(*at).map(|p| p.label.clone()))
+            .collect();
+        let who = match names.as_slice() {
+            [one] => format!("{one} opens"),
+            [] => "the rules open".to_string(),
+            many => format!("together, {} open", many.join(", ")),
+        };
+        let mut f = Finding::new(
+            &CHECK,
+            format!(
+                "{who} Zerto port(s) {} of this {role} to {} {} address",
+                ports.join(" "),
+                if every { "every public" } else { "most public" },
+                fams.join(" and ")
+            ),
+        );
+        f.file = Some(file);
+        f.requirement = reqs.first().cloned();
+        let text = if deciders.len() == 1 {
+            "admits every source address".to_string()
+        } else {
+            "admits part of the sources (the labelled rules together admit all)".to_string()
+        };
+        f.labels = deciders
+            .iter()
+            .filter_map(|at| label_at(rs, *at, text.clone()))
+            .collect();
+        // the jumps that lead there
+        for &(pi, r) in &via {
+            let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else {
+                continue;
+            };
+            let text = match rule.action {
+                Action::Jump(c) | Action::Goto(c) => format!(
+                    "leads there: {} {}",
+                    if matches!(rule.action, Action::Jump(_)) {
+                        "jumps to"
+                    } else {
+                        "goes to"
+                    },
+                    rs.policies[pi]
+                        .chains
+                        .get(c)
+                        .map(|c| c.name.as_str())
+                        .unwrap_or("?")
+                ),
+                _ => continue,
+            };
+            let at = At {
+                policy: pi,
+                decider: Decider::Rule(r),
+            };
+            if let Some(l) = label_at(rs, at, text) {
+                if !f.labels.iter().any(|x| x.span == l.span) {
+                    f.labels.push(l);
+                }
+            }
+        }
+        f.help = Some(help(rs.platform));
+        out.push(f);
+    }
+    out
 }

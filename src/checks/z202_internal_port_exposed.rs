@@ -1,8 +1,18 @@
-//! Z202 `internal-port-exposed`: TCP 7073, internal to the ZVM, is reachable from outside it.
-//! The full text is in `z202_internal_port_exposed.md`, next to this file.
+//! Z202 `internal-port-exposed`: 7073, internal to the ZVM, is reachable from outside it.
+//! The full text is in `z202_internal_port_exposed.md`, next to this file. Z203 (next to this
+//! file) shares the analysis: both are a catalogue "must not open" entry that the world region
+//! (`engine::exposure`) reaches.
 
-use super::Check;
-use super::Severity;
+use super::{z203_unneeded_port_open, Check, Severity};
+use crate::catalog::{MustNotKind, MustNotOpen};
+use crate::engine::exposure::world_region;
+use crate::engine::findings::{display_list, label_at};
+use crate::engine::flow::source_cidrs;
+use crate::engine::jobs::protocol_set;
+use crate::engine::reach::Reach;
+use crate::engine::Finding;
+use crate::model::ports::{port_string, PortSet};
+use crate::model::{Hook, Ruleset, Verdict};
 
 pub const CHECK: Check = Check {
     code: "Z202",
@@ -11,3 +21,51 @@ pub const CHECK: Check = Check {
     summary: "TCP 7073, internal to the ZVM, is reachable from outside it.",
     doc: include_str!("z202_internal_port_exposed.md"),
 };
+
+/// Z202 (internal-only port) or Z203 (port not needed) for one "must not open" entry: a finding
+/// when the world region admits any source to it, naming the rules that admit it.
+pub fn check(file: usize, rs: &Ruleset, m: &MustNotOpen) -> Option<Finding> {
+    let input = rs.pipeline(Hook::Input)?;
+    let ports = PortSet::from_ranges(m.ports.iter().copied());
+    let reach = Reach::evaluate(
+        rs,
+        input,
+        &world_region(rs, protocol_set(m.protocol), ports.clone()),
+    );
+    let allowers = reach.deciders(Verdict::Allow);
+    if allowers.is_empty() {
+        return None;
+    }
+    let check = match m.kind {
+        MustNotKind::InternalOnly => &CHECK,
+        MustNotKind::NotNeeded => &z203_unneeded_port_open::CHECK,
+    };
+    let what = format!("{}/{}", m.protocol.as_str(), port_string(&ports));
+    let from = display_list(&source_cidrs(rs, &reach.allowed_sources()));
+    let mut f = Finding::new(
+        check,
+        match m.kind {
+            MustNotKind::InternalOnly => {
+                format!("{what} is internal to the ZVM but is reachable from {from}")
+            }
+            MustNotKind::NotNeeded => {
+                format!("{what} is not needed by Zerto but is open (from {from})")
+            }
+        },
+    );
+    f.file = Some(file);
+    f.requirement = Some(m.id.clone());
+    f.labels = allowers
+        .iter()
+        .filter_map(|at| label_at(rs, *at, format!("admits {what}")))
+        .collect();
+    f.help = Some(match m.kind {
+        MustNotKind::InternalOnly => {
+            "only the ZVM itself uses 7073: drop it, or accept it on `-i lo` only".into()
+        }
+        MustNotKind::NotNeeded => {
+            "block these ports unless something else on the host needs them".into()
+        }
+    });
+    Some(f)
+}

@@ -37,7 +37,7 @@ pub(super) fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Decidin
 }
 
 /// A label on a decider's source, if it has one in the file.
-pub(crate) fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
+pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
     let prov = rs.provenance(at)?;
     if prov.span.is_empty() {
         return None;

@@ -16,7 +16,7 @@ use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 /// `set.to_cidrs()` for the sources of a flow through `rs`; remembered for the run when `set` is
 /// every remote address (as the sources of most allowed flows of quick mode are): writing out
 /// the 130 or so CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
-pub(super) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
+pub(crate) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
     // one entry per address space (IPv4, IPv6, both): a handful in any run
     static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
     if *set != rs.address_space().difference(&AddrSet::loopback()) {
@@ -192,7 +192,12 @@ pub(super) fn run_job(
     if job.hook == Hook::Input
         && region == Region::from_anywhere(rs, region.proto.clone(), region.dport.clone())
     {
-        rec.world_open = Some(reach.world_open_deciders(rs));
+        rec.world_open = Some(super::exposure::exposed(
+            rs,
+            &reach,
+            &region.proto,
+            &region.dport,
+        ));
     }
     rec.exact_peers = exact;
     rec.status = reach.status(exact);

@@ -52,7 +52,7 @@ pub(super) fn scope(req: &Requirement) -> Scope {
     }
 }
 
-pub(super) fn protocol_set(p: Protocol) -> ProtoSet {
+pub(crate) fn protocol_set(p: Protocol) -> ProtoSet {
     match p {
         Protocol::Tcp => ProtoSet::single(TCP),
         Protocol::Udp => ProtoSet::single(UDP),
@@ -61,7 +61,7 @@ pub(super) fn protocol_set(p: Protocol) -> ProtoSet {
 }
 
 /// The ports of a requirement after the inventory's remapping, or why they are not known.
-pub(super) fn ports_of(
+pub(crate) fn ports_of(
     req: &Requirement,
     hook: Hook,
     opts: &AuditOptions<'_>,

@@ -21,7 +21,6 @@ use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
 use crate::inventory::Inventory;
 pub use crate::load::{load, InputFile};
-use crate::model::At;
 pub use finding::{Finding, Label, Severity};
 use reach::Status;
 
@@ -90,7 +89,7 @@ pub struct FlowRecord {
     /// the rules and defaults that open it to every address, so that check need not evaluate
     /// the same region again.
     #[serde(skip)]
-    pub world_open: Option<Vec<At>>,
+    pub world_open: Option<Vec<exposure::Exposed>>,
 }
 
 /// The whole result of one audit run.

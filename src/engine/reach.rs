@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::model::iface::IfaceSet;
 use crate::model::ports::{ConnState, PortSet, ProtoSet};
-use crate::model::{AddrSet, At, Decider, Outcome, PacketBox, Pipeline, Ruleset, Verdict};
+use crate::model::{AddrSet, At, Outcome, PacketBox, Pipeline, Ruleset, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -207,20 +207,5 @@ impl Reach {
             }
         }
         out
-    }
-
-    /// The allowing deciders that admit the whole address space of the ruleset's family: a rule
-    /// with no source restriction, or an ACCEPT chain policy.
-    pub fn world_open_deciders(&self, rs: &Ruleset) -> Vec<At> {
-        self.deciders(Verdict::Allow)
-            .into_iter()
-            .filter(|at| match at.decider {
-                Decider::Rule(_) => rs
-                    .rule(*at)
-                    .is_some_and(|r| r.matches.src.covers_a_whole_family()),
-                Decider::ChainPolicy(_) => true,
-                Decider::Loop(_) => false,
-            })
-            .collect()
     }
 }

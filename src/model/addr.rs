@@ -121,6 +121,51 @@ impl AddrSet {
     pub fn family_part(&self, family: Family) -> Self {
         self.intersect(&Self::any_of(family))
     }
+    /// The globally reachable unicast addresses of a family: IPv4 without the IANA
+    /// special-purpose blocks (RFC 6890 and successors: 0/8, 10/8, 100.64/10, 127/8, 169.254/16,
+    /// 172.16/12, 192.0.0/24, 192.0.2/24, 192.88.99/24, 192.168/16, 198.18/15, 198.51.100/24,
+    /// 203.0.113/24, 224/4 multicast, 240/4 reserved and broadcast); IPv6's global unicast
+    /// 2000::/3 without 2001::/23 (IETF protocol assignments), 2001:db8::/32 (documentation)
+    /// and 2002::/16 (6to4).
+    pub fn public(family: Family) -> Self {
+        let parse = |list: &[&str]| {
+            list.iter().fold(AddrSet::empty(), |a, c| {
+                a.union(&AddrSet::parse(c).unwrap_or_else(|_| AddrSet::empty()))
+            })
+        };
+        match family {
+            Family::V4 => AddrSet::any_v4().difference(&parse(&[
+                "0.0.0.0/8",
+                "10.0.0.0/8",
+                "100.64.0.0/10",
+                "127.0.0.0/8",
+                "169.254.0.0/16",
+                "172.16.0.0/12",
+                "192.0.0.0/24",
+                "192.0.2.0/24",
+                "192.88.99.0/24",
+                "192.168.0.0/16",
+                "198.18.0.0/15",
+                "198.51.100.0/24",
+                "203.0.113.0/24",
+                "224.0.0.0/4",
+                "240.0.0.0/4",
+            ])),
+            Family::V6 => parse(&["2000::/3"]).difference(&parse(&[
+                "2001::/23",
+                "2001:db8::/32",
+                "2002::/16",
+            ])),
+        }
+    }
+
+    /// How many addresses the set holds (saturating at `u128::MAX`).
+    pub fn size(&self) -> u128 {
+        self.0.ranges().iter().fold(0u128, |n, (lo, hi)| {
+            n.saturating_add(hi - lo).saturating_add(1)
+        })
+    }
+
     /// True when this set holds all of IPv4 or all of IPv6 (what "open to the world" means).
     pub fn covers_a_whole_family(&self) -> bool {
         Self::any_v4().is_subset(self) || Self::any_v6().is_subset(self)

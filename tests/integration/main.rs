@@ -3,6 +3,7 @@
 mod cli;
 mod cloud;
 mod diff;
+mod exposure;
 mod fix;
 mod formats;
 mod hostile;
