@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod cli;
+pub mod engine;
 pub mod formats;
 pub mod inventory;
 pub mod model;
