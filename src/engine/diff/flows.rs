@@ -1,9 +1,11 @@
 //! Required flows of both sides matched by key (firewall named as on both sides, policy,
 //! requirement, direction, site, and the n-th such record), and the flows whose status changed,
-//! with the rule changes that caused a new block.
+//! with the rule changes that caused a new block; and the flows whose status is the same but
+//! whose admitted sources widened or narrowed, with the rule changes on their deciding path.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::admitted::{Admitted, Direction};
 use super::rules::{same_chain, Moved, RuleChanges, RuleEntry};
 use super::Side;
 use crate::audit::reach::Status;
@@ -64,6 +66,8 @@ pub struct FlowChange {
     /// The new side's deciding rules and defaults, files named as on both sides.
     pub deciding: Vec<Deciding>,
     pub caused_by: Vec<Cause>,
+    /// How the sources it admits changed, when it is audited on both sides and they did.
+    pub admitted: Option<Admitted>,
 }
 
 impl FlowChange {
@@ -79,11 +83,37 @@ impl FlowChange {
     }
 }
 
-/// A rule change named as the cause of a flow's change: `how` is `added`, `removed` or `moved`.
+/// A rule change named as the cause of a flow's change: `how` is `added`, `removed`, `moved`
+/// or (for admitted sources) `changed`: a rule added where one was removed, in the same chain at
+/// the same position, which is then `was`.
 #[derive(Debug, Clone)]
 pub struct Cause {
     pub how: &'static str,
     pub rule: RuleEntry,
+    pub was: Option<RuleEntry>,
+}
+
+/// A required flow whose status is the same on both sides but whose admitted sources differ.
+#[derive(Debug, Clone)]
+pub struct AdmittedChange {
+    /// The record on the new side, its firewall named as on both sides.
+    pub rec: FlowRecord,
+    /// The new side's deciding rules and defaults, files named as on both sides.
+    pub deciding: Vec<Deciding>,
+    /// The rules added, changed, moved or removed on the deciding path of either side.
+    pub caused_by: Vec<Cause>,
+    pub admitted: Admitted,
+}
+
+impl AdmittedChange {
+    pub fn direction(&self) -> Direction {
+        self.admitted.direction
+    }
+}
+
+/// `tcp/9669`: a flow's traffic, for messages.
+fn traffic(f: &FlowRecord) -> String {
+    format!("{}/{}", f.protocol, f.ports)
 }
 
 type FlowKey = ((String, String, String, String, Option<String>), usize);
@@ -121,16 +151,43 @@ fn rel_deciding(d: &[Deciding], side: &Side) -> Vec<Deciding> {
 }
 
 /// The flows whose status changed, worst first (breaking before not, then by firewall and
-/// requirement).
-pub(super) fn compare_flows(old: &Side, new: &Side, rules: &RuleChanges) -> Vec<FlowChange> {
+/// requirement); and the flows whose status did not change but whose admitted sources did,
+/// widened first.
+pub(super) fn compare_flows(
+    old: &Side,
+    new: &Side,
+    rules: &RuleChanges,
+) -> (Vec<FlowChange>, Vec<AdmittedChange>) {
     let of = flows_by_key(old);
     let nf = flows_by_key(new);
     let mut flows = Vec::new();
+    let mut widened = Vec::new();
     let keys: BTreeSet<&FlowKey> = of.keys().chain(nf.keys()).collect();
     for k in keys {
         let (o, n) = (of.get(k), nf.get(k));
+        let admitted = match (o, n) {
+            (Some(o), Some(n)) => {
+                Admitted::compare(&traffic(n), &o.allowed_sources, &n.allowed_sources)
+            }
+            _ => None,
+        };
         let change = match (o, n) {
-            (Some(o), Some(n)) if o.status == n.status => continue,
+            (Some(o), Some(n)) if o.status == n.status => {
+                if let Some(admitted) = admitted {
+                    let mut rec = (*n).clone();
+                    rec.firewall = k.0 .0.clone();
+                    let deciding = rel_deciding(&n.deciding, new);
+                    let was = rel_deciding(&o.deciding, old);
+                    let caused_by = admitted_causes(&was, &deciding, rules, &rec.firewall);
+                    widened.push(AdmittedChange {
+                        rec,
+                        deciding,
+                        caused_by,
+                        admitted,
+                    });
+                }
+                continue;
+            }
             (_, Some(n)) => match n.status {
                 Status::Blocked => Change::Blocked,
                 Status::Partial => Change::Partial,
@@ -165,8 +222,16 @@ pub(super) fn compare_flows(old: &Side, new: &Side, rules: &RuleChanges) -> Vec<
             rec,
             deciding,
             caused_by,
+            admitted,
         });
     }
+    widened.sort_by(|a, b| {
+        (a.direction(), &a.rec.firewall, &a.rec.requirement).cmp(&(
+            b.direction(),
+            &b.rec.firewall,
+            &b.rec.requirement,
+        ))
+    });
     flows.sort_by(|a, b| {
         (
             a.change,
@@ -181,7 +246,7 @@ pub(super) fn compare_flows(old: &Side, new: &Side, rules: &RuleChanges) -> Vec<
                 &b.rec.requirement,
             ))
     });
-    flows
+    (flows, widened)
 }
 
 /// What made a flow newly (partly) blocked: its deciding rules that were added or moved; moved
@@ -204,6 +269,7 @@ fn causes(
             out.push(Cause {
                 how,
                 rule: rule.clone(),
+                was: None,
             });
         }
     };
@@ -224,6 +290,70 @@ fn causes(
     if out.is_empty() {
         for r in removed.iter().filter(|r| r.firewall == firewall) {
             push("removed", r, &mut out);
+        }
+    }
+    out
+}
+
+/// What made a flow admit other sources: on the new side's deciding path, the rules added
+/// (`changed` when one was removed from the same place of the same chain) or moved, and moved
+/// rules that crossed a kept deciding rule; on the old side's, the rules removed. When none of
+/// these explains it, every rule added to or removed from that firewall.
+fn admitted_causes(
+    old_deciding: &[Deciding],
+    new_deciding: &[Deciding],
+    rules: &RuleChanges,
+    firewall: &str,
+) -> Vec<Cause> {
+    let mut out = causes(
+        new_deciding,
+        &rules.added,
+        &[],
+        &rules.moved,
+        &rules.kept,
+        firewall,
+    );
+    for c in out.iter_mut().filter(|c| c.how == "added") {
+        let here = |r: &&RuleEntry| same_chain(r, &c.rule) && r.position == c.rule.position;
+        if let Some(r) = rules.removed.iter().find(here) {
+            c.how = "changed";
+            c.was = Some(r.clone());
+        }
+    }
+    for d in old_deciding {
+        let same = |r: &&RuleEntry| r.firewall == d.file && r.label == d.rule && r.line == d.line;
+        let Some(r) = rules.removed.iter().find(same) else {
+            continue;
+        };
+        let known = out.iter().any(|c| {
+            c.was
+                .as_ref()
+                .is_some_and(|w| same_chain(w, r) && w.position == r.position)
+                || (c.how == "removed" && same_chain(&c.rule, r) && c.rule.position == r.position)
+        });
+        if !known {
+            out.push(Cause {
+                how: "removed",
+                rule: r.clone(),
+                was: None,
+            });
+        }
+    }
+    if out.is_empty() {
+        let on = |r: &&RuleEntry| r.firewall == firewall;
+        for r in rules.added.iter().filter(on) {
+            out.push(Cause {
+                how: "added",
+                rule: r.clone(),
+                was: None,
+            });
+        }
+        for r in rules.removed.iter().filter(on) {
+            out.push(Cause {
+                how: "removed",
+                rule: r.clone(),
+                was: None,
+            });
         }
     }
     out

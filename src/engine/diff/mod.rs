@@ -1,12 +1,14 @@
 //! The diff engine behind `portolan diff`: two audited sides compared — required flows whose
-//! status changed (with the rule changes that caused a new block), findings added and fixed
-//! (matched by fingerprint), and the rules added, removed and moved — and rendered as text or as
-//! the `portolan-diff/1` JSON.
+//! status changed (with the rule changes that caused a new block), flows whose admitted sources
+//! widened or narrowed (compared as address sets), findings added and fixed (matched by
+//! fingerprint), and the rules added, removed and moved — and rendered as text or as the
+//! `portolan-diff/1` JSON.
 //!
 //! Both sides are audited with the same options by the caller; [`Side::new`] renames each side's
 //! files to their path relative to the side's root, so the same firewall has the same name on
 //! both sides. [`git`] copies the files of a revision out of a repository for the old side.
 
+mod admitted;
 mod findings;
 mod flows;
 pub mod git;
@@ -19,8 +21,9 @@ use std::path::{Path, PathBuf};
 use crate::audit::{Report, Severity};
 use crate::inventory::Inventory;
 
+pub use admitted::{is_any, Admitted, Direction};
 pub use findings::FindingEntry;
-pub use flows::{Cause, Change, FlowChange};
+pub use flows::{AdmittedChange, Cause, Change, FlowChange};
 pub use render::{render_human, to_json, DiffJson};
 pub use rules::{Moved, RuleEntry};
 
@@ -107,6 +110,10 @@ pub fn rebase(inv: &Inventory, moves: &[(PathBuf, PathBuf)]) -> Inventory {
 pub struct Diff {
     /// Flows whose status changed, worst first.
     pub flows: Vec<FlowChange>,
+    /// Flows whose status is the same but whose admitted sources differ, widened first. They do
+    /// not make the change breaking: a wider exposure fails the check through the findings it
+    /// adds (Z201, Z202).
+    pub admitted: Vec<AdmittedChange>,
     pub findings_added: Vec<FindingEntry>,
     pub findings_fixed: Vec<FindingEntry>,
     pub rules_added: Vec<RuleEntry>,
@@ -131,12 +138,17 @@ impl Diff {
     pub fn count(&self, c: Change) -> usize {
         self.flows.iter().filter(|f| f.change == c).count()
     }
+
+    /// How many flows of the same status admit sources that changed this way.
+    pub fn count_admitted(&self, d: Direction) -> usize {
+        self.admitted.iter().filter(|f| f.direction() == d).count()
+    }
 }
 
 /// Compare two audited sides.
 pub fn compare(old: &Side, new: &Side) -> Diff {
     let rules = rules::compare_rules(old, new);
-    let flows = flows::compare_flows(old, new, &rules);
+    let (flows, admitted) = flows::compare_flows(old, new, &rules);
     let (findings_added, findings_fixed) = findings::compare_findings(old, new);
     let rules::RuleChanges {
         added: rules_added,
@@ -146,6 +158,7 @@ pub fn compare(old: &Side, new: &Side) -> Diff {
     } = rules;
     Diff {
         flows,
+        admitted,
         findings_added,
         findings_fixed,
         rules_added,

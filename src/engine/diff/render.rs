@@ -5,7 +5,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{Change, Diff, FindingEntry, FlowChange, Moved, RuleEntry};
+use super::{
+    Admitted, AdmittedChange, Cause, Change, Diff, Direction, FindingEntry, FlowChange, Moved,
+    RuleEntry,
+};
 use crate::audit::reach::Status;
 use crate::audit::Deciding;
 
@@ -19,6 +22,10 @@ pub struct DiffJson<'a> {
     pub old: &'a str,
     pub new: &'a str,
     pub flows_changed: Vec<FlowJson<'a>>,
+    /// Flows whose status is the same but whose admitted sources differ (added in 0.1: the
+    /// entries have the fields of `flows_changed`, `change` being `admitted-widened`,
+    /// `admitted-narrowed` or `admitted-widened-and-narrowed`).
+    pub admitted_changed: Vec<FlowJson<'a>>,
     pub findings_added: Vec<FindingJson<'a>>,
     pub findings_fixed: Vec<FindingJson<'a>>,
     pub rules_added: Vec<RuleJson<'a>>,
@@ -67,12 +74,61 @@ pub struct MovedJson<'a> {
     pub old_position: usize,
 }
 
-/// A rule named as the cause of a flow's change; `change` is `added`, `removed` or `moved`.
+/// A rule named as the cause of a flow's change; `change` is `added`, `removed`, `moved` or
+/// `changed` (then `old_rule`, `old_line` and `old_text` say what the rule was).
 #[derive(Debug, Serialize)]
 pub struct CauseJson<'a> {
     #[serde(flatten)]
     pub rule: RuleJson<'a>,
     pub change: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_text: Option<&'a str>,
+}
+
+impl<'a> From<&'a Cause> for CauseJson<'a> {
+    fn from(c: &'a Cause) -> Self {
+        CauseJson {
+            rule: (&c.rule).into(),
+            change: c.how,
+            old_rule: c.was.as_ref().map(|w| w.label.as_str()),
+            old_line: c.was.as_ref().and_then(|w| w.line),
+            old_text: c.was.as_ref().map(|w| w.text.as_str()),
+        }
+    }
+}
+
+/// How the sources a flow admits differ: `change` is `widened`, `narrowed` or
+/// `widened-and-narrowed`; `added_sources` = new − old, `removed_sources` = old − new (fewest
+/// CIDRs); `*_any_address`: that side admits every address of its family, loopback aside.
+#[derive(Debug, Serialize)]
+pub struct AdmittedJson<'a> {
+    pub change: &'a str,
+    pub old_sources: &'a [String],
+    pub new_sources: &'a [String],
+    pub added_sources: &'a [String],
+    pub removed_sources: &'a [String],
+    pub old_any_address: bool,
+    pub new_any_address: bool,
+    pub message: &'a str,
+}
+
+impl<'a> From<&'a Admitted> for AdmittedJson<'a> {
+    fn from(a: &'a Admitted) -> Self {
+        AdmittedJson {
+            change: a.direction.name(),
+            old_sources: &a.old_sources,
+            new_sources: &a.new_sources,
+            added_sources: &a.added,
+            removed_sources: &a.removed,
+            old_any_address: a.old_any,
+            new_any_address: a.new_any,
+            message: &a.message,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +181,8 @@ pub struct FlowJson<'a> {
     pub new_status: Option<&'a str>,
     pub deciding: &'a [Deciding],
     pub caused_by: Vec<CauseJson<'a>>,
+    /// How the admitted sources changed (`null` when they did not, or one side has no record).
+    pub admitted: Option<AdmittedJson<'a>>,
 }
 
 impl<'a> From<&'a FlowChange> for FlowJson<'a> {
@@ -145,14 +203,37 @@ impl<'a> From<&'a FlowChange> for FlowJson<'a> {
             old_status: f.old.map(|s| s.name()),
             new_status: f.new.map(|s| s.name()),
             deciding: &f.deciding,
-            caused_by: f
-                .caused_by
-                .iter()
-                .map(|c| CauseJson {
-                    rule: (&c.rule).into(),
-                    change: c.how,
-                })
-                .collect(),
+            caused_by: f.caused_by.iter().map(Into::into).collect(),
+            admitted: f.admitted.as_ref().map(Into::into),
+        }
+    }
+}
+
+impl<'a> From<&'a AdmittedChange> for FlowJson<'a> {
+    fn from(f: &'a AdmittedChange) -> Self {
+        let status = Some(f.rec.status.name());
+        FlowJson {
+            change: match f.direction() {
+                Direction::Widened => "admitted-widened",
+                Direction::Narrowed => "admitted-narrowed",
+                Direction::Both => "admitted-widened-and-narrowed",
+            },
+            breaking: false,
+            firewall: &f.rec.firewall,
+            policy: &f.rec.policy,
+            requirement: &f.rec.requirement,
+            direction: f.rec.direction,
+            site: f.rec.site.as_deref(),
+            from_role: &f.rec.from_role,
+            to_role: &f.rec.to_role,
+            protocol: &f.rec.protocol,
+            ports: &f.rec.ports,
+            conditional: f.rec.conditional,
+            old_status: status,
+            new_status: status,
+            deciding: &f.deciding,
+            caused_by: f.caused_by.iter().map(Into::into).collect(),
+            admitted: Some((&f.admitted).into()),
         }
     }
 }
@@ -160,6 +241,7 @@ impl<'a> From<&'a FlowChange> for FlowJson<'a> {
 #[derive(Debug, Serialize)]
 pub struct SummaryJson {
     pub flows_changed: FlowCountsJson,
+    pub admitted_changed: AdmittedCountsJson,
     pub findings_added: usize,
     pub findings_fixed: usize,
     pub rules_added: usize,
@@ -177,6 +259,14 @@ pub struct FlowCountsJson {
     pub no_longer_audited: usize,
 }
 
+/// Flows of the same status whose admitted sources changed, by direction.
+#[derive(Debug, Serialize)]
+pub struct AdmittedCountsJson {
+    pub widened: usize,
+    pub narrowed: usize,
+    pub widened_and_narrowed: usize,
+}
+
 /// The `portolan-diff/1` document of `d`; `old` and `new` say what was compared.
 pub fn to_json<'a>(d: &'a Diff, old: &'a str, new: &'a str) -> DiffJson<'a> {
     let moved = |m: &'a Moved| MovedJson {
@@ -190,6 +280,7 @@ pub fn to_json<'a>(d: &'a Diff, old: &'a str, new: &'a str) -> DiffJson<'a> {
         old,
         new,
         flows_changed: d.flows.iter().map(Into::into).collect(),
+        admitted_changed: d.admitted.iter().map(Into::into).collect(),
         findings_added: d.findings_added.iter().map(Into::into).collect(),
         findings_fixed: d.findings_fixed.iter().map(Into::into).collect(),
         rules_added: d.rules_added.iter().map(Into::into).collect(),
@@ -202,6 +293,11 @@ pub fn to_json<'a>(d: &'a Diff, old: &'a str, new: &'a str) -> DiffJson<'a> {
                 newly_unknown: d.count(Change::Unknown),
                 newly_allowed: d.count(Change::Allowed),
                 no_longer_audited: d.count(Change::Gone),
+            },
+            admitted_changed: AdmittedCountsJson {
+                widened: d.count_admitted(Direction::Widened),
+                narrowed: d.count_admitted(Direction::Narrowed),
+                widened_and_narrowed: d.count_admitted(Direction::Both),
             },
             findings_added: d.findings_added.len(),
             findings_fixed: d.findings_fixed.len(),
@@ -220,6 +316,68 @@ fn at(file: &str, line: Option<u32>) -> String {
     }
 }
 
+fn cause_lines(w: &mut dyn Write, c: &Cause) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "      caused by the {} rule {} at {}: {}",
+        c.how,
+        c.rule.label,
+        at(&c.rule.firewall, c.rule.line),
+        c.rule.text
+    )?;
+    if let Some(was) = &c.was {
+        writeln!(
+            w,
+            "        was {} at line {}: {}",
+            was.label,
+            was.line.map(|l| l.to_string()).unwrap_or("-".into()),
+            was.text
+        )?;
+    }
+    Ok(())
+}
+
+/// ` (site X) [conditional]` after a flow.
+fn flow_tail(f: &crate::audit::FlowRecord) -> String {
+    format!(
+        "{}{}",
+        f.site
+            .as_ref()
+            .map(|s| format!(" (site {s})"))
+            .unwrap_or_default(),
+        if f.conditional { " [conditional]" } else { "" }
+    )
+}
+
+/// The flows of the same status whose admitted sources changed, one section per direction.
+fn admitted_sections(w: &mut dyn Write, d: &Diff) -> std::io::Result<()> {
+    let mut last = None;
+    for f in &d.admitted {
+        if last != Some(f.direction()) {
+            let n = d.count_admitted(f.direction());
+            writeln!(w, "\n{} ({n}):", f.direction().title())?;
+            last = Some(f.direction());
+        }
+        writeln!(
+            w,
+            "  {} {} {}/{} {}  {} {}{}",
+            f.rec.requirement,
+            f.rec.direction,
+            f.rec.ports,
+            f.rec.protocol,
+            f.rec.status.name(),
+            f.rec.firewall,
+            f.rec.policy,
+            flow_tail(&f.rec)
+        )?;
+        writeln!(w, "      {}", f.admitted.message)?;
+        for c in &f.caused_by {
+            cause_lines(w, c)?;
+        }
+    }
+    Ok(())
+}
+
 /// `d` as text: worst first, then what was fixed; `old` and `new` say what was compared.
 pub fn render_human(d: &Diff, old: &str, new: &str, w: &mut dyn Write) -> std::io::Result<()> {
     writeln!(w, "portolan diff: {old} -> {new}")?;
@@ -235,7 +393,7 @@ pub fn render_human(d: &Diff, old: &str, new: &str, w: &mut dyn Write) -> std::i
             let st = |s: Option<Status>| s.map(|s| s.name()).unwrap_or("-");
             writeln!(
                 w,
-                "  {} {} {}/{} {} -> {}  {} {}{}{}",
+                "  {} {} {}/{} {} -> {}  {} {}{}",
                 f.rec.requirement,
                 f.rec.direction,
                 f.rec.ports,
@@ -244,17 +402,11 @@ pub fn render_human(d: &Diff, old: &str, new: &str, w: &mut dyn Write) -> std::i
                 st(f.new),
                 f.rec.firewall,
                 f.rec.policy,
-                f.rec
-                    .site
-                    .as_ref()
-                    .map(|s| format!(" (site {s})"))
-                    .unwrap_or_default(),
-                if f.rec.conditional {
-                    " [conditional]"
-                } else {
-                    ""
-                }
+                flow_tail(&f.rec)
             )?;
+            if let Some(a) = &f.admitted {
+                writeln!(w, "      {}", a.message)?;
+            }
             if matches!(
                 f.change,
                 Change::Blocked | Change::Partial | Change::Unknown
@@ -270,14 +422,7 @@ pub fn render_human(d: &Diff, old: &str, new: &str, w: &mut dyn Write) -> std::i
                 }
             }
             for c in &f.caused_by {
-                writeln!(
-                    w,
-                    "      caused by the {} rule {} at {}: {}",
-                    c.how,
-                    c.rule.label,
-                    at(&c.rule.firewall, c.rule.line),
-                    c.rule.text
-                )?;
+                cause_lines(w, c)?;
             }
             Ok(())
         };
@@ -288,6 +433,10 @@ pub fn render_human(d: &Diff, old: &str, new: &str, w: &mut dyn Write) -> std::i
     {
         any = true;
         flow_section(w, f, &mut last)?;
+    }
+    if !d.admitted.is_empty() {
+        any = true;
+        admitted_sections(w, d)?;
     }
     if !d.findings_added.is_empty() {
         any = true;
@@ -370,9 +519,24 @@ pub fn render_human(d: &Diff, old: &str, new: &str, w: &mut dyn Write) -> std::i
         writeln!(w, "\nno change to the audit")?;
     }
     let count = |c: Change| d.count(c);
+    let admitted = if d.admitted.is_empty() {
+        String::new()
+    } else {
+        let both = d.count_admitted(Direction::Both);
+        format!(
+            "; {} flows admitted from more sources, {} from fewer{}",
+            d.count_admitted(Direction::Widened),
+            d.count_admitted(Direction::Narrowed),
+            if both > 0 {
+                format!(", {both} from other sources")
+            } else {
+                String::new()
+            }
+        )
+    };
     writeln!(
         w,
-        "\n{} newly blocked, {} newly partial, {} newly unknown, {} newly allowed; {} findings added, {} fixed; {} rules added, {} removed, {} moved{}",
+        "\n{} newly blocked, {} newly partial, {} newly unknown, {} newly allowed{admitted}; {} findings added, {} fixed; {} rules added, {} removed, {} moved{}",
         count(Change::Blocked),
         count(Change::Partial),
         count(Change::Unknown),
