@@ -2,9 +2,10 @@
 //! parallel, into flow records and findings. One file per stage (see `docs/architecture.md`):
 //! [`targets`] (which rulesets are audited, guarding what), [`jobs`] (target × requirement ×
 //! direction), [`flow`] (one flow's region and evaluation), [`findings`] (Z101/Z102/Z103/Z002 of a
-//! flow), [`exposure`] (Z201/Z202/Z203), [`reachability`] (Z301/Z302), [`waiver`] (waivers and
-//! baselines).
+//! flow), [`exposure`] (Z201/Z202/Z203), [`waiver`] (waivers and baselines),
+//! [`diff`] (what a change does: `portolan diff`).
 
+pub mod diff;
 pub mod exposure;
 pub mod finding;
 pub mod findings;

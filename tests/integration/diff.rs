@@ -60,6 +60,16 @@ fn a_drop_inserted_before_the_4008_accept_newly_blocks_4008_and_names_the_rule()
         .expect("the inbound 4008 flow");
     assert_eq!(f["policy"], "filter/INPUT");
     assert_eq!(f["breaking"], true);
+    // what it admitted, compared as sets: all of it is gone
+    assert_eq!(
+        f["admitted"]["message"],
+        "tcp/4008 no longer admitted from 10.0.0.0/8"
+    );
+    assert_eq!(
+        f["admitted"]["removed_sources"],
+        serde_json::json!(["10.0.0.0/8"])
+    );
+    assert_eq!(v["admitted_changed"], serde_json::json!([]));
     // the inserted DROP is line 13, the 8th rule of INPUT
     let cause = &f["caused_by"];
     assert_eq!(cause.as_array().map(Vec::len), Some(1), "{cause:#}");
@@ -230,6 +240,230 @@ fn directories_are_matched_by_relative_path_and_only_the_changed_file_changes() 
     assert_eq!(code, 0);
     assert_eq!(v["flows_changed"], serde_json::json!([]));
     assert_eq!(v["findings_added"], serde_json::json!([]));
+}
+
+const ZVM_FROM_10: &str = "fixtures/iptables/diff/zvm-9669-from-10.rules";
+const ZVM_FROM_ANY: &str = "fixtures/iptables/diff/zvm-9669-from-any.rules";
+const ZVM: &[&str] = &["--env", "vsphere", "--role", "zvm"];
+const ACCEPT_9669_FROM_10: &str = "-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 9669 -m comment --comment \"Zerto UI and REST API\" -j ACCEPT";
+const ACCEPT_9669_FROM_ANY: &str =
+    "-A INPUT -p tcp -m tcp --dport 9669 -m comment --comment \"Zerto UI and REST API\" -j ACCEPT";
+
+/// `portolan diff OLD NEW --env vsphere --role zvm [EXTRA]`: standard output and exit code.
+fn diff_zvm_human(old: &str, new: &str, extra: &[&str]) -> (String, i32) {
+    let out = portolan()
+        .args(["diff", old, new])
+        .args(ZVM)
+        .args(extra)
+        .output()
+        .expect("the binary runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// The 9669 flows of a zvm's INPUT: admin clients, and the ZCM (conditional).
+const INBOUND_9669: [&str; 2] = ["vsphere.admin-client-zvm-9669", "vsphere.zcm-zvm-9669"];
+
+#[test]
+fn a_9669_accept_that_loses_its_source_match_is_reported_widened_to_any_address_with_the_rule() {
+    let mut args = vec![ZVM_FROM_10, ZVM_FROM_ANY];
+    args.extend(ZVM);
+    let (v, code) = diff_json(&args, None);
+    // still allowed: no status changed, nothing breaks; Z201 is a warning, under the default
+    // --fail-on error
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["flows_changed"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["summary"]["breaking"], false);
+    let changed = v["admitted_changed"].as_array().expect("admitted_changed");
+    let mut reqs: Vec<&str> = changed
+        .iter()
+        .map(|f| f["requirement"].as_str().unwrap())
+        .collect();
+    reqs.sort();
+    assert_eq!(reqs, INBOUND_9669, "{changed:#?}");
+    for f in changed {
+        assert_eq!(f["change"], "admitted-widened");
+        assert_eq!(f["breaking"], false);
+        assert_eq!(f["direction"], "inbound");
+        assert_eq!(f["policy"], "filter/INPUT");
+        assert_eq!(f["protocol"], "tcp");
+        assert_eq!(f["ports"], "9669");
+        assert_eq!(f["firewall"], ZVM_FROM_ANY);
+        assert_eq!(f["old_status"], "allowed");
+        assert_eq!(f["new_status"], "allowed");
+        let a = &f["admitted"];
+        assert_eq!(a["change"], "widened");
+        assert_eq!(
+            a["message"],
+            "tcp/9669 now admitted from any address, was 10.0.0.0/8"
+        );
+        assert_eq!(a["old_sources"], serde_json::json!(["10.0.0.0/8"]));
+        assert_eq!(a["old_any_address"], false);
+        assert_eq!(a["new_any_address"], true);
+        assert_eq!(a["removed_sources"], serde_json::json!([]));
+        // added = new - old: everything but 10/8 and loopback, as CIDRs
+        let added: Vec<&str> = a["added_sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "0.0.0.0/5",
+                "8.0.0.0/7",
+                "11.0.0.0/8",
+                "12.0.0.0/6",
+                "16.0.0.0/4",
+                "32.0.0.0/3",
+                "64.0.0.0/3",
+                "96.0.0.0/4",
+                "112.0.0.0/5",
+                "120.0.0.0/6",
+                "124.0.0.0/7",
+                "126.0.0.0/8",
+                "128.0.0.0/1"
+            ]
+        );
+        // the rule on the deciding path that changed, and what it was
+        let cause = f["caused_by"].as_array().unwrap();
+        assert_eq!(cause.len(), 1, "{cause:#?}");
+        assert_eq!(cause[0]["change"], "changed");
+        assert_eq!(cause[0]["rule"], "filter/INPUT #6");
+        assert_eq!(cause[0]["line"], 11);
+        assert_eq!(cause[0]["action"], "accept");
+        assert_eq!(cause[0]["text"], ACCEPT_9669_FROM_ANY);
+        assert_eq!(cause[0]["old_rule"], "filter/INPUT #6");
+        assert_eq!(cause[0]["old_line"], 11);
+        assert_eq!(cause[0]["old_text"], ACCEPT_9669_FROM_10);
+        assert!(f["deciding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "filter/INPUT #6" && d["action"] == "accept"));
+    }
+    assert_eq!(v["summary"]["admitted_changed"]["widened"], 2);
+    assert_eq!(v["summary"]["admitted_changed"]["narrowed"], 0);
+    // the exposure is a finding added, and it is what can fail the check
+    let fa = v["findings_added"].as_array().unwrap();
+    assert_eq!(fa.len(), 1, "{fa:#?}");
+    assert_eq!(fa[0]["code"], "Z201");
+    assert_eq!(fa[0]["line"], 11);
+    assert_eq!(v["rules_added"][0]["text"], ACCEPT_9669_FROM_ANY);
+    assert_eq!(v["rules_removed"][0]["text"], ACCEPT_9669_FROM_10);
+    let mut args = vec![ZVM_FROM_10, ZVM_FROM_ANY, "--fail-on", "warning"];
+    args.extend(ZVM);
+    assert_eq!(diff_json(&args, None).1, 1);
+
+    let (text, code) = diff_zvm_human(ZVM_FROM_10, ZVM_FROM_ANY, &[]);
+    assert_eq!(code, 0, "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| *l == "admitted from more sources (2):")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        lines[head + 1],
+        format!(
+            "  vsphere.admin-client-zvm-9669 inbound 9669/tcp allowed  {ZVM_FROM_ANY} filter/INPUT"
+        )
+    );
+    assert_eq!(
+        lines[head + 2],
+        "      tcp/9669 now admitted from any address, was 10.0.0.0/8"
+    );
+    assert_eq!(
+        lines[head + 3],
+        format!(
+            "      caused by the changed rule filter/INPUT #6 at {ZVM_FROM_ANY}:11: {ACCEPT_9669_FROM_ANY}"
+        )
+    );
+    assert_eq!(
+        lines[head + 4],
+        format!("        was filter/INPUT #6 at line 11: {ACCEPT_9669_FROM_10}")
+    );
+    assert!(
+        text.contains("2 flows admitted from more sources, 0 from fewer;"),
+        "{text}"
+    );
+    assert!(!text.contains("breaks a required flow"), "{text}");
+}
+
+#[test]
+fn restoring_the_source_match_on_9669_is_reported_narrowed_to_10_0_0_0_8_and_exits_zero() {
+    let mut args = vec![ZVM_FROM_ANY, ZVM_FROM_10, "--fail-on", "warning"];
+    args.extend(ZVM);
+    let (v, code) = diff_json(&args, None);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["flows_changed"], serde_json::json!([]));
+    let changed = v["admitted_changed"].as_array().expect("admitted_changed");
+    let mut reqs: Vec<&str> = changed
+        .iter()
+        .map(|f| f["requirement"].as_str().unwrap())
+        .collect();
+    reqs.sort();
+    assert_eq!(reqs, INBOUND_9669, "{changed:#?}");
+    for f in changed {
+        assert_eq!(f["change"], "admitted-narrowed");
+        assert_eq!(f["old_status"], "allowed");
+        assert_eq!(f["new_status"], "allowed");
+        let a = &f["admitted"];
+        assert_eq!(a["change"], "narrowed");
+        assert_eq!(
+            a["message"],
+            "tcp/9669 no longer admitted from any address, now only from 10.0.0.0/8"
+        );
+        assert_eq!(a["new_sources"], serde_json::json!(["10.0.0.0/8"]));
+        assert_eq!(a["old_any_address"], true);
+        assert_eq!(a["new_any_address"], false);
+        assert_eq!(a["added_sources"], serde_json::json!([]));
+        let removed = a["removed_sources"].as_array().unwrap();
+        assert!(removed.contains(&serde_json::json!("11.0.0.0/8")));
+        assert!(removed.contains(&serde_json::json!("128.0.0.0/1")));
+        assert!(!removed
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("10.")
+                || c.as_str().unwrap().starts_with("127.")));
+        let cause = &f["caused_by"];
+        assert_eq!(cause.as_array().map(Vec::len), Some(1), "{cause:#}");
+        assert_eq!(cause[0]["change"], "changed");
+        assert_eq!(cause[0]["line"], 11);
+        assert_eq!(cause[0]["text"], ACCEPT_9669_FROM_10);
+        assert_eq!(cause[0]["old_text"], ACCEPT_9669_FROM_ANY);
+    }
+    assert_eq!(v["summary"]["admitted_changed"]["narrowed"], 2);
+    assert!(v["findings_fixed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["code"] == "Z201"));
+    assert_eq!(v["findings_added"], serde_json::json!([]));
+
+    let (text, code) = diff_zvm_human(ZVM_FROM_ANY, ZVM_FROM_10, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("\nadmitted from fewer sources (2):\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "      tcp/9669 no longer admitted from any address, now only from 10.0.0.0/8\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "      caused by the changed rule filter/INPUT #6 at {ZVM_FROM_10}:11: {ACCEPT_9669_FROM_10}\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("0 flows admitted from more sources, 2 from fewer;"),
+        "{text}"
+    );
 }
 
 #[test]
