@@ -12,6 +12,7 @@ pub mod findings;
 pub mod flow;
 pub mod jobs;
 pub mod reach;
+pub mod reachability;
 pub mod targets;
 pub mod waiver;
 

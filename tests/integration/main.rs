@@ -10,6 +10,7 @@ mod hostile;
 mod integrations;
 mod nothing_lost;
 mod oracle;
+mod reachability;
 mod regression;
 mod reports;
 mod snapshots;
