@@ -24,6 +24,14 @@
 //! 0.0.0.0, 255.255.255.255, ::, ffff:...:ffff): each packet of the region lies in exactly one
 //! piece, whose verdict is the reference's. A firewall without any doubt yields no unknown piece.
 //!
+//! The references also say what decided each packet (a generated rule, a default rule, a chain
+//! policy, an implicit deny, a profile default), and the piece's `deciders` must agree: mapped
+//! back to the generated firewall through the lowered rules' provenance, they must name what the
+//! platform's semantics say decides, and nothing that cannot (first match: exactly the deciding
+//! rule or policy; unions and block-wins: any of the rules that legitimately decide). Every
+//! label, exposure finding, shadowing finding and fix position rests on them. See [`Answer`] and
+//! each reference for what exactly is asserted.
+//!
 //! Cases per property: `PROPTEST_CASES` (a long run: `PROPTEST_CASES=100000 cargo test --release
 //! --test integration oracle`); a few hundred each by default.
 
@@ -38,7 +46,10 @@ use portolan::formats::windows::{
     WinAction, WinRule,
 };
 use portolan::formats::Resolver;
-use portolan::model::{AddrSet, Hook, IntervalSet, Packet, PacketBox, Ruleset, Span, Verdict};
+use portolan::model::policy::MAX_DECIDERS;
+use portolan::model::{
+    AddrSet, At, Decider, Hook, IntervalSet, Outcome, Packet, PacketBox, Ruleset, Span, Verdict,
+};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -464,8 +475,125 @@ impl RegionSpec {
     }
 }
 
+/// What decided a packet, named in the generated firewall's own terms (never the model's ids): the
+/// references say which of these decide, and each piece's `deciders` are mapped back to them
+/// through the lowered rules' provenance (see each platform's `ident`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dec {
+    /// iptables: the generated rule of this index (its `-A` line: the provenance's line).
+    Ipt(usize),
+    /// NSG `n`'s generated rule `r{k}` (the provenance's label, `nsg{n}/r{k} (priority ...)`).
+    Nsg(usize, usize),
+    /// NSG `n`'s default rule of this name, which Azure adds to every NSG (a real rule of the
+    /// model: `nsg{n}/DenyAllInBound (priority 65500) (default rule, ...)`).
+    NsgDefault(usize, &'static str),
+    /// NSG `n`'s doubt: it may not be deployed, or some of its rules are not in the file.
+    NsgDoubt(usize),
+    /// AWS: (group, egress, permission, peer), from the provenance's span, which the case gives
+    /// every peer (a permission lowers to one rule per peer).
+    Sg(usize, bool, usize, usize),
+    /// Windows: the generated rule `rule{k}` (the provenance's label, `rule{k} in (allow)`).
+    Win(usize),
+    /// The platform's default: the iptables INPUT policy, the AWS implicit deny, the Windows
+    /// profile's default action (or its firewall being off).
+    Default,
+}
+
+/// One way a packet may go through a first-match firewall: the verdict at its end and what gave
+/// it. A packet goes one way unless an undecidable rule is on it; then both of that rule's
+/// outcomes are followed.
+type Way = (VSet, Dec);
+
+/// The verdict of a set of ways.
+fn verdict_of(ways: &[Way]) -> Verdict {
+    ways.iter()
+        .fold(VSet::default(), |a, w| a.or(w.0))
+        .verdict()
+}
+
+/// The reference's answer for one packet: its verdict and what must (and may) be named as
+/// deciding it. Each platform fills it from its own documented semantics (see the references).
+#[derive(Debug)]
+struct Answer {
+    verdict: Verdict,
+    /// Each of these must be named (first match: the decider of every way the packet may go).
+    /// Not checked on a piece whose deciders reached `MAX_DECIDERS` (the evaluator stops adding
+    /// there).
+    all: Vec<Dec>,
+    /// When not empty, at least one of these must be named (allow unions and block-wins, where
+    /// any of several rules legitimately decides).
+    one: Vec<Dec>,
+    /// When given, every named decider must be one of these.
+    only: Option<Vec<Dec>>,
+}
+
+impl Answer {
+    /// Exactly one decider: `d`.
+    fn exact(verdict: Verdict, d: Dec) -> Answer {
+        Answer {
+            verdict,
+            all: vec![d],
+            one: Vec::new(),
+            only: Some(vec![d]),
+        }
+    }
+    /// No judgement of the deciders (beyond their naming rules of the firewall).
+    fn verdict_only(verdict: Verdict) -> Answer {
+        Answer {
+            verdict,
+            all: Vec::new(),
+            one: Vec::new(),
+            only: None,
+        }
+    }
+}
+
+/// Check a piece's deciders against the reference's answer for one of its packets. Every piece
+/// names at least one decider, and each names a rule or default of the generated firewall.
+fn judge(want: &Answer, o: &Outcome, ident: &dyn Fn(At) -> Option<Dec>) -> Result<(), String> {
+    let mut named = Vec::new();
+    for &at in &o.deciders {
+        match ident(at) {
+            Some(d) => named.push(d),
+            None => {
+                return Err(format!(
+                    "decider {at:?} is no rule or default of the generated firewall"
+                ))
+            }
+        }
+    }
+    if named.is_empty() {
+        return Err("the piece names no decider".into());
+    }
+    if o.deciders.len() < MAX_DECIDERS {
+        if let Some(d) = want.all.iter().find(|d| !named.contains(d)) {
+            return Err(format!(
+                "{d:?} decides the packet but is not named (named {named:?}, want all of {:?})",
+                want.all
+            ));
+        }
+    }
+    if !want.one.is_empty() && !named.iter().any(|d| want.one.contains(d)) {
+        return Err(format!(
+            "none of {:?} (each decides the packet) is named (named {named:?})",
+            want.one
+        ));
+    }
+    if let Some(only) = &want.only {
+        if let Some(d) = named.iter().find(|d| !only.contains(d)) {
+            return Err(format!(
+                "{d:?} is named but does not decide the packet (named {named:?}, only {only:?} may be)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Evaluate `region` through the `hook` pipeline of `rs`, then check sampled and corner packets
-/// against `reference`. Returns how many packets were checked.
+/// against `reference`: the piece holding each has the reference's verdict, and its deciders
+/// (mapped to the generated firewall by `ident`) are what the reference says decides it.
+/// Returns how many packets were checked.
+#[allow(clippy::too_many_arguments)]
 fn check(
     rs: &Ruleset,
     hook: Hook,
@@ -473,7 +601,8 @@ fn check(
     corners: &Corners,
     rng: &mut Rng,
     doubtless: bool,
-    reference: &dyn Fn(&Packet) -> Verdict,
+    reference: &dyn Fn(&Packet) -> Answer,
+    ident: &dyn Fn(At) -> Option<Dec>,
 ) -> Result<usize, TestCaseError> {
     if region.is_empty() {
         return Ok(0);
@@ -514,12 +643,18 @@ fn check(
         let want = reference(p);
         prop_assert_eq!(
             holding[0].verdict,
-            want,
+            want.verdict,
             "packet {:?} in piece {:?} (reasons {:?})",
             p,
             holding[0].space,
             holding[0].reasons
         );
+        if let Err(e) = judge(&want, holding[0], ident) {
+            return Err(TestCaseError::fail(format!(
+                "{hook:?}: packet {p:?} in piece {:?} ({:?}, deciders {:?}, reasons {:?}): {e}",
+                holding[0].space, holding[0].verdict, holding[0].deciders, holding[0].reasons
+            )));
+        }
     }
     Ok(packets.len())
 }
@@ -689,8 +824,8 @@ fn nsg_of(i: usize, spec: &NsgSpec) -> Nsg {
     nsg
 }
 
-/// The six default rules, as Azure documents them.
-fn nsg_defaults(inbound: bool) -> Vec<NRule> {
+/// The six default rules, as Azure documents them, with their names.
+fn nsg_defaults(inbound: bool) -> Vec<(&'static str, NRule)> {
     let r = |priority: i64, src: NAddr, dst: NAddr, allow: bool| NRule {
         priority: Some(priority),
         inbound,
@@ -703,15 +838,27 @@ fn nsg_defaults(inbound: bool) -> Vec<NRule> {
     };
     if inbound {
         vec![
-            r(65000, NAddr::Tag(0), NAddr::Tag(0), true),
-            r(65001, NAddr::Tag(2), NAddr::Star, true),
-            r(65500, NAddr::Star, NAddr::Star, false),
+            (
+                "AllowVnetInBound",
+                r(65000, NAddr::Tag(0), NAddr::Tag(0), true),
+            ),
+            (
+                "AllowAzureLoadBalancerInBound",
+                r(65001, NAddr::Tag(2), NAddr::Star, true),
+            ),
+            ("DenyAllInBound", r(65500, NAddr::Star, NAddr::Star, false)),
         ]
     } else {
         vec![
-            r(65000, NAddr::Tag(0), NAddr::Tag(0), true),
-            r(65001, NAddr::Star, NAddr::Tag(1), true),
-            r(65500, NAddr::Star, NAddr::Star, false),
+            (
+                "AllowVnetOutBound",
+                r(65000, NAddr::Tag(0), NAddr::Tag(0), true),
+            ),
+            (
+                "AllowInternetOutBound",
+                r(65001, NAddr::Star, NAddr::Tag(1), true),
+            ),
+            ("DenyAllOutBound", r(65500, NAddr::Star, NAddr::Star, false)),
         ]
     }
 }
@@ -801,30 +948,152 @@ fn n_rule_match(r: &NRule, p: &Packet, tags: &[Option<Vec<Pfx>>]) -> M {
     }
 }
 
-/// First match by ascending priority (ties in file order, custom rules before the defaults).
-fn nsg_reference(spec: &NsgSpec, inbound: bool, p: &Packet, tags: &[Option<Vec<Pfx>>]) -> VSet {
-    let mut acc = VSet::default();
+/// NSG `n`'s rules of one direction, each with its name: the generated rules, then the defaults.
+fn nsg_rules(spec: &NsgSpec, n: usize, inbound: bool) -> Vec<(Dec, NRule)> {
+    let mut rules: Vec<(Dec, NRule)> = spec
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.inbound == inbound)
+        .map(|(k, r)| (Dec::Nsg(n, k), r.clone()))
+        .collect();
+    rules.extend(
+        nsg_defaults(inbound)
+            .into_iter()
+            .map(|(name, r)| (Dec::NsgDefault(n, name), r)),
+    );
+    rules
+}
+
+/// First match by ascending priority (ties in file order, custom rules before the defaults):
+/// every way the packet may go through NSG `n`, and whether an undecidable rule (or a doubt about
+/// the NSG) made it more than one. The decider of a way is the rule that matched it: the six
+/// default rules are rules like any other (DenyAllInBound/OutBound at 65500 matches every packet,
+/// so nothing falls off the end).
+fn nsg_reference(
+    spec: &NsgSpec,
+    n: usize,
+    inbound: bool,
+    p: &Packet,
+    tags: &[Option<Vec<Pfx>>],
+) -> (Vec<Way>, bool) {
+    let mut ways = Vec::new();
+    let mut forked = false;
     match spec.doubt {
-        Some(true) => acc = acc.or(VSet::ALLOW),
-        Some(false) => acc = acc.or(VSet::UNKNOWN),
+        // if it is not deployed, it lets everything through
+        Some(true) => ways.push((VSet::ALLOW, Dec::NsgDoubt(n))),
+        // the rules not in the file may decide anything
+        Some(false) => ways.push((VSet::UNKNOWN, Dec::NsgDoubt(n))),
         None => {}
     }
-    let mut rules: Vec<&NRule> = spec.rules.iter().filter(|r| r.inbound == inbound).collect();
-    let defaults = nsg_defaults(inbound);
-    rules.extend(defaults.iter());
+    forked |= spec.doubt.is_some();
+    let mut rules = nsg_rules(spec, n, inbound);
     // an unknown priority may put the rule anywhere: it is looked at first, undecidably
-    rules.sort_by_key(|r| r.priority.unwrap_or(i64::MIN));
-    for r in rules {
+    rules.sort_by_key(|(_, r)| r.priority.unwrap_or(i64::MIN));
+    for (d, r) in &rules {
         let m = n_rule_match(r, p, tags);
         let v = if r.allow { VSet::ALLOW } else { VSet::DENY };
         if m.sure {
-            return acc.or(v);
+            ways.push((v, *d));
+            return (ways, forked);
         }
         if m.may {
-            acc = acc.or(v);
+            ways.push((v, *d));
+            forked = true;
         }
     }
-    acc.or(VSet::DENY)
+    unreachable!("the default DenyAll rule matches every packet")
+}
+
+/// The rules (and doubt) of NSG `n` in one direction whose action gives `v`.
+fn nsg_giving(spec: &NsgSpec, n: usize, inbound: bool, v: Verdict) -> Vec<Dec> {
+    let mut out: Vec<Dec> = nsg_rules(spec, n, inbound)
+        .into_iter()
+        .filter(|(_, r)| {
+            (if r.allow {
+                Verdict::Allow
+            } else {
+                Verdict::Deny
+            }) == v
+        })
+        .map(|(d, _)| d)
+        .collect();
+    if spec.doubt == Some(true) && v == Verdict::Allow {
+        out.push(Dec::NsgDoubt(n));
+    }
+    out
+}
+
+/// NSGs in series (Azure: inbound traffic passes the subnet's NSG, then the NIC's; outbound the
+/// other way round; a packet either denies is dropped). `order` is the packet's way through them.
+///
+/// - Denied: the first NSG on the way that denies it decides (later ones never see the packet),
+///   by first match: each of its ways' rules must be named, and nothing else when there is one
+///   way; with an undecidable rule on the way, a named decider must at least deny.
+/// - Allowed: every NSG allowed it, and Azure's docs name no one of them; the evaluator keeps the
+///   last stage's answer (`Ruleset::evaluate`), so the last NSG on the way decides, as above.
+/// - Unknown: from the first NSG that cannot decide on, each NSG's ways must be named (what made
+///   it unknown and what the later ones did with it).
+fn nsg_series_answer(c: &AzureCase, order: &[usize], inbound: bool, p: &Packet) -> Answer {
+    let stages: Vec<(usize, Vec<Way>, bool)> = order
+        .iter()
+        .map(|&n| {
+            let (ways, forked) = nsg_reference(&c.nsgs[n], n, inbound, p, &c.tags);
+            (n, ways, forked)
+        })
+        .collect();
+    let decs = |ways: &[Way]| -> Vec<Dec> { ways.iter().map(|w| w.1).collect() };
+    let decided = |(n, ways, forked): &(usize, Vec<Way>, bool), v: Verdict| Answer {
+        verdict: v,
+        all: decs(ways),
+        one: Vec::new(),
+        only: Some(if *forked {
+            nsg_giving(&c.nsgs[*n], *n, inbound, v)
+        } else {
+            decs(ways)
+        }),
+    };
+    if let Some(s) = stages.iter().find(|s| verdict_of(&s.1) == Verdict::Deny) {
+        return decided(s, Verdict::Deny);
+    }
+    match stages
+        .iter()
+        .position(|s| verdict_of(&s.1) == Verdict::Unknown)
+    {
+        None => decided(stages.last().unwrap(), Verdict::Allow),
+        Some(f) => Answer {
+            verdict: Verdict::Unknown,
+            all: stages[f..].iter().flat_map(|s| decs(&s.1)).collect(),
+            one: Vec::new(),
+            only: None,
+        },
+    }
+}
+
+/// A decider of the NSGs in series, by its policy (one per NSG, in order) and its rule's label.
+fn nsg_ident(rs: &Ruleset, at: At) -> Option<Dec> {
+    let n = at.policy;
+    let name = format!("nsg{n}");
+    if rs.policies.get(n)?.name != name {
+        return None;
+    }
+    // the chain's own deny is never reached (DenyAll matches everything)
+    let Decider::Rule(_) = at.decider else {
+        return None;
+    };
+    let rest = rs.provenance(at)?.label.strip_prefix(&name)?;
+    if rest == " (may not be deployed)" || rest == " (rules not in the file)" {
+        return Some(Dec::NsgDoubt(n));
+    }
+    let rule = rest.strip_prefix('/')?.split(" (").next()?;
+    if let Some(k) = rule.strip_prefix('r').and_then(|k| k.parse().ok()) {
+        return Some(Dec::Nsg(n, k));
+    }
+    [true, false]
+        .into_iter()
+        .flat_map(nsg_defaults)
+        .find(|(d, _)| *d == rule)
+        .map(|(d, _)| Dec::NsgDefault(n, d))
 }
 
 fn azure_doubtless(c: &AzureCase) -> bool {
@@ -897,21 +1166,21 @@ fn run_azure(c: &AzureCase) -> Result<(), TestCaseError> {
     for region in &c.regions {
         let b = region.to_box(&AddrSet::any());
         for (hook, inbound) in [(Hook::Input, true), (Hook::Output, false)] {
-            check(&rs, hook, &b, &corners, &mut rng, doubtless, &|p| {
-                // in series: any deny denies; else any doubt is unknown
-                let vs: Vec<Verdict> = c
-                    .nsgs
-                    .iter()
-                    .map(|n| nsg_reference(n, inbound, p, &c.tags).verdict())
-                    .collect();
-                if vs.contains(&Verdict::Deny) {
-                    Verdict::Deny
-                } else if vs.contains(&Verdict::Unknown) {
-                    Verdict::Unknown
-                } else {
-                    Verdict::Allow
-                }
-            })?;
+            // in series: any deny denies; else any doubt is unknown
+            let mut order: Vec<usize> = (0..c.nsgs.len()).collect();
+            if !inbound {
+                order.reverse();
+            }
+            check(
+                &rs,
+                hook,
+                &b,
+                &corners,
+                &mut rng,
+                doubtless,
+                &|p| nsg_series_answer(c, &order, inbound, p),
+                &|at| nsg_ident(&rs, at),
+            )?;
         }
     }
     Ok(())
@@ -1039,8 +1308,28 @@ fn ref_set(ps: &[Pfx]) -> AddrSet {
     s
 }
 
+/// The span the case gives peer `k` of permission `j` of group `g` (ingress or egress): the
+/// lowered rule's provenance carries it, and [`sg_ident`] reads it back.
+fn sg_peer_span(g: usize, egress: bool, j: usize, k: usize) -> Span {
+    let id = 1 + (((g * 2 + egress as usize) * 16 + j) * 16 + k);
+    Span::new(id, id + 1)
+}
+
+/// A decider of the union of groups: one of the generated peers (by its span), or the implicit
+/// deny (the chain's policy).
+fn sg_ident(rs: &Ruleset, at: At) -> Option<Dec> {
+    match at.decider {
+        Decider::ChainPolicy(_) => Some(Dec::Default),
+        Decider::Rule(_) => {
+            let x = rs.provenance(at)?.span.start.checked_sub(1)?;
+            Some(Dec::Sg(x / 512, (x / 256) % 2 == 1, (x / 16) % 16, x % 16))
+        }
+        Decider::Loop(_) => None,
+    }
+}
+
 fn sg_of(i: usize, g: &AGroup) -> SecurityGroup {
-    let perm = |p: &APerm| Permission {
+    let perm = |egress: bool, j: usize, p: &APerm| Permission {
         id: None,
         protocol: Field::known(p.proto.to_string(), Span::default()),
         from_port: p.from.map(|v| Field::known(v, Span::default())),
@@ -1048,7 +1337,8 @@ fn sg_of(i: usize, g: &AGroup) -> SecurityGroup {
         peers: p
             .peers
             .iter()
-            .map(|peer| Peer {
+            .enumerate()
+            .map(|(k, peer)| Peer {
                 target: match peer {
                     APeer::Cidr(x @ Pfx::V4(..)) => Target::Cidr4(x.text()),
                     APeer::Cidr(x) => Target::Cidr6(x.text()),
@@ -1059,7 +1349,7 @@ fn sg_of(i: usize, g: &AGroup) -> SecurityGroup {
                     APeer::PrefixList(k) => Target::PrefixList(format!("pl-ref{k}")),
                 },
                 description: None,
-                span: Span::default(),
+                span: sg_peer_span(i, egress, j, k),
                 value_span: Span::default(),
             })
             .collect(),
@@ -1067,19 +1357,26 @@ fn sg_of(i: usize, g: &AGroup) -> SecurityGroup {
         span: Span::default(),
         unknown: Vec::new(),
     };
+    let perms = |egress: bool, list: &[APerm]| -> Vec<Permission> {
+        list.iter()
+            .enumerate()
+            .map(|(j, p)| perm(egress, j, p))
+            .collect()
+    };
     SecurityGroup {
         id: Some(format!("sg-{i}")),
         name: None,
         description: None,
         vpc_id: None,
         owner_id: None,
-        ingress: g.ingress.iter().map(perm).collect(),
-        egress: g.egress.iter().map(perm).collect(),
+        ingress: perms(false, &g.ingress),
+        egress: perms(true, &g.egress),
         span: Span::default(),
     }
 }
 
-fn a_perm_match(perm: &APerm, p: &Packet, peer_addr: u128, refs: &[Option<Vec<Pfx>>]) -> M {
+/// Does the permission's protocol and port (or ICMP type and code) part take the packet?
+fn a_service_match(perm: &APerm, p: &Packet) -> bool {
     let proto: Option<u8> = match perm.proto {
         "-1" => None,
         "tcp" | "6" => Some(6),
@@ -1088,7 +1385,7 @@ fn a_perm_match(perm: &APerm, p: &Packet, peer_addr: u128, refs: &[Option<Vec<Pf
         "icmpv6" => Some(58),
         n => Some(n.parse().unwrap()),
     };
-    let service = match proto {
+    match proto {
         None => true,
         Some(n) if n != p.proto => false,
         Some(6 | 17) => match (perm.from, perm.to) {
@@ -1105,43 +1402,98 @@ fn a_perm_match(perm: &APerm, p: &Packet, peer_addr: u128, refs: &[Option<Vec<Pf
             }
         }
         Some(_) => true,
-    };
-    if !service {
-        return M::NO;
     }
-    let mut m = M::NO;
-    for peer in &perm.peers {
-        m = m.or(match peer {
-            APeer::Cidr(x) => M::exact(x.contains(peer_addr)),
-            APeer::Group(k) | APeer::PrefixList(k) => match &refs[*k] {
-                Some(ps) => M::exact(ps.iter().any(|x| x.contains(peer_addr))),
-                None => M::MAYBE,
-            },
-        });
-    }
-    m
 }
 
-/// Any rule of any group that admits the packet allows it.
-fn aws_reference(c: &AwsCase, ingress: bool, p: &Packet) -> Verdict {
-    let mut m = M::NO;
-    for g in &c.groups {
-        for perm in if ingress { &g.ingress } else { &g.egress } {
-            m = m.or(a_perm_match(
-                perm,
-                p,
-                if ingress { p.src } else { p.dst },
-                &c.refs,
-            ));
+/// Does one peer of the permission take the packet (whose peer address is `peer_addr`)?
+fn a_peer_match(
+    perm: &APerm,
+    peer: &APeer,
+    p: &Packet,
+    peer_addr: u128,
+    refs: &[Option<Vec<Pfx>>],
+) -> M {
+    if !a_service_match(perm, p) {
+        return M::NO;
+    }
+    match peer {
+        APeer::Cidr(x) => M::exact(x.contains(peer_addr)),
+        APeer::Group(k) | APeer::PrefixList(k) => match &refs[*k] {
+            Some(ps) => M::exact(ps.iter().any(|x| x.contains(peer_addr))),
+            None => M::MAYBE,
+        },
+    }
+}
+
+/// Any rule of any group that admits the packet allows it (AWS: security groups are allow-only;
+/// the rules of all groups attached together are aggregated, and a packet any of them permits is
+/// allowed; everything else is denied).
+///
+/// Deciders: for an allowed packet every rule (peer) that admits it is a legitimate decider, so
+/// at least one must be named and each named one must admit the packet — except where the
+/// evaluator splits a region once for a group of at least 16 rules that differ only in their
+/// sources (`merged`): a piece then names each of the group's rules that meets it, and a named one
+/// need only be an allow rule of this direction. A packet that only an unresolvable rule may admit
+/// is unknown, and named by such rules only. A denied packet is the implicit deny's, alone.
+fn aws_reference(c: &AwsCase, ingress: bool, merged: bool, p: &Packet) -> Answer {
+    let mut sure = Vec::new();
+    let mut maybe = Vec::new();
+    let mut every = Vec::new();
+    for (g, grp) in c.groups.iter().enumerate() {
+        let perms = if ingress { &grp.ingress } else { &grp.egress };
+        for (j, perm) in perms.iter().enumerate() {
+            for (k, peer) in perm.peers.iter().enumerate() {
+                let m = a_peer_match(perm, peer, p, if ingress { p.src } else { p.dst }, &c.refs);
+                let d = Dec::Sg(g, !ingress, j, k);
+                every.push(d);
+                if m.sure {
+                    sure.push(d);
+                } else if m.may {
+                    maybe.push(d);
+                }
+            }
         }
     }
-    if m.sure {
-        Verdict::Allow
-    } else if m.may {
-        Verdict::Unknown
+    if !sure.is_empty() {
+        Answer {
+            verdict: Verdict::Allow,
+            all: Vec::new(),
+            only: Some(if merged { every } else { sure.clone() }),
+            one: sure,
+        }
+    } else if !maybe.is_empty() {
+        Answer {
+            verdict: Verdict::Unknown,
+            all: Vec::new(),
+            one: maybe.clone(),
+            only: Some(maybe),
+        }
     } else {
-        Verdict::Deny
+        Answer::exact(Verdict::Deny, Dec::Default)
     }
+}
+
+/// Does the union's `hook` chain hold a group of at least 16 (the evaluator's `GROUP_AT`) decided
+/// allow rules that match the same packets but for their sources (split as one box)?
+fn union_merges(rs: &Ruleset, hook: Hook) -> bool {
+    let Some(stage) = rs.pipeline(hook).and_then(|p| p.stages.first()) else {
+        return false;
+    };
+    let policy = &rs.policies[stage.policy];
+    let mut count: Vec<(PacketBox, usize)> = Vec::new();
+    for &r in &policy.chains[stage.chain].rules {
+        let rule = &policy.rules[r];
+        if !rule.undecidable.is_empty() {
+            continue;
+        }
+        let mut key = rule.matches.clone();
+        key.src = AddrSet::default();
+        match count.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => count.push((key, 1)),
+        }
+    }
+    count.iter().any(|(_, n)| *n >= 16)
 }
 
 fn run_aws(c: &AwsCase) -> Result<(), TestCaseError> {
@@ -1206,9 +1558,17 @@ fn run_aws(c: &AwsCase) -> Result<(), TestCaseError> {
             if rs.pipeline(hook).is_none() {
                 continue;
             }
-            check(&rs, hook, &b, &corners, &mut rng, doubtless, &|p| {
-                aws_reference(c, ingress, p)
-            })?;
+            let merged = union_merges(&rs, hook);
+            check(
+                &rs,
+                hook,
+                &b,
+                &corners,
+                &mut rng,
+                doubtless,
+                &|p| aws_reference(c, ingress, merged, p),
+                &|at| sg_ident(&rs, at),
+            )?;
         }
     }
     Ok(())
@@ -1539,46 +1899,111 @@ fn w_rule_match(r: &WRule, p: &Packet, kws: &[Option<Vec<Pfx>>]) -> M {
 
 /// Block wins: any enabled matching block rule denies; else any allow rule allows; else the
 /// profile's default. A profile whose firewall is off allows everything.
-fn win_reference(c: &WinCase, profile: usize, inbound: bool, p: &Packet) -> Verdict {
+///
+/// Deciders (Windows Defender Firewall: block rules take precedence over allow rules, and the
+/// profile's default action applies only when no rule matches): a blocked packet is decided by a
+/// matching block rule — any of them, the docs rank none above another — so at least one of the
+/// block rules that surely match must be named when there is one, and each named decider must be
+/// a block rule that may match; an allowed packet likewise by its allow (or bypass) rules; the
+/// default may be named only when no rule surely matches and the default gives the verdict. With
+/// undecidable rules on the packet, each named decider must be a rule that may match or that
+/// default. A profile with its firewall off: the setting alone.
+fn win_reference(c: &WinCase, profile: usize, inbound: bool, p: &Packet) -> Answer {
     let (on, din, dout) = c.settings[profile];
     if !on {
-        return Verdict::Allow;
+        return Answer::exact(Verdict::Allow, Dec::Default);
     }
     let bit = 1u8 << profile;
-    let mine = |block: bool| {
-        c.rules
-            .iter()
-            .filter(move |r| {
-                r.enabled
-                    && r.inbound == inbound
-                    && r.profiles & bit != 0
-                    && (r.action == 1) == block
-            })
-            .fold(M::NO, |m, r| m.or(w_rule_match(r, p, &c.keywords)))
-    };
-    let block = mine(true);
-    if block.sure {
-        return Verdict::Deny;
+    // (sure, may) rules of each class that match
+    let mut blocks = (Vec::new(), Vec::new());
+    let mut allows = (Vec::new(), Vec::new());
+    let (mut block, mut allow) = (M::NO, M::NO);
+    for (k, r) in c.rules.iter().enumerate() {
+        if !(r.enabled && r.inbound == inbound && r.profiles & bit != 0) {
+            continue;
+        }
+        let m = w_rule_match(r, p, &c.keywords);
+        let (acc, class) = if r.action == 1 {
+            (&mut block, &mut blocks)
+        } else {
+            (&mut allow, &mut allows)
+        };
+        *acc = acc.or(m);
+        if m.sure {
+            class.0.push(Dec::Win(k));
+        }
+        if m.may {
+            class.1.push(Dec::Win(k));
+        }
     }
-    let mut acc = VSet::default();
-    if block.may {
-        acc = acc.or(VSet::DENY);
-    }
-    let allow = mine(false);
-    let default = if (inbound && din) || (!inbound && dout) {
+    let default_allows = (inbound && din) || (!inbound && dout);
+    let default = if default_allows {
         VSet::ALLOW
     } else {
         VSet::DENY
     };
-    if allow.sure {
-        acc = acc.or(VSet::ALLOW);
-    } else {
-        if allow.may {
-            acc = acc.or(VSet::ALLOW);
+    let mut acc = VSet::default();
+    if !block.sure {
+        if block.may {
+            acc = acc.or(VSet::DENY);
         }
-        acc = acc.or(default);
+        if allow.sure {
+            acc = acc.or(VSet::ALLOW);
+        } else {
+            if allow.may {
+                acc = acc.or(VSet::ALLOW);
+            }
+            acc = acc.or(default);
+        }
     }
-    acc.verdict()
+    let verdict = if block.sure {
+        Verdict::Deny
+    } else {
+        acc.verdict()
+    };
+    let default_reached = !block.sure && !allow.sure;
+    let mut only = match verdict {
+        Verdict::Deny => blocks.1.clone(),
+        Verdict::Allow => allows.1.clone(),
+        Verdict::Unknown => blocks.1.iter().chain(&allows.1).copied().collect(),
+    };
+    let default_fits = match verdict {
+        Verdict::Deny => !default_allows,
+        Verdict::Allow => default_allows,
+        Verdict::Unknown => true,
+    };
+    if default_reached && default_fits {
+        only.push(Dec::Default);
+    }
+    Answer {
+        verdict,
+        all: Vec::new(),
+        one: match verdict {
+            Verdict::Deny => blocks.0,
+            Verdict::Allow => allows.0,
+            Verdict::Unknown => Vec::new(),
+        },
+        only: Some(only),
+    }
+}
+
+/// A decider of one profile: a generated rule (by its label, `rule{k} in (allow)`) or the
+/// profile's default (the chain's policy).
+fn win_ident(rs: &Ruleset, at: At) -> Option<Dec> {
+    match at.decider {
+        Decider::ChainPolicy(_) => Some(Dec::Default),
+        Decider::Rule(_) => {
+            let label = &rs.provenance(at)?.label;
+            let k = label
+                .split(' ')
+                .next()?
+                .strip_prefix("rule")?
+                .parse()
+                .ok()?;
+            Some(Dec::Win(k))
+        }
+        Decider::Loop(_) => None,
+    }
 }
 
 fn run_windows(c: &WinCase) -> Result<(), TestCaseError> {
@@ -1650,9 +2075,16 @@ fn run_windows(c: &WinCase) -> Result<(), TestCaseError> {
         let b = region.to_box(&AddrSet::any());
         for (profile, rs) in sets.iter().enumerate() {
             for (hook, inbound) in [(Hook::Input, true), (Hook::Output, false)] {
-                check(rs, hook, &b, &corners, &mut rng, doubtless, &|p| {
-                    win_reference(c, profile, inbound, p)
-                })?;
+                check(
+                    rs,
+                    hook,
+                    &b,
+                    &corners,
+                    &mut rng,
+                    doubtless,
+                    &|p| win_reference(c, profile, inbound, p),
+                    &|at| win_ident(rs, at),
+                )?;
             }
         }
     }
@@ -1962,26 +2394,46 @@ fn i_rule_match(r: &IRule, p: &Packet, iif: &str, v6: bool) -> M {
 }
 
 /// The kernel's walk (`ipt_do_table`): a jump pushes a return address, a goto does not; RETURN or
-/// the end of a user chain pops one, and with none left the hook's policy decides.
-fn ipt_walk(c: &IptCase, stack: &mut Vec<(usize, usize)>, p: &Packet, iif: &str) -> VSet {
-    let policy = if c.input_drop {
-        VSet::DENY
-    } else {
-        VSet::ALLOW
-    };
+/// the end of a user chain pops one, and with none left the hook's policy decides. Returns every
+/// way the packet may go, each with its decider: the rule whose verdict ends the walk (ACCEPT,
+/// DROP, REJECT, or NFQUEUE, whose verdict a userspace program gives), or INPUT's policy for what
+/// falls off its end, RETURNs from it, or leaves a chain gone to from it. LOG and counting rules
+/// do not end the walk (the decider is a later rule), nor do jumps, gotos and RETURNs (the rule or
+/// policy where the walk ends decides). `forked` is set when an undecidable rule (`-m limit`) that
+/// would end or redirect the walk is met: both its outcomes are followed.
+fn ipt_walk(
+    c: &IptCase,
+    stack: &mut Vec<(usize, usize)>,
+    p: &Packet,
+    iif: &str,
+    forked: &mut bool,
+) -> Vec<Way> {
+    let policy = (
+        if c.input_drop {
+            VSet::DENY
+        } else {
+            VSet::ALLOW
+        },
+        Dec::Default,
+    );
     let Some(&(chain, start)) = stack.last() else {
-        return policy;
+        return vec![policy];
     };
-    let rules: Vec<&IRule> = c.rules.iter().filter(|r| r.chain == chain).collect();
-    let leave = |stack: &mut Vec<(usize, usize)>| -> VSet {
+    let rules: Vec<(usize, &IRule)> = c
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.chain == chain)
+        .collect();
+    let leave = |stack: &mut Vec<(usize, usize)>, forked: &mut bool| -> Vec<Way> {
         stack.pop();
         if chain == 0 || stack.is_empty() {
-            policy
+            vec![policy]
         } else {
-            ipt_walk(c, stack, p, iif)
+            ipt_walk(c, stack, p, iif, forked)
         }
     };
-    for (idx, r) in rules.iter().enumerate().skip(start) {
+    for (idx, &(k, r)) in rules.iter().enumerate().skip(start) {
         let m = i_rule_match(r, p, iif, c.v6);
         if !m.may {
             continue;
@@ -1989,29 +2441,76 @@ fn ipt_walk(c: &IptCase, stack: &mut Vec<(usize, usize)>, p: &Packet, iif: &str)
         let mut after = stack.clone();
         after.last_mut().unwrap().1 = idx + 1;
         let taken = match r.target {
-            ITarget::Accept => VSet::ALLOW,
-            ITarget::Drop | ITarget::Reject => VSet::DENY,
-            ITarget::Queue => VSet::UNKNOWN,
+            ITarget::Accept => vec![(VSet::ALLOW, Dec::Ipt(k))],
+            ITarget::Drop | ITarget::Reject => vec![(VSet::DENY, Dec::Ipt(k))],
+            ITarget::Queue => vec![(VSet::UNKNOWN, Dec::Ipt(k))],
             ITarget::Log | ITarget::Nothing => continue,
-            ITarget::Return => leave(&mut stack.clone()),
+            ITarget::Return => leave(&mut stack.clone(), forked),
             ITarget::Jump(t) => {
                 let mut s = after.clone();
                 s.push((t, 0));
-                ipt_walk(c, &mut s, p, iif)
+                ipt_walk(c, &mut s, p, iif, forked)
             }
             ITarget::Goto(t) => {
                 let mut s = stack.clone();
                 s.pop();
                 s.push((t, 0));
-                ipt_walk(c, &mut s, p, iif)
+                ipt_walk(c, &mut s, p, iif, forked)
             }
         };
         if m.sure {
             return taken;
         }
-        return taken.or(ipt_walk(c, &mut after, p, iif));
+        *forked = true;
+        let mut ways = taken;
+        ways.extend(ipt_walk(c, &mut after, p, iif, forked));
+        return ways;
     }
-    leave(stack)
+    leave(stack, forked)
+}
+
+/// iptables is first match: one way, one decider. Each way's decider must be named; on a decided
+/// piece with one way nothing else may be. With an undecidable rule on the way, a decided piece
+/// may also name the deciders of other packets of that rule's match (the evaluator merges them),
+/// but each must give the piece's verdict: an ACCEPT rule or an accepting INPUT policy for an
+/// allowed packet, a DROP or REJECT rule or a dropping policy for a denied one.
+///
+/// NOT ASSERTED: what else an unknown piece names. The kernel ends the walk at NFQUEUE (the
+/// program's verdict is final for the table), so its rule alone decides a queued packet; but the
+/// lowering gives NFQUEUE its reason as an undecidable *match*, so the evaluator also follows the
+/// packet past it and names the later rule or policy too (`-A INPUT -j NFQUEUE` under
+/// `:INPUT ACCEPT` names the rule and the policy). The verdict is unknown either way; the queue
+/// rule must still be named.
+fn ipt_answer(c: &IptCase, ways: &[Way], forked: bool) -> Answer {
+    let verdict = verdict_of(ways);
+    let all: Vec<Dec> = ways.iter().map(|w| w.1).collect();
+    let only = if verdict == Verdict::Unknown {
+        None
+    } else if !forked {
+        Some(all.clone())
+    } else {
+        let mut giving: Vec<Dec> = c
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| match r.target {
+                ITarget::Accept => verdict == Verdict::Allow,
+                ITarget::Drop | ITarget::Reject => verdict == Verdict::Deny,
+                _ => false,
+            })
+            .map(|(k, _)| Dec::Ipt(k))
+            .collect();
+        if c.input_drop == (verdict == Verdict::Deny) {
+            giving.push(Dec::Default);
+        }
+        Some(giving)
+    };
+    Answer {
+        verdict,
+        all,
+        one: Vec::new(),
+        only,
+    }
 }
 
 fn run_iptables(c: &IptCase) -> Result<(), TestCaseError> {
@@ -2054,18 +2553,50 @@ fn run_iptables(c: &IptCase) -> Result<(), TestCaseError> {
         .iter()
         .map(|n| (rs.interfaces.class_of(n), *n))
         .collect();
+    // a decider is the generated rule on its line (the `-A` lines are the rules, in order), or
+    // INPUT's policy
+    let rule_lines: Vec<u32> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("-A "))
+        .map(|(i, _)| i as u32 + 1)
+        .collect();
+    let ident = |at: At| -> Option<Dec> {
+        match at.decider {
+            Decider::ChainPolicy(ch) => (rs.policies.get(at.policy)?.chains.get(ch)?.name
+                == "INPUT")
+                .then_some(Dec::Default),
+            Decider::Rule(_) => {
+                let line = rs.provenance(at)?.line;
+                rule_lines.iter().position(|&l| l == line).map(Dec::Ipt)
+            }
+            Decider::Loop(_) => None,
+        }
+    };
     let space = rs.address_space();
     let mut rng = Rng::new(c.seed);
     for region in &c.regions {
         let mut b = region.to_box(&space);
         b.iif = rs.interfaces.all();
         b.oif = rs.interfaces.all();
-        check(rs, Hook::Input, &b, &corners, &mut rng, doubtless, &|p| {
-            let Some(&(_, name)) = class_names.iter().find(|(k, _)| *k == p.iif) else {
-                return Verdict::Unknown; // no name of ours falls in this class
-            };
-            ipt_walk(c, &mut vec![(0, 0)], p, name).verdict()
-        })?;
+        check(
+            rs,
+            Hook::Input,
+            &b,
+            &corners,
+            &mut rng,
+            doubtless,
+            &|p| {
+                let Some(&(_, name)) = class_names.iter().find(|(k, _)| *k == p.iif) else {
+                    // no name of ours falls in this class
+                    return Answer::verdict_only(Verdict::Unknown);
+                };
+                let mut forked = false;
+                let ways = ipt_walk(c, &mut vec![(0, 0)], p, name, &mut forked);
+                ipt_answer(c, &ways, forked)
+            },
+            &ident,
+        )?;
     }
     Ok(())
 }
