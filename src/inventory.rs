@@ -108,7 +108,10 @@ pub struct Waiver {
     /// `Z201` (or the check's name).
     pub code: String,
     pub requirement: Option<String>,
-    /// A rule label as findings show it: `filter/INPUT #6`, `nsg-zca/AllowAdmin (priority 300)`.
+    /// The rule, by what it is rather than where: an iptables rule's text (`-A INPUT -p tcp
+    /// --dport 9669 -j ACCEPT`), an NSG rule's name (`nsg-zca/AllowAdmin`), a Windows rule id, a
+    /// security group id, a network ACL entry (`acl-1/ingress 100`), a chain default's label
+    /// (`filter/INPUT policy`).
     pub rule: Option<String>,
     pub site: Option<String>,
     /// The firewall file, as the inventory names it (relative to the inventory).

@@ -16,13 +16,14 @@ pub const CHECK: Check = Check {
     doc: include_str!("z301_shadowed_rule.md"),
 };
 
-fn label(r: &crate::model::Rule, text: &str) -> Option<Label> {
+fn label(p: &Policy, r: &crate::model::Rule, text: &str) -> Option<Label> {
     (!r.prov.span.is_empty()).then(|| Label {
         span: r.prov.span,
         line: r.prov.line,
         column: r.prov.column,
         text: text.to_string(),
         rule: Some(r.prov.label.clone()),
+        identity: crate::engine::finding::identity(p, r),
     })
 }
 
@@ -118,6 +119,7 @@ fn judge_chain(file: usize, p: &Policy, cr: &ChainReach, out: &mut Vec<Finding>)
             );
             f.file = Some(file);
             f.labels.extend(label(
+                p,
                 rule,
                 if redundant {
                     "redundant"
@@ -126,7 +128,7 @@ fn judge_chain(file: usize, p: &Policy, cr: &ChainReach, out: &mut Vec<Finding>)
                 },
             ));
             for r in by.iter().take(4) {
-                f.labels.extend(label(&p.rules[*r], "covers it"));
+                f.labels.extend(label(p, &p.rules[*r], "covers it"));
             }
             for r in g.upstream.iter().take(4) {
                 let x = &p.rules[*r];
@@ -136,7 +138,7 @@ fn judge_chain(file: usize, p: &Policy, cr: &ChainReach, out: &mut Vec<Finding>)
                     }
                     _ => "takes its packets before they get to its chain",
                 };
-                f.labels.extend(label(x, text));
+                f.labels.extend(label(p, x, text));
             }
             f.help = Some(if redundant {
                 "delete the redundant rule".into()
@@ -181,7 +183,7 @@ fn judge_chain(file: usize, p: &Policy, cr: &ChainReach, out: &mut Vec<Finding>)
                         ),
                     );
                     f.file = Some(file);
-                    f.labels.extend(label(rule, "changes nothing"));
+                    f.labels.extend(label(p, rule, "changes nothing"));
                     f.help = Some("delete it, or say in a comment why it must stay".into());
                     out.push(f);
                 }

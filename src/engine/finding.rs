@@ -1,6 +1,6 @@
 //! Findings: what the audit reports, with a stable code, a severity and labelled spans.
 
-use crate::model::Span;
+use crate::model::{ChainId, NativeRef, Policy, Rule, Span};
 
 pub use crate::checks::Severity;
 
@@ -13,6 +13,81 @@ pub struct Label {
     pub text: String,
     /// The label of the rule (or policy) under the span, when it is one (`filter/INPUT #6`).
     pub rule: Option<String>,
+    /// What the rule under the span is, whatever its position (waivers and fingerprints).
+    pub identity: Option<RuleIdentity>,
+}
+
+/// A rule's identity on its platform, from its [`NativeRef`]: never its position, never a count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleIdentity {
+    /// For fingerprints: the policy, the chain and the native reference's stable key (for an
+    /// iptables rule a hash of its text without counters).
+    pub key: String,
+    /// Names a waiver's `rule` may use for it (`nsg-zvm/AllowZerto`, a Windows rule id, a
+    /// security group id, `acl-1/ingress 100`); compared ignoring ASCII case.
+    pub names: Vec<String>,
+    /// The rule is also named by its own text as written (an iptables rule: `-A INPUT -p tcp
+    /// --dport 9669 -j ACCEPT`, whitespace folded, counters left out).
+    pub by_text: bool,
+}
+
+/// The identity of rule `r` of policy `p`; `None` for a rule the lowering made up.
+pub fn identity(p: &Policy, r: &Rule) -> Option<RuleIdentity> {
+    let chain = match &r.native {
+        NativeRef::Chain { chain, .. } => p.chains.get(*chain).map(|c| c.name.as_str()),
+        _ => None,
+    };
+    let names = match &r.native {
+        NativeRef::None => return None,
+        NativeRef::Chain { .. } => Vec::new(),
+        NativeRef::Nsg { name, .. } => vec![format!("{}/{name}", p.name), name.clone()],
+        NativeRef::SecurityGroup { group_id, .. } => vec![group_id.clone()],
+        NativeRef::NetworkAcl {
+            acl_id,
+            number,
+            egress,
+        } => vec![format!(
+            "{acl_id}/{} {number}",
+            if *egress { "egress" } else { "ingress" }
+        )],
+        NativeRef::Windows { id, .. } => vec![id.clone()],
+    };
+    Some(RuleIdentity {
+        key: format!("{} {}", p.name, r.native.stable_key(chain)),
+        names,
+        by_text: matches!(r.native, NativeRef::Chain { .. }),
+    })
+}
+
+/// The identity of a chain's default (its policy): the chain's name, which is stable.
+pub fn chain_identity(p: &Policy, chain: ChainId) -> Option<RuleIdentity> {
+    let c = p.chains.get(chain)?;
+    Some(RuleIdentity {
+        key: format!("{} chain-default {}", p.name, c.name),
+        names: vec![c.decl.label.clone()],
+        by_text: false,
+    })
+}
+
+/// Text as a fingerprint or a waiver compares it: whitespace folded, `[packets:bytes]` counters
+/// left out (a fresh export changes them).
+pub fn normalise(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| !is_counter(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_counter(w: &str) -> bool {
+    w.strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .and_then(|x| x.split_once(':'))
+        .is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +148,11 @@ impl Finding {
     }
 }
 
-/// A stable fingerprint of a finding: its code, requirement, file and the *text* of the source it
-/// points at (whitespace folded), not its line number, so it survives lines moving around. Used
-/// for SARIF `partialFingerprints` and baselines.
+/// A stable fingerprint of a finding: its code, requirement, file and what it points at — the
+/// native identity of the rule under its first label (policy, chain, rule name or content hash),
+/// else the text there with whitespace folded and counters left out — never a line number, a
+/// position or a counter, so it survives rules inserted above and a fresh export. Used for SARIF
+/// `partialFingerprints` and baselines.
 pub fn fingerprint(f: &Finding, file: Option<&crate::load::InputFile>) -> String {
     // FNV-1a, 64 bit: stable across runs and platforms (std's hasher is not)
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -89,9 +166,18 @@ pub fn fingerprint(f: &Finding, file: Option<&crate::load::InputFile>) -> String
     eat(f.requirement.as_deref().unwrap_or(""));
     if let Some(file) = file {
         eat(&file.path);
-        if let (Some(src), Some(l)) = (&file.source, f.labels.first()) {
-            let text = src.text.get(l.span.start..l.span.end).unwrap_or("");
-            eat(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+        match f.labels.first() {
+            Some(Label {
+                identity: Some(id), ..
+            }) => eat(&id.key),
+            Some(l) => {
+                if let Some(src) = &file.source {
+                    eat(&normalise(
+                        src.text.get(l.span.start..l.span.end).unwrap_or(""),
+                    ));
+                }
+            }
+            None => {}
         }
     }
     if f.labels.is_empty() {

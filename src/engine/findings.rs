@@ -48,6 +48,12 @@ pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
         column: prov.column,
         text,
         rule: Some(prov.label.clone()),
+        identity: rs.policies.get(at.policy).and_then(|p| match at.decider {
+            Decider::Rule(r) | Decider::Loop(r) => {
+                p.rules.get(r).and_then(|r| super::finding::identity(p, r))
+            }
+            Decider::ChainPolicy(c) => super::finding::chain_identity(p, c),
+        }),
     })
 }
 

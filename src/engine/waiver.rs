@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::finding::{fingerprint, Finding, Waived};
+use super::finding::{fingerprint, normalise, Finding, Waived};
 use super::Report;
 use crate::checks::z004_unused_waiver;
 use crate::inventory::Waiver;
@@ -26,18 +26,36 @@ fn matches(w: &Waiver, f: &Finding, r: &Report) -> bool {
             .as_ref()
             .is_none_or(|q| f.requirement.as_ref() == Some(q))
         && w.site.as_ref().is_none_or(|s| f.site.as_ref() == Some(s))
-        && w.rule.as_ref().is_none_or(|rule| {
-            f.labels.iter().any(|l| {
-                l.rule
-                    .as_deref()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(rule))
-            })
-        })
+        && w.rule.as_ref().is_none_or(|rule| names_rule(rule, f, r))
         && w.file.as_ref().is_none_or(|p| {
             f.file
                 .and_then(|i| r.files.get(i))
                 .is_some_and(|file| same_file(p, &file.path))
         })
+}
+
+/// Does a waiver's `rule` name a rule a label of the finding is on? By the rule's identity, never
+/// its position: its native name (an NSG rule's name, a Windows rule id, a security group id, a
+/// network ACL entry), or for an iptables rule its own text (whitespace folded, counters left
+/// out), so a rule inserted above does not move the waiver. A label on no rule of the platform
+/// (a chain's default) is named by its label, which holds no position.
+fn names_rule(rule: &str, f: &Finding, r: &Report) -> bool {
+    let wanted = normalise(rule);
+    f.labels.iter().any(|l| match &l.identity {
+        Some(id) => {
+            id.names.iter().any(|n| n.eq_ignore_ascii_case(&wanted))
+                || (id.by_text
+                    && f.file
+                        .and_then(|i| r.files.get(i))
+                        .and_then(|file| file.source.as_ref())
+                        .and_then(|src| src.text.get(l.span.start..l.span.end))
+                        .is_some_and(|t| normalise(t).eq_ignore_ascii_case(&wanted)))
+        }
+        None => l
+            .rule
+            .as_deref()
+            .is_some_and(|x| x.eq_ignore_ascii_case(&wanted)),
+    })
 }
 
 /// Mark the findings each waiver matches. A live waiver waives; an expired one is recorded on the

@@ -371,6 +371,7 @@ fn encoding_finding(
         column,
         text: format!("not {}", if lossy { enc } else { "UTF-8".into() }),
         rule: None,
+        identity: None,
     });
     Some(f)
 }
@@ -405,6 +406,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
                     column,
                     text: e.label.clone(),
                     rule: None,
+                    identity: None,
                 });
                 f.help = Some(
                     "export the file again; a truncated or hand-edited export is the usual cause"
@@ -452,6 +454,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
                     column,
                     text: issue.label.clone(),
                     rule: None,
+                    identity: None,
                 });
             }
             f.source = Some(src);
@@ -610,6 +613,7 @@ fn issue_finding(src: &SourceText, issue: &ParseIssue) -> Finding {
         column,
         text: issue.label.clone(),
         rule: None,
+        identity: None,
     });
     f
 }

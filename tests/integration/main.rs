@@ -7,6 +7,7 @@ mod exposure;
 mod fix;
 mod formats;
 mod hostile;
+mod identity;
 mod integrations;
 mod nothing_lost;
 mod oracle;
