@@ -15,3 +15,6 @@ pub mod load;
 pub mod model;
 pub mod remedy;
 pub mod report;
+pub mod run;
+
+pub use run::{audit_paths, Config, ConfigError, ConfigInput};

@@ -5,13 +5,20 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
-use crate::engine::{self as engine, AuditOptions, Severity};
-use crate::inventory::Inventory;
-use crate::report::{
-    concise, github, gitlab, html, human, json, junit, markdown, sarif, OutputFormat,
-};
+use crate::engine::{self as engine, Severity};
+use crate::report::{human, OutputFormat};
+
+/// `--format NAME`: the report's formats, listed with their help in `--help`.
+fn format_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        OutputFormat::ALL
+            .iter()
+            .map(|(_, name, help)| PossibleValue::new(*name).help(*help)),
+    )
+    .map(|name| OutputFormat::from_name(&name).unwrap_or(OutputFormat::Human))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -100,9 +107,10 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 impl AuditOptionArgs {
-    /// Read and check the options (see [`Setup::new`]).
+    /// Read and check the options (see [`crate::run::Config::new`]); on a problem, say so on
+    /// standard error and return the exit code.
     pub(crate) fn setup(&self) -> Result<Setup, u8> {
-        Setup::new(&SetupArgs {
+        let setup = crate::run::Config::new(&crate::run::ConfigInput {
             inventory: self.inventory.as_deref(),
             env: self.env,
             role: self.role.as_deref(),
@@ -112,8 +120,20 @@ impl AuditOptionArgs {
             profiles: &self.profiles,
             extra_catalog: self.extra_catalog.as_deref(),
             max_input_size: self.max_input_size,
-            config: &self.config,
+            no_config: self.config.no_config,
+            include: &self.config.include,
+            exclude: &self.config.exclude,
         })
+        .map_err(config_error)?;
+        if let Some(p) = &setup.discovered {
+            let shown = if p.parent().is_some_and(|d| d.as_os_str().is_empty()) {
+                Path::new(".").join(p)
+            } else {
+                p.clone()
+            };
+            eprintln!("portolan: using inventory {}", shown.display());
+        }
+        Ok(setup)
     }
 }
 
@@ -126,7 +146,7 @@ pub struct AuditArgs {
     pub opts: AuditOptionArgs,
     /// Output format; repeat with `--output` to write several reports from one run
     /// (`--format sarif --output a.sarif --format junit --output a.xml`).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Vec<OutputFormat>,
     /// Write the report to this file (atomically) instead of standard output; the n-th
     /// `--output` takes the n-th `--format`.
@@ -169,52 +189,35 @@ pub struct ConfigArgs {
 }
 
 /// The name of the inventory file that discovery looks for.
-pub const CONFIG_NAME: &str = "portolan.toml";
+pub use crate::run::CONFIG_NAME;
 
-/// Look for `portolan.toml` in `start` and its parents, stopping after a directory that holds
-/// `.git` (the repository root). Returns the path relative to `start` (`portolan.toml`,
-/// `../portolan.toml`, ...), so reports show short paths.
-pub fn discover(start: &Path) -> Option<PathBuf> {
-    let mut dir = start.to_path_buf();
-    let mut up = PathBuf::new();
-    loop {
-        if dir.join(CONFIG_NAME).is_file() {
-            return Some(up.join(CONFIG_NAME));
+/// What an audit runs with (the library's [`crate::run::Config`]).
+pub(crate) type Setup = crate::run::Config;
+
+/// Print a configuration error the way the command line shows it (a miette report where the
+/// error has a source span) and give the exit code for it.
+pub(crate) fn config_error(e: crate::run::ConfigError) -> u8 {
+    use crate::run::ConfigError;
+    match e {
+        ConfigError::Inventory(e) => eprintln!("{:?}", miette::Report::new(*e)),
+        ConfigError::Catalog { path, text, error } => {
+            let name = path.display().to_string();
+            let report = miette::Report::msg(error.to_string());
+            let report = match error.span() {
+                Some(s) => report
+                    .with_source_code(miette::NamedSource::new(name, text))
+                    .wrap_err(format!("in --catalog file (bytes {}..{})", s.start, s.end)),
+                None => report.wrap_err(format!("in --catalog file {name}")),
+            };
+            eprintln!("{report:?}");
         }
-        if dir.join(".git").exists() {
-            return None;
-        }
-        if !dir.pop() {
-            return None;
-        }
-        up.push("..");
+        other => eprintln!("portolan: {other}"),
     }
+    super::EXIT_USAGE
 }
 
 pub(crate) fn load_catalog(extra: Option<&Path>) -> Result<Catalog, u8> {
-    let mut cat = Catalog::embedded().clone();
-    if let Some(p) = extra {
-        let text = std::fs::read_to_string(p).map_err(|e| {
-            eprintln!("portolan: cannot read the catalogue {}: {e}", p.display());
-            super::EXIT_USAGE
-        })?;
-        match Catalog::from_toml(&text) {
-            Ok(x) => cat.merge(x),
-            Err(e) => {
-                let name = p.display().to_string();
-                let report = miette::Report::msg(e.to_string());
-                let report = match e.span() {
-                    Some(s) => report
-                        .with_source_code(miette::NamedSource::new(name, text))
-                        .wrap_err(format!("in --catalog file (bytes {}..{})", s.start, s.end)),
-                    None => report.wrap_err(format!("in --catalog file {name}")),
-                };
-                eprintln!("{report:?}");
-                return Err(super::EXIT_USAGE);
-            }
-        }
-    }
-    Ok(cat)
+    crate::run::load_catalog(extra).map_err(config_error)
 }
 
 /// A whole catalogue file (an older `zerto.toml`), for `portolan catalog --diff`.
@@ -227,171 +230,6 @@ pub(crate) fn load_old_catalog(p: &Path) -> Result<Catalog, u8> {
         eprintln!("portolan: {}: {e}", p.display());
         super::EXIT_USAGE
     })
-}
-
-/// The audit options `audit` and `diff` share, as given on the command line.
-pub(crate) struct SetupArgs<'a> {
-    pub inventory: Option<&'a Path>,
-    pub env: Option<Environment>,
-    pub role: Option<&'a str>,
-    pub facts: &'a [String],
-    pub addresses: &'a [String],
-    pub interfaces: &'a [String],
-    pub profiles: &'a [String],
-    pub extra_catalog: Option<&'a Path>,
-    pub max_input_size: u64,
-    pub config: &'a ConfigArgs,
-}
-
-/// What an audit runs with: the catalogue, the inventory, the facts and the names rules use,
-/// checked once; [`Setup::audit`] then audits any set of paths with them.
-pub(crate) struct Setup {
-    pub catalog: Catalog,
-    pub inventory: Option<Inventory>,
-    env: Option<Environment>,
-    role: Option<String>,
-    facts: Context,
-    names: crate::formats::Resolver,
-    interfaces: Vec<String>,
-    profiles: Vec<String>,
-    filter: crate::load::ScanFilter,
-    max_input_size: u64,
-}
-
-impl Setup {
-    /// Read and check the options; on a problem, say so on standard error and return the exit code.
-    pub fn new(a: &SetupArgs<'_>) -> Result<Setup, u8> {
-        let catalog = load_catalog(a.extra_catalog)?;
-        let discovered = match (a.inventory, a.role, a.config.no_config) {
-            (None, None, false) => std::env::current_dir().ok().and_then(|cwd| discover(&cwd)),
-            _ => None,
-        };
-        if let Some(p) = &discovered {
-            let shown = if p.parent().is_some_and(|d| d.as_os_str().is_empty()) {
-                Path::new(".").join(p)
-            } else {
-                p.clone()
-            };
-            eprintln!("portolan: using inventory {}", shown.display());
-        }
-        let inventory = match a.inventory.or(discovered.as_deref()) {
-            Some(p) => match Inventory::load(p) {
-                Ok(i) => Some(i),
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(e));
-                    return Err(super::EXIT_USAGE);
-                }
-            },
-            None => None,
-        };
-        let env = a.env.or(inventory.as_ref().map(|i| i.environment));
-        if env.is_none() {
-            eprintln!("portolan: say which Zerto environment to audit for: --env vsphere|hyperv|azure|aws|msp|hyperv-legacy, or an --inventory");
-            return Err(super::EXIT_USAGE);
-        }
-        if a.role.is_none() && inventory.is_none() {
-            eprintln!("portolan: say what the files guard: --role ROLE (quick mode, e.g. --role zvm) or an --inventory");
-            return Err(super::EXIT_USAGE);
-        }
-        if let Some(r) = a.role {
-            if !crate::catalog::ROLES.iter().any(|(n, _)| *n == r) || r == "any" {
-                let names: Vec<&str> = crate::catalog::ROLES
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .filter(|n| *n != "any")
-                    .collect();
-                eprintln!("portolan: unknown role `{r}`; one of: {}", names.join(", "));
-                return Err(super::EXIT_USAGE);
-            }
-        }
-        let mut facts = Context::new();
-        for (k, v, _) in crate::catalog::condition::DEFAULT_FACTS {
-            facts.set(k, v);
-        }
-        if let Some(inv) = &inventory {
-            for (k, v) in &inv.facts {
-                facts.set(k, v);
-            }
-        }
-        for kv in a.facts {
-            match kv.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => facts.set(k.trim(), v.trim()),
-                _ => {
-                    eprintln!(
-                        "portolan: `--set {kv}`: write KEY=VALUE, e.g. `--set zvm_version=10.0`"
-                    );
-                    return Err(super::EXIT_USAGE);
-                }
-            }
-        }
-        let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
-        for kv in a.addresses {
-            let Some((k, v)) = kv.split_once('=') else {
-                eprintln!("portolan: `--address {kv}`: write NAME=CIDR[,CIDR...], e.g. `--address VirtualNetwork=10.50.0.0/16`");
-                return Err(super::EXIT_USAGE);
-            };
-            for part in v.split(',') {
-                match crate::model::AddrSet::parse(part) {
-                    Ok(set) => names.insert(k.trim(), set),
-                    Err(e) => {
-                        eprintln!("portolan: `--address {kv}`: {e}");
-                        return Err(super::EXIT_USAGE);
-                    }
-                }
-            }
-        }
-        let (mut include, mut exclude) = inventory
-            .as_ref()
-            .map(|i| (i.include.clone(), i.exclude.clone()))
-            .unwrap_or_default();
-        include.extend(a.config.include.iter().cloned());
-        exclude.extend(a.config.exclude.iter().cloned());
-        let filter = match crate::load::ScanFilter::new(&include, &exclude) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("portolan: {e}");
-                return Err(super::EXIT_USAGE);
-            }
-        };
-        Ok(Setup {
-            catalog,
-            inventory,
-            filter,
-            max_input_size: a.max_input_size,
-            env: a.env,
-            role: a.role.map(str::to_string),
-            facts,
-            names,
-            interfaces: a.interfaces.to_vec(),
-            profiles: a.profiles.to_vec(),
-        })
-    }
-
-    /// Load the paths and audit them (with this inventory, which may differ from the one read,
-    /// e.g. with its firewall paths moved), then apply the inventory's waivers.
-    pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
-        let files =
-            crate::load::load_filtered(paths, &self.names, &self.filter, self.max_input_size);
-        let opts = AuditOptions {
-            catalog: &self.catalog,
-            env: self.env,
-            role: self.role.clone(),
-            inventory,
-            facts: self.facts.clone(),
-            interfaces: self.interfaces.clone(),
-            profiles: self.profiles.clone(),
-        };
-        let mut report = engine::audit(files, &opts);
-        if let Some(inv) = inventory {
-            engine::waiver::apply(
-                &mut report,
-                &inv.waivers,
-                &inv.file,
-                crate::inventory::today(),
-            );
-        }
-        report
-    }
 }
 
 pub fn run(a: AuditArgs) -> u8 {
@@ -473,20 +311,10 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
 
-    let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| match format {
-        OutputFormat::Human => {
-            let mut style = human::Style::detect(terminal);
-            style.quiet = a.quiet;
-            human::render(&report, out, style)
-        }
-        OutputFormat::Json => json::render(&report, out),
-        OutputFormat::Sarif => sarif::render(&report, out),
-        OutputFormat::Junit => junit::render(&report, out),
-        OutputFormat::Markdown => markdown::render(&report, out),
-        OutputFormat::Html => html::render(&report, out),
-        OutputFormat::Github => github::render(&report, out),
-        OutputFormat::Gitlab => gitlab::render(&report, out),
-        OutputFormat::Concise => concise::render(&report, out),
+    let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| {
+        let mut style = human::Style::detect(terminal);
+        style.quiet = a.quiet;
+        crate::report::render(format, &report, out, style)
     };
     if a.output.is_empty() {
         if let Err(code) =

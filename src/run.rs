@@ -1,0 +1,247 @@
+//! The library's entry point: what an audit runs with ([`Config`], checked once from the
+//! options a caller gives) and [`audit_paths`], which loads files or directories, audits them
+//! and applies the inventory's waivers. The command line (`cli/`) only turns arguments into a
+//! [`ConfigInput`], prints a [`ConfigError`] and picks the exit code.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog::condition::Context;
+use crate::catalog::{Catalog, Environment};
+use crate::engine::{self, AuditOptions};
+use crate::inventory::{Inventory, InventoryError};
+
+/// The name of the inventory file that discovery looks for.
+pub const CONFIG_NAME: &str = "portolan.toml";
+
+/// Look for `portolan.toml` in `start` and its parents, stopping after a directory that holds
+/// `.git` (the repository root). Returns the path relative to `start` (`portolan.toml`,
+/// `../portolan.toml`, ...), so reports show short paths.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let mut dir = start.to_path_buf();
+    let mut up = PathBuf::new();
+    loop {
+        if dir.join(CONFIG_NAME).is_file() {
+            return Some(up.join(CONFIG_NAME));
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+        if !dir.pop() {
+            return None;
+        }
+        up.push("..");
+    }
+}
+
+/// Why a configuration cannot be used. `Display` is one sentence for a terminal; the catalogue
+/// and inventory errors also carry spans for a miette report.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the catalogue {path}: {error}")]
+    CatalogUnreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A `--catalog` file that does not parse: its text and the error, with its span.
+    #[error("in --catalog file {path}: {error}")]
+    Catalog {
+        path: PathBuf,
+        text: String,
+        error: Box<crate::catalog::CatalogError>,
+    },
+    #[error(transparent)]
+    Inventory(Box<InventoryError>),
+    #[error("say which Zerto environment to audit for: --env vsphere|hyperv|azure|aws|msp|hyperv-legacy, or an --inventory")]
+    NoEnvironment,
+    #[error(
+        "say what the files guard: --role ROLE (quick mode, e.g. --role zvm) or an --inventory"
+    )]
+    NoRole,
+    #[error("unknown role `{role}`; one of: {known}")]
+    UnknownRole { role: String, known: String },
+    #[error("`--set {0}`: write KEY=VALUE, e.g. `--set zvm_version=10.0`")]
+    BadFact(String),
+    #[error(
+        "`--address {0}`: write NAME=CIDR[,CIDR...], e.g. `--address VirtualNetwork=10.50.0.0/16`"
+    )]
+    BadAddressSyntax(String),
+    #[error("`--address {0}`: {1}")]
+    BadAddress(String, String),
+    #[error("{0}")]
+    BadGlob(String),
+}
+
+/// The options an audit is configured with, as a caller (the command line) gives them.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigInput<'a> {
+    pub inventory: Option<&'a Path>,
+    pub env: Option<Environment>,
+    /// Quick mode: every file is the host firewall of a host of this role.
+    pub role: Option<&'a str>,
+    /// `KEY=VALUE` facts.
+    pub facts: &'a [String],
+    /// `NAME=CIDR,...` addresses of names rules use.
+    pub addresses: &'a [String],
+    pub interfaces: &'a [String],
+    pub profiles: &'a [String],
+    pub extra_catalog: Option<&'a Path>,
+    pub max_input_size: u64,
+    /// Do not look for `portolan.toml` in the current directory and its parents.
+    pub no_config: bool,
+    pub include: &'a [String],
+    pub exclude: &'a [String],
+}
+
+/// The embedded catalogue, with `extra` merged into it.
+pub fn load_catalog(extra: Option<&Path>) -> Result<Catalog, ConfigError> {
+    let mut cat = Catalog::embedded().clone();
+    if let Some(p) = extra {
+        let text = std::fs::read_to_string(p).map_err(|error| ConfigError::CatalogUnreadable {
+            path: p.to_path_buf(),
+            error,
+        })?;
+        match Catalog::from_toml(&text) {
+            Ok(x) => cat.merge(x),
+            Err(error) => {
+                return Err(ConfigError::Catalog {
+                    path: p.to_path_buf(),
+                    text,
+                    error: Box::new(error),
+                })
+            }
+        }
+    }
+    Ok(cat)
+}
+
+/// What an audit runs with: the catalogue, the inventory, the facts and the names rules use,
+/// checked once; [`Config::audit`] then audits any set of paths with them.
+pub struct Config {
+    pub catalog: Catalog,
+    pub inventory: Option<Inventory>,
+    /// The inventory found by discovery (not named by the caller), to say which one is used.
+    pub discovered: Option<PathBuf>,
+    env: Option<Environment>,
+    role: Option<String>,
+    facts: Context,
+    names: crate::formats::Resolver,
+    interfaces: Vec<String>,
+    profiles: Vec<String>,
+    filter: crate::load::ScanFilter,
+    max_input_size: u64,
+}
+
+impl Config {
+    /// Read and check the options.
+    pub fn new(a: &ConfigInput<'_>) -> Result<Config, ConfigError> {
+        let catalog = load_catalog(a.extra_catalog)?;
+        let discovered = match (a.inventory, a.role, a.no_config) {
+            (None, None, false) => std::env::current_dir().ok().and_then(|cwd| discover(&cwd)),
+            _ => None,
+        };
+        let inventory = match a.inventory.or(discovered.as_deref()) {
+            Some(p) => Some(Inventory::load(p).map_err(|e| ConfigError::Inventory(Box::new(e)))?),
+            None => None,
+        };
+        let env = a.env.or(inventory.as_ref().map(|i| i.environment));
+        if env.is_none() {
+            return Err(ConfigError::NoEnvironment);
+        }
+        if a.role.is_none() && inventory.is_none() {
+            return Err(ConfigError::NoRole);
+        }
+        if let Some(r) = a.role {
+            if !crate::catalog::ROLES.iter().any(|(n, _)| *n == r) || r == "any" {
+                let names: Vec<&str> = crate::catalog::ROLES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .filter(|n| *n != "any")
+                    .collect();
+                return Err(ConfigError::UnknownRole {
+                    role: r.to_string(),
+                    known: names.join(", "),
+                });
+            }
+        }
+        let mut facts = Context::new();
+        for (k, v, _) in crate::catalog::condition::DEFAULT_FACTS {
+            facts.set(k, v);
+        }
+        if let Some(inv) = &inventory {
+            for (k, v) in &inv.facts {
+                facts.set(k, v);
+            }
+        }
+        for kv in a.facts {
+            match kv.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => facts.set(k.trim(), v.trim()),
+                _ => return Err(ConfigError::BadFact(kv.clone())),
+            }
+        }
+        let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
+        for kv in a.addresses {
+            let Some((k, v)) = kv.split_once('=') else {
+                return Err(ConfigError::BadAddressSyntax(kv.clone()));
+            };
+            for part in v.split(',') {
+                match crate::model::AddrSet::parse(part) {
+                    Ok(set) => names.insert(k.trim(), set),
+                    Err(e) => return Err(ConfigError::BadAddress(kv.clone(), e.to_string())),
+                }
+            }
+        }
+        let (mut include, mut exclude) = inventory
+            .as_ref()
+            .map(|i| (i.include.clone(), i.exclude.clone()))
+            .unwrap_or_default();
+        include.extend(a.include.iter().cloned());
+        exclude.extend(a.exclude.iter().cloned());
+        let filter =
+            crate::load::ScanFilter::new(&include, &exclude).map_err(ConfigError::BadGlob)?;
+        Ok(Config {
+            catalog,
+            inventory,
+            discovered,
+            filter,
+            max_input_size: a.max_input_size,
+            env: a.env,
+            role: a.role.map(str::to_string),
+            facts,
+            names,
+            interfaces: a.interfaces.to_vec(),
+            profiles: a.profiles.to_vec(),
+        })
+    }
+
+    /// Load the paths and audit them (with this inventory, which may differ from the one read,
+    /// e.g. with its firewall paths moved), then apply the inventory's waivers.
+    pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
+        let files =
+            crate::load::load_filtered(paths, &self.names, &self.filter, self.max_input_size);
+        let opts = AuditOptions {
+            catalog: &self.catalog,
+            env: self.env,
+            role: self.role.clone(),
+            inventory,
+            facts: self.facts.clone(),
+            interfaces: self.interfaces.clone(),
+            profiles: self.profiles.clone(),
+        };
+        let mut report = engine::audit(files, &opts);
+        if let Some(inv) = inventory {
+            engine::waiver::apply(
+                &mut report,
+                &inv.waivers,
+                &inv.file,
+                crate::inventory::today(),
+            );
+        }
+        report
+    }
+}
+
+/// Audit files and directories with a configuration and its inventory: the library's one call
+/// for "what does this firewall repo let through".
+pub fn audit_paths(paths: &[PathBuf], config: &Config) -> engine::Report {
+    config.audit(paths, config.inventory.as_ref())
+}
