@@ -1,5 +1,3 @@
-use std::borrow::Cow;
-
 use super::lexer::tokenize;
 use super::reader::parse_in_blocks;
 use super::*;
@@ -21,7 +19,7 @@ const WIRELESS: &str =
 /// Compact rendering of a rule for assertions:
 /// `A INPUT | s=10.0.0.0/8 m=tcp tcp:dport=22 | j ACCEPT(reject-with=x)`; `!` marks a
 /// negation, `!!` a legacy one.
-fn render(r: &RuleLine<'_>) -> String {
+pub(super) fn render(r: &RuleLine<'_>) -> String {
     fn arg(a: &Arg<'_>) -> String {
         let neg = match (a.negated, a.legacy_negation) {
             (true, true) => "!!",
@@ -56,11 +54,11 @@ fn render(r: &RuleLine<'_>) -> String {
     format!("{op} {} | {}{target}", r.chain.text, args.join(" "))
 }
 
-fn all_rules<'d>(d: &'d Dump<'_>) -> Vec<&'d RuleLine<'d>> {
+pub(super) fn all_rules<'d>(d: &'d Dump<'_>) -> Vec<&'d RuleLine<'d>> {
     d.tables.iter().flat_map(|t| t.rules.iter()).collect()
 }
 
-fn rendered(d: &Dump<'_>) -> Vec<String> {
+pub(super) fn rendered(d: &Dump<'_>) -> Vec<String> {
     all_rules(d).into_iter().map(render).collect()
 }
 
@@ -72,19 +70,19 @@ fn errors<'d>(d: &'d Dump<'_>) -> Vec<&'d ParseIssue> {
 }
 
 /// A filter table around `body` (which ends with a newline).
-fn filter(body: &str) -> String {
+pub(super) fn filter(body: &str) -> String {
     format!(
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{body}COMMIT\n"
     )
 }
 
 /// The text under a span.
-fn at(text: &str, span: Span) -> &str {
+pub(super) fn at(text: &str, span: Span) -> &str {
     &text[span.start..span.end]
 }
 
 /// Exactly one issue, a parse error, and the text it points at.
-fn one_error<'t>(text: &'t str, d: &Dump<'_>) -> (&'t str, String) {
+pub(super) fn one_error<'t>(text: &'t str, d: &Dump<'_>) -> (&'t str, String) {
     assert_eq!(d.issues.len(), 1, "{:#?}", d.issues);
     let i = &d.issues[0];
     assert_eq!(i.kind, IssueKind::ParseError);
@@ -458,342 +456,6 @@ fn undeclared_chain_is_reported_once_and_rules_are_kept() {
     assert!(d.issues[0].help.as_deref().unwrap().contains("keeps it"));
     // OUTPUT is built in: no declaration needed.
     assert_eq!(d.tables[0].rules.len(), 4);
-}
-
-// ---- rule options -------------------------------------------------------------------
-
-#[test]
-fn legacy_negation() {
-    let text = filter("-A INPUT -s ! 10.0.0.0/8 -p tcp --dport ! 22 -m foo --bar ! baz -j DROP\n");
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    let r = all_rules(&d)[0];
-    assert_eq!(
-        render(r),
-        "A INPUT | !!s=10.0.0.0/8 p=tcp !!tcp:dport=22 m=foo !!foo:bar=baz | j DROP()"
-    );
-    assert_eq!(at(&text, r.args[0].span), "-s ! 10.0.0.0/8");
-    assert_eq!(at(&text, r.args[2].span), "--dport ! 22");
-    // Modern form
-    let text = filter("-A INPUT ! -s 10.0.0.0/8 -m set ! --match-set bad src,dst -m conntrack ! --ctstate NEW -j DROP\n");
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    let r = all_rules(&d)[0];
-    assert_eq!(render(r), "A INPUT | !s=10.0.0.0/8 m=set !set:match-set=bad,src,dst m=conntrack !conntrack:ctstate=NEW | j DROP()");
-    assert_eq!(at(&text, r.args[0].span), "! -s 10.0.0.0/8");
-    assert_eq!(at(&text, r.args[2].span), "! --match-set bad src,dst");
-}
-
-#[test]
-fn negation_errors() {
-    let cases: [(&str, &str, &str); 5] = [
-        ("-A INPUT -j ACCEPT !\n", "!", "`!` with nothing after it"),
-        (
-            "-A INPUT ! ! -s 1.2.3.4\n",
-            "!",
-            "expected an option after `!`, found another `!`",
-        ),
-        ("-A INPUT ! -m tcp\n", "!", "`!` cannot be used before `-m`"),
-        ("-A INPUT ! -s ! 1.2.3.4\n", "!", "`-s` is negated twice"),
-        (
-            "-A INPUT ! -j DROP\n",
-            "!",
-            "`!` cannot be used before `-j`",
-        ),
-    ];
-    for (body, bad_text, message) in cases {
-        let text = filter(body);
-        let d = parse(&text);
-        let (bad, msg) = one_error(&text, &d);
-        assert_eq!((bad, msg.as_str()), (bad_text, message), "{body:?}");
-        assert!(d.tables[0].rules.is_empty());
-    }
-    // The span of `! ! -s` points at the second `!`.
-    let text = filter("-A INPUT ! ! -s 1.2.3.4\n");
-    let d = parse(&text);
-    assert_eq!(d.issues[0].span.start, text.find("! ! -s").unwrap() + 2);
-}
-
-#[test]
-fn quoted_values() {
-    let text = filter(concat!(
-        r#"-A INPUT -m comment --comment "say \"hi\" \\ ok" -j ACCEPT"#,
-        "\n",
-        r#"-A INPUT -m comment --comment "plain text" -j LOG --log-prefix "fw: ""#,
-        "\n",
-    ));
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    let rules = all_rules(&d);
-    let c = &rules[0].args[1];
-    assert_eq!(c.name, "comment");
-    assert_eq!(c.values[0].text, r#"say "hi" \ ok"#);
-    assert!(matches!(c.values[0].text, Cow::Owned(_)));
-    assert_eq!(at(&text, c.values[0].span), r#""say \"hi\" \\ ok""#);
-    let c = &rules[1].args[1];
-    assert_eq!(c.values[0].text, "plain text");
-    assert!(matches!(c.values[0].text, Cow::Borrowed(_)));
-    let t = rules[1].target.as_ref().unwrap();
-    assert_eq!(t.args[0].values[0].text, "fw: ");
-    assert_eq!(at(&text, t.span), r#"-j LOG --log-prefix "fw: ""#);
-}
-
-#[test]
-fn single_quotes_are_not_quotes() {
-    let text = filter("-A INPUT -m comment --comment 'two words' -j ACCEPT\n");
-    let d = parse(&text);
-    let (bad, msg) = one_error(&text, &d);
-    assert_eq!(bad, "words'");
-    assert_eq!(msg, "expected an option, found `words'`");
-    assert!(d.issues[0]
-        .help
-        .as_deref()
-        .unwrap()
-        .contains("double quotes"));
-}
-
-#[test]
-fn unterminated_quote() {
-    let text = filter(
-        "-A INPUT -j ACCEPT\n-A INPUT -m comment --comment \"oops -j DROP\n-A INPUT -j REJECT\n",
-    );
-    let d = parse(&text);
-    let (bad, msg) = one_error(&text, &d);
-    assert_eq!(bad, "\"");
-    assert_eq!(d.issues[0].span.start, text.find("\"oops").unwrap());
-    assert!(msg.starts_with("unterminated quote"), "{msg}");
-    assert_eq!(
-        rendered(&d),
-        ["A INPUT |  | j ACCEPT()", "A INPUT |  | j REJECT()"]
-    );
-}
-
-#[test]
-fn insert_with_and_without_position() {
-    let text = filter(
-        "-I INPUT 3 -s 10.0.0.1 -j ACCEPT\n-I INPUT -j DROP\n--insert FORWARD 12 -j ACCEPT\n",
-    );
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    let ops: Vec<RuleOp> = all_rules(&d).iter().map(|r| r.op).collect();
-    assert_eq!(
-        ops,
-        [RuleOp::Insert(3), RuleOp::Insert(1), RuleOp::Insert(12)]
-    );
-    assert_eq!(
-        render(all_rules(&d)[0]),
-        "I3 INPUT | s=10.0.0.1 | j ACCEPT()"
-    );
-    for (body, bad_text) in [("-I INPUT 0 -j DROP\n", "0"), ("-I INPUT x -j DROP\n", "x")] {
-        let text = filter(body);
-        let d = parse(&text);
-        let (bad, msg) = one_error(&text, &d);
-        assert_eq!(bad, bad_text);
-        assert!(msg.contains("must be a number from 1"), "{msg}");
-    }
-}
-
-#[test]
-fn implicit_protocol_modules() {
-    let text = filter(concat!(
-        "-A INPUT -p tcp --dport 22 -j ACCEPT\n",
-        "-A INPUT -p TCP --sport 1024:65535 --syn -j ACCEPT\n",
-        "-A INPUT -p ipv6-icmp --icmpv6-type 1 -j ACCEPT\n",
-        "-A INPUT -p 17 --dport 53 -m conntrack --ctstate NEW --sport 53 -j ACCEPT\n",
-        "-A INPUT -p udp -m multiport --dports 1,2 --dport 3 -j ACCEPT\n",
-        "-A INPUT -m tcp --dport 1 -m comment --comment x --sport 2 -j ACCEPT\n",
-    ));
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    assert_eq!(
-            rendered(&d),
-            [
-                "A INPUT | p=tcp tcp:dport=22 | j ACCEPT()",
-                "A INPUT | p=TCP tcp:sport=1024:65535 tcp:syn | j ACCEPT()",
-                "A INPUT | p=ipv6-icmp icmp6:icmpv6-type=1 | j ACCEPT()",
-                "A INPUT | p=17 udp:dport=53 m=conntrack conntrack:ctstate=NEW udp:sport=53 | j ACCEPT()",
-                "A INPUT | p=udp m=multiport multiport:dports=1,2 udp:dport=3 | j ACCEPT()",
-                "A INPUT | m=tcp tcp:dport=1 m=comment comment:comment=x tcp:sport=2 | j ACCEPT()",
-            ]
-        );
-    // The implicit module points at the protocol value.
-    let r = all_rules(&d)[0];
-    assert_eq!(at(&text, r.args[1].module.as_ref().unwrap().span), "tcp");
-    // Without a protocol there is no module to give `--dport` to.
-    let text = filter("-A INPUT --dport 22 -j ACCEPT\n");
-    let d = parse(&text);
-    let (bad, msg) = one_error(&text, &d);
-    assert_eq!(bad, "--dport");
-    assert_eq!(msg, "`--dport` needs a protocol: no `-p` or `-m` before it");
-}
-
-#[test]
-fn tcp_flags_and_other_arities() {
-    let text = filter(concat!(
-            "-A INPUT -p tcp -m tcp --tcp-flags SYN,ACK SYN -m recent --set --name x --rsource -j ACCEPT\n",
-            "-A INPUT -m socket -j ACCEPT\n",
-            "-A INPUT -m foo --flag --opt v --last -j ACCEPT\n",
-            "-A INPUT -m set --match-set a dst --return-nomatch ! --update-counters -j SET --add-set b src --exist\n",
-        ));
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    assert_eq!(
-            rendered(&d),
-            [
-                "A INPUT | p=tcp m=tcp tcp:tcp-flags=SYN,ACK,SYN m=recent recent:set recent:name=x recent:rsource | j ACCEPT()",
-                "A INPUT | m=socket | j ACCEPT()",
-                "A INPUT | m=foo foo:flag foo:opt=v foo:last | j ACCEPT()",
-                "A INPUT | m=set set:match-set=a,dst set:return-nomatch !set:update-counters | j SET(SET:add-set=b,src SET:exist)",
-            ]
-        );
-    let flags = &all_rules(&d)[0].args[2];
-    assert_eq!(flags.values.len(), 2);
-    assert_eq!(at(&text, flags.span), "--tcp-flags SYN,ACK SYN");
-    let text = filter("-A INPUT -p tcp --tcp-flags SYN\n");
-    let d = parse(&text);
-    let (bad, msg) = one_error(&text, &d);
-    assert_eq!(bad, "--tcp-flags");
-    assert_eq!(msg, "`--tcp-flags` needs 2 values");
-}
-
-#[test]
-fn target_options() {
-    let text = filter(concat!(
-        "-A INPUT -j LOG -m limit --limit 1/s --log-prefix x\n",
-        "-A INPUT -j LOG --log-level 4 -s 10.0.0.1 --log-tcp-sequence\n",
-        "-g MINE\n",
-    ));
-    let text = text.replace("-g MINE\n", "-A INPUT -g OUTPUT\n");
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    assert_eq!(
-        rendered(&d),
-        [
-            "A INPUT | m=limit limit:limit=1/s | j LOG(LOG:log-prefix=x)",
-            "A INPUT | s=10.0.0.1 | j LOG(LOG:log-level=4 LOG:log-tcp-sequence)",
-            "A INPUT |  | g OUTPUT()",
-        ]
-    );
-}
-
-#[test]
-fn malformed_line_between_good_lines() {
-    let text = filter("-A INPUT -s 10.0.0.1 -j ACCEPT\n-A INPUT -p tcp bogus --dport 22 -j ACCEPT\n-A INPUT -j DROP\n");
-    let d = parse(&text);
-    assert_eq!(d.issues.len(), 1);
-    let i = &d.issues[0];
-    assert_eq!(i.kind, IssueKind::ParseError);
-    let start = text.find("bogus").unwrap();
-    assert_eq!(i.span, Span::new(start, start + 5));
-    assert_eq!(i.message, "expected an option, found `bogus`");
-    let rules = all_rules(&d);
-    assert_eq!(rules.len(), 2);
-    assert_eq!((rules[0].line, rules[1].line), (5, 7));
-    assert_eq!(render(rules[1]), "A INPUT |  | j DROP()");
-}
-
-#[test]
-fn bad_rule_lines() {
-    let cases: [(&str, &str, &str); 13] = [
-        ("-A\n", "-A", "`-A` needs a chain name"),
-        (
-            "-A -j ACCEPT\n",
-            "-A",
-            "`-A` needs a chain name, found `-j`",
-        ),
-        ("-A INPUT -s\n", "-s", "`-s` needs a value"),
-        (
-            "-A INPUT -s -j ACCEPT\n",
-            "-s",
-            "`-s` needs a value, found `-j`",
-        ),
-        ("-A INPUT -x\n", "-x", "unknown option `-x`"),
-        (
-            "-A INPUT -s 1.2.3.4 -s 5.6.7.8\n",
-            "-s",
-            "multiple `-s` options are not allowed",
-        ),
-        (
-            "-A INPUT -j ACCEPT -j DROP\n",
-            "-j",
-            "a rule can have only one `-j` or `-g`",
-        ),
-        (
-            "-A INPUT -t nat\n",
-            "-t",
-            "`-t` cannot be used in a save/restore file",
-        ),
-        (
-            "-D INPUT -j ACCEPT\n",
-            "-D",
-            "`-D` (delete) is not supported in a save/restore file",
-        ),
-        (
-            "-F\n",
-            "-F",
-            "`-F` (flush) is not supported in a save/restore file",
-        ),
-        (
-            "-s 1.2.3.4 -j ACCEPT\n",
-            "-s",
-            "this line has no `-A CHAIN` or `-I CHAIN`",
-        ),
-        (
-            "-A INPUT -I INPUT\n",
-            "-I",
-            "a line holds one command; found `-I` after another",
-        ),
-        (
-            "-A INPUT --foo bar\n",
-            "--foo",
-            "option `--foo` does not belong to any match or target",
-        ),
-    ];
-    for (body, bad_text, message) in cases {
-        let text = filter(body);
-        let d = parse(&text);
-        let (bad, msg) = one_error(&text, &d);
-        assert_eq!((bad, msg.as_str()), (bad_text, message), "{body:?}");
-        assert!(d.tables[0].rules.is_empty(), "{body:?}");
-    }
-    // The bad `-s` span is the second one.
-    let text = filter("-A INPUT -s 1.2.3.4 -s 5.6.7.8\n");
-    let d = parse(&text);
-    assert_eq!(d.issues[0].span.start, text.rfind("-s").unwrap());
-    // A trailing comment is not a comment for iptables-restore.
-    let text = filter("-A INPUT -j ACCEPT # allow\n");
-    let d = parse(&text);
-    let (bad, _) = one_error(&text, &d);
-    assert_eq!(bad, "#");
-}
-
-#[test]
-fn getopt_equals_form() {
-    let text = filter(concat!(
-            "--append=INPUT --source=10.0.0.1 -p tcp --dport=22 --match=comment --comment=\"a b\" --jump=LOG --log-prefix=fw: --foo=bar\n",
-            "-A INPUT -p tcp --syn=1 -j ACCEPT\n",
-        ));
-    let d = parse(&text);
-    let (bad, msg) = one_error(&text, &d);
-    assert_eq!(bad, "--syn=1");
-    assert_eq!(msg, "`--syn` takes no value");
-    let r = all_rules(&d)[0];
-    assert_eq!(
-            render(r),
-            "A INPUT | s=10.0.0.1 p=tcp tcp:dport=22 m=comment comment:comment=a b | j LOG(LOG:log-prefix=fw: LOG:foo=bar)"
-        );
-    assert_eq!(at(&text, r.args[0].values[0].span), "10.0.0.1");
-    assert_eq!(at(&text, r.args[0].span), "--source=10.0.0.1");
-    assert_eq!(at(&text, r.chain.span), "INPUT");
-    assert_eq!(at(&text, r.args[4].values[0].span), "--comment=\"a b\"");
-}
-
-#[test]
-fn commands_may_come_after_options() {
-    let text = filter("-s 10.0.0.1 -A INPUT -j ACCEPT\n");
-    let d = parse(&text);
-    assert!(d.issues.is_empty(), "{:#?}", d.issues);
-    assert_eq!(rendered(&d), ["A INPUT | s=10.0.0.1 | j ACCEPT()"]);
 }
 
 /// Throughput sanity check, not a timed test: prints how long tokenising and parsing take.
