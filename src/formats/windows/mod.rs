@@ -6,7 +6,7 @@
 //! registry rule strings `v2.xx|Action=...|` in `reg export` files, as raw lines, and inside
 //! `.wfw` registry hives ([`registry`]).
 //!
-//! Semantics, per profile (Domain, Private, Public), one [`Ruleset`] each:
+//! Semantics, per profile (Domain, Private, Public), one [`Ruleset`](crate::model::Ruleset) each:
 //! - enabled block rules win over allow rules: the `Inbound` / `Outbound` chains hold every enabled
 //!   block rule first, then every enabled allow (and bypass) rule, and end in the profile's default
 //!   action (inbound block, outbound allow unless the export says otherwise);
