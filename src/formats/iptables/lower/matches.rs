@@ -1,0 +1,409 @@
+//! The match options of a rule line (`-s`, `-p`, `--dport`, `-m conntrack --ctstate`, ...) into
+//! packet boxes: one or more alternatives, each with the reasons it is undecidable.
+
+use super::Ctx;
+use crate::formats::iptables::{Arg, RuleLine};
+use crate::formats::{IssueKind, ParseIssue};
+use crate::model::ports::{self, ConnState, StateSet};
+use crate::model::{AddrSet, Family, IntervalSet, PacketBox};
+
+/// Matches evaluated exactly.
+const MODELLED: &[&str] = &[
+    "tcp",
+    "udp",
+    "sctp",
+    "dccp",
+    "udplite",
+    "multiport",
+    "icmp",
+    "icmp6",
+    "conntrack",
+    "state",
+    "comment",
+    "iprange",
+];
+
+/// Matches we know but cannot evaluate from the dump alone, with the reason we give.
+fn opaque_module(m: &str) -> Option<&'static str> {
+    Some(match m {
+        "limit" | "hashlimit" => "rate limits are not modelled",
+        "recent" => "`-m recent` depends on addresses seen earlier at run time",
+        "set" => "ipset contents are not in an iptables-save dump",
+        "mac" => "MAC addresses of peers are not known",
+        "mark" | "connmark" => "packet and connection marks are set at run time",
+        "owner" => "the owning process is not known",
+        "addrtype" => "address types depend on the host's addresses",
+        "physdev" => "bridge ports are not modelled",
+        "pkttype" => "link-layer packet types are not modelled",
+        "ttl" | "hl" => "TTL / hop limits are not modelled",
+        "length" => "packet lengths are not modelled",
+        "string" | "bpf" | "u32" => "payload matches are not modelled",
+        "statistic" => "random or nth sampling cannot be decided",
+        "policy" => "IPsec policy matching is not modelled",
+        "socket" => "socket lookups happen at run time",
+        "connlimit" | "connbytes" | "quota" | "nfacct" | "rateest" => {
+            "counters and connection limits depend on run time"
+        }
+        "time" => "time-of-day matches depend on when the packet arrives",
+        "helper" => "conntrack helpers are not modelled",
+        "dscp" | "tos" | "ecn" => "header marks are not modelled",
+        "rt" | "frag" | "ipv6header" | "hbh" | "dst" | "mh" | "eui64" => {
+            "IPv6 extension headers are not modelled"
+        }
+        "cgroup" | "devgroup" | "realm" | "cpu" | "rpfilter" | "cluster" | "ipvs" | "comment2" => {
+            "host run-time state is not in the dump"
+        }
+        _ => return None,
+    })
+}
+
+/// One alternative of a rule line: a box and the reasons it is undecidable.
+#[derive(Clone)]
+pub(super) struct Alt {
+    pub(super) b: PacketBox,
+    pub(super) why: Vec<String>,
+}
+
+fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> Option<AddrSet> {
+    let v = arg.values.first()?;
+    let mut set = AddrSet::empty();
+    for part in v.text.split(',') {
+        match AddrSet::parse_in(part, ctx.family) {
+            Ok(s) => set = set.union(&s),
+            Err(e) => {
+                let looks_like_host = part.chars().any(|c| c.is_ascii_alphabetic())
+                    && !part.contains(':')
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-_/".contains(c));
+                if looks_like_host {
+                    why.push(format!(
+                        "`{part}` is a host name, resolved only when the rules are loaded"
+                    ));
+                } else {
+                    ctx.error(v.span, e.to_string(), "not an address of this family");
+                    why.push(format!("`{}` could not be read", v.text));
+                }
+                return None;
+            }
+        }
+    }
+    Some(set)
+}
+
+pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
+    let fam = AddrSet::any_of(ctx.family);
+    let mut base = PacketBox::full();
+    base.src = fam.clone();
+    base.dst = fam;
+    let mut alts = vec![Alt {
+        b: base,
+        why: Vec::new(),
+    }];
+    let v6 = ctx.family == Family::V6;
+    for arg in &line.args {
+        let module = arg.module.as_ref().map(|m| m.text.as_ref());
+        let name = arg.name.as_ref();
+        let neg = arg.negated;
+        let value = arg.values.first();
+        let mut why = Vec::new();
+        // one refinement of every alternative
+        let refine = |alts: &mut Vec<Alt>, f: &dyn Fn(&mut PacketBox)| {
+            for a in alts.iter_mut() {
+                f(&mut a.b);
+            }
+        };
+        macro_rules! bad {
+            ($e:expr, $label:expr) => {{
+                let sp = value.map(|v| v.span).unwrap_or(arg.span);
+                ctx.error(sp, $e, $label);
+                why.push(format!(
+                    "`{}` could not be read",
+                    value.map(|v| v.text.as_ref()).unwrap_or("")
+                ));
+            }};
+        }
+        match (module, name) {
+            (_, "comment") => {}
+            (None, "s") | (None, "d") => {
+                if let Some(set) = parse_addr_list(arg, ctx, &mut why) {
+                    let set = if neg {
+                        set.complement_in(ctx.family)
+                    } else {
+                        set
+                    };
+                    let is_src = name == "s";
+                    refine(&mut alts, &|b| {
+                        if is_src {
+                            b.src = b.src.intersect(&set)
+                        } else {
+                            b.dst = b.dst.intersect(&set)
+                        }
+                    });
+                }
+            }
+            (None, "i") | (None, "o") => {
+                if let Some(v) = value {
+                    let m = ctx.ifs.matching(&v.text);
+                    let set = if neg { m.complement() } else { m };
+                    let is_in = name == "i";
+                    refine(&mut alts, &|b| {
+                        if is_in {
+                            b.iif = b.iif.intersect(&set)
+                        } else {
+                            b.oif = b.oif.intersect(&set)
+                        }
+                    });
+                }
+            }
+            (None, "p") => {
+                if let Some(v) = value {
+                    match ports::parse_protocol(&v.text) {
+                        Ok(p) => {
+                            let p = if neg { p.complement() } else { p };
+                            refine(&mut alts, &|b| b.proto = b.proto.intersect(&p));
+                        }
+                        Err(e) => bad!(e.to_string(), "unknown protocol"),
+                    }
+                }
+            }
+            (None, "f") => {
+                // evaluated packets are unfragmented: `-f` never matches, `! -f` always does
+                if !neg {
+                    refine(&mut alts, &|b| b.proto = IntervalSet::empty());
+                }
+            }
+            (None, "4") if v6 => refine(&mut alts, &|b| b.proto = IntervalSet::empty()),
+            (None, "6") if !v6 => refine(&mut alts, &|b| b.proto = IntervalSet::empty()),
+            (None, "4") | (None, "6") => {}
+            (Some("tcp" | "udp" | "sctp" | "dccp" | "udplite"), "dport" | "sport") => {
+                if let Some(v) = value {
+                    match ports::parse_port_range(&v.text, ':') {
+                        Ok(p) => {
+                            let p = if neg { p.complement() } else { p };
+                            let d = name == "dport";
+                            refine(&mut alts, &|b| {
+                                if d {
+                                    b.dport = b.dport.intersect(&p)
+                                } else {
+                                    b.sport = b.sport.intersect(&p)
+                                }
+                            });
+                        }
+                        Err(e) => bad!(e.to_string(), "not a port or port range"),
+                    }
+                }
+            }
+            (Some("tcp"), "syn" | "tcp-flags") => {
+                let syn_matches = if name == "syn" {
+                    Some(true)
+                } else {
+                    match (arg.values.first(), arg.values.get(1)) {
+                        (Some(m), Some(c)) => match (tcp_flags(&m.text), tcp_flags(&c.text)) {
+                            (Some(mask), Some(comp)) => Some(SYN & mask == comp),
+                            _ => None,
+                        },
+                        _ => None,
+                    }
+                };
+                match syn_matches {
+                    Some(hit) => {
+                        let hit = hit != neg;
+                        let later = ports::all_states().difference(&ConnState::New.set());
+                        // the opening SYN (state NEW) is decided; later packets are not
+                        let mut out = Vec::new();
+                        for a in &alts {
+                            if hit {
+                                let mut n = a.clone();
+                                n.b.state = n.b.state.intersect(&ConnState::New.set());
+                                out.push(n);
+                            }
+                            let mut l = a.clone();
+                            l.b.state = l.b.state.intersect(&later);
+                            l.why
+                                .push("TCP flags of packets after the opening SYN".into());
+                            out.push(l);
+                        }
+                        alts = out;
+                    }
+                    None => bad!(
+                        format!("cannot read the TCP flags of `{}`", arg.option.text),
+                        "bad TCP flags"
+                    ),
+                }
+            }
+            (Some("tcp"), _) | (Some("udp"), _) => {
+                why.push(format!("`--{name}` is not modelled"));
+            }
+            (Some("multiport"), "dports" | "sports" | "ports") => {
+                if let Some(v) = value {
+                    match ports::parse_port_list(&v.text, ':') {
+                        Ok(p) => match (name, neg) {
+                            ("dports", _) | ("sports", _) => {
+                                let p = if neg { p.complement() } else { p };
+                                let d = name == "dports";
+                                refine(&mut alts, &|b| {
+                                    if d {
+                                        b.dport = b.dport.intersect(&p)
+                                    } else {
+                                        b.sport = b.sport.intersect(&p)
+                                    }
+                                });
+                            }
+                            (_, true) => {
+                                let c = p.complement();
+                                refine(&mut alts, &|b| {
+                                    b.dport = b.dport.intersect(&c);
+                                    b.sport = b.sport.intersect(&c);
+                                });
+                            }
+                            (_, false) => {
+                                // either port in the list: dport in P, or sport in P and dport not
+                                let mut out = Vec::new();
+                                for a in &alts {
+                                    let mut x = a.clone();
+                                    x.b.dport = x.b.dport.intersect(&p);
+                                    out.push(x);
+                                    let mut y = a.clone();
+                                    y.b.sport = y.b.sport.intersect(&p);
+                                    y.b.dport = y.b.dport.difference(&p);
+                                    out.push(y);
+                                }
+                                alts = out;
+                            }
+                        },
+                        Err(e) => bad!(e.to_string(), "not a port list"),
+                    }
+                }
+            }
+            (Some("icmp"), "icmp-type") | (Some("icmp6"), "icmpv6-type") => {
+                if let Some(v) = value {
+                    match ports::icmp_types(&v.text, name == "icmpv6-type") {
+                        Ok(t) => {
+                            let t = if neg { t.complement() } else { t };
+                            refine(&mut alts, &|b| b.dport = b.dport.intersect(&t));
+                        }
+                        Err(e) => bad!(e.to_string(), "unknown ICMP type"),
+                    }
+                }
+            }
+            (Some("conntrack"), "ctstate") | (Some("state"), "state") => {
+                if let Some(v) = value {
+                    let mut set = StateSet::empty();
+                    let mut nat_state = false;
+                    let mut bad_state = None;
+                    for s in v.text.split(',') {
+                        match ConnState::parse(s) {
+                            Some(c) => set = set.union(&c.set()),
+                            None if s.eq_ignore_ascii_case("SNAT")
+                                || s.eq_ignore_ascii_case("DNAT") =>
+                            {
+                                nat_state = true
+                            }
+                            None => bad_state = Some(s.to_string()),
+                        }
+                    }
+                    if let Some(s) = bad_state {
+                        bad!(format!("`{s}` is not a connection state"), "unknown state");
+                    } else if nat_state {
+                        why.push("conntrack SNAT/DNAT states depend on NAT at run time".into());
+                    } else {
+                        let set = if neg {
+                            ports::all_states().difference(&set)
+                        } else {
+                            set
+                        };
+                        refine(&mut alts, &|b| b.state = b.state.intersect(&set));
+                    }
+                }
+            }
+            (Some("conntrack"), _) => {
+                why.push(format!("`--{name}` of `-m conntrack` is not modelled"))
+            }
+            (Some("iprange"), "src-range" | "dst-range") => {
+                if let Some(v) = value {
+                    match AddrSet::parse_in(&v.text, ctx.family) {
+                        Ok(set) => {
+                            let set = if neg {
+                                set.complement_in(ctx.family)
+                            } else {
+                                set
+                            };
+                            let s = name == "src-range";
+                            refine(&mut alts, &|b| {
+                                if s {
+                                    b.src = b.src.intersect(&set)
+                                } else {
+                                    b.dst = b.dst.intersect(&set)
+                                }
+                            });
+                        }
+                        Err(e) => bad!(e.to_string(), "not an address range"),
+                    }
+                }
+            }
+            (None, "m") => {
+                if let Some(m) = value {
+                    let m = m.text.as_ref();
+                    if !MODELLED.contains(&m) {
+                        match opaque_module(m) {
+                            Some(reason) => why.push(format!("-m {m}: {reason}")),
+                            None => {
+                                why.push(format!("-m {m}: this match is not modelled"));
+                                ctx.issues.push(ParseIssue {
+                                    kind: IssueKind::Undecidable,
+                                    span: value.map(|v| v.span).unwrap_or(arg.span),
+                                    message: format!(
+                                        "match `-m {m}` is not modelled; packets it could match are unknown"
+                                    ),
+                                    label: "unknown match".into(),
+                                    help: Some(
+                                        "Portolan reports what this rule decides as unknown rather than guessing"
+                                            .into(),
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            // options of a module that is not modelled were accounted for at its `-m`
+            (Some(m), _) if !MODELLED.contains(&m) => {}
+            (Some(m), _) => why.push(format!("`--{name}` of `-m {m}` is not modelled")),
+            (None, other) => why.push(format!("option `{other}` is not modelled")),
+        }
+        if !why.is_empty() {
+            for a in alts.iter_mut() {
+                for w in &why {
+                    if !a.why.contains(w) {
+                        a.why.push(w.clone());
+                    }
+                }
+            }
+        }
+    }
+    alts.retain(|a| !a.b.is_empty());
+    alts
+}
+
+const SYN: u8 = 0x02;
+
+fn tcp_flags(t: &str) -> Option<u8> {
+    let mut v = 0u8;
+    for f in t.split(',') {
+        v |= match f.trim().to_ascii_uppercase().as_str() {
+            "FIN" => 0x01,
+            "SYN" => 0x02,
+            "RST" => 0x04,
+            "PSH" => 0x08,
+            "ACK" => 0x10,
+            "URG" => 0x20,
+            "ECE" => 0x40,
+            "CWR" => 0x80,
+            "ALL" => 0xff,
+            "NONE" => 0,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
