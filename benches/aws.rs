@@ -9,7 +9,7 @@ use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
-use portolan::formats::{aws_sg, json_spans, Resolver};
+use portolan::formats::{aws_sg, json, Resolver};
 
 mod gen;
 
@@ -31,14 +31,14 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function("parse", |b| {
             b.iter(|| {
-                let json = json_spans::parse(black_box(&text)).expect("JSON");
+                let json = json::parse(black_box(&text)).expect("JSON");
                 black_box(aws_sg::read_document(&json, &mut Vec::new()))
                     .groups
                     .len()
             })
         });
         let src = SourceText::new("bench.json", text.as_str());
-        let json = json_spans::parse(&src.text).expect("JSON");
+        let json = json::parse(&src.text).expect("JSON");
         let p = aws_sg::parse(&src, &json, &names);
         eprintln!(
             "aws {groups} groups: {} bytes, {} rulesets, {} issues",
@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
         );
         g.bench_function("parse+lower", |b| {
             b.iter(|| {
-                let json = json_spans::parse(&src.text).expect("JSON");
+                let json = json::parse(&src.text).expect("JSON");
                 black_box(aws_sg::parse(&src, &json, &names)).rulesets.len()
             })
         });

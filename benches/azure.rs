@@ -9,7 +9,7 @@ use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
-use portolan::formats::{azure_nsg, json_spans, Resolver};
+use portolan::formats::{azure_nsg, json, Resolver};
 
 mod gen;
 
@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
         g.sample_size(10);
         g.throughput(Throughput::Bytes(text.len() as u64));
         let src = SourceText::new("bench.json", text.as_str());
-        let json = json_spans::parse(&src.text).expect("JSON");
+        let json = json::parse(&src.text).expect("JSON");
         let p = azure_nsg::parse(&src, &json, &names);
         eprintln!(
             "azure {nsgs} NSGs: {} bytes, {} rulesets, {} issues",
@@ -40,13 +40,13 @@ fn bench(c: &mut Criterion) {
         );
         g.bench_function("parse", |b| {
             b.iter(|| {
-                let json = json_spans::parse(black_box(&src.text)).expect("JSON");
+                let json = json::parse(black_box(&src.text)).expect("JSON");
                 black_box(azure_nsg::read(&src, &json, &mut Vec::new())).len()
             })
         });
         g.bench_function("parse+lower", |b| {
             b.iter(|| {
-                let json = json_spans::parse(&src.text).expect("JSON");
+                let json = json::parse(&src.text).expect("JSON");
                 black_box(azure_nsg::parse(&src, &json, &names))
                     .rulesets
                     .len()

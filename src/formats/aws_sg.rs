@@ -20,7 +20,7 @@
 
 use std::collections::HashSet;
 
-use super::json_spans::{Json, Kind};
+use super::json::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::ports::{PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
@@ -1623,7 +1623,7 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::formats::json_spans;
+    use crate::formats::json;
     use crate::model::ports::ConnState;
     use crate::model::{Decider, Outcome};
 
@@ -1636,7 +1636,7 @@ pub(crate) mod tests {
     /// Sniff and parse a document's text.
     fn parse_str(name: &str, text: &str, names: &Resolver) -> (SourceText, Parsed) {
         let src = SourceText::new(name, text);
-        let json = json_spans::parse(&src.text).unwrap();
+        let json = json::parse(&src.text).unwrap();
         assert!(sniff(&json), "{name} should sniff as AWS");
         let parsed = parse(&src, &json, names);
         (src, parsed)
@@ -2175,7 +2175,7 @@ pub(crate) mod tests {
     #[test]
     fn truncated_export_is_not_json() {
         let text = read("sg-truncated.json");
-        let e = json_spans::parse(&text).unwrap_err();
+        let e = json::parse(&text).unwrap_err();
         assert!(e.message.contains("truncated"), "{e:?}");
     }
 
@@ -2434,16 +2434,16 @@ pub(crate) mod tests {
             r#""SecurityGroups""#,
         ];
         for t in no {
-            assert!(!sniff(&json_spans::parse(t).unwrap()), "{t}");
+            assert!(!sniff(&json::parse(t).unwrap()), "{t}");
         }
         let plan = read("corpus/terraform-plan-aws_security_group-module-for_each.json");
-        assert!(!sniff(&json_spans::parse(&plan).unwrap()));
+        assert!(!sniff(&json::parse(&plan).unwrap()));
         // the Azure corpus, where the shared folder is beside the repository
         let azure = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/azure");
         if let Ok(dir) = std::fs::read_dir(azure) {
             for f in dir.flatten() {
                 let text = std::fs::read_to_string(f.path()).unwrap();
-                let json = json_spans::parse(&text).unwrap();
+                let json = json::parse(&text).unwrap();
                 assert!(!sniff(&json), "{}", f.path().display());
             }
         }
@@ -2456,7 +2456,7 @@ pub(crate) mod tests {
             r#"{"SecurityGroupRules": [], "NextToken": "x"}"#,
             r#"{"NetworkAcls": []}"#,
         ] {
-            assert!(sniff(&json_spans::parse(t).unwrap()), "{t}");
+            assert!(sniff(&json::parse(t).unwrap()), "{t}");
         }
     }
 }

@@ -33,7 +33,7 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::json_spans::{Json, Kind};
+use super::json::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::ports::{self, all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
@@ -2386,7 +2386,7 @@ fn dedup(v: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::json_spans;
+    use crate::formats::json;
     use crate::model::ports::ConnState;
     use crate::model::{Decider, Outcome};
 
@@ -2405,7 +2405,7 @@ mod tests {
 
     fn run(name: &str, text: &str, names: &Resolver) -> (SourceText, Parsed) {
         let src = SourceText::new(name, text);
-        let json = json_spans::parse(text).expect("the fixture is JSON");
+        let json = json::parse(text).expect("the fixture is JSON");
         assert!(sniff(&json), "{name} must sniff as an NSG export");
         let p = parse(&src, &json, names);
         (src, p)
@@ -2413,12 +2413,12 @@ mod tests {
 
     fn nsgs_of(text: &str) -> Vec<Nsg> {
         let src = SourceText::new("t.json", text);
-        let json = json_spans::parse(text).unwrap();
+        let json = json::parse(text).unwrap();
         read(&src, &json, &mut Vec::new())
     }
 
     fn sniffs(text: &str) -> bool {
-        sniff(&json_spans::parse(text).unwrap())
+        sniff(&json::parse(text).unwrap())
     }
 
     fn of_kind(p: &Parsed, kind: IssueKind) -> Vec<&ParseIssue> {
@@ -3374,7 +3374,7 @@ mod tests {
 
     #[test]
     fn truncated_export_is_not_json() {
-        let e = json_spans::parse(TRUNCATED).unwrap_err();
+        let e = json::parse(TRUNCATED).unwrap_err();
         assert!(e.message.contains("truncated"), "{e:?}");
     }
 
@@ -3404,7 +3404,7 @@ mod tests {
         docs.push(blowup);
         for d in &docs {
             let src = SourceText::new("h.json", d.as_str());
-            let json = json_spans::parse(d).unwrap();
+            let json = json::parse(d).unwrap();
             assert!(sniff(&json), "{d}");
             let p = parse(&src, &json, &Resolver::default());
             assert!(!p.issues.is_empty(), "{d}");

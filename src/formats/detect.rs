@@ -42,7 +42,7 @@ impl Format {
     }
 
     /// The JSON format of a parsed document, if it is one we read.
-    pub fn of_json(json: &super::json_spans::Json<'_>) -> Option<Format> {
+    pub fn of_json(json: &super::json::Json<'_>) -> Option<Format> {
         // first: a plan holds resource values that can look like the other formats' objects
         if super::terraform::sniff(json) {
             Some(Format::Terraform)

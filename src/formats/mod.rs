@@ -7,10 +7,13 @@ pub mod cloudformation;
 pub mod detect;
 pub mod encoding;
 pub mod iptables;
-pub mod json_spans;
+pub mod json;
 pub mod source;
 pub mod terraform;
 pub mod windows;
+
+/// The span-aware JSON parser under its former name, for code not yet moved to [`json`].
+pub use json::spans as json_spans;
 
 use std::collections::BTreeMap;
 

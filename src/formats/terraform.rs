@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::aws_sg::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
 use super::azure_nsg::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
-use super::json_spans::{Json, Kind};
+use super::json::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::Span;
@@ -1412,7 +1412,7 @@ impl<'j, 'a> Tf<'j, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::formats::json_spans;
+    use crate::formats::json;
     use crate::model::ports::{ConnState, PortSet, ProtoSet, TCP};
     use crate::model::{AddrSet, Decider, Hook, PacketBox, Ruleset, Verdict};
 
@@ -1429,7 +1429,7 @@ mod tests {
 
     fn run_with(name: &str, text: &str, names: &Resolver) -> (SourceText, Parsed) {
         let src = SourceText::new(name, text);
-        let json = json_spans::parse(&src.text).unwrap();
+        let json = json::parse(&src.text).unwrap();
         assert!(sniff(&json), "{name} should sniff as a Terraform plan");
         let p = parse(&src, &json, names);
         (src, p)
@@ -1523,7 +1523,7 @@ mod tests {
             r#"{"format_version": "1.0", "values": {"root_module": {"resources": []}}}"#.into(),
             r#"{"format_version": "1.2", "resource_changes": []}"#.into(),
         ] {
-            let json = json_spans::parse(&text).unwrap();
+            let json = json::parse(&text).unwrap();
             assert!(sniff(&json), "{text:.80}");
             assert_eq!(
                 crate::formats::detect::Format::of_json(&json),
@@ -1540,7 +1540,7 @@ mod tests {
             r#"{"version": 4, "resources": []}"#,
             r#"[]"#,
         ] {
-            let json = json_spans::parse(text).unwrap();
+            let json = json::parse(text).unwrap();
             assert!(!sniff(&json), "{text}");
         }
     }
