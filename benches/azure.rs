@@ -9,7 +9,7 @@ use portolan::catalog::condition::Context;
 use portolan::catalog::{Catalog, Environment};
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
-use portolan::formats::{azure_nsg, json, Resolver};
+use portolan::formats::{azure, json, Resolver};
 
 mod gen;
 
@@ -31,7 +31,7 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(text.len() as u64));
         let src = SourceText::new("bench.json", text.as_str());
         let json = json::parse(&src.text).expect("JSON");
-        let p = azure_nsg::parse(&src, &json, &names);
+        let p = azure::parse(&src, &json, &names);
         eprintln!(
             "azure {nsgs} NSGs: {} bytes, {} rulesets, {} issues",
             text.len(),
@@ -41,15 +41,13 @@ fn bench(c: &mut Criterion) {
         g.bench_function("parse", |b| {
             b.iter(|| {
                 let json = json::parse(black_box(&src.text)).expect("JSON");
-                black_box(azure_nsg::read(&src, &json, &mut Vec::new())).len()
+                black_box(azure::read(&src, &json, &mut Vec::new())).len()
             })
         });
         g.bench_function("parse+lower", |b| {
             b.iter(|| {
                 let json = json::parse(&src.text).expect("JSON");
-                black_box(azure_nsg::parse(&src, &json, &names))
-                    .rulesets
-                    .len()
+                black_box(azure::parse(&src, &json, &names)).rulesets.len()
             })
         });
         g.bench_function("parse+lower+audit", |b| {

@@ -12,7 +12,7 @@ use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
 use crate::formats::{
-    aws_sg, azure_nsg, cloudformation, encoding, json, terraform, windows, IssueKind, ParseIssue,
+    aws_sg, azure, cloudformation, encoding, json, terraform, windows, IssueKind, ParseIssue,
     Parsed, Resolver,
 };
 use crate::model::Ruleset;
@@ -473,7 +473,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
 /// Parse a JSON document of a format [`Format::of_json`] recognised.
 fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &Resolver) -> Parsed {
     match format {
-        Format::AzureNsg => azure_nsg::parse(src, json, names),
+        Format::AzureNsg => azure::parse(src, json, names),
         Format::AwsSecurityGroups | Format::CloudFormation => aws_sg::parse(src, json, names),
         Format::Terraform => terraform::parse(src, json, names),
         Format::WindowsPowerShell => windows::parse_json(src, json, names),

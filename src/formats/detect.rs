@@ -46,7 +46,7 @@ impl Format {
         // first: a plan holds resource values that can look like the other formats' objects
         if super::terraform::sniff(json) {
             Some(Format::Terraform)
-        } else if super::azure_nsg::sniff(json) {
+        } else if super::azure::sniff(json) {
             Some(Format::AzureNsg)
         } else if super::cloudformation::sniff_json(json) {
             Some(Format::CloudFormation)

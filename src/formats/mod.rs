@@ -2,7 +2,7 @@
 //! [`ParseIssue`]s with spans) and lowers it into the common model.
 
 pub mod aws_sg;
-pub mod azure_nsg;
+pub mod azure;
 pub mod cloudformation;
 pub mod detect;
 pub mod encoding;

@@ -28,7 +28,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::aws_sg::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
-use super::azure_nsg::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
+use super::azure::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
 use super::json::{Json, Kind};
 use super::source::SourceText;
 use super::{IssueKind, ParseIssue, Parsed, Resolver};
@@ -101,7 +101,7 @@ pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
     aws.link_references();
     let mut issues = tf.issues;
     let mut rulesets = aws_sg::lower_groups(&aws.groups, src, names, &mut issues);
-    rulesets.extend(azure_nsg::lower(&az.nsgs, src, names, &mut issues));
+    rulesets.extend(azure::lower(&az.nsgs, src, names, &mut issues));
     Parsed { rulesets, issues }
 }
 
