@@ -1,5 +1,5 @@
 #![no_main]
-//! JSON into the span-aware tree, then `aws_sg::parse` (whatever the sniffing would say), lowering
+//! JSON into the span-aware tree, then `aws::parse` (whatever the sniffing would say), lowering
 //! included.
 mod common;
 
@@ -11,6 +11,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(json) = json::parse(&src.text) else {
         return;
     };
-    let parsed = formats::aws_sg::parse(&src, &json, &Resolver::default());
+    let parsed = formats::aws::parse(&src, &json, &Resolver::default());
     common::check_parsed(&src, &parsed);
 });

@@ -4,7 +4,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portolan::formats::{cloudformation, json, Resolver};
+use portolan::formats::{aws::cloudformation, json, Resolver};
 
 fuzz_target!(|data: &[u8]| {
     let src = common::source(data);

@@ -6,7 +6,7 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 use portolan::audit::input;
 use portolan::formats::detect::{self, Format};
-use portolan::formats::{cloudformation, encoding, json, windows, Resolver};
+use portolan::formats::{aws::cloudformation, encoding, json, windows, Resolver};
 
 fuzz_target!(|data: &[u8]| {
     if windows::sniff_bytes(data) {

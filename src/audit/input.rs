@@ -12,7 +12,7 @@ use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
 use crate::formats::{
-    aws_sg, azure, cloudformation, encoding, json, terraform, windows, IssueKind, ParseIssue,
+    aws, aws::cloudformation, azure, encoding, json, terraform, windows, IssueKind, ParseIssue,
     Parsed, Resolver,
 };
 use crate::model::Ruleset;
@@ -474,7 +474,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
 fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &Resolver) -> Parsed {
     match format {
         Format::AzureNsg => azure::parse(src, json, names),
-        Format::AwsSecurityGroups | Format::CloudFormation => aws_sg::parse(src, json, names),
+        Format::AwsSecurityGroups | Format::CloudFormation => aws::parse(src, json, names),
         Format::Terraform => terraform::parse(src, json, names),
         Format::WindowsPowerShell => windows::parse_json(src, json, names),
         _ => Parsed::default(),

@@ -48,9 +48,9 @@ impl Format {
             Some(Format::Terraform)
         } else if super::azure::sniff(json) {
             Some(Format::AzureNsg)
-        } else if super::cloudformation::sniff_json(json) {
+        } else if super::aws::cloudformation::sniff_json(json) {
             Some(Format::CloudFormation)
-        } else if super::aws_sg::sniff(json) {
+        } else if super::aws::sniff(json) {
             Some(Format::AwsSecurityGroups)
         } else if super::windows::sniff_json(json) {
             Some(Format::WindowsPowerShell)

@@ -1,9 +1,8 @@
 //! Input formats. Each module parses one format into its own small AST (never panicking, collecting
 //! [`ParseIssue`]s with spans) and lowers it into the common model.
 
-pub mod aws_sg;
+pub mod aws;
 pub mod azure;
-pub mod cloudformation;
 pub mod detect;
 pub mod encoding;
 pub mod iptables;

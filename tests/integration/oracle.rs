@@ -29,7 +29,7 @@
 
 use std::net::Ipv6Addr;
 
-use portolan::formats::aws_sg::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
+use portolan::formats::aws::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
 use portolan::formats::azure::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
 use portolan::formats::iptables::{self, lower as ipt_lower};
 use portolan::formats::source::SourceText;
@@ -1160,7 +1160,7 @@ fn run_aws(c: &AwsCase) -> Result<(), TestCaseError> {
         .map(|(i, g)| sg_of(i, g))
         .collect();
     let mut issues = Vec::new();
-    let sets = aws_sg::lower_groups(&groups, &src, &names, &mut issues);
+    let sets = aws::lower_groups(&groups, &src, &names, &mut issues);
     let rs = Ruleset::union_of(Some("host".into()), &sets);
     let mut corners = Corners::new();
     for g in &c.groups {
