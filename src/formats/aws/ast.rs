@@ -1,6 +1,9 @@
 //! The AWS vendor AST: security groups with their permissions, network ACLs with their
 //! entries, every value a [`Field`] that may be unknown.
 
+use crate::formats::json::fields::parse_error;
+use crate::formats::json::Json;
+use crate::formats::ParseIssue;
 use crate::model::Span;
 
 /// A value from the input, or why it is not known.
@@ -38,6 +41,31 @@ impl<T> Field<T> {
             Val::Known(v) => Some(v),
             Val::Unknown(_) => None,
         }
+    }
+
+    /// What a [`fields`](crate::formats::json::fields) reader gave for member `key` at `span`:
+    /// known, or unknown because the value (as shown) could not be read.
+    pub(crate) fn read(r: Result<T, String>, key: &str, span: Span) -> Self {
+        match r {
+            Ok(v) => Field::known(v, span),
+            Err(shown) => Field::unknown(format!("{key} {shown} could not be read"), span),
+        }
+    }
+
+    /// A required member `key` that the object (a `what`) lacks: a parse error at the object,
+    /// unknown from then on.
+    pub(crate) fn missing(
+        obj: &Json<'_>,
+        key: &str,
+        what: &str,
+        issues: &mut Vec<ParseIssue>,
+    ) -> Self {
+        issues.push(parse_error(
+            obj.span,
+            format!("this {what} has no `{key}`"),
+            &format!("`{key}` missing"),
+        ));
+        Field::unknown(format!("the {what} has no {key}"), obj.span)
     }
 }
 

@@ -6,8 +6,9 @@ use super::ast::{
     Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target, Val,
 };
 use super::{is_acl, is_group_rule, LIST_KEYS};
+use crate::formats::json::fields::{self, describe, member, parse_error};
 use crate::formats::json::{Json, Kind};
-use crate::formats::{IssueKind, ParseIssue};
+use crate::formats::ParseIssue;
 use crate::model::Span;
 
 /// Read the groups and ACLs of a document (any shape [`sniff`] accepts), reporting what cannot
@@ -112,14 +113,21 @@ fn classify(r: &mut Reader<'_>, doc: &mut Document, item: &Json<'_>) -> bool {
     false
 }
 
-/// A value for a message: strings quoted, numbers and booleans as written, else the type.
-pub(crate) fn describe(v: &Json<'_>) -> String {
-    match &v.kind {
-        Kind::String(s) => format!("\"{s}\""),
-        Kind::Number(n) => n.to_string(),
-        Kind::Bool(b) => b.to_string(),
-        _ => v.type_name().to_string(),
-    }
+/// A protocol: a string, or a number as written; else a parse error at the value.
+pub(super) fn protocol(
+    v: &Json<'_>,
+    key: &str,
+    issues: &mut Vec<ParseIssue>,
+) -> Result<String, String> {
+    let got = fields::string_or_number(v).map(|t| t.into_owned());
+    fields::expect(
+        v,
+        key,
+        got,
+        "a protocol name or number",
+        "not a protocol",
+        issues,
+    )
 }
 
 struct Reader<'i> {
@@ -128,33 +136,14 @@ struct Reader<'i> {
 
 impl Reader<'_> {
     fn error(&mut self, span: Span, message: String, label: &str) {
-        self.issues.push(ParseIssue {
-            kind: IssueKind::ParseError,
-            span,
-            message,
-            label: label.to_string(),
-            help: None,
-        });
-    }
-
-    /// A member that is present and not `null`.
-    fn member<'j, 'a>(obj: &'j Json<'a>, key: &str) -> Option<&'j Json<'a>> {
-        obj.get(key).filter(|v| !v.is_null())
+        self.issues.push(parse_error(span, message, label));
     }
 
     fn string(&mut self, obj: &Json<'_>, key: &str) -> Option<(String, Span)> {
-        let v = Self::member(obj, key)?;
-        match v.as_str() {
-            Some(s) => Some((s.to_string(), v.span)),
-            None => {
-                self.error(
-                    v.span,
-                    format!("`{key}` should be a string, not {}", describe(v)),
-                    "not a string",
-                );
-                None
-            }
-        }
+        let v = member(obj, key)?;
+        fields::string(v, key, self.issues)
+            .ok()
+            .map(|s| (s.to_string(), v.span))
     }
 
     fn text(&mut self, obj: &Json<'_>, key: &str) -> Option<String> {
@@ -162,69 +151,34 @@ impl Reader<'_> {
     }
 
     fn int(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<i64>> {
-        let v = Self::member(obj, key)?;
-        Some(match v.as_i64() {
-            Some(n) => Field::known(n, v.span),
-            None => {
-                let shown = describe(v);
-                self.error(
-                    v.span,
-                    format!("`{key}` should be an integer, not {shown}"),
-                    "not an integer",
-                );
-                Field::unknown(format!("{key} {shown} could not be read"), v.span)
-            }
-        })
+        let v = member(obj, key)?;
+        Some(Field::read(fields::int(v, key, self.issues), key, v.span))
     }
 
     fn boolean(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<bool>> {
-        let v = Self::member(obj, key)?;
-        Some(match v.as_bool() {
-            Some(b) => Field::known(b, v.span),
-            None => {
-                let shown = describe(v);
-                self.error(
-                    v.span,
-                    format!("`{key}` should be true or false, not {shown}"),
-                    "not a boolean",
-                );
-                Field::unknown(format!("{key} {shown} could not be read"), v.span)
-            }
-        })
+        let v = member(obj, key)?;
+        Some(Field::read(
+            fields::boolean(v, key, self.issues),
+            key,
+            v.span,
+        ))
     }
 
     /// A protocol: a string, or a number (`6` is as good as `"6"`).
     fn protocol(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<String>> {
-        let v = Self::member(obj, key)?;
-        Some(match &v.kind {
-            Kind::String(s) => Field::known(s.to_string(), v.span),
-            Kind::Number(n) => Field::known(n.to_string(), v.span),
-            _ => {
-                let shown = describe(v);
-                self.error(
-                    v.span,
-                    format!("`{key}` should be a protocol name or number, not {shown}"),
-                    "not a protocol",
-                );
-                Field::unknown(format!("{key} {shown} could not be read"), v.span)
-            }
-        })
+        let v = member(obj, key)?;
+        Some(Field::read(protocol(v, key, self.issues), key, v.span))
     }
 
     /// A required field that is missing: reported at the object, unknown from then on.
     fn missing<T>(&mut self, obj: &Json<'_>, key: &str, what: &str) -> Field<T> {
-        self.error(
-            obj.span,
-            format!("this {what} has no `{key}`"),
-            &format!("`{key}` missing"),
-        );
-        Field::unknown(format!("the {what} has no {key}"), obj.span)
+        Field::missing(obj, key, what, self.issues)
     }
 
     /// The items of an array member; absent or `null` is empty. A member of another type is
     /// reported and returned as `Err(its span)`.
     fn array<'j, 'a>(&mut self, obj: &'j Json<'a>, key: &str) -> Result<&'j [Json<'a>], Span> {
-        let Some(v) = Self::member(obj, key) else {
+        let Some(v) = member(obj, key) else {
             return Ok(&[]);
         };
         match v.as_array() {
@@ -365,7 +319,7 @@ impl Reader<'_> {
                             value_span: vspan,
                         },
                         None => {
-                            if Self::member(item, value_key).is_none() {
+                            if member(item, value_key).is_none() {
                                 self.error(
                                     item.span,
                                     format!("this entry of `{list}` has no `{value_key}`"),
@@ -470,14 +424,14 @@ impl Reader<'_> {
                     span: item.span,
                     value_span: vspan,
                 });
-            } else if Self::member(item, key).is_some() {
+            } else if member(item, key).is_some() {
                 perm.peers.push(Self::unknown_peer(
                     item.span,
                     format!("{key} could not be read"),
                 ));
             }
         }
-        if let Some(refd) = Self::member(item, "ReferencedGroupInfo") {
+        if let Some(refd) = member(item, "ReferencedGroupInfo") {
             if refd.members().is_some() {
                 let mut peer = self.group_pair(refd, description.clone());
                 peer.span = item.span;
@@ -602,7 +556,7 @@ impl Reader<'_> {
         };
         let action = match self.string(e, "RuleAction") {
             Some((s, span)) => Field::known(s, span),
-            None => match Self::member(e, "RuleAction") {
+            None => match member(e, "RuleAction") {
                 Some(v) => Field::unknown("RuleAction could not be read", v.span),
                 None => self.missing(e, "RuleAction", WHAT),
             },
@@ -623,9 +577,7 @@ impl Reader<'_> {
                 value_span: s,
             },
             (None, None) => {
-                if Self::member(e, "CidrBlock").is_none()
-                    && Self::member(e, "Ipv6CidrBlock").is_none()
-                {
+                if member(e, "CidrBlock").is_none() && member(e, "Ipv6CidrBlock").is_none() {
                     self.error(
                         e.span,
                         "this network ACL entry has neither `CidrBlock` nor `Ipv6CidrBlock`".into(),
@@ -648,7 +600,7 @@ impl Reader<'_> {
             span: e.span,
             unknown: Vec::new(),
         };
-        if let Some(pr) = Self::member(e, "PortRange") {
+        if let Some(pr) = member(e, "PortRange") {
             if pr.members().is_some() {
                 entry.from_port = self.int(pr, "From");
                 entry.to_port = self.int(pr, "To");
@@ -661,7 +613,7 @@ impl Reader<'_> {
                 entry.from_port = Some(Field::unknown("PortRange could not be read", pr.span));
             }
         }
-        if let Some(ic) = Self::member(e, "IcmpTypeCode") {
+        if let Some(ic) = member(e, "IcmpTypeCode") {
             if ic.members().is_some() {
                 entry.icmp_type = self.int(ic, "Type");
                 entry.icmp_code = self.int(ic, "Code");

@@ -1,7 +1,10 @@
 //! Lowering security groups (allow-union, stateful) and network ACLs (first match, stateless)
 //! into the model.
 
+use std::collections::HashSet;
+
 use super::ast::{Field, NaclEntry, NetworkAcl, Peer, SecurityGroup, Target, Val};
+use crate::formats::json::fields::parse_error;
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Resolver};
 use crate::model::ports::{PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
@@ -9,7 +12,6 @@ use crate::model::{
     Action, AddrSet, Chain, Entry, Family, Hook, PacketBox, Policy, Provenance, Rule, Ruleset,
     Semantics, Span, Verdict,
 };
-use std::collections::HashSet;
 
 /// An AWS protocol: `-1`/`all` is every protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +103,7 @@ impl Lower<'_> {
     }
 
     fn error(&mut self, span: Span, message: String, label: &str) {
-        self.issues.push(ParseIssue {
-            kind: IssueKind::ParseError,
-            span,
-            message,
-            label: label.to_string(),
-            help: None,
-        });
+        self.issues.push(parse_error(span, message, label));
     }
 
     fn port_value(

@@ -26,7 +26,6 @@ mod lower;
 pub use ast::{
     Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target, Val,
 };
-pub(crate) use describe::describe;
 pub use describe::read_document;
 pub use lower::{lower_groups, lower_nacls};
 

@@ -1,8 +1,10 @@
 //! Lowering NSGs into the model: one ruleset per NSG, one priority policy with an `Inbound` and
 //! an `Outbound` chain.
 
+use std::collections::HashSet;
+
 use super::ast::{default_rules, Nsg, NsgDoubtKind, SecurityRule, Value, ValueState};
-use super::read::parse_error;
+use crate::formats::json::fields::parse_error;
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Resolver};
 use crate::model::ports::{self, all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
@@ -10,7 +12,6 @@ use crate::model::{
     Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, RuleId,
     Ruleset, Semantics, Span, Verdict,
 };
-use std::collections::HashSet;
 
 /// Legacy spellings of service tags found in old templates.
 fn canonical_tag(t: &str) -> &str {

@@ -1,15 +1,17 @@
 //! Reading an az CLI / REST / Resource Graph / ARM document into the AST: which shapes are ours,
 //! and the reader of NSGs and rules (inside a template, strings are ARM expressions).
 
+use std::cell::Cell;
+use std::path::Path;
+
 use super::arm::expr::{display_segs, first_why, literal_of, unresolved_reason, ArmScope, Ev, Seg};
 use super::arm::template::{read_template, ArmCollect};
 use super::ast::{Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value, ValueState};
+use crate::formats::json::fields::parse_error;
 use crate::formats::json::{Json, Kind};
 use crate::formats::source::SourceText;
-use crate::formats::{IssueKind, ParseIssue};
+use crate::formats::ParseIssue;
 use crate::model::Span;
-use std::cell::Cell;
-use std::path::Path;
 
 // ------------------------------------------------------------------------------------------------
 // Sniffing: which shapes are ours
@@ -198,16 +200,6 @@ pub(super) fn classify<'j, 'a>(j: &'j Json<'a>, depth: usize, out: &mut Found<'j
 // ------------------------------------------------------------------------------------------------
 // Reading JSON into the AST
 // ------------------------------------------------------------------------------------------------
-
-pub(super) fn parse_error(span: Span, message: String, label: &str) -> ParseIssue {
-    ParseIssue {
-        kind: IssueKind::ParseError,
-        span,
-        message,
-        label: label.to_string(),
-        help: None,
-    }
-}
 
 /// The source text of a span, shortened for messages.
 pub(super) fn excerpt(src: &SourceText, span: Span) -> String {

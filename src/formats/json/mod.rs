@@ -1,6 +1,7 @@
 //! Span-aware JSON shared by the JSON formats: the parser ([`spans`]), YAML read into the same
 //! tree ([`yaml`]), and the typed field helpers the format readers share ([`fields`]).
 
+pub mod fields;
 pub mod spans;
 pub mod yaml;
 

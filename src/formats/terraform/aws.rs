@@ -1,14 +1,16 @@
 //! AWS security groups and their rules in a plan, read into the AST of [`crate::formats::aws`].
 
+use std::collections::HashMap;
+
 use super::{
-    got, is_unknown, marks_beyond, shown, unk_at, unk_key, Got, Res, Tf, SG, SG_RULE, VPC_EGRESS,
+    got, is_unknown, marks_beyond, unk_at, unk_key, Got, Res, Tf, SG, SG_RULE, VPC_EGRESS,
     VPC_INGRESS,
 };
 use crate::formats::aws::{Field, GroupRef, Peer, Permission, SecurityGroup, Target};
+use crate::formats::json::fields::describe;
 use crate::formats::json::{Json, Kind};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
-use std::collections::HashMap;
 
 /// Security groups read so far, with what standalone rules need to find them.
 #[derive(Default)]
@@ -267,11 +269,11 @@ impl<'j, 'a> Tf<'j, 'a> {
                 None => {
                     self.error(
                         v.span,
-                        format!("`{key}` should be a whole number, not {}", shown(v)),
+                        format!("`{key}` should be a whole number, not {}", describe(v)),
                         "not a number",
                     );
                     Field::unknown(
-                        format!("`{path}.{key}` {} could not be read", shown(v)),
+                        format!("`{path}.{key}` {} could not be read", describe(v)),
                         v.span,
                     )
                 }
@@ -413,7 +415,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                 (None, _) => {
                     self.error(
                         v.span,
-                        format!("`self` should be true or false, not {}", shown(v)),
+                        format!("`self` should be true or false, not {}", describe(v)),
                         "not a boolean",
                     );
                     out.push(unknown_peer(
@@ -486,7 +488,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                         item.span,
                         format!(
                             "an entry of `{key}` should be a string, not {}",
-                            shown(item)
+                            describe(item)
                         ),
                         "not a string",
                     );
@@ -521,7 +523,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                         v.span,
                         format!(
                             "`type` should be \"ingress\" or \"egress\", not {}",
-                            shown(v)
+                            describe(v)
                         ),
                         "not a rule type",
                     );
@@ -587,7 +589,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                 None => {
                     self.error(
                         v.span,
-                        format!("`{KEY}` should be a string, not {}", shown(v)),
+                        format!("`{KEY}` should be a string, not {}", describe(v)),
                         "not a string",
                     );
                     (

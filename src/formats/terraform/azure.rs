@@ -1,10 +1,12 @@
 //! Azure NSGs and their rules in a plan, read into the AST of [`crate::formats::azure`].
 
-use super::{got, is_unknown, marks_beyond, shown, unk_at, unk_key, Got, Res, Tf, NSG};
+use std::collections::HashMap;
+
+use super::{got, is_unknown, marks_beyond, unk_at, unk_key, Got, Res, Tf, NSG};
 use crate::formats::azure::{Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
+use crate::formats::json::fields::describe;
 use crate::formats::json::{Json, Kind};
 use crate::model::Span;
-use std::collections::HashMap;
 
 /// NSGs read so far.
 #[derive(Default)]
@@ -137,7 +139,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                 Kind::String(s) if s.trim().is_empty() => None,
                 Kind::String(s) => Some(Value::literal(s.to_string(), v.span)),
                 Kind::Number(n) => Some(Value::literal(*n, v.span)),
-                _ => Some(Value::wrong_type(shown(v), v.span, v.type_name())),
+                _ => Some(Value::wrong_type(describe(v), v.span, v.type_name())),
             },
         }
     }
@@ -171,7 +173,11 @@ impl<'j, 'a> Tf<'j, 'a> {
                             Kind::String(s) if s.trim().is_empty() => None,
                             Kind::String(s) => Some(Value::literal(s.to_string(), item.span)),
                             Kind::Number(n) => Some(Value::literal(*n, item.span)),
-                            _ => Some(Value::wrong_type(shown(item), item.span, item.type_name())),
+                            _ => Some(Value::wrong_type(
+                                describe(item),
+                                item.span,
+                                item.type_name(),
+                            )),
                         }
                     })
                     .chain(beyond(items.len()))
@@ -253,7 +259,7 @@ impl<'j, 'a> Tf<'j, 'a> {
                     None => {
                         self.error(
                             v.span,
-                            format!("`{KEY}` should be a string, not {}", shown(v)),
+                            format!("`{KEY}` should be a string, not {}", describe(v)),
                             "not a string",
                         );
                         (

@@ -28,13 +28,15 @@
 mod aws;
 mod azure;
 
+use std::collections::{BTreeSet, HashMap};
+
+use crate::formats::json::fields::parse_error;
 use crate::formats::json::{Json, Kind};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::Span;
 use aws::Aws;
 use azure::Az;
-use std::collections::{BTreeSet, HashMap};
 
 const SG: &str = "aws_security_group";
 const SG_RULE: &str = "aws_security_group_rule";
@@ -172,16 +174,6 @@ fn got<'j, 'a>(obj: Option<&'j Json<'a>>, unk: Option<&'j Json<'a>>, key: &str) 
     }
 }
 
-/// A value for a message: strings quoted, else its JSON type.
-fn shown(v: &Json<'_>) -> String {
-    match &v.kind {
-        Kind::String(s) => format!("\"{s}\""),
-        Kind::Number(n) => n.to_string(),
-        Kind::Bool(b) => b.to_string(),
-        _ => v.type_name().to_string(),
-    }
-}
-
 /// The module names of a module instance address: `module.a["x"].module.b[0]` → `[a, b]`.
 fn module_names(prefix: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
@@ -279,13 +271,7 @@ impl<'j, 'a> Tf<'j, 'a> {
     }
 
     fn error(&mut self, span: Span, message: String, label: &str) {
-        self.issues.push(ParseIssue {
-            kind: IssueKind::ParseError,
-            span,
-            message,
-            label: label.to_string(),
-            help: None,
-        });
+        self.issues.push(parse_error(span, message, label));
     }
 
     /// A value known only after apply: one undecidable note at its mark; the reason.

@@ -1,15 +1,17 @@
 //! Reading a template's resources into the AST: security groups with inline and standalone
 //! rules, network ACLs and their entries.
 
-use super::values::{member, Cfn, PeerKind, Value};
+use std::collections::HashMap;
+
+use super::values::{Cfn, PeerKind, Value};
 use super::{ACL, ACL_ENTRY, EGRESS, GROUP, INGRESS};
 use crate::formats::aws::{
-    describe, Document, Field, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target,
+    Document, Field, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target,
 };
+use crate::formats::json::fields::{describe, member};
 use crate::formats::json::Json;
 use crate::formats::ParseIssue;
 use crate::model::Span;
-use std::collections::HashMap;
 
 /// Read a template's security groups and network ACLs, reporting what cannot be read.
 pub fn read_template(root: &Json<'_>, issues: &mut Vec<ParseIssue>) -> Document {

@@ -1,12 +1,15 @@
 //! Property values of a template: literals, and the intrinsics (`!Ref`, `!GetAtt`, ...) that
 //! make a value known only once deployed.
 
+use std::collections::HashMap;
+
 use super::GROUP;
-use crate::formats::aws::{describe, Field, GroupRef, Peer, Target};
+use crate::formats::aws::describe::protocol;
+use crate::formats::aws::{Field, GroupRef, Peer, Target};
+use crate::formats::json::fields::{self, describe, member, parse_error};
 use crate::formats::json::{Json, Kind};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
-use std::collections::HashMap;
 
 /// What a property's value is.
 pub(super) enum Value<'j, 'a> {
@@ -43,19 +46,9 @@ fn short(v: &Json<'_>) -> String {
     }
 }
 
-pub(super) fn member<'j, 'a>(obj: &'j Json<'a>, key: &str) -> Option<&'j Json<'a>> {
-    obj.get(key).filter(|v| !v.is_null())
-}
-
 impl Cfn<'_> {
     pub(super) fn error(&mut self, span: Span, message: String, label: &str) {
-        self.issues.push(ParseIssue {
-            kind: IssueKind::ParseError,
-            span,
-            message,
-            label: label.to_string(),
-            help: None,
-        });
+        self.issues.push(parse_error(span, message, label));
     }
 
     pub(super) fn classify<'j, 'a>(&self, v: &'j Json<'a>) -> Value<'j, 'a> {
@@ -155,29 +148,13 @@ impl Cfn<'_> {
     }
 
     pub(super) fn missing<T>(&mut self, obj: &Json<'_>, key: &str, what: &str) -> Field<T> {
-        self.error(
-            obj.span,
-            format!("this {what} has no `{key}`"),
-            &format!("`{key}` missing"),
-        );
-        Field::unknown(format!("the {what} has no {key}"), obj.span)
+        Field::missing(obj, key, what, self.issues)
     }
 
     pub(super) fn int(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<i64>> {
         let v = member(obj, key)?;
         Some(match self.classify(v) {
-            Value::Literal(l) => match l.as_i64() {
-                Some(n) => Field::known(n, l.span),
-                None => {
-                    let shown = describe(l);
-                    self.error(
-                        l.span,
-                        format!("`{key}` should be an integer, not {shown}"),
-                        "not an integer",
-                    );
-                    Field::unknown(format!("{key} {shown} could not be read"), l.span)
-                }
-            },
+            Value::Literal(l) => Field::read(fields::int(l, key, self.issues), key, l.span),
             other => Field::unknown(self.not_in_template(key, &other, v.span), v.span),
         })
     }
@@ -185,19 +162,7 @@ impl Cfn<'_> {
     pub(super) fn protocol(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<String>> {
         let v = member(obj, key)?;
         Some(match self.classify(v) {
-            Value::Literal(l) => match &l.kind {
-                Kind::String(s) => Field::known(s.to_string(), l.span),
-                Kind::Number(n) => Field::known(n.to_string(), l.span),
-                _ => {
-                    let shown = describe(l);
-                    self.error(
-                        l.span,
-                        format!("`{key}` should be a protocol name or number, not {shown}"),
-                        "not a protocol",
-                    );
-                    Field::unknown(format!("{key} {shown} could not be read"), l.span)
-                }
-            },
+            Value::Literal(l) => Field::read(protocol(l, key, self.issues), key, l.span),
             other => Field::unknown(self.not_in_template(key, &other, v.span), v.span),
         })
     }
@@ -205,18 +170,7 @@ impl Cfn<'_> {
     pub(super) fn boolean(&mut self, obj: &Json<'_>, key: &str) -> Option<Field<bool>> {
         let v = member(obj, key)?;
         Some(match self.classify(v) {
-            Value::Literal(l) => match l.as_bool() {
-                Some(b) => Field::known(b, l.span),
-                None => {
-                    let shown = describe(l);
-                    self.error(
-                        l.span,
-                        format!("`{key}` should be true or false, not {shown}"),
-                        "not a boolean",
-                    );
-                    Field::unknown(format!("{key} {shown} could not be read"), l.span)
-                }
-            },
+            Value::Literal(l) => Field::read(fields::boolean(l, key, self.issues), key, l.span),
             other => Field::unknown(self.not_in_template(key, &other, v.span), v.span),
         })
     }
@@ -238,20 +192,12 @@ impl Cfn<'_> {
     ) -> Option<Peer> {
         let v = member(obj, key)?;
         let target = match self.classify(v) {
-            Value::Literal(l) => match l.as_str() {
-                Some(s) => kind.target(s.to_string()),
-                None => {
-                    let shown = describe(l);
-                    self.error(
-                        l.span,
-                        format!("`{key}` should be a string, not {shown}"),
-                        "not a string",
-                    );
-                    Target::Unknown {
-                        reason: format!("{key} {shown} could not be read"),
-                        shown,
-                    }
-                }
+            Value::Literal(l) => match fields::string(l, key, self.issues) {
+                Ok(s) => kind.target(s.to_string()),
+                Err(shown) => Target::Unknown {
+                    reason: format!("{key} {shown} could not be read"),
+                    shown,
+                },
             },
             Value::Param { name, default } => Target::Param { name, default },
             Value::Resource { name, attr }

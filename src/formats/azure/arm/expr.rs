@@ -1,7 +1,8 @@
 //! ARM template expressions: parsed and evaluated as far as the template settles them.
 
-use crate::formats::json::{Json, Kind};
 use std::cell::Cell;
+
+use crate::formats::json::{Json, Kind};
 
 /// A piece of an evaluated string: literal text, or an expression left unevaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,9 +3,10 @@
 use super::expr::{display_segs, literal_of, merged, ArmScope, Seg};
 use crate::formats::azure::ast::{Note, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule};
 use crate::formats::azure::read::{
-    excerpt, parse_error, resources_of, str_ci, type_of, Reader, DEPLOYMENT_TYPE, MAX_NESTING,
-    NSG_TYPE, RULE_TYPE,
+    excerpt, resources_of, str_ci, type_of, Reader, DEPLOYMENT_TYPE, MAX_NESTING, NSG_TYPE,
+    RULE_TYPE,
 };
+use crate::formats::json::fields::parse_error;
 use crate::formats::json::{Json, Kind};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
