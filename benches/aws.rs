@@ -9,7 +9,7 @@ use portolan::catalog::{Catalog, Environment};
 use portolan::engine::{self as audit, AuditOptions};
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
-use portolan::formats::{aws_sg, json_spans, Resolver};
+use portolan::formats::{aws, json, Resolver};
 use portolan::load::parse_text;
 
 mod gen;
@@ -32,15 +32,15 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_function("parse", |b| {
             b.iter(|| {
-                let json = json_spans::parse(black_box(&text)).expect("JSON");
-                black_box(aws_sg::read_document(&json, &mut Vec::new()))
+                let json = json::parse(black_box(&text)).expect("JSON");
+                black_box(aws::read_document(&json, &mut Vec::new()))
                     .groups
                     .len()
             })
         });
         let src = SourceText::new("bench.json", text.as_str());
-        let json = json_spans::parse(&src.text).expect("JSON");
-        let p = aws_sg::parse(&src, &json, &names);
+        let json = json::parse(&src.text).expect("JSON");
+        let p = aws::parse(&src, &json, &names);
         eprintln!(
             "aws {groups} groups: {} bytes, {} rulesets, {} issues",
             text.len(),
@@ -49,8 +49,8 @@ fn bench(c: &mut Criterion) {
         );
         g.bench_function("parse+lower", |b| {
             b.iter(|| {
-                let json = json_spans::parse(&src.text).expect("JSON");
-                black_box(aws_sg::parse(&src, &json, &names)).rulesets.len()
+                let json = json::parse(&src.text).expect("JSON");
+                black_box(aws::parse(&src, &json, &names)).rulesets.len()
             })
         });
         g.bench_function("parse+lower+audit", |b| {

@@ -9,7 +9,7 @@ use portolan::catalog::{Catalog, Environment};
 use portolan::engine::{self as audit, AuditOptions};
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
-use portolan::formats::{azure_nsg, json_spans, Resolver};
+use portolan::formats::{azure, json, Resolver};
 use portolan::load::parse_text;
 
 mod gen;
@@ -31,8 +31,8 @@ fn bench(c: &mut Criterion) {
         g.sample_size(10);
         g.throughput(Throughput::Bytes(text.len() as u64));
         let src = SourceText::new("bench.json", text.as_str());
-        let json = json_spans::parse(&src.text).expect("JSON");
-        let p = azure_nsg::parse(&src, &json, &names);
+        let json = json::parse(&src.text).expect("JSON");
+        let p = azure::parse(&src, &json, &names);
         eprintln!(
             "azure {nsgs} NSGs: {} bytes, {} rulesets, {} issues",
             text.len(),
@@ -41,16 +41,14 @@ fn bench(c: &mut Criterion) {
         );
         g.bench_function("parse", |b| {
             b.iter(|| {
-                let json = json_spans::parse(black_box(&src.text)).expect("JSON");
-                black_box(azure_nsg::read(&src, &json, &mut Vec::new())).len()
+                let json = json::parse(black_box(&src.text)).expect("JSON");
+                black_box(azure::read(&src, &json, &mut Vec::new())).len()
             })
         });
         g.bench_function("parse+lower", |b| {
             b.iter(|| {
-                let json = json_spans::parse(&src.text).expect("JSON");
-                black_box(azure_nsg::parse(&src, &json, &names))
-                    .rulesets
-                    .len()
+                let json = json::parse(&src.text).expect("JSON");
+                black_box(azure::parse(&src, &json, &names)).rulesets.len()
             })
         });
         g.bench_function("parse+lower+audit", |b| {

@@ -1,16 +1,16 @@
 #![no_main]
-//! JSON into the span-aware tree, then `aws_sg::parse` (whatever the sniffing would say), lowering
+//! JSON into the span-aware tree, then `aws::parse` (whatever the sniffing would say), lowering
 //! included.
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portolan::formats::{self, json_spans, Resolver};
+use portolan::formats::{self, json, Resolver};
 
 fuzz_target!(|data: &[u8]| {
     let src = common::source(data);
-    let Ok(json) = json_spans::parse(&src.text) else {
+    let Ok(json) = json::parse(&src.text) else {
         return;
     };
-    let parsed = formats::aws_sg::parse(&src, &json, &Resolver::default());
+    let parsed = formats::aws::parse(&src, &json, &Resolver::default());
     common::check_parsed(&src, &parsed);
 });

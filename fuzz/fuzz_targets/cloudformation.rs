@@ -4,12 +4,12 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portolan::formats::{cloudformation, json_spans, Resolver};
+use portolan::formats::{aws::cloudformation, json, Resolver};
 
 fuzz_target!(|data: &[u8]| {
     let src = common::source(data);
-    let parsed = if json_spans::looks_like_json(&src.text) {
-        let Ok(json) = json_spans::parse(&src.text) else {
+    let parsed = if json::looks_like_json(&src.text) {
+        let Ok(json) = json::parse(&src.text) else {
             return;
         };
         cloudformation::parse_json(&src, &json, &Resolver::default())

@@ -6,7 +6,7 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 use portolan::load as input;
 use portolan::formats::detect::{self, Format};
-use portolan::formats::{cloudformation, encoding, json_spans, windows, Resolver};
+use portolan::formats::{aws::cloudformation, encoding, json, windows, Resolver};
 
 fuzz_target!(|data: &[u8]| {
     if windows::sniff_bytes(data) {
@@ -18,8 +18,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let decoded = encoding::decode(data);
     let text = decoded.text;
-    let format = if json_spans::looks_like_json(&text) {
-        match json_spans::parse(&text) {
+    let format = if json::looks_like_json(&text) {
+        match json::parse(&text) {
             Ok(json) => Format::of_json(&json),
             Err(e) => {
                 common::check_span(&text, e.span, &e.message);

@@ -4,11 +4,11 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use portolan::formats::{self, json_spans, Resolver};
+use portolan::formats::{self, json, Resolver};
 
 fuzz_target!(|data: &[u8]| {
     let src = common::source(data);
-    let Ok(json) = json_spans::parse(&src.text) else {
+    let Ok(json) = json::parse(&src.text) else {
         return;
     };
     let parsed = formats::terraform::parse(&src, &json, &Resolver::default());

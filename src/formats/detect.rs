@@ -42,15 +42,15 @@ impl Format {
     }
 
     /// The JSON format of a parsed document, if it is one we read.
-    pub fn of_json(json: &super::json_spans::Json<'_>) -> Option<Format> {
+    pub fn of_json(json: &super::json::Json<'_>) -> Option<Format> {
         // first: a plan holds resource values that can look like the other formats' objects
         if super::terraform::sniff(json) {
             Some(Format::Terraform)
-        } else if super::azure_nsg::sniff(json) {
+        } else if super::azure::sniff(json) {
             Some(Format::AzureNsg)
-        } else if super::cloudformation::sniff_json(json) {
+        } else if super::aws::cloudformation::sniff_json(json) {
             Some(Format::CloudFormation)
-        } else if super::aws_sg::sniff(json) {
+        } else if super::aws::sniff(json) {
             Some(Format::AwsSecurityGroups)
         } else if super::windows::sniff_json(json) {
             Some(Format::WindowsPowerShell)

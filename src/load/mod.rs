@@ -12,8 +12,8 @@ use crate::formats::detect::{self, Format};
 use crate::formats::iptables::{self, lower as iptables_lower};
 use crate::formats::source::SourceText;
 use crate::formats::{
-    aws_sg, azure_nsg, cloudformation, encoding, json_spans, terraform, windows, IssueKind,
-    ParseIssue, Parsed, Resolver,
+    aws, aws::cloudformation, azure, encoding, json, terraform, windows, IssueKind, ParseIssue,
+    Parsed, Resolver,
 };
 use crate::model::Ruleset;
 
@@ -248,7 +248,7 @@ fn looks_like_an_export(head: &[u8]) -> bool {
         return true;
     }
     let text = encoding::decode(head).text;
-    json_spans::looks_like_json(&text)
+    json::looks_like_json(&text)
         || detect::detect(&text).is_some()
         || cloudformation::sniff_yaml(&text)
         || windows::sniff_text(&text).is_some()
@@ -380,9 +380,9 @@ fn encoding_finding(
 fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Option<InputFile> {
     // how the text was decoded is reported by the caller
     let replaced = false;
-    if json_spans::looks_like_json(&text) {
+    if json::looks_like_json(&text) {
         let src = SourceText::new(name.clone(), text);
-        return match json_spans::parse(&src.text) {
+        return match json::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
                     let mut parsed = parse_json(&src, &json, format, names);
@@ -474,15 +474,10 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
 }
 
 /// Parse a JSON document of a format [`Format::of_json`] recognised.
-fn parse_json(
-    src: &SourceText,
-    json: &json_spans::Json<'_>,
-    format: Format,
-    names: &Resolver,
-) -> Parsed {
+fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &Resolver) -> Parsed {
     match format {
-        Format::AzureNsg => azure_nsg::parse(src, json, names),
-        Format::AwsSecurityGroups | Format::CloudFormation => aws_sg::parse(src, json, names),
+        Format::AzureNsg => azure::parse(src, json, names),
+        Format::AwsSecurityGroups | Format::CloudFormation => aws::parse(src, json, names),
         Format::Terraform => terraform::parse(src, json, names),
         Format::WindowsPowerShell => windows::parse_json(src, json, names),
         _ => Parsed::default(),
@@ -490,8 +485,8 @@ fn parse_json(
 }
 
 /// A Z001 for each key repeated in one object: which value counts depends on the reader.
-fn duplicate_key_issues(src: &SourceText, json: &json_spans::Json<'_>) -> Vec<ParseIssue> {
-    json_spans::duplicate_keys(json)
+fn duplicate_key_issues(src: &SourceText, json: &json::Json<'_>) -> Vec<ParseIssue> {
+    json::duplicate_keys(json)
         .into_iter()
         .map(|(key, first, repeat)| {
             let (line, column) = src.line_col(first.start);
@@ -546,7 +541,7 @@ pub fn parse_text(name: String, text: String, format: Format, replaced: bool) ->
             }
         }
         // the other formats are read from their text the same way `load_one` reads them
-        _ if json_spans::looks_like_json(&src.text) => match json_spans::parse(&src.text) {
+        _ if json::looks_like_json(&src.text) => match json::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(f) => {
                     let mut parsed = parse_json(&src, &json, f, &Resolver::default());

@@ -37,8 +37,8 @@
 
 use std::net::Ipv6Addr;
 
-use portolan::formats::aws_sg::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
-use portolan::formats::azure_nsg::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
+use portolan::formats::aws::{self, Field, GroupRef, Peer, Permission, SecurityGroup, Target};
+use portolan::formats::azure::{self, Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value};
 use portolan::formats::iptables::{self, lower as ipt_lower};
 use portolan::formats::source::SourceText;
 use portolan::formats::windows::{
@@ -1138,7 +1138,7 @@ fn run_azure(c: &AzureCase) -> Result<(), TestCaseError> {
         .map(|(i, n)| nsg_of(i, n))
         .collect();
     let mut issues = Vec::new();
-    let sets = azure_nsg::lower(&nsgs, &src, &names, &mut issues);
+    let sets = azure::lower(&nsgs, &src, &names, &mut issues);
     let rs = Ruleset::in_series(None, &sets);
     let mut corners = Corners::new();
     for n in &c.nsgs {
@@ -1512,7 +1512,7 @@ fn run_aws(c: &AwsCase) -> Result<(), TestCaseError> {
         .map(|(i, g)| sg_of(i, g))
         .collect();
     let mut issues = Vec::new();
-    let sets = aws_sg::lower_groups(&groups, &src, &names, &mut issues);
+    let sets = aws::lower_groups(&groups, &src, &names, &mut issues);
     let rs = Ruleset::union_of(Some("host".into()), &sets);
     let mut corners = Corners::new();
     for g in &c.groups {
@@ -2721,7 +2721,7 @@ fn regression_ipv6_any_holds_no_ipv4() {
         }],
         doubt: None,
     };
-    let sets = azure_nsg::lower(
+    let sets = azure::lower(
         &[nsg_of(0, &spec)],
         &SourceText::new("n.json", ""),
         &names,

@@ -37,7 +37,7 @@ pub use ast::{
 pub use lower::lower;
 pub use values::{parse_addr, parse_icmp, parse_port, parse_protocol, split_list};
 
-use crate::formats::json_spans::Json;
+use crate::formats::json::spans::Json;
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Parsed, Resolver};
 use crate::model::Span;
@@ -216,7 +216,8 @@ pub(crate) mod tests {
 
     #[test]
     fn netsh_json_and_reg_fixtures_agree() {
-        use crate::formats::{encoding, json_spans};
+        use crate::formats::encoding;
+        use crate::formats::json::spans as json_spans;
         let load = |b: &[u8]| encoding::decode(b).text;
         let netsh = load(include_bytes!(
             "../../../fixtures/windows/zvm-netsh-block-9081.utf16le.txt"

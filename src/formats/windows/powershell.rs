@@ -28,7 +28,7 @@ use super::{
     parse_addr, parse_icmp, parse_port, parse_protocol, Direction, Item, Profiles, WinAction,
     WinRule,
 };
-use crate::formats::json_spans::{Json, Kind};
+use crate::formats::json::spans::{Json, Kind};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
 
@@ -449,7 +449,7 @@ pub fn parse_csv(text: &str) -> (Vec<WinRule>, Vec<ParseIssue>) {
 mod tests {
     use super::*;
     use crate::formats::encoding;
-    use crate::formats::json_spans;
+    use crate::formats::json::spans as json_spans;
     use crate::formats::source::SourceText;
     use crate::formats::windows::tests::inbound;
     use crate::formats::windows::{self, AddrSpec, IcmpSpec, PortSpec, Protocol};

@@ -1,0 +1,790 @@
+//! Lowering NSGs into the model: one ruleset per NSG, one priority policy with an `Inbound` and
+//! an `Outbound` chain.
+
+use std::collections::HashSet;
+
+use super::ast::{default_rules, Nsg, NsgDoubtKind, SecurityRule, Value, ValueState};
+use crate::formats::json::fields::parse_error;
+use crate::formats::source::SourceText;
+use crate::formats::{IssueKind, ParseIssue, Resolver};
+use crate::model::ports::{self, all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
+use crate::model::{
+    Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, RuleId,
+    Ruleset, Semantics, Span, Verdict,
+};
+use crate::model::{NativeRef, Platform};
+
+/// Legacy spellings of service tags found in old templates.
+fn canonical_tag(t: &str) -> &str {
+    match t.to_ascii_uppercase().as_str() {
+        "VIRTUAL_NETWORK" => "VirtualNetwork",
+        "AZURE_LOADBALANCER" => "AzureLoadBalancer",
+        "INTERNET" => "Internet",
+        _ => t,
+    }
+}
+
+fn looks_like_name(t: &str) -> bool {
+    let mut cs = t.chars();
+    cs.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// A name the resolver does not know.
+struct Unresolved {
+    key: String,
+    shown: String,
+    what: &'static str,
+    span: Span,
+    /// Only a default rule the export omits uses it (so far).
+    via_default: Option<String>,
+}
+
+/// The box of a rule in one dimension: what is known to match, and whether more might.
+struct Dim<T> {
+    known: T,
+    unknown: bool,
+}
+
+struct Lowerer<'l> {
+    src: &'l SourceText,
+    names: &'l Resolver,
+    issues: &'l mut Vec<ParseIssue>,
+    unresolved: Vec<Unresolved>,
+    exprs_seen: HashSet<String>,
+    notes_seen: HashSet<(Span, String)>,
+}
+
+/// What one security rule lowers to.
+struct LoweredRule {
+    hooks: Vec<Hook>,
+    priority: Option<i64>,
+    priority_span: Span,
+    name: String,
+    rules: Vec<RuleId>,
+}
+
+/// Lower NSGs into rulesets (one per NSG), adding the problems found to `issues`. Names
+/// (service tags, ASGs) resolve through `names`; each name left unresolved is reported once.
+pub fn lower(
+    nsgs: &[Nsg],
+    src: &SourceText,
+    names: &Resolver,
+    issues: &mut Vec<ParseIssue>,
+) -> Vec<Ruleset> {
+    let mut l = Lowerer {
+        src,
+        names,
+        issues,
+        unresolved: Vec::new(),
+        exprs_seen: HashSet::new(),
+        notes_seen: HashSet::new(),
+    };
+    let out = nsgs.iter().map(|n| l.nsg(n)).collect();
+    l.finish();
+    out
+}
+
+impl Lowerer<'_> {
+    fn error(&mut self, span: Span, message: String, label: &str) {
+        self.issues.push(parse_error(span, message, label));
+    }
+
+    fn note(&mut self, span: Span, message: &str, label: &str, help: Option<&str>) {
+        if self.notes_seen.insert((span, message.to_string())) {
+            self.issues.push(ParseIssue {
+                kind: IssueKind::Undecidable,
+                span,
+                message: message.to_string(),
+                label: label.to_string(),
+                help: help.map(str::to_string),
+            });
+        }
+    }
+
+    fn unresolved_expr(&mut self, v: &Value, why: &str) {
+        if self.exprs_seen.insert(v.text.trim().to_string()) {
+            self.issues.push(ParseIssue {
+                kind: IssueKind::Undecidable,
+                span: v.span,
+                message: why.to_string(),
+                label: "not evaluated".into(),
+                help: Some(
+                    "audit the deployed NSG (`az network nsg show`) instead, or write the value out literally"
+                        .into(),
+                ),
+            });
+        }
+    }
+
+    fn prov(&self, span: Span, label: String) -> Provenance {
+        let (line, column) = if span.is_empty() && span.start == 0 {
+            (0, 0)
+        } else {
+            self.src.line_col(span.start)
+        };
+        Provenance {
+            span,
+            line,
+            column,
+            label,
+        }
+    }
+
+    fn finish(&mut self) {
+        for u in std::mem::take(&mut self.unresolved) {
+            let via = match &u.via_default {
+                Some(rule) => {
+                    format!(" (used by the default rule `{rule}`, which Azure adds to every NSG)")
+                }
+                None => String::new(),
+            };
+            let internet = if u.shown.eq_ignore_ascii_case("Internet") {
+                " `Internet` is the public address space outside the virtual network, not every address."
+            } else {
+                ""
+            };
+            self.issues.push(ParseIssue {
+                kind: IssueKind::Undecidable,
+                span: u.span,
+                message: format!(
+                    "{} `{}` is not resolved{via}: rules using it are undecidable",
+                    u.what, u.shown
+                ),
+                label: "not resolved".into(),
+                help: Some(format!(
+                    "give its addresses in the inventory's [addresses] or with --address {}=CIDR.{internet}",
+                    u.shown
+                )),
+            });
+        }
+    }
+
+    /// Record an unresolved name; return the rule's undecidable reason.
+    fn unresolved_name(
+        &mut self,
+        what: &'static str,
+        shown: &str,
+        span: Span,
+        via_default: Option<&str>,
+    ) -> String {
+        let key = format!("{what}\u{0}{}", shown.to_ascii_lowercase());
+        match self.unresolved.iter_mut().find(|u| u.key == key) {
+            Some(u) => {
+                if u.via_default.is_some() && via_default.is_none() {
+                    u.span = span;
+                    u.via_default = None;
+                }
+            }
+            None => self.unresolved.push(Unresolved {
+                key,
+                shown: shown.to_string(),
+                what,
+                span,
+                via_default: via_default.map(str::to_string),
+            }),
+        }
+        format!(
+            "{what} `{shown}` is not resolved: give its addresses in the inventory's [addresses] or with --address {shown}=CIDR"
+        )
+    }
+
+    /// Check a value's state; `Some(text)` when it is a literal. Reports the problem otherwise.
+    fn literal<'v>(
+        &mut self,
+        v: &'v Value,
+        what: &str,
+        expected: &str,
+        why: &mut Vec<String>,
+    ) -> Option<&'v str> {
+        match &v.state {
+            ValueState::Literal => Some(v.text.trim()),
+            ValueState::Unresolved(reason) => {
+                self.unresolved_expr(v, reason);
+                why.push(reason.clone());
+                None
+            }
+            ValueState::WrongType(found) => {
+                self.error(
+                    v.span,
+                    format!("the {what} must be {expected}, not {found}"),
+                    "wrong type",
+                );
+                why.push(format!("{what} `{}` could not be read", v.text));
+                None
+            }
+        }
+    }
+
+    fn missing(&mut self, ctx: &RuleCtx, what: &str, why: &mut Vec<String>) {
+        self.error(
+            ctx.missing_span,
+            format!("rule `{}` has no {what}", ctx.label),
+            "field missing",
+        );
+        why.push(format!("the {what} is missing"));
+    }
+
+    fn protocol(
+        &mut self,
+        r: &SecurityRule,
+        ctx: &RuleCtx,
+        why: &mut Vec<String>,
+    ) -> Dim<ProtoSet> {
+        let unknown = Dim {
+            known: ProtoSet::empty(),
+            unknown: true,
+        };
+        let Some(v) = &r.protocol else {
+            self.missing(ctx, "protocol", why);
+            return unknown;
+        };
+        let Some(t) = self.literal(v, "protocol", "a string", why) else {
+            return unknown;
+        };
+        let set = match t.to_ascii_lowercase().as_str() {
+            "*" | "any" | "all" => ProtoSet::full(),
+            "tcp" => ProtoSet::single(TCP),
+            "udp" => ProtoSet::single(UDP),
+            "icmp" => ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]),
+            "esp" => ProtoSet::single(50),
+            "ah" => ProtoSet::single(51),
+            _ => {
+                self.error(
+                    v.span,
+                    format!("`{t}` is not an NSG protocol (Tcp, Udp, Icmp, Esp, Ah or *)"),
+                    "unknown protocol",
+                );
+                why.push(format!("protocol `{t}` could not be read"));
+                return unknown;
+            }
+        };
+        Dim {
+            known: set,
+            unknown: false,
+        }
+    }
+
+    fn ports(
+        &mut self,
+        values: &[Value],
+        side: &str,
+        ctx: &RuleCtx,
+        why: &mut Vec<String>,
+    ) -> Dim<PortSet> {
+        let what = format!("{side} port");
+        if values.is_empty() {
+            self.missing(ctx, &format!("{side} port range"), why);
+            return Dim {
+                known: PortSet::empty(),
+                unknown: true,
+            };
+        }
+        let mut d = Dim {
+            known: PortSet::empty(),
+            unknown: false,
+        };
+        for v in values {
+            let Some(t) = self.literal(v, &what, "a string or a number", why) else {
+                d.unknown = true;
+                continue;
+            };
+            if t == "*" || t.eq_ignore_ascii_case("any") {
+                d.known = PortSet::full();
+                continue;
+            }
+            match ports::parse_port_range(t, '-') {
+                Ok(p) => d.known = d.known.union(&p),
+                Err(_) => {
+                    self.error(
+                        v.span,
+                        format!("`{t}` is not a port or port range (0-65535)"),
+                        "bad port",
+                    );
+                    why.push(format!("{what} `{t}` could not be read"));
+                    d.unknown = true;
+                }
+            }
+        }
+        d
+    }
+
+    fn addresses(
+        &mut self,
+        prefixes: &[Value],
+        asgs: &[Value],
+        side: &str,
+        ctx: &RuleCtx,
+        why: &mut Vec<String>,
+    ) -> Dim<AddrSet> {
+        let mut d = Dim {
+            known: AddrSet::empty(),
+            unknown: false,
+        };
+        if prefixes.is_empty() && asgs.is_empty() {
+            self.missing(ctx, &format!("{side} address"), why);
+            d.unknown = true;
+            return d;
+        }
+        let what = format!("{side} address");
+        for v in prefixes {
+            let Some(t) = self.literal(v, &what, "a string", why) else {
+                d.unknown = true;
+                continue;
+            };
+            if t == "*" || t.eq_ignore_ascii_case("any") {
+                d.known = AddrSet::any();
+            } else if looks_like_name(t) {
+                let tag = canonical_tag(t);
+                match self.names.get(t).or_else(|| self.names.get(tag)) {
+                    Some(set) => d.known = d.known.union(set),
+                    None => {
+                        // a default rule the export omits has no span: point at its NSG
+                        let span = if ctx.synthesized {
+                            ctx.nsg_span
+                        } else {
+                            v.span
+                        };
+                        let reason = self.unresolved_name(
+                            "service tag",
+                            tag,
+                            span,
+                            ctx.synthesized.then_some(ctx.rule_name.as_str()),
+                        );
+                        why.push(reason);
+                        d.unknown = true;
+                    }
+                }
+            } else {
+                match AddrSet::parse(t) {
+                    Ok(set) => d.known = d.known.union(&set),
+                    Err(e) => {
+                        self.error(
+                            v.span,
+                            format!("`{t}` is not an IP address, CIDR block or service tag ({e})"),
+                            "bad address",
+                        );
+                        why.push(format!("{what} `{t}` could not be read"));
+                        d.unknown = true;
+                    }
+                }
+            }
+        }
+        for v in asgs {
+            let Some(id) = self.literal(
+                v,
+                "application security group",
+                "an object with an `id`",
+                why,
+            ) else {
+                d.unknown = true;
+                continue;
+            };
+            let name = id.rsplit('/').find(|s| !s.trim().is_empty()).unwrap_or(id);
+            match self.names.get(name).or_else(|| self.names.get(id)) {
+                Some(set) => d.known = d.known.union(set),
+                None => {
+                    let reason =
+                        self.unresolved_name("application security group", name, v.span, None);
+                    why.push(reason);
+                    d.unknown = true;
+                }
+            }
+        }
+        d
+    }
+
+    /// Lower one rule into model rules pushed onto `rules`.
+    fn rule(
+        &mut self,
+        nsg: &Nsg,
+        r: &SecurityRule,
+        synthesized: bool,
+        rules: &mut Vec<Rule>,
+    ) -> LoweredRule {
+        let ctx = RuleCtx {
+            label: format!("{}/{}", nsg.name, r.name),
+            rule_name: r.name.clone(),
+            missing_span: if r.name_span.is_empty() {
+                r.span
+            } else {
+                r.name_span
+            },
+            synthesized,
+            nsg_span: if nsg.name_span.is_empty() {
+                nsg.span
+            } else {
+                nsg.name_span
+            },
+        };
+        // reasons the whole rule is undecidable
+        let mut why_all: Vec<String> = Vec::new();
+        for c in &r.conditions {
+            self.note(c.span, &c.reason, "condition", None);
+            why_all.push(c.reason.clone());
+        }
+        let (priority, priority_span) = match &r.priority {
+            None => {
+                self.missing(&ctx, "priority", &mut why_all);
+                (None, ctx.missing_span)
+            }
+            Some(v) => match self.literal(v, "priority", "a number", &mut why_all) {
+                None => (None, v.span),
+                Some(t) => match t.parse::<i64>() {
+                    Ok(p) => {
+                        if !r.default_rule && !(100..=4096).contains(&p) {
+                            self.error(
+                                v.span,
+                                format!(
+                                    "priority {p} is outside 100-4096, the range Azure accepts for a rule; it is used as written"
+                                ),
+                                "priority out of range",
+                            );
+                        }
+                        (Some(p), v.span)
+                    }
+                    Err(_) => {
+                        self.error(
+                            v.span,
+                            format!("priority `{t}` is not a whole number"),
+                            "not a number",
+                        );
+                        why_all.push(format!("priority `{t}` could not be read"));
+                        (None, v.span)
+                    }
+                },
+            },
+        };
+        if priority.is_none() {
+            why_all.push(
+                "its priority is unknown, so it may come before or after any other rule".into(),
+            );
+        }
+        let both = vec![Hook::Input, Hook::Output];
+        let hooks = match &r.direction {
+            None => {
+                self.missing(&ctx, "direction", &mut why_all);
+                both
+            }
+            Some(v) => match self.literal(v, "direction", "a string", &mut why_all) {
+                None => both,
+                Some(t) if t.eq_ignore_ascii_case("inbound") => vec![Hook::Input],
+                Some(t) if t.eq_ignore_ascii_case("outbound") => vec![Hook::Output],
+                Some(t) => {
+                    self.error(
+                        v.span,
+                        format!(
+                            "`{t}` is not an NSG direction (Inbound or Outbound): the rule is evaluated as possibly inbound and possibly outbound"
+                        ),
+                        "unknown direction",
+                    );
+                    why_all.push(format!("direction `{t}` could not be read"));
+                    both
+                }
+            },
+        };
+        let mut verdict_known = true;
+        let action = match &r.access {
+            None => {
+                self.missing(&ctx, "access", &mut why_all);
+                verdict_known = false;
+                Action::Opaque
+            }
+            Some(v) => match self.literal(v, "access", "a string", &mut why_all) {
+                None => {
+                    verdict_known = false;
+                    Action::Opaque
+                }
+                Some(t) if t.eq_ignore_ascii_case("allow") => Action::Accept,
+                Some(t) if t.eq_ignore_ascii_case("deny") => Action::Drop,
+                Some(t) => {
+                    self.error(
+                        v.span,
+                        format!("`{t}` is not an NSG access (Allow or Deny)"),
+                        "unknown access",
+                    );
+                    why_all.push(format!("access `{t}` could not be read"));
+                    verdict_known = false;
+                    Action::Opaque
+                }
+            },
+        };
+        if !verdict_known {
+            why_all.push("the rule's verdict is unknown".into());
+        }
+        // dimension by dimension
+        let mut why_dim: Vec<String> = Vec::new();
+        let proto = self.protocol(r, &ctx, &mut why_dim);
+        let src = self.addresses(
+            &r.source_prefixes,
+            &r.source_asgs,
+            "source",
+            &ctx,
+            &mut why_dim,
+        );
+        let dst = self.addresses(
+            &r.destination_prefixes,
+            &r.destination_asgs,
+            "destination",
+            &ctx,
+            &mut why_dim,
+        );
+        let mut sport = self.ports(&r.source_ports, "source", &ctx, &mut why_dim);
+        let mut dport = self.ports(&r.destination_ports, "destination", &ctx, &mut why_dim);
+        let with_ports = ProtoSet::from_ranges([(TCP, TCP), (UDP, UDP)]);
+        if !proto.unknown && !proto.known.intersects(&with_ports) {
+            // Icmp, Esp, Ah: no ports. Ranges that leave out some port may or may not restrict
+            // the rule, and what they would match is unknown: no part of it is sure then.
+            let restricting =
+                sport.unknown || dport.unknown || !sport.known.is_full() || !dport.known.is_full();
+            let written: Vec<&Value> = r
+                .source_ports
+                .iter()
+                .chain(&r.destination_ports)
+                .filter(|v| !(v.state == ValueState::Literal && v.text.trim() == "*"))
+                .collect();
+            if let Some(first) = written.first().filter(|_| restricting) {
+                let msg = format!(
+                    "rule `{}` gives ports for a protocol without ports; Azure does not say whether they restrict it",
+                    ctx.label
+                );
+                self.note(first.span, &msg, "ports on a portless protocol", None);
+                why_dim.push(msg);
+            }
+            for d in [&mut sport, &mut dport] {
+                d.known = if restricting {
+                    PortSet::empty()
+                } else {
+                    PortSet::full()
+                };
+                d.unknown = restricting;
+            }
+        }
+        let label = match (priority, synthesized) {
+            (Some(p), false) => format!("{} (priority {p})", ctx.label),
+            (Some(p), true) => {
+                format!(
+                    "{} (priority {p}) (default rule, not in the export)",
+                    ctx.label
+                )
+            }
+            (None, _) => format!("{} (priority unknown)", ctx.label),
+        };
+        let span = if synthesized { Span::default() } else { r.span };
+        let prov = self.prov(span, label);
+        let dims_unknown =
+            proto.unknown || src.unknown || dst.unknown || sport.unknown || dport.unknown;
+        let make = |widen: bool| PacketBox {
+            src: if widen && src.unknown {
+                AddrSet::any()
+            } else {
+                src.known.clone()
+            },
+            dst: if widen && dst.unknown {
+                AddrSet::any()
+            } else {
+                dst.known.clone()
+            },
+            proto: if widen && proto.unknown {
+                ProtoSet::full()
+            } else {
+                proto.known.clone()
+            },
+            sport: if widen && sport.unknown {
+                PortSet::full()
+            } else {
+                sport.known.clone()
+            },
+            dport: if widen && dport.unknown {
+                PortSet::full()
+            } else {
+                dport.known.clone()
+            },
+            state: all_states(),
+            iif: IntervalSet::full(),
+            oif: IntervalSet::full(),
+        };
+        let mut boxes: Vec<(PacketBox, Vec<String>)> = Vec::new();
+        if why_all.is_empty() && dims_unknown {
+            // the part that certainly matches stays decided; the rest is undecidable
+            let sure = make(false);
+            if !sure.is_empty() {
+                boxes.push((sure, Vec::new()));
+            }
+            boxes.push((make(true), why_dim));
+        } else {
+            let mut why = why_all;
+            why.extend(why_dim);
+            boxes.push((make(dims_unknown), why));
+        }
+        // ICMP has no ports (the model keeps its type and code there): whether the ports of an
+        // any-protocol rule restrict ICMP is not documented, so that part is undecidable
+        let icmp = ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]);
+        let mut split = Vec::with_capacity(boxes.len());
+        for (b, why) in boxes {
+            let ported = !(b.sport.is_full() && b.dport.is_full());
+            if !ported || !b.proto.intersects(&icmp) || b.proto.is_subset(&icmp) {
+                split.push((b, why));
+                continue;
+            }
+            let mut rest = b.clone();
+            rest.proto = b.proto.difference(&icmp);
+            let mut pings = b;
+            pings.proto = pings.proto.intersect(&icmp);
+            pings.sport = PortSet::full();
+            pings.dport = PortSet::full();
+            let mut why_icmp = why.clone();
+            why_icmp.push(format!(
+                "rule `{}` applies to any protocol with port ranges; Azure does not say whether the ports restrict ICMP",
+                ctx.label
+            ));
+            split.push((rest, why));
+            split.push((pings, why_icmp));
+        }
+        let mut ids = Vec::new();
+        for (b, why) in split {
+            ids.push(rules.len());
+            rules.push(Rule {
+                matches: b,
+                undecidable: dedup(why),
+                action,
+                prov: prov.clone(),
+                comment: r.description.clone(),
+                native: NativeRef::Nsg {
+                    name: r.name.clone(),
+                    priority: priority.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+                },
+                // Azure's default rules (AllowVnetInBound, DenyAllInBound, ...): always there
+                builtin: r.default_rule || synthesized,
+            });
+        }
+        LoweredRule {
+            hooks,
+            priority,
+            priority_span,
+            name: r.name.clone(),
+            rules: ids,
+        }
+    }
+
+    fn nsg(&mut self, n: &Nsg) -> Ruleset {
+        let mut rules: Vec<Rule> = Vec::new();
+        // (hook, sort key, lowered) in file order
+        let mut placed: Vec<LoweredRule> = Vec::new();
+        let mut front: Vec<RuleId> = Vec::new();
+        for d in &n.doubts {
+            let (action, what) = match d.kind {
+                NsgDoubtKind::MayBeAbsent => (Action::Accept, "may not be deployed"),
+                NsgDoubtKind::RulesUnknown => (Action::Opaque, "rules not in the file"),
+            };
+            self.note(d.span, &d.reason, what, None);
+            front.push(rules.len());
+            rules.push(Rule {
+                matches: PacketBox::full(),
+                undecidable: vec![d.reason.clone()],
+                action,
+                prov: self.prov(d.span, format!("{} ({what})", n.name)),
+                comment: None,
+                native: NativeRef::None,
+                builtin: false,
+            });
+        }
+        let synthesized: Vec<SecurityRule> = default_rules()
+            .into_iter()
+            .filter(|d| {
+                !n.rules
+                    .iter()
+                    .any(|r| r.default_rule && r.name.eq_ignore_ascii_case(&d.name))
+            })
+            .collect();
+        for (r, synth) in n
+            .rules
+            .iter()
+            .map(|r| (r, false))
+            .chain(synthesized.iter().map(|r| (r, true)))
+        {
+            let lr = self.rule(n, r, synth, &mut rules);
+            placed.push(lr);
+        }
+        let mut chains = Vec::new();
+        for (hook, cname, dir) in [
+            (Hook::Input, "Inbound", "inbound"),
+            (Hook::Output, "Outbound", "outbound"),
+        ] {
+            let mut mine: Vec<&LoweredRule> =
+                placed.iter().filter(|l| l.hooks.contains(&hook)).collect();
+            // unknown priorities first (they may precede anything); stable: file order on ties
+            mine.sort_by_key(|l| l.priority.unwrap_or(i64::MIN));
+            for pair in mine.windows(2) {
+                if let [a, b] = pair {
+                    if let (Some(pa), Some(pb)) = (a.priority, b.priority) {
+                        if pa == pb && a.hooks.len() == 1 && b.hooks.len() == 1 {
+                            self.error(
+                                b.priority_span,
+                                format!(
+                                    "priority {pb} is used by two {dir} rules of NSG `{}`, `{}` and `{}`; Azure refuses equal priorities in one direction (evaluated in file order)",
+                                    n.name, a.name, b.name
+                                ),
+                                "duplicate priority",
+                            );
+                        }
+                    }
+                }
+            }
+            let mut ids = front.clone();
+            ids.extend(mine.iter().flat_map(|l| l.rules.iter().copied()));
+            chains.push(Chain {
+                name: cname.to_string(),
+                policy: Some(Verdict::Deny),
+                decl: Provenance {
+                    label: format!("{}/{cname}: no rule matched (deny)", n.name),
+                    ..Provenance::default()
+                },
+                rules: ids,
+            });
+        }
+        let policy = Policy {
+            name: n.name.clone(),
+            family: None,
+            semantics: Semantics::Priority,
+            chains,
+            rules,
+            entries: vec![
+                Entry {
+                    name: format!("{}/Inbound", n.name),
+                    hook: Hook::Input,
+                    chain: 0,
+                },
+                Entry {
+                    name: format!("{}/Outbound", n.name),
+                    hook: Hook::Output,
+                    chain: 1,
+                },
+            ],
+            union_cache: Default::default(),
+        };
+        Ruleset::of_policy(Platform::AzureNsg, Some(n.name.clone()), policy, false)
+    }
+}
+
+struct RuleCtx {
+    /// `nsg/rule`
+    label: String,
+    rule_name: String,
+    /// Where a missing field is reported: the rule's name, else its object.
+    missing_span: Span,
+    /// A default rule the export omits.
+    synthesized: bool,
+    /// The NSG's name (or object), where problems of omitted default rules are reported.
+    nsg_span: Span,
+}
+
+fn dedup(v: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in v {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
