@@ -211,7 +211,12 @@ pub(super) fn run_job(
             Hook::Forward => Hook::Forward,
         };
         if let Some(bp) = rs.pipeline(back) {
-            let reply_region = region.replies();
+            // the replies of exactly the admitted peers (DESIGN: the model)
+            let mut reply_region = region.replies();
+            match job.hook {
+                Hook::Output => reply_region.src = reach.allowed_destinations(),
+                _ => reply_region.dst = reach.allowed_sources(),
+            }
             let reply = Reach::evaluate(rs, bp, &reply_region);
             let rs_status = reply.status(true);
             if rs_status != Status::Allowed {

@@ -60,7 +60,7 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
                 p.name
             ),
             Some((n, name)) => format!(
-                "no free priority between {LOWEST} and {} in NSG `{}` comes before `{name}` (priority {n}): renumber first",
+                "no free priority between {LOWEST} and {} in NSG `{}` comes before `{name}` at priority {n}: renumber first",
                 below, p.name
             ),
             None => format!("no free priority between {LOWEST} and {HIGHEST} in NSG `{}`", p.name),

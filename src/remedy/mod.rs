@@ -32,23 +32,41 @@ use crate::model::{
     AddrSet, ChainId, Hook, Outcome, PacketBox, Pipeline, Platform, Rule, Ruleset, Verdict,
 };
 
-/// One verified change that fixes one flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One verified change that fixes one flow. Serialized (JSON flow `fix`, `portolan fix`) with
+/// `platform`, `lines`, `table` and `note` (those two only when set), `firewall`, `verified`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     /// `iptables`, `windows`, `azure`, `aws`.
     pub platform: &'static str,
     /// What to run or insert, one entry per line.
     pub lines: Vec<String>,
     /// For iptables: the table whose `COMMIT` the lines go before.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     /// Anything the user must fill in (a placeholder) or know.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The firewall kind exactly (`aws-security-group`, `aws-network-acl`, ...).
     pub firewall: &'static str,
     /// What the re-evaluation of the changed model showed.
     pub verified: String,
+}
+
+impl Serialize for Fix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = 4 + usize::from(self.table.is_some()) + usize::from(self.note.is_some());
+        let mut st = s.serialize_struct("Fix", n)?;
+        st.serialize_field("platform", self.platform)?;
+        st.serialize_field("lines", &self.lines)?;
+        if let Some(t) = &self.table {
+            st.serialize_field("table", t)?;
+        }
+        if let Some(t) = &self.note {
+            st.serialize_field("note", t)?;
+        }
+        st.serialize_field("firewall", self.firewall)?;
+        st.serialize_field("verified", &self.verified)?;
+        st.end()
+    }
 }
 
 /// What can be done about one flow.
@@ -276,7 +294,7 @@ pub fn compute(
         .iter()
         .filter(|o| o.verdict == Verdict::Deny && !quick_allowed)
         .collect();
-    let union = |f: &dyn Fn(&PacketBox) -> &AddrSet, v: Verdict| {
+    let union = |f: fn(&PacketBox) -> &AddrSet, v: Verdict| {
         reach
             .outcomes
             .iter()
@@ -289,13 +307,11 @@ pub fn compute(
     fn dst_of(b: &PacketBox) -> &AddrSet {
         &b.dst
     }
-    let (peer_of, host_of): (
-        &dyn Fn(&PacketBox) -> &AddrSet,
-        &dyn Fn(&PacketBox) -> &AddrSet,
-    ) = if peers_are_sources {
-        (&src_of, &dst_of)
+    type Side = fn(&PacketBox) -> &AddrSet;
+    let (peer_of, host_of): (Side, Side) = if peers_are_sources {
+        (src_of, dst_of)
     } else {
-        (&dst_of, &src_of)
+        (dst_of, src_of)
     };
     let reply_peers = union(peer_of, Verdict::Deny).union(&union(peer_of, Verdict::Allow));
     // only the replies denied: the fix is for the peers that get in

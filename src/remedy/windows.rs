@@ -27,7 +27,7 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
     }
     if !blocks.is_empty() {
         return Err(format!(
-            "a block rule wins over every allow rule in Windows Firewall: narrow the block rule {} (Set-NetFirewallRule -Name <id> ...) so that it no longer covers {}/{} from the peers; no allow rule can admit it",
+            "block rules win over allow rules in Windows Firewall: narrow the block rule {} (Set-NetFirewallRule -Name <id> ...) so that it no longer covers {}/{} from the peers; no allow rule can admit it",
             blocks.join(", "),
             cx.proto_name(),
             crate::model::ports::port_string(&cx.ports)
