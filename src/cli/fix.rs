@@ -1,5 +1,6 @@
 //! `portolan fix`: for each blocked or partly blocked required flow, the smallest native change
-//! that admits exactly its denied part (see `audit::fix`), grouped per firewall; with
+//! that admits exactly its denied part, verified on the model (see `crate::remedy`), grouped per
+//! firewall, and the flows no single change fixes, with why; with
 //! `--write-patched DIR`, patched copies of iptables files (the lines inserted before their
 //! table's `COMMIT`, where `iptables-restore` reads them in place) — never over an input.
 
@@ -75,13 +76,18 @@ pub fn run(a: FixArgs) -> u8 {
         a.paths.clone()
     };
     let report = setup.audit(&paths, setup.inventory.as_ref());
-    // per file: the fixes in flow order, each line once
+    // per file: the fixes in flow order, each line once; then the flows no single change fixes
     let mut per_file: Vec<(usize, Vec<(String, Fix)>)> = Vec::new();
+    let mut cannot: Vec<(usize, String, String)> = Vec::new();
     for f in &report.flows {
-        let Some(fix) = &f.fix else { continue };
         if f.conditional && !a.include_conditional {
             continue;
         }
+        let what = format!("{} {} ({})", f.requirement, f.direction, f.policy);
+        if let Some(why) = &f.no_fix {
+            cannot.push((f.file, what.clone(), why.clone()));
+        }
+        let Some(fix) = &f.fix else { continue };
         let entry = match per_file.iter_mut().find(|(i, _)| *i == f.file) {
             Some(e) => e,
             None => {
@@ -91,10 +97,7 @@ pub fn run(a: FixArgs) -> u8 {
             }
         };
         if !entry.1.iter().any(|(_, x)| x.lines == fix.lines) {
-            entry.1.push((
-                format!("{} {} ({})", f.requirement, f.direction, f.policy),
-                fix.clone(),
-            ));
+            entry.1.push((what, fix.clone()));
         }
     }
     if let Some(dir) = &a.write_patched {
@@ -113,14 +116,24 @@ pub fn run(a: FixArgs) -> u8 {
                     })
                 })
                 .collect();
+            let unfixable: Vec<_> = cannot
+                .iter()
+                .map(|(fi, what, why)| {
+                    json!({
+                        "file": report.files.get(*fi).map(|f| f.path.clone()),
+                        "flow": what,
+                        "why": why,
+                    })
+                })
+                .collect();
             serde_json::to_writer_pretty(
                 &mut *out,
-                &json!({ "schema": "portolan-fix/1", "files": files }),
+                &json!({ "schema": "portolan-fix/1", "files": files, "unfixable": unfixable }),
             )?;
             writeln!(out)
         }
         FixFormat::Human => {
-            if per_file.is_empty() {
+            if per_file.is_empty() && cannot.is_empty() {
                 writeln!(
                     out,
                     "nothing to fix: no required flow is blocked or partly blocked"
@@ -141,6 +154,16 @@ pub fn run(a: FixArgs) -> u8 {
                         writeln!(out, "  # note: {n}")?;
                     }
                 }
+            }
+            if !cannot.is_empty() {
+                writeln!(out, "no single change fixes:")?;
+            }
+            for (fi, what, why) in &cannot {
+                writeln!(
+                    out,
+                    "  {} {what}: {why}",
+                    report.files.get(*fi).map(|f| f.path.as_str()).unwrap_or("")
+                )?;
             }
             Ok(())
         }

@@ -74,7 +74,18 @@ pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
     )
 }
 
-pub(super) fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Vec<Finding> {
+pub(super) fn flow_findings(
+    rec: &FlowRecord,
+    reach: &Reach,
+    rs: &Ruleset,
+    remedy: Option<&crate::remedy::Remedy>,
+) -> Vec<Finding> {
+    // the help of Z101/Z102: the remedy's fix, or why no single change fixes it
+    let fix_help = || {
+        remedy
+            .map(|r| r.help())
+            .unwrap_or_else(|| "allow the flow for the peers that need it".into())
+    };
     let mut out = Vec::new();
     let conditional = rec.conditional;
     let base = |check: &checks::Check, what: &str| {
@@ -139,7 +150,7 @@ pub(super) fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Ve
             };
             let mut f = base(&z101_required_flow_blocked::CHECK, &what);
             f.labels = deny_labels("drops");
-            let mut help = z101_required_flow_blocked::help(rec, reach, rs);
+            let mut help = fix_help();
             if let Some(hint) = disabled_rule_hint(reach, rs, rec.direction == "outbound") {
                 help = format!("{hint}; or {help}");
             }
@@ -155,9 +166,15 @@ pub(super) fn flow_findings(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Ve
                 ),
             );
             f.labels = deny_labels("drops the rest of");
+            let (what, denied) = if rec.direction == "outbound" {
+                ("destinations", reach.denied_destinations())
+            } else {
+                ("sources", reach.denied_sources())
+            };
             f.help = Some(format!(
-                "denied sources: {}; widen the allowing rule to every peer or move it above the rules labelled here",
-                display_list(&reach.denied_sources().to_cidrs())
+                "denied {what}: {}; {}",
+                display_list(&denied.to_cidrs()),
+                fix_help()
             ));
             out.push(f);
         }

@@ -159,6 +159,7 @@ pub(super) fn run_job(
         unknown_reasons: Vec::new(),
         return_path: None,
         fix: None,
+        no_fix: None,
         file: t.file,
         target: job.target,
         exact_peers: false,
@@ -210,7 +211,12 @@ pub(super) fn run_job(
             Hook::Forward => Hook::Forward,
         };
         if let Some(bp) = rs.pipeline(back) {
-            let reply_region = region.replies();
+            // the replies of exactly the admitted peers (DESIGN: the model)
+            let mut reply_region = region.replies();
+            match job.hook {
+                Hook::Output => reply_region.src = reach.allowed_destinations(),
+                _ => reply_region.dst = reach.allowed_sources(),
+            }
             let reply = Reach::evaluate(rs, bp, &reply_region);
             let rs_status = reply.status(true);
             if rs_status != Status::Allowed {
@@ -264,11 +270,22 @@ pub(super) fn run_job(
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);
-    if matches!(rec.status, Status::Blocked | Status::Partial) && return_findings.is_empty() {
-        rec.fix = crate::remedy::compute(&rec, &reach, rs);
+    // the one remedy (verified on the model): the fix, or why there is none
+    let remedy = matches!(rec.status, Status::Blocked | Status::Partial)
+        .then(|| crate::remedy::compute(&rec, &region, &reach, rs, pipeline))
+        .flatten();
+    match &remedy {
+        Some(crate::remedy::Remedy::Fix(f)) => rec.fix = Some(f.clone()),
+        Some(crate::remedy::Remedy::Cannot(why)) => rec.no_fix = Some(why.clone()),
+        None => {}
+    }
+    if let Some(r) = &remedy {
+        for f in &mut return_findings {
+            f.help = Some(r.help());
+        }
     }
     let mut findings = if return_findings.is_empty() {
-        flow_findings(&rec, &reach, rs)
+        flow_findings(&rec, &reach, rs, remedy.as_ref())
     } else {
         // the request is let in; the finding is about the replies
         Vec::new()

@@ -79,6 +79,9 @@ pub struct FlowRecord {
     /// For a blocked or partial flow: the smallest native change that admits it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<crate::remedy::Fix>,
+    /// For a blocked or partial flow no single verified change fixes: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_fix: Option<String>,
     #[serde(skip)]
     pub file: usize,
     /// Which audited firewall (file × ruleset) this record is of.

@@ -1,287 +1,616 @@
-//! The smallest native change that admits a blocked or partly blocked flow: exactly the denied
-//! part of the flow (its denied sources or destinations, its ports, NEW connections), placed where
-//! it takes effect before whatever denies it.
+//! The one place fixes are made (Invariant 4). For a blocked or partly blocked flow, each
+//! platform's module proposes the smallest native change that admits exactly the denied part of
+//! the flow (its denied peers, the host when the inventory knows it, the flow's protocol and
+//! ports, new connections), placed where the evaluation shows the denied packets pass; the model
+//! rules of that change are then applied to a copy of the ruleset and the flow is evaluated
+//! again ([`verify`]). A fix is printed only when the flow then passes (replies too, on stateless
+//! filters) and nothing outside the flow's denied region becomes allowed; otherwise the remedy
+//! says why no single change can fix it.
 //!
-//! - iptables: `-I CHAIN N` before the first rule on the denied packets' path in the stage that
-//!   drops them (the DROP itself, or the jump that leads to it), or `-A CHAIN` when the chain's
-//!   policy decides; written so that `iptables-restore` (and Portolan) read it in place, just
-//!   before the table's `COMMIT`.
-//! - Windows: `New-NetFirewallRule` (and, when a block rule wins, which one to narrow).
-//! - Azure: `az network nsg rule create` at a free priority just ahead of the denying rule.
-//! - AWS: `aws ec2 authorize-security-group-ingress|egress`.
+//! - [`iptables`]: `-I CHAIN N` / `-A CHAIN` in the table that denies, before the first rule on the
+//!   denied packets' path in its entry chain.
+//! - [`azure`]: `az network nsg rule create` at a free priority ahead of every denying rule.
+//! - [`aws_sg`]: `aws ec2 authorize-security-group-ingress|egress` on a real group id.
+//! - [`aws_nacl`]: `aws ec2 create-network-acl-entry` pairs (request and replies: stateless).
+//! - [`windows`]: `New-NetFirewallRule`, unless a block rule decides (block wins over allow).
+//!
+//! The text of every rule comes from the model (addresses, ports, native references and the
+//! ruleset's platform), never from display labels.
+
+mod aws_nacl;
+mod aws_sg;
+mod azure;
+mod iptables;
+mod windows;
 
 use serde::Serialize;
 
-use crate::engine::reach::Reach;
+use crate::engine::reach::{Reach, Region};
 use crate::engine::FlowRecord;
-use crate::model::{Action, Decider, Hook, Policy, Ruleset, Semantics, Verdict};
+use crate::model::ports::{all_states, PortSet, ProtoSet};
+use crate::model::{
+    AddrSet, ChainId, Hook, Outcome, PacketBox, Pipeline, Platform, Rule, Ruleset, Verdict,
+};
 
-/// One change that fixes one flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One verified change that fixes one flow. Serialized (JSON flow `fix`, `portolan fix`) with
+/// `platform`, `lines`, `table` and `note` (those two only when set), `firewall`, `verified`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     /// `iptables`, `windows`, `azure`, `aws`.
     pub platform: &'static str,
     /// What to run or insert, one entry per line.
     pub lines: Vec<String>,
     /// For iptables: the table whose `COMMIT` the lines go before.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     /// Anything the user must fill in (a placeholder) or know.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The firewall kind exactly (`aws-security-group`, `aws-network-acl`, ...).
+    pub firewall: &'static str,
+    /// What the re-evaluation of the changed model showed.
+    pub verified: String,
 }
 
-fn position(label: &str) -> Option<(String, usize)> {
-    // `table/CHAIN #N`
-    let (c, n) = label.rsplit_once(" #")?;
-    Some((c.split_once('/')?.1.to_string(), n.parse().ok()?))
+impl Serialize for Fix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = 4 + usize::from(self.table.is_some()) + usize::from(self.note.is_some());
+        let mut st = s.serialize_struct("Fix", n)?;
+        st.serialize_field("platform", self.platform)?;
+        st.serialize_field("lines", &self.lines)?;
+        if let Some(t) = &self.table {
+            st.serialize_field("table", t)?;
+        }
+        if let Some(t) = &self.note {
+            st.serialize_field("note", t)?;
+        }
+        st.serialize_field("firewall", self.firewall)?;
+        st.serialize_field("verified", &self.verified)?;
+        st.end()
+    }
 }
 
-/// The fix for a flow whose evaluation is `reach`, or `None` when nothing is denied.
-pub fn compute(rec: &FlowRecord, reach: &Reach, rs: &Ruleset) -> Option<Fix> {
-    let denied: Vec<_> = reach
+/// What can be done about one flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// A verified change.
+    Fix(Fix),
+    /// Why no single change can fix it.
+    Cannot(String),
+}
+
+impl Remedy {
+    /// The help text of the flow's Z101/Z102: the fix's lines, or why there is none.
+    pub fn help(&self) -> String {
+        match self {
+            Remedy::Fix(f) => {
+                let lines: Vec<String> = f.lines.iter().map(|l| format!("`{l}`")).collect();
+                let mut s = format!("fix: {}", lines.join(" and "));
+                if let Some(t) = &f.table {
+                    s.push_str(&format!(" (in table `{t}`)"));
+                }
+                if let Some(n) = &f.note {
+                    s.push_str(&format!("; note: {n}"));
+                }
+                s
+            }
+            Remedy::Cannot(why) => format!("no single change can fix it: {why}"),
+        }
+    }
+}
+
+/// How a fix's rule names one side's addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Addrs {
+    /// Any address (the side is not restricted).
+    Any,
+    /// These CIDRs.
+    Cidrs(Vec<String>),
+    /// Unknown peers (no inventory): the user fills the placeholder in.
+    Placeholder,
+}
+
+/// The placeholder printed for unknown peers.
+pub(crate) const PEERS: &str = "PEERS";
+
+/// Everything a platform needs to propose a fix for one flow.
+pub(crate) struct Ctx<'a> {
+    pub rec: &'a FlowRecord,
+    pub rs: &'a Ruleset,
+    pub hook: Hook,
+    pub region: &'a Region,
+    /// The denied pieces of the request.
+    pub denied: Vec<&'a Outcome>,
+    /// The peers are the sources (inbound, or the opener through a boundary).
+    pub peers_are_sources: bool,
+    /// The peers the request's fix must admit (the denied ones), in the model; in quick mode a
+    /// stand-in for the unknown peers.
+    pub peer_set: AddrSet,
+    pub peers: Addrs,
+    /// The guarded host's side (or the server's, through a boundary).
+    pub host_set: AddrSet,
+    pub host: Addrs,
+    pub proto: u8,
+    pub ports: PortSet,
+    /// The peers every admitted connection has (admitted before or by the fix): whose replies a
+    /// stateless filter must let back.
+    pub reply_peers: AddrSet,
+}
+
+impl Ctx<'_> {
+    pub fn inbound(&self) -> bool {
+        self.hook != Hook::Output
+    }
+
+    pub fn proto_name(&self) -> &'static str {
+        if self.proto == crate::model::ports::UDP {
+            "udp"
+        } else {
+            "tcp"
+        }
+    }
+
+    /// The model box of a rule admitting `peers` to/from `host` on the flow's ports, any state
+    /// (platforms whose rules do not match connection state), any interface.
+    pub fn rule_box(&self, peers: &AddrSet, host: &AddrSet, ports: PortSet) -> PacketBox {
+        // what a rule without an address says: any
+        let any = self.rs.address_space();
+        let peers = if self.peers == Addrs::Any {
+            &any
+        } else {
+            peers
+        };
+        let mut b = PacketBox::full();
+        b.proto = ProtoSet::single(self.proto);
+        b.dport = ports;
+        b.state = all_states();
+        if self.peers_are_sources {
+            b.src = peers.clone();
+            b.dst = host.clone();
+        } else {
+            b.src = host.clone();
+            b.dst = peers.clone();
+        }
+        b
+    }
+
+    /// The placeholder note of quick mode, or `None` when the peers are known.
+    pub fn placeholder_note(&self, form: &str) -> Option<String> {
+        (self.peers == Addrs::Placeholder).then(|| {
+            let role = if self.peers_are_sources {
+                &self.rec.from_role
+            } else {
+                &self.rec.to_role
+            };
+            format!(
+                "{form} is a placeholder: put the addresses of the {role} hosts there (the audit had no inventory, so the peers are unknown); verified on the model with {} ({}) standing in for them",
+                if self.denied.is_empty() {
+                    "the peers the request admits"
+                } else if self.peers_are_sources {
+                    "the denied sources"
+                } else {
+                    "the denied destinations"
+                },
+                shown(&self.peer_set)
+            )
+        })
+    }
+
+    pub fn addr_name(&self, at: usize) -> String {
+        format!("portolan-{}-{at}", short(&self.rec.requirement))
+    }
+}
+
+fn short(req: &str) -> &str {
+    req.rsplit('.').next().unwrap_or(req)
+}
+
+/// A set for a message: its CIDRs, or how many.
+pub(crate) fn shown(set: &AddrSet) -> String {
+    let c = set.to_cidrs();
+    if c.len() > 4 {
+        format!("{} and {} more", c[..4].join(", "), c.len() - 4)
+    } else {
+        c.join(", ")
+    }
+}
+
+/// One model rule a fix adds: in which policy and chain. Its place in the chain follows from its
+/// native reference, by the platform's `apply`.
+#[derive(Debug, Clone)]
+pub(crate) struct Add {
+    pub policy: usize,
+    pub chain: ChainId,
+    pub rule: Rule,
+}
+
+/// What a platform proposes: the printed fix (its `verified` still empty) and its model rules.
+pub(crate) struct Proposal {
+    pub fix: Fix,
+    pub adds: Vec<Add>,
+    /// The platform cannot name the guarded host's addresses in a rule (security groups and
+    /// network ACLs apply to what they are attached to): the host side is not compared.
+    pub host_addressable: bool,
+    /// Network ACLs cannot match source ports: the return entries' source ports are not compared.
+    pub reply_any_sport: bool,
+}
+
+/// A new rule of the model, for a fix.
+pub(crate) fn new_rule(matches: PacketBox, native: crate::model::NativeRef, label: String) -> Rule {
+    Rule {
+        matches,
+        undecidable: Vec::new(),
+        action: crate::model::Action::Accept,
+        prov: crate::model::Provenance {
+            label,
+            ..Default::default()
+        },
+        comment: Some("portolan fix".into()),
+        native,
+        builtin: false,
+    }
+}
+
+/// Insert `adds` into a copy of `rs`, each at the position `at` gives for it in its chain (as
+/// the chain is before this add).
+pub(crate) fn insert_rules(
+    rs: &Ruleset,
+    adds: &[Add],
+    at: impl Fn(&crate::model::Policy, &[usize], &Rule) -> usize,
+) -> Ruleset {
+    let mut out = rs.clone(); // a clone's union cache starts empty
+    for a in adds {
+        let Some(p) = out.policies.get_mut(a.policy) else {
+            continue;
+        };
+        let id = p.rules.len();
+        p.rules.push(a.rule.clone());
+        let Some(chain) = p.chains.get(a.chain) else {
+            continue;
+        };
+        let pos = at(p, &chain.rules, &a.rule).min(chain.rules.len());
+        p.chains[a.chain].rules.insert(pos, id);
+    }
+    out
+}
+
+/// The remedy for a blocked or partly blocked flow evaluated as `reach` (request) over
+/// `region`, or `None` when neither the request nor (on a stateless filter) its replies are
+/// denied anywhere.
+pub fn compute(
+    rec: &FlowRecord,
+    region: &Region,
+    reach: &Reach,
+    rs: &Ruleset,
+    pipeline: &Pipeline,
+) -> Option<Remedy> {
+    let hook = pipeline.hook;
+    let peers_are_sources = hook != Hook::Output;
+    // in quick mode a request some peer gets through is allowed (the peers are unknown): only
+    // its replies can still need a fix
+    let quick_allowed =
+        !rec.exact_peers && reach.outcomes.iter().any(|o| o.verdict == Verdict::Allow);
+    let denied: Vec<&Outcome> = reach
         .outcomes
         .iter()
-        .filter(|o| o.verdict == Verdict::Deny)
+        .filter(|o| o.verdict == Verdict::Deny && !quick_allowed)
         .collect();
-    let first = denied.first()?;
-    let at = *first.deciders.first()?;
-    let p = rs.policies.get(at.policy)?;
-    let inbound = rec.direction != "outbound";
-    let peers = {
-        let set = denied.iter().fold(crate::model::AddrSet::empty(), |a, o| {
-            a.union(if inbound { &o.space.src } else { &o.space.dst })
-        });
-        let space = rs
-            .address_space()
-            .difference(&crate::model::AddrSet::loopback());
-        if space.is_subset(&set) {
-            None // every peer: no address restriction
+    let union = |f: fn(&PacketBox) -> &AddrSet, v: Verdict| {
+        reach
+            .outcomes
+            .iter()
+            .filter(|o| o.verdict == v && !(quick_allowed && v == Verdict::Deny))
+            .fold(AddrSet::empty(), |a, o| a.union(f(&o.space)))
+    };
+    fn src_of(b: &PacketBox) -> &AddrSet {
+        &b.src
+    }
+    fn dst_of(b: &PacketBox) -> &AddrSet {
+        &b.dst
+    }
+    type Side = fn(&PacketBox) -> &AddrSet;
+    let (peer_of, host_of): (Side, Side) = if peers_are_sources {
+        (src_of, dst_of)
+    } else {
+        (dst_of, src_of)
+    };
+    let reply_peers = union(peer_of, Verdict::Deny).union(&union(peer_of, Verdict::Allow));
+    // only the replies denied: the fix is for the peers that get in
+    let (peer_set, host_set) = if denied.is_empty() {
+        (reply_peers.clone(), union(host_of, Verdict::Allow))
+    } else {
+        (union(peer_of, Verdict::Deny), union(host_of, Verdict::Deny))
+    };
+    let needs_replies = rs.stateless && replies_denied(rs, hook, region, &reply_peers);
+    if denied.is_empty() && !needs_replies {
+        return None;
+    }
+    let remote = rs.address_space().difference(&AddrSet::loopback());
+    let side = |set: &AddrSet, exact: bool| {
+        if remote.is_subset(set) {
+            Addrs::Any
+        } else if exact {
+            Addrs::Cidrs(set.to_cidrs())
         } else {
-            Some(set.to_cidrs())
+            Addrs::Placeholder
         }
     };
-    let proto = rec.protocol.as_str();
-    match p.semantics {
-        Semantics::FirstMatch => iptables(rec, &denied, rs, at.policy, p, peers.as_deref()),
-        Semantics::BlockWins => {
-            let remote = peers
-                .as_ref()
-                .map(|c| c.join(","))
-                .unwrap_or_else(|| "Any".into());
-            let mut lines = Vec::new();
-            let blocking: Vec<String> = denied
+    let peers = if rec.exact_peers {
+        side(&peer_set, true)
+    } else {
+        Addrs::Placeholder
+    };
+    let host = match side(&host_set, rec.exact_peers) {
+        Addrs::Placeholder => Addrs::Any,
+        h => h,
+    };
+    let (proto, ports) = {
+        let src = if denied.is_empty() {
+            vec![(region.proto.clone(), region.dport.clone())]
+        } else {
+            denied
                 .iter()
-                .flat_map(|o| o.deciders.iter())
-                .filter_map(|d| match d.decider {
-                    Decider::Rule(r) => p
-                        .rules
-                        .get(r)
-                        .filter(|r| r.action == Action::Drop)
-                        .map(|r| r.prov.label.clone()),
-                    _ => None,
-                })
-                .collect();
-            lines.push(format!(
-                "New-NetFirewallRule -DisplayName \"Zerto {}\" -Direction {} -Protocol {} -{} {} -RemoteAddress {} -Action Allow",
-                rec.requirement,
-                if inbound { "Inbound" } else { "Outbound" },
-                proto.to_uppercase(),
-                if inbound { "LocalPort" } else { "RemotePort" },
-                rec.ports,
-                remote
-            ));
-            Some(Fix {
-                platform: "windows",
-                lines,
-                table: None,
-                note: (!blocking.is_empty()).then(|| {
-                    format!(
-                        "block rules win over allow rules: narrow or remove {} as well",
-                        blocking.join(", ")
-                    )
-                }),
-            })
-        }
-        Semantics::Priority => {
-            let prio = denied
-                .iter()
-                .flat_map(|o| o.deciders.iter())
-                .filter_map(|d| rs.provenance(*d))
-                .filter_map(|prov| {
-                    prov.label
-                        .rsplit_once("(priority ")
-                        .and_then(|(_, x)| x.split(')').next()?.parse::<u32>().ok())
-                })
-                .min()
-                .unwrap_or(4096);
-            // a free priority just ahead of the denying rule
-            let taken: Vec<u32> = p
-                .rules
-                .iter()
-                .filter_map(|r| {
-                    r.prov
-                        .label
-                        .rsplit_once("(priority ")
-                        .and_then(|(_, x)| x.split(')').next()?.parse().ok())
-                })
-                .collect();
-            let free = (100..prio).rev().find(|n| !taken.contains(n));
-            let side = if inbound {
-                "--source-address-prefixes"
-            } else {
-                "--destination-address-prefixes"
-            };
-            let prefixes = peers
-                .as_ref()
-                .map(|c| c.join(" "))
-                .unwrap_or_else(|| "'*'".into());
-            let nsg = p.name.clone();
-            Some(Fix {
-                platform: "azure",
-                lines: vec![format!(
-                    "az network nsg rule create --resource-group RG --nsg-name {nsg} --name Allow-Zerto-{} --priority {} --direction {} --access Allow --protocol {} {side} {prefixes} --destination-port-ranges {}",
-                    rec.requirement.rsplit('.').next().unwrap_or("flow"),
-                    free.unwrap_or(100),
-                    if inbound { "Inbound" } else { "Outbound" },
-                    match proto { "tcp" => "Tcp", "udp" => "Udp", _ => "'*'" },
-                    rec.ports.replace(',', " ")
-                )],
-                table: None,
-                note: free.is_none().then(|| "no free priority below the denying rule: renumber first".to_string()),
-            })
-        }
-        Semantics::AllowUnion => {
-            let verb = if inbound {
-                "authorize-security-group-ingress"
-            } else {
-                "authorize-security-group-egress"
-            };
-            let cidrs = peers.clone().unwrap_or_else(|| vec!["0.0.0.0/0".into()]);
-            let v4: Vec<String> = cidrs
-                .iter()
-                .filter(|c| !c.contains(':'))
-                .map(|c| format!("{{CidrIp={c}}}"))
-                .collect();
-            let v6: Vec<String> = cidrs
-                .iter()
-                .filter(|c| c.contains(':'))
-                .map(|c| format!("{{CidrIpv6={c}}}"))
-                .collect();
-            let lines = rec
-                .ports
-                .split(',')
-                .map(|r| {
-                    let (lo, hi) = r.split_once('-').unwrap_or((r, r));
-                    let mut perm = format!("IpProtocol={proto},FromPort={lo},ToPort={hi}");
-                    if !v4.is_empty() {
-                        perm.push_str(&format!(",IpRanges=[{}]", v4.join(",")));
-                    }
-                    if !v6.is_empty() {
-                        perm.push_str(&format!(",Ipv6Ranges=[{}]", v6.join(",")));
-                    }
-                    format!(
-                        "aws ec2 {verb} --group-id {} --ip-permissions '{perm}'",
-                        p.name
-                    )
-                })
-                .collect();
-            Some(Fix {
-                platform: "aws",
-                lines,
-                table: None,
-                note: None,
-            })
-        }
+                .map(|o| (o.space.proto.clone(), o.space.dport.clone()))
+                .collect()
+        };
+        let proto = src.iter().fold(ProtoSet::empty(), |a, (p, _)| a.union(p));
+        let ports = src.iter().fold(PortSet::empty(), |a, (_, d)| a.union(d));
+        (proto, ports)
+    };
+    let [(lo, hi)] = proto.ranges() else {
+        return Some(Remedy::Cannot(
+            "the denied part spans several protocols".into(),
+        ));
+    };
+    if lo != hi {
+        return Some(Remedy::Cannot(
+            "the denied part spans several protocols".into(),
+        ));
+    }
+    let cx = Ctx {
+        rec,
+        rs,
+        hook,
+        region,
+        denied,
+        peers_are_sources,
+        peer_set,
+        peers,
+        host_set: match &host {
+            Addrs::Any => rs.address_space(),
+            _ => host_set,
+        },
+        host,
+        proto: *lo,
+        ports,
+        reply_peers,
+    };
+    let proposal = match rs.platform {
+        Platform::Iptables => iptables::propose(&cx),
+        Platform::AzureNsg => azure::propose(&cx),
+        Platform::AwsSecurityGroup => aws_sg::propose(&cx),
+        Platform::AwsNetworkAcl => aws_nacl::propose(&cx, needs_replies),
+        Platform::WindowsFirewall => windows::propose(&cx),
+    };
+    Some(match proposal {
+        Err(why) => Remedy::Cannot(why),
+        Ok(p) => match verify(&cx, &p) {
+            Ok(text) => {
+                let mut fix = p.fix;
+                fix.verified = text;
+                Remedy::Fix(fix)
+            }
+            Err(why) => Remedy::Cannot(why),
+        },
+    })
+}
+
+fn back(hook: Hook) -> Hook {
+    match hook {
+        Hook::Input => Hook::Output,
+        Hook::Output => Hook::Input,
+        Hook::Forward => Hook::Forward,
     }
 }
 
-fn iptables(
-    rec: &FlowRecord,
-    denied: &[&crate::model::Outcome],
-    rs: &Ruleset,
-    policy: usize,
-    p: &Policy,
-    peers: Option<&[String]>,
-) -> Option<Fix> {
-    let proto = rec.protocol.as_str();
-    // through a boundary firewall both ends are known
-    let forward_dsts = (rec.direction == "forward").then(|| {
-        denied
-            .iter()
-            .fold(crate::model::AddrSet::empty(), |a, o| a.union(&o.space.dst))
-            .to_cidrs()
-    });
-    // the entry chain of the stage that denies, and the earliest point of it on a denied path
-    let hook = match rec.direction {
-        "outbound" => Hook::Output,
-        "forward" => Hook::Forward,
-        _ => Hook::Input,
+/// The replies of the flow to/from `peers`, restricted to them.
+fn reply_region(region: &Region, peers_are_sources: bool, peers: &AddrSet) -> Region {
+    let mut r = region.replies();
+    if peers_are_sources {
+        r.dst = r.dst.intersect(peers);
+    } else {
+        r.src = r.src.intersect(peers);
+    }
+    r
+}
+
+fn replies_denied(rs: &Ruleset, hook: Hook, region: &Region, peers: &AddrSet) -> bool {
+    let Some(bp) = rs.pipeline(back(hook)) else {
+        return false;
     };
-    let stage = rs
-        .pipeline(hook)?
-        .stages
+    let r = reply_region(region, hook != Hook::Output, peers);
+    Reach::evaluate(rs, bp, &r)
+        .outcomes
         .iter()
-        .find(|s| s.policy == policy)?;
-    let entry = p.chains.get(stage.chain)?;
-    let mut at: Option<usize> = None; // 1-based position in the entry chain, None = append
-    for o in denied {
-        // the first jump taken from the entry chain, or the denying rule itself
-        let first_rule = o
-            .via
-            .iter()
-            .filter(|(pi, _)| *pi == policy)
-            .map(|(_, r)| *r)
-            .chain(o.deciders.iter().filter(|d| d.policy == policy).filter_map(
-                |d| match d.decider {
-                    Decider::Rule(r) => Some(r),
-                    _ => None,
-                },
-            ))
-            .find(|r| entry.rules.contains(r));
-        if let Some(pos) = first_rule
-            .and_then(|r| position(&p.rules.get(r)?.prov.label))
-            .map(|(_, n)| n)
-        {
-            at = Some(at.map_or(pos, |a: usize| a.min(pos)));
+        .any(|o| o.verdict == Verdict::Deny)
+}
+
+/// Apply a proposal to a copy of the ruleset, the platform's way.
+fn apply(rs: &Ruleset, adds: &[Add]) -> Ruleset {
+    match rs.platform {
+        Platform::Iptables => iptables::apply(rs, adds),
+        Platform::AzureNsg => azure::apply(rs, adds),
+        Platform::AwsSecurityGroup => aws_sg::apply(rs, adds),
+        Platform::AwsNetworkAcl => aws_nacl::apply(rs, adds),
+        Platform::WindowsFirewall => windows::apply(rs, adds),
+    }
+}
+
+/// The deciders of denied pieces, by label, for messages.
+fn deny_labels(rs: &Ruleset, outcomes: &[Outcome]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for o in outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
+        for at in &o.deciders {
+            if let Some(p) = rs.provenance(*at) {
+                let n = format!("`{}`", p.label);
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
         }
     }
-    let chain = &entry.name;
-    let mut addr = match peers {
-        Some(c) if !c.is_empty() => format!(
-            "{} {} ",
-            if rec.direction == "outbound" {
-                "-d"
-            } else {
-                "-s"
-            },
-            c.join(",")
-        ),
-        _ => String::new(),
-    };
-    if let Some(d) = forward_dsts.filter(|d| !d.is_empty()) {
-        addr.push_str(&format!("-d {} ", d.join(",")));
-    }
-    let ports = rec.ports.replace('-', ":");
-    let port = if ports.contains(',') {
-        format!("-m multiport --dports {ports}")
+    if names.is_empty() {
+        "something".into()
     } else {
-        format!("-m {proto} --dport {ports}")
+        names.join(", ")
+    }
+}
+
+/// More than this many boxes in a comparison: too complex to verify, so no fix is printed.
+const MAX_BOXES: usize = 20_000;
+
+/// `a \ b` over lists of boxes, or `None` when it grows past [`MAX_BOXES`].
+fn minus(a: Vec<PacketBox>, b: &[PacketBox]) -> Option<Vec<PacketBox>> {
+    let mut rest = a;
+    for m in b {
+        let mut next = Vec::new();
+        for x in rest {
+            next.extend(x.subtract(m));
+        }
+        if next.len() > MAX_BOXES {
+            return None;
+        }
+        rest = next;
+    }
+    Some(rest)
+}
+
+/// Check a proposal on the model (Invariant 4): applied to a copy of the ruleset, (a) the flow
+/// has no denied piece (and, on a stateless filter, neither have the replies of its peers), and
+/// (b) of what the new rules match, nothing becomes allowed outside the flow's denied region (and
+/// its denied replies). Returns what was checked, or why the change does not fix the flow.
+pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
+    let rs = cx.rs;
+    let after = apply(rs, &p.adds);
+    let pl = after
+        .pipeline(cx.hook)
+        .ok_or("the firewall has no pipeline for this direction")?;
+    // the region of the fix: the flow, with the stand-in peers in quick mode
+    let mut region = cx.region.clone();
+    if cx.peers_are_sources {
+        region.src = region.src.intersect(&cx.reply_peers);
+    } else {
+        region.dst = region.dst.intersect(&cx.reply_peers);
+    }
+    let now = Reach::evaluate(&after, pl, &region);
+    if now.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
+        return Err(format!(
+            "after adding an allow rule where the packets pass, {} still denies the flow{}",
+            deny_labels(&after, &now.outcomes),
+            if p.fix.platform == "iptables" || rs.policies.len() > 1 {
+                " (a later stage, or a rule the new one cannot precede)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let mut checked = vec!["the flow is allowed after the change".to_string()];
+    let unknown = now
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Unknown)
+        .count();
+    if unknown > 0 {
+        checked.push(format!(
+            "{unknown} piece(s) stay unknown as before ({})",
+            now.unknown_reasons().join("; ")
+        ));
+    }
+    // the denied region the change may open: the request's denied pieces, and the replies'
+    let widen = |b: &PacketBox, reply: bool| {
+        let mut b = b.clone();
+        b.iif = PacketBox::full().iif;
+        b.oif = PacketBox::full().oif;
+        if rs.platform != Platform::Iptables {
+            b.state = all_states();
+        }
+        if !p.host_addressable {
+            if cx.peers_are_sources != reply {
+                b.dst = AddrSet::any();
+            } else {
+                b.src = AddrSet::any();
+            }
+        }
+        if reply && p.reply_any_sport {
+            b.sport = PortSet::full();
+        }
+        b
     };
-    let spec = format!(
-        "{addr}-p {proto} {port} -m conntrack --ctstate NEW -m comment --comment \"portolan: {}\" -j ACCEPT",
-        rec.requirement
-    );
-    let line = match at {
-        Some(n) => format!("-I {chain} {n} {spec}"),
-        None => format!("-A {chain} {spec}"),
-    };
-    Some(Fix {
-        platform: "iptables",
-        lines: vec![line],
-        table: Some(p.name.clone()),
-        note: peers.is_none().then(|| {
-            "the flow's peers are not known (no inventory): this admits every source; add `-s PEERS`".to_string()
-        }),
-    })
+    let mut targets: Vec<PacketBox> = cx.denied.iter().map(|o| widen(&o.space, false)).collect();
+    if rs.stateless {
+        let bp = after
+            .pipeline(back(cx.hook))
+            .ok_or("the firewall has no pipeline for the replies")?;
+        let rr = reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
+        let replies = Reach::evaluate(&after, bp, &rr);
+        if replies.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
+            return Err(format!(
+                "the filter is stateless and {} still drops the replies after the change",
+                deny_labels(&after, &replies.outcomes)
+            ));
+        }
+        checked.push(format!(
+            "the replies are let back ({})",
+            rs.pipeline(back(cx.hook))
+                .map(|p| p.name.as_str())
+                .unwrap_or("?")
+        ));
+        if let Some(obp) = rs.pipeline(back(cx.hook)) {
+            targets.extend(
+                Reach::evaluate(rs, obp, &rr)
+                    .outcomes
+                    .iter()
+                    .filter(|o| o.verdict == Verdict::Deny)
+                    .map(|o| widen(&o.space, true)),
+            );
+        }
+    }
+    // (b) nothing else opens: what each new rule matches, before and after, in every pipeline
+    // that passes its policy
+    for a in &p.adds {
+        for (bp, ap) in rs.pipelines.iter().zip(&after.pipelines) {
+            if !bp.stages.iter().any(|s| s.policy == a.policy) {
+                continue;
+            }
+            let allowed = |r: &Ruleset, pl: &Pipeline| -> Vec<PacketBox> {
+                r.evaluate(pl, &a.rule.matches)
+                    .into_iter()
+                    .filter(|o| o.verdict == Verdict::Allow)
+                    .map(|o| o.space)
+                    .collect()
+            };
+            let before = allowed(rs, bp);
+            let opened = minus(allowed(&after, ap), &before)
+                .and_then(|o| minus(o, &targets))
+                .ok_or("the change is too complex to verify")?;
+            if let Some(b) = opened.first() {
+                return Err(format!(
+                    "the smallest rule the platform can express would also admit packets outside the flow's denied part (e.g. from {} to {} on {}), so it is not suggested",
+                    shown(&b.src),
+                    shown(&b.dst),
+                    crate::model::ports::port_string(&b.dport)
+                ));
+            }
+        }
+    }
+    checked.push("nothing else opens".into());
+    if cx.peers == Addrs::Placeholder {
+        checked.push(format!("peers stood in for by {}", shown(&cx.reply_peers)));
+    }
+    Ok(format!("re-evaluated on the model: {}", checked.join("; ")))
+}
+
+/// The native position of a chain's rules: the model index before which a new rule goes so that
+/// it comes before the first rule `after` says it must precede (or at the end).
+pub(crate) fn position(rules: &[usize], after: impl Fn(usize) -> bool) -> usize {
+    rules.iter().position(|&r| after(r)).unwrap_or(rules.len())
 }

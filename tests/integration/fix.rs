@@ -43,6 +43,7 @@ fn check(args: &[&str], patched_args: impl Fn(&std::path::Path) -> Vec<String>) 
         String::from_utf8_lossy(&out.stderr)
     );
     let (before, _) = audit_json(args);
+    fill_placeholders(&dir);
     let pa = patched_args(&dir);
     let pa: Vec<&str> = pa.iter().map(|s| s.as_str()).collect();
     let (after, code) = audit_json(&pa);
@@ -66,8 +67,8 @@ fn check(args: &[&str], patched_args: impl Fn(&std::path::Path) -> Vec<String>) 
         after["findings"]
     );
     assert_eq!(code, 0);
-    // nothing that must stay closed was opened
-    for code in ["Z202", "Z203"] {
+    // nothing that must stay closed was opened, and no exposure appeared
+    for code in ["Z201", "Z202", "Z203"] {
         let n = |v: &serde_json::Value| {
             v["findings"]
                 .as_array()
@@ -158,26 +159,20 @@ fn inventory_fixes_name_the_peers_and_pass() {
 
 #[test]
 fn fixes_for_other_platforms_speak_their_language() {
-    let out = portolan()
-        .args([
-            "fix",
-            "--env",
-            "azure",
-            "--role",
-            "zca",
-            "--format",
-            "json",
-            "fixtures/terraform/zca-azure-plan.json",
-        ])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let fix = &v["files"][0]["fixes"][0]["fix"];
-    assert_eq!(fix["platform"], "azure");
-    assert!(fix["lines"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("az network nsg rule create"));
+    // the plan's NSG denies 4007 at priority 100, the lowest Azure allows: no allow rule can be
+    // evaluated before it (the old fix proposed priority 100 itself)
+    let v = fix_json(&[
+        "--env",
+        "azure",
+        "--role",
+        "zca",
+        "fixtures/terraform/zca-azure-plan.json",
+    ]);
+    let why = v["unfixable"][0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("DenyVra4007FromAnywhere") && why.contains("priority 100"),
+        "{why}"
+    );
     let out = portolan()
         .args([
             "fix",
@@ -191,5 +186,432 @@ fn fixes_for_other_platforms_speak_their_language() {
         .unwrap();
     assert!(String::from_utf8(out.stdout)
         .unwrap()
-        .contains("aws ec2 authorize-security-group-ingress --group-id sg-07e3f19a2b4c5d6e8"));
+        .contains("aws ec2 authorize-security-group-ingress --group-id sg-07e3f19a2b4c5d6e8 --ip-permissions 'IpProtocol=tcp,FromPort=4008,ToPort=4008,IpRanges=[{CidrIp=PEERS/32}]'"));
+}
+
+/// In quick mode the fixes name `PEERS`: a user fills in the peers' addresses. The tests put a
+/// network the fixtures' peers are in.
+fn fill_placeholders(dir: &std::path::Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "rules") {
+            let t = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, t.replace("-s PEERS ", "-s 10.0.0.0/8 ")).unwrap();
+        }
+    }
+}
+
+fn fix_json(args: &[&str]) -> serde_json::Value {
+    let out = portolan()
+        .arg("fix")
+        .args(args)
+        .args(["--include-conditional", "--format", "json"])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// The fixtures with a blocked or partly blocked flow, per platform.
+const FIXTURES: &[&[&str]] = &[
+    &[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/iptables/zvm-drops-9669.rules",
+    ],
+    &["--inventory", "fixtures/inventory/vsphere-two-sites.toml"],
+    &["--inventory", "fixtures/inventory/vsphere-boundary.toml"],
+    &[
+        "--env",
+        "azure",
+        "--role",
+        "zca",
+        "fixtures/azure/zca-nsg-deny-before-allow.json",
+    ],
+    &[
+        "--env",
+        "azure",
+        "--role",
+        "zca",
+        "fixtures/azure/fix/nsg-deny-at-150.json",
+    ],
+    &[
+        "--env",
+        "aws",
+        "--role",
+        "zca",
+        "fixtures/aws/zca-sg-missing-4008.json",
+    ],
+    &[
+        "--env",
+        "aws",
+        "--role",
+        "zca",
+        "fixtures/aws/nacl-no-return-path.json",
+    ],
+    &[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/windows/zvm-netsh-block-9081.utf16le.txt",
+    ],
+];
+
+/// For every blocked or partial flow of every fixture: the flow has a fix or says why not, the
+/// Z101/Z102 help shows exactly that, and `portolan fix` prints the same lines (or the same why).
+#[test]
+fn fix_and_help_agree_for_every_blocked_flow() {
+    for args in FIXTURES {
+        let (audit, _) = audit_json(args);
+        let fixes = fix_json(args);
+        let printed: Vec<Vec<String>> = fixes["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["fixes"].as_array().unwrap().iter())
+            .map(|x| serde_json::from_value(x["fix"]["lines"].clone()).unwrap())
+            .collect();
+        let why: Vec<&str> = fixes["unfixable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["why"].as_str().unwrap())
+            .collect();
+        let mut seen = 0;
+        for flow in audit["flows"].as_array().unwrap() {
+            if flow["status"] != "blocked" && flow["status"] != "partial" {
+                assert!(flow.get("fix").is_none() && flow.get("no_fix").is_none());
+                continue;
+            }
+            seen += 1;
+            let req = flow["requirement"].as_str().unwrap();
+            let helps: Vec<&str> = audit["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| (f["code"] == "Z101" || f["code"] == "Z102") && f["requirement"] == req)
+                .filter_map(|f| f["help"].as_str())
+                .collect();
+            match (flow.get("fix"), flow.get("no_fix")) {
+                (Some(fix), None) => {
+                    let lines: Vec<String> = serde_json::from_value(fix["lines"].clone()).unwrap();
+                    assert!(!lines.is_empty());
+                    assert!(
+                        printed.contains(&lines),
+                        "{args:?} {req}: `portolan fix` prints {lines:?}"
+                    );
+                    assert!(
+                        helps
+                            .iter()
+                            .any(|h| h.contains("fix: ")
+                                && lines.iter().all(|l| h.contains(l.as_str()))),
+                        "{args:?} {req}: the help shows the fix {lines:?}: {helps:?}"
+                    );
+                    assert!(fix["verified"]
+                        .as_str()
+                        .unwrap()
+                        .contains("nothing else opens"));
+                }
+                (None, Some(no)) => {
+                    let no = no.as_str().unwrap();
+                    assert!(
+                        why.contains(&no),
+                        "{args:?} {req}: `portolan fix` says {no}"
+                    );
+                    assert!(
+                        helps
+                            .iter()
+                            .any(|h| h.contains(&format!("no single change can fix it: {no}"))),
+                        "{args:?} {req}: {helps:?}"
+                    );
+                }
+                other => panic!("{args:?} {req}: {other:?}"),
+            }
+        }
+        assert!(seen > 0, "{args:?} has a blocked or partial flow");
+    }
+}
+
+/// Without an inventory the peers are unknown: every fix names a placeholder for them, never
+/// every address, and says whose addresses go there.
+#[test]
+fn quick_mode_fixes_name_the_peers_they_need() {
+    for args in FIXTURES.iter().filter(|a| a[0] == "--env") {
+        let v = fix_json(args);
+        for f in v["files"].as_array().unwrap() {
+            for x in f["fixes"].as_array().unwrap() {
+                let fix = &x["fix"];
+                let note = fix["note"].as_str().unwrap();
+                assert!(
+                    note.contains("placeholder") && note.contains("hosts there"),
+                    "{note}"
+                );
+                for l in fix["lines"].as_array().unwrap() {
+                    let l = l.as_str().unwrap();
+                    assert!(l.contains("PEERS"), "{l}");
+                    assert!(!l.contains("0.0.0.0/0") && !l.contains("::/0"), "{l}");
+                    assert!(!l.contains("--source-address-prefixes '*'"), "{l}");
+                }
+            }
+        }
+    }
+    // the placeholder does not parse as an address: a patched file left unfilled admits nobody
+    let dir = super::cli::tempdir();
+    let args = [
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/iptables/zvm-drops-9669.rules",
+    ];
+    portolan()
+        .arg("fix")
+        .args(args)
+        .args(["--write-patched", dir.to_str().unwrap()])
+        .assert()
+        .success();
+    let patched = dir.join("zvm-drops-9669.rules");
+    let text = std::fs::read_to_string(&patched).unwrap();
+    assert!(
+        text.contains("-I INPUT 6 -s PEERS -p tcp -m tcp --dport 9669 -m conntrack --ctstate NEW")
+    );
+    let (after, _) = audit_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        patched.to_str().unwrap(),
+    ]);
+    let f = after["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == "vsphere.admin-client-zvm-9669")
+        .unwrap();
+    assert_ne!(f["status"], "allowed", "{f:#}");
+}
+
+/// The user chain RETURNs the guest network to INPUT, whose policy drops it: the fix goes into
+/// INPUT before the jump (the chain the peers' packets are in), for exactly the denied peers and
+/// the ZVM's address, and the re-audit admits exactly them.
+#[test]
+fn inventory_fix_admits_exactly_the_denied_peers() {
+    let inv = "fixtures/inventory/vsphere-two-sites.toml";
+    let v = fix_json(&["--inventory", inv]);
+    let lines: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["fixes"].as_array().unwrap().iter())
+        .map(|x| x["fix"]["lines"][0].as_str().unwrap())
+        .collect();
+    assert!(lines.contains(&"-I INPUT 3 -s 10.30.5.0/24 -d 10.10.0.10/32 -p tcp -m tcp --dport 9669 -m conntrack --ctstate NEW -m comment --comment \"portolan: vsphere.admin-client-zvm-9669\" -j ACCEPT"), "{lines:#?}");
+    assert!(lines.iter().all(|l| !l.contains("ZERTO-MGMT")));
+    let dir = super::cli::tempdir();
+    portolan()
+        .args([
+            "fix",
+            "--inventory",
+            inv,
+            "--write-patched",
+            dir.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let (after, _) = audit_json(&["--inventory", &moved_inventory(inv, &dir)]);
+    for f in after["flows"].as_array().unwrap() {
+        if f["requirement"] == "vsphere.admin-client-zvm-9669"
+            && f["firewall"]
+                .as_str()
+                .unwrap()
+                .ends_with("zvm-user-chain-return.rules")
+        {
+            assert_eq!(f["status"], "allowed");
+            assert_eq!(
+                f["allowed_sources"],
+                serde_json::json!(["10.20.0.0/16", "10.30.5.0/24"])
+            );
+        }
+    }
+}
+
+/// An Azure rule from `az network nsg rule create`, as the NSG export would show it.
+fn nsg_rule(line: &str, priority: u32, peers: &str) -> serde_json::Value {
+    let arg = |k: &str| {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let i = w.iter().position(|x| *x == k).unwrap();
+        w[i + 1].trim_matches('\'').to_string()
+    };
+    serde_json::json!({
+        "name": arg("--name"), "priority": priority, "direction": arg("--direction"),
+        "access": "Allow", "protocol": arg("--protocol"),
+        "sourceAddressPrefix": arg("--source-address-prefixes").replace("PEERS", peers),
+        "sourcePortRange": "*",
+        "destinationAddressPrefix": arg("--destination-address-prefixes"),
+        "destinationPortRange": arg("--destination-port-ranges"),
+    })
+}
+
+/// Azure: the fix goes at a free priority before the deny (149 before 150); applied to the NSG
+/// (each fix on its own, at its own free priority) every blocked flow is allowed, and nothing
+/// else changes.
+#[test]
+fn azure_fix_applies_and_passes() {
+    let src = "fixtures/azure/fix/nsg-deny-at-150.json";
+    let args = ["--env", "azure", "--role", "zca"];
+    let v = fix_json(&[args.as_slice(), &[src]].concat());
+    let mut nsg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    let fixes = v["files"][0]["fixes"].as_array().unwrap();
+    assert!(fixes.len() >= 5);
+    for (i, x) in fixes.iter().enumerate() {
+        let line = x["fix"]["lines"][0].as_str().unwrap();
+        assert!(
+            line.contains("--nsg-name nsg-zca") && line.contains("--priority 149"),
+            "{line}"
+        );
+        // several fixes to one NSG each need their own priority
+        nsg["securityRules"].as_array_mut().unwrap().push(nsg_rule(
+            line,
+            149 - i as u32,
+            "10.1.0.0/16",
+        ));
+    }
+    let dir = super::cli::tempdir();
+    let patched = dir.join("nsg.json");
+    std::fs::write(&patched, serde_json::to_string_pretty(&nsg).unwrap()).unwrap();
+    let (before, _) = audit_json(&[args.as_slice(), &[src]].concat());
+    let (after, _) = audit_json(&[args.as_slice(), &[patched.to_str().unwrap()]].concat());
+    let b = flows(&before);
+    let a = flows(&after);
+    assert_eq!(b.len(), a.len());
+    for ((k, sb, _), (_, sa, _)) in b.iter().zip(&a) {
+        if sb == "blocked" {
+            assert_eq!(sa, "allowed", "{k:?}");
+        } else {
+            assert_eq!(sa, sb, "{k:?}");
+        }
+    }
+    // the NSG that denies at 100 cannot be fixed by one rule: it says so, and prints none
+    let v = fix_json(
+        &[
+            &args[..],
+            &["fixtures/azure/zca-nsg-deny-before-allow.json"],
+        ]
+        .concat(),
+    );
+    assert!(v["files"].as_array().unwrap().is_empty());
+    for u in v["unfixable"].as_array().unwrap() {
+        assert!(u["why"]
+            .as_str()
+            .unwrap()
+            .contains("`DenyAllInboundCustom` in NSG `nsg-zca` denies it at priority 100"));
+    }
+}
+
+/// AWS security group: the permission goes to the real group id; added to the export, the
+/// flow passes.
+#[test]
+fn aws_sg_fix_applies_and_passes() {
+    let src = "fixtures/aws/zca-sg-missing-4008.json";
+    let args = ["--env", "aws", "--role", "zca"];
+    let v = fix_json(&[&args[..], &[src]].concat());
+    let fix = &v["files"][0]["fixes"][0]["fix"];
+    assert_eq!(fix["firewall"], "aws-security-group");
+    let mut sg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    sg["SecurityGroups"][0]["IpPermissions"].as_array_mut().unwrap().push(serde_json::json!({
+        "IpProtocol": "tcp", "FromPort": 4008, "ToPort": 4008,
+        "IpRanges": [{"CidrIp": "10.30.0.0/16"}], "Ipv6Ranges": [], "PrefixListIds": [], "UserIdGroupPairs": []
+    }));
+    let dir = super::cli::tempdir();
+    let patched = dir.join("sg.json");
+    std::fs::write(&patched, serde_json::to_string(&sg).unwrap()).unwrap();
+    let (after, _) = audit_json(&[&args[..], &[patched.to_str().unwrap()]].concat());
+    assert!(after["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["status"] != "blocked"));
+}
+
+/// AWS network ACL (stateless): an entry pair, numbered before the deny, with the return entry
+/// for the replies; where only the replies are dropped, only the return entry. Applied to the
+/// export (each fix on its own), the flow passes, replies included.
+#[test]
+fn aws_nacl_fix_is_a_verified_entry_pair() {
+    let src = "fixtures/aws/nacl-no-return-path.json";
+    let args = ["--env", "aws", "--role", "zca"];
+    let v = fix_json(&[&args[..], &[src]].concat());
+    let fixes = v["files"][0]["fixes"].as_array().unwrap();
+    let find = |flow: &str| {
+        fixes
+            .iter()
+            .find(|x| x["flow"].as_str().unwrap().starts_with(flow))
+            .map(|x| x["fix"].clone())
+            .unwrap()
+    };
+    let zasa = find("aws.zvm-zasa-443 inbound");
+    assert_eq!(zasa["firewall"], "aws-network-acl");
+    let l: Vec<&str> = zasa["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert!(l[0].contains("--network-acl-id acl-0d4c2b6a8e1f3a5c7 --ingress --rule-number 32766 --protocol tcp --port-range From=443,To=443 --cidr-block PEERS/32"));
+    assert!(l[1].contains("--egress --rule-number 32766 --protocol tcp --port-range From=1024,To=65535 --cidr-block PEERS/32"));
+    assert!(!l.iter().any(|x| x.contains("conntrack")));
+    // only the replies are dropped: one egress entry
+    let vra = find("aws.zvm-vra-4005 inbound");
+    assert_eq!(vra["lines"].as_array().unwrap().len(), 1);
+    assert!(vra["lines"][0].as_str().unwrap().contains("--egress"));
+    // applied to the export, with the peers filled in
+    let mut acl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    for (egress, from, to) in [(false, 443, 443), (true, 1024, 65535)] {
+        acl["NetworkAcls"][0]["Entries"].as_array_mut().unwrap().push(serde_json::json!({
+            "CidrBlock": "10.30.0.0/16", "Egress": egress, "PortRange": {"From": from, "To": to},
+            "Protocol": "6", "RuleAction": "allow", "RuleNumber": 32766
+        }));
+    }
+    let dir = super::cli::tempdir();
+    let patched = dir.join("acl.json");
+    std::fs::write(&patched, serde_json::to_string(&acl).unwrap()).unwrap();
+    let (after, _) = audit_json(&[&args[..], &[patched.to_str().unwrap()]].concat());
+    let f = after["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == "aws.zvm-zasa-443" && f["direction"] == "inbound")
+        .unwrap();
+    assert_eq!(f["status"], "allowed", "{f:#}");
+}
+
+/// Windows: a block rule decides, and block wins over allow: no allow rule is offered; the
+/// remedy names the block rule to narrow.
+#[test]
+fn windows_block_rule_is_named_not_outvoted() {
+    let v = fix_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/windows/zvm-netsh-block-9081.utf16le.txt",
+    ]);
+    assert!(v["files"].as_array().unwrap().is_empty(), "{v:#}");
+    let u = v["unfixable"].as_array().unwrap();
+    assert!(!u.is_empty());
+    for x in u {
+        let why = x["why"].as_str().unwrap();
+        assert!(
+            why.contains("narrow the block rule `Block Zerto 9081 (TCP-In)`"),
+            "{why}"
+        );
+        assert!(!why.contains("New-NetFirewallRule"));
+    }
 }

@@ -500,11 +500,11 @@ fn quiet_and_statistics() {
 fn fix_suggestions_in_human_and_markdown() {
     let (out, _) = run(&[DROPS, &["--fix-suggestions"]].concat());
     assert!(
-        out.contains("fix: -I INPUT 6 -p tcp -m tcp --dport 9669"),
+        out.contains("fix: -I INPUT 6 -s PEERS -p tcp -m tcp --dport 9669"),
         "{out}"
     );
     let (out, _) = run(&[DROPS, &["--fix-suggestions", "--format", "markdown"]].concat());
-    assert!(out.contains("### Suggested fixes") && out.contains("-I INPUT 6 -p tcp"));
+    assert!(out.contains("### Suggested fixes") && out.contains("-I INPUT 6 -s PEERS -p tcp"));
     let (out, _) = run(&[DROPS, &["--format", "markdown"]].concat());
     assert!(!out.contains("### Suggested fixes"));
 }
