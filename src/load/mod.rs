@@ -385,8 +385,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
         return match json::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
-                    let mut parsed = parse_json(&src, &json, format, names);
-                    parsed.issues.extend(duplicate_key_issues(&src, &json));
+                    let parsed = parse_json(&src, &json, format, names);
                     drop(json);
                     Some(finish(src, format, parsed, replaced))
                 }
@@ -425,16 +424,18 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
         };
     }
     if let Some(format) = detect::detect(&text) {
-        return Some(parse_text(name, text, format, replaced));
+        let src = SourceText::new(name, text);
+        let parsed = parse_as(&src, format, names);
+        return Some(finish(src, format, parsed, replaced));
     }
     if cloudformation::sniff_yaml(&text) {
         let src = SourceText::new(name, text);
-        let parsed = cloudformation::parse_yaml(&src, names);
+        let parsed = parse_as(&src, Format::CloudFormation, names);
         return Some(finish(src, Format::CloudFormation, parsed, replaced));
     }
     if let Some(w) = windows::sniff_text(&text) {
         let src = SourceText::new(name.clone(), text);
-        let parsed = windows::parse_text(&src, names);
+        let parsed = parse_as(&src, Format::WindowsNetsh, names);
         if windows::netsh::is_unsupported(&parsed.issues) {
             // a netsh export in another language: say so, never guess at its labels
             let mut f = unrecognised(name);
@@ -473,15 +474,56 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
     Some(unrecognised(name))
 }
 
-/// Parse a JSON document of a format [`Format::of_json`] recognised.
-fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &Resolver) -> Parsed {
+/// The one format dispatch: parse and lower `src` as `format` (detected by the caller). A new
+/// input format is one arm here (and its sniffing in `formats::detect`).
+fn parse_as(src: &SourceText, format: Format, names: &Resolver) -> Parsed {
     match format {
+        Format::IptablesSave => {
+            // `nat` only rewrites addresses: its rules are checked but not kept
+            let dump = iptables::parse_parallel(&src.text, |t| t != "nat");
+            let fam = iptables_lower::family_of(&dump);
+            let lowered = iptables_lower::lower(&dump, src, fam);
+            let mut issues = dump.issues;
+            issues.extend(lowered.issues);
+            Parsed {
+                rulesets: vec![lowered.ruleset],
+                issues,
+            }
+        }
+        _ if json::looks_like_json(&src.text) => match json::parse(&src.text) {
+            Ok(json) => match Format::of_json(&json) {
+                Some(f) => parse_json(src, &json, f, names),
+                None => Parsed::default(),
+            },
+            Err(e) => Parsed {
+                rulesets: Vec::new(),
+                issues: vec![ParseIssue {
+                    kind: IssueKind::ParseError,
+                    span: e.span,
+                    message: e.message,
+                    label: e.label,
+                    help: None,
+                }],
+            },
+        },
+        Format::CloudFormation => cloudformation::parse_yaml(src, names),
+        // netsh text, PowerShell CSV, registry rule strings: the Windows reader tells them apart
+        _ => windows::parse_text(src, names),
+    }
+}
+
+/// Parse a JSON document of a format [`Format::of_json`] recognised, with a Z001 for each key
+/// an object repeats.
+fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &Resolver) -> Parsed {
+    let mut parsed = match format {
         Format::AzureNsg => azure::parse(src, json, names),
         Format::AwsSecurityGroups | Format::CloudFormation => aws::parse(src, json, names),
         Format::Terraform => terraform::parse(src, json, names),
         Format::WindowsPowerShell => windows::parse_json(src, json, names),
         _ => Parsed::default(),
-    }
+    };
+    parsed.issues.extend(duplicate_key_issues(src, json));
+    parsed
 }
 
 /// A Z001 for each key repeated in one object: which value counts depends on the reader.
@@ -524,46 +566,10 @@ fn unrecognised(name: String) -> InputFile {
     }
 }
 
-/// Parse and lower text of a known text format.
+/// Parse and lower text already known to be of `format` (benchmarks, fuzzing, tests).
 pub fn parse_text(name: String, text: String, format: Format, replaced: bool) -> InputFile {
     let src = SourceText::new(name, text);
-    let parsed = match format {
-        Format::IptablesSave => {
-            // `nat` only rewrites addresses: its rules are checked but not kept
-            let dump = iptables::parse_parallel(&src.text, |t| t != "nat");
-            let fam = iptables_lower::family_of(&dump);
-            let lowered = iptables_lower::lower(&dump, &src, fam);
-            let mut issues = dump.issues;
-            issues.extend(lowered.issues);
-            Parsed {
-                rulesets: vec![lowered.ruleset],
-                issues,
-            }
-        }
-        // the other formats are read from their text the same way `load_one` reads them
-        _ if json::looks_like_json(&src.text) => match json::parse(&src.text) {
-            Ok(json) => match Format::of_json(&json) {
-                Some(f) => {
-                    let mut parsed = parse_json(&src, &json, f, &Resolver::default());
-                    parsed.issues.extend(duplicate_key_issues(&src, &json));
-                    parsed
-                }
-                None => Parsed::default(),
-            },
-            Err(e) => Parsed {
-                rulesets: Vec::new(),
-                issues: vec![ParseIssue {
-                    kind: IssueKind::ParseError,
-                    span: e.span,
-                    message: e.message,
-                    label: e.label,
-                    help: None,
-                }],
-            },
-        },
-        Format::CloudFormation => cloudformation::parse_yaml(&src, &Resolver::default()),
-        _ => windows::parse_text(&src, &Resolver::default()),
-    };
+    let parsed = parse_as(&src, format, &Resolver::default());
     finish(src, format, parsed, replaced)
 }
 
