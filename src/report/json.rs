@@ -1,4 +1,4 @@
-//! `--format json`: the `portolan-audit/1` contract of DESIGN.md. Fields are only ever added.
+//! `--format json`: the `portolan-audit/1` contract (README, `--format json`). Fields are only ever added.
 
 use std::io::Write;
 

@@ -1,7 +1,7 @@
 //! Windows Defender Firewall: every export admins hand over, parsed into one small rule AST
 //! ([`WinRule`]) and lowered into the common model by [`lower()`].
 //!
-//! Formats (FORMATS.md §2): `netsh advfirewall firewall show rule name=all [verbose]` text
+//! Formats (README, "Inputs"): `netsh advfirewall firewall show rule name=all [verbose]` text
 //! ([`netsh`]), `Get-NetFirewallRule` joined with its filters as JSON or CSV ([`powershell`]), the
 //! registry rule strings `v2.xx|Action=...|` in `reg export` files, as raw lines, and inside
 //! `.wfw` registry hives ([`registry`]).

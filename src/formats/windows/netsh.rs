@@ -1,5 +1,5 @@
 //! `netsh advfirewall firewall show rule name=all [verbose]` text (grammar in
-//! `grammars/netsh-show-rule.ebnf`, FORMATS.md §2.4).
+//! `grammars/netsh-show-rule.ebnf`).
 //!
 //! One block per rule: a `Rule Name:` line, a dashed line, then `Field:   value` lines
 //! (`Enabled`, `Direction`, `Profiles`, `Grouping`, `LocalIP`, `RemoteIP`, `Protocol`, an indented

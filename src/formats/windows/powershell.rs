@@ -1,5 +1,5 @@
 //! PowerShell exports of `Get-NetFirewallRule` joined with its filters, as JSON or CSV
-//! (FORMATS.md §2.5). The export users run (Windows PowerShell 5.1 or PowerShell 7):
+//! (README, "Inputs"). The export users run (Windows PowerShell 5.1 or PowerShell 7):
 //!
 //! ```powershell
 //! Get-NetFirewallRule | ForEach-Object {
