@@ -31,14 +31,15 @@ pub(crate) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
     c
 }
 
-/// Evaluate one job: the flow's region through the target's pipeline, its record and findings.
+/// Evaluate one job (phase 1): the flow's region through the target's pipeline, its record and
+/// findings; for a blocked or partly blocked flow, what its remedy needs ([`with_remedies`]).
 pub(super) fn run_job(
     job: &Job<'_>,
     file: &InputFile,
     t: &Target<'_>,
     env: Environment,
     opts: &AuditOptions<'_>,
-) -> Option<(FlowRecord, Vec<Finding>)> {
+) -> Option<Evaluated> {
     let rs: &Ruleset = &t.ruleset;
     let g = &t.guard;
     let pipeline = rs.pipeline(job.hook)?;
@@ -176,7 +177,7 @@ pub(super) fn run_job(
             f.help = Some(why);
             f.file = Some(t.file);
             f.requirement = Some(req.id.clone());
-            return Some((rec, vec![f]));
+            return Some(Evaluated::done(rec, vec![f]));
         }
     };
     rec.ports = crate::model::ports::port_string(&ports);
@@ -270,10 +271,107 @@ pub(super) fn run_job(
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);
-    // the one remedy (verified on the model): the fix, or why there is none
-    let remedy = matches!(rec.status, Status::Blocked | Status::Partial)
-        .then(|| crate::remedy::compute(&rec, &region, &reach, rs, pipeline))
-        .flatten();
+    // the one remedy (verified on the model) is computed with the firewall's other fixes
+    // ([`with_remedies`]); meanwhile only such flows keep their evaluation
+    if matches!(rec.status, Status::Blocked | Status::Partial) {
+        return Some(Evaluated {
+            rec,
+            findings: return_findings,
+            pending: Some(Box::new(Pending {
+                region,
+                reach,
+                hook: job.hook,
+            })),
+        });
+    }
+    let (rec, findings) = finish(rec, &reach, rs, None, return_findings);
+    Some(Evaluated::done(rec, findings))
+}
+
+/// A flow's record and findings.
+type Flow = (FlowRecord, Vec<Finding>);
+
+/// A flow after phase 1 ([`run_job`]): its record and findings, or (`pending`) what its remedy
+/// needs, its findings then being only a stateless filter's about the replies (their help is
+/// the remedy's).
+pub(super) struct Evaluated {
+    rec: FlowRecord,
+    findings: Vec<Finding>,
+    pending: Option<Box<Pending>>,
+}
+
+impl Evaluated {
+    fn done(rec: FlowRecord, findings: Vec<Finding>) -> Self {
+        Evaluated {
+            rec,
+            findings,
+            pending: None,
+        }
+    }
+}
+
+/// What the remedy of a blocked or partly blocked flow needs.
+pub(super) struct Pending {
+    region: Region,
+    reach: Reach,
+    hook: Hook,
+}
+
+/// Phase 2: the remedies of the pending flows, per target (in parallel) and within a target in
+/// job order (`evaluated` is in job order), so that one firewall's fixes get distinct numbers,
+/// the same whatever the scheduling ([`crate::remedy::Batch`]); then their findings. The flows
+/// come back in the order of `evaluated`.
+pub(super) fn with_remedies(evaluated: Vec<Evaluated>, targets: &[Target<'_>]) -> Vec<Flow> {
+    use rayon::prelude::*;
+    let mut out: Vec<Option<Flow>> = Vec::with_capacity(evaluated.len());
+    let mut per_target: Vec<Vec<(usize, Evaluated)>> = targets.iter().map(|_| Vec::new()).collect();
+    for (i, e) in evaluated.into_iter().enumerate() {
+        match per_target.get_mut(e.rec.target) {
+            Some(v) if e.pending.is_some() => {
+                out.push(None);
+                v.push((i, e));
+            }
+            _ => out.push(Some((e.rec, e.findings))),
+        }
+    }
+    let done: Vec<Vec<(usize, Flow)>> = per_target
+        .into_par_iter()
+        .zip(targets.par_iter())
+        .map(|(flows, t)| {
+            let rs: &Ruleset = &t.ruleset;
+            let mut batch = crate::remedy::Batch::new(rs);
+            let mut remedies: Vec<Option<crate::remedy::Remedy>> = flows
+                .iter()
+                .map(|(_, e)| {
+                    let p = e.pending.as_ref()?;
+                    batch.compute(&e.rec, &p.region, &p.reach, rs.pipeline(p.hook)?)
+                })
+                .collect();
+            batch.finish(&mut remedies);
+            flows
+                .into_iter()
+                .zip(remedies)
+                .filter_map(|((i, e), remedy)| {
+                    let p = e.pending?;
+                    Some((i, finish(e.rec, &p.reach, rs, remedy, e.findings)))
+                })
+                .collect()
+        })
+        .collect();
+    for (i, x) in done.into_iter().flatten() {
+        out[i] = Some(x);
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// The record and findings of an evaluated flow with its remedy (the fix, or why there is none).
+fn finish(
+    mut rec: FlowRecord,
+    reach: &Reach,
+    rs: &Ruleset,
+    remedy: Option<crate::remedy::Remedy>,
+    mut return_findings: Vec<Finding>,
+) -> Flow {
     match &remedy {
         Some(crate::remedy::Remedy::Fix(f)) => rec.fix = Some(f.clone()),
         Some(crate::remedy::Remedy::Cannot(why)) => rec.no_fix = Some(why.clone()),
@@ -285,11 +383,11 @@ pub(super) fn run_job(
         }
     }
     let mut findings = if return_findings.is_empty() {
-        flow_findings(&rec, &reach, rs, remedy.as_ref())
+        flow_findings(&rec, reach, rs, remedy.as_ref())
     } else {
         // the request is let in; the finding is about the replies
         Vec::new()
     };
     findings.extend(return_findings);
-    Some((rec, findings))
+    (rec, findings)
 }

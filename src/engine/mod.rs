@@ -150,13 +150,15 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
 
     let jobs = jobs::jobs(&targets, env, opts);
 
-    let results: Vec<(FlowRecord, Vec<Finding>)> = jobs
+    // phase 1: every flow (in parallel); phase 2: the remedies, per firewall in job order
+    let evaluated: Vec<flow::Evaluated> = jobs
         .par_iter()
         .filter_map(|job| {
             let t = &targets[job.target];
             flow::run_job(job, &files[t.file], t, env, opts)
         })
         .collect();
+    let results = flow::with_remedies(evaluated, &targets);
     // Z002s from flows: one per rule line and per distinct reason in a file, and none where
     // parsing already reported the line, or the name the reason is about (an unresolved tag)
     let mut z002_seen: std::collections::HashSet<(Option<usize>, Option<u32>)> = report

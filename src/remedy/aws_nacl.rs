@@ -2,7 +2,7 @@
 //! entries that deny (first match by number), and — the ACL being stateless — the return entries
 //! in the other direction for the replies (the peers' ephemeral ports 1024-65535), each only
 //! where the evaluation shows that direction denies. Numbers and ids come from the entries'
-//! `NativeRef::NetworkAcl`.
+//! `NativeRef::NetworkAcl`; numbers another fix of the firewall uses (`Ctx::taken`) are skipped.
 
 use super::{
     insert_rules, new_rule, position, reply_region, Add, Addrs, Ctx, Fix, Proposal, PEERS,
@@ -128,7 +128,9 @@ fn entries(
         })
         .min()
         .unwrap_or(HIGHEST + 1);
+    // the entries of this direction, and the firewall's other fixes there
     let mut taken: Vec<u32> = chain.rules.iter().filter_map(|&r| number(r)).collect();
+    taken.extend_from_slice(cx.taken.numbers(stage.policy, stage.chain));
     let egress = hook == Hook::Output;
     // the peers' side of this direction: sources coming in, destinations going out
     let cidrs: Vec<String> = match &cx.peers {

@@ -1,6 +1,7 @@
 //! Azure NSG: `az network nsg rule create` in the NSG that denies, at a free priority evaluated
 //! before every rule that denies the flow there (strictly lower, within 100-4096, not used by
-//! another rule of that direction). Priorities come from the rules' native references.
+//! another rule of that direction, nor by another fix of the firewall: `Ctx::taken`). Priorities
+//! come from the rules' native references.
 
 use super::{insert_rules, new_rule, position, Add, Addrs, Ctx, Fix, Proposal, PEERS};
 use crate::model::{Decider, NativeRef, Ruleset};
@@ -44,26 +45,37 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
             }
         }
     }
-    let taken: Vec<u32> = chain
+    // the NSG's rules of this direction, and the firewall's other fixes there
+    let mut taken: Vec<u32> = chain
         .rules
         .iter()
         .filter_map(|&r| prio(r).map(|x| x.0))
         .collect();
+    taken.extend_from_slice(cx.taken.numbers(pi, stage.chain));
     let below = first_deny
         .as_ref()
         .map_or(HIGHEST, |(n, _)| n.saturating_sub(1).min(HIGHEST));
     let free = (LOWEST..=below).rev().find(|n| !taken.contains(n));
     let Some(priority) = free else {
+        let fixes = cx.taken.numbers(pi, stage.chain).len();
+        let others = if fixes > 0 {
+            format!(" ({fixes} of them taken by this firewall's other fixes)")
+        } else {
+            String::new()
+        };
         return Err(match &first_deny {
             Some((n, name)) if *n <= LOWEST => format!(
                 "`{name}` in NSG `{}` denies it at priority {n}, and no rule can be evaluated before priority {LOWEST}: renumber `{name}` (or narrow it) first",
                 p.name
             ),
             Some((n, name)) => format!(
-                "no free priority between {LOWEST} and {} in NSG `{}` comes before `{name}` at priority {n}: renumber first",
+                "no free priority between {LOWEST} and {} in NSG `{}` comes before `{name}` at priority {n}{others}: renumber first",
                 below, p.name
             ),
-            None => format!("no free priority between {LOWEST} and {HIGHEST} in NSG `{}`", p.name),
+            None => format!(
+                "no free priority between {LOWEST} and {HIGHEST} in NSG `{}`{others}",
+                p.name
+            ),
         });
     };
     let prefixes = |a: &Addrs| match a {
@@ -90,9 +102,10 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
         .collect();
     let mut name = format!("Allow-Zerto-{}", super::short(&cx.rec.requirement));
     let used = |n: &str| {
-        p.rules.iter().any(
-            |r| matches!(&r.native, NativeRef::Nsg { name, .. } if name.eq_ignore_ascii_case(n)),
-        )
+        cx.taken.has_name(pi, n)
+            || p.rules.iter().any(
+                |r| matches!(&r.native, NativeRef::Nsg { name, .. } if name.eq_ignore_ascii_case(n)),
+            )
     };
     if used(&name) {
         name = format!("{name}-{priority}");

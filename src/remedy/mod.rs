@@ -7,6 +7,13 @@
 //! filters) and nothing outside the flow's denied region becomes allowed; otherwise the remedy
 //! says why no single change can fix it.
 //!
+//! The flows of one audited firewall are remedied together, in a fixed order ([`Batch`]): a fix
+//! never reuses an Azure priority or rule name, or a network ACL rule number, that an earlier
+//! fix of that firewall uses (Azure and AWS refuse duplicates per NSG/ACL and direction), so
+//! the numbers are distinct and the same for the same input. Those numbered fixes are then
+//! verified together as well: all applied to one copy, every one of their flows passes and
+//! nothing outside their denied regions opens.
+//!
 //! - [`iptables`]: `-I CHAIN N` / `-A CHAIN` in the table that denies, before the first rule on the
 //!   denied packets' path in its entry chain.
 //! - [`azure`]: `az network nsg rule create` at a free priority ahead of every denying rule.
@@ -20,10 +27,14 @@
 mod aws_nacl;
 mod aws_sg;
 mod azure;
+mod batch;
 mod iptables;
 mod windows;
 
 use serde::Serialize;
+
+pub use batch::Batch;
+pub(crate) use batch::Taken;
 
 use crate::engine::reach::{Reach, Region};
 use crate::engine::FlowRecord;
@@ -134,6 +145,8 @@ pub(crate) struct Ctx<'a> {
     /// The peers every admitted connection has (admitted before or by the fix): whose replies a
     /// stateless filter must let back.
     pub reply_peers: AddrSet,
+    /// What the firewall's earlier fixes already use.
+    pub taken: &'a Taken,
 }
 
 impl Ctx<'_> {
@@ -275,14 +288,16 @@ pub(crate) fn insert_rules(
 
 /// The remedy for a blocked or partly blocked flow evaluated as `reach` (request) over
 /// `region`, or `None` when neither the request nor (on a stateless filter) its replies are
-/// denied anywhere.
-pub fn compute(
+/// denied anywhere; with a fix, what it was verified against. Numbers and names in `taken` are
+/// not used again.
+pub(crate) fn compute(
     rec: &FlowRecord,
     region: &Region,
     reach: &Reach,
     rs: &Ruleset,
     pipeline: &Pipeline,
-) -> Option<Remedy> {
+    taken: &Taken,
+) -> Option<(Remedy, Option<Checked>)> {
     let hook = pipeline.hook;
     let peers_are_sources = hook != Hook::Output;
     // in quick mode a request some peer gets through is allowed (the peers are unknown): only
@@ -357,13 +372,15 @@ pub fn compute(
         (proto, ports)
     };
     let [(lo, hi)] = proto.ranges() else {
-        return Some(Remedy::Cannot(
-            "the denied part spans several protocols".into(),
+        return Some((
+            Remedy::Cannot("the denied part spans several protocols".into()),
+            None,
         ));
     };
     if lo != hi {
-        return Some(Remedy::Cannot(
-            "the denied part spans several protocols".into(),
+        return Some((
+            Remedy::Cannot("the denied part spans several protocols".into()),
+            None,
         ));
     }
     let cx = Ctx {
@@ -383,6 +400,7 @@ pub fn compute(
         proto: *lo,
         ports,
         reply_peers,
+        taken,
     };
     let proposal = match rs.platform {
         Platform::Iptables => iptables::propose(&cx),
@@ -392,14 +410,14 @@ pub fn compute(
         Platform::WindowsFirewall => windows::propose(&cx),
     };
     Some(match proposal {
-        Err(why) => Remedy::Cannot(why),
+        Err(why) => (Remedy::Cannot(why), None),
         Ok(p) => match verify(&cx, &p) {
-            Ok(text) => {
+            Ok((text, checked)) => {
                 let mut fix = p.fix;
                 fix.verified = text;
-                Remedy::Fix(fix)
+                (Remedy::Fix(fix), Some(checked))
             }
-            Err(why) => Remedy::Cannot(why),
+            Err(why) => (Remedy::Cannot(why), None),
         },
     })
 }
@@ -484,16 +502,27 @@ fn minus(a: Vec<PacketBox>, b: &[PacketBox]) -> Option<Vec<PacketBox>> {
     Some(rest)
 }
 
+/// What a verified fix was checked against, to check it again with the firewall's other fixes
+/// ([`Batch`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub hook: Hook,
+    /// The flow's region (with the stand-in peers in quick mode).
+    pub region: Region,
+    /// On a stateless filter: the region of the peers' replies.
+    pub replies: Option<Region>,
+    /// The denied region the change may open (request and replies).
+    pub targets: Vec<PacketBox>,
+    pub adds: Vec<Add>,
+}
+
 /// Check a proposal on the model (Invariant 4): applied to a copy of the ruleset, (a) the flow
 /// has no denied piece (and, on a stateless filter, neither have the replies of its peers), and
 /// (b) of what the new rules match, nothing becomes allowed outside the flow's denied region (and
 /// its denied replies). Returns what was checked, or why the change does not fix the flow.
-pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
+pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), String> {
     let rs = cx.rs;
     let after = apply(rs, &p.adds);
-    let pl = after
-        .pipeline(cx.hook)
-        .ok_or("the firewall has no pipeline for this direction")?;
     // the region of the fix: the flow, with the stand-in peers in quick mode
     let mut region = cx.region.clone();
     if cx.peers_are_sources {
@@ -501,18 +530,19 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
     } else {
         region.dst = region.dst.intersect(&cx.reply_peers);
     }
-    let now = Reach::evaluate(&after, pl, &region);
-    if now.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
-        return Err(format!(
-            "after adding an allow rule where the packets pass, {} still denies the flow{}",
-            deny_labels(&after, &now.outcomes),
+    let pl = after
+        .pipeline(cx.hook)
+        .ok_or("the firewall has no pipeline for this direction")?;
+    let now = still_denied(&after, pl, &region).map_err(|labels| {
+        format!(
+            "after adding an allow rule where the packets pass, {labels} still denies the flow{}",
             if p.fix.platform == "iptables" || rs.policies.len() > 1 {
                 " (a later stage, or a rule the new one cannot precede)"
             } else {
                 ""
             }
-        ));
-    }
+        )
+    })?;
     let mut checked = vec!["the flow is allowed after the change".to_string()];
     let unknown = now
         .outcomes
@@ -546,18 +576,15 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
         b
     };
     let mut targets: Vec<PacketBox> = cx.denied.iter().map(|o| widen(&o.space, false)).collect();
+    let mut replies = None;
     if rs.stateless {
+        let rr = reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
         let bp = after
             .pipeline(back(cx.hook))
             .ok_or("the firewall has no pipeline for the replies")?;
-        let rr = reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
-        let replies = Reach::evaluate(&after, bp, &rr);
-        if replies.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
-            return Err(format!(
-                "the filter is stateless and {} still drops the replies after the change",
-                deny_labels(&after, &replies.outcomes)
-            ));
-        }
+        still_denied(&after, bp, &rr).map_err(|labels| {
+            format!("the filter is stateless and {labels} still drops the replies after the change")
+        })?;
         checked.push(format!(
             "the replies are let back ({})",
             rs.pipeline(back(cx.hook))
@@ -573,10 +600,39 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
                     .map(|o| widen(&o.space, true)),
             );
         }
+        replies = Some(rr);
     }
-    // (b) nothing else opens: what each new rule matches, before and after, in every pipeline
-    // that passes its policy
-    for a in &p.adds {
+    opens(rs, &after, &p.adds, &targets)?;
+    checked.push("nothing else opens".into());
+    if cx.peers == Addrs::Placeholder {
+        checked.push(format!("peers stood in for by {}", shown(&cx.reply_peers)));
+    }
+    Ok((
+        format!("re-evaluated on the model: {}", checked.join("; ")),
+        Checked {
+            hook: cx.hook,
+            region,
+            replies,
+            targets,
+            adds: p.adds.clone(),
+        },
+    ))
+}
+
+/// `region` evaluated through `pl` of `after`: the evaluation when no piece is denied, or
+/// (`Err`) the labels of what denies.
+fn still_denied(after: &Ruleset, pl: &Pipeline, region: &Region) -> Result<Reach, String> {
+    let now = Reach::evaluate(after, pl, region);
+    if now.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
+        return Err(deny_labels(after, &now.outcomes));
+    }
+    Ok(now)
+}
+
+/// (b) of [`verify`]: of what each rule of `adds` matches, in every pipeline that passes its
+/// policy, nothing allowed in `after` that `rs` did not allow lies outside `targets`.
+fn opens(rs: &Ruleset, after: &Ruleset, adds: &[Add], targets: &[PacketBox]) -> Result<(), String> {
+    for a in adds {
         for (bp, ap) in rs.pipelines.iter().zip(&after.pipelines) {
             if !bp.stages.iter().any(|s| s.policy == a.policy) {
                 continue;
@@ -589,8 +645,8 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
                     .collect()
             };
             let before = allowed(rs, bp);
-            let opened = minus(allowed(&after, ap), &before)
-                .and_then(|o| minus(o, &targets))
+            let opened = minus(allowed(after, ap), &before)
+                .and_then(|o| minus(o, targets))
                 .ok_or("the change is too complex to verify")?;
             if let Some(b) = opened.first() {
                 return Err(format!(
@@ -602,11 +658,7 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<String, String> {
             }
         }
     }
-    checked.push("nothing else opens".into());
-    if cx.peers == Addrs::Placeholder {
-        checked.push(format!("peers stood in for by {}", shown(&cx.reply_peers)));
-    }
-    Ok(format!("re-evaluated on the model: {}", checked.join("; ")))
+    Ok(())
 }
 
 /// The native position of a chain's rules: the model index before which a new rule goes so that

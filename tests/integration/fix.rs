@@ -455,45 +455,157 @@ fn nsg_rule(line: &str, priority: u32, peers: &str) -> serde_json::Value {
     })
 }
 
-/// Azure: the fix goes at a free priority before the deny (149 before 150); applied to the NSG
-/// (each fix on its own, at its own free priority) every blocked flow is allowed, and nothing
-/// else changes.
+/// The value after `flag` in a printed command line.
+fn arg_of(line: &str, flag: &str) -> Option<String> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let i = w.iter().position(|x| *x == flag)?;
+    w.get(i + 1).map(|x| x.trim_matches('\'').to_string())
+}
+
+/// Every fix line: those `portolan fix` prints, and those of each flow's JSON `fix` (which the
+/// Z101/Z102 help shows: `fix_and_help_agree_for_every_blocked_flow`).
+fn fix_lines(fixes: &serde_json::Value, audit: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let lines = |fix: &serde_json::Value| -> Vec<String> {
+        serde_json::from_value(fix["lines"].clone()).unwrap()
+    };
+    let printed = fixes["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["fixes"].as_array().unwrap().iter())
+        .flat_map(|x| lines(&x["fix"]))
+        .collect();
+    let per_flow = audit["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("fix").is_some())
+        .flat_map(|f| lines(&f["fix"]))
+        .collect();
+    (printed, per_flow)
+}
+
+/// No two `lines` put the same number (Azure priority, network ACL rule number) in one NSG or
+/// ACL and direction, nor (Azure) the same rule name in one NSG; returns the numbers per
+/// NSG/ACL and direction.
+fn assert_numbers_distinct(
+    lines: &[String],
+) -> std::collections::BTreeMap<(String, String), Vec<u32>> {
+    let mut numbers: std::collections::BTreeMap<(String, String), Vec<u32>> = Default::default();
+    let mut names: Vec<(String, String)> = Vec::new();
+    for l in lines {
+        let (key, n) = if let Some(nsg) = arg_of(l, "--nsg-name") {
+            let name = (nsg.clone(), arg_of(l, "--name").unwrap().to_lowercase());
+            assert!(!names.contains(&name), "rule name used twice: {l}");
+            names.push(name);
+            (
+                (nsg, arg_of(l, "--direction").unwrap()),
+                arg_of(l, "--priority").unwrap(),
+            )
+        } else if let Some(acl) = arg_of(l, "--network-acl-id") {
+            let dir = if l.contains(" --egress ") {
+                "egress"
+            } else {
+                "ingress"
+            };
+            ((acl, dir.to_string()), arg_of(l, "--rule-number").unwrap())
+        } else {
+            panic!("not an Azure or network ACL fix: {l}")
+        };
+        let n: u32 = n.parse().unwrap();
+        let taken = numbers.entry(key.clone()).or_default();
+        assert!(!taken.contains(&n), "{key:?} gets number {n} twice: {l}");
+        taken.push(n);
+    }
+    numbers
+}
+
+/// Every flow blocked or partly blocked `before` is allowed `after`; the others did not change.
+fn assert_all_fixed(before: &serde_json::Value, after: &serde_json::Value) {
+    let b = flows(before);
+    let a = flows(after);
+    assert_eq!(b.len(), a.len());
+    let mut fixed = 0;
+    for ((k, sb, _), (ka, sa, _)) in b.iter().zip(&a) {
+        assert_eq!(k, ka);
+        if sb == "blocked" || sb == "partial" {
+            assert_eq!(sa, "allowed", "{k:?} was {sb}");
+            fixed += 1;
+        } else {
+            assert_eq!(sa, sb, "{k:?}");
+        }
+    }
+    assert!(fixed >= 5, "{fixed} flows fixed");
+}
+
+/// Azure: the fixes go at free priorities before the deny (149, 148, ... before 150), a
+/// different one per fix (Azure refuses two rules of one priority in one direction); ALL of
+/// them applied together to the NSG, every blocked flow is allowed, and nothing else changes.
 #[test]
 fn azure_fix_applies_and_passes() {
     let src = "fixtures/azure/fix/nsg-deny-at-150.json";
     let args = ["--env", "azure", "--role", "zca"];
     let v = fix_json(&[args.as_slice(), &[src]].concat());
+    let (before, _) = audit_json(&[args.as_slice(), &[src]].concat());
+    let (printed, per_flow) = fix_lines(&v, &before);
+    assert!(printed.len() >= 5);
+    assert_eq!(printed.len(), per_flow.len(), "one rule per blocked flow");
+    for lines in [&printed, &per_flow] {
+        let numbers = assert_numbers_distinct(lines);
+        let inbound = &numbers[&("nsg-zca".to_string(), "Inbound".to_string())];
+        assert_eq!(inbound.len(), lines.len());
+        // the highest free priorities before the deny, in flow order
+        let expected: Vec<u32> = (0..inbound.len() as u32).map(|i| 149 - i).collect();
+        assert_eq!(inbound, &expected);
+    }
     let mut nsg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
-    let fixes = v["files"][0]["fixes"].as_array().unwrap();
-    assert!(fixes.len() >= 5);
-    for (i, x) in fixes.iter().enumerate() {
-        let line = x["fix"]["lines"][0].as_str().unwrap();
-        assert!(
-            line.contains("--nsg-name nsg-zca") && line.contains("--priority 149"),
-            "{line}"
-        );
-        // several fixes to one NSG each need their own priority
-        nsg["securityRules"].as_array_mut().unwrap().push(nsg_rule(
-            line,
-            149 - i as u32,
-            "10.1.0.0/16",
-        ));
+    for line in &printed {
+        let priority = arg_of(line, "--priority").unwrap().parse().unwrap();
+        nsg["securityRules"]
+            .as_array_mut()
+            .unwrap()
+            .push(nsg_rule(line, priority, "10.1.0.0/16"));
     }
     let dir = super::cli::tempdir();
     let patched = dir.join("nsg.json");
     std::fs::write(&patched, serde_json::to_string_pretty(&nsg).unwrap()).unwrap();
-    let (before, _) = audit_json(&[args.as_slice(), &[src]].concat());
     let (after, _) = audit_json(&[args.as_slice(), &[patched.to_str().unwrap()]].concat());
-    let b = flows(&before);
-    let a = flows(&after);
-    assert_eq!(b.len(), a.len());
-    for ((k, sb, _), (_, sa, _)) in b.iter().zip(&a) {
-        if sb == "blocked" {
-            assert_eq!(sa, "allowed", "{k:?}");
-        } else {
-            assert_eq!(sa, sb, "{k:?}");
-        }
+    // the patched export is one Azure would accept: no duplicate priority reported
+    assert!(
+        after["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["message"]
+                .as_str()
+                .unwrap()
+                .contains("refuses equal priorities")),
+        "{:#}",
+        after["findings"]
+    );
+    assert_all_fixed(&before, &after);
+    // verified together, too
+    for x in v["files"][0]["fixes"].as_array().unwrap() {
+        assert!(
+            x["fix"]["verified"]
+                .as_str()
+                .unwrap()
+                .contains("applied together with the firewall's"),
+            "{x:#}"
+        );
+    }
+    // the same numbers whatever the threads do
+    for threads in ["1", "3"] {
+        let out = portolan()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["fix", "--include-conditional", "--format", "json"])
+            .args(args)
+            .arg(src)
+            .output()
+            .unwrap();
+        let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(again, v, "RAYON_NUM_THREADS={threads}");
     }
     // the NSG that denies at 100 cannot be fixed by one rule: it says so, and prints none
     let v = fix_json(
@@ -540,7 +652,7 @@ fn aws_sg_fix_applies_and_passes() {
 
 /// AWS network ACL (stateless): an entry pair, numbered before the deny, with the return entry
 /// for the replies; where only the replies are dropped, only the return entry. Applied to the
-/// export (each fix on its own), the flow passes, replies included.
+/// export (this fix on its own), the flow passes, replies included.
 #[test]
 fn aws_nacl_fix_is_a_verified_entry_pair() {
     let src = "fixtures/aws/nacl-no-return-path.json";
@@ -590,6 +702,74 @@ fn aws_nacl_fix_is_a_verified_entry_pair() {
         .find(|f| f["requirement"] == "aws.zvm-zasa-443" && f["direction"] == "inbound")
         .unwrap();
     assert_eq!(f["status"], "allowed", "{f:#}");
+}
+
+/// A network ACL entry from `aws ec2 create-network-acl-entry`, as `describe-network-acls`
+/// shows it.
+fn nacl_entry(line: &str, peers: &str) -> serde_json::Value {
+    let ports = arg_of(line, "--port-range").unwrap();
+    let (from, to) = ports
+        .strip_prefix("From=")
+        .and_then(|p| p.split_once(",To="))
+        .unwrap();
+    serde_json::json!({
+        "CidrBlock": arg_of(line, "--cidr-block").unwrap().replace("PEERS/32", peers),
+        "Egress": line.contains(" --egress "),
+        "PortRange": {"From": from.parse::<u32>().unwrap(), "To": to.parse::<u32>().unwrap()},
+        "Protocol": if arg_of(line, "--protocol").unwrap() == "udp" { "17" } else { "6" },
+        "RuleAction": "allow",
+        "RuleNumber": arg_of(line, "--rule-number").unwrap().parse::<u32>().unwrap(),
+    })
+}
+
+/// AWS network ACL: the fixes of one ACL get distinct rule numbers per direction (request
+/// entries from 32766 down before the `*` entry, return entries from 89 down before the deny at
+/// 90); ALL of them added to the export together, every blocked or partial flow is allowed.
+#[test]
+fn aws_nacl_fixes_get_distinct_numbers_and_apply_together() {
+    let src = "fixtures/aws/nacl-no-return-path.json";
+    let args = ["--env", "aws", "--role", "zca"];
+    let v = fix_json(&[&args[..], &[src]].concat());
+    let (before, _) = audit_json(&[&args[..], &[src]].concat());
+    let (printed, per_flow) = fix_lines(&v, &before);
+    assert_eq!(printed, per_flow, "one fix per flow, none shared");
+    let numbers = assert_numbers_distinct(&printed);
+    let acl = "acl-0d4c2b6a8e1f3a5c7".to_string();
+    let ingress = &numbers[&(acl.clone(), "ingress".to_string())];
+    let egress = &numbers[&(acl, "egress".to_string())];
+    assert!(ingress.len() >= 5 && egress.len() >= 5, "{numbers:?}");
+    // none is the number of an entry the ACL has
+    for (mine, has) in [
+        (ingress, [90, 100, 110, 120, 32767]),
+        (egress, [100, 110, 120, 32767, 32767]),
+    ] {
+        assert!(mine.iter().all(|n| !has.contains(n)), "{mine:?}");
+    }
+    assert!(ingress.contains(&89) && ingress.contains(&88) && ingress.contains(&32766));
+    assert!(egress.contains(&32766) && egress.contains(&32765));
+    // all of them together, the peers filled in (quick mode: any peer stands in)
+    let mut acl: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    for line in &printed {
+        acl["NetworkAcls"][0]["Entries"]
+            .as_array_mut()
+            .unwrap()
+            .push(nacl_entry(line, "0.0.0.0/0"));
+    }
+    let dir = super::cli::tempdir();
+    let patched = dir.join("acl.json");
+    std::fs::write(&patched, serde_json::to_string_pretty(&acl).unwrap()).unwrap();
+    let (after, _) = audit_json(&[&args[..], &[patched.to_str().unwrap()]].concat());
+    assert!(
+        after["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["code"] != "Z001"),
+        "{:#}",
+        after["findings"]
+    );
+    assert_all_fixed(&before, &after);
 }
 
 /// Windows: a block rule decides, and block wins over allow: no allow rule is offered; the
