@@ -634,7 +634,14 @@ fn still_denied(after: &Ruleset, pl: &Pipeline, region: &Region) -> Result<Reach
 fn opens(rs: &Ruleset, after: &Ruleset, adds: &[Add], targets: &[PacketBox]) -> Result<(), String> {
     for a in adds {
         for (bp, ap) in rs.pipelines.iter().zip(&after.pipelines) {
-            if !bp.stages.iter().any(|s| s.policy == a.policy) {
+            // only where packets can get to the changed chain: a stage of its policy entering
+            // it, or a chain that jumps there (a rule in `filter/INPUT` changes nothing on
+            // `FORWARD`)
+            if !bp
+                .stages
+                .iter()
+                .any(|s| s.policy == a.policy && leads_to(rs, a.policy, s.chain, a.chain))
+            {
                 continue;
             }
             let allowed = |r: &Ruleset, pl: &Pipeline| -> Vec<PacketBox> {
@@ -659,6 +666,31 @@ fn opens(rs: &Ruleset, after: &Ruleset, adds: &[Add], targets: &[PacketBox]) -> 
         }
     }
     Ok(())
+}
+
+/// Can packets entering chain `from` of policy `pi` get to chain `to` (through jumps and gotos)?
+fn leads_to(rs: &Ruleset, pi: usize, from: ChainId, to: ChainId) -> bool {
+    let Some(p) = rs.policies.get(pi) else {
+        return false;
+    };
+    let mut seen = vec![false; p.chains.len()];
+    let mut stack = vec![from];
+    while let Some(c) = stack.pop() {
+        if c == to {
+            return true;
+        }
+        if c >= seen.len() || std::mem::replace(&mut seen[c], true) {
+            continue;
+        }
+        for &r in &p.chains[c].rules {
+            if let Some(crate::model::Action::Jump(t) | crate::model::Action::Goto(t)) =
+                p.rules.get(r).map(|r| r.action)
+            {
+                stack.push(t);
+            }
+        }
+    }
+    false
 }
 
 /// The native position of a chain's rules: the model index before which a new rule goes so that
