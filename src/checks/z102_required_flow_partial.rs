@@ -3,6 +3,8 @@
 
 use super::Check;
 use super::Severity;
+use crate::engine::findings::{display_list, FlowCtx};
+use crate::engine::Finding;
 
 pub const CHECK: Check = Check {
     code: "Z102",
@@ -11,3 +13,27 @@ pub const CHECK: Check = Check {
     summary: "Some sources, destinations or ports of a required flow are denied.",
     doc: include_str!("z102_required_flow_partial.md"),
 };
+
+/// Z102 for a partly allowed flow: who gets through, labels on what drops the rest, the denied
+/// peers and the remedy.
+pub fn finding(cx: &FlowCtx<'_>) -> Finding {
+    let mut f = cx.finding(
+        &CHECK,
+        &format!(
+            "is allowed only from {}",
+            display_list(&cx.rec.allowed_sources)
+        ),
+    );
+    f.labels = cx.deny_labels("drops the rest of");
+    let (what, denied) = if cx.rec.direction == "outbound" {
+        ("destinations", cx.reach.denied_destinations())
+    } else {
+        ("sources", cx.reach.denied_sources())
+    };
+    f.help = Some(format!(
+        "denied {what}: {}; {}",
+        display_list(&denied.to_cidrs()),
+        cx.fix_help()
+    ));
+    f
+}

@@ -74,37 +74,44 @@ pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
     )
 }
 
-pub(super) fn flow_findings(
-    rec: &FlowRecord,
-    reach: &Reach,
-    rs: &Ruleset,
-    remedy: Option<&crate::remedy::Remedy>,
-) -> Vec<Finding> {
-    // the help of Z101/Z102: the remedy's fix, or why no single change fixes it
-    let fix_help = || {
-        remedy
-            .map(|r| r.help())
-            .unwrap_or_else(|| "allow the flow for the peers that need it".into())
-    };
-    let mut out = Vec::new();
-    let conditional = rec.conditional;
-    let base = |check: &checks::Check, what: &str| {
-        let mut f = Finding::new(check, flow_message(rec, what));
-        f.file = Some(rec.file);
-        f.requirement = Some(rec.requirement.clone());
-        f.site = rec.site.clone();
-        if conditional && f.severity == Severity::Error {
+/// What the checks of an evaluated flow (Z101, Z102, Z103, Z002) read: the flow record, its
+/// evaluation, the ruleset and the remedy; and the pieces of a finding they share.
+pub struct FlowCtx<'a> {
+    pub rec: &'a FlowRecord,
+    pub reach: &'a Reach,
+    pub rs: &'a Ruleset,
+    pub remedy: Option<&'a crate::remedy::Remedy>,
+}
+
+impl FlowCtx<'_> {
+    /// A finding about this flow: the flow's message with `what`, its file, requirement and
+    /// site; an error becomes a warning when the flow is needed only under a condition.
+    pub fn finding(&self, check: &checks::Check, what: &str) -> Finding {
+        let mut f = Finding::new(check, flow_message(self.rec, what));
+        f.file = Some(self.rec.file);
+        f.requirement = Some(self.rec.requirement.clone());
+        f.site = self.rec.site.clone();
+        if self.rec.conditional && f.severity == Severity::Error {
             f.severity = Severity::Warning;
         }
         f
-    };
-    let deny_labels = |verb: &str| -> Vec<Label> {
+    }
+
+    /// The help of Z101/Z102: the remedy's fix, or why no single change fixes it.
+    pub fn fix_help(&self) -> String {
+        self.remedy
+            .map(|r| r.help())
+            .unwrap_or_else(|| "allow the flow for the peers that need it".into())
+    }
+
+    /// Labels on what denies the flow, and on the jumps and returns that led there.
+    pub fn deny_labels(&self, verb: &str) -> Vec<Label> {
+        let (rec, reach, rs) = (self.rec, self.reach, self.rs);
         let mut labels: Vec<Label> = reach
             .deciders(Verdict::Deny)
             .into_iter()
             .filter_map(|at| label_at(rs, at, format!("{verb} {}/{}", rec.protocol, rec.ports)))
             .collect();
-        // the jumps and returns that led there
         for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
             for &(pi, r) in &o.via {
                 let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else {
@@ -134,95 +141,41 @@ pub(super) fn flow_findings(
             }
         }
         labels
-    };
-    match rec.status {
-        Status::Allowed => {}
-        Status::Blocked => {
-            // name what denies it (with NSGs in series: which NSG)
-            let by: Vec<String> = reach
-                .deciders(Verdict::Deny)
-                .into_iter()
-                .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
-                .collect();
-            let what = match by.as_slice() {
-                [one] => format!("is blocked by {one}"),
-                _ => "is blocked".to_string(),
-            };
-            let mut f = base(&z101_required_flow_blocked::CHECK, &what);
-            f.labels = deny_labels("drops");
-            let mut help = fix_help();
-            if let Some(hint) = disabled_rule_hint(reach, rs, rec.direction == "outbound") {
-                help = format!("{hint}; or {help}");
-            }
-            f.help = Some(help);
-            out.push(f);
-        }
-        Status::Partial => {
-            let mut f = base(
-                &z102_required_flow_partial::CHECK,
-                &format!(
-                    "is allowed only from {}",
-                    display_list(&rec.allowed_sources)
-                ),
-            );
-            f.labels = deny_labels("drops the rest of");
-            let (what, denied) = if rec.direction == "outbound" {
-                ("destinations", reach.denied_destinations())
-            } else {
-                ("sources", reach.denied_sources())
-            };
-            f.help = Some(format!(
-                "denied {what}: {}; {}",
-                display_list(&denied.to_cidrs()),
-                fix_help()
-            ));
-            out.push(f);
-        }
-        Status::Unknown => {
-            let mut f = base(&z103_required_flow_unknown::CHECK, "cannot be decided");
-            let und: Vec<At> = reach.deciders(Verdict::Unknown);
-            f.labels = und
-                .iter()
-                .filter(|at| is_undecidable(rs, **at))
-                .filter_map(|at| label_at(rs, *at, "cannot be evaluated".into()))
-                .collect();
-            f.help = Some(format!(
-                "undecided because: {}",
-                rec.unknown_reasons.join("; ")
-            ));
-            out.push(f);
-            // Z002 once per undecidable rule that touched a required flow
-            for at in und.into_iter().filter(|at| is_undecidable(rs, *at)) {
-                let Some(p) = rs.policies.get(at.policy) else {
-                    continue;
-                };
-                let (Decider::Rule(r) | Decider::Loop(r)) = at.decider else {
-                    continue;
-                };
-                let Some(rule) = p.rules.get(r) else { continue };
-                let why = if rule.undecidable.is_empty() {
-                    "its verdict is not in the export".to_string()
-                } else {
-                    rule.undecidable.join("; ")
-                };
-                let mut f = Finding::new(
-                    &z002_undecidable_match::CHECK,
-                    format!("{}: {why}", rule.prov.label),
-                );
-                f.file = Some(rec.file);
-                f.labels = label_at(rs, at, "undecidable".into()).into_iter().collect();
-                f.help = Some(
-                    "flows through this rule are reported as unknown; see `portolan explain Z002`"
-                        .into(),
-                );
-                out.push(f);
-            }
-        }
     }
-    out
+
+    /// Windows keeps disabled rules: the one whose enabling would admit what is denied, if any.
+    pub fn disabled_rule_hint(&self) -> Option<String> {
+        disabled_rule_hint(self.reach, self.rs, self.rec.direction == "outbound")
+    }
 }
 
-fn is_undecidable(rs: &Ruleset, at: At) -> bool {
+/// The findings of one evaluated flow, by its status: each check's logic is in its own file.
+pub(super) fn flow_findings(
+    rec: &FlowRecord,
+    reach: &Reach,
+    rs: &Ruleset,
+    remedy: Option<&crate::remedy::Remedy>,
+) -> Vec<Finding> {
+    let cx = FlowCtx {
+        rec,
+        reach,
+        rs,
+        remedy,
+    };
+    match rec.status {
+        Status::Allowed => Vec::new(),
+        Status::Blocked => vec![z101_required_flow_blocked::finding(&cx)],
+        Status::Partial => vec![z102_required_flow_partial::finding(&cx)],
+        Status::Unknown => {
+            let mut out = vec![z103_required_flow_unknown::finding(&cx)];
+            out.extend(z002_undecidable_match::from_flow(&cx));
+            out
+        }
+    }
+}
+
+/// A decider the engine could not decide: an undecidable rule, an opaque verdict, a jump loop.
+pub fn is_undecidable(rs: &Ruleset, at: At) -> bool {
     match at.decider {
         Decider::Loop(_) => true,
         _ => rs
