@@ -47,9 +47,15 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
     };
     let ports = crate::model::ports::port_string(&cx.ports);
     let inbound = cx.inbound();
+    // one rule per profile (each profile is its own firewall here): the rule name (its id, which
+    // New-NetFirewallRule requires to be unique) says which
+    let id = match &rs.profile {
+        Some(p) => format!("{}-{}", cx.addr_name(0), p.to_ascii_lowercase()),
+        None => cx.addr_name(0),
+    };
     let mut line = format!(
         "New-NetFirewallRule -Name \"{}\" -DisplayName \"Zerto {}\" -Direction {}",
-        cx.addr_name(0),
+        id,
         cx.rec.requirement,
         if inbound { "Inbound" } else { "Outbound" }
     );
@@ -71,7 +77,7 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
     let rule = new_rule(
         cx.rule_box(&cx.peer_set, &cx.host_set, cx.ports.clone()),
         NativeRef::Windows {
-            id: cx.addr_name(0),
+            id,
             enabled: true,
             outbound: !inbound,
         },

@@ -258,6 +258,13 @@ const FIXTURES: &[&[&str]] = &[
         "zvm",
         "fixtures/windows/zvm-netsh-block-9081.utf16le.txt",
     ],
+    &[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "fixtures/windows/fix/zvm-default-blocks-9669.ps.json",
+    ],
 ];
 
 /// For every blocked or partial flow of every fixture: the flow has a fix or says why not, the
@@ -794,4 +801,106 @@ fn windows_block_rule_is_named_not_outvoted() {
         );
         assert!(!why.contains("New-NetFirewallRule"));
     }
+}
+
+/// Windows: the profile's default blocks 9669 (no block rule decides), so the fix is one
+/// `New-NetFirewallRule` per profile, each with its own name. Added to the PowerShell export as
+/// `Get-NetFirewallRule` would list them (enums as numbers: Direction 1 = In, Action 2 = Allow,
+/// Profile 1/2/4 = Domain/Private/Public), the flow passes in every profile and nothing else
+/// opens to the world.
+#[test]
+fn windows_default_block_fix_applies_and_passes() {
+    let src = "fixtures/windows/fix/zvm-default-blocks-9669.ps.json";
+    let args = ["--env", "vsphere", "--role", "zvm"];
+    let status = |v: &serde_json::Value| -> Vec<String> {
+        v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["requirement"] == "vsphere.admin-client-zvm-9669")
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let z201 = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "Z201" || f["code"] == "Z202")
+            .count()
+    };
+    let (before, _) = audit_json(&[&args[..], &[src]].concat());
+    assert_eq!(status(&before), vec!["blocked"; 3]);
+    let v = fix_json(&[&args[..], &[src]].concat());
+    // (the fix output also holds the conditional ZCM flow to 9669)
+    let fixes: Vec<&serde_json::Value> = v["files"][0]["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["flow"]
+                .as_str()
+                .unwrap()
+                .starts_with("vsphere.admin-client-zvm-9669 ")
+        })
+        .map(|f| &f["fix"])
+        .collect();
+    assert_eq!(fixes.len(), 3, "{v:#}");
+    let text = std::fs::read(src).unwrap();
+    let text = String::from_utf8(text[3..].to_vec()).unwrap(); // after the BOM
+    let mut rules: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut names = Vec::new();
+    for fix in fixes {
+        assert_eq!(fix["platform"], "windows");
+        let line = fix["lines"][0].as_str().unwrap();
+        let arg = |flag: &str| -> String {
+            let rest = &line[line.find(&format!("-{flag} ")).unwrap() + flag.len() + 2..];
+            rest.split(' ')
+                .next()
+                .unwrap()
+                .trim_matches('"')
+                .to_string()
+        };
+        assert_eq!(arg("Direction"), "Inbound");
+        assert_eq!(arg("Action"), "Allow");
+        assert_eq!(arg("LocalPort"), "9669");
+        assert_eq!(
+            arg("RemoteAddress"),
+            "PEERS",
+            "quick mode names the peers it needs"
+        );
+        names.push(arg("Name"));
+        let profile = match arg("Profile").as_str() {
+            "Domain" => 1,
+            "Private" => 2,
+            "Public" => 4,
+            p => panic!("profile {p}"),
+        };
+        rules.as_array_mut().unwrap().push(serde_json::json!({
+            "Name": arg("Name"), "DisplayName": "Zerto GUI", "DisplayGroup": null,
+            "Enabled": 1, "Direction": 1, "Action": 2, "Profile": profile,
+            "Protocol": arg("Protocol"), "LocalPort": arg("LocalPort"), "RemotePort": "Any",
+            "IcmpType": "Any", "LocalAddress": "Any", "RemoteAddress": "10.30.5.0/24",
+            "Program": "Any", "Service": "Any", "EdgeTraversalPolicy": 0
+        }));
+    }
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 3, "one rule name per profile: {names:?}");
+    let dir = super::cli::tempdir();
+    let patched = dir.join("zvm-fixed.ps.json");
+    std::fs::write(&patched, serde_json::to_string_pretty(&rules).unwrap()).unwrap();
+    let (after, _) = audit_json(&[&args[..], &[patched.to_str().unwrap()]].concat());
+    assert_eq!(status(&after), vec!["allowed"; 3]);
+    let allowed: Vec<&serde_json::Value> = after["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["requirement"] == "vsphere.admin-client-zvm-9669")
+        .map(|f| &f["allowed_sources"])
+        .collect();
+    for a in allowed {
+        assert_eq!(a, &serde_json::json!(["10.30.5.0/24"]));
+    }
+    assert!(z201(&after) <= z201(&before));
 }
