@@ -40,25 +40,8 @@ pub(super) struct RuleChanges {
 }
 
 /// A rule's source text for comparing: whitespace folded, iptables `[packets:bytes]` counters
-/// dropped.
-pub(super) fn normalise(text: &str) -> String {
-    text.split_whitespace()
-        .filter(|t| !is_counter(t))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn is_counter(t: &str) -> bool {
-    t.strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .and_then(|t| t.split_once(':'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|c| c.is_ascii_digit())
-                && b.bytes().all(|c| c.is_ascii_digit())
-        })
-}
+/// dropped (the same normalisation waivers and fingerprints use).
+pub(super) use crate::engine::finding::normalise;
 
 fn rules_of(side: &Side) -> Vec<RuleEntry> {
     let mut out = Vec::new();
@@ -225,8 +208,11 @@ mod tests {
             normalise("-A INPUT -p tcp -j ACCEPT")
         );
         assert_eq!(normalise(":INPUT DROP [0:0]"), ":INPUT DROP");
-        assert!(!is_counter("[a:1]"));
-        assert!(!is_counter("[:]"));
+        // only `[digits:digits]` is a counter
+        assert_eq!(
+            normalise("-A X -m comment --comment [a:1] [:]"),
+            "-A X -m comment --comment [a:1] [:]"
+        );
     }
 
     #[test]
