@@ -123,16 +123,20 @@ pub fn analyse(p: &Policy, entered: &[ChainId]) -> Vec<ChainReach> {
         }
         stack.extend(p.chains[c].rules.iter().filter_map(|&r| target(r)));
     }
-    let mut indeg = vec![0usize; n];
-    for c in (0..n).filter(|c| reachable[*c]) {
-        let mut kids: Vec<ChainId> = p.chains[c]
+    // the chains a chain's jumps and gotos lead to, each once
+    let kids = |c: ChainId| -> Vec<ChainId> {
+        let mut k: Vec<ChainId> = p.chains[c]
             .rules
             .iter()
             .filter_map(|&r| target(r))
             .collect();
-        kids.sort_unstable();
-        kids.dedup();
-        for k in kids {
+        k.sort_unstable();
+        k.dedup();
+        k
+    };
+    let mut indeg = vec![0usize; n];
+    for c in (0..n).filter(|c| reachable[*c]) {
+        for k in kids(c) {
             indeg[k] += 1;
         }
     }
@@ -171,14 +175,7 @@ pub fn analyse(p: &Policy, entered: &[ChainId]) -> Vec<ChainReach> {
         }
         let r = analyse_chain(p, c, &mut entries, &mut covers);
         // children whose parents are all done come next
-        let mut kids: Vec<ChainId> = p.chains[c]
-            .rules
-            .iter()
-            .filter_map(|&r| target(r))
-            .collect();
-        kids.sort_unstable();
-        kids.dedup();
-        for k in kids {
+        for k in kids(c) {
             indeg[k] = indeg[k].saturating_sub(1);
             if indeg[k] == 0 && !done[k] && !order[i..].contains(&k) {
                 order.push(k);

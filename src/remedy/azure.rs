@@ -12,19 +12,8 @@ const HIGHEST: u32 = 4096;
 
 pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
     let rs = cx.rs;
-    let pipeline = rs
-        .pipeline(cx.hook)
-        .ok_or("the NSG has no rules for this direction")?;
-    let denying: Vec<usize> = cx
-        .denied
-        .iter()
-        .flat_map(|o| o.deciders.iter().map(|d| d.policy))
-        .collect();
-    let stage = pipeline
-        .stages
-        .iter()
-        .find(|s| denying.contains(&s.policy))
-        .ok_or("no NSG on the path denies the flow")?;
+    // the first stage (table, NSG) on the path that denies any of it
+    let stage = super::denying_stage(cx)?;
     let pi = stage.policy;
     let p = rs.policies.get(pi).ok_or("no such NSG")?;
     let chain = p.chains.get(stage.chain).ok_or("no such chain")?;

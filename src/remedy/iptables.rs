@@ -9,20 +9,8 @@ use crate::model::{Decider, NativeRef, Ruleset};
 
 pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
     let rs = cx.rs;
-    let pipeline = rs
-        .pipeline(cx.hook)
-        .ok_or("the firewall has no chain for this direction")?;
-    let denying: Vec<usize> = cx
-        .denied
-        .iter()
-        .flat_map(|o| o.deciders.iter().map(|d| d.policy))
-        .collect();
-    // the first stage (table) on the path that denies any of it
-    let stage = pipeline
-        .stages
-        .iter()
-        .find(|s| denying.contains(&s.policy))
-        .ok_or("no stage of the pipeline denies the flow")?;
+    // the first stage (table, NSG) on the path that denies any of it
+    let stage = super::denying_stage(cx)?;
     let pi = stage.policy;
     let p = rs.policies.get(pi).ok_or("no such table")?;
     let entry = p.chains.get(stage.chain).ok_or("no such chain")?;

@@ -693,6 +693,25 @@ fn leads_to(rs: &Ruleset, pi: usize, from: ChainId, to: ChainId) -> bool {
     false
 }
 
+/// The first stage of the flow's pipeline whose policy denies part of it: where a fix goes.
+pub(crate) fn denying_stage(cx: &Ctx<'_>) -> Result<crate::model::Stage, String> {
+    let pipeline = cx
+        .rs
+        .pipeline(cx.hook)
+        .ok_or("the firewall has no rules for this direction")?;
+    let denying: Vec<usize> = cx
+        .denied
+        .iter()
+        .flat_map(|o| o.deciders.iter().map(|d| d.policy))
+        .collect();
+    pipeline
+        .stages
+        .iter()
+        .find(|s| denying.contains(&s.policy))
+        .copied()
+        .ok_or_else(|| "no stage on the path denies the flow".to_string())
+}
+
 /// The native position of a chain's rules: the model index before which a new rule goes so that
 /// it comes before the first rule `after` says it must precede (or at the end).
 pub(crate) fn position(rules: &[usize], after: impl Fn(usize) -> bool) -> usize {
