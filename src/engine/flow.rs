@@ -203,9 +203,12 @@ pub(super) fn run_job(
     }
     rec.exact_peers = exact;
     rec.status = reach.status(exact);
-    // a stateless filter (network ACL) must also let the replies back out
+    // the replies must get back too where the rules see them: an iptables host (they are
+    // ESTABLISHED, and the reverse hook's chains must accept that) or a stateless filter
     let mut return_findings = Vec::new();
-    if rs.stateless && rec.status != Status::Blocked {
+    // what drops the replies, named with the request's deciders
+    let mut reply_deciders = Vec::new();
+    if rs.replies_filtered() && rec.status != Status::Blocked {
         let back = match job.hook {
             Hook::Input => Hook::Output,
             Hook::Output => Hook::Input,
@@ -220,13 +223,31 @@ pub(super) fn run_job(
             }
             let reply = Reach::evaluate(rs, bp, &reply_region);
             let rs_status = reply.status(true);
-            if rs_status != Status::Allowed {
+            // nothing admitted (an unknown request): no replies to judge
+            let admitted = !reply_region.src.is_empty() && !reply_region.dst.is_empty();
+            if admitted && rs_status != Status::Allowed {
+                reply_deciders = reply.deciders(Verdict::Deny);
+                let by: Vec<String> = reply
+                    .deciders(Verdict::Deny)
+                    .into_iter()
+                    .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
+                    .collect();
                 let what = format!(
-                    "its replies (tcp/udp from port {} to ports {}-{}) are not let back by {}",
+                    "its replies ({}{} from port {} to ports {}-{}) are {} {}",
+                    if rs.stateless { "" } else { "ESTABLISHED " },
+                    rec.protocol,
                     rec.ports,
                     reach::EPHEMERAL.0,
                     reach::EPHEMERAL.1,
-                    bp.name
+                    if rs_status == Status::Unknown {
+                        "perhaps not let back by"
+                    } else {
+                        "dropped by"
+                    },
+                    match by.as_slice() {
+                        [] => bp.name.clone(),
+                        names => names.join(", "),
+                    }
                 );
                 rec.return_path = Some(format!("{}: {what}", rs_status.name()));
                 rec.status = match (rec.status, rs_status) {
@@ -234,17 +255,20 @@ pub(super) fn run_job(
                     (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
                     _ => Status::Partial,
                 };
-                let check = if rec.status == Status::Blocked {
-                    &z101_required_flow_blocked::CHECK
-                } else {
-                    &z102_required_flow_partial::CHECK
+                let check = match rec.status {
+                    Status::Blocked => &z101_required_flow_blocked::CHECK,
+                    Status::Unknown => &crate::checks::z103_required_flow_unknown::CHECK,
+                    _ => &z102_required_flow_partial::CHECK,
                 };
-                let mut f = Finding::new(
-                    check,
-                    flow_message(&rec, &format!("is stateless-filtered and {what}")),
-                );
+                let message = if rs.stateless {
+                    format!("is stateless-filtered and {what}")
+                } else {
+                    format!("is let in, but {what}")
+                };
+                let mut f = Finding::new(check, flow_message(&rec, &message));
                 f.file = Some(t.file);
                 f.requirement = Some(rec.requirement.clone());
+                f.site = rec.site.clone();
                 if rec.conditional && f.severity == Severity::Error {
                     f.severity = Severity::Warning;
                 }
@@ -253,12 +277,19 @@ pub(super) fn run_job(
                     .into_iter()
                     .filter_map(|at| label_at(rs, at, "drops the replies".into()))
                     .collect();
-                f.help = Some(format!(
-                    "a network ACL is stateless: allow the return traffic in {} (ports {}-{} to the peers)",
-                    bp.name,
-                    reach::EPHEMERAL.0,
-                    reach::EPHEMERAL.1
-                ));
+                f.help = Some(if rs.stateless {
+                    format!(
+                        "a network ACL is stateless: allow the return traffic in {} (ports {}-{} to the peers)",
+                        bp.name,
+                        reach::EPHEMERAL.0,
+                        reach::EPHEMERAL.1
+                    )
+                } else {
+                    format!(
+                        "accept the connection's replies in {} (`-m conntrack --ctstate ESTABLISHED -j ACCEPT` before what drops them)",
+                        bp.name
+                    )
+                });
                 return_findings.push(f);
             }
         }
@@ -267,7 +298,9 @@ pub(super) fn run_job(
     rec.deciding = reach
         .all_deciders()
         .into_iter()
-        .filter_map(|(at, _)| deciding(file, rs, at))
+        .map(|(at, _)| at)
+        .chain(reply_deciders)
+        .filter_map(|at| deciding(file, rs, at))
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);

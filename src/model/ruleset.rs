@@ -240,6 +240,16 @@ impl Ruleset {
         out
     }
 
+    /// Do the replies of a connection this ruleset admits have to pass its rules too? On an
+    /// iptables host they do: connection tracking only labels them ESTABLISHED, and the reverse
+    /// hook's chains must accept that (a `:OUTPUT DROP` with no ESTABLISHED accept drops them).
+    /// A stateless filter (an AWS network ACL) checks them like any packet. Azure NSGs, AWS
+    /// security groups and Windows Defender Firewall are stateful: the replies of an allowed
+    /// connection are let through whatever the rules say.
+    pub fn replies_filtered(&self) -> bool {
+        self.stateless || self.platform == Platform::Iptables
+    }
+
     /// The rule a decider names (`None` for a chain policy).
     pub fn rule(&self, at: At) -> Option<&super::rule::Rule> {
         let p = self.policies.get(at.policy)?;

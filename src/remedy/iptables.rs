@@ -1,26 +1,78 @@
 //! iptables / ip6tables: one `-I CHAIN N` (or `-A CHAIN`) in the table that denies, in the entry
 //! chain of that stage, before the first rule on the denied packets' path there: the rule that
-//! drops them, or the jump that takes them to where they are dropped. Positions come from the
-//! rules' native references (`NativeRef::Chain { index }`), never from labels.
+//! drops them, or the jump that takes them to where they are dropped. Where the reverse hook
+//! drops the connection's replies (they are ESTABLISHED, and `:OUTPUT DROP` with no ESTABLISHED
+//! accept drops them), a second line accepts exactly those replies the same way. Positions come
+//! from the rules' native references (`NativeRef::Chain { index }`), never from labels.
 
 use super::{insert_rules, new_rule, position, Add, Addrs, Ctx, Fix, Proposal, PEERS};
 use crate::model::ports::ConnState;
 use crate::model::{Decider, NativeRef, Ruleset};
 
-pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
-    let rs = cx.rs;
-    // the first stage (table, NSG) on the path that denies any of it
-    let stage = super::denying_stage(cx)?;
-    let pi = stage.policy;
-    let p = rs.policies.get(pi).ok_or("no such table")?;
-    let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
+pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, String> {
+    let mut lines = Vec::new();
+    let mut adds = Vec::new();
+    let mut table = None;
+    if !cx.denied.is_empty() {
+        let (line, add, t) = request(cx)?;
+        lines.push(line);
+        adds.push(add);
+        table = Some(t);
+    }
+    if needs_replies {
+        let (line, add, t) = replies(cx)?;
+        if table.as_ref().is_some_and(|x| *x != t) {
+            return Err(format!(
+                "the request and its replies are dropped in different tables ({} and {t}): two changes",
+                table.unwrap_or_default()
+            ));
+        }
+        lines.push(line);
+        adds.push(add);
+        table = Some(t);
+    }
+    Ok(Proposal {
+        fix: Fix {
+            platform: "iptables",
+            lines,
+            table,
+            // the peers are the requests' sources and the replies' destinations (inbound)
+            note: cx.placeholder_note(&{
+                let (req, rep) = if cx.peers_are_sources {
+                    ("s", "d")
+                } else {
+                    ("d", "s")
+                };
+                match (cx.denied.is_empty(), needs_replies) {
+                    (false, true) => format!("`-{req} {PEERS}` (and `-{rep} {PEERS}`)"),
+                    (true, _) => format!("`-{rep} {PEERS}`"),
+                    (false, false) => format!("`-{req} {PEERS}`"),
+                }
+            }),
+            firewall: cx.rs.platform.name(),
+            verified: String::new(),
+        },
+        adds,
+        host_addressable: true,
+        reply_any_sport: false,
+    })
+}
+
+/// The position in `entry` (of policy `pi`) before the first rule on the path of `denied` there:
+/// the rule that drops them or the jump that takes them to it (`None`: the chain's policy).
+fn first_on_path(
+    rs: &Ruleset,
+    pi: usize,
+    entry: &crate::model::Chain,
+    denied: &[&crate::model::Outcome],
+) -> Option<u32> {
+    let p = rs.policies.get(pi)?;
     let native_index = |r: usize| match p.rules.get(r).map(|r| &r.native) {
         Some(NativeRef::Chain { index, .. }) => Some(*index),
         _ => None,
     };
-    // per denied piece: the first rule of the entry chain on its path (None: the policy)
     let mut at: Option<u32> = None;
-    for o in &cx.denied {
+    for o in denied {
         let first =
             o.via
                 .iter()
@@ -37,16 +89,18 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
             at = Some(at.map_or(n, |a| a.min(n)));
         }
     }
-    let addr = |a: &Addrs| match a {
+    at
+}
+
+fn addr(a: &Addrs) -> Option<String> {
+    match a {
         Addrs::Any => None,
         Addrs::Cidrs(c) => Some(c.join(",")),
         Addrs::Placeholder => Some(PEERS.to_string()),
-    };
-    let (s, d) = if cx.peers_are_sources {
-        (addr(&cx.peers), addr(&cx.host))
-    } else {
-        (addr(&cx.host), addr(&cx.peers))
-    };
+    }
+}
+
+fn port_opt(cx: &Ctx<'_>, opt: &str) -> Result<String, String> {
     let proto = cx.proto_name();
     let ranges: Vec<String> = cx
         .ports
@@ -60,10 +114,27 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
             }
         })
         .collect();
-    let port = match ranges.as_slice() {
-        [one] => format!("-m {proto} --dport {one}"),
-        many if many.len() <= 15 => format!("-m multiport --dports {}", many.join(",")),
-        _ => return Err("the denied ports need more than 15 port ranges in one rule".into()),
+    match ranges.as_slice() {
+        [one] => Ok(format!("-m {proto} --{opt} {one}")),
+        many if many.len() <= 15 => Ok(format!("-m multiport --{opt}s {}", many.join(","))),
+        _ => Err("the denied ports need more than 15 port ranges in one rule".into()),
+    }
+}
+
+/// The new connections: `-I CHAIN N -s PEERS -d HOST -p P --dport PORTS --ctstate NEW -j ACCEPT`
+/// in the entry chain of the first stage that denies them.
+fn request(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
+    let rs = cx.rs;
+    // the first stage (table) on the path that denies any of it
+    let stage = super::denying_stage(cx)?;
+    let pi = stage.policy;
+    let p = rs.policies.get(pi).ok_or("no such table")?;
+    let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
+    let at = first_on_path(rs, pi, entry, &cx.denied);
+    let (s, d) = if cx.peers_are_sources {
+        (addr(&cx.peers), addr(&cx.host))
+    } else {
+        (addr(&cx.host), addr(&cx.peers))
     };
     let mut spec = String::new();
     if let Some(s) = s {
@@ -73,7 +144,9 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
         spec.push_str(&format!("-d {d} "));
     }
     spec.push_str(&format!(
-        "-p {proto} {port} -m conntrack --ctstate NEW -m comment --comment \"portolan: {}\" -j ACCEPT",
+        "-p {} {} -m conntrack --ctstate NEW -m comment --comment \"portolan: {}\" -j ACCEPT",
+        cx.proto_name(),
+        port_opt(cx, "dport")?,
         cx.rec.requirement
     ));
     let line = match at {
@@ -91,26 +164,101 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
         },
         format!("{}/{} (fix)", p.name, entry.name),
     );
-    Ok(Proposal {
-        fix: Fix {
-            platform: "iptables",
-            lines: vec![line],
-            table: Some(p.name.clone()),
-            note: cx.placeholder_note(&format!(
-                "`-{} {PEERS}`",
-                if cx.peers_are_sources { "s" } else { "d" }
-            )),
-            firewall: rs.platform.name(),
-            verified: String::new(),
-        },
-        adds: vec![Add {
+    Ok((
+        line,
+        Add {
             policy: pi,
             chain: stage.chain,
             rule,
-        }],
-        host_addressable: true,
-        reply_any_sport: false,
-    })
+        },
+        p.name.clone(),
+    ))
+}
+
+/// The replies of the connections (ESTABLISHED, from the service's ports back to the clients'
+/// ephemeral ports), where the reverse hook drops them: `-I CHAIN N -s HOST -d PEERS -p P
+/// --sport PORTS --dport 1024:65535 --ctstate ESTABLISHED -j ACCEPT`. Only packets of
+/// connections the kernel has already seen are ESTABLISHED: no new connection is admitted.
+fn replies(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
+    let rs = cx.rs;
+    let back = super::back(cx.hook);
+    let bp = rs
+        .pipeline(back)
+        .ok_or("the firewall has no chain for the replies")?;
+    let rr = super::reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
+    let reach = crate::engine::reach::Reach::evaluate(rs, bp, &rr);
+    let denied: Vec<&crate::model::Outcome> = reach
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == crate::model::Verdict::Deny)
+        .collect();
+    let policies: Vec<usize> = denied
+        .iter()
+        .flat_map(|o| o.deciders.iter().map(|d| d.policy))
+        .collect();
+    let stage = bp
+        .stages
+        .iter()
+        .find(|s| policies.contains(&s.policy))
+        .copied()
+        .ok_or("no stage on the replies' path denies them")?;
+    let pi = stage.policy;
+    let p = rs.policies.get(pi).ok_or("no such table")?;
+    let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
+    let at = first_on_path(rs, pi, entry, &denied);
+    // the replies go from the host (or the server) back to the peers
+    let (s, d) = if cx.peers_are_sources {
+        (addr(&cx.host), addr(&cx.peers))
+    } else {
+        (addr(&cx.peers), addr(&cx.host))
+    };
+    let mut spec = String::new();
+    if let Some(s) = s {
+        spec.push_str(&format!("-s {s} "));
+    }
+    if let Some(d) = d {
+        spec.push_str(&format!("-d {d} "));
+    }
+    let (lo, hi) = crate::engine::reach::EPHEMERAL;
+    let sport = port_opt(cx, "sport")?;
+    let dport = if sport.starts_with("-m multiport") {
+        format!("-m {} --dport {lo}:{hi}", cx.proto_name())
+    } else {
+        format!("--dport {lo}:{hi}")
+    };
+    spec.push_str(&format!(
+        "-p {} {sport} {dport} -m conntrack --ctstate ESTABLISHED -m comment --comment \"portolan: {} replies\" -j ACCEPT",
+        cx.proto_name(),
+        cx.rec.requirement
+    ));
+    let line = match at {
+        Some(n) => format!("-I {} {n} {spec}", entry.name),
+        None => format!("-A {} {spec}", entry.name),
+    };
+    // the model rule: exactly what the printed one matches
+    let mut b = cx.rule_box(&cx.reply_peers, &cx.host_set, cx.ports.clone());
+    std::mem::swap(&mut b.src, &mut b.dst);
+    b.sport = cx.ports.clone();
+    b.dport = crate::model::ports::PortSet::range(lo, hi);
+    b.state = ConnState::Established.set();
+    let rule = new_rule(
+        b,
+        NativeRef::Chain {
+            chain: stage.chain,
+            index: at.unwrap_or(0),
+            content: 0,
+        },
+        format!("{}/{} (fix for the replies)", p.name, entry.name),
+    );
+    Ok((
+        line,
+        Add {
+            policy: pi,
+            chain: stage.chain,
+            rule,
+        },
+        p.name.clone(),
+    ))
 }
 
 /// `-I CHAIN N` goes before the rule written at position N; `-A` (index 0) at the end.

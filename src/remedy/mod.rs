@@ -335,7 +335,7 @@ pub(crate) fn compute(
     } else {
         (union(peer_of, Verdict::Deny), union(host_of, Verdict::Deny))
     };
-    let needs_replies = rs.stateless && replies_denied(rs, hook, region, &reply_peers);
+    let needs_replies = rs.replies_filtered() && replies_denied(rs, hook, region, &reply_peers);
     if denied.is_empty() && !needs_replies {
         return None;
     }
@@ -403,7 +403,7 @@ pub(crate) fn compute(
         taken,
     };
     let proposal = match rs.platform {
-        Platform::Iptables => iptables::propose(&cx),
+        Platform::Iptables => iptables::propose(&cx, needs_replies),
         Platform::AzureNsg => azure::propose(&cx),
         Platform::AwsSecurityGroup => aws_sg::propose(&cx),
         Platform::AwsNetworkAcl => aws_nacl::propose(&cx, needs_replies),
@@ -422,7 +422,7 @@ pub(crate) fn compute(
     })
 }
 
-fn back(hook: Hook) -> Hook {
+pub(crate) fn back(hook: Hook) -> Hook {
     match hook {
         Hook::Input => Hook::Output,
         Hook::Output => Hook::Input,
@@ -431,7 +431,7 @@ fn back(hook: Hook) -> Hook {
 }
 
 /// The replies of the flow to/from `peers`, restricted to them.
-fn reply_region(region: &Region, peers_are_sources: bool, peers: &AddrSet) -> Region {
+pub(crate) fn reply_region(region: &Region, peers_are_sources: bool, peers: &AddrSet) -> Region {
     let mut r = region.replies();
     if peers_are_sources {
         r.dst = r.dst.intersect(peers);
@@ -577,14 +577,13 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
     };
     let mut targets: Vec<PacketBox> = cx.denied.iter().map(|o| widen(&o.space, false)).collect();
     let mut replies = None;
-    if rs.stateless {
+    if rs.replies_filtered() {
         let rr = reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
         let bp = after
             .pipeline(back(cx.hook))
             .ok_or("the firewall has no pipeline for the replies")?;
-        still_denied(&after, bp, &rr).map_err(|labels| {
-            format!("the filter is stateless and {labels} still drops the replies after the change")
-        })?;
+        still_denied(&after, bp, &rr)
+            .map_err(|labels| format!("{labels} still drops the replies after the change"))?;
         checked.push(format!(
             "the replies are let back ({})",
             rs.pipeline(back(cx.hook))

@@ -13,6 +13,7 @@ mod nothing_lost;
 mod oracle;
 mod reachability;
 mod regression;
+mod replies;
 mod reports;
 mod snapshots;
 mod windows;

@@ -1,0 +1,138 @@
+//! A flow is a connection: on an iptables host the replies are ESTABLISHED and must pass the
+//! reverse hook's chains (issue 15, item 1, for iptables). `:OUTPUT DROP` with no ESTABLISHED
+//! accept lets the request in and drops every reply: the kernel's connection tracking only
+//! labels packets, the filter table still decides them.
+
+use super::{audit_json, portolan};
+
+const NO_EST: &str = "fixtures/iptables/replies/output-drop-no-established.rules";
+const WITH_EST: &str = "fixtures/iptables/replies/output-drop-with-established.rules";
+
+fn flow<'a>(v: &'a serde_json::Value, req: &str, dir: &str) -> &'a serde_json::Value {
+    v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == req && f["direction"] == dir)
+        .unwrap_or_else(|| panic!("no {req} {dir}"))
+}
+
+#[test]
+fn output_drop_without_established_blocks_inbound_flows_at_their_replies() {
+    let (v, code) = audit_json(&["--env", "vsphere", "--role", "zvm", NO_EST]);
+    assert_eq!(code, 1);
+    let f = flow(&v, "vsphere.admin-client-zvm-9669", "inbound");
+    assert_eq!(f["status"], "blocked", "{f:#}");
+    // the request is accepted by INPUT #3 (line 8); the replies die at OUTPUT's policy (line 5)
+    let lines: Vec<i64> = f["deciding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_i64().unwrap())
+        .collect();
+    assert!(lines.contains(&8) && lines.contains(&5), "{lines:?}");
+    assert!(f["return_path"]
+        .as_str()
+        .unwrap()
+        .contains("dropped by filter/OUTPUT policy"));
+    let z101 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "Z101" && x["requirement"] == "vsphere.admin-client-zvm-9669")
+        .expect("a Z101 for 9669");
+    assert_eq!(z101["line"], 5, "labelled at `:OUTPUT DROP`: {z101:#}");
+    assert!(z101["message"]
+        .as_str()
+        .unwrap()
+        .contains("is let in, but its replies"));
+    // flows the host opens: OUTPUT accepts them NEW, INPUT accepts their replies ESTABLISHED
+    assert_eq!(
+        flow(&v, "vsphere.zvm-vra-4005", "outbound")["status"],
+        "allowed"
+    );
+}
+
+#[test]
+fn an_established_accept_in_output_lets_the_replies_back() {
+    let (v, _) = audit_json(&["--env", "vsphere", "--role", "zvm", WITH_EST]);
+    let f = flow(&v, "vsphere.admin-client-zvm-9669", "inbound");
+    assert_eq!(f["status"], "allowed", "{f:#}");
+    assert!(f["return_path"].is_null());
+}
+
+#[test]
+fn the_fix_accepts_exactly_the_replies_and_the_patched_file_passes() {
+    let dir = super::cli::tempdir();
+    let out = portolan()
+        .args([
+            "fix",
+            "--include-conditional",
+            "--env",
+            "vsphere",
+            "--role",
+            "zvm",
+        ])
+        .args(["--format", "json"])
+        .arg(NO_EST)
+        .arg("--write-patched")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fix = v["files"][0]["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["flow"]
+                .as_str()
+                .unwrap()
+                .starts_with("vsphere.admin-client-zvm-9669 inbound")
+        })
+        .map(|f| &f["fix"])
+        .expect("a fix for 9669");
+    let line = fix["lines"][0].as_str().unwrap();
+    assert!(
+        line.starts_with("-A OUTPUT -d PEERS -p tcp -m tcp --sport 9669 --dport 1024:65535 -m conntrack --ctstate ESTABLISHED"),
+        "{line}"
+    );
+    assert!(fix["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("`-d PEERS` is a placeholder"));
+    // fill the placeholder with the peers the request admits and audit the patched copy
+    let patched = dir.join("output-drop-no-established.rules");
+    let text = std::fs::read_to_string(&patched).unwrap();
+    std::fs::write(&patched, text.replace("PEERS", "10.0.0.0/8")).unwrap();
+    let (after, _) = audit_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        patched.to_str().unwrap(),
+    ]);
+    let (before, _) = audit_json(&["--env", "vsphere", "--role", "zvm", NO_EST]);
+    for f in before["flows"].as_array().unwrap() {
+        let (req, dir) = (
+            f["requirement"].as_str().unwrap(),
+            f["direction"].as_str().unwrap(),
+        );
+        let now = flow(&after, req, dir);
+        // every blocked flow has a fix (its replies, or its request with PEERS filled in)
+        if f["status"] == "blocked" {
+            assert_eq!(now["status"], "allowed", "{req} {dir}: {now:#}");
+        } else {
+            assert_eq!(now["status"], f["status"], "{req} {dir} changed");
+        }
+    }
+    let exposed = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "Z201" || f["code"] == "Z202")
+            .count()
+    };
+    assert_eq!(exposed(&after), exposed(&before));
+}
