@@ -2,6 +2,7 @@
 //! Nothing in here knows about any vendor format.
 
 pub mod addr;
+pub mod conntrack;
 pub mod iface;
 pub mod interval;
 pub mod policy;
@@ -13,6 +14,7 @@ pub mod span;
 pub mod trace;
 
 pub use addr::{AddrSet, Family};
+pub use conntrack::Seen;
 pub use interval::IntervalSet;
 pub use policy::{Chain, Decider, Entry, Hook, Piece, Policy, Semantics, Verdict};
 pub use rule::{Action, ChainId, NativeRef, Provenance, Rule, RuleId};

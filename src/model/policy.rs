@@ -6,9 +6,10 @@
 //! was, for traces and messages.
 
 use super::addr::{AddrSet, Family};
+use super::conntrack::Seen;
 use super::interval::IntervalSet;
 use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
-use super::space::{Packet, PacketBox};
+use super::space::PacketBox;
 use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +156,9 @@ pub struct Piece {
     pub via: Vec<RuleId>,
     /// For `Unknown`: what could not be decided.
     pub reasons: Vec<String>,
+    /// The state later stages see these packets in (after a NOTRACK); `space` stays the packets
+    /// as they arrived.
+    pub seen: Seen,
 }
 
 /// A call stack of (chain, index of the next rule to look at).
@@ -190,17 +194,22 @@ impl Policy {
     /// The exact partition of `region` by verdict, starting at `entry`. The pieces are disjoint
     /// and cover `region`.
     pub fn evaluate(&self, entry: ChainId, region: &PacketBox) -> Vec<Piece> {
+        self.evaluate_seen(entry, region, Seen::Own)
+    }
+
+    /// [`Policy::evaluate`] for packets an earlier stage made be `seen` in another state.
+    pub fn evaluate_seen(&self, entry: ChainId, region: &PacketBox, seen: Seen) -> Vec<Piece> {
         let mut out = Vec::new();
         if region.is_empty() {
             return out;
         }
-        if self.semantics == Semantics::AllowUnion {
+        if self.semantics == Semantics::AllowUnion && seen == Seen::Own {
             if let Some(pieces) = self.evaluate_union(entry, region) {
                 return pieces;
             }
         }
         WORK.with(|w| w.set(0));
-        self.run(vec![(entry, 0)], Vec::new(), region.clone(), &mut out);
+        self.run(vec![(entry, 0)], Vec::new(), region.clone(), seen, &mut out);
         out
     }
 
@@ -257,6 +266,7 @@ impl Policy {
                         verdict: Verdict::Allow,
                         via: Vec::new(),
                         reasons: Vec::new(),
+                        seen: Seen::Own,
                     })
                 }),
             );
@@ -277,6 +287,7 @@ impl Policy {
                         deciders: vec![Decider::Rule(rid)],
                         via: Vec::new(),
                         reasons: reasons.clone(),
+                        seen: Seen::Own,
                     })
                 }),
             );
@@ -293,6 +304,7 @@ impl Policy {
                 } else {
                     Vec::new()
                 },
+                seen: Seen::Own,
             });
         }
         Some(out)
@@ -369,12 +381,25 @@ impl Policy {
         let mut out = Vec::new();
         if !region.is_empty() {
             WORK.with(|w| w.set(0));
-            self.run(vec![(chain, index)], Vec::new(), region.clone(), &mut out);
+            self.run(
+                vec![(chain, index)],
+                Vec::new(),
+                region.clone(),
+                Seen::Own,
+                &mut out,
+            );
         }
         out
     }
 
-    fn run(&self, stack: Stack, via: Vec<RuleId>, region: PacketBox, out: &mut Vec<Piece>) {
+    fn run(
+        &self,
+        stack: Stack,
+        via: Vec<RuleId>,
+        region: PacketBox,
+        seen: Seen,
+        out: &mut Vec<Piece>,
+    ) {
         // every jump and every undecidable rule nests one call: bound the depth so that hostile
         // input (100k chains jumping in a line) gives an unknown piece, not a stack overflow
         let depth = DEPTH.with(|d| {
@@ -394,9 +419,10 @@ impl Policy {
                 } else {
                     format!("evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)")
                 }],
+                seen,
             });
         } else {
-            self.run_inner(stack, via, region, out);
+            self.run_inner(stack, via, region, seen, out);
         }
         DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
     }
@@ -406,6 +432,7 @@ impl Policy {
         mut stack: Stack,
         via: Vec<RuleId>,
         region: PacketBox,
+        seen: Seen,
         out: &mut Vec<Piece>,
     ) {
         let Some(&(chain, start)) = stack.last() else {
@@ -434,6 +461,7 @@ impl Policy {
                         reasons: vec![format!(
                             "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
                         )],
+                        seen,
                     });
                 }
                 return;
@@ -444,29 +472,34 @@ impl Policy {
             if rule.action == Action::Continue {
                 continue; // both outcomes of a non-terminating rule lead to the next rule
             }
+            // packets seen in a rewritten state: the rule's state test is all or nothing
+            let Some(m) = seen.rule_box(&rule.matches) else {
+                continue;
+            };
+            let m = m.as_ref();
             let mut next_remaining = Vec::with_capacity(remaining.len());
             for piece in remaining {
-                if !piece.intersects(&rule.matches) {
+                if !piece.intersects(m) {
                     next_remaining.push(piece);
                     continue;
                 }
-                let Some(hit) = piece.intersect(&rule.matches) else {
+                let Some(hit) = piece.intersect(m) else {
                     next_remaining.push(piece);
                     continue;
                 };
-                next_remaining.extend(piece.subtract(&rule.matches));
+                next_remaining.extend(piece.subtract(m));
                 if rule.undecidable.is_empty() {
-                    self.act(&stack, idx, rid, &via, hit, out);
+                    self.act(&stack, idx, rid, &via, hit, seen, out);
                 } else {
                     // follow both worlds: the rule matched, or it did not
                     let mut matched = Vec::new();
-                    self.act(&stack, idx, rid, &via, hit.clone(), &mut matched);
+                    self.act(&stack, idx, rid, &via, hit.clone(), seen, &mut matched);
                     let mut missed = Vec::new();
                     let mut cont = stack.clone();
                     if let Some(top) = cont.last_mut() {
                         top.1 = idx + 1;
                     }
-                    self.run(cont, via.clone(), hit, &mut missed);
+                    self.run(cont, via.clone(), hit, seen, &mut missed);
                     combine(rid, &rule.undecidable, matched, missed, out);
                 }
             }
@@ -474,12 +507,13 @@ impl Policy {
         }
         // fell off the end of the chain
         for piece in remaining {
-            self.leave_chain(&mut stack.clone(), via.clone(), None, piece, out);
+            self.leave_chain(&mut stack.clone(), via.clone(), None, piece, seen, out);
         }
         stack.clear();
     }
 
     /// Apply a matching rule's action to `hit`.
+    #[allow(clippy::too_many_arguments)]
     fn act(
         &self,
         stack: &Stack,
@@ -487,6 +521,7 @@ impl Policy {
         rid: RuleId,
         via: &[RuleId],
         hit: PacketBox,
+        seen: Seen,
         out: &mut Vec<Piece>,
     ) {
         let rule = &self.rules[rid];
@@ -496,6 +531,7 @@ impl Policy {
             deciders: vec![Decider::Rule(rid)],
             via: via.to_vec(),
             reasons: Vec::new(),
+            seen,
         };
         match rule.action {
             Action::Accept => out.push(done(Verdict::Allow)),
@@ -512,15 +548,19 @@ impl Policy {
                 };
                 out.push(p)
             }
-            Action::Continue => {
+            Action::Continue | Action::SetState(_) => {
                 let mut cont = stack.clone();
                 if let Some(top) = cont.last_mut() {
                     top.1 = idx + 1;
                 }
-                self.run(cont, via.to_vec(), hit, out);
+                let seen = match rule.action {
+                    Action::SetState(s) => Seen::As(s),
+                    _ => seen,
+                };
+                self.run(cont, via.to_vec(), hit, seen, out);
             }
             Action::Return => {
-                self.leave_chain(&mut stack.clone(), via.to_vec(), Some(rid), hit, out);
+                self.leave_chain(&mut stack.clone(), via.to_vec(), Some(rid), hit, seen, out);
             }
             Action::Jump(target) | Action::Goto(target) => {
                 let goto = matches!(rule.action, Action::Goto(_));
@@ -546,13 +586,14 @@ impl Policy {
                                 .map(|c| c.name.as_str())
                                 .unwrap_or("?")
                         )],
+                        seen,
                     });
                     return;
                 }
                 next.push((target, 0));
                 let mut v = via.to_vec();
                 v.push(rid);
-                self.run(next, v, hit, out);
+                self.run(next, v, hit, seen, out);
             }
         }
     }
@@ -564,6 +605,7 @@ impl Policy {
         mut via: Vec<RuleId>,
         ret: Option<RuleId>,
         piece: PacketBox,
+        seen: Seen,
         out: &mut Vec<Piece>,
     ) {
         let Some((chain, _)) = stack.pop() else {
@@ -581,9 +623,10 @@ impl Policy {
                 deciders: vec![Decider::ChainPolicy(chain)],
                 via,
                 reasons: Vec::new(),
+                seen,
             }),
             // a user chain returns to its caller, which carries on after the jump
-            (None, false) => self.run(stack.clone(), via, piece, out),
+            (None, false) => self.run(stack.clone(), via, piece, seen, out),
             // a user chain entered directly with nothing to return to
             (None, true) => out.push(Piece {
                 space: piece,
@@ -597,85 +640,16 @@ impl Policy {
                         .map(|c| c.name.as_str())
                         .unwrap_or("?")
                 )],
+                seen,
             }),
-        }
-    }
-
-    /// The verdict for one packet, by the plain definition (rule by rule). Independent of
-    /// [`Policy::evaluate`], which the tests check against it.
-    pub fn evaluate_packet(&self, entry: ChainId, p: &Packet) -> Verdict {
-        self.pkt(vec![(entry, 0)], p)
-    }
-
-    fn pkt(&self, mut stack: Stack, p: &Packet) -> Verdict {
-        let Some(&(chain, start)) = stack.last() else {
-            return Verdict::Unknown;
-        };
-        let Some(c) = self.chains.get(chain) else {
-            return Verdict::Unknown;
-        };
-        for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
-            let rule = &self.rules[rid];
-            if !rule.matches.contains(p) {
-                continue;
-            }
-            let mut after = stack.clone();
-            if let Some(top) = after.last_mut() {
-                top.1 = idx + 1;
-            }
-            let taken = match rule.action {
-                Action::Accept => Verdict::Allow,
-                Action::Drop | Action::Reject => Verdict::Deny,
-                Action::Opaque => Verdict::Unknown,
-                Action::Continue => continue,
-                Action::Return => {
-                    let mut s = stack.clone();
-                    self.pkt_leave(&mut s, p)
-                }
-                Action::Jump(t) | Action::Goto(t) => {
-                    if stack.iter().any(|&(c, _)| c == t) || t >= self.chains.len() {
-                        Verdict::Unknown
-                    } else {
-                        let mut s = after.clone();
-                        if matches!(rule.action, Action::Goto(_)) {
-                            if s.len() > 1 {
-                                s.pop();
-                            } else if let Some(top) = s.last_mut() {
-                                top.1 = usize::MAX; // back from a goto: leave the entry chain
-                            }
-                        }
-                        s.push((t, 0));
-                        self.pkt(s, p)
-                    }
-                }
-            };
-            if rule.undecidable.is_empty() {
-                return taken;
-            }
-            let not_taken = self.pkt(after, p);
-            return if taken == not_taken && taken != Verdict::Unknown {
-                taken
-            } else {
-                Verdict::Unknown
-            };
-        }
-        self.pkt_leave(&mut stack, p)
-    }
-
-    fn pkt_leave(&self, stack: &mut Stack, p: &Packet) -> Verdict {
-        let Some((chain, _)) = stack.pop() else {
-            return Verdict::Unknown;
-        };
-        match (self.chains[chain].policy, stack.is_empty()) {
-            (Some(v), _) => v,
-            (None, false) => self.pkt(stack.clone(), p),
-            (None, true) => Verdict::Unknown,
         }
     }
 }
 
 /// Merge the two worlds of an undecidable rule `rid` over the same region: where both agree on
-/// allow or deny, that is the verdict; elsewhere the piece is unknown.
+/// allow or deny, that is the verdict; elsewhere the piece is unknown. An allow on which the
+/// worlds see the packets in different states (an undecidable NOTRACK) is unknown too: a later
+/// stage could tell them apart.
 fn combine(
     rid: RuleId,
     why: &[String],
@@ -687,7 +661,8 @@ fn combine(
     // piece of the other world keeps its space (no pairwise intersections)
     if let Some(first) = matched.first() {
         let v = first.verdict;
-        if v != Verdict::Unknown && matched.iter().all(|m| m.verdict == v) {
+        let mseen = first.seen;
+        if v != Verdict::Unknown && matched.iter().all(|m| m.verdict == v && m.seen == mseen) {
             let mut mdeciders: Vec<Decider> = Vec::new();
             let mut mvia = Vec::new();
             for m in &matched {
@@ -716,13 +691,14 @@ fn combine(
                         deciders.push(*d);
                     }
                 }
-                if b.verdict == v {
+                if b.verdict == v && (v == Verdict::Deny || b.seen == mseen) {
                     out.push(Piece {
                         space: b.space,
                         verdict: v,
                         deciders,
                         via: mvia.clone(),
                         reasons: Vec::new(),
+                        seen: b.seen.merge(mseen),
                     });
                 } else {
                     let mut reasons: Vec<String> = why.to_vec();
@@ -739,6 +715,7 @@ fn combine(
                         deciders,
                         via: mvia.clone(),
                         reasons,
+                        seen: b.seen.merge(mseen),
                     });
                 }
             }
@@ -759,13 +736,18 @@ fn combine(
                     deciders.push(*d);
                 }
             }
-            if a.verdict == b.verdict && a.verdict != Verdict::Unknown {
+            let seen = a.seen.merge(b.seen);
+            if a.verdict == b.verdict
+                && a.verdict != Verdict::Unknown
+                && (a.verdict == Verdict::Deny || seen != Seen::Undecided)
+            {
                 out.push(Piece {
                     space,
                     verdict: a.verdict,
                     deciders,
                     via: a.via.clone(),
                     reasons: Vec::new(),
+                    seen,
                 });
             } else {
                 let mut reasons: Vec<String> = why.to_vec();
@@ -782,6 +764,7 @@ fn combine(
                     deciders,
                     via: a.via.clone(),
                     reasons,
+                    seen,
                 });
             }
         }
@@ -794,6 +777,7 @@ mod tests {
     use crate::model::addr::AddrSet;
     use crate::model::interval::IntervalSet;
     use crate::model::ports::{PortSet, TCP};
+    use crate::model::space::Packet;
     use proptest::prelude::*;
 
     /// A small universe: addresses 0..16, protocols 0..4, ports 0..16, states 0..5, interfaces 0..4.
@@ -851,6 +835,11 @@ mod tests {
             1 => Just(Action::Opaque),
             2 => (1..chains).prop_map(Action::Jump),
             1 => (1..chains).prop_map(Action::Goto),
+            1 => prop::sample::select(vec![
+                crate::model::ports::ConnState::Untracked,
+                crate::model::ports::ConnState::New,
+            ])
+            .prop_map(Action::SetState),
         ]
     }
 
@@ -1127,6 +1116,47 @@ mod tests {
             for (p, want) in pkts.iter().zip(verdicts) {
                 let holding: Vec<&Piece> = pieces.iter().filter(|x| x.space.contains(p)).collect();
                 prop_assert_eq!(holding.len(), 1, "pieces must partition the region: {:?}", p);
+                prop_assert_eq!(holding[0].verdict, want, "packet {:?}", p);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Two random policies as the stages of one pipeline, with rules that rewrite the state
+        /// (NOTRACK) in either: region evaluation through the pipeline agrees, packet by packet,
+        /// with the single-packet reference, and every piece keeps the packets as they arrived.
+        #[test]
+        fn pipeline_evaluation_with_rewritten_states_agrees_with_single_packets(
+            (a, b, pkts) in (policy(), policy()).prop_flat_map(|(a, b)| {
+                (Just(a), Just(b), prop::collection::vec(packet_in(&universe()), 48))
+            })
+        ) {
+            use crate::model::ruleset::{Pipeline, Ruleset, Stage};
+            let rs = Ruleset {
+                platform: Default::default(),
+                profile: None,
+                name: None,
+                stateless: false,
+                policies: vec![a, b],
+                pipelines: Vec::new(),
+                interfaces: Default::default(),
+                family: None,
+            };
+            let pl = Pipeline {
+                name: "p".into(),
+                hook: Hook::Input,
+                stages: vec![Stage { policy: 0, chain: 0 }, Stage { policy: 1, chain: 0 }],
+            };
+            let (outs, want): (Vec<_>, Vec<Verdict>) = on_big_stack(|| {
+                (
+                    rs.evaluate(&pl, &universe()),
+                    pkts.iter().map(|p| rs.evaluate_packet(&pl, p)).collect(),
+                )
+            });
+            for (p, want) in pkts.iter().zip(want) {
+                let holding: Vec<_> = outs.iter().filter(|o| o.space.contains(p)).collect();
+                prop_assert_eq!(holding.len(), 1, "outcomes must partition the region: {:?}", p);
                 prop_assert_eq!(holding[0].verdict, want, "packet {:?}", p);
             }
         }

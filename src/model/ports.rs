@@ -219,7 +219,7 @@ pub fn icmp_types(t: &str, v6: bool) -> Result<PortSet, PortError> {
 }
 
 /// Connection-tracking states, one bit position each in the state dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ConnState {
     New = 0,

@@ -1,6 +1,7 @@
 //! A rule of the common model: a box of packet space it matches, what it does to them, the
 //! conditions the engine cannot evaluate, and where it came from.
 
+use super::ports::ConnState;
 use super::space::PacketBox;
 use super::span::Span;
 
@@ -21,6 +22,11 @@ pub enum Action {
     Goto(ChainId),
     /// Non-terminating (LOG, NFLOG, MARK, counting rules): evaluation goes on with the next rule.
     Continue,
+    /// Non-terminating, and from here on the packets it matches are seen in this connection state:
+    /// by the rest of this evaluation and by the later stages of the pipeline (`-j NOTRACK`, `-j CT
+    /// --notrack` in `raw`: `Untracked`; see `model::conntrack`). What is reported stays the
+    /// packets as they arrived.
+    SetState(ConnState),
     /// Terminating, but the verdict is not in the export (`QUEUE`: a userspace program decides; an
     /// unknown target): matching packets are unknown.
     Opaque,
@@ -36,6 +42,7 @@ impl Action {
             Action::Jump(_) => "jump",
             Action::Goto(_) => "goto",
             Action::Continue => "continue",
+            Action::SetState(_) => "set-state",
             Action::Opaque => "opaque",
         }
     }

@@ -6,6 +6,7 @@
 //! [`Pipeline`] is that sequence; [`Ruleset::evaluate`] composes the stages exactly.
 
 use super::addr::Family;
+use super::conntrack::Seen;
 use super::iface::Interfaces;
 use super::policy::{Decider, Hook, Policy, Verdict};
 use super::rule::{ChainId, RuleId};
@@ -89,6 +90,8 @@ pub struct Outcome {
     /// Jumps, gotos and returns taken, in order, per policy.
     pub via: Vec<(usize, RuleId)>,
     pub reasons: Vec<String>,
+    /// The state the packets of `space` were last seen in (after a NOTRACK: `Untracked`).
+    pub seen: Seen,
 }
 
 impl Ruleset {
@@ -281,7 +284,9 @@ impl Ruleset {
 
     /// Evaluate `region` through every stage of `pipeline`. A piece denied by a stage is denied;
     /// a piece allowed (or unknown) goes on to the next stage; the last stage's answer stands,
-    /// except that unknown-then-allowed stays unknown. A pipeline with no stages allows everything.
+    /// except that unknown-then-allowed stays unknown. A rule that changes the state its packets
+    /// are seen in (NOTRACK) changes it for the later stages too ([`Outcome::seen`]); each piece's
+    /// `space` stays the packets as they arrived. A pipeline with no stages allows everything.
     pub fn evaluate(&self, pipeline: &Pipeline, region: &PacketBox) -> Vec<Outcome> {
         let mut current = vec![Outcome {
             space: region.clone(),
@@ -289,6 +294,7 @@ impl Ruleset {
             deciders: Vec::new(),
             via: Vec::new(),
             reasons: Vec::new(),
+            seen: Seen::Own,
         }];
         let mut done = Vec::new();
         for stage in &pipeline.stages {
@@ -301,7 +307,8 @@ impl Ruleset {
                     done.push(before);
                     continue;
                 }
-                for piece in policy.evaluate(stage.chain, &before.space) {
+                // a stage sees the packets in the state the stages before it left them
+                for piece in policy.evaluate_seen(stage.chain, &before.space, before.seen) {
                     let at = |d: &Decider| At {
                         policy: stage.policy,
                         decider: *d,
@@ -312,12 +319,14 @@ impl Ruleset {
                         deciders: piece.deciders.iter().map(at).collect(),
                         via: before.via.clone(),
                         reasons: before.reasons.clone(),
+                        seen: piece.seen,
                     };
                     o.via.extend(piece.via.iter().map(|r| (stage.policy, *r)));
                     o.reasons.extend(piece.reasons);
                     if before.verdict == Verdict::Unknown {
-                        // an earlier stage could not decide: only a later deny settles it
-                        if o.verdict != Verdict::Deny {
+                        // an earlier stage could not decide: only a later deny settles it, and
+                        // not even that when the earlier stage left the state undecided
+                        if o.verdict != Verdict::Deny || before.seen == Seen::Undecided {
                             o.verdict = Verdict::Unknown;
                             let mut d = before.deciders.clone();
                             d.extend(o.deciders);

@@ -3,6 +3,7 @@
 //! of a region: all packets of a piece take the same path, because evaluation splits a region at
 //! every rule it meets.
 
+use super::conntrack::Seen;
 use super::policy::{Policy, Verdict};
 use super::rule::{Action, ChainId, RuleId};
 use super::space::{Packet, PacketBox};
@@ -60,9 +61,105 @@ pub fn mismatch(b: &PacketBox, p: &Packet) -> Option<&'static str> {
     None
 }
 
+/// A call stack of (chain, index of the next rule to look at).
+type Stack = Vec<(ChainId, usize)>;
+
+impl Policy {
+    /// The verdict for one packet, by the plain definition (rule by rule). Independent of
+    /// [`Policy::evaluate`], which the tests check against it.
+    pub fn evaluate_packet(&self, entry: ChainId, p: &Packet) -> Verdict {
+        self.pkt(vec![(entry, 0)], p, Seen::Own).0
+    }
+
+    /// The verdict for one packet an earlier stage made be `seen` in another state, and the state
+    /// the next stage sees it in (the reference for [`Policy::evaluate_seen`]).
+    pub fn evaluate_packet_seen(&self, entry: ChainId, p: &Packet, seen: Seen) -> (Verdict, Seen) {
+        self.pkt(vec![(entry, 0)], p, seen)
+    }
+
+    fn pkt(&self, mut stack: Stack, p: &Packet, seen: Seen) -> (Verdict, Seen) {
+        let Some(&(chain, start)) = stack.last() else {
+            return (Verdict::Unknown, seen);
+        };
+        let Some(c) = self.chains.get(chain) else {
+            return (Verdict::Unknown, seen);
+        };
+        // what the rules test: the packet in the state it is seen in
+        let q = Packet {
+            state: seen.state_of(p.state),
+            ..*p
+        };
+        for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
+            let rule = &self.rules[rid];
+            if !rule.matches.contains(&q) {
+                continue;
+            }
+            let mut after = stack.clone();
+            if let Some(top) = after.last_mut() {
+                top.1 = idx + 1;
+            }
+            let taken = match rule.action {
+                Action::Accept => (Verdict::Allow, seen),
+                Action::Drop | Action::Reject => (Verdict::Deny, seen),
+                Action::Opaque => (Verdict::Unknown, seen),
+                Action::Continue => continue,
+                Action::SetState(s) => self.pkt(after.clone(), p, Seen::As(s)),
+                Action::Return => {
+                    let mut s = stack.clone();
+                    self.pkt_leave(&mut s, p, seen)
+                }
+                Action::Jump(t) | Action::Goto(t) => {
+                    if stack.iter().any(|&(c, _)| c == t) || t >= self.chains.len() {
+                        (Verdict::Unknown, seen)
+                    } else {
+                        let mut s = after.clone();
+                        if matches!(rule.action, Action::Goto(_)) {
+                            if s.len() > 1 {
+                                s.pop();
+                            } else if let Some(top) = s.last_mut() {
+                                top.1 = usize::MAX; // back from a goto: leave the entry chain
+                            }
+                        }
+                        s.push((t, 0));
+                        self.pkt(s, p, seen)
+                    }
+                }
+            };
+            if rule.undecidable.is_empty() {
+                return taken;
+            }
+            let not_taken = self.pkt(after, p, seen);
+            let both = taken.1.merge(not_taken.1);
+            let v = taken.0;
+            return if v == not_taken.0
+                && v != Verdict::Unknown
+                && (v == Verdict::Deny || both != Seen::Undecided)
+            {
+                (v, both)
+            } else {
+                (Verdict::Unknown, both)
+            };
+        }
+        self.pkt_leave(&mut stack, p, seen)
+    }
+
+    fn pkt_leave(&self, stack: &mut Stack, p: &Packet, seen: Seen) -> (Verdict, Seen) {
+        let Some((chain, _)) = stack.pop() else {
+            return (Verdict::Unknown, seen);
+        };
+        match (self.chains[chain].policy, stack.is_empty()) {
+            (Some(v), _) => (v, seen),
+            (None, false) => self.pkt(stack.clone(), p, seen),
+            (None, true) => (Verdict::Unknown, seen),
+        }
+    }
+}
+
 impl Policy {
     /// Walk one packet from `entry`, recording every rule visited.
     pub fn trace_packet(&self, entry: ChainId, p: &Packet) -> Vec<Step> {
+        let mut p = *p;
+        let p = &mut p;
         let mut steps = Vec::new();
         let mut stack: Vec<(ChainId, usize)> = vec![(entry, 0)];
         // bounded: every step advances a rule index or pops the stack; loops are cut below
@@ -102,6 +199,10 @@ impl Policy {
                 });
                 match rule.action {
                     Action::Continue => continue,
+                    Action::SetState(s) => {
+                        p.state = s as u8; // later rules see the new state
+                        continue;
+                    }
                     Action::Accept | Action::Drop | Action::Reject | Action::Opaque => break 'outer,
                     Action::Return => {
                         if !self.leave(&mut stack, &mut steps) {

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cloud;
+mod conntrack;
 mod diff;
 mod exposure;
 mod fix;

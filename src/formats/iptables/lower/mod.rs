@@ -21,6 +21,7 @@ use super::{Dump, RuleLine, RuleOp, Table};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
+use crate::model::ports::ConnState;
 use crate::model::rule::content_hash;
 use crate::model::{
     Action, Chain, ChainId, Entry, Family, Hook, PacketBox, Pipeline, Policy, Provenance, Rule,
@@ -454,6 +455,12 @@ fn lower_target(
                 "-j {name}: a userspace program decides the verdict"
             )],
         ),
+        // the raw table runs before conntrack: these make the packets they match UNTRACKED for
+        // the rest of raw and every later stage (iptables-extensions(8); `model::conntrack`)
+        "NOTRACK" if table == "raw" => (Action::SetState(ConnState::Untracked), Vec::new()),
+        "CT" if table == "raw" && t.args.iter().any(|a| a.name == "notrack") => {
+            (Action::SetState(ConnState::Untracked), Vec::new())
+        }
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
         n if NAT_TARGETS.contains(&n) && table == "nat" => (Action::Accept, Vec::new()),
         n => {
