@@ -2,6 +2,7 @@
 
 mod cli;
 mod cloud;
+mod connection;
 mod diff;
 mod exposure;
 mod fix;
