@@ -23,6 +23,7 @@ fn bench(c: &mut Criterion) {
         facts: Context::new(),
         interfaces: Vec::new(),
         profiles: Vec::new(),
+        host_addresses: None,
     };
     let names = Resolver::default();
     for nsgs in [20, 200] {

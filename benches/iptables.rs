@@ -43,6 +43,7 @@ fn bench(c: &mut Criterion) {
         facts: Context::new(),
         interfaces: Vec::new(),
         profiles: Vec::new(),
+        host_addresses: None,
     };
     for (name, text) in inputs() {
         let mut g = c.benchmark_group(format!("iptables-{name}"));

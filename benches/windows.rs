@@ -23,6 +23,7 @@ fn bench(c: &mut Criterion) {
         facts: Context::new(),
         interfaces: Vec::new(),
         profiles: Vec::new(),
+        host_addresses: None,
     };
     let names = Resolver::default();
     for rules in [1_000, 10_000] {

@@ -67,6 +67,7 @@ fn main() {
         facts: Context::new(),
         interfaces: Vec::new(),
         profiles: Vec::new(),
+        host_addresses: None,
     };
     let report = audit::audit(vec![file], &opts);
     step("audit");

@@ -69,6 +69,10 @@ pub enum ConfigError {
     BadAddress(String, String),
     #[error("{0}")]
     BadGlob(String),
+    #[error("`--host-address {0}`: {1}")]
+    BadHostAddress(String, String),
+    #[error("{0}")]
+    BadEphemeralPorts(String),
 }
 
 /// The options an audit is configured with, as a caller (the command line) gives them.
@@ -84,6 +88,8 @@ pub struct ConfigInput<'a> {
     pub addresses: &'a [String],
     pub interfaces: &'a [String],
     pub profiles: &'a [String],
+    /// `CIDR[,CIDR...]` addresses of the guarded host (where the inventory names none).
+    pub host_addresses: &'a [String],
     pub extra_catalog: Option<&'a Path>,
     pub max_input_size: u64,
     /// Do not look for `portolan.toml` in the current directory and its parents.
@@ -127,6 +133,7 @@ pub struct Config {
     names: crate::formats::Resolver,
     interfaces: Vec<String>,
     profiles: Vec<String>,
+    host_addresses: Option<crate::model::AddrSet>,
     filter: crate::load::ScanFilter,
     max_input_size: u64,
 }
@@ -178,6 +185,24 @@ impl Config {
                 _ => return Err(ConfigError::BadFact(kv.clone())),
             }
         }
+        crate::engine::reach::client_ports(&facts).map_err(ConfigError::BadEphemeralPorts)?;
+        let mut host_addresses: Option<crate::model::AddrSet> = None;
+        for v in a.host_addresses {
+            for part in v.split(',') {
+                match crate::model::AddrSet::parse(part) {
+                    Ok(set) if !set.is_empty() => {
+                        host_addresses = Some(host_addresses.unwrap_or_default().union(&set))
+                    }
+                    Ok(_) => {
+                        return Err(ConfigError::BadHostAddress(
+                            v.clone(),
+                            "names no address".into(),
+                        ))
+                    }
+                    Err(e) => return Err(ConfigError::BadHostAddress(v.clone(), e.to_string())),
+                }
+            }
+        }
         let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
         for kv in a.addresses {
             let Some((k, v)) = kv.split_once('=') else {
@@ -210,6 +235,7 @@ impl Config {
             names,
             interfaces: a.interfaces.to_vec(),
             profiles: a.profiles.to_vec(),
+            host_addresses,
         })
     }
 
@@ -226,6 +252,7 @@ impl Config {
             facts: self.facts.clone(),
             interfaces: self.interfaces.clone(),
             profiles: self.profiles.clone(),
+            host_addresses: self.host_addresses.clone(),
         };
         let mut report = engine::audit(files, &opts);
         if let Some(inv) = inventory {

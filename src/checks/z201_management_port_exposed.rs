@@ -78,8 +78,13 @@ pub fn check(
         let exposed: &[Exposed] = match &rec.world_open {
             Some(e) => e,
             None => {
-                computed =
-                    world_exposed(rs, &protocol_set(req.protocol), &ports).unwrap_or_default();
+                computed = world_exposed(
+                    rs,
+                    &crate::engine::reach::Ends::of(opts),
+                    &protocol_set(req.protocol),
+                    &ports,
+                )
+                .unwrap_or_default();
                 &computed
             }
         };

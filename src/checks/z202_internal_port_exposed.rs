@@ -9,7 +9,7 @@ use crate::engine::exposure::world_region;
 use crate::engine::findings::{display_list, label_at};
 use crate::engine::flow::source_cidrs;
 use crate::engine::jobs::protocol_set;
-use crate::engine::reach::Reach;
+use crate::engine::reach::{Ends, Reach};
 use crate::engine::Finding;
 use crate::model::ports::{port_string, PortSet};
 use crate::model::{Hook, Ruleset, Verdict};
@@ -24,13 +24,13 @@ pub const CHECK: Check = Check {
 
 /// Z202 (internal-only port) or Z203 (port not needed) for one "must not open" entry: a finding
 /// when the world region admits any source to it, naming the rules that admit it.
-pub fn check(file: usize, rs: &Ruleset, m: &MustNotOpen) -> Option<Finding> {
+pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<Finding> {
     let input = rs.pipeline(Hook::Input)?;
     let ports = PortSet::from_ranges(m.ports.iter().copied());
     let reach = Reach::evaluate(
         rs,
         input,
-        &world_region(rs, protocol_set(m.protocol), ports.clone()),
+        &world_region(rs, ends, protocol_set(m.protocol), ports.clone()),
     );
     let allowers = reach.deciders(Verdict::Allow);
     if allowers.is_empty() {

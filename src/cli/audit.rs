@@ -66,6 +66,11 @@ pub struct AuditOptionArgs {
     /// The interface(s) the peers' traffic uses (default: any interface but loopback).
     #[arg(long = "interface", value_name = "NAME")]
     pub interfaces: Vec<String>,
+    /// The guarded host's own address(es), where the inventory names none (default: any
+    /// unicast address that is not loopback, multicast, broadcast, link-local or unspecified);
+    /// repeat or separate with commas.
+    #[arg(long = "host-address", value_name = "CIDR,...")]
+    pub host_addresses: Vec<String>,
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
@@ -118,6 +123,7 @@ impl AuditOptionArgs {
             addresses: &self.addresses,
             interfaces: &self.interfaces,
             profiles: &self.profiles,
+            host_addresses: &self.host_addresses,
             extra_catalog: self.extra_catalog.as_deref(),
             max_input_size: self.max_input_size,
             no_config: self.config.no_config,

@@ -1,11 +1,12 @@
 //! Exposure of a host firewall: what the world reaches. The region "any source but the host's own
-//! loopback → this host, on any interface peers use, NEW connections, these ports" is evaluated
+//! loopback, from the clients' ephemeral ports → this host's addresses, on any interface peers
+//! use, NEW connections, these ports" is evaluated
 //! through the input pipeline, and the checks look at the *sources the evaluation admits*, never
 //! at one rule's own match (`docs/architecture.md`, invariant 1): Z201 when the admitted sources
 //! of a port cover a whole address family, Z202/Z203 when a port that must stay closed admits
 //! anyone.
 
-use super::reach::{Reach, Region};
+use super::reach::{Ends, Reach, Region};
 use super::targets::Target;
 use super::{AuditOptions, Finding, FlowRecord};
 use crate::catalog::{role_includes, Environment};
@@ -29,15 +30,24 @@ pub struct Exposed {
 }
 
 /// The region exposure is judged on: any remote source to this host (see [`Region::from_anywhere`]).
-pub fn world_region(rs: &Ruleset, proto: ProtoSet, ports: PortSet) -> Region {
-    Region::from_anywhere(rs, proto, ports)
+pub fn world_region(rs: &Ruleset, ends: &Ends, proto: ProtoSet, ports: PortSet) -> Region {
+    Region::from_anywhere(rs, ends, proto, ports)
 }
 
 /// Evaluate [`world_region`] through the input pipeline and say which ports are open to a whole
 /// family. `None` when the ruleset has no input pipeline.
-pub fn world_exposed(rs: &Ruleset, proto: &ProtoSet, ports: &PortSet) -> Option<Vec<Exposed>> {
+pub fn world_exposed(
+    rs: &Ruleset,
+    ends: &Ends,
+    proto: &ProtoSet,
+    ports: &PortSet,
+) -> Option<Vec<Exposed>> {
     let input = rs.pipeline(Hook::Input)?;
-    let reach = Reach::evaluate(rs, input, &world_region(rs, proto.clone(), ports.clone()));
+    let reach = Reach::evaluate(
+        rs,
+        input,
+        &world_region(rs, ends, proto.clone(), ports.clone()),
+    );
     Some(exposed(rs, &reach, proto, ports))
 }
 
@@ -182,7 +192,12 @@ pub(super) fn exposure(
         if !(role_includes(role, &m.role) || m.role == "any") {
             continue;
         }
-        out.extend(z202_internal_port_exposed::check(fi, rs, m));
+        out.extend(z202_internal_port_exposed::check(
+            fi,
+            rs,
+            &Ends::of(opts),
+            m,
+        ));
     }
     out
 }

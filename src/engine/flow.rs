@@ -10,16 +10,19 @@ use crate::checks::{
     z101_required_flow_blocked, z102_required_flow_partial, z103_required_flow_unknown,
 };
 use crate::inventory::Guards;
-use crate::model::ports::PortSet;
 use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 
 /// `set.to_cidrs()` for the sources of a flow through `rs`; remembered for the run when `set` is
-/// every remote address (as the sources of most allowed flows of quick mode are): writing out
-/// the 130 or so CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
+/// every remote address (as the sources of most allowed inbound flows of quick mode are) or
+/// every address the host may have (the sources of its outbound flows): writing out the 130 or
+/// so CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
 pub(crate) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
-    // one entry per address space (IPv4, IPv6, both): a handful in any run
+    // two entries per address space (IPv4, IPv6, both): a handful in any run
     static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
-    if *set != rs.address_space().difference(&AddrSet::loopback()) {
+    let space = rs.address_space();
+    if *set != space.difference(&AddrSet::loopback())
+        && *set != space.difference(&reach::not_host_addresses())
+    {
         return set.to_cidrs();
     }
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
@@ -46,6 +49,9 @@ pub(super) fn run_job(
     let req = job.req;
     let space = rs.address_space();
     let remote = space.difference(&AddrSet::loopback());
+    // the host's own addresses where the inventory names none, and the clients' ports
+    let ends = reach::Ends::of(opts);
+    let own = ends.host_addresses(rs);
     let ifs = &rs.interfaces;
     let peer_ifs = if g.interfaces.is_empty() {
         ifs.non_loopback()
@@ -71,7 +77,7 @@ pub(super) fn run_job(
                     a.union(&inv.addresses(r, g.site.as_deref()))
                 })
                 .intersect(&space);
-            let host = if host.is_empty() { space.clone() } else { host };
+            let host = if host.is_empty() { own.clone() } else { host };
             let peers = match scope(req) {
                 Scope::Local => inv.addresses(&job.peer_role, g.site.as_deref()),
                 Scope::Anywhere => inv.addresses(&job.peer_role, None),
@@ -110,8 +116,9 @@ pub(super) fn run_job(
             (s, d, Some(format!("{a} -> {b}")))
         }
         (_, None) => match job.hook {
-            Hook::Output => (space.clone(), remote.clone(), None),
-            _ => (remote.clone(), space.clone(), None),
+            Hook::Output => (own.clone(), remote.clone(), None),
+            Hook::Input => (remote.clone(), own.clone(), None),
+            Hook::Forward => (remote.clone(), space.clone(), None),
         },
     };
     let (iif, oif) = match job.hook {
@@ -186,13 +193,15 @@ pub(super) fn run_job(
         dst,
         proto: protocol_set(req.protocol),
         dport: ports,
-        sport: PortSet::full(),
+        // the opening packet: NEW, from the client's ephemeral ports
+        sport: ends.client_ports.clone(),
+        state: crate::model::ports::ConnState::New.set(),
         iif,
         oif,
     };
     let reach = Reach::evaluate(rs, pipeline, &region);
     if job.hook == Hook::Input
-        && region == Region::from_anywhere(rs, region.proto.clone(), region.dport.clone())
+        && region == Region::from_anywhere(rs, &ends, region.proto.clone(), region.dport.clone())
     {
         rec.world_open = Some(super::exposure::exposed(
             rs,
@@ -307,11 +316,31 @@ pub(super) fn run_job(
     // the one remedy (verified on the model) is computed with the firewall's other fixes
     // ([`with_remedies`]); meanwhile only such flows keep their evaluation
     if matches!(rec.status, Status::Blocked | Status::Partial) {
+        // a fix is a native rule, which matches any client port and (unless the host's
+        // addresses are known) any destination: it is proposed and verified on the flow's
+        // region widened so, which holds the flow's own
+        let mut fix_region = region.clone();
+        fix_region.sport = crate::model::ports::PortSet::full();
+        if fix_region.dst == own && ends.host.is_none() {
+            fix_region.dst = match job.hook {
+                Hook::Input => space.clone(),
+                _ => fix_region.dst,
+            };
+        }
+        if fix_region.src == own && ends.host.is_none() && job.hook == Hook::Output {
+            fix_region.src = space.clone();
+        }
+        let fix_reach = if fix_region == region {
+            reach.clone()
+        } else {
+            Reach::evaluate(rs, pipeline, &fix_region)
+        };
         return Some(Evaluated {
             rec,
             findings: return_findings,
             pending: Some(Box::new(Pending {
-                region,
+                region: fix_region,
+                fix_reach,
                 reach,
                 hook: job.hook,
             })),
@@ -345,7 +374,11 @@ impl Evaluated {
 
 /// What the remedy of a blocked or partly blocked flow needs.
 pub(super) struct Pending {
+    /// The region a fix is proposed and verified on (the flow's, any client port).
     region: Region,
+    /// `region` evaluated.
+    fix_reach: Reach,
+    /// The flow's own evaluation (its findings name what decided it).
     reach: Reach,
     hook: Hook,
 }
@@ -377,7 +410,7 @@ pub(super) fn with_remedies(evaluated: Vec<Evaluated>, targets: &[Target<'_>]) -
                 .iter()
                 .map(|(_, e)| {
                     let p = e.pending.as_ref()?;
-                    batch.compute(&e.rec, &p.region, &p.reach, rs.pipeline(p.hook)?)
+                    batch.compute(&e.rec, &p.region, &p.fix_reach, rs.pipeline(p.hook)?)
                 })
                 .collect();
             batch.finish(&mut remedies);

@@ -40,6 +40,10 @@ pub struct AuditOptions<'a> {
     pub interfaces: Vec<String>,
     /// `--profile`: the Windows Firewall profiles that are active (default: all three).
     pub profiles: Vec<String>,
+    /// `--host-address`: the guarded host's own addresses where the inventory names none
+    /// (default: every unicast address that is not loopback, multicast, broadcast, link-local
+    /// or unspecified; see [`reach::Ends`]).
+    pub host_addresses: Option<crate::model::AddrSet>,
 }
 
 /// One rule or default that decided a piece of a flow.

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::model::iface::IfaceSet;
-use crate::model::ports::{ConnState, PortSet, ProtoSet};
-use crate::model::{AddrSet, At, Outcome, PacketBox, Pipeline, Ruleset, Verdict};
+use crate::model::ports::{ConnState, PortSet, ProtoSet, StateSet};
+use crate::model::{AddrSet, At, Family, Outcome, PacketBox, Pipeline, Ruleset, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -34,46 +34,160 @@ pub struct Region {
     pub dst: AddrSet,
     pub proto: ProtoSet,
     pub dport: PortSet,
-    /// Source ports: any for a new connection; the service's ports for its replies.
+    /// Source ports: the client's ephemeral ports for a new connection ([`Ends::client_ports`]);
+    /// the service's ports for its replies.
     pub sport: PortSet,
+    /// The connection state of these packets: NEW for the opening packet of a connection,
+    /// ESTABLISHED for its replies ([`Region::replies`]).
+    pub state: StateSet,
     pub iif: IfaceSet,
     pub oif: IfaceSet,
 }
 
-/// The ports clients pick for their side of a connection (what AWS documents for network ACLs).
+/// The ports clients pick for their side of a connection by default: 1024-65535 covers Linux's
+/// default `ip_local_port_range` (32768-60999), Windows' dynamic range (49152-65535) and what
+/// AWS documents for network ACLs. The fact `ephemeral_ports` narrows it ([`Ends::of`]).
 pub const EPHEMERAL: (u16, u16) = (1024, 65535);
 
+/// The fact that sets the client ports (`ephemeral_ports = "32768-60999"`).
+pub const EPHEMERAL_FACT: &str = "ephemeral_ports";
+
+/// The two ends of a flow that the options (not the inventory's roles) say: the guarded host's
+/// own addresses (`--host-address`) and the ports clients open connections from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ends {
+    /// `--host-address`: the addresses of the guarded host, where the inventory names none.
+    pub host: Option<AddrSet>,
+    /// The clients' ephemeral ports ([`EPHEMERAL`], or the fact `ephemeral_ports`).
+    pub client_ports: PortSet,
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Ends {
+            host: None,
+            client_ports: PortSet::range(EPHEMERAL.0, EPHEMERAL.1),
+        }
+    }
+}
+
+impl Ends {
+    /// The ends the audit options give (a malformed `ephemeral_ports` fact, which
+    /// `run::Config` refuses, falls back to the default).
+    pub fn of(opts: &super::AuditOptions<'_>) -> Ends {
+        Ends {
+            host: opts.host_addresses.clone(),
+            client_ports: client_ports(&opts.facts)
+                .unwrap_or_else(|_| Ends::default().client_ports),
+        }
+    }
+
+    /// The guarded host's own addresses in `rs`'s address space: `--host-address` where it
+    /// names addresses of that family, else every unicast address that is not loopback,
+    /// multicast, broadcast, link-local or unspecified ([`not_host_addresses`]).
+    pub fn host_addresses(&self, rs: &Ruleset) -> AddrSet {
+        let space = rs.address_space();
+        let quick = space.difference(&not_host_addresses());
+        let Some(pinned) = &self.host else {
+            return quick;
+        };
+        [Family::V4, Family::V6]
+            .into_iter()
+            .fold(AddrSet::empty(), |acc, f| {
+                let mine = pinned.intersect(&space).family_part(f);
+                acc.union(&if mine.is_empty() {
+                    quick.family_part(f)
+                } else {
+                    mine
+                })
+            })
+    }
+}
+
+/// The client ports the facts say: `ephemeral_ports = "LOW-HIGH"` (or one port), else
+/// [`EPHEMERAL`].
+pub fn client_ports(facts: &crate::catalog::condition::Context) -> Result<PortSet, String> {
+    use crate::catalog::condition::Value;
+    let text = match facts.get(EPHEMERAL_FACT) {
+        None => return Ok(PortSet::range(EPHEMERAL.0, EPHEMERAL.1)),
+        Some(Value::Str(s)) => s.clone(),
+        Some(Value::Version(v)) => v.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+    };
+    let bad = || {
+        format!(
+            "`{EPHEMERAL_FACT} = {text}`: write the clients' port range as LOW-HIGH, e.g. 32768-60999"
+        )
+    };
+    let set = crate::model::ports::parse_port_range(text.trim(), '-').map_err(|_| bad())?;
+    if set.is_empty() || set.contains(0) {
+        return Err(bad());
+    }
+    Ok(set)
+}
+
+/// What is never an address of the host a flow reaches or leaves: loopback (127.0.0.0/8,
+/// `::1`), multicast (224.0.0.0/4, `ff00::/8`), the limited broadcast 255.255.255.255,
+/// link-local (169.254.0.0/16, `fe80::/10`) and the unspecified addresses (0.0.0.0/8, "this
+/// network", which RFC 1122 allows only as a source, and `::`).
+pub fn not_host_addresses() -> AddrSet {
+    [
+        "127.0.0.0/8",
+        "224.0.0.0/4",
+        "255.255.255.255/32",
+        "169.254.0.0/16",
+        "0.0.0.0/8",
+        "::1/128",
+        "ff00::/8",
+        "fe80::/10",
+        "::/128",
+    ]
+    .iter()
+    .fold(AddrSet::empty(), |a, c| {
+        a.union(&AddrSet::parse(c).unwrap_or_else(|_| AddrSet::empty()))
+    })
+}
+
 impl Region {
-    /// New connections from any address but the host's own loopback, on any interface but
-    /// loopback, to the host (what "open to the world" is checked on).
-    pub fn from_anywhere(rs: &Ruleset, proto: ProtoSet, dport: PortSet) -> Region {
+    /// New connections from any address but the host's own loopback, from the clients'
+    /// ephemeral ports, on any interface but loopback, to the host's addresses (what "open to
+    /// the world" is checked on).
+    pub fn from_anywhere(rs: &Ruleset, ends: &Ends, proto: ProtoSet, dport: PortSet) -> Region {
         let space = rs.address_space();
         Region {
             src: space.difference(&AddrSet::loopback()),
-            dst: space,
+            dst: ends.host_addresses(rs),
             proto,
             dport,
-            sport: PortSet::full(),
+            sport: ends.client_ports.clone(),
+            state: ConnState::New.set(),
             iif: rs.interfaces.non_loopback(),
             oif: rs.interfaces.all(),
         }
     }
 
-    /// The replies of this flow: addresses swapped, from the service's ports back to the
-    /// client's ephemeral ports, through the other direction of the firewall.
+    /// The replies of this flow: addresses and ports swapped (from the service's ports back to
+    /// the client's ephemeral ports), ESTABLISHED, through the other direction of the firewall.
     pub fn replies(&self) -> Region {
         Region {
             src: self.dst.clone(),
             dst: self.src.clone(),
             proto: self.proto.clone(),
-            dport: PortSet::range(EPHEMERAL.0, EPHEMERAL.1),
+            // a region from any client port (what a fix is verified on) replies to the default
+            // ephemeral ports
+            dport: if self.sport.is_full() {
+                PortSet::range(EPHEMERAL.0, EPHEMERAL.1)
+            } else {
+                self.sport.clone()
+            },
             sport: self.dport.clone(),
+            state: ConnState::Established.set(),
             iif: self.oif.clone(),
             oif: self.iif.clone(),
         }
     }
 
-    /// A NEW connection from any source port.
+    /// The region as one box of packet space (a stateless filter ignores the state).
     pub fn to_box(&self) -> PacketBox {
         PacketBox {
             src: self.src.clone(),
@@ -81,12 +195,7 @@ impl Region {
             proto: self.proto.clone(),
             sport: self.sport.clone(),
             dport: self.dport.clone(),
-            // replies are ESTABLISHED; a stateless filter ignores state anyway
-            state: if self.sport.is_full() {
-                ConnState::New.set()
-            } else {
-                ConnState::Established.set()
-            },
+            state: self.state.clone(),
             iif: self.iif.clone(),
             oif: self.oif.clone(),
         }

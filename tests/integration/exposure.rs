@@ -256,7 +256,12 @@ proptest! {
         let f = parse_text("gen.rules".into(), text.clone(), Format::IptablesSave, false);
         prop_assert!(f.findings.is_empty(), "{text}\n{:?}", f.findings);
         let rs = &f.rulesets[0];
-        let exposed = world_exposed(rs, &ProtoSet::single(TCP), &PortSet::single(9669)).unwrap();
+        let exposed = world_exposed(
+            rs,
+            &portolan::engine::reach::Ends::default(),
+            &ProtoSet::single(TCP),
+            &PortSet::single(9669),
+        ).unwrap();
         let fires = exposed.iter().any(|e| e.family == Family::V4);
         let admitted = admitted_by_packets(rs);
         let expected = world_share(&admitted, &AddrSet::public(Family::V4));

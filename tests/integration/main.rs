@@ -2,6 +2,7 @@
 
 mod cli;
 mod cloud;
+mod connection;
 mod conntrack;
 mod diff;
 mod exposure;

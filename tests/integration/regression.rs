@@ -19,6 +19,7 @@ fn audit_text(name: &str, text: &str) -> audit::Report {
         facts: Context::new(),
         interfaces: Vec::new(),
         profiles: Vec::new(),
+        host_addresses: None,
     };
     audit::audit(files, &opts)
 }
@@ -206,6 +207,7 @@ fn nsg_allow_behind_a_higher_priority_deny_is_shadowed() {
         facts: Context::new(),
         interfaces: Vec::new(),
         profiles: Vec::new(),
+        host_addresses: None,
     };
     let r = audit::audit(files, &opts);
     let z301: Vec<&str> = r

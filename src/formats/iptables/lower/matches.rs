@@ -21,6 +21,7 @@ const MODELLED: &[&str] = &[
     "state",
     "comment",
     "iprange",
+    "addrtype",
 ];
 
 /// Matches we know but cannot evaluate from the dump alone, with the reason we give.
@@ -32,7 +33,6 @@ fn opaque_module(m: &str) -> Option<&'static str> {
         "mac" => "MAC addresses of peers are not known",
         "mark" | "connmark" => "packet and connection marks are set at run time",
         "owner" => "the owning process is not known",
-        "addrtype" => "address types depend on the host's addresses",
         "physdev" => "bridge ports are not modelled",
         "pkttype" => "link-layer packet types are not modelled",
         "ttl" | "hl" => "TTL / hop limits are not modelled",
@@ -342,6 +342,32 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
                     }
                 }
             }
+            (Some("addrtype"), "dst-type") => {
+                if let Some(v) = value {
+                    let limited = line.args.iter().any(|a| {
+                        a.module.as_ref().is_some_and(|m| m.text == "addrtype")
+                            && a.name.starts_with("limit-iface")
+                    });
+                    let on_input = line.chain.text == "INPUT";
+                    let (yes, no, unk) = addrtype_split(&v.text, ctx.family, on_input && !limited);
+                    let hit = if neg { no } else { yes };
+                    let mut out = Vec::new();
+                    for a in &alts {
+                        let mut x = a.clone();
+                        x.b.dst = x.b.dst.intersect(&hit);
+                        out.push(x);
+                        let mut u = a.clone();
+                        u.b.dst = u.b.dst.intersect(&unk);
+                        if !u.b.dst.is_empty() {
+                            u.why.push(ADDRTYPE_UNDECIDED.into());
+                            out.push(u);
+                        }
+                    }
+                    alts = out;
+                }
+            }
+            (Some("addrtype"), "src-type") => why.push(ADDRTYPE_UNDECIDED.into()),
+            (Some("addrtype"), "limit-iface-in" | "limit-iface-out") => {}
             (None, "m") => {
                 if let Some(m) = value {
                     let m = m.text.as_ref();
@@ -384,6 +410,50 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
     }
     alts.retain(|a| !a.b.is_empty());
     alts
+}
+
+const ADDRTYPE_UNDECIDED: &str = "-m addrtype: address types depend on the host's addresses";
+
+/// `-m addrtype --dst-type TYPES` (iptables-extensions(8); the kernel's `xt_addrtype`): the
+/// destinations that certainly have one of `types`, those that certainly have none, and the
+/// rest (undecided), within `family`.
+///
+/// Decided: `MULTICAST` (224.0.0.0/4, `ff00::/8`: the kernel types them by address, on every
+/// hook); `LOCAL` on the INPUT chain without `--limit-iface-in`, because a packet the host
+/// receives is addressed to one of its own addresses unless it is a broadcast (0.0.0.0/8,
+/// 255.255.255.255) or multicast, which the kernel types before any route lookup (IPv6
+/// multicast stays undecided: its type comes from a route lookup). A subnet-directed broadcast
+/// (which depends on the interfaces' masks, not in the dump) is taken as a host address. Every
+/// other type, and `LOCAL` on other chains (a user chain may be jumped to from any hook), is
+/// undecided.
+fn addrtype_split(types: &str, family: Family, on_input: bool) -> (AddrSet, AddrSet, AddrSet) {
+    let fam = AddrSet::any_of(family);
+    let parse = |list: &[&str]| {
+        list.iter().fold(AddrSet::empty(), |a, c| {
+            a.union(&AddrSet::parse(c).unwrap_or_else(|_| AddrSet::empty()))
+        })
+    };
+    let v6 = family == Family::V6;
+    let multicast = parse(&[if v6 { "ff00::/8" } else { "224.0.0.0/4" }]).intersect(&fam);
+    let (mut yes, mut no) = (AddrSet::empty(), fam.clone());
+    for t in types.split(',') {
+        let (y, n) = match t.trim().to_ascii_uppercase().as_str() {
+            "MULTICAST" => (multicast.clone(), fam.difference(&multicast)),
+            "LOCAL" if on_input && v6 => {
+                let unspec = parse(&["::/128"]);
+                (fam.difference(&multicast).difference(&unspec), unspec)
+            }
+            "LOCAL" if on_input => {
+                let other = parse(&["0.0.0.0/8", "255.255.255.255/32"]).union(&multicast);
+                (fam.difference(&other), other)
+            }
+            _ => (AddrSet::empty(), AddrSet::empty()),
+        };
+        yes = yes.union(&y);
+        no = no.intersect(&n);
+    }
+    let unk = fam.difference(&yes).difference(&no);
+    (yes, no, unk)
 }
 
 const SYN: u8 = 0x02;
