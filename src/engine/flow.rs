@@ -10,6 +10,8 @@ use crate::checks::{
     z101_required_flow_blocked, z102_required_flow_partial, z103_required_flow_unknown,
 };
 use crate::inventory::Guards;
+use crate::model::conntrack::{reply_states, Seen};
+use crate::model::ports::{ConnState, StateSet};
 use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 
 /// `set.to_cidrs()` for the sources of a flow through `rs`; remembered for the run when `set` is
@@ -225,15 +227,51 @@ pub(super) fn run_job(
         };
         if let Some(bp) = rs.pipeline(back) {
             // the replies of exactly the admitted peers (DESIGN: the model)
-            let mut reply_region = region.replies();
-            match job.hook {
-                Hook::Output => reply_region.src = reach.allowed_destinations(),
-                _ => reply_region.dst = reach.allowed_sources(),
+            // per state the request was seen in (a NOTRACK in raw leaves it untracked, and its
+            // replies are then NEW or INVALID, never ESTABLISHED: `model::conntrack`), the
+            // replies to the peers the request admitted in that state
+            let reply_region = region.replies();
+            let mut groups: Vec<(Option<ConnState>, AddrSet)> = Vec::new();
+            for o in reach
+                .outcomes
+                .iter()
+                .filter(|o| o.verdict == Verdict::Allow)
+            {
+                let seen = match o.seen {
+                    Seen::As(s) => Some(s),
+                    _ => None,
+                };
+                let peers = if job.hook == Hook::Output {
+                    &o.space.dst
+                } else {
+                    &o.space.src
+                };
+                match groups.iter_mut().find(|(s, _)| *s == seen) {
+                    Some((_, set)) => *set = set.union(peers),
+                    None => groups.push((seen, peers.clone())),
+                }
             }
-            let reply = Reach::evaluate(rs, bp, &reply_region);
+            let mut reply = Reach {
+                outcomes: Vec::new(),
+            };
+            let admitted = !groups.is_empty();
+            for (seen, peers) in groups {
+                let mut r = reply_region.clone();
+                match job.hook {
+                    Hook::Output => r.src = peers,
+                    _ => r.dst = peers,
+                }
+                if let Some(s) = seen.filter(|_| !rs.stateless) {
+                    r.state = r
+                        .proto
+                        .ranges()
+                        .iter()
+                        .flat_map(|&(a, b)| a..=b)
+                        .fold(StateSet::empty(), |acc, p| acc.union(&reply_states(s, p)));
+                }
+                reply.outcomes.extend(Reach::evaluate(rs, bp, &r).outcomes);
+            }
             let rs_status = reply.status(true);
-            // nothing admitted (an unknown request): no replies to judge
-            let admitted = !reply_region.src.is_empty() && !reply_region.dst.is_empty();
             if admitted && rs_status != Status::Allowed {
                 reply_deciders = reply.deciders(Verdict::Deny);
                 let by: Vec<String> = reply
@@ -241,9 +279,18 @@ pub(super) fn run_job(
                     .into_iter()
                     .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
                     .collect();
+                let untracked = reach
+                    .outcomes
+                    .iter()
+                    .any(|o| o.verdict == Verdict::Allow && matches!(o.seen, Seen::As(_)));
                 let what = format!(
                     "its replies ({}{} from port {} to ports {}-{}) are {} {}",
-                    if rs.stateless { "" } else { "ESTABLISHED " },
+                    match (rs.stateless, untracked) {
+                        (true, _) => "",
+                        (false, false) => "ESTABLISHED ",
+                        // a NOTRACK'd request left no conntrack entry for them to belong to
+                        (false, true) => "NEW or INVALID, the request being untracked, ",
+                    },
                     rec.protocol,
                     rec.ports,
                     reach::EPHEMERAL.0,
@@ -292,6 +339,11 @@ pub(super) fn run_job(
                         bp.name,
                         reach::EPHEMERAL.0,
                         reach::EPHEMERAL.1
+                    )
+                } else if untracked {
+                    format!(
+                        "the request is NOTRACKed in raw, so no connection is tracked and an ESTABLISHED accept never sees its replies: NOTRACK the replies too (raw OUTPUT, `--sport {}`) and accept `--ctstate UNTRACKED` in {}, or stop NOTRACKing the request",
+                        rec.ports, bp.name
                     )
                 } else {
                     format!(

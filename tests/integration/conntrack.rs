@@ -101,3 +101,42 @@ fn notrack_of_udp_leaves_the_tcp_flow_new() {
     );
     pairing_unaffected(&v);
 }
+
+/// A NOTRACKed request leaves no conntrack entry: its replies are NEW (later segments, picked up
+/// mid-stream) or INVALID (the SYN-ACK), never ESTABLISHED, so an OUTPUT chain that only accepts
+/// `RELATED,ESTABLISHED` drops them and the connection fails (`model::conntrack`).
+#[test]
+fn the_replies_of_a_notracked_request_are_not_established() {
+    let v = quick("notrack-9669-output-established-only.rules");
+    let f = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["requirement"] == "vsphere.admin-client-zvm-9669" && f["direction"] == "inbound"
+        })
+        .unwrap();
+    assert_eq!(f["status"], "blocked", "{f:#}");
+    let lines: Vec<u64> = f["deciding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    // admitted UNTRACKED by INPUT (line 16), dropped coming back by OUTPUT's policy (line 12)
+    assert_eq!(lines, vec![16, 12]);
+    assert!(f["return_path"]
+        .as_str()
+        .unwrap()
+        .contains("NEW or INVALID, the request being untracked"));
+    pairing_unaffected(&v);
+}
+
+/// NOTRACK both ways (raw PREROUTING for the request, raw OUTPUT for the replies) and UNTRACKED
+/// accepted both ways: the connection works.
+#[test]
+fn notrack_both_ways_with_untracked_accepts_is_allowed() {
+    let v = quick("notrack-both-ways-untracked-accepted.rules");
+    let (status, _) = verdict(&v, "vsphere.admin-client-zvm-9669");
+    assert_eq!(status, "allowed");
+}
