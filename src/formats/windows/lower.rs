@@ -269,7 +269,8 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
                 why.push(format!("{label}: {IPSEC_REASON}"));
                 cx.once(
                     "fact:ipsec".into(),
-                    secure.map(|s| s.span).unwrap_or(r.span),
+                    // on the rule's first line, where the flows' Z002 for it would point
+                    r.span,
                     "rules that admit only IPsec-authenticated connections are undecidable while the fact `ipsec` is not given".into(),
                     "IPsec required",
                     "say whether the peers use IPsec: `ipsec = true|false` in the inventory's [facts] or --set ipsec=true|false",

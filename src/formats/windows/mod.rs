@@ -41,9 +41,7 @@ pub use ast::{
     Protocol, Security, WinAction, WinRule, PROFILES,
 };
 pub use lower::{lower, IPSEC_FACT, IPSEC_REASON};
-pub use values::{
-    parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, split_list,
-};
+pub use values::{parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, split_list};
 
 use crate::formats::json::spans::Json;
 use crate::formats::source::SourceText;

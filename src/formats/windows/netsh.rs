@@ -20,8 +20,8 @@ use nom::combinator::{eof, rest};
 use nom::{IResult, Parser};
 
 use super::{
-    parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, split_list, Direction, Item,
-    Profiles, Security, WinAction, WinRule,
+    parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, split_list, Direction,
+    Item, Profiles, Security, WinAction, WinRule,
 };
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;

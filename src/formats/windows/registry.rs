@@ -417,9 +417,9 @@ fn parse_rule_string(
                     r.security = Some(Item::new(sec, vspan));
                 }
             }
-            "edge" | "defer" | "if" | "iftype" | "luauth" | "luauth2_24" | "ruauth" | "rmauth" | "platform" | "platform2" | "lsm"
-            | "lom" | "skipver" | "pcross" | "authbypassout" | "nnm" | "securityrealmid"
-            | "hash" => r.notes.push(format!("{key}={value}")),
+            "edge" | "defer" | "if" | "iftype" | "luauth" | "luauth2_24" | "ruauth" | "rmauth"
+            | "platform" | "platform2" | "lsm" | "lom" | "skipver" | "pcross" | "authbypassout"
+            | "nnm" | "securityrealmid" | "hash" => r.notes.push(format!("{key}={value}")),
             _ => {
                 r.notes.push(format!("{key}={value}"));
                 r.undecidable

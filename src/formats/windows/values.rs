@@ -38,8 +38,16 @@ pub fn parse_security(t: &str) -> Security {
     let t = t.trim();
     match t.to_ascii_lowercase().as_str() {
         "" | "notrequired" | "none" | "not required" => Security::NotRequired,
-        "authenticate" | "authenticateencrypt" | "authenc" | "authdynenc" | "authnoencap"
-        | "an-noencap" | "ane-nego" | "auth-dynenc" | "auth-noencap" | "authenticatewithencryption"
+        "authenticate"
+        | "authenticateencrypt"
+        | "authenc"
+        | "authdynenc"
+        | "authnoencap"
+        | "an-noencap"
+        | "ane-nego"
+        | "auth-dynenc"
+        | "auth-noencap"
+        | "authenticatewithencryption"
         | "authenticateencryptdynamic" => Security::Required(t.to_string()),
         _ => Security::Bad(t.to_string()),
     }
