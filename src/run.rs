@@ -204,6 +204,14 @@ impl Config {
             }
         }
         let mut names = inventory.as_ref().map(|i| i.resolver()).unwrap_or_default();
+        // facts that decide what rules match (Windows `ipsec`), as their text
+        for (k, v) in facts.iter() {
+            let text = match v {
+                crate::catalog::condition::Value::Str(s) => s.clone(),
+                other => other.to_string(),
+            };
+            names.set_fact(k, &text);
+        }
         for kv in a.addresses {
             let Some((k, v)) = kv.split_once('=') else {
                 return Err(ConfigError::BadAddressSyntax(kv.clone()));

@@ -29,9 +29,14 @@ pub struct Parsed {
 /// application security groups, AWS security groups and prefix lists, ipsets. Lookups ignore ASCII
 /// case (Azure treats tags that way). A name with no entry is *unresolved*: the rule using it is
 /// undecidable, never guessed.
+///
+/// It also carries the deployment's facts (inventory `[facts]`, `--set KEY=VALUE`) that decide
+/// what a rule matches: Windows rules that admit only IPsec-authenticated connections read
+/// `ipsec`. Fact names are exact; values are the text given.
 #[derive(Debug, Clone, Default)]
 pub struct Resolver {
     names: BTreeMap<String, AddrSet>,
+    facts: BTreeMap<String, String>,
 }
 
 impl Resolver {
@@ -44,6 +49,23 @@ impl Resolver {
     }
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+    /// Record a fact (`ipsec` = `true`).
+    pub fn set_fact(&mut self, name: &str, value: &str) {
+        self.facts
+            .insert(name.trim().to_string(), value.trim().to_string());
+    }
+    /// A fact as given, if it is known.
+    pub fn fact(&self, name: &str) -> Option<&str> {
+        self.facts.get(name).map(String::as_str)
+    }
+    /// A yes/no fact: `true`/`yes`/`false`/`no` in any case; anything else (or no fact) is `None`.
+    pub fn fact_bool(&self, name: &str) -> Option<bool> {
+        match self.fact(name)?.to_ascii_lowercase().as_str() {
+            "true" | "yes" => Some(true),
+            "false" | "no" => Some(false),
+            _ => None,
+        }
     }
 }
 

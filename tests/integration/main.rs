@@ -11,6 +11,7 @@ mod formats;
 mod hostile;
 mod identity;
 mod integrations;
+mod ipsec;
 mod nothing_lost;
 mod oracle;
 mod reachability;

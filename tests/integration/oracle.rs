@@ -43,7 +43,7 @@ use portolan::formats::iptables::{self, lower as ipt_lower};
 use portolan::formats::source::SourceText;
 use portolan::formats::windows::{
     self, AddrSpec, Direction, IcmpSpec, Item, PortSpec, ProfileSettings, Profiles, Protocol,
-    WinAction, WinRule,
+    Security, WinAction, WinRule,
 };
 use portolan::formats::Resolver;
 use portolan::model::policy::MAX_DECIDERS;
@@ -1621,6 +1621,8 @@ struct WRule {
     remote_addrs: Vec<WAddr>,
     /// Some(true): a program scope (undecidable); Some(false): `System` (any program).
     program: Option<bool>,
+    /// An allow that requires IPsec (`Security=Authenticate`); bypass rules always do.
+    secure: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -1630,6 +1632,9 @@ struct WinCase {
     settings: [(bool, bool, bool); 3],
     keywords: Vec<Option<Vec<Pfx>>>,
     regions: Vec<RegionSpec>,
+    /// The fact `ipsec`: whether the peers' connections are IPsec-authenticated (fixed, so that
+    /// bypass rules and secure allows are decided).
+    ipsec: bool,
     seed: u64,
 }
 
@@ -1666,9 +1671,10 @@ fn w_rule() -> impl Strategy<Value = WRule> {
         prop::collection::vec(w_addr(), 0..3),
         prop::collection::vec(w_addr(), 0..3),
         prop_oneof![6 => Just(None), 1 => Just(Some(true)), 1 => Just(Some(false))],
+        prop::bool::weighted(0.2),
     )
         .prop_map(
-            |(enabled, inbound, action, profiles, proto, lp, rp, icmp, la, ra, program)| {
+            |(enabled, inbound, action, profiles, proto, lp, rp, icmp, la, ra, program, secure)| {
                 let ported = matches!(proto, 6 | 17);
                 WRule {
                     enabled,
@@ -1686,6 +1692,7 @@ fn w_rule() -> impl Strategy<Value = WRule> {
                     local_addrs: la,
                     remote_addrs: ra,
                     program,
+                    secure,
                 }
             },
         )
@@ -1704,15 +1711,19 @@ fn win_case() -> impl Strategy<Value = WinCase> {
             WIN_KEYWORDS.len(),
         ),
         prop::collection::vec(region_spec(), 1..3),
+        any::<bool>(),
         any::<u64>(),
     )
-        .prop_map(|(rules, settings, keywords, regions, seed)| WinCase {
-            rules,
-            settings,
-            keywords,
-            regions,
-            seed,
-        })
+        .prop_map(
+            |(rules, settings, keywords, regions, ipsec, seed)| WinCase {
+                rules,
+                settings,
+                keywords,
+                regions,
+                ipsec,
+                seed,
+            },
+        )
 }
 
 fn win_rule_of(k: usize, r: &WRule) -> WinRule {
@@ -1782,6 +1793,9 @@ fn win_rule_of(k: usize, r: &WRule) -> WinRule {
             sp,
         )
     });
+    if r.secure {
+        w.security = Some(Item::new(Security::Required("Authenticate".into()), sp));
+    }
     w
 }
 
@@ -1897,43 +1911,54 @@ fn w_rule_match(r: &WRule, p: &Packet, kws: &[Option<Vec<Pfx>>]) -> M {
     m
 }
 
-/// Block wins: any enabled matching block rule denies; else any allow rule allows; else the
-/// profile's default. A profile whose firewall is off allows everything.
+/// Authenticated bypass, then block, then allow ([MS-FASP] 2.2.34 FW_RULE_ACTION: "Allow-bypass
+/// rules take precedence over block rules, and block rules take precedence over allow rules"):
+/// any enabled matching bypass rule allows; else any matching block rule denies; else any allow
+/// rule allows; else the profile's default. Bypass rules and allows that require IPsec admit only
+/// IPsec-authenticated connections: with the fact `ipsec` (fixed per case) false they match
+/// nothing, true they match as written. A profile whose firewall is off allows everything.
+/// (Before issue 15 this reference treated bypass as a plain allow, after the block rules.)
 ///
-/// Deciders (Windows Defender Firewall: block rules take precedence over allow rules, and the
-/// profile's default action applies only when no rule matches): a blocked packet is decided by a
-/// matching block rule — any of them, the docs rank none above another — so at least one of the
-/// block rules that surely match must be named when there is one, and each named decider must be
-/// a block rule that may match; an allowed packet likewise by its allow (or bypass) rules; the
-/// default may be named only when no rule surely matches and the default gives the verdict. With
-/// undecidable rules on the packet, each named decider must be a rule that may match or that
-/// default. A profile with its firewall off: the setting alone.
+/// Deciders (the profile's default action applies only when no rule matches): a packet is
+/// decided by a matching rule of the first class that surely matches — any of them, the docs
+/// rank none above another within a class — so at least one of that class's rules that surely
+/// match must be named, and each named decider must be a rule that may match, of a class reached
+/// before (or at) that one, whose class gives the verdict; the default may be named only when no
+/// rule surely matches and the default gives the verdict. With undecidable rules on the packet,
+/// each named decider must be a rule that may match or that default. A profile with its firewall
+/// off: the setting alone.
 fn win_reference(c: &WinCase, profile: usize, inbound: bool, p: &Packet) -> Answer {
     let (on, din, dout) = c.settings[profile];
     if !on {
         return Answer::exact(Verdict::Allow, Dec::Default);
     }
     let bit = 1u8 << profile;
-    // (sure, may) rules of each class that match
-    let mut blocks = (Vec::new(), Vec::new());
-    let mut allows = (Vec::new(), Vec::new());
-    let (mut block, mut allow) = (M::NO, M::NO);
+    // per class (bypass, block, allow): whether it matches, and its (sure, may) rules
+    let mut classes: [(M, Vec<Dec>, Vec<Dec>, VSet); 3] = [
+        (M::NO, Vec::new(), Vec::new(), VSet::ALLOW),
+        (M::NO, Vec::new(), Vec::new(), VSet::DENY),
+        (M::NO, Vec::new(), Vec::new(), VSet::ALLOW),
+    ];
     for (k, r) in c.rules.iter().enumerate() {
         if !(r.enabled && r.inbound == inbound && r.profiles & bit != 0) {
             continue;
         }
+        let ipsec_only = r.action == 2 || (r.action == 0 && r.secure);
+        if ipsec_only && !c.ipsec {
+            continue;
+        }
         let m = w_rule_match(r, p, &c.keywords);
-        let (acc, class) = if r.action == 1 {
-            (&mut block, &mut blocks)
-        } else {
-            (&mut allow, &mut allows)
-        };
-        *acc = acc.or(m);
+        let class = &mut classes[match r.action {
+            2 => 0,
+            1 => 1,
+            _ => 2,
+        }];
+        class.0 = class.0.or(m);
         if m.sure {
-            class.0.push(Dec::Win(k));
+            class.1.push(Dec::Win(k));
         }
         if m.may {
-            class.1.push(Dec::Win(k));
+            class.2.push(Dec::Win(k));
         }
     }
     let default_allows = (inbound && din) || (!inbound && dout);
@@ -1943,46 +1968,44 @@ fn win_reference(c: &WinCase, profile: usize, inbound: bool, p: &Packet) -> Answ
         VSet::DENY
     };
     let mut acc = VSet::default();
-    if !block.sure {
-        if block.may {
-            acc = acc.or(VSet::DENY);
+    let mut reached = 0;
+    let mut first_sure = None;
+    for (i, (m, _, _, v)) in classes.iter().enumerate() {
+        reached = i;
+        if m.may {
+            acc = acc.or(*v);
         }
-        if allow.sure {
-            acc = acc.or(VSet::ALLOW);
-        } else {
-            if allow.may {
-                acc = acc.or(VSet::ALLOW);
-            }
-            acc = acc.or(default);
+        if m.sure {
+            first_sure = Some(i);
+            break;
         }
     }
-    let verdict = if block.sure {
-        Verdict::Deny
-    } else {
-        acc.verdict()
-    };
-    let default_reached = !block.sure && !allow.sure;
-    let mut only = match verdict {
-        Verdict::Deny => blocks.1.clone(),
-        Verdict::Allow => allows.1.clone(),
-        Verdict::Unknown => blocks.1.iter().chain(&allows.1).copied().collect(),
-    };
-    let default_fits = match verdict {
-        Verdict::Deny => !default_allows,
-        Verdict::Allow => default_allows,
+    let default_reached = first_sure.is_none();
+    if default_reached {
+        acc = acc.or(default);
+    }
+    let verdict = acc.verdict();
+    let gives = |v: VSet| match verdict {
+        Verdict::Allow => v.0 == VSet::ALLOW.0,
+        Verdict::Deny => v.0 == VSet::DENY.0,
         Verdict::Unknown => true,
     };
-    if default_reached && default_fits {
+    let mut only: Vec<Dec> = classes[..=reached]
+        .iter()
+        .filter(|c| gives(c.3))
+        .flat_map(|c| c.2.iter().copied())
+        .collect();
+    if default_reached && gives(default) {
         only.push(Dec::Default);
     }
+    let one = match first_sure {
+        Some(i) if verdict != Verdict::Unknown && gives(classes[i].3) => classes[i].1.clone(),
+        _ => Vec::new(),
+    };
     Answer {
         verdict,
         all: Vec::new(),
-        one: match verdict {
-            Verdict::Deny => blocks.0,
-            Verdict::Allow => allows.0,
-            Verdict::Unknown => Vec::new(),
-        },
+        one,
         only: Some(only),
     }
 }
@@ -2009,6 +2032,7 @@ fn win_ident(rs: &Ruleset, at: At) -> Option<Dec> {
 fn run_windows(c: &WinCase) -> Result<(), TestCaseError> {
     let src = SourceText::new("oracle.txt", "");
     let mut names = Resolver::default();
+    names.set_fact(windows::IPSEC_FACT, if c.ipsec { "true" } else { "false" });
     for (k, ps) in c.keywords.iter().enumerate() {
         if let Some(ps) = ps {
             names.insert(WIN_KEYWORDS[k], ref_set(ps));

@@ -35,7 +35,9 @@ impl Direction {
 pub enum WinAction {
     Allow,
     Block,
-    /// Allow even when IPsec would block (authenticated bypass): an allow for our purposes.
+    /// Authenticated bypass (`Action=ByPass`, netsh `Bypass`, PowerShell `OverrideBlockRules`):
+    /// an allow that takes precedence over block rules, for IPsec-authenticated connections only
+    /// ([MS-FASP] 2.2.34 FW_RULE_ACTION).
     Bypass,
 }
 
@@ -101,6 +103,26 @@ pub enum AddrSpec {
     Bad(String),
 }
 
+/// The IPsec requirement of an allow rule (registry `Security=`/`Security2_9=`/`Security2=`,
+/// netsh `Security:`, PowerShell `Authentication`/`Encryption` of `Get-NetFirewallSecurityFilter`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    /// No IPsec requirement (`NotRequired`).
+    NotRequired,
+    /// The connection must be IPsec-authenticated; the name says how (`Authenticate`,
+    /// `AuthenticateEncrypt`, `An-NoEncap`, `AnE-Nego`, `AuthDynEnc`, `Required`, ...).
+    Required(String),
+    /// Not a security requirement (reported when parsing).
+    Bad(String),
+}
+
+impl Security {
+    /// Does the rule admit only IPsec-authenticated connections?
+    pub fn requires_ipsec(&self) -> bool {
+        matches!(self, Security::Required(_))
+    }
+}
+
 /// One ICMP type:code element.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IcmpSpec {
@@ -134,7 +156,9 @@ pub struct WinRule {
     pub service: Option<Item<String>>,
     /// App-container package or owning user (`AppPkgId`, `LUOwn`, `PackageFamilyName`).
     pub package: Option<Item<String>>,
-    /// Edge traversal, interface types, IPsec requirements and other fields noted only.
+    /// The IPsec requirement, when the export states one.
+    pub security: Option<Item<Security>>,
+    /// Edge traversal, interface types and other fields noted only.
     pub notes: Vec<String>,
     /// Reasons this rule cannot be evaluated exactly, found while parsing (a bad `Enabled` value,
     /// an unknown field); each was reported as an issue by the parser.
@@ -163,6 +187,7 @@ impl WinRule {
             program: None,
             service: None,
             package: None,
+            security: None,
             notes: Vec::new(),
             undecidable: Vec::new(),
             span,

@@ -21,6 +21,12 @@ use crate::model::{NativeRef, Platform};
 // ---------------------------------------------------------------------------------------------
 // Lowering
 
+/// The fact that says whether the peers' connections are IPsec-authenticated.
+pub const IPSEC_FACT: &str = "ipsec";
+
+/// Why a rule that admits only IPsec-authenticated connections is undecidable without the fact.
+pub const IPSEC_REASON: &str = "the rule admits only IPsec-authenticated connections; say whether the peers use IPsec with --set ipsec=true|false";
+
 /// A rule lowered once (the box does not depend on the profile).
 struct Lowered {
     matches: PacketBox,
@@ -251,6 +257,27 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
             p.value
         ));
     }
+    // an authenticated bypass, or an allow that requires IPsec, admits only connections that are
+    // IPsec-authenticated: whether the peers' are is the fact `ipsec`
+    let mut src_a = src_a;
+    let secure = r.security.as_ref().filter(|s| s.value.requires_ipsec());
+    if r.action == WinAction::Bypass || (r.action == WinAction::Allow && secure.is_some()) {
+        match cx.names.fact_bool(IPSEC_FACT) {
+            Some(true) => {}
+            Some(false) => src_a = AddrSet::empty(),
+            None => {
+                why.push(format!("{label}: {IPSEC_REASON}"));
+                cx.once(
+                    "fact:ipsec".into(),
+                    // on the rule's first line, where the flows' Z002 for it would point
+                    r.span,
+                    "rules that admit only IPsec-authenticated connections are undecidable while the fact `ipsec` is not given".into(),
+                    "IPsec required",
+                    "say whether the peers use IPsec: `ipsec = true|false` in the inventory's [facts] or --set ipsec=true|false",
+                );
+            }
+        }
+    }
     let (line, column) = src.line_col(r.span.start);
     Lowered {
         matches: PacketBox {
@@ -279,8 +306,9 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
 
 /// Lower the rules of one file into one [`Ruleset`] per profile (Domain, Private, Public), each
 /// named `"<profile> profile"`, with one policy of [`Semantics::BlockWins`] whose chains
-/// `Inbound` and `Outbound` hold the enabled rules of that profile, block rules first, and end in
-/// the profile default; see the module documentation.
+/// `Inbound` and `Outbound` hold the enabled rules of that profile, authenticated bypass rules
+/// first, then block rules, then allow rules, and end in the profile default; see the module
+/// documentation.
 pub fn lower(
     rules: &[WinRule],
     profiles: &ProfileSettings,
@@ -395,10 +423,11 @@ pub fn lower(
             },
             rules: Vec::new(),
         });
-        // blocks first, then allows, each in file order; disabled rules to their own chains
-        for pass in [true, false] {
+        // authenticated bypass first (it overrides block rules), then blocks, then allows, each
+        // in file order; disabled rules to their own chains
+        for pass in [WinAction::Bypass, WinAction::Block, WinAction::Allow] {
             for (r, l) in rules.iter().zip(&lowered) {
-                if !r.profiles.contains(bit) || (r.action == WinAction::Block) != pass {
+                if !r.profiles.contains(bit) || r.action != pass {
                     continue;
                 }
                 let chain = match (r.enabled, r.direction) {

@@ -7,9 +7,15 @@
 //! `.wfw` registry hives ([`registry`]).
 //!
 //! Semantics, per profile (Domain, Private, Public), one [`Ruleset`](crate::model::Ruleset) each:
-//! - enabled block rules win over allow rules: the `Inbound` / `Outbound` chains hold every enabled
-//!   block rule first, then every enabled allow (and bypass) rule, and end in the profile's default
-//!   action (inbound block, outbound allow unless the export says otherwise);
+//! - precedence as [MS-FASP] 2.2.34 (FW_RULE_ACTION) states it: authenticated bypass rules win
+//!   over block rules, block rules over allow rules: the `Inbound` / `Outbound` chains hold every
+//!   enabled bypass rule first, then every enabled block rule, then every enabled allow rule, and
+//!   end in the profile's default action (inbound block, outbound allow unless the export says
+//!   otherwise);
+//! - bypass rules and allow rules that require IPsec (authentication, encryption) admit only
+//!   IPsec-authenticated connections: the fact `ipsec` (via the [`Resolver`]) decides them —
+//!   `true`: they match as written; `false`: they match nothing; not given: they are undecidable
+//!   with the reason [`IPSEC_REASON`](lower::IPSEC_REASON);
 //! - a profile whose firewall is off lets everything through (no rules, policy allow);
 //! - disabled rules are kept in two chains no pipeline enters, `Inbound (disabled)` and
 //!   `Outbound (disabled)`, so the audit can say which disabled rule would admit a blocked flow;
@@ -32,10 +38,10 @@ mod values;
 
 pub use ast::{
     AddrSpec, Direction, IcmpSpec, Item, PortSpec, ProfileSetting, ProfileSettings, Profiles,
-    Protocol, WinAction, WinRule, PROFILES,
+    Protocol, Security, WinAction, WinRule, PROFILES,
 };
-pub use lower::lower;
-pub use values::{parse_addr, parse_icmp, parse_port, parse_protocol, split_list};
+pub use lower::{lower, IPSEC_FACT, IPSEC_REASON};
+pub use values::{parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, split_list};
 
 use crate::formats::json::spans::Json;
 use crate::formats::source::SourceText;

@@ -20,8 +20,8 @@ use nom::combinator::{eof, rest};
 use nom::{IResult, Parser};
 
 use super::{
-    parse_addr, parse_icmp, parse_port, parse_protocol, split_list, Direction, Item, Profiles,
-    WinAction, WinRule,
+    parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, split_list, Direction,
+    Item, Profiles, Security, WinAction, WinRule,
 };
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
@@ -292,7 +292,15 @@ pub fn parse(text: &str) -> (Vec<WinRule>, Vec<ParseIssue>) {
                 }
             },
             "description" => {}
-            "edge traversal" | "interfacetypes" | "security" | "rule source" => {
+            "security" => {
+                let sec = parse_security(value);
+                if let Security::Bad(_) = sec {
+                    bad(r, "security requirement (NotRequired, Authenticate, AuthEnc, AuthDynEnc, AuthNoEncap)");
+                } else {
+                    r.security = Some(Item::new(sec, vspan));
+                }
+            }
+            "edge traversal" | "interfacetypes" | "rule source" => {
                 r.notes.push(format!("{label}: {value}"))
             }
             _ => {

@@ -5,12 +5,14 @@
 //! Get-NetFirewallRule | ForEach-Object {
 //!   $p = $_ | Get-NetFirewallPortFilter; $a = $_ | Get-NetFirewallAddressFilter
 //!   $app = $_ | Get-NetFirewallApplicationFilter; $svc = $_ | Get-NetFirewallServiceFilter
+//!   $sec = $_ | Get-NetFirewallSecurityFilter
 //!   [pscustomobject]@{ Name=$_.Name; DisplayName=$_.DisplayName; DisplayGroup=$_.DisplayGroup
 //!     Enabled=$_.Enabled; Direction=$_.Direction; Action=$_.Action; Profile=$_.Profile
 //!     Protocol=$p.Protocol; LocalPort=$p.LocalPort; RemotePort=$p.RemotePort; IcmpType=$p.IcmpType
 //!     LocalAddress=$a.LocalAddress; RemoteAddress=$a.RemoteAddress
 //!     Program=$app.Program; Package=$app.Package; Service=$svc.Service
-//!     EdgeTraversalPolicy=$_.EdgeTraversalPolicy } } |
+//!     EdgeTraversalPolicy=$_.EdgeTraversalPolicy; Authentication=$sec.Authentication
+//!     Encryption=$sec.Encryption; OverrideBlockRules=$sec.OverrideBlockRules } } |
 //!   ConvertTo-Json -Depth 4 | Out-File -Encoding utf8 firewall-rules.json
 //! ```
 //! (For CSV, end with `Select-Object Name,DisplayName,...,@{n='LocalPort';e={$_.LocalPort -join ','}},...
@@ -18,15 +20,17 @@
 //!
 //! Accepted: enums as names (`Inbound`, `Allow`, `True`, `Domain, Private`) or as the numbers
 //! ConvertTo-Json writes (Direction 1 Inbound / 2 Outbound; Action 2 Allow / 4 Block; Enabled 1
-//! True / 2 False; Profile flags Domain 1, Private 2, Public 4, and 0 or 2147483647 = Any); a
+//! True / 2 False; Profile flags Domain 1, Private 2, Public 4, and 0 or 2147483647 = Any;
+//! Authentication 0 NotRequired / 1 Required / 2 NoEncap; Encryption 0 NotRequired / 1 Required /
+//! 2 Dynamic; `OverrideBlockRules` True makes an allow an authenticated bypass); a
 //! single object or an array; scalars or arrays for list properties; filter properties at the top
 //! or in nested filter objects. Missing properties take the `New-NetFirewallRule` defaults
 //! (enabled, inbound, allow, any profile) — the curated corpus CSV has no Direction or Action
 //! column. Names that are not addresses (`Client`, role labels) are keywords for the resolver.
 
 use super::{
-    parse_addr, parse_icmp, parse_port, parse_protocol, Direction, Item, Profiles, WinAction,
-    WinRule,
+    parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, Direction, Item, Profiles,
+    Security, WinAction, WinRule,
 };
 use crate::formats::json::spans::{Json, Kind};
 use crate::formats::{IssueKind, ParseIssue};
@@ -184,6 +188,47 @@ fn rule_from(f: &Fields<'_>, span: Span, issues: &mut Vec<ParseIssue>) -> WinRul
                 r.action = WinAction::Block;
                 bad(&mut r, &v, s, "action");
             }
+        }
+    }
+    // the security filter (Get-NetFirewallSecurityFilter): Authentication 0 NotRequired,
+    // 1 Required, 2 NoEncap; Encryption 0 NotRequired, 1 Required, 2 Dynamic; OverrideBlockRules
+    // makes an allow an authenticated bypass
+    for (key, names) in [
+        ("Authentication", ["required", "noencap"]),
+        ("Encryption", ["required", "dynamic"]),
+    ] {
+        if let Some((v, s)) = one(key) {
+            let l = v.to_ascii_lowercase();
+            if l == "0" || l == "notrequired" || l.is_empty() {
+                if r.security.is_none() {
+                    r.security = Some(Item::new(Security::NotRequired, s));
+                }
+            } else if l == "1" || l == "2" || names.contains(&l.as_str()) {
+                r.security = Some(Item::new(Security::Required(format!("{key} {v}")), s));
+            } else {
+                bad(&mut r, &v, s, &format!("{key} value"));
+            }
+        }
+    }
+    if let Some((v, s)) = one("Security") {
+        match parse_security(&v) {
+            Security::Bad(_) => bad(&mut r, &v, s, "security requirement"),
+            sec => {
+                if !matches!(&r.security, Some(x) if x.value.requires_ipsec()) {
+                    r.security = Some(Item::new(sec, s));
+                }
+            }
+        }
+    }
+    if let Some((v, s)) = one("OverrideBlockRules") {
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" => {
+                if r.action == WinAction::Allow {
+                    r.action = WinAction::Bypass;
+                }
+            }
+            "false" | "0" | "" => {}
+            _ => bad(&mut r, &v, s, "OverrideBlockRules value"),
         }
     }
     if let Some(list) = (f.get)("Profile") {

@@ -10,6 +10,9 @@
 //! - `.wfw` files (`netsh advfirewall export`), binary registry hives read with our own
 //!   reader ([`super::regf`]) and rendered to the raw-line text by [`render_hive`].
 //!
+//! `Action=ByPass` is an authenticated bypass and `Security=`, `Security2_9=`, `Security2=` the
+//! rule's IPsec requirement ([MS-GPFAS] 2.2.2.6, 2.2.2.19).
+//!
 //! Fields may repeat (each repetition adds to a list) and an absent field means any. Unknown
 //! fields are kept as notes and reported (undecidable: they may restrict the rule); connection
 //! security rules (`ConSecRules`) and other keys are skipped.
@@ -18,8 +21,8 @@ use std::collections::BTreeSet;
 
 use super::regf::{Hive, ValueData};
 use super::{
-    parse_addr, parse_icmp, parse_port, parse_protocol, Direction, Item, ProfileSettings, Profiles,
-    WinAction, WinRule,
+    parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, Direction, Item,
+    ProfileSettings, Profiles, Security, WinAction, WinRule,
 };
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::{Span, Verdict};
@@ -406,10 +409,17 @@ fn parse_rule_string(
             "ttk" | "ttk2_22" | "ttk2_27" | "ttk2_28" => r.undecidable.push(format!(
                 "trust-tuple keyword `{value}`: the peers are found at run time"
             )),
-            "edge" | "defer" | "if" | "iftype" | "security" | "security2" | "security2_9"
-            | "luauth" | "luauth2_24" | "ruauth" | "rmauth" | "platform" | "platform2" | "lsm"
-            | "lom" | "skipver" | "pcross" | "authbypassout" | "nnm" | "securityrealmid"
-            | "hash" => r.notes.push(format!("{key}={value}")),
+            "security" | "security2" | "security2_9" => {
+                let sec = parse_security(value);
+                if let Security::Bad(_) = sec {
+                    bad(cx, &mut r, "security requirement (Authenticate, AuthenticateEncrypt, An-NoEncap, AnE-Nego)");
+                } else if !matches!(&r.security, Some(s) if s.value.requires_ipsec()) {
+                    r.security = Some(Item::new(sec, vspan));
+                }
+            }
+            "edge" | "defer" | "if" | "iftype" | "luauth" | "luauth2_24" | "ruauth" | "rmauth"
+            | "platform" | "platform2" | "lsm" | "lom" | "skipver" | "pcross" | "authbypassout"
+            | "nnm" | "securityrealmid" | "hash" => r.notes.push(format!("{key}={value}")),
             _ => {
                 r.notes.push(format!("{key}={value}"));
                 r.undecidable

@@ -1,7 +1,7 @@
 //! The value syntaxes netsh, PowerShell and the registry share: protocols, ports, addresses,
 //! ICMP types and comma-separated lists.
 
-use super::ast::{AddrSpec, IcmpSpec, PortSpec, Protocol};
+use super::ast::{AddrSpec, IcmpSpec, PortSpec, Protocol, Security};
 use crate::model::ports;
 use crate::model::{AddrSet, Span};
 
@@ -27,6 +27,29 @@ pub fn parse_protocol(t: &str) -> Protocol {
             Ok(n) => Protocol::Number(n),
             Err(_) => Protocol::Bad(t.to_string()),
         },
+    }
+}
+
+/// An IPsec requirement as the registry ([MS-GPFAS] 2.2.2.6 IfSecure tokens: `Authenticate`,
+/// `AuthenticateEncrypt`, `An-NoEncap`, `AnE-Nego`) and netsh (`NotRequired`, `Authenticate`,
+/// `AuthEnc`, `AuthDynEnc`, `AuthNoEncap`, as `netsh advfirewall firewall add rule security=`
+/// spells them) write it; any case. Empty, `NotRequired` and `None` are no requirement.
+pub fn parse_security(t: &str) -> Security {
+    let t = t.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "" | "notrequired" | "none" | "not required" => Security::NotRequired,
+        "authenticate"
+        | "authenticateencrypt"
+        | "authenc"
+        | "authdynenc"
+        | "authnoencap"
+        | "an-noencap"
+        | "ane-nego"
+        | "auth-dynenc"
+        | "auth-noencap"
+        | "authenticatewithencryption"
+        | "authenticateencryptdynamic" => Security::Required(t.to_string()),
+        _ => Security::Bad(t.to_string()),
     }
 }
 
