@@ -92,6 +92,18 @@ fn first_on_path(
     at
 }
 
+/// `-s SRC -d DST ` of a rule (either left out when it is any address).
+fn addresses(src: &Addrs, dst: &Addrs) -> String {
+    let mut spec = String::new();
+    if let Some(s) = addr(src) {
+        spec.push_str(&format!("-s {s} "));
+    }
+    if let Some(d) = addr(dst) {
+        spec.push_str(&format!("-d {d} "));
+    }
+    spec
+}
+
 fn addr(a: &Addrs) -> Option<String> {
     match a {
         Addrs::Any => None,
@@ -131,18 +143,11 @@ fn request(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
     let p = rs.policies.get(pi).ok_or("no such table")?;
     let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
     let at = first_on_path(rs, pi, entry, &cx.denied);
-    let (s, d) = if cx.peers_are_sources {
-        (addr(&cx.peers), addr(&cx.host))
+    let mut spec = if cx.peers_are_sources {
+        addresses(&cx.peers, &cx.host)
     } else {
-        (addr(&cx.host), addr(&cx.peers))
+        addresses(&cx.host, &cx.peers)
     };
-    let mut spec = String::new();
-    if let Some(s) = s {
-        spec.push_str(&format!("-s {s} "));
-    }
-    if let Some(d) = d {
-        spec.push_str(&format!("-d {d} "));
-    }
     spec.push_str(&format!(
         "-p {} {} -m conntrack --ctstate NEW -m comment --comment \"portolan: {}\" -j ACCEPT",
         cx.proto_name(),
@@ -207,18 +212,11 @@ fn replies(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
     let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
     let at = first_on_path(rs, pi, entry, &denied);
     // the replies go from the host (or the server) back to the peers
-    let (s, d) = if cx.peers_are_sources {
-        (addr(&cx.host), addr(&cx.peers))
+    let mut spec = if cx.peers_are_sources {
+        addresses(&cx.host, &cx.peers)
     } else {
-        (addr(&cx.peers), addr(&cx.host))
+        addresses(&cx.peers, &cx.host)
     };
-    let mut spec = String::new();
-    if let Some(s) = s {
-        spec.push_str(&format!("-s {s} "));
-    }
-    if let Some(d) = d {
-        spec.push_str(&format!("-d {d} "));
-    }
     let (lo, hi) = crate::engine::reach::EPHEMERAL;
     let sport = port_opt(cx, "sport")?;
     let dport = if sport.starts_with("-m multiport") {
