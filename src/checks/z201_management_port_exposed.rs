@@ -12,7 +12,7 @@ use crate::engine::exposure::{world_exposed, Exposed};
 use crate::engine::findings::label_at;
 use crate::engine::jobs::{ports_of, protocol_set};
 use crate::engine::{AuditOptions, Finding, FlowRecord};
-use crate::model::ports::{port_string, protocol_name, PortSet};
+use crate::model::ports::{port_string, protocol_name, PortSet, ProtoSet};
 use crate::model::{Action, At, Decider, Family, Hook, Platform, Ruleset};
 
 pub const CHECK: Check = Check {
@@ -62,6 +62,11 @@ pub fn check(
         bool,
     );
     let mut by_deciders: Vec<(Vec<At>, Open)> = Vec::new();
+    // the world region of each (protocol, ports), evaluated once: several requirements share
+    // a port (9669 for admin clients and the ZCM)
+    let ends = crate::engine::reach::Ends::of(opts);
+    let mut evaluated: std::collections::HashMap<(ProtoSet, PortSet), Vec<Exposed>> =
+        Default::default();
     for rec in inbound {
         let Some(req) = opts
             .catalog
@@ -74,18 +79,13 @@ pub fn check(
         let Ok(ports) = ports_of(req, Hook::Input, opts) else {
             continue;
         };
-        let computed;
         let exposed: &[Exposed] = match &rec.world_open {
             Some(e) => e,
             None => {
-                computed = world_exposed(
-                    rs,
-                    &crate::engine::reach::Ends::of(opts),
-                    &protocol_set(req.protocol),
-                    &ports,
-                )
-                .unwrap_or_default();
-                &computed
+                let proto = protocol_set(req.protocol);
+                evaluated
+                    .entry((proto.clone(), ports.clone()))
+                    .or_insert_with(|| world_exposed(rs, &ends, &proto, &ports).unwrap_or_default())
             }
         };
         for e in exposed {

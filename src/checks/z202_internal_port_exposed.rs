@@ -5,11 +5,10 @@
 
 use super::{z203_unneeded_port_open, Check, Severity};
 use crate::catalog::{MustNotKind, MustNotOpen};
-use crate::engine::exposure::world_region;
 use crate::engine::findings::{display_list, label_at};
 use crate::engine::flow::source_cidrs;
 use crate::engine::jobs::protocol_set;
-use crate::engine::reach::{Ends, Reach};
+use crate::engine::reach::{Ends, Reach, Region};
 use crate::engine::Finding;
 use crate::model::ports::{port_string, PortSet};
 use crate::model::{Hook, Ruleset, Verdict};
@@ -30,7 +29,7 @@ pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<
     let reach = Reach::evaluate(
         rs,
         input,
-        &world_region(rs, ends, protocol_set(m.protocol), ports.clone()),
+        &Region::from_anywhere(rs, ends, protocol_set(m.protocol), ports.clone()),
     );
     let allowers = reach.deciders(Verdict::Allow);
     if allowers.is_empty() {

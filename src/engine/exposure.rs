@@ -29,12 +29,7 @@ pub struct Exposed {
     pub via: Vec<(usize, RuleId)>,
 }
 
-/// The region exposure is judged on: any remote source to this host (see [`Region::from_anywhere`]).
-pub fn world_region(rs: &Ruleset, ends: &Ends, proto: ProtoSet, ports: PortSet) -> Region {
-    Region::from_anywhere(rs, ends, proto, ports)
-}
-
-/// Evaluate [`world_region`] through the input pipeline and say which ports are open to a whole
+/// Evaluate the world region ([`Region::from_anywhere`]: any remote source to this host) through the input pipeline and say which ports are open to a whole
 /// family. `None` when the ruleset has no input pipeline.
 pub fn world_exposed(
     rs: &Ruleset,
@@ -46,7 +41,7 @@ pub fn world_exposed(
     let reach = Reach::evaluate(
         rs,
         input,
-        &world_region(rs, ends, proto.clone(), ports.clone()),
+        &Region::from_anywhere(rs, ends, proto.clone(), ports.clone()),
     );
     Some(exposed(rs, &reach, proto, ports))
 }

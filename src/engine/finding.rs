@@ -73,21 +73,9 @@ pub fn chain_identity(p: &Policy, chain: ChainId) -> Option<RuleIdentity> {
 /// left out (a fresh export changes them).
 pub fn normalise(text: &str) -> String {
     text.split_whitespace()
-        .filter(|w| !is_counter(w))
+        .filter(|w| !crate::formats::iptables::is_counter(w))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn is_counter(w: &str) -> bool {
-    w.strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .and_then(|x| x.split_once(':'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|c| c.is_ascii_digit())
-                && b.bytes().all(|c| c.is_ascii_digit())
-        })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

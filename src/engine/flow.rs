@@ -220,12 +220,7 @@ pub(super) fn run_job(
     // what drops the replies, named with the request's deciders
     let mut reply_deciders = Vec::new();
     if rs.replies_filtered() && rec.status != Status::Blocked {
-        let back = match job.hook {
-            Hook::Input => Hook::Output,
-            Hook::Output => Hook::Input,
-            Hook::Forward => Hook::Forward,
-        };
-        if let Some(bp) = rs.pipeline(back) {
+        if let Some(bp) = rs.pipeline(job.hook.reverse()) {
             // the replies of exactly the admitted peers (DESIGN: the model)
             // per state the request was seen in (a NOTRACK in raw leaves it untracked, and its
             // replies are then NEW or INVALID, never ESTABLISHED: `model::conntrack`), the

@@ -128,6 +128,17 @@ impl AddrSet {
     /// 2000::/3 without 2001::/23 (IETF protocol assignments), 2001:db8::/32 (documentation)
     /// and 2002::/16 (6to4).
     pub fn public(family: Family) -> Self {
+        // made once per family: the exposure check asks for every inbound flow of every file
+        static V4: std::sync::OnceLock<AddrSet> = std::sync::OnceLock::new();
+        static V6: std::sync::OnceLock<AddrSet> = std::sync::OnceLock::new();
+        let cell = match family {
+            Family::V4 => &V4,
+            Family::V6 => &V6,
+        };
+        cell.get_or_init(|| Self::make_public(family)).clone()
+    }
+
+    fn make_public(family: Family) -> Self {
         let parse = |list: &[&str]| {
             list.iter().fold(AddrSet::empty(), |a, c| {
                 a.union(&AddrSet::parse(c).unwrap_or_else(|_| AddrSet::empty()))

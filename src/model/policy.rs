@@ -65,6 +65,18 @@ pub enum Hook {
     Forward,
 }
 
+impl Hook {
+    /// The hook a connection's replies pass: a host's replies to what it received leave by
+    /// OUTPUT, replies to what it opened arrive by INPUT; a boundary forwards both ways.
+    pub fn reverse(self) -> Hook {
+        match self {
+            Hook::Input => Hook::Output,
+            Hook::Output => Hook::Input,
+            Hook::Forward => Hook::Forward,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// `filter/INPUT`

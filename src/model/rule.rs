@@ -150,18 +150,11 @@ impl NativeRef {
     }
 }
 
-/// A stable 64-bit hash of a rule's text: words separated by any whitespace, a leading
-/// `[packets:bytes]` counter left out (a fresh export changes it). FNV-1a: the same on every
-/// run and platform, unlike std's hasher.
+/// A stable 64-bit hash of a rule's words (the caller leaves out what changes between exports,
+/// such as iptables counters). FNV-1a: the same on every run and platform, unlike std's hasher.
 pub fn content_hash<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut first = true;
     for w in words {
-        if first && w.starts_with('[') && w.ends_with(']') && w.contains(':') {
-            first = false;
-            continue;
-        }
-        first = false;
         for b in w.bytes().chain(std::iter::once(b' ')) {
             h ^= b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);

@@ -45,11 +45,7 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
         )?;
     }
     if needs_replies {
-        let back = if cx.hook == Hook::Output {
-            Hook::Input
-        } else {
-            Hook::Output
-        };
+        let back = cx.hook.reverse();
         let bp = rs
             .pipeline(back)
             .ok_or("the ACL has no rules for the replies")?;

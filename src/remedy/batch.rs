@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{apply, back, compute, opens, still_denied, Add, Checked, Remedy};
+use super::{apply, compute, opens, still_denied, Add, Checked, Remedy};
 use crate::engine::reach::{Reach, Region};
 use crate::engine::FlowRecord;
 use crate::model::{ChainId, NativeRef, PacketBox, Pipeline, Ruleset};
@@ -148,7 +148,7 @@ fn together(rs: &Ruleset, checks: &[&Checked]) -> Result<(), String> {
             .map_err(|l| format!("{l} still denies one of their flows"))?;
         if let Some(r) = &c.replies {
             let bp = after
-                .pipeline(back(c.hook))
+                .pipeline(c.hook.reverse())
                 .ok_or("the firewall has no pipeline for the replies")?;
             still_denied(&after, bp, r)
                 .map_err(|l| format!("{l} still drops the replies of one of their flows"))?;

@@ -186,7 +186,7 @@ fn request(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
 /// connections the kernel has already seen are ESTABLISHED: no new connection is admitted.
 fn replies(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
     let rs = cx.rs;
-    let back = super::back(cx.hook);
+    let back = cx.hook.reverse();
     let bp = rs
         .pipeline(back)
         .ok_or("the firewall has no chain for the replies")?;

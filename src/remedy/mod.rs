@@ -422,14 +422,6 @@ pub(crate) fn compute(
     })
 }
 
-pub(crate) fn back(hook: Hook) -> Hook {
-    match hook {
-        Hook::Input => Hook::Output,
-        Hook::Output => Hook::Input,
-        Hook::Forward => Hook::Forward,
-    }
-}
-
 /// The replies of the flow to/from `peers`, restricted to them.
 pub(crate) fn reply_region(region: &Region, peers_are_sources: bool, peers: &AddrSet) -> Region {
     let mut r = region.replies();
@@ -442,7 +434,7 @@ pub(crate) fn reply_region(region: &Region, peers_are_sources: bool, peers: &Add
 }
 
 fn replies_denied(rs: &Ruleset, hook: Hook, region: &Region, peers: &AddrSet) -> bool {
-    let Some(bp) = rs.pipeline(back(hook)) else {
+    let Some(bp) = rs.pipeline(hook.reverse()) else {
         return false;
     };
     let r = reply_region(region, hook != Hook::Output, peers);
@@ -580,17 +572,17 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
     if rs.replies_filtered() {
         let rr = reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
         let bp = after
-            .pipeline(back(cx.hook))
+            .pipeline(cx.hook.reverse())
             .ok_or("the firewall has no pipeline for the replies")?;
         still_denied(&after, bp, &rr)
             .map_err(|labels| format!("{labels} still drops the replies after the change"))?;
         checked.push(format!(
             "the replies are let back ({})",
-            rs.pipeline(back(cx.hook))
+            rs.pipeline(cx.hook.reverse())
                 .map(|p| p.name.as_str())
                 .unwrap_or("?")
         ));
-        if let Some(obp) = rs.pipeline(back(cx.hook)) {
+        if let Some(obp) = rs.pipeline(cx.hook.reverse()) {
             targets.extend(
                 Reach::evaluate(rs, obp, &rr)
                     .outcomes

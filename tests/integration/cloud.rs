@@ -371,3 +371,25 @@ fn terraform_plans_reach_cloud_rules_before_apply() {
         .unwrap()
         .contains("(priority 100)"));
 }
+
+/// The same network ACL with the return entry AWS documents (egress, the peers' ephemeral ports
+/// 1024-65535): the replies of the admitted peers get back and the inbound flow is allowed.
+#[test]
+fn nacl_with_a_return_path_for_the_admitted_peers_is_allowed() {
+    let (v, _) = audit_json(&[
+        "--env",
+        "aws",
+        "--role",
+        "zca",
+        "fixtures/aws/nacl-with-return-path.json",
+    ]);
+    let f = flow(&v, "aws.zvm-vra-4005", "inbound");
+    assert_eq!(f["status"], "allowed", "{f:#}");
+    assert!(f["return_path"].is_null(), "{f:#}");
+    assert!(!v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["requirement"] == "aws.zvm-vra-4005"
+            && x["message"].as_str().unwrap().contains("inbound")));
+}

@@ -32,6 +32,12 @@ pub(super) fn parse_counters(s: &str) -> Option<(u64, u64)> {
     all_consuming(counters_p).parse(s).ok().map(|(_, c)| c)
 }
 
+/// Is this word an `iptables-save -c` counter, `[packets:bytes]`? (A fresh export changes it:
+/// what compares or hashes rule text leaves it out.)
+pub fn is_counter(word: &str) -> bool {
+    parse_counters(word).is_some()
+}
+
 pub(super) fn parse_u64(s: &str) -> Option<u64> {
     let r: IResult<&str, u64> = all_consuming(nom_u64).parse(s);
     r.ok().map(|(_, v)| v)

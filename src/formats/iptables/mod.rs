@@ -38,6 +38,7 @@
 
 mod ast;
 mod lexer;
+pub use lexer::is_counter;
 pub mod lower;
 mod options;
 mod parser;

@@ -319,7 +319,8 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             src.text
                 .get(line.span.start..line.span.end)
                 .unwrap_or("")
-                .split_whitespace(),
+                .split_whitespace()
+                .filter(|w| !super::is_counter(w)),
         );
         let mut ids = Vec::with_capacity(alts.len());
         for mut alt in alts {
