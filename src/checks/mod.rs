@@ -33,6 +33,7 @@ pub mod z103_required_flow_unknown;
 pub mod z201_management_port_exposed;
 pub mod z202_internal_port_exposed;
 pub mod z203_unneeded_port_open;
+pub mod z204_nat_on_required_flow;
 pub mod z301_shadowed_rule;
 pub mod z302_redundant_rule;
 
@@ -59,6 +60,7 @@ pub const ALL: &[&Check] = &[
     &z201_management_port_exposed::CHECK,
     &z202_internal_port_exposed::CHECK,
     &z203_unneeded_port_open::CHECK,
+    &z204_nat_on_required_flow::CHECK,
     &z301_shadowed_rule::CHECK,
     &z302_redundant_rule::CHECK,
 ];

@@ -201,7 +201,21 @@ pub(super) fn run_job(
         iif,
         oif,
     };
-    let reach = Reach::evaluate(rs, pipeline, &region);
+    // a DNAT to an address of the host keeps the packets local; where the host's addresses are
+    // not known (quick mode without `--host-address`), a DNAT to another address leaves it
+    let host_known =
+        ends.host.is_some() || matches!((&g.guards, opts.inventory), (Guards::Host(_), Some(_)));
+    let local = AddrSet::loopback().union(&match (host_known, job.hook) {
+        (false, _) | (_, Hook::Forward) => AddrSet::empty(),
+        (true, Hook::Output) => region.src.clone(),
+        (true, Hook::Input) => region.dst.clone(),
+    });
+    let reach = Reach {
+        outcomes: match region.to_box() {
+            b if b.is_empty() => Vec::new(),
+            b => rs.evaluate_with(pipeline, &b, &local),
+        },
+    };
     if job.hook == Hook::Input
         && region == Region::from_anywhere(rs, &ends, region.proto.clone(), region.dport.clone())
     {
@@ -501,6 +515,13 @@ fn finish(
         // the request is let in; the finding is about the replies
         Vec::new()
     };
+    let cx = super::findings::FlowCtx {
+        rec: &rec,
+        reach,
+        rs,
+        remedy: remedy.as_ref(),
+    };
+    findings.extend(crate::checks::z204_nat_on_required_flow::finding(&cx));
     findings.extend(return_findings);
     (rec, findings)
 }

@@ -479,8 +479,8 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
 fn parse_as(src: &SourceText, format: Format, names: &Resolver) -> Parsed {
     match format {
         Format::IptablesSave => {
-            // `nat` only rewrites addresses: its rules are checked but not kept
-            let dump = iptables::parse_parallel(&src.text, |t| t != "nat");
+            // every table is kept: `nat` rewrites what later stages see (`model::nat`)
+            let dump = iptables::parse_parallel(&src.text, |_| true);
             let fam = iptables_lower::family_of(&dump);
             let lowered = iptables_lower::lower(&dump, src, fam);
             let mut issues = dump.issues;

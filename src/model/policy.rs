@@ -22,6 +22,9 @@ pub enum Semantics {
     AllowUnion,
     /// Windows Defender Firewall: any matching block rule wins over allow rules.
     BlockWins,
+    /// iptables `nat`: first match like `FirstMatch`; its rules rewrite destinations
+    /// ([`Action::Translate`], `model::nat`) and never filter.
+    Translate,
 }
 
 /// The final answer for a packet.
@@ -546,7 +549,7 @@ impl Policy {
             seen,
         };
         match rule.action {
-            Action::Accept => out.push(done(Verdict::Allow)),
+            Action::Accept | Action::Translate(_) => out.push(done(Verdict::Allow)),
             Action::Drop | Action::Reject => out.push(done(Verdict::Deny)),
             Action::Opaque => {
                 let mut p = done(Verdict::Unknown);
@@ -1159,6 +1162,7 @@ mod tests {
                 name: "p".into(),
                 hook: Hook::Input,
                 stages: vec![Stage { policy: 0, chain: 0 }, Stage { policy: 1, chain: 0 }],
+                diverted: Vec::new(),
             };
             let (outs, want): (Vec<_>, Vec<Verdict>) = on_big_stack(|| {
                 (

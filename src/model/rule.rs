@@ -27,6 +27,9 @@ pub enum Action {
     /// --notrack` in `raw`: `Untracked`; see `model::conntrack`). What is reported stays the
     /// packets as they arrived.
     SetState(ConnState),
+    /// Terminating in a translating policy (`-t nat`: `DNAT`, `REDIRECT`): the packets are let
+    /// through it, and later stages see them with this destination (`model::nat`).
+    Translate(super::nat::Translation),
     /// Terminating, but the verdict is not in the export (`QUEUE`: a userspace program decides; an
     /// unknown target): matching packets are unknown.
     Opaque,
@@ -43,6 +46,7 @@ impl Action {
             Action::Goto(_) => "goto",
             Action::Continue => "continue",
             Action::SetState(_) => "set-state",
+            Action::Translate(_) => "translate",
             Action::Opaque => "opaque",
         }
     }

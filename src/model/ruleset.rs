@@ -8,6 +8,7 @@
 use super::addr::Family;
 use super::conntrack::Seen;
 use super::iface::Interfaces;
+use super::nat::Translated;
 use super::policy::{Decider, Hook, Policy, Verdict};
 use super::rule::{ChainId, RuleId};
 use super::space::PacketBox;
@@ -24,6 +25,10 @@ pub struct Pipeline {
     pub name: String,
     pub hook: Hook,
     pub stages: Vec<Stage>,
+    /// For packets a translating stage of `stages` sends away from the host (a `DNAT` to another
+    /// address before `INPUT`): the stages they pass instead, the same up to and including that
+    /// stage, then the forwarding path. Empty when nothing diverts.
+    pub diverted: Vec<Stage>,
 }
 
 /// Which platform a ruleset came from: what decides its semantics, its defaults, the syntax of
@@ -92,6 +97,10 @@ pub struct Outcome {
     pub reasons: Vec<String>,
     /// The state the packets of `space` were last seen in (after a NOTRACK: `Untracked`).
     pub seen: Seen,
+    /// The destination later stages saw, when a NAT rule rewrote it (`model::nat`).
+    pub nat: Option<Translated>,
+    /// A NAT rule sent the packets away from the host: they took `Pipeline::diverted`.
+    pub diverted: bool,
 }
 
 impl Ruleset {
@@ -113,6 +122,7 @@ impl Ruleset {
                     policy: 0,
                     chain: e.chain,
                 }],
+                diverted: Vec::new(),
             })
             .collect();
         Ruleset {
@@ -238,6 +248,7 @@ impl Ruleset {
                 name: names.join(" + "),
                 hook,
                 stages,
+                diverted: Vec::new(),
             })
             .collect();
         out
@@ -285,9 +296,22 @@ impl Ruleset {
     /// Evaluate `region` through every stage of `pipeline`. A piece denied by a stage is denied;
     /// a piece allowed (or unknown) goes on to the next stage; the last stage's answer stands,
     /// except that unknown-then-allowed stays unknown. A rule that changes the state its packets
-    /// are seen in (NOTRACK) changes it for the later stages too ([`Outcome::seen`]); each piece's
-    /// `space` stays the packets as they arrived. A pipeline with no stages allows everything.
+    /// are seen in (NOTRACK) changes it for the later stages too ([`Outcome::seen`]), and so does
+    /// a NAT rule for their destination ([`Outcome::nat`]); each piece's `space` stays the packets
+    /// as they arrived. A pipeline with no stages allows everything. The host's addresses are
+    /// taken as unknown: a DNAT to any address but loopback leaves it ([`Ruleset::evaluate_with`]).
     pub fn evaluate(&self, pipeline: &Pipeline, region: &PacketBox) -> Vec<Outcome> {
+        self.evaluate_with(pipeline, region, &super::addr::AddrSet::loopback())
+    }
+
+    /// [`Ruleset::evaluate`] on a host whose own addresses are `local`: a piece a NAT rule
+    /// translates to another address goes on through `pipeline.diverted` (FORWARD).
+    pub fn evaluate_with(
+        &self,
+        pipeline: &Pipeline,
+        region: &PacketBox,
+        local: &super::addr::AddrSet,
+    ) -> Vec<Outcome> {
         let mut current = vec![Outcome {
             space: region.clone(),
             verdict: Verdict::Allow,
@@ -295,34 +319,80 @@ impl Ruleset {
             via: Vec::new(),
             reasons: Vec::new(),
             seen: Seen::Own,
+            nat: None,
+            diverted: false,
         }];
         let mut done = Vec::new();
-        for stage in &pipeline.stages {
-            let Some(policy) = self.policies.get(stage.policy) else {
-                continue;
-            };
+        let steps = pipeline.stages.len().max(pipeline.diverted.len());
+        for step in 0..steps {
             let mut next = Vec::new();
             for before in current {
                 if before.verdict == Verdict::Deny {
                     done.push(before);
                     continue;
                 }
-                // a stage sees the packets in the state the stages before it left them
-                for piece in policy.evaluate_seen(stage.chain, &before.space, before.seen) {
+                let stages = if before.diverted {
+                    &pipeline.diverted
+                } else {
+                    &pipeline.stages
+                };
+                let Some(stage) = stages.get(step) else {
+                    next.push(before);
+                    continue;
+                };
+                let Some(policy) = self.policies.get(stage.policy) else {
+                    next.push(before);
+                    continue;
+                };
+                // a stage sees the packets in the state and with the destination the stages
+                // before it left them
+                let view = match &before.nat {
+                    Some(t) => t.to.view(&before.space),
+                    None => before.space.clone(),
+                };
+                for piece in policy.evaluate_seen(stage.chain, &view, before.seen) {
                     let at = |d: &Decider| At {
                         policy: stage.policy,
                         decider: *d,
                     };
+                    let translated = if policy.semantics == super::policy::Semantics::Translate {
+                        super::nat::translation_of(policy, stage.policy, &piece.deciders)
+                    } else {
+                        Ok(None)
+                    };
                     let mut o = Outcome {
-                        space: piece.space,
+                        space: match &before.nat {
+                            Some(t) => t.to.restore(piece.space, &before.space),
+                            None => piece.space,
+                        },
                         verdict: piece.verdict,
                         deciders: piece.deciders.iter().map(at).collect(),
                         via: before.via.clone(),
                         reasons: before.reasons.clone(),
                         seen: piece.seen,
+                        nat: before.nat,
+                        diverted: before.diverted,
                     };
                     o.via.extend(piece.via.iter().map(|r| (stage.policy, *r)));
                     o.reasons.extend(piece.reasons);
+                    match translated {
+                        Ok(Some(t)) if o.verdict != Verdict::Deny => {
+                            let to = match before.nat {
+                                Some(b) => b.to.then(t.to),
+                                None => t.to,
+                            };
+                            o.nat = Some(Translated { to, by: t.by });
+                            o.diverted =
+                                o.diverted || (to.leaves(local) && !pipeline.diverted.is_empty());
+                        }
+                        Err(why) if o.verdict != Verdict::Deny => {
+                            // which destination later stages see is not known: none settles it
+                            o.verdict = Verdict::Unknown;
+                            o.seen = Seen::Undecided;
+                            o.reasons.push(why);
+                        }
+                        _ => {}
+                    }
                     if before.verdict == Verdict::Unknown {
                         // an earlier stage could not decide: only a later deny settles it, and
                         // not even that when the earlier stage left the state undecided

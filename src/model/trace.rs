@@ -99,7 +99,7 @@ impl Policy {
                 top.1 = idx + 1;
             }
             let taken = match rule.action {
-                Action::Accept => (Verdict::Allow, seen),
+                Action::Accept | Action::Translate(_) => (Verdict::Allow, seen),
                 Action::Drop | Action::Reject => (Verdict::Deny, seen),
                 Action::Opaque => (Verdict::Unknown, seen),
                 Action::Continue => continue,
@@ -203,7 +203,11 @@ impl Policy {
                         p.state = s as u8; // later rules see the new state
                         continue;
                     }
-                    Action::Accept | Action::Drop | Action::Reject | Action::Opaque => break 'outer,
+                    Action::Accept
+                    | Action::Translate(_)
+                    | Action::Drop
+                    | Action::Reject
+                    | Action::Opaque => break 'outer,
                     Action::Return => {
                         if !self.leave(&mut stack, &mut steps) {
                             break 'outer;

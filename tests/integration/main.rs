@@ -12,6 +12,7 @@ mod hostile;
 mod identity;
 mod integrations;
 mod ipsec;
+mod nat;
 mod nothing_lost;
 mod oracle;
 mod reachability;

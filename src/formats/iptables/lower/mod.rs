@@ -21,6 +21,7 @@ use super::{Dump, RuleLine, RuleOp, Table};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
+use crate::model::nat::Translation;
 use crate::model::ports::ConnState;
 use crate::model::rule::content_hash;
 use crate::model::{
@@ -48,14 +49,17 @@ const BUILTIN: &[(&str, &[&str])] = &[
     ("security", &["INPUT", "FORWARD", "OUTPUT"]),
 ];
 
-/// The stages each hook passes, in kernel order. `nat` only rewrites addresses and never filters,
-/// so it is not a stage.
+/// The stages each hook passes, in kernel order (hook priorities: raw -300, conntrack -200,
+/// mangle -150, nat PREROUTING/OUTPUT (DNAT) -100, filter 0, security 50). `nat` never filters:
+/// its stage rewrites the destination later stages see (`model::nat`). nat INPUT and POSTROUTING
+/// (SNAT) come after every filtering stage of their hook and change nothing those see.
 const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
     (
         Hook::Input,
         &[
             ("raw", "PREROUTING"),
             ("mangle", "PREROUTING"),
+            ("nat", "PREROUTING"),
             ("mangle", "INPUT"),
             ("filter", "INPUT"),
             ("security", "INPUT"),
@@ -66,6 +70,7 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
         &[
             ("raw", "OUTPUT"),
             ("mangle", "OUTPUT"),
+            ("nat", "OUTPUT"),
             ("filter", "OUTPUT"),
             ("security", "OUTPUT"),
             ("mangle", "POSTROUTING"),
@@ -76,6 +81,7 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
         &[
             ("raw", "PREROUTING"),
             ("mangle", "PREROUTING"),
+            ("nat", "PREROUTING"),
             ("mangle", "FORWARD"),
             ("filter", "FORWARD"),
             ("security", "FORWARD"),
@@ -153,8 +159,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
     }
     let mut policies = Vec::new();
     for (i, t) in dump.tables.iter().enumerate() {
-        // `nat` only rewrites addresses and is no stage of any pipeline: not lowered
-        if last.get(t.name.text.as_ref()) != Some(&i) || t.name.text == "nat" {
+        if last.get(t.name.text.as_ref()) != Some(&i) {
             continue;
         }
         let mut ctx = Ctx {
@@ -164,10 +169,8 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
         };
         policies.push(lower_table(t, src, &mut ctx));
     }
-    let mut pipelines = Vec::new();
-    for (hook, stages) in PIPELINES {
+    let stages_of = |stages: &[(&str, &str)]| -> Vec<Stage> {
         let mut st = Vec::new();
-        let mut name = None;
         for (table, chain) in stages.iter() {
             if let Some(pi) = policies.iter().position(|p: &Policy| p.name == *table) {
                 if let Some(ci) = policies[pi].chain_by_name(chain) {
@@ -175,12 +178,61 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
                         policy: pi,
                         chain: ci,
                     });
-                    if *table == "filter" || name.is_none() {
-                        name = Some(format!("{table}/{chain}"));
-                    }
                 }
             }
         }
+        st
+    };
+    let mut pipelines = Vec::new();
+    for (hook, stages) in PIPELINES {
+        let st = stages_of(stages);
+        let name = stages
+            .iter()
+            .filter(|(table, _)| *table != "nat")
+            .map(|(table, chain)| (*table, *chain))
+            .filter(|(table, chain)| {
+                policies
+                    .iter()
+                    .any(|p| p.name == *table && p.chain_by_name(chain).is_some())
+            })
+            .fold(None, |name: Option<String>, (table, chain)| {
+                if table == "filter" || name.is_none() {
+                    Some(format!("{table}/{chain}"))
+                } else {
+                    name
+                }
+            });
+        // a DNAT in nat PREROUTING to another address routes the packet through FORWARD
+        let diverted = match hook {
+            Hook::Input if stages.contains(&("nat", "PREROUTING")) => {
+                let at = stages
+                    .iter()
+                    .position(|s| *s == ("nat", "PREROUTING"))
+                    .unwrap_or(0);
+                let forward = PIPELINES
+                    .iter()
+                    .find(|(h, _)| *h == Hook::Forward)
+                    .map(|(_, f)| *f)
+                    .unwrap_or(&[]);
+                let after = forward
+                    .iter()
+                    .position(|s| *s == ("nat", "PREROUTING"))
+                    .map_or(0, |i| i + 1);
+                let mut all: Vec<(&str, &str)> = stages[..=at].to_vec();
+                all.extend_from_slice(&forward[after..]);
+                // only when the nat stage is there (else nothing translates); both lists are
+                // the same up to it
+                if st
+                    .iter()
+                    .any(|s| policies[s.policy].semantics == Semantics::Translate)
+                {
+                    stages_of(&all)
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        };
         let default_chain = match hook {
             Hook::Input => "INPUT",
             Hook::Output => "OUTPUT",
@@ -190,6 +242,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
             name: name.unwrap_or_else(|| format!("filter/{default_chain}")),
             hook: *hook,
             stages: st,
+            diverted,
         });
     }
     Lowered {
@@ -406,7 +459,11 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     Policy {
         name: tname.to_string(),
         family: Some(ctx.family),
-        semantics: Semantics::FirstMatch,
+        semantics: if tname == "nat" {
+            Semantics::Translate
+        } else {
+            Semantics::FirstMatch
+        },
         chains,
         rules,
         entries,
@@ -463,6 +520,7 @@ fn lower_target(
             (Action::SetState(ConnState::Untracked), Vec::new())
         }
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
+        "DNAT" | "REDIRECT" if table == "nat" => translation(t, name),
         n if NAT_TARGETS.contains(&n) && table == "nat" => (Action::Accept, Vec::new()),
         n => {
             let known_upper = n
@@ -484,6 +542,44 @@ fn lower_target(
             });
             (Action::Opaque, vec![format!("-j {n}: target not modelled")])
         }
+    }
+}
+
+/// `DNAT --to-destination ADDR[:PORT]` and `REDIRECT [--to-ports PORT]` (iptables-extensions(8)):
+/// the destination later stages see. A range (one address or port picked per connection) is not
+/// modelled: the rule's packets are unknown.
+fn translation(t: &super::Target<'_>, name: &str) -> (Action, Vec<String>) {
+    let arg = |n: &str| {
+        t.args
+            .iter()
+            .find(|a| a.name == n)
+            .and_then(|a| a.values.first())
+            .map(|v| v.text.as_ref())
+    };
+    let parsed = if name == "REDIRECT" {
+        match arg("to-ports") {
+            None => Some(Translation {
+                addr: None,
+                port: None,
+                local: true,
+            }),
+            Some(p) => p.parse::<u16>().ok().map(|p| Translation {
+                addr: None,
+                port: Some(p),
+                local: true,
+            }),
+        }
+    } else {
+        arg("to-destination").and_then(Translation::parse_destination)
+    };
+    match parsed {
+        Some(tr) => (Action::Translate(tr), Vec::new()),
+        None => (
+            Action::Opaque,
+            vec![format!(
+                "-j {name}: a translation to a range, or one Portolan cannot read, is not modelled"
+            )],
+        ),
     }
 }
 
