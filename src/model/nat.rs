@@ -13,6 +13,16 @@
 //! - `REDIRECT [--to-ports PORT]` rewrites the destination to the host itself (the primary
 //!   address of the incoming interface) and the port: the packet stays local.
 //! - `nat OUTPUT` does the same for packets the host sends (they leave through `OUTPUT` still).
+//! - `SNAT --to-source ADDR[:PORT]` and `MASQUERADE [--to-ports PORT]` in `nat POSTROUTING`
+//!   (priority 100, after `filter` and `mangle POSTROUTING`) and `nat INPUT` rewrite the
+//!   *source*: no filtering stage of this host sees it, the next firewall on the path does
+//!   (`MASQUERADE` takes the address of the interface the packet leaves by, which the export does
+//!   not say).
+//! - The nat chains see only the packet that opens a connection (conntrack state NEW): the
+//!   translation found for it is applied by conntrack to every later packet of the connection,
+//!   and the replies are translated back (iptables(8), "nat": "consulted when a packet that
+//!   creates a new connection is encountered"). Packets in any other state — replies, an
+//!   UNTRACKED packet (NAT needs a conntrack entry) — pass the nat stages untouched.
 //! - A translation to a range of addresses or ports picks one per connection: not modelled (the
 //!   rule's packets are unknown, see the iptables lowering).
 
@@ -23,8 +33,8 @@ use super::ruleset::At;
 use super::space::PacketBox;
 use std::net::IpAddr;
 
-/// What a translating rule does to the destination of the packets it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a translating rule does to the packets it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Translation {
     /// The new destination address (`None`: kept).
     pub addr: Option<IpAddr>,
@@ -32,6 +42,13 @@ pub struct Translation {
     pub port: Option<u16>,
     /// `REDIRECT`: the packets go to the host itself, whatever their address.
     pub local: bool,
+    /// Source NAT (`SNAT`, `MASQUERADE`): the new source address (`None`: kept, or for
+    /// `MASQUERADE` the outgoing interface's, see `masquerade`).
+    pub src: Option<IpAddr>,
+    /// Source NAT: the new source port (`None`: kept).
+    pub sport: Option<u16>,
+    /// `MASQUERADE`: the source becomes the address of the interface the packet leaves by.
+    pub masquerade: bool,
 }
 
 impl Translation {
@@ -43,6 +60,12 @@ impl Translation {
         }
         if let Some(p) = self.port {
             v.dport = PortSet::single(p);
+        }
+        if let Some(a) = self.src {
+            v.src = AddrSet::single(a);
+        }
+        if let Some(p) = self.sport {
+            v.sport = PortSet::single(p);
         }
         v
     }
@@ -56,7 +79,43 @@ impl Translation {
         if self.port.is_some() {
             piece.dport = original.dport.clone();
         }
+        if self.src.is_some() {
+            piece.src = original.src.clone();
+        }
+        if self.sport.is_some() {
+            piece.sport = original.sport.clone();
+        }
         piece
+    }
+
+    /// What it does to the destination only.
+    pub fn destination_part(&self) -> Translation {
+        Translation {
+            addr: self.addr,
+            port: self.port,
+            local: self.local,
+            ..Translation::default()
+        }
+    }
+
+    /// What it does to the source only.
+    pub fn source_part(&self) -> Translation {
+        Translation {
+            src: self.src,
+            sport: self.sport,
+            masquerade: self.masquerade,
+            ..Translation::default()
+        }
+    }
+
+    /// Does it rewrite the source (`SNAT`, `MASQUERADE`)?
+    pub fn rewrites_source(&self) -> bool {
+        self.src.is_some() || self.sport.is_some() || self.masquerade
+    }
+
+    /// Does it rewrite the destination (`DNAT`, `REDIRECT`)?
+    pub fn rewrites_destination(&self) -> bool {
+        self.addr.is_some() || self.port.is_some() || self.local
     }
 
     /// Do the translated packets leave the host (routed through `FORWARD`)? Only a new address
@@ -71,7 +130,24 @@ impl Translation {
             addr: then.addr.or(self.addr),
             port: then.port.or(self.port),
             local: then.local || (self.local && then.addr.is_none()),
+            src: if then.masquerade {
+                None
+            } else {
+                then.src.or(self.src)
+            },
+            sport: then.sport.or(self.sport),
+            masquerade: then.masquerade || (self.masquerade && then.src.is_none()),
         }
+    }
+
+    /// `SNAT --to-source ADDR[:PORT]` (the same forms as [`parse_destination`](Self::parse_destination)).
+    pub fn parse_source(text: &str) -> Option<Translation> {
+        let d = Translation::parse_destination(text)?;
+        Some(Translation {
+            src: d.addr,
+            sport: d.port,
+            ..Translation::default()
+        })
     }
 
     /// `ADDR`, `:PORT`, `ADDR:PORT`, `[V6]:PORT`, as `DNAT --to-destination` takes them; `None`
@@ -99,16 +175,50 @@ impl Translation {
         (addr.is_some() || port.is_some()).then_some(Translation {
             addr,
             port,
-            local: false,
+            ..Translation::default()
         })
     }
 }
 
-/// A piece's translation, with the rule that made it.
+/// A piece's translation, with the rules that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Translated {
+    /// Everything done to the piece so far (a DNAT, then a SNAT).
     pub to: Translation,
-    pub by: At,
+    /// The rule that rewrote the destination, if one did.
+    pub dst_by: Option<At>,
+    /// The rule that rewrote the source, if one did.
+    pub src_by: Option<At>,
+}
+
+impl Translated {
+    /// One rule's translation.
+    pub fn by(to: Translation, at: At) -> Translated {
+        Translated {
+            to,
+            dst_by: to.rewrites_destination().then_some(at),
+            src_by: to.rewrites_source().then_some(at),
+        }
+    }
+
+    /// `then` applied after `self`.
+    pub fn then(self, then: Translated) -> Translated {
+        Translated {
+            to: self.to.then(then.to),
+            dst_by: then.dst_by.or(self.dst_by),
+            src_by: then.src_by.or(self.src_by),
+        }
+    }
+}
+
+/// Why a piece's translation is not known: an undecidable rule may or may not have translated it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagree {
+    pub why: String,
+    /// Some candidate rewrites the destination (which later stages of this host see); a
+    /// source-only doubt (`SNAT`, `MASQUERADE`: the last stages of their hooks) changes nothing
+    /// this host filters.
+    pub destination: bool,
 }
 
 /// What the deciders of a piece a translating policy let through did to it: `Ok(None)` nothing,
@@ -118,9 +228,11 @@ pub fn translation_of(
     policy: &Policy,
     policy_index: usize,
     deciders: &[Decider],
-) -> Result<Option<Translated>, String> {
+) -> Result<Option<Translated>, Disagree> {
     let mut found: Option<Translated> = None;
     let mut plain = false;
+    let mut disagrees = false;
+    let mut destination = false;
     for d in deciders {
         let t = match d {
             Decider::Rule(r) => match policy.rules.get(*r).map(|r| r.action) {
@@ -129,25 +241,31 @@ pub fn translation_of(
             },
             _ => None,
         };
+        if let Some((_, t)) = t {
+            destination |= t.rewrites_destination();
+        }
         match (t, found) {
             (None, _) => plain = true,
             (Some((r, t)), None) => {
-                found = Some(Translated {
-                    to: t,
-                    by: At {
+                found = Some(Translated::by(
+                    t,
+                    At {
                         policy: policy_index,
                         decider: Decider::Rule(r),
                     },
-                })
+                ))
             }
             (Some((_, t)), Some(f)) if f.to == t => {}
-            (Some(_), Some(_)) => return Err(disagree(policy, deciders)),
+            (Some(_), Some(_)) => disagrees = true,
         }
     }
-    match found {
-        Some(_) if plain => Err(disagree(policy, deciders)),
-        f => Ok(f),
+    if disagrees || (found.is_some() && plain) {
+        return Err(Disagree {
+            why: disagree(policy, deciders),
+            destination,
+        });
     }
+    Ok(found)
 }
 
 fn disagree(policy: &Policy, deciders: &[Decider]) -> String {
@@ -159,7 +277,7 @@ fn disagree(policy: &Policy, deciders: &[Decider]) -> String {
         })
         .collect();
     format!(
-        "a NAT rule may or may not rewrite the destination ({}): what later stages see is unknown",
+        "a NAT rule may or may not rewrite the packets ({}): what later stages see is unknown",
         names.join(", ")
     )
 }
@@ -181,6 +299,23 @@ mod tests {
         assert_eq!(t.port, Some(80));
         assert!(Translation::parse_destination("10.0.0.1-10.0.0.9").is_none());
         assert!(Translation::parse_destination("10.0.0.1:80-90").is_none());
+        let s = Translation::parse_source("192.0.2.7").unwrap();
+        assert_eq!(s.src, Some("192.0.2.7".parse().unwrap()));
+        assert!(s.rewrites_source() && !s.rewrites_destination());
+    }
+
+    #[test]
+    fn source_and_destination_nat_compose() {
+        let d = Translation::parse_destination("10.0.0.5:8443").unwrap();
+        let s = Translation::parse_source("192.0.2.7:40000").unwrap();
+        let both = d.then(s);
+        assert_eq!((both.addr, both.port), (d.addr, d.port));
+        assert_eq!((both.src, both.sport), (s.src, s.sport));
+        let mut b = PacketBox::full();
+        b.src = AddrSet::parse("10.9.0.0/16").unwrap();
+        let v = both.view(&b);
+        assert_eq!(v.src, AddrSet::single("192.0.2.7".parse().unwrap()));
+        assert_eq!(both.restore(v, &b), b);
     }
 
     #[test]

@@ -1153,7 +1153,7 @@ mod tests {
                 profile: None,
                 name: None,
                 stateless: false,
-                policies: vec![a, b],
+                policies: vec![a.into(), b.into()],
                 pipelines: Vec::new(),
                 interfaces: Default::default(),
                 family: None,

@@ -8,7 +8,6 @@
 use super::addr::Family;
 use super::conntrack::Seen;
 use super::iface::Interfaces;
-use super::nat::Translated;
 use super::policy::{Decider, Hook, Policy, Verdict};
 use super::rule::{ChainId, RuleId};
 use super::space::PacketBox;
@@ -71,7 +70,8 @@ pub struct Ruleset {
     /// Stateless filters (AWS network ACLs): replies are not admitted by connection tracking, so a
     /// flow also needs its return path (checked by the audit).
     pub stateless: bool,
-    pub policies: Vec<Policy>,
+    /// Shared (an `Arc` each): a remedy's trial copy changes one policy and shares the rest.
+    pub policies: Vec<std::sync::Arc<Policy>>,
     pub pipelines: Vec<Pipeline>,
     /// The interface classes every policy of this ruleset uses.
     pub interfaces: Interfaces,
@@ -98,7 +98,7 @@ pub struct Outcome {
     /// The state the packets of `space` were last seen in (after a NOTRACK: `Untracked`).
     pub seen: Seen,
     /// The destination later stages saw, when a NAT rule rewrote it (`model::nat`).
-    pub nat: Option<Translated>,
+    pub nat: Option<super::nat::Translated>,
     /// A NAT rule sent the packets away from the host: they took `Pipeline::diverted`.
     pub diverted: bool,
 }
@@ -130,7 +130,7 @@ impl Ruleset {
             profile: None,
             name,
             stateless,
-            policies: vec![policy],
+            policies: vec![std::sync::Arc::new(policy)],
             pipelines,
             interfaces: Interfaces::default(),
             family: None,
@@ -344,6 +344,23 @@ impl Ruleset {
                     next.push(before);
                     continue;
                 };
+                let translating = policy.semantics == super::policy::Semantics::Translate;
+                // the nat table sees only the packet that opens a connection (state NEW, as
+                // the stages before left it): every other packet passes it untouched
+                let before = if translating {
+                    match split_new(before) {
+                        (Some(new), rest) => {
+                            next.extend(rest);
+                            new
+                        }
+                        (None, rest) => {
+                            next.extend(rest);
+                            continue;
+                        }
+                    }
+                } else {
+                    before
+                };
                 // a stage sees the packets in the state and with the destination the stages
                 // before it left them
                 let view = match &before.nat {
@@ -355,7 +372,7 @@ impl Ruleset {
                         policy: stage.policy,
                         decider: *d,
                     };
-                    let translated = if policy.semantics == super::policy::Semantics::Translate {
+                    let translated = if translating {
                         super::nat::translation_of(policy, stage.policy, &piece.deciders)
                     } else {
                         Ok(None)
@@ -366,7 +383,13 @@ impl Ruleset {
                             None => piece.space,
                         },
                         verdict: piece.verdict,
-                        deciders: piece.deciders.iter().map(at).collect(),
+                        // a nat stage never filters: what it lets through keeps the deciders
+                        // of the stages before (Z204 names the NAT rule, `Outcome::nat`)
+                        deciders: if translating && piece.verdict == Verdict::Allow {
+                            before.deciders.clone()
+                        } else {
+                            piece.deciders.iter().map(at).collect()
+                        },
                         via: before.via.clone(),
                         reasons: before.reasons.clone(),
                         seen: piece.seen,
@@ -377,15 +400,19 @@ impl Ruleset {
                     o.reasons.extend(piece.reasons);
                     match translated {
                         Ok(Some(t)) if o.verdict != Verdict::Deny => {
-                            let to = match before.nat {
-                                Some(b) => b.to.then(t.to),
-                                None => t.to,
+                            let now = match before.nat {
+                                Some(b) => b.then(t),
+                                None => t,
                             };
-                            o.nat = Some(Translated { to, by: t.by });
+                            let to = now.to;
+                            o.nat = Some(now);
                             o.diverted =
                                 o.diverted || (to.leaves(local) && !pipeline.diverted.is_empty());
                         }
-                        Err(why) if o.verdict != Verdict::Deny => {
+                        // a doubt about the source only (SNAT, MASQUERADE) changes nothing a
+                        // later stage of this host filters
+                        Err(d) if o.verdict != Verdict::Deny && d.destination => {
+                            let why = d.why;
                             // which destination later stages see is not known: none settles it
                             o.verdict = Verdict::Unknown;
                             o.seen = Seen::Undecided;
@@ -410,5 +437,30 @@ impl Ruleset {
         }
         done.extend(current);
         done
+    }
+}
+
+/// `o` split into the packets a nat stage sees (state NEW after the stages before: the packet
+/// that opens a connection; `model::nat`) and the rest, which pass it untouched. A piece whose
+/// state an undecidable rule left undecided goes through the nat stage (it stays unknown).
+fn split_new(o: Outcome) -> (Option<Outcome>, Option<Outcome>) {
+    use super::ports::ConnState;
+    match o.seen {
+        Seen::As(ConnState::New) | Seen::Undecided => (Some(o), None),
+        Seen::As(_) => (None, Some(o)),
+        Seen::Own => {
+            let new = ConnState::New.set();
+            if o.space.state.difference(&new).is_empty() {
+                return (Some(o), None);
+            }
+            if !o.space.state.intersects(&new) {
+                return (None, Some(o));
+            }
+            let mut rest = o.clone();
+            rest.space.state = o.space.state.difference(&new);
+            let mut n = o;
+            n.space.state = n.space.state.intersect(&new);
+            (Some(n), Some(rest))
+        }
     }
 }

@@ -275,6 +275,8 @@ pub(crate) fn insert_rules(
         let Some(p) = out.policies.get_mut(a.policy) else {
             continue;
         };
+        // only the policy the rule goes into is copied
+        let p = std::sync::Arc::make_mut(p);
         let id = p.rules.len();
         p.rules.push(a.rule.clone());
         let Some(chain) = p.chains.get(a.chain) else {

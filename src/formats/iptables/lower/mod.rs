@@ -50,9 +50,10 @@ const BUILTIN: &[(&str, &[&str])] = &[
 ];
 
 /// The stages each hook passes, in kernel order (hook priorities: raw -300, conntrack -200,
-/// mangle -150, nat PREROUTING/OUTPUT (DNAT) -100, filter 0, security 50). `nat` never filters:
-/// its stage rewrites the destination later stages see (`model::nat`). nat INPUT and POSTROUTING
-/// (SNAT) come after every filtering stage of their hook and change nothing those see.
+/// mangle -150, nat PREROUTING/OUTPUT (DNAT) -100, filter 0, security 50, nat INPUT and
+/// POSTROUTING (SNAT) 100). `nat` never filters: its stages rewrite the destination later stages
+/// see (`model::nat`); the source NAT stages come after every filtering stage of their hook, so
+/// only the next firewall on the path sees what they rewrite.
 const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
     (
         Hook::Input,
@@ -63,6 +64,7 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
             ("mangle", "INPUT"),
             ("filter", "INPUT"),
             ("security", "INPUT"),
+            ("nat", "INPUT"),
         ],
     ),
     (
@@ -74,6 +76,7 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
             ("filter", "OUTPUT"),
             ("security", "OUTPUT"),
             ("mangle", "POSTROUTING"),
+            ("nat", "POSTROUTING"),
         ],
     ),
     (
@@ -86,6 +89,7 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
             ("filter", "FORWARD"),
             ("security", "FORWARD"),
             ("mangle", "POSTROUTING"),
+            ("nat", "POSTROUTING"),
         ],
     ),
 ];
@@ -251,7 +255,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
             profile: None,
             name: None,
             stateless: false,
-            policies,
+            policies: policies.into_iter().map(std::sync::Arc::new).collect(),
             pipelines,
             interfaces: ifs,
             family: Some(family),
@@ -520,7 +524,7 @@ fn lower_target(
             (Action::SetState(ConnState::Untracked), Vec::new())
         }
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
-        "DNAT" | "REDIRECT" if table == "nat" => translation(t, name),
+        "DNAT" | "REDIRECT" | "SNAT" | "MASQUERADE" if table == "nat" => translation(t, name),
         n if NAT_TARGETS.contains(&n) && table == "nat" => (Action::Accept, Vec::new()),
         n => {
             let known_upper = n
@@ -546,8 +550,9 @@ fn lower_target(
 }
 
 /// `DNAT --to-destination ADDR[:PORT]` and `REDIRECT [--to-ports PORT]` (iptables-extensions(8)):
-/// the destination later stages see. A range (one address or port picked per connection) is not
-/// modelled: the rule's packets are unknown.
+/// the destination later stages see; `SNAT --to-source ADDR[:PORT]` and `MASQUERADE [--to-ports
+/// PORT]`: the source the next hop sees. A range (one address or port picked per connection) is
+/// not modelled: the rule's packets are unknown.
 fn translation(t: &super::Target<'_>, name: &str) -> (Action, Vec<String>) {
     let arg = |n: &str| {
         t.args
@@ -556,21 +561,31 @@ fn translation(t: &super::Target<'_>, name: &str) -> (Action, Vec<String>) {
             .and_then(|a| a.values.first())
             .map(|v| v.text.as_ref())
     };
-    let parsed = if name == "REDIRECT" {
-        match arg("to-ports") {
+    let parsed = match name {
+        "REDIRECT" => match arg("to-ports") {
             None => Some(Translation {
-                addr: None,
-                port: None,
                 local: true,
+                ..Translation::default()
             }),
             Some(p) => p.parse::<u16>().ok().map(|p| Translation {
-                addr: None,
                 port: Some(p),
                 local: true,
+                ..Translation::default()
             }),
-        }
-    } else {
-        arg("to-destination").and_then(Translation::parse_destination)
+        },
+        "MASQUERADE" => match arg("to-ports") {
+            None => Some(Translation {
+                masquerade: true,
+                ..Translation::default()
+            }),
+            Some(p) => p.parse::<u16>().ok().map(|p| Translation {
+                sport: Some(p),
+                masquerade: true,
+                ..Translation::default()
+            }),
+        },
+        "SNAT" => arg("to-source").and_then(Translation::parse_source),
+        _ => arg("to-destination").and_then(Translation::parse_destination),
     };
     match parsed {
         Some(tr) => (Action::Translate(tr), Vec::new()),
