@@ -117,8 +117,9 @@ pub(super) fn run_job(
         (Guards::Boundary, Some(inv)) => {
             let (a, b) = job.sites.clone()?;
             let (opener, server) = forward_roles(job);
-            let s = inv.addresses(opener, Some(&a)).intersect(&space);
-            let d = inv.addresses(server, Some(&b)).intersect(&space);
+            // a ZCA at a site plays its ZVM and VRA
+            let s = inv.addresses_playing(opener, &a).intersect(&space);
+            let d = inv.addresses_playing(server, &b).intersect(&space);
             if s.is_empty() || d.is_empty() {
                 return None;
             }
@@ -178,6 +179,7 @@ pub(super) fn run_job(
         return_path: None,
         fix: None,
         no_fix: None,
+        path: Vec::new(),
         file: t.file,
         target: job.target,
         exact_peers: false,
