@@ -424,7 +424,9 @@ pub(super) fn replies(
                 .flat_map(|&(a, b)| a..=b)
                 .fold(StateSet::empty(), |acc, p| acc.union(&reply_states(s, p)));
         }
-        reply.outcomes.extend(Reach::evaluate(rs, back, &r).outcomes);
+        reply
+            .outcomes
+            .extend(Reach::evaluate(rs, back, &r).outcomes);
     }
     (reply, admitted)
 }

@@ -155,9 +155,9 @@ pub(super) fn paths(
                                 dst: &dst,
                                 condition: &condition,
                             };
-                            if let Some(flow) =
-                                evaluate(&ends, &hops, targets, files, env, opts, results, &mut notes)
-                            {
+                            if let Some(flow) = evaluate(
+                                &ends, &hops, targets, files, env, opts, results, &mut notes,
+                            ) {
                                 out.push(flow);
                             }
                         }
