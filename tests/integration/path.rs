@@ -362,3 +362,71 @@ fn the_html_diagram_colours_an_arrow_by_the_end_to_end_result() {
     // path records draw no diagram of their own: one per site and one per boundary's pair
     assert_eq!(html.matches("<svg ").count(), 4);
 }
+
+#[test]
+fn an_edge_that_drops_the_replies_blocks_the_path_though_the_request_reaches_the_server() {
+    let dir = crate::cli::tempdir();
+    // FORWARD admits the request to 4007 but has no ESTABLISHED accept: the replies (from port
+    // 4007 to the client's port) match no rule and meet the DROP policy
+    std::fs::write(
+        dir.join("edge.rules"),
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -s 10.10.1.0/24 -d 10.11.1.0/24 -p tcp -m tcp --dport 4007 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("vra-dr.rules"),
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -s 10.10.1.0/24 -p tcp -m tcp --dport 4007 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("portolan.toml"),
+        "environment = \"vsphere\"\n\
+         [[site]]\nname = \"prod\"\n[site.roles]\nvra = [\"10.10.1.21\"]\n\
+         [[site]]\nname = \"dr\"\n[site.roles]\nvra = [\"10.11.1.21\"]\n\
+         [[firewall]]\npath = \"edge.rules\"\nguards = \"boundary\"\nbetween = [\"prod\", \"dr\"]\n\
+         [[firewall]]\npath = \"vra-dr.rules\"\nsite = \"dr\"\nguards = \"host:vra\"\n",
+    )
+    .unwrap();
+    let inv = dir.join("portolan.toml");
+    let (v, _) = audit_json(&["--inventory", inv.to_str().unwrap()]);
+    let f = path_flow(&v, "vsphere.vra-vra-4007", "prod -> dr");
+    assert_eq!(f["status"], "blocked");
+    let h = hops(f);
+    assert_eq!(
+        h.iter()
+            .map(|x| (x.1.as_str(), x.2.as_str(), x.3))
+            .collect::<Vec<_>>(),
+        vec![("forward", "blocked", true), ("inbound", "allowed", true)]
+    );
+    // the edge's deciding: the accept of the request, the policy that drops the replies
+    assert_eq!(
+        deciding(&f["path"][0]["deciding"]),
+        vec![
+            (5, "filter/FORWARD #1".to_string(), "accept".to_string()),
+            (3, "filter/FORWARD policy".to_string(), "drop".to_string()),
+        ]
+    );
+    // the edge's own record says it (the replies), with its place on the path; no path finding
+    let z101: Vec<&Value> = crate::findings(&v, "Z101")
+        .into_iter()
+        .filter(|x| x["requirement"] == "vsphere.vra-vra-4007")
+        .collect();
+    // (and, 4007 being "between", dr's VRA opening it: the edge admits nothing that way)
+    let messages: Vec<&str> = z101
+        .iter()
+        .map(|x| x["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[0].contains("(forward, filter/FORWARD) is let in, but its replies"));
+    assert!(messages[0].ends_with("(hop 1 of 2 on the path prod/vra -> dr/vra)"));
+    assert!(messages[1].ends_with(
+        "is blocked by filter/FORWARD policy (hop 2 of 2 on the path dr/vra -> prod/vra)"
+    ));
+    let back = path_flow(&v, "vsphere.vra-vra-4007", "dr -> prod");
+    assert_eq!(back["status"], "blocked");
+    assert_eq!(back["path"][0]["hook"], "outbound");
+    assert_eq!(back["path"][1]["status"], "blocked");
+}
