@@ -100,6 +100,9 @@ struct RawFirewall {
     /// are combined (security groups as a union, NSGs in series: subnet first, then NIC).
     #[serde(default)]
     policies: Vec<Spanned<String>>,
+    /// A boundary's place on the path between its two sites, where several stand between them
+    /// (1 first, from either site's side read in `between` order).
+    order: Option<Spanned<i64>>,
 }
 
 /// `[[waiver]]`: accept a known finding for a reason, with a ticket, until a date.
@@ -202,6 +205,10 @@ pub struct Firewall {
     pub between: Vec<String>,
     pub interfaces: Vec<String>,
     pub policies: Vec<String>,
+    /// `order = N`: where several boundaries stand between the same two sites, their order on
+    /// the path from `between[0]` to `between[1]` (the way back is the reverse); boundaries
+    /// without one follow, in the order the inventory declares them.
+    pub order: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -420,6 +427,28 @@ impl Inventory {
                     label: "between which sites?".into(),
                 });
             }
+            let order = match &f.order {
+                None => None,
+                Some(o) => match u32::try_from(*o.get_ref()) {
+                    Ok(n) if n > 0 && guards == Some(Guards::Boundary) => Some(n),
+                    Ok(n) if n > 0 => {
+                        problems.push(Problem {
+                            message: "only a boundary firewall has an `order` on a path".into(),
+                            span: span(o.span()),
+                            label: "a host firewall is first or last on its paths".into(),
+                        });
+                        None
+                    }
+                    _ => {
+                        problems.push(Problem {
+                            message: format!("`order = {}` is not a position", o.get_ref()),
+                            span: span(o.span()),
+                            label: "1, 2, 3, ... from the first site of `between`".into(),
+                        });
+                        None
+                    }
+                },
+            };
             if let Some(guards) = guards {
                 firewalls.push(Firewall {
                     path: normalise(&base.join(f.path.get_ref())),
@@ -428,6 +457,7 @@ impl Inventory {
                     between: f.between.iter().map(|s| s.get_ref().clone()).collect(),
                     interfaces: f.interfaces.iter().map(|s| s.get_ref().clone()).collect(),
                     policies: f.policies.iter().map(|s| s.get_ref().clone()).collect(),
+                    order,
                 });
             }
         }
@@ -532,6 +562,17 @@ impl Inventory {
             .filter(|s| site.is_none_or(|n| n == s.name))
             .filter_map(|s| s.roles.get(role))
             .fold(AddrSet::empty(), |a, b| a.union(b))
+    }
+
+    /// The addresses of every role that plays `role` at one site (a ZCA plays zvm and vra:
+    /// [`crate::catalog::role_includes`]).
+    pub fn addresses_playing(&self, role: &str, site: &str) -> AddrSet {
+        ROLES
+            .iter()
+            .filter(|r| crate::catalog::role_includes(r, role))
+            .fold(AddrSet::empty(), |a, r| {
+                a.union(&self.addresses(r, Some(site)))
+            })
     }
 
     /// The firewall entries for an input file, matched by canonical path (a file of several

@@ -36,6 +36,22 @@ pub(crate) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
     c
 }
 
+/// The interfaces a target's peers' traffic uses: the inventory's (or `--interface`), else any
+/// but loopback.
+pub(super) fn peer_interfaces(t: &Target<'_>) -> crate::model::iface::IfaceSet {
+    let ifs = &t.ruleset.interfaces;
+    if t.guard.interfaces.is_empty() {
+        ifs.non_loopback()
+    } else {
+        t.guard
+            .interfaces
+            .iter()
+            .fold(crate::model::iface::IfaceSet::empty(), |a, i| {
+                a.union(&ifs.matching(i))
+            })
+    }
+}
+
 /// Evaluate one job (phase 1): the flow's region through the target's pipeline, its record and
 /// findings; for a blocked or partly blocked flow, what its remedy needs ([`with_remedies`]).
 pub(super) fn run_job(
@@ -55,15 +71,7 @@ pub(super) fn run_job(
     let ends = reach::Ends::of(opts);
     let own = ends.host_addresses(rs);
     let ifs = &rs.interfaces;
-    let peer_ifs = if g.interfaces.is_empty() {
-        ifs.non_loopback()
-    } else {
-        g.interfaces
-            .iter()
-            .fold(crate::model::iface::IfaceSet::empty(), |a, i| {
-                a.union(&ifs.matching(i))
-            })
-    };
+    let peer_ifs = peer_interfaces(t);
     let mut reasons = Vec::new();
     let mut exact = false;
     let (src, dst, site) = match (&g.guards, opts.inventory) {
@@ -109,8 +117,9 @@ pub(super) fn run_job(
         (Guards::Boundary, Some(inv)) => {
             let (a, b) = job.sites.clone()?;
             let (opener, server) = forward_roles(job);
-            let s = inv.addresses(opener, Some(&a)).intersect(&space);
-            let d = inv.addresses(server, Some(&b)).intersect(&space);
+            // a ZCA at a site plays its ZVM and VRA
+            let s = inv.addresses_playing(opener, &a).intersect(&space);
+            let d = inv.addresses_playing(server, &b).intersect(&space);
             if s.is_empty() || d.is_empty() {
                 return None;
             }
@@ -170,6 +179,7 @@ pub(super) fn run_job(
         return_path: None,
         fix: None,
         no_fix: None,
+        path: Vec::new(),
         file: t.file,
         target: job.target,
         exact_peers: false,
@@ -235,51 +245,7 @@ pub(super) fn run_job(
     let mut reply_deciders = Vec::new();
     if rs.replies_filtered() && rec.status != Status::Blocked {
         if let Some(bp) = rs.pipeline(job.hook.reverse()) {
-            // the replies of exactly the admitted peers (DESIGN: the model)
-            // per state the request was seen in (a NOTRACK in raw leaves it untracked, and its
-            // replies are then NEW or INVALID, never ESTABLISHED: `model::conntrack`), the
-            // replies to the peers the request admitted in that state
-            let reply_region = region.replies();
-            let mut groups: Vec<(Option<ConnState>, AddrSet)> = Vec::new();
-            for o in reach
-                .outcomes
-                .iter()
-                .filter(|o| o.verdict == Verdict::Allow)
-            {
-                let seen = match o.seen {
-                    Seen::As(s) => Some(s),
-                    _ => None,
-                };
-                let peers = if job.hook == Hook::Output {
-                    &o.space.dst
-                } else {
-                    &o.space.src
-                };
-                match groups.iter_mut().find(|(s, _)| *s == seen) {
-                    Some((_, set)) => *set = set.union(peers),
-                    None => groups.push((seen, peers.clone())),
-                }
-            }
-            let mut reply = Reach {
-                outcomes: Vec::new(),
-            };
-            let admitted = !groups.is_empty();
-            for (seen, peers) in groups {
-                let mut r = reply_region.clone();
-                match job.hook {
-                    Hook::Output => r.src = peers,
-                    _ => r.dst = peers,
-                }
-                if let Some(s) = seen.filter(|_| !rs.stateless) {
-                    r.state = r
-                        .proto
-                        .ranges()
-                        .iter()
-                        .flat_map(|&(a, b)| a..=b)
-                        .fold(StateSet::empty(), |acc, p| acc.union(&reply_states(s, p)));
-                }
-                reply.outcomes.extend(Reach::evaluate(rs, bp, &r).outcomes);
-            }
+            let (reply, admitted) = replies(rs, bp, job.hook, &region, &reach);
             let rs_status = reply.status(true);
             if admitted && rs_status != Status::Allowed {
                 reply_deciders = reply.deciders(Verdict::Deny);
@@ -315,11 +281,7 @@ pub(super) fn run_job(
                     }
                 );
                 rec.return_path = Some(format!("{}: {what}", rs_status.name()));
-                rec.status = match (rec.status, rs_status) {
-                    (_, Status::Blocked) => Status::Blocked,
-                    (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
-                    _ => Status::Partial,
-                };
+                rec.status = with_replies(rec.status, rs_status);
                 let check = match rec.status {
                     Status::Blocked => &z101_required_flow_blocked::CHECK,
                     Status::Unknown => &crate::checks::z103_required_flow_unknown::CHECK,
@@ -409,6 +371,75 @@ pub(super) fn run_job(
     }
     let (rec, findings) = finish(rec, &reach, rs, None, return_findings);
     Some(Evaluated::done(rec, findings))
+}
+
+/// The replies of the pieces of `reach` (`region` evaluated through `hook`) that were let in,
+/// through `back` (the reverse hook's pipeline): the replies of exactly the admitted peers
+/// (DESIGN: the model), per state the request was seen in (a NOTRACK in raw leaves it
+/// untracked, and its replies are then NEW or INVALID, never ESTABLISHED: `model::conntrack`).
+/// Also whether any piece was let in at all.
+pub(super) fn replies(
+    rs: &Ruleset,
+    back: &crate::model::Pipeline,
+    hook: Hook,
+    region: &Region,
+    reach: &Reach,
+) -> (Reach, bool) {
+    let reply_region = region.replies();
+    let mut groups: Vec<(Option<ConnState>, AddrSet)> = Vec::new();
+    for o in reach
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Allow)
+    {
+        let seen = match o.seen {
+            Seen::As(s) => Some(s),
+            _ => None,
+        };
+        let peers = if hook == Hook::Output {
+            &o.space.dst
+        } else {
+            &o.space.src
+        };
+        match groups.iter_mut().find(|(s, _)| *s == seen) {
+            Some((_, set)) => *set = set.union(peers),
+            None => groups.push((seen, peers.clone())),
+        }
+    }
+    let mut reply = Reach {
+        outcomes: Vec::new(),
+    };
+    let admitted = !groups.is_empty();
+    for (seen, peers) in groups {
+        let mut r = reply_region.clone();
+        match hook {
+            Hook::Output => r.src = peers,
+            _ => r.dst = peers,
+        }
+        if let Some(s) = seen.filter(|_| !rs.stateless) {
+            r.state = r
+                .proto
+                .ranges()
+                .iter()
+                .flat_map(|&(a, b)| a..=b)
+                .fold(StateSet::empty(), |acc, p| acc.union(&reply_states(s, p)));
+        }
+        reply
+            .outcomes
+            .extend(Reach::evaluate(rs, back, &r).outcomes);
+    }
+    (reply, admitted)
+}
+
+/// A flow's status once its replies are known: blocked replies block it, undecided ones leave
+/// it unknown, replies dropped in part make it partial.
+pub(super) fn with_replies(request: Status, replies: Status) -> Status {
+    match (request, replies) {
+        (request, Status::Allowed) => request,
+        (_, Status::Blocked) => Status::Blocked,
+        (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
+        _ => Status::Partial,
+    }
 }
 
 /// A flow's record and findings.

@@ -3,6 +3,7 @@
 //! [`targets`] (which rulesets are audited, guarding what), [`jobs`] (target × requirement ×
 //! direction), [`flow`] (one flow's region and evaluation), [`findings`] (Z101/Z102/Z103/Z002 of a
 //! flow), [`exposure`] (Z201/Z202/Z203), [`waiver`] (waivers and baselines),
+//! [`path`] (a flow across every firewall on its way between two sites, end to end),
 //! [`diff`] (what a change does: `portolan diff`).
 
 pub mod diff;
@@ -11,6 +12,7 @@ pub mod finding;
 pub mod findings;
 pub mod flow;
 pub mod jobs;
+pub mod path;
 pub mod reach;
 pub mod reachability;
 pub mod targets;
@@ -55,7 +57,24 @@ pub struct Deciding {
     pub action: String,
 }
 
-/// One required flow through one firewall (the JSON contract's `flows[]`).
+/// One firewall on a flow's path (`flows[].path`, inventory mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathHop {
+    pub firewall: String,
+    pub policy: String,
+    /// `outbound` (the opener's host), `forward` (a boundary), `inbound` (the server's host).
+    pub hook: &'static str,
+    /// What the hop does to what reached it (replies included); for a hop nothing reached,
+    /// what it would do to the whole flow.
+    pub status: Status,
+    pub deciding: Vec<Deciding>,
+    /// Some of the flow reached this hop (an earlier one did not drop it all).
+    pub reached: bool,
+}
+
+/// One required flow through one firewall (the JSON contract's `flows[]`); with `direction`
+/// `path`, the flow end to end through every firewall on its path (`path`), `firewall` and
+/// `deciding` being the first hop's that loses packets (the last hop's when none does).
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowRecord {
     pub requirement: String,
@@ -86,6 +105,9 @@ pub struct FlowRecord {
     /// For a blocked or partial flow no single verified change fixes: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_fix: Option<String>,
+    /// For a `path` record: every firewall on the path, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathHop>,
     #[serde(skip)]
     pub file: usize,
     /// Which audited firewall (file × ruleset) this record is of.
@@ -162,7 +184,10 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             flow::run_job(job, &files[t.file], t, env, opts)
         })
         .collect();
-    let results = flow::with_remedies(evaluated, &targets);
+    let mut results = flow::with_remedies(evaluated, &targets);
+    // the flows across every firewall on their path (their hops' own findings get a note)
+    let paths = path::paths(&targets, &files, env, opts, &mut results);
+    results.extend(paths);
     // Z002s from flows: one per rule line and per distinct reason in a file, and none where
     // parsing already reported the line, or the name the reason is about (an unresolved tag)
     let mut z002_seen: std::collections::HashSet<(Option<usize>, Option<u32>)> = report

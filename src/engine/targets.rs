@@ -11,6 +11,8 @@ pub(super) struct Guard {
     pub(super) site: Option<String>,
     pub(super) between: Vec<String>,
     pub(super) interfaces: Vec<String>,
+    /// A boundary's place on the path between its sites (`order = N`).
+    pub(super) order: Option<u32>,
 }
 
 /// One firewall to audit: a ruleset of a file (or several combined) and what it guards.
@@ -48,6 +50,7 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
             site: None,
             between: Vec::new(),
             interfaces: opts.interfaces.clone(),
+            order: None,
         });
         let add_all = |guard: Guard, out: &mut Vec<Target<'a>>| {
             let union = f.rulesets.len() > 1
@@ -83,6 +86,7 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                 guards: fw.guards.clone(),
                 site: fw.site.clone(),
                 between: fw.between.clone(),
+                order: fw.order,
                 interfaces: if opts.interfaces.is_empty() {
                     fw.interfaces.clone()
                 } else {

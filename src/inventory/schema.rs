@@ -123,6 +123,11 @@ pub struct FirewallEntry {
     /// Which firewalls of the file (NSG or security group names or ids) this entry means.
     #[serde(default)]
     pub policies: Vec<String>,
+    /// Where several boundary firewalls stand between the same two sites: this one's place on
+    /// the path from the first site of `between` to the second (1 first; the way back is the
+    /// reverse). Boundaries without one follow, in the order they are declared.
+    #[schemars(range(min = 1))]
+    pub order: Option<u32>,
 }
 
 /// `[[waiver]]`.

@@ -53,8 +53,59 @@ const BOX_H: f64 = 38.0;
 /// One arrow: the worst status, the ports on it, a tooltip line per flow.
 type Edge = (Status, Vec<String>, Vec<String>);
 
-/// One site's diagram.
-fn diagram(title: &str, flows: &[&FlowRecord]) -> String {
+/// A path record's hops, in order, each with its status.
+fn hops_text(f: &FlowRecord) -> String {
+    f.path
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            format!(
+                "{}. {} {} ({}){}",
+                i + 1,
+                h.firewall,
+                h.status.name(),
+                h.hook,
+                if h.reached { "" } else { ", not reached" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+/// The catalogue role of a record's role (`zca (vra)` is a ZCA in its VRA part).
+fn catalogue_role(r: &str) -> &str {
+    r.split_once(" (")
+        .and_then(|(_, c)| c.strip_suffix(')'))
+        .unwrap_or(r)
+}
+
+/// The end-to-end status of the paths a firewall's own flow record is a hop of (the worst, where
+/// several), if any: the opener's host on paths from its site, the server's host on paths to
+/// its site, a boundary on the paths between its sites.
+fn end_to_end(f: &FlowRecord, paths: &[&FlowRecord]) -> Option<Status> {
+    let site = f.site.as_deref()?;
+    paths
+        .iter()
+        .filter(|p| p.requirement == f.requirement)
+        .filter(|p| {
+            let ps = p.site.as_deref().unwrap_or("");
+            match f.direction {
+                "outbound" => {
+                    ps.starts_with(&format!("{site} -> "))
+                        && p.from_role == catalogue_role(&f.from_role)
+                }
+                "inbound" => {
+                    ps.ends_with(&format!(" -> {site}")) && p.to_role == catalogue_role(&f.to_role)
+                }
+                _ => ps == site && p.from_role == f.from_role,
+            }
+        })
+        .map(|p| p.status)
+        .max_by_key(|s| rank(*s))
+}
+
+/// One site's diagram; an arrow a path record covers takes the path's end-to-end status.
+fn diagram(title: &str, flows: &[&FlowRecord], paths: &[&FlowRecord]) -> String {
     let mut roles: Vec<&str> = Vec::new();
     for f in flows {
         for r in [f.from_role.as_str(), f.to_role.as_str()] {
@@ -81,19 +132,25 @@ fn diagram(title: &str, flows: &[&FlowRecord]) -> String {
         let e = edges
             .entry((f.from_role.as_str(), f.to_role.as_str()))
             .or_insert((Status::Allowed, Vec::new(), Vec::new()));
-        if rank(f.status) > rank(e.0) {
-            e.0 = f.status;
+        let through = end_to_end(f, paths);
+        let status = through.unwrap_or(f.status);
+        if rank(status) > rank(e.0) {
+            e.0 = status;
         }
         let p = format!("{}/{}", f.protocol, f.ports);
         if !e.1.contains(&p) {
             e.1.push(p);
         }
-        e.2.push(format!(
-            "{} {} ({})",
-            f.requirement,
-            f.status.name(),
-            f.direction
-        ));
+        e.2.push(match through {
+            Some(t) => format!(
+                "{} {} ({}), {} end to end",
+                f.requirement,
+                f.status.name(),
+                f.direction,
+                t.name()
+            ),
+            None => format!("{} {} ({})", f.requirement, f.status.name(), f.direction),
+        });
     }
     let mut svg = String::new();
     let _ = write!(
@@ -271,8 +328,10 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         r.count(Severity::Info),
     );
     // one diagram per site (flows with no site form one group)
+    // path records colour the arrows of the firewalls on their path
+    let paths: Vec<&FlowRecord> = r.flows.iter().filter(|f| !f.path.is_empty()).collect();
     let mut sites: Vec<Option<&str>> = Vec::new();
-    for f in &r.flows {
+    for f in r.flows.iter().filter(|f| f.path.is_empty()) {
         if !sites.contains(&f.site.as_deref()) {
             sites.push(f.site.as_deref());
         }
@@ -281,14 +340,14 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         let flows: Vec<&FlowRecord> = r
             .flows
             .iter()
-            .filter(|f| f.site.as_deref() == *site)
+            .filter(|f| f.site.as_deref() == *site && f.path.is_empty())
             .collect();
         let title = match site {
             Some(s) => format!("Site {s}"),
             None => "Required flows".to_string(),
         };
         let _ = write!(h, "<h2>{}</h2>", esc(&title));
-        h.push_str(&diagram(&title, &flows));
+        h.push_str(&diagram(&title, &flows, &paths));
     }
     h.push_str("<h2>Flows</h2><table class=\"sortable\"><thead><tr><th>status</th><th>requirement</th><th>site</th><th>firewall</th><th>policy</th><th>direction</th><th>ports</th><th>from</th><th>to</th><th>allowed sources</th><th>decided by</th></tr></thead><tbody>");
     for f in &r.flows {
@@ -308,7 +367,11 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             if f.conditional { " (conditional)" } else { "" },
             esc(&f.requirement),
             esc(f.site.as_deref().unwrap_or("")),
-            esc(&f.firewall),
+            esc(&if f.path.is_empty() {
+                f.firewall.clone()
+            } else {
+                hops_text(f)
+            }),
             esc(&f.policy),
             f.direction,
             esc(&f.protocol),

@@ -112,7 +112,12 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         }
     }
     for (fi, file) in r.files.iter().enumerate() {
-        let flows: Vec<_> = r.flows.iter().filter(|x| x.file == fi).collect();
+        // a path record is shown with its hops after the files
+        let flows: Vec<_> = r
+            .flows
+            .iter()
+            .filter(|x| x.file == fi && x.path.is_empty())
+            .collect();
         let count = |s: Status| flows.iter().filter(|x| x.status == s).count();
         let fmt = file.format.map(|f| f.name()).unwrap_or("unrecognised");
         if style.quiet {
@@ -181,6 +186,9 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             writeln!(out)?;
         }
     }
+    if !style.quiet {
+        paths(r, out)?;
+    }
     if let Some((_, fs)) = groups.iter().find(|(k, _)| k.is_none()) {
         for f in fs {
             let f = with_waiver(f);
@@ -244,4 +252,72 @@ fn with_waiver(f: &Finding) -> std::borrow::Cow<'_, Finding> {
         c.message = format!("[waived] {}", c.message);
     }
     std::borrow::Cow::Owned(c)
+}
+
+/// The flows across every firewall on their path: a count, then each one not allowed with its
+/// hops, one line each with the hop's status and, where it loses packets, what drops them.
+fn paths(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let paths: Vec<_> = r.flows.iter().filter(|x| !x.path.is_empty()).collect();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let count = |s: Status| paths.iter().filter(|x| x.status == s).count();
+    writeln!(
+        out,
+        "paths: {} flows: {} allowed, {} partial, {} blocked, {} unknown",
+        paths.len(),
+        count(Status::Allowed),
+        count(Status::Partial),
+        count(Status::Blocked),
+        count(Status::Unknown)
+    )?;
+    for fl in paths.iter().filter(|x| x.status != Status::Allowed) {
+        writeln!(
+            out,
+            "  {:<8} {} path {}  {}/{}  {} -> {}{}",
+            fl.status.name(),
+            fl.requirement,
+            fl.site.as_deref().unwrap_or(""),
+            fl.protocol,
+            fl.ports,
+            fl.from_role,
+            fl.to_role,
+            if fl.conditional {
+                "  (conditional)"
+            } else {
+                ""
+            }
+        )?;
+        for (i, h) in fl.path.iter().enumerate() {
+            let drops: Vec<String> = if h.status == Status::Allowed {
+                Vec::new()
+            } else {
+                h.deciding
+                    .iter()
+                    .filter(|d| d.action != "accept")
+                    .take(3)
+                    .map(|d| match d.line {
+                        Some(l) => format!("{} (line {l}) {}", d.rule, d.action),
+                        None => format!("{} {}", d.rule, d.action),
+                    })
+                    .collect()
+            };
+            writeln!(
+                out,
+                "           {}. {:<8} {} ({}, {}){}{}",
+                i + 1,
+                h.status.name(),
+                h.firewall,
+                h.policy,
+                h.hook,
+                if drops.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", drops.join(", "))
+                },
+                if h.reached { "" } else { ", not reached" }
+            )?;
+        }
+    }
+    writeln!(out)
 }

@@ -85,13 +85,33 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     None => format!("`{}`", d.rule),
                 })
                 .collect();
+            // a path record: every hop in order with its status
+            let firewall = if f.path.is_empty() {
+                format!("`{}`", cell(&f.firewall))
+            } else {
+                f.path
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| {
+                        format!(
+                            "{}. `{}` {} ({}){}",
+                            i + 1,
+                            cell(&h.firewall),
+                            h.status.name(),
+                            h.hook,
+                            if h.reached { "" } else { ", not reached" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            };
             writeln!(
                 out,
-                "| {}{} | `{}` | `{}` | {} | {} | {}/{} | {} → {} | {} |",
+                "| {}{} | `{}` | {} | {} | {} | {}/{} | {} → {} | {} |",
                 icon(f.status),
                 if f.conditional { " (conditional)" } else { "" },
                 f.requirement,
-                cell(&f.firewall),
+                firewall,
                 cell(&f.policy),
                 f.direction,
                 f.protocol,

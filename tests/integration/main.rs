@@ -15,6 +15,7 @@ mod ipsec;
 mod nat;
 mod nothing_lost;
 mod oracle;
+mod path;
 mod reachability;
 mod regression;
 mod replies;

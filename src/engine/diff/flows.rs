@@ -119,6 +119,17 @@ fn traffic(f: &FlowRecord) -> String {
 type FlowKey = ((String, String, String, String, Option<String>), usize);
 
 fn flow_key(f: &FlowRecord, side: &Side) -> (String, String, String, String, Option<String>) {
+    if !f.path.is_empty() {
+        // a path is the same path whichever hop drops it: its hops and its two ends
+        let hops: Vec<String> = f.path.iter().map(|h| side.name(&h.firewall)).collect();
+        return (
+            hops.join(" -> "),
+            format!("{} -> {}", f.from_role, f.to_role),
+            f.requirement.clone(),
+            f.direction.to_string(),
+            f.site.clone(),
+        );
+    }
     (
         side.name(&f.firewall),
         f.policy.clone(),
