@@ -13,6 +13,7 @@
 //! This file holds the tables, chains, targets and pipelines; the translation of each match
 //! option into a packet box is in `matches.rs`.
 
+mod marks;
 mod matches;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use super::{Dump, RuleLine, RuleOp, Table};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
+use crate::model::mark::MarkOp;
 use crate::model::nat::Translation;
 use crate::model::ports::ConnState;
 use crate::model::rule::content_hash;
@@ -90,13 +92,12 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
     ),
 ];
 
-/// Targets that do not end evaluation.
+/// Targets that do not end evaluation and change nothing later rules test (the mark targets are
+/// lowered in `marks.rs`).
 const CONTINUING: &[&str] = &[
     "LOG",
     "NFLOG",
     "ULOG",
-    "MARK",
-    "CONNMARK",
     "CT",
     "NOTRACK",
     "TCPMSS",
@@ -117,7 +118,6 @@ const CONTINUING: &[&str] = &[
     "TEE",
     "ECN",
     "TCPOPTSTRIP",
-    "HMARK",
     "NETMAP_LOG",
 ];
 
@@ -382,6 +382,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             rules.push(Rule {
                 matches: alt.b,
                 undecidable: alt.why,
+                mark: alt.mark,
                 action,
                 prov: prov(line.span, String::new()),
                 comment: comment.clone(),
@@ -425,6 +426,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             rules.push(Rule {
                 matches: PacketBox::full(),
                 undecidable: Vec::new(),
+                mark: None,
                 action: Action::Opaque,
                 prov: Provenance {
                     span: Span::new(end, end),
@@ -518,6 +520,13 @@ fn lower_target(
         "NOTRACK" if table == "raw" => (Action::SetState(ConnState::Untracked), Vec::new()),
         "CT" if table == "raw" && t.args.iter().any(|a| a.name == "notrack") => {
             (Action::SetState(ConnState::Untracked), Vec::new())
+        }
+        // the packet mark later `-m mark` tests see (`marks.rs`, `model::mark`)
+        "MARK" => marks::mark_target(t, ctx),
+        "CONNMARK" => marks::connmark_target(t, ctx),
+        "HMARK" => (Action::SetMark(MarkOp::overwrite()), Vec::new()),
+        "SET" if t.args.iter().any(|a| a.name == "map-mark") => {
+            (Action::SetMark(MarkOp::overwrite()), Vec::new())
         }
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
         "DNAT" | "REDIRECT" if table == "nat" => translation(t, name),
