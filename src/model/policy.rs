@@ -685,12 +685,8 @@ fn combine(
     // piece of the other world keeps its space (no pairwise intersections)
     if let Some(first) = matched.first() {
         let v = first.verdict;
-        let mseen = matched.iter().fold(first.seen, |s, m| s.merge(m.seen));
-        if v != Verdict::Unknown
-            && matched
-                .iter()
-                .all(|m| m.verdict == v && m.seen.state == mseen.state)
-        {
+        let mseen = first.seen;
+        if v != Verdict::Unknown && matched.iter().all(|m| m.verdict == v && m.seen == mseen) {
             let mut mdeciders: Vec<Decider> = Vec::new();
             let mut mvia = Vec::new();
             for m in &matched {
@@ -868,6 +864,14 @@ mod tests {
                 crate::model::ports::ConnState::New,
             ])
             .prop_map(Action::SetState),
+            2 => (0u32..4, 0u32..4, 0..3).prop_map(|(v, m, kind)| {
+                use crate::model::mark::MarkOp;
+                Action::SetMark(match kind {
+                    0 => MarkOp::set_xmark(v, m),
+                    1 => MarkOp::xor(v),
+                    _ => MarkOp::restore(m, v),
+                })
+            }),
         ]
     }
 
@@ -883,6 +887,7 @@ mod tests {
                         rule_box(),
                         action(nchains),
                         prop::bool::weighted(0.2),
+                        prop::option::weighted(0.3, (0u32..4, 1u32..4, any::<bool>())),
                     ),
                     0..14,
                 ),
@@ -901,12 +906,25 @@ mod tests {
                         })
                         .collect();
                     let mut rs = Vec::new();
-                    for (i, (c, b, a, und)) in rules.into_iter().enumerate() {
+                    for (i, (c, b, a, und, mark)) in rules.into_iter().enumerate() {
                         chains[c].rules.push(i);
+                        let mut undecidable: Vec<String> =
+                            if und { vec!["opaque".into()] } else { vec![] };
+                        // a mark test, with its reason listed as the lowering does
+                        let mark = mark.map(|(value, mask, negated)| {
+                            let reason = format!("mark {value}/{mask}");
+                            undecidable.push(reason.clone());
+                            crate::model::mark::MarkMatch {
+                                value,
+                                mask,
+                                negated,
+                                reason,
+                            }
+                        });
                         rs.push(Rule {
                             matches: b,
-                            undecidable: if und { vec!["opaque".into()] } else { vec![] },
-                            mark: None,
+                            undecidable,
+                            mark,
                             action: a,
                             prov: Provenance::default(),
                             native: Default::default(),
