@@ -33,6 +33,9 @@ fn value_mask(s: &str) -> Option<(u32, u32)> {
     }
 }
 
+/// How a `-j MARK` option's value (and mask) make the operation.
+type MakeOp = fn(u32, u32) -> MarkOp;
+
 const NOT_A_MARK: &str = "not a mark value";
 
 /// `-m mark [!] --mark value[/mask]`: the test, or `None` after a Z001 on a value that cannot be
@@ -112,7 +115,7 @@ fn option(
 /// `-j MARK`: `--set-xmark`, `--set-mark`, `--and-mark`, `--or-mark`, `--xor-mark`. A value that
 /// cannot be read (a Z001) leaves the mark unknown.
 pub(super) fn mark_target(t: &Target<'_>, ctx: &mut Ctx<'_>) -> (Action, Vec<String>) {
-    let forms: [(&str, bool, fn(u32, u32) -> MarkOp); 5] = [
+    let forms: [(&str, bool, MakeOp); 5] = [
         ("set-xmark", true, MarkOp::set_xmark),
         ("set-mark", true, MarkOp::set_mark),
         ("and-mark", false, |b, _| MarkOp::and(b)),

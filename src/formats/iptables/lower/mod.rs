@@ -5,13 +5,18 @@
 //! - A required flow is a NEW connection and its opening packet is a SYN: `--syn` and
 //!   `--tcp-flags` are decided for state NEW; for other states they are undecidable.
 //! - Packets are evaluated unfragmented: `-f` (non-first fragments) never matches them.
-//! - Matches the dump cannot answer (`-m set` without the ipset, `-m limit`, `-m recent`, marks,
-//!   owners, hostnames...) make the rule undecidable: evaluation follows both outcomes.
+//! - Matches the dump cannot answer (`-m set` without the ipset, `-m limit`, `-m recent`,
+//!   connection marks, owners, hostnames...) make the rule undecidable: evaluation follows both
+//!   outcomes.
+//! - The packet mark is tracked along the packet's path (`marks.rs`, `model::mark`): `-j MARK`
+//!   (every form), `CONNMARK --restore-mark`, `HMARK` and `SET --map-mark` change what is known
+//!   of it, and a `-m mark --mark` test is decided where earlier rules set the bits it tests;
+//!   elsewhere (nothing set them: tc, routing or a socket may have) it stays undecidable.
 //! - A value that cannot be read (`--dport 99999`) is a Z001 and makes the rule undecidable; the
 //!   rule is kept, since dropping it could turn a DROP into an answer of "allowed".
 //!
 //! This file holds the tables, chains, targets and pipelines; the translation of each match
-//! option into a packet box is in `matches.rs`.
+//! option into a packet box is in `matches.rs`, the mark match and targets in `marks.rs`.
 
 mod marks;
 mod matches;
