@@ -463,3 +463,46 @@ fn every_form_of_mark_and_connmark_against_the_kernels_arithmetic() {
                -A PREROUTING -j MARK --set-xmark 0x9/0xffffffff\nCOMMIT\n";
     assert_eq!(verdict_of(raw, "-m mark --mark 0x9"), Allow);
 }
+
+/// An unreadable `-j MARK` or `CONNMARK` value is a Z001 labelled on its token; the rule still
+/// changes the mark, to something unknown, so a later test is not decided by it.
+#[test]
+fn an_unreadable_mark_target_value_is_a_parse_error_and_leaves_the_mark_unknown() {
+    for (target, token) in [
+        ("MARK --set-xmark 0x1/zz", "0x1/zz"),
+        ("MARK --or-mark 0x100000000", "0x100000000"),
+        (
+            "CONNMARK --restore-mark --nfmask 0xffffffff --ctmask nope",
+            "nope",
+        ),
+    ] {
+        let text = format!(
+            "{}*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -m mark --mark 0x1 -j ACCEPT\nCOMMIT\n",
+            mangle(&[
+                "-A PREROUTING -j MARK --set-xmark 0x1/0xffffffff",
+                &format!("-A PREROUTING -j {target}"),
+            ])
+        );
+        let src = SourceText::new("m.rules", &text);
+        let dump = iptables::parse(&src.text);
+        assert!(dump.issues.is_empty(), "{:?}", dump.issues);
+        let l = ipt_lower::lower(&dump, &src, ipt_lower::family_of(&dump));
+        assert_eq!(l.issues.len(), 1, "{target}: {:?}", l.issues);
+        let i = &l.issues[0];
+        assert_eq!(i.kind, portolan::formats::IssueKind::ParseError);
+        assert_eq!(&text[i.span.start..i.span.end], token);
+        assert_eq!(i.label, "not a mark value");
+        let rs = &l.ruleset;
+        let mut region = PacketBox::full();
+        region.src = AddrSet::any_of(Family::V4);
+        region.dst = AddrSet::any_of(Family::V4);
+        region.proto = IntervalSet::single(6);
+        region.state = IntervalSet::single(0);
+        let outs = rs.evaluate(rs.pipeline(Hook::Input).unwrap(), &region);
+        assert!(
+            outs.iter().all(|o| o.verdict == Verdict::Unknown),
+            "{target}: {outs:?}"
+        );
+    }
+}
