@@ -199,10 +199,12 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
         .map(|o| {
             let mut trace = Vec::new();
             if let Some(pkt) = o.space.sample() {
+                // what earlier stages did to the packet (NOTRACK, MARK) carries on to later ones
+                let mut seen = crate::model::Seen::default();
                 for stage in &p.stages {
                     let Some(pol) = rs.policies.get(stage.policy) else { continue };
                     let mut stage_verdict = None;
-                    for step in pol.trace_packet(stage.chain, &pkt) {
+                    for step in pol.trace_packet_seen(stage.chain, &pkt, &mut seen) {
                         let (rule, line, text) = match step.rule.and_then(|r| pol.rules.get(r)) {
                             Some(r) => (
                                 r.prov.label.clone(),

@@ -10,7 +10,7 @@ use crate::checks::{
     z101_required_flow_blocked, z102_required_flow_partial, z103_required_flow_unknown,
 };
 use crate::inventory::Guards;
-use crate::model::conntrack::{reply_states, Seen};
+use crate::model::conntrack::{reply_states, Tracking};
 use crate::model::ports::{ConnState, StateSet};
 use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 
@@ -254,10 +254,9 @@ pub(super) fn run_job(
                     .into_iter()
                     .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
                     .collect();
-                let untracked = reach
-                    .outcomes
-                    .iter()
-                    .any(|o| o.verdict == Verdict::Allow && matches!(o.seen, Seen::As(_)));
+                let untracked = reach.outcomes.iter().any(|o| {
+                    o.verdict == Verdict::Allow && matches!(o.seen.state, Tracking::As(_))
+                });
                 let what = format!(
                     "its replies ({}{} from port {} to ports {}-{}) are {} {}",
                     match (rs.stateless, untracked) {
@@ -392,8 +391,8 @@ pub(super) fn replies(
         .iter()
         .filter(|o| o.verdict == Verdict::Allow)
     {
-        let seen = match o.seen {
-            Seen::As(s) => Some(s),
+        let seen = match o.seen.state {
+            Tracking::As(s) => Some(s),
             _ => None,
         };
         let peers = if hook == Hook::Output {

@@ -409,7 +409,7 @@ fn evaluate(
             deciders: Vec::new(),
             via: Vec::new(),
             reasons: Vec::new(),
-            seen: crate::model::Seen::Own,
+            seen: crate::model::Seen::OWN,
             nat: None,
             diverted: false,
         });

@@ -20,14 +20,16 @@
 //! [`reply_states`] gives those states for the reply of a request; a raw rule that matches the
 //! reply rewrites them like any other packet's.
 
+use super::mark::Mark;
 use super::policy::Verdict;
 use super::ports::{ConnState, StateSet, TCP};
 use super::space::{Packet, PacketBox};
 use std::borrow::Cow;
 
-/// The state later rules and stages see for a piece of a region, when a rule changed it.
+/// The connection state later rules and stages see for a piece of a region, when a rule changed
+/// it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Seen {
+pub enum Tracking {
     /// The packets' own state (the piece's `space.state`).
     #[default]
     Own,
@@ -38,34 +40,73 @@ pub enum Seen {
     Undecided,
 }
 
+impl Tracking {
+    /// Two worlds of an undecidable rule: the same, or undecided.
+    pub fn merge(self, o: Tracking) -> Tracking {
+        if self == o {
+            self
+        } else {
+            Tracking::Undecided
+        }
+    }
+}
+
+/// What later rules and stages see of a piece beyond its packets as they arrived: the connection
+/// state (after a NOTRACK) and what is known of the packet mark (after a MARK, `model::mark`).
+/// The default is the packets' own state and a mark nobody set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Seen {
+    pub state: Tracking,
+    pub mark: Mark,
+}
+
 impl Seen {
+    /// The start of a path: the packets' own state, the mark unknown.
+    pub const OWN: Seen = Seen {
+        state: Tracking::Own,
+        mark: Mark::UNKNOWN,
+    };
+
+    /// Seen in state `s`, the mark unchanged.
+    pub fn with_state(self, s: ConnState) -> Seen {
+        Seen {
+            state: Tracking::As(s),
+            ..self
+        }
+    }
+
+    /// Whether an undecidable rule left the state undecided (no later stage settles the piece).
+    pub fn is_undecided(self) -> bool {
+        self.state == Tracking::Undecided
+    }
+
     /// The box `m` as a rule's match meets the packets of a piece seen this way: with the state
     /// rewritten to one value for all of them, the state dimension matches all or none (`None`).
-    pub fn rule_box<'a>(self, m: &'a PacketBox) -> Option<Cow<'a, PacketBox>> {
-        match self {
-            Seen::As(s) => m.state.contains(s as u8).then(|| {
+    pub fn rule_box(self, m: &PacketBox) -> Option<Cow<'_, PacketBox>> {
+        match self.state {
+            Tracking::As(s) => m.state.contains(s as u8).then(|| {
                 let mut b = m.clone();
                 b.state = super::ports::all_states();
                 Cow::Owned(b)
             }),
-            Seen::Own | Seen::Undecided => Some(Cow::Borrowed(m)),
+            Tracking::Own | Tracking::Undecided => Some(Cow::Borrowed(m)),
         }
     }
 
     /// The state a single packet of state `own` is seen in.
     pub fn state_of(self, own: u8) -> u8 {
-        match self {
-            Seen::As(s) => s as u8,
-            Seen::Own | Seen::Undecided => own,
+        match self.state {
+            Tracking::As(s) => s as u8,
+            Tracking::Own | Tracking::Undecided => own,
         }
     }
 
-    /// Two worlds of an undecidable rule: the same, or undecided.
+    /// Two worlds of an undecidable rule: the state the same or undecided, and the mark bits
+    /// both worlds agree on.
     pub fn merge(self, o: Seen) -> Seen {
-        if self == o {
-            self
-        } else {
-            Seen::Undecided
+        Seen {
+            state: self.state.merge(o.state),
+            mark: self.mark.join(o.mark),
         }
     }
 }
@@ -94,13 +135,13 @@ impl super::ruleset::Ruleset {
     /// deny ends it; unknown stays unknown unless a later stage denies a packet whose state is
     /// decided; a rewritten state carries on to the next stage).
     pub fn evaluate_packet(&self, pipeline: &super::ruleset::Pipeline, p: &Packet) -> Verdict {
-        let (mut verdict, mut seen) = (Verdict::Allow, Seen::Own);
+        let (mut verdict, mut seen) = (Verdict::Allow, Seen::OWN);
         for stage in &pipeline.stages {
             let Some(policy) = self.policies.get(stage.policy) else {
                 continue;
             };
             let (v, s) = policy.evaluate_packet_seen(stage.chain, p, seen);
-            let settled = v == Verdict::Deny && seen != Seen::Undecided;
+            let settled = v == Verdict::Deny && !seen.is_undecided();
             if verdict != Verdict::Unknown || settled {
                 verdict = v;
             }
@@ -137,10 +178,11 @@ mod tests {
     fn a_rewritten_state_matches_all_or_nothing() {
         let mut m = PacketBox::full();
         m.state = ConnState::New.set();
-        assert!(Seen::As(ConnState::Untracked).rule_box(&m).is_none());
+        let untracked = Seen::OWN.with_state(ConnState::Untracked);
+        assert!(untracked.rule_box(&m).is_none());
         m.state = ConnState::Untracked.set();
-        let b = Seen::As(ConnState::Untracked).rule_box(&m).unwrap();
+        let b = untracked.rule_box(&m).unwrap();
         assert_eq!(b.state, super::super::ports::all_states());
-        assert_eq!(Seen::Own.rule_box(&m).unwrap().state, m.state);
+        assert_eq!(Seen::OWN.rule_box(&m).unwrap().state, m.state);
     }
 }

@@ -5,6 +5,7 @@ pub mod addr;
 pub mod conntrack;
 pub mod iface;
 pub mod interval;
+pub mod mark;
 pub mod nat;
 pub mod policy;
 pub mod ports;

@@ -209,7 +209,7 @@ impl Policy {
     /// The exact partition of `region` by verdict, starting at `entry`. The pieces are disjoint
     /// and cover `region`.
     pub fn evaluate(&self, entry: ChainId, region: &PacketBox) -> Vec<Piece> {
-        self.evaluate_seen(entry, region, Seen::Own)
+        self.evaluate_seen(entry, region, Seen::OWN)
     }
 
     /// [`Policy::evaluate`] for packets an earlier stage made be `seen` in another state.
@@ -218,7 +218,7 @@ impl Policy {
         if region.is_empty() {
             return out;
         }
-        if self.semantics == Semantics::AllowUnion && seen == Seen::Own {
+        if self.semantics == Semantics::AllowUnion && seen == Seen::OWN {
             if let Some(pieces) = self.evaluate_union(entry, region) {
                 return pieces;
             }
@@ -281,7 +281,7 @@ impl Policy {
                         verdict: Verdict::Allow,
                         via: Vec::new(),
                         reasons: Vec::new(),
-                        seen: Seen::Own,
+                        seen: Seen::OWN,
                     })
                 }),
             );
@@ -302,7 +302,7 @@ impl Policy {
                         deciders: vec![Decider::Rule(rid)],
                         via: Vec::new(),
                         reasons: reasons.clone(),
-                        seen: Seen::Own,
+                        seen: Seen::OWN,
                     })
                 }),
             );
@@ -319,7 +319,7 @@ impl Policy {
                 } else {
                     Vec::new()
                 },
-                seen: Seen::Own,
+                seen: Seen::OWN,
             });
         }
         Some(out)
@@ -400,7 +400,7 @@ impl Policy {
                 vec![(chain, index)],
                 Vec::new(),
                 region.clone(),
-                Seen::Own,
+                Seen::OWN,
                 &mut out,
             );
         }
@@ -491,6 +491,10 @@ impl Policy {
             let Some(m) = seen.rule_box(&rule.matches) else {
                 continue;
             };
+            // a mark test on bits earlier rules set is decided for the whole piece
+            let Some(undecidable) = rule.reasons_under(seen.mark) else {
+                continue;
+            };
             let m = m.as_ref();
             let mut next_remaining = Vec::with_capacity(remaining.len());
             for piece in remaining {
@@ -503,7 +507,7 @@ impl Policy {
                     continue;
                 };
                 next_remaining.extend(piece.subtract(m));
-                if rule.undecidable.is_empty() {
+                if undecidable.is_empty() {
                     self.act(&stack, idx, rid, &via, hit, seen, out);
                 } else {
                     // follow both worlds: the rule matched, or it did not
@@ -515,7 +519,7 @@ impl Policy {
                         top.1 = idx + 1;
                     }
                     self.run(cont, via.clone(), hit, seen, &mut missed);
-                    combine(rid, &rule.undecidable, matched, missed, out);
+                    combine(rid, &undecidable, matched, missed, out);
                 }
             }
             remaining = next_remaining;
@@ -563,13 +567,17 @@ impl Policy {
                 };
                 out.push(p)
             }
-            Action::Continue | Action::SetState(_) => {
+            Action::Continue | Action::SetState(_) | Action::SetMark(_) => {
                 let mut cont = stack.clone();
                 if let Some(top) = cont.last_mut() {
                     top.1 = idx + 1;
                 }
                 let seen = match rule.action {
-                    Action::SetState(s) => Seen::As(s),
+                    Action::SetState(s) => seen.with_state(s),
+                    Action::SetMark(op) => Seen {
+                        mark: seen.mark.apply(op),
+                        ..seen
+                    },
                     _ => seen,
                 };
                 self.run(cont, via.to_vec(), hit, seen, out);
@@ -664,7 +672,8 @@ impl Policy {
 /// Merge the two worlds of an undecidable rule `rid` over the same region: where both agree on
 /// allow or deny, that is the verdict; elsewhere the piece is unknown. An allow on which the
 /// worlds see the packets in different states (an undecidable NOTRACK) is unknown too: a later
-/// stage could tell them apart.
+/// stage could tell them apart. Where they know different marks (an undecidable MARK), the piece
+/// keeps the bits both agree on: a later mark test on the others is undecidable there.
 fn combine(
     rid: RuleId,
     why: &[String],
@@ -706,7 +715,7 @@ fn combine(
                         deciders.push(*d);
                     }
                 }
-                if b.verdict == v && (v == Verdict::Deny || b.seen == mseen) {
+                if b.verdict == v && (v == Verdict::Deny || b.seen.state == mseen.state) {
                     out.push(Piece {
                         space: b.space,
                         verdict: v,
@@ -754,7 +763,7 @@ fn combine(
             let seen = a.seen.merge(b.seen);
             if a.verdict == b.verdict
                 && a.verdict != Verdict::Unknown
-                && (a.verdict == Verdict::Deny || seen != Seen::Undecided)
+                && (a.verdict == Verdict::Deny || !seen.is_undecided())
             {
                 out.push(Piece {
                     space,
@@ -855,6 +864,14 @@ mod tests {
                 crate::model::ports::ConnState::New,
             ])
             .prop_map(Action::SetState),
+            2 => (0u32..4, 0u32..4, 0..3).prop_map(|(v, m, kind)| {
+                use crate::model::mark::MarkOp;
+                Action::SetMark(match kind {
+                    0 => MarkOp::set_xmark(v, m),
+                    1 => MarkOp::xor(v),
+                    _ => MarkOp::restore(m, v),
+                })
+            }),
         ]
     }
 
@@ -870,6 +887,7 @@ mod tests {
                         rule_box(),
                         action(nchains),
                         prop::bool::weighted(0.2),
+                        prop::option::weighted(0.3, (0u32..4, 1u32..4, any::<bool>())),
                     ),
                     0..14,
                 ),
@@ -888,11 +906,25 @@ mod tests {
                         })
                         .collect();
                     let mut rs = Vec::new();
-                    for (i, (c, b, a, und)) in rules.into_iter().enumerate() {
+                    for (i, (c, b, a, und, mark)) in rules.into_iter().enumerate() {
                         chains[c].rules.push(i);
+                        let mut undecidable: Vec<String> =
+                            if und { vec!["opaque".into()] } else { vec![] };
+                        // a mark test, with its reason listed as the lowering does
+                        let mark = mark.map(|(value, mask, negated)| {
+                            let reason = format!("mark {value}/{mask}");
+                            undecidable.push(reason.clone());
+                            crate::model::mark::MarkMatch {
+                                value,
+                                mask,
+                                negated,
+                                reason,
+                            }
+                        });
                         rs.push(Rule {
                             matches: b,
-                            undecidable: if und { vec!["opaque".into()] } else { vec![] },
+                            undecidable,
+                            mark,
                             action: a,
                             prov: Provenance::default(),
                             native: Default::default(),
@@ -984,6 +1016,7 @@ mod tests {
                     } else {
                         vec![]
                     },
+                    mark: None,
                     action: if opaque {
                         Action::Opaque
                     } else {
@@ -1197,6 +1230,7 @@ mod tests {
         Rule {
             matches: m,
             undecidable: vec![],
+            mark: None,
             action,
             prov: Provenance::default(),
             native: Default::default(),

@@ -27,6 +27,10 @@ pub enum Action {
     /// --notrack` in `raw`: `Untracked`; see `model::conntrack`). What is reported stays the
     /// packets as they arrived.
     SetState(ConnState),
+    /// Non-terminating, and from here on the packets it matches carry a changed mark (`-j MARK`,
+    /// `-j CONNMARK --restore-mark`; see `model::mark`): later `-m mark` tests on their path see
+    /// it.
+    SetMark(super::mark::MarkOp),
     /// Terminating in a translating policy (`-t nat`: `DNAT`, `REDIRECT`): the packets are let
     /// through it, and later stages see them with this destination (`model::nat`).
     Translate(super::nat::Translation),
@@ -46,6 +50,7 @@ impl Action {
             Action::Goto(_) => "goto",
             Action::Continue => "continue",
             Action::SetState(_) => "set-state",
+            Action::SetMark(_) => "set-mark",
             Action::Translate(_) => "translate",
             Action::Opaque => "opaque",
         }
@@ -72,6 +77,9 @@ pub struct Rule {
     /// limit`, ...). When non-empty, a packet inside `matches` may or may not match: evaluation
     /// follows both outcomes and only a piece on which they agree is decided.
     pub undecidable: Vec<String>,
+    /// A test of the packet mark (`-m mark --mark`), decided where earlier rules on the path set
+    /// the bits it tests (its reason is also in `undecidable`: see `model::mark`).
+    pub mark: Option<super::mark::MarkMatch>,
     pub action: Action,
     pub prov: Provenance,
     /// The rule's own comment (`-m comment`, NSG description), if any.

@@ -95,7 +95,8 @@ pub struct Outcome {
     /// Jumps, gotos and returns taken, in order, per policy.
     pub via: Vec<(usize, RuleId)>,
     pub reasons: Vec<String>,
-    /// The state the packets of `space` were last seen in (after a NOTRACK: `Untracked`).
+    /// The state the packets of `space` were last seen in (after a NOTRACK: `Untracked`), and
+    /// what is known of their mark (after a MARK).
     pub seen: Seen,
     /// The destination later stages saw, when a NAT rule rewrote it (`model::nat`).
     pub nat: Option<super::nat::Translated>,
@@ -318,7 +319,7 @@ impl Ruleset {
             deciders: Vec::new(),
             via: Vec::new(),
             reasons: Vec::new(),
-            seen: Seen::Own,
+            seen: Seen::OWN,
             nat: None,
             diverted: false,
         }];
@@ -415,7 +416,7 @@ impl Ruleset {
                             let why = d.why;
                             // which destination later stages see is not known: none settles it
                             o.verdict = Verdict::Unknown;
-                            o.seen = Seen::Undecided;
+                            o.seen.state = super::conntrack::Tracking::Undecided;
                             o.reasons.push(why);
                         }
                         _ => {}
@@ -423,7 +424,7 @@ impl Ruleset {
                     if before.verdict == Verdict::Unknown {
                         // an earlier stage could not decide: only a later deny settles it, and
                         // not even that when the earlier stage left the state undecided
-                        if o.verdict != Verdict::Deny || before.seen == Seen::Undecided {
+                        if o.verdict != Verdict::Deny || before.seen.is_undecided() {
                             o.verdict = Verdict::Unknown;
                             let mut d = before.deciders.clone();
                             d.extend(o.deciders);
@@ -445,10 +446,11 @@ impl Ruleset {
 /// state an undecidable rule left undecided goes through the nat stage (it stays unknown).
 fn split_new(o: Outcome) -> (Option<Outcome>, Option<Outcome>) {
     use super::ports::ConnState;
-    match o.seen {
-        Seen::As(ConnState::New) | Seen::Undecided => (Some(o), None),
-        Seen::As(_) => (None, Some(o)),
-        Seen::Own => {
+    use super::conntrack::Tracking;
+    match o.seen.state {
+        Tracking::As(ConnState::New) | Tracking::Undecided => (Some(o), None),
+        Tracking::As(_) => (None, Some(o)),
+        Tracking::Own => {
             let new = ConnState::New.set();
             if o.space.state.difference(&new).is_empty() {
                 return (Some(o), None);

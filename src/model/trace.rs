@@ -68,7 +68,7 @@ impl Policy {
     /// The verdict for one packet, by the plain definition (rule by rule). Independent of
     /// [`Policy::evaluate`], which the tests check against it.
     pub fn evaluate_packet(&self, entry: ChainId, p: &Packet) -> Verdict {
-        self.pkt(vec![(entry, 0)], p, Seen::Own).0
+        self.pkt(vec![(entry, 0)], p, Seen::OWN).0
     }
 
     /// The verdict for one packet an earlier stage made be `seen` in another state, and the state
@@ -94,6 +94,10 @@ impl Policy {
             if !rule.matches.contains(&q) {
                 continue;
             }
+            // a mark test on bits an earlier rule set is decided; on others it is undecidable
+            let Some(undecidable) = rule.reasons_under(seen.mark) else {
+                continue;
+            };
             let mut after = stack.clone();
             if let Some(top) = after.last_mut() {
                 top.1 = idx + 1;
@@ -103,7 +107,14 @@ impl Policy {
                 Action::Drop | Action::Reject => (Verdict::Deny, seen),
                 Action::Opaque => (Verdict::Unknown, seen),
                 Action::Continue => continue,
-                Action::SetState(s) => self.pkt(after.clone(), p, Seen::As(s)),
+                Action::SetState(s) => self.pkt(after.clone(), p, seen.with_state(s)),
+                Action::SetMark(op) => {
+                    let marked = Seen {
+                        mark: seen.mark.apply(op),
+                        ..seen
+                    };
+                    self.pkt(after.clone(), p, marked)
+                }
                 Action::Return => {
                     let mut s = stack.clone();
                     self.pkt_leave(&mut s, p, seen)
@@ -125,7 +136,7 @@ impl Policy {
                     }
                 }
             };
-            if rule.undecidable.is_empty() {
+            if undecidable.is_empty() {
                 return taken;
             }
             let not_taken = self.pkt(after, p, seen);
@@ -133,7 +144,7 @@ impl Policy {
             let v = taken.0;
             return if v == not_taken.0
                 && v != Verdict::Unknown
-                && (v == Verdict::Deny || both != Seen::Undecided)
+                && (v == Verdict::Deny || !both.is_undecided())
             {
                 (v, both)
             } else {
@@ -158,7 +169,16 @@ impl Policy {
 impl Policy {
     /// Walk one packet from `entry`, recording every rule visited.
     pub fn trace_packet(&self, entry: ChainId, p: &Packet) -> Vec<Step> {
-        let mut p = *p;
+        self.trace_packet_seen(entry, p, &mut Seen::default())
+    }
+
+    /// [`Policy::trace_packet`] for a packet earlier stages left `seen` (a NOTRACK's state, a
+    /// MARK's mark); `seen` becomes what the next stage sees.
+    pub fn trace_packet_seen(&self, entry: ChainId, p: &Packet, seen: &mut Seen) -> Vec<Step> {
+        let mut p = Packet {
+            state: seen.state_of(p.state),
+            ..*p
+        };
         let p = &mut p;
         let mut steps = Vec::new();
         let mut stack: Vec<(ChainId, usize)> = vec![(entry, 0)];
@@ -184,11 +204,19 @@ impl Policy {
                     });
                     continue;
                 }
-                if !rule.undecidable.is_empty() {
+                let Some(undecidable) = rule.reasons_under(seen.mark) else {
                     steps.push(Step {
                         chain,
                         rule: Some(rid),
-                        event: Event::Undecidable(rule.undecidable.join("; ")),
+                        event: Event::NoMatch("packet mark"),
+                    });
+                    continue;
+                };
+                if !undecidable.is_empty() {
+                    steps.push(Step {
+                        chain,
+                        rule: Some(rid),
+                        event: Event::Undecidable(undecidable.join("; ")),
                     });
                     continue;
                 }
@@ -201,6 +229,11 @@ impl Policy {
                     Action::Continue => continue,
                     Action::SetState(s) => {
                         p.state = s as u8; // later rules see the new state
+                        *seen = seen.with_state(s);
+                        continue;
+                    }
+                    Action::SetMark(op) => {
+                        seen.mark = seen.mark.apply(op); // and later mark tests the new mark
                         continue;
                     }
                     Action::Accept

@@ -252,6 +252,7 @@ pub(crate) fn new_rule(matches: PacketBox, native: crate::model::NativeRef, labe
     Rule {
         matches,
         undecidable: Vec::new(),
+        mark: None,
         action: crate::model::Action::Accept,
         prov: crate::model::Provenance {
             label,

@@ -12,6 +12,7 @@ mod hostile;
 mod identity;
 mod integrations;
 mod ipsec;
+mod mark;
 mod nat;
 mod nothing_lost;
 mod oracle;

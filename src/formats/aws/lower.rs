@@ -465,6 +465,7 @@ fn lower_group(g: &SecurityGroup, lw: &mut Lower<'_>) -> Ruleset {
                 rules.push(Rule {
                     matches: b,
                     undecidable: why,
+                    mark: None,
                     action: Action::Accept,
                     prov: lw.prov(peer.span, label),
                     comment: peer.description.clone().or_else(|| p.description.clone()),
@@ -618,6 +619,7 @@ fn lower_acl(acl: &NetworkAcl, lw: &mut Lower<'_>) -> Ruleset {
             rules.push(Rule {
                 matches: b,
                 undecidable: why,
+                mark: None,
                 action,
                 prov: lw.prov(e.span, label),
                 comment: None,

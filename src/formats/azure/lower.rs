@@ -647,6 +647,7 @@ impl Lowerer<'_> {
             rules.push(Rule {
                 matches: b,
                 undecidable: dedup(why),
+                mark: None,
                 action,
                 prov: prov.clone(),
                 comment: r.description.clone(),
@@ -682,6 +683,7 @@ impl Lowerer<'_> {
             rules.push(Rule {
                 matches: PacketBox::full(),
                 undecidable: vec![d.reason.clone()],
+                mark: None,
                 action,
                 prov: self.prov(d.span, format!("{} ({what})", n.name)),
                 comment: None,

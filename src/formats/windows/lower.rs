@@ -443,6 +443,7 @@ pub fn lower(
                 policy.rules.push(Rule {
                     matches: l.matches.clone(),
                     undecidable: l.undecidable.clone(),
+                    mark: None,
                     action: l.action,
                     prov: l.prov.clone(),
                     comment: r.group.clone(),

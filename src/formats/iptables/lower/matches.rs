@@ -4,6 +4,7 @@
 use super::Ctx;
 use crate::formats::iptables::{Arg, RuleLine};
 use crate::formats::{IssueKind, ParseIssue};
+use crate::model::mark::MarkMatch;
 use crate::model::ports::{self, ConnState, StateSet};
 use crate::model::{AddrSet, Family, IntervalSet, PacketBox};
 
@@ -22,6 +23,7 @@ const MODELLED: &[&str] = &[
     "comment",
     "iprange",
     "addrtype",
+    "mark",
 ];
 
 /// Matches we know but cannot evaluate from the dump alone, with the reason we give.
@@ -31,7 +33,7 @@ fn opaque_module(m: &str) -> Option<&'static str> {
         "recent" => "`-m recent` depends on addresses seen earlier at run time",
         "set" => "ipset contents are not in an iptables-save dump",
         "mac" => "MAC addresses of peers are not known",
-        "mark" | "connmark" => "packet and connection marks are set at run time",
+        "connmark" => "connection marks are set at run time",
         "owner" => "the owning process is not known",
         "physdev" => "bridge ports are not modelled",
         "pkttype" => "link-layer packet types are not modelled",
@@ -62,6 +64,8 @@ fn opaque_module(m: &str) -> Option<&'static str> {
 pub(super) struct Alt {
     pub(super) b: PacketBox,
     pub(super) why: Vec<String>,
+    /// The rule's `-m mark --mark` test (`marks.rs`).
+    pub(super) mark: Option<MarkMatch>,
 }
 
 fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> Option<AddrSet> {
@@ -99,6 +103,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
     let mut alts = vec![Alt {
         b: base,
         why: Vec::new(),
+        mark: None,
     }];
     let v6 = ctx.family == Family::V6;
     for arg in &line.args {
@@ -367,6 +372,15 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
                 }
             }
             (Some("addrtype"), "src-type") => why.push(ADDRTYPE_UNDECIDED.into()),
+            (Some("mark"), "mark") => {
+                // decided by evaluation where earlier rules set the bits; a second test in one
+                // rule stays undecidable (its reason is in `why`, with no test to decide it)
+                if let Some(t) = super::marks::mark_match(arg, ctx, &mut why) {
+                    for a in alts.iter_mut().filter(|a| a.mark.is_none()) {
+                        a.mark = Some(t.clone());
+                    }
+                }
+            }
             (Some("addrtype"), "limit-iface-in" | "limit-iface-out") => {}
             (None, "m") => {
                 if let Some(m) = value {

@@ -5,14 +5,20 @@
 //! - A required flow is a NEW connection and its opening packet is a SYN: `--syn` and
 //!   `--tcp-flags` are decided for state NEW; for other states they are undecidable.
 //! - Packets are evaluated unfragmented: `-f` (non-first fragments) never matches them.
-//! - Matches the dump cannot answer (`-m set` without the ipset, `-m limit`, `-m recent`, marks,
-//!   owners, hostnames...) make the rule undecidable: evaluation follows both outcomes.
+//! - Matches the dump cannot answer (`-m set` without the ipset, `-m limit`, `-m recent`,
+//!   connection marks, owners, hostnames...) make the rule undecidable: evaluation follows both
+//!   outcomes.
+//! - The packet mark is tracked along the packet's path (`marks.rs`, `model::mark`): `-j MARK`
+//!   (every form), `CONNMARK --restore-mark`, `HMARK` and `SET --map-mark` change what is known
+//!   of it, and a `-m mark --mark` test is decided where earlier rules set the bits it tests;
+//!   elsewhere (nothing set them: tc, routing or a socket may have) it stays undecidable.
 //! - A value that cannot be read (`--dport 99999`) is a Z001 and makes the rule undecidable; the
 //!   rule is kept, since dropping it could turn a DROP into an answer of "allowed".
 //!
 //! This file holds the tables, chains, targets and pipelines; the translation of each match
-//! option into a packet box is in `matches.rs`.
+//! option into a packet box is in `matches.rs`, the mark match and targets in `marks.rs`.
 
+mod marks;
 mod matches;
 
 use std::collections::HashMap;
@@ -21,6 +27,7 @@ use super::{Dump, RuleLine, RuleOp, Table};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
+use crate::model::mark::MarkOp;
 use crate::model::nat::Translation;
 use crate::model::ports::ConnState;
 use crate::model::rule::content_hash;
@@ -94,13 +101,12 @@ const PIPELINES: &[(Hook, &[(&str, &str)])] = &[
     ),
 ];
 
-/// Targets that do not end evaluation.
+/// Targets that do not end evaluation and change nothing later rules test (the mark targets are
+/// lowered in `marks.rs`).
 const CONTINUING: &[&str] = &[
     "LOG",
     "NFLOG",
     "ULOG",
-    "MARK",
-    "CONNMARK",
     "CT",
     "NOTRACK",
     "TCPMSS",
@@ -121,7 +127,6 @@ const CONTINUING: &[&str] = &[
     "TEE",
     "ECN",
     "TCPOPTSTRIP",
-    "HMARK",
     "NETMAP_LOG",
 ];
 
@@ -386,6 +391,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             rules.push(Rule {
                 matches: alt.b,
                 undecidable: alt.why,
+                mark: alt.mark,
                 action,
                 prov: prov(line.span, String::new()),
                 comment: comment.clone(),
@@ -429,6 +435,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             rules.push(Rule {
                 matches: PacketBox::full(),
                 undecidable: Vec::new(),
+                mark: None,
                 action: Action::Opaque,
                 prov: Provenance {
                     span: Span::new(end, end),
@@ -522,6 +529,13 @@ fn lower_target(
         "NOTRACK" if table == "raw" => (Action::SetState(ConnState::Untracked), Vec::new()),
         "CT" if table == "raw" && t.args.iter().any(|a| a.name == "notrack") => {
             (Action::SetState(ConnState::Untracked), Vec::new())
+        }
+        // the packet mark later `-m mark` tests see (`marks.rs`, `model::mark`)
+        "MARK" => marks::mark_target(t, ctx),
+        "CONNMARK" => marks::connmark_target(t, ctx),
+        "HMARK" => (Action::SetMark(MarkOp::overwrite()), Vec::new()),
+        "SET" if t.args.iter().any(|a| a.name == "map-mark") => {
+            (Action::SetMark(MarkOp::overwrite()), Vec::new())
         }
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
         "DNAT" | "REDIRECT" | "SNAT" | "MASQUERADE" if table == "nat" => translation(t, name),
