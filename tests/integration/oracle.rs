@@ -2817,8 +2817,9 @@ fn c_rule(users: usize, mix: Mix) -> impl Strategy<Value = CRule> {
             move |(table, chain, src, dst, tcp, sport, dport, state, (raw_to, nat_to, filter_to))| {
                 let ported = tcp == Some(false);
                 let (chain, target, state) = match table {
-                    // raw: PREROUTING or OUTPUT; no state match (see the doc: before conntrack)
-                    Tbl::Raw => (chain % 2, raw_to, None),
+                    // raw: PREROUTING or OUTPUT; a state match there sees INVALID, or
+                    // UNTRACKED after a NOTRACK (see the doc: before conntrack)
+                    Tbl::Raw => (chain % 2, raw_to, state),
                     Tbl::Nat => (0, nat_to, None),
                     Tbl::Filter => {
                         let target = match filter_to {
@@ -3613,4 +3614,38 @@ fn regression_replies_to_the_admitted_client_ports_decide() {
                 *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                 -A INPUT -p tcp -m tcp --sport 4005 -j ACCEPT\nCOMMIT\n";
     assert_eq!(conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0, "blocked");
+}
+
+/// The raw table runs before connection tracking: a state match there sees a packet with no
+/// conntrack entry (the kernel's state match calls that INVALID), or UNTRACKED once a NOTRACK
+/// marked it. So `--ctstate NEW -j NOTRACK` in raw never matches: the request is tracked, NEW,
+/// and INPUT's NEW accept admits it. The engine matched the raw rule against the packet's own
+/// state (NEW), NOTRACKed the request and blocked the flow. Fixed in the iptables lowering
+/// (`matches::raw_state_view`).
+#[test]
+fn regression_a_state_match_in_raw_sees_no_connection_yet() {
+    let flow = |raw: &str| {
+        let text = format!(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{raw}COMMIT\n\
+             *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+             -A INPUT -m conntrack --ctstate NEW -j ACCEPT\n\
+             -A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT\n\
+             -A OUTPUT -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n"
+        );
+        conn_flow(&text, "vsphere.zvm-vra-4005", "inbound").0
+    };
+    // NEW is never seen in raw: nothing is NOTRACKed, the connection is tracked and works
+    assert_eq!(flow("-A PREROUTING -m conntrack --ctstate NEW -j NOTRACK\n"), "allowed");
+    // ESTABLISHED neither: the replies are not NOTRACKed and OUTPUT's ESTABLISHED accept sees them
+    assert_eq!(flow("-A OUTPUT -m state --state ESTABLISHED -j NOTRACK\n"), "allowed");
+    // INVALID is what raw sees: the request is NOTRACKed, its replies are NEW or INVALID and
+    // OUTPUT (ESTABLISHED only) drops them
+    assert_eq!(flow("-A PREROUTING -m conntrack --ctstate INVALID -j NOTRACK\n"), "blocked");
+    // and `! --ctstate INVALID` nothing
+    assert_eq!(flow("-A PREROUTING -m conntrack ! --ctstate INVALID -j NOTRACK\n"), "allowed");
+    // after a NOTRACK, UNTRACKED: the second rule drops the request
+    assert_eq!(
+        flow("-A PREROUTING -j NOTRACK\n-A PREROUTING -m state --state UNTRACKED -j DROP\n"),
+        "blocked"
+    );
 }
