@@ -15,6 +15,12 @@
 //!   directions, keywords, ICMP types), profile settings; the reference lets any enabled matching
 //!   block win, then any allow, then the profile default.
 //!
+//! - iptables connections: host firewalls with `raw` (NOTRACK, `CT --notrack`), `nat` (DNAT,
+//!   REDIRECT) and `filter` tables, audited through the library as the command line does; each
+//!   inbound flow record (`allowed_sources`, status) is held to a reference that simulates one
+//!   connection packet by packet (request, conntrack entry, NAT and routing, reply). See the
+//!   section's own doc.
+//!
 //! Undecidable parts (unresolved names, `-m limit`, port keywords, program scopes, unknown
 //! priorities) are followed as the engine promises: the reference computes the *set* of verdicts
 //! the packet may get; one verdict is the answer, several are unknown.
@@ -2807,14 +2813,21 @@ fn c_rule(users: usize, mix: Mix) -> impl Strategy<Value = CRule> {
         prop::option::weighted(0.8, prop::bool::weighted(0.1)),
         ports(),
         ports(),
-        prop::option::weighted(
-            0.45,
-            (1u8..32, prop::bool::weighted(0.2), any::<bool>()),
-        ),
+        prop::option::weighted(0.45, (1u8..32, prop::bool::weighted(0.2), any::<bool>())),
         (raw_to, nat_to, filter_to),
     )
         .prop_map(
-            move |(table, chain, src, dst, tcp, sport, dport, state, (raw_to, nat_to, filter_to))| {
+            move |(
+                table,
+                chain,
+                src,
+                dst,
+                tcp,
+                sport,
+                dport,
+                state,
+                (raw_to, nat_to, filter_to),
+            )| {
                 let ported = tcp == Some(false);
                 let (chain, target, state) = match table {
                     // raw: PREROUTING or OUTPUT; a state match there sees INVALID, or
@@ -2993,7 +3006,8 @@ fn c_rule_match(r: &CRule, p: &Pkt, state: u8) -> bool {
         && addr(&r.dst, p.dst)
         && ports(r.sport, p.sport)
         && ports(r.dport, p.dport)
-        && r.state.is_none_or(|(mask, n, _)| (mask & (1 << state) != 0) != n)
+        && r.state
+            .is_none_or(|(mask, n, _)| (mask & (1 << state) != 0) != n)
 }
 
 /// One packet through one built-in chain of a table and the chains it jumps to (first match; a
@@ -3156,7 +3170,16 @@ fn conn_audit(text: &str) -> portolan::engine::Report {
 /// class of addresses the rules tell apart has one), a few fixed ones and random ones; never
 /// loopback (127/8 is no peer in quick mode).
 fn conn_sources(c: &ConnCase, rng: &mut Rng) -> Vec<u32> {
-    let mut v = vec![0, 1, HOST - 1, HOST, HOST + 1, ELSEWHERE, 0x0a00_0001, 0x7eff_ffff];
+    let mut v = vec![
+        0,
+        1,
+        HOST - 1,
+        HOST,
+        HOST + 1,
+        ELSEWHERE,
+        0x0a00_0001,
+        0x7eff_ffff,
+    ];
     v.extend([0x8000_0000, 0xffff_fffe, u32::MAX]);
     for r in &c.rules {
         for (p, _) in [&r.src, &r.dst].into_iter().flatten() {
@@ -3222,11 +3245,14 @@ fn check_flow(
     cports: &[u16],
 ) -> Result<(), String> {
     use portolan::engine::reach::Status;
-    let allowed = rec.allowed_sources.iter().try_fold(AddrSet::empty(), |a, s| {
-        AddrSet::parse(s)
-            .map(|x| a.union(&x))
-            .map_err(|e| format!("{s}: {e}"))
-    })?;
+    let allowed = rec
+        .allowed_sources
+        .iter()
+        .try_fold(AddrSet::empty(), |a, s| {
+            AddrSet::parse(s)
+                .map(|x| a.union(&x))
+                .map_err(|e| format!("{s}: {e}"))
+        })?;
     let (mut any_works, mut any_admitted, mut broken) = (false, false, None);
     // the engine's view of the replies: some pass, some fail
     let (mut view_pass, mut view_fail) = (false, false);
@@ -3548,7 +3574,12 @@ fn regression_replies_of_a_dnat_elsewhere_come_back_through_forward() {
     assert_eq!(conn_flow(&filter("", "DROP"), req, "inbound").0, "allowed");
     // the engine: allowed (OUTPUT accepts)
     assert_eq!(
-        conn_flow(&filter("-A FORWARD -s 172.17.0.2/32 -j DROP\n", "ACCEPT"), req, "inbound").0,
+        conn_flow(
+            &filter("-A FORWARD -s 172.17.0.2/32 -j DROP\n", "ACCEPT"),
+            req,
+            "inbound"
+        )
+        .0,
         "blocked"
     );
 }
@@ -3599,7 +3630,10 @@ fn regression_untracked_tcp_reply_needs_its_syn_ack_and_its_later_segments() {
     let text = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j NOTRACK\nCOMMIT\n\
                 *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
                 -A OUTPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED,UNTRACKED -j ACCEPT\nCOMMIT\n";
-    assert_eq!(conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0, "blocked");
+    assert_eq!(
+        conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0,
+        "blocked"
+    );
 }
 
 /// A request admitted only from client port 4005 (`--sport 4005`) whose replies to client ports
@@ -3613,7 +3647,10 @@ fn regression_replies_to_the_admitted_client_ports_decide() {
                 -A OUTPUT -p tcp -m tcp --dport 1024:32767 -j DROP\nCOMMIT\n\
                 *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                 -A INPUT -p tcp -m tcp --sport 4005 -j ACCEPT\nCOMMIT\n";
-    assert_eq!(conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0, "blocked");
+    assert_eq!(
+        conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0,
+        "blocked"
+    );
 }
 
 /// The raw table runs before connection tracking: a state match there sees a packet with no
@@ -3635,14 +3672,26 @@ fn regression_a_state_match_in_raw_sees_no_connection_yet() {
         conn_flow(&text, "vsphere.zvm-vra-4005", "inbound").0
     };
     // NEW is never seen in raw: nothing is NOTRACKed, the connection is tracked and works
-    assert_eq!(flow("-A PREROUTING -m conntrack --ctstate NEW -j NOTRACK\n"), "allowed");
+    assert_eq!(
+        flow("-A PREROUTING -m conntrack --ctstate NEW -j NOTRACK\n"),
+        "allowed"
+    );
     // ESTABLISHED neither: the replies are not NOTRACKed and OUTPUT's ESTABLISHED accept sees them
-    assert_eq!(flow("-A OUTPUT -m state --state ESTABLISHED -j NOTRACK\n"), "allowed");
+    assert_eq!(
+        flow("-A OUTPUT -m state --state ESTABLISHED -j NOTRACK\n"),
+        "allowed"
+    );
     // INVALID is what raw sees: the request is NOTRACKed, its replies are NEW or INVALID and
     // OUTPUT (ESTABLISHED only) drops them
-    assert_eq!(flow("-A PREROUTING -m conntrack --ctstate INVALID -j NOTRACK\n"), "blocked");
+    assert_eq!(
+        flow("-A PREROUTING -m conntrack --ctstate INVALID -j NOTRACK\n"),
+        "blocked"
+    );
     // and `! --ctstate INVALID` nothing
-    assert_eq!(flow("-A PREROUTING -m conntrack ! --ctstate INVALID -j NOTRACK\n"), "allowed");
+    assert_eq!(
+        flow("-A PREROUTING -m conntrack ! --ctstate INVALID -j NOTRACK\n"),
+        "allowed"
+    );
     // after a NOTRACK, UNTRACKED: the second rule drops the request
     assert_eq!(
         flow("-A PREROUTING -j NOTRACK\n-A PREROUTING -m state --state UNTRACKED -j DROP\n"),
