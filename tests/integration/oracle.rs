@@ -3362,7 +3362,9 @@ fn run_connections(c: &ConnCase) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(config(24))]
+    // each case audits a whole firewall (every flow of the role) and simulates thousands of
+    // connections: about 20 ms a case in a debug build
+    #![proptest_config(config(64))]
     #[test]
     fn oracle_iptables_connections(c in conn_case(Mix { nat: false, notrack: true, replies: true })) {
         run_connections(&c)?;
