@@ -3147,9 +3147,11 @@ fn reply_passes(
 fn conn_audit(text: &str) -> portolan::engine::Report {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("portolan-oracle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("c{}.rules", N.fetch_add(1, Ordering::Relaxed)));
+    let path = std::env::temp_dir().join(format!(
+        "portolan-oracle-{}-{}.rules",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::write(&path, text).unwrap();
     let hosts = [format!("{}/32", std::net::Ipv4Addr::from(HOST))];
     let config = portolan::Config::new(&portolan::ConfigInput {
