@@ -15,6 +15,12 @@
 //!   directions, keywords, ICMP types), profile settings; the reference lets any enabled matching
 //!   block win, then any allow, then the profile default.
 //!
+//! - iptables connections: host firewalls with `raw` (NOTRACK, `CT --notrack`), `nat` (DNAT,
+//!   REDIRECT) and `filter` tables, audited through the library as the command line does; each
+//!   inbound flow record (`allowed_sources`, status) is held to a reference that simulates one
+//!   connection packet by packet (request, conntrack entry, NAT and routing, reply). See the
+//!   section's own doc.
+//!
 //! Undecidable parts (unresolved names, `-m limit`, port keywords, program scopes, unknown
 //! priorities) are followed as the engine promises: the reference computes the *set* of verdicts
 //! the packet may get; one verdict is the answer, several are unknown.
@@ -2634,6 +2640,764 @@ proptest! {
 }
 
 // ------------------------------------------------------------------------------------------------
+// iptables connections: raw (NOTRACK), nat (DNAT, REDIRECT) and filter, request and reply
+// ------------------------------------------------------------------------------------------------
+//
+// Random `iptables-save` host firewalls with `*raw`, `*nat` and `*filter` tables are audited like
+// the command line does (`--env vsphere --role zvm --host-address 192.168.1.1`), and each inbound
+// flow record is held against a reference that simulates one connection packet by packet, as the
+// kernel handles it (iptables(8), iptables-extensions(8) `NOTRACK`, `CT`, `DNAT`, `REDIRECT`,
+// `conntrack`, `state`; the raw table's help text: NOTRACKed packets lose "all the NAT
+// functionalities"; Documentation/networking/nf_conntrack-sysctl.rst `nf_conntrack_tcp_loose`):
+//
+// - the request (client address and port → the host's address and the flow's port, state NEW)
+//   passes raw PREROUTING, which runs before connection tracking: a state match there sees no
+//   conntrack entry yet (INVALID) unless a NOTRACK already marked the packet (UNTRACKED);
+//   `NOTRACK` / `CT --notrack` mark it and the chain goes on;
+// - connection tracking: a marked packet is UNTRACKED for every later table and gets no entry;
+//   any other opens an entry and is NEW;
+// - nat PREROUTING sees only the first packet of a tracked connection (an untracked one skips NAT
+//   altogether): `DNAT` rewrites the destination (address and/or port), `REDIRECT` sends it to the
+//   host's own address (the one address the host has here) and port; both end the nat chain;
+// - routing: a destination that is the host's own address goes to filter INPUT, any other to
+//   filter FORWARD (the host forwards it to the server behind it);
+// - the reply comes from the server as the request reached it (the translated address and port;
+//   NAT is undone only after the filter, in POSTROUTING / INPUT of the reply) to the client's
+//   address and port: from a local server it leaves through raw OUTPUT then filter OUTPUT, from a
+//   forwarded one it arrives through raw PREROUTING then filter FORWARD. Its state: a raw NOTRACK
+//   makes it UNTRACKED; else ESTABLISHED when the request opened an entry; else (an untracked
+//   request: no entry to belong to) conntrack meets it as the first packet of a connection of its
+//   own: for UDP that is NEW; for TCP the SYN-ACK opens nothing (INVALID) and the server's later
+//   segments are picked up mid-stream as NEW (`nf_conntrack_tcp_loose = 1`, the default): both
+//   must pass for the connection to work.
+//
+// The connection works when the request and the reply pass. What is asserted is what a quick-mode
+// flow record promises (engine/reach.rs, engine/flow.rs): see [`check_flow`].
+
+const HOST: u32 = 0xc0a8_0101; // 192.168.1.1, the host's one address (`--host-address`)
+const ELSEWHERE: u32 = 0xac11_0002; // 172.17.0.2, a server behind the host
+/// The inbound ports of `--role zvm --env vsphere` (all TCP) and a port they are redirected to.
+const ZPORTS: [u16; 9] = [4005, 4006, 4009, 9071, 9080, 9081, 9180, 9669, 8443];
+const CLIENT_PORTS: (u16, u16) = (1024, 65535);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tbl {
+    Raw,
+    Nat,
+    Filter,
+}
+
+/// The chains of each table; filter's user chains follow its built-in ones.
+const RAW_CHAINS: [&str; 2] = ["PREROUTING", "OUTPUT"];
+const FILTER_CHAINS: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CTarget {
+    Accept,
+    Drop,
+    Reject,
+    Return,
+    /// LOG: goes on with the next rule.
+    Log,
+    Notrack,
+    CtNotrack,
+    /// DNAT --to-destination [ADDR][:PORT]
+    Dnat(Option<u32>, Option<u16>),
+    /// REDIRECT [--to-ports PORT]
+    Redirect(Option<u16>),
+    /// Jump to filter chain n (a user chain, only forward: no loops).
+    Jump(usize),
+}
+
+#[derive(Debug, Clone)]
+struct CRule {
+    table: Tbl,
+    chain: usize,
+    src: Option<(Pfx, bool)>,
+    dst: Option<(Pfx, bool)>,
+    /// Some(negated): `-p tcp`
+    tcp: Option<bool>,
+    sport: Option<((u16, u16), bool)>,
+    dport: Option<((u16, u16), bool)>,
+    /// (mask over STATES, negated, `-m state` rather than `-m conntrack`)
+    state: Option<(u8, bool, bool)>,
+    target: CTarget,
+}
+
+#[derive(Debug, Clone)]
+struct ConnCase {
+    mix: Mix,
+    /// filter user chains (C1..)
+    users: usize,
+    /// policies of filter INPUT, FORWARD, OUTPUT: DROP?
+    drop: [bool; 3],
+    rules: Vec<CRule>,
+    seed: u64,
+}
+
+fn c_pfx() -> impl Strategy<Value = Pfx> {
+    prop_oneof![
+        4 => v4_pfx(),
+        1 => Just(Pfx::v4(HOST, 32)),
+        1 => (16u8..=32).prop_map(|l| Pfx::v4(HOST, l)),
+        1 => Just(Pfx::v4(ELSEWHERE, 32)),
+        1 => Just(Pfx::v4(ELSEWHERE, 16)),
+    ]
+}
+
+fn c_ports() -> impl Strategy<Value = (u16, u16)> {
+    prop_oneof![
+        3 => port_range(),
+        3 => prop::sample::select(ZPORTS.to_vec()).prop_map(|p| (p, p)),
+        1 => Just((4005u16, 4009u16)),
+        1 => Just(CLIENT_PORTS),
+        1 => Just((1024u16, 32767u16)),
+        1 => Just((32768u16, 65535u16)),
+        1 => (1024u16..=65535).prop_map(|p| (p, p)),
+    ]
+}
+
+/// What the generator puts in: nat PREROUTING rules; NOTRACK / CT --notrack in raw.
+#[derive(Debug, Clone, Copy)]
+struct Mix {
+    nat: bool,
+    notrack: bool,
+    /// Check the flow's status (request and replies), not only its `allowed_sources` (requests).
+    replies: bool,
+}
+
+fn c_rule(users: usize, mix: Mix) -> impl Strategy<Value = CRule> {
+    let addr = || prop::option::weighted(0.35, (c_pfx(), prop::bool::weighted(0.2)));
+    let ports = || prop::option::weighted(0.45, (c_ports(), prop::bool::weighted(0.15)));
+    let nat_to = prop_oneof![
+        3 => (
+            prop::option::weighted(0.8, prop_oneof![Just(HOST), Just(ELSEWHERE)]),
+            prop::option::weighted(0.6, prop::sample::select(ZPORTS.to_vec())),
+        )
+            .prop_map(|(a, p)| match (a, p) {
+                (None, None) => CTarget::Dnat(Some(ELSEWHERE), None),
+                (a, p) => CTarget::Dnat(a, p),
+            }),
+        1 => prop::option::weighted(0.7, prop::sample::select(ZPORTS.to_vec()))
+            .prop_map(CTarget::Redirect),
+        1 => Just(CTarget::Accept),
+        1 => Just(CTarget::Return),
+        1 => Just(CTarget::Log),
+    ];
+    let nt = if mix.notrack { 1 } else { 0 };
+    let raw_to = prop_oneof![
+        3 * nt => Just(CTarget::Notrack),
+        2 * nt => Just(CTarget::CtNotrack),
+        1 => Just(CTarget::Accept),
+        1 => Just(CTarget::Drop),
+        1 => Just(CTarget::Log),
+    ];
+    let filter_to = prop_oneof![
+        4 => Just(CTarget::Accept),
+        3 => Just(CTarget::Drop),
+        1 => Just(CTarget::Reject),
+        2 => Just(CTarget::Return),
+        1 => Just(CTarget::Log),
+        3 => (3usize..3 + users.max(1)).prop_map(CTarget::Jump),
+    ];
+    let table = prop_oneof![
+        2 => Just(Tbl::Raw),
+        2 * mix.nat as u32 => Just(Tbl::Nat),
+        5 => Just(Tbl::Filter),
+    ];
+    (
+        table,
+        0usize..3 + users,
+        addr(),
+        addr(),
+        prop::option::weighted(0.8, prop::bool::weighted(0.1)),
+        ports(),
+        ports(),
+        prop::option::weighted(0.45, (1u8..32, prop::bool::weighted(0.2), any::<bool>())),
+        (raw_to, nat_to, filter_to),
+    )
+        .prop_map(
+            move |(
+                table,
+                chain,
+                src,
+                dst,
+                tcp,
+                sport,
+                dport,
+                state,
+                (raw_to, nat_to, filter_to),
+            )| {
+                let ported = tcp == Some(false);
+                let (chain, target, state) = match table {
+                    // raw: PREROUTING or OUTPUT; a state match there sees INVALID, or
+                    // UNTRACKED after a NOTRACK (see the doc: before conntrack)
+                    Tbl::Raw => (chain % 2, raw_to, state),
+                    Tbl::Nat => (0, nat_to, None),
+                    Tbl::Filter => {
+                        let target = match filter_to {
+                            CTarget::Jump(t) if users == 0 || t <= chain => CTarget::Accept,
+                            t => t,
+                        };
+                        (chain.min(2 + users), target, state)
+                    }
+                };
+                CRule {
+                    table,
+                    chain,
+                    src,
+                    dst,
+                    tcp,
+                    sport: sport.filter(|_| ported),
+                    dport: dport.filter(|_| ported),
+                    state,
+                    target,
+                }
+            },
+        )
+}
+
+fn conn_case(mix: Mix) -> impl Strategy<Value = ConnCase> {
+    (0usize..3).prop_flat_map(move |users| {
+        (
+            Just(users),
+            [
+                prop::bool::weighted(0.6),
+                prop::bool::weighted(0.5),
+                prop::bool::weighted(0.4),
+            ],
+            prop::collection::vec(c_rule(users, mix), 0..18),
+            any::<u64>(),
+        )
+            .prop_map(move |(users, drop, rules, seed)| ConnCase {
+                mix,
+                users,
+                drop,
+                rules,
+                seed,
+            })
+    })
+}
+
+fn c_chain_name(t: Tbl, chain: usize) -> String {
+    match t {
+        Tbl::Raw => RAW_CHAINS[chain].into(),
+        Tbl::Nat => "PREROUTING".into(),
+        Tbl::Filter if chain < 3 => FILTER_CHAINS[chain].into(),
+        Tbl::Filter => format!("C{}", chain - 2),
+    }
+}
+
+fn conn_text(c: &ConnCase) -> String {
+    let neg = |n: bool| if n { "! " } else { "" };
+    let v4 = |a: u32| std::net::Ipv4Addr::from(a).to_string();
+    let rule_line = |r: &CRule| -> String {
+        let mut l = format!("-A {}", c_chain_name(r.table, r.chain));
+        if let Some((p, n)) = &r.src {
+            l += &format!(" {}-s {}", neg(*n), p.text());
+        }
+        if let Some((p, n)) = &r.dst {
+            l += &format!(" {}-d {}", neg(*n), p.text());
+        }
+        if let Some(n) = r.tcp {
+            l += &format!(" {}-p tcp", neg(n));
+        }
+        if r.sport.is_some() || r.dport.is_some() {
+            l += " -m tcp";
+            if let Some((p, n)) = r.sport {
+                l += &format!(" {}--sport {}", neg(n), i_ports(p));
+            }
+            if let Some((p, n)) = r.dport {
+                l += &format!(" {}--dport {}", neg(n), i_ports(p));
+            }
+        }
+        if let Some((mask, n, plain)) = r.state {
+            let v: Vec<&str> = (0..5)
+                .filter(|b| mask & (1 << b) != 0)
+                .map(|b| STATES[b])
+                .collect();
+            l += &if plain {
+                format!(" -m state {}--state {}", neg(n), v.join(","))
+            } else {
+                format!(" -m conntrack {}--ctstate {}", neg(n), v.join(","))
+            };
+        }
+        l += &match r.target {
+            CTarget::Accept => " -j ACCEPT".to_string(),
+            CTarget::Drop => " -j DROP".into(),
+            CTarget::Reject => " -j REJECT --reject-with icmp-port-unreachable".into(),
+            CTarget::Return => " -j RETURN".into(),
+            CTarget::Log => " -j LOG --log-prefix \"fw: \"".into(),
+            CTarget::Notrack => " -j NOTRACK".into(),
+            CTarget::CtNotrack => " -j CT --notrack".into(),
+            CTarget::Dnat(a, p) => format!(
+                " -j DNAT --to-destination {}{}",
+                a.map(v4).unwrap_or_default(),
+                p.map(|p| format!(":{p}")).unwrap_or_default()
+            ),
+            CTarget::Redirect(None) => " -j REDIRECT".into(),
+            CTarget::Redirect(Some(p)) => format!(" -j REDIRECT --to-ports {p}"),
+            CTarget::Jump(k) => format!(" -j C{}", k - 2),
+        };
+        l
+    };
+    let mut t = String::from("# Generated by iptables-save v1.8.9 on Mon Nov 23 10:00:00 2026\n");
+    t += "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+    for r in c.rules.iter().filter(|r| r.table == Tbl::Raw) {
+        t += &rule_line(r);
+        t.push('\n');
+    }
+    t += "COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
+    for r in c.rules.iter().filter(|r| r.table == Tbl::Nat) {
+        t += &rule_line(r);
+        t.push('\n');
+    }
+    t += "COMMIT\n*filter\n";
+    for (k, name) in FILTER_CHAINS.iter().enumerate() {
+        let p = if c.drop[k] { "DROP" } else { "ACCEPT" };
+        t += &format!(":{name} {p} [0:0]\n");
+    }
+    for k in 1..=c.users {
+        t += &format!(":C{k} - [0:0]\n");
+    }
+    for r in c.rules.iter().filter(|r| r.table == Tbl::Filter) {
+        t += &rule_line(r);
+        t.push('\n');
+    }
+    t += "COMMIT\n";
+    t
+}
+
+/// One packet of the simulation (TCP, IPv4).
+#[derive(Debug, Clone, Copy)]
+struct Pkt {
+    src: u32,
+    dst: u32,
+    sport: u16,
+    dport: u16,
+}
+
+/// The connection states, as bits of a `--ctstate` mask (the order of [`STATES`]).
+const NEW: u8 = 0;
+const ESTABLISHED: u8 = 1;
+const INVALID: u8 = 3;
+const UNTRACKED: u8 = 4;
+
+/// How a walk through one table's chain ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Accept,
+    Drop,
+    Nat(CTarget),
+}
+
+fn c_rule_match(r: &CRule, p: &Pkt, state: u8) -> bool {
+    let addr = |a: &Option<(Pfx, bool)>, x: u32| match a {
+        Some((pf, n)) => pf.contains(V4_BASE + x as u128) != *n,
+        None => true,
+    };
+    let ports = |a: Option<((u16, u16), bool)>, x: u16| match a {
+        Some(((lo, hi), n)) => (lo..=hi).contains(&x) != n,
+        None => true,
+    };
+    // every packet here is TCP: `-p tcp` matches, `! -p tcp` does not
+    r.tcp != Some(true)
+        && addr(&r.src, p.src)
+        && addr(&r.dst, p.dst)
+        && ports(r.sport, p.sport)
+        && ports(r.dport, p.dport)
+        && r.state
+            .is_none_or(|(mask, n, _)| (mask & (1 << state) != 0) != n)
+}
+
+/// One packet through one built-in chain of a table and the chains it jumps to (first match; a
+/// jump pushes a return address, RETURN or a user chain's end pops one, a built-in chain's end or
+/// RETURN falls to its policy). `state` is what a state match sees; a NOTRACK in raw sets it to
+/// UNTRACKED for the rest of the walk (and the caller's later tables).
+fn c_walk(c: &ConnCase, table: Tbl, chain: usize, p: &Pkt, state: &mut u8) -> Fate {
+    let policy = match table {
+        Tbl::Filter if c.drop[chain] => Fate::Drop,
+        _ => Fate::Accept,
+    };
+    // (chain, index into `c.rules` to go on from)
+    let mut stack: Vec<(usize, usize)> = vec![(chain, 0)];
+    'walk: while let Some((ch, start)) = stack.pop() {
+        for (i, r) in c.rules.iter().enumerate().skip(start) {
+            if r.table != table || r.chain != ch || !c_rule_match(r, p, *state) {
+                continue;
+            }
+            match r.target {
+                CTarget::Accept => return Fate::Accept,
+                CTarget::Drop | CTarget::Reject => return Fate::Drop,
+                CTarget::Log => {}
+                CTarget::Notrack | CTarget::CtNotrack => *state = UNTRACKED,
+                CTarget::Dnat(..) | CTarget::Redirect(_) => return Fate::Nat(r.target),
+                CTarget::Return => continue 'walk,
+                CTarget::Jump(t) => {
+                    stack.push((ch, i + 1));
+                    stack.push((t, 0));
+                    continue 'walk;
+                }
+            }
+        }
+    }
+    policy
+}
+
+/// What the reference says of one connection.
+#[derive(Debug, Clone, Copy, Default)]
+struct Conn {
+    /// The request gets in (through INPUT, or FORWARD after a DNAT elsewhere).
+    admitted: bool,
+    /// The request opened a conntrack entry (no NOTRACK matched it).
+    tracked: bool,
+    /// The request gets in and every packet of the reply gets out: the connection works.
+    works: bool,
+}
+
+/// The reference: one connection from `client:cport` to the host's `port`.
+fn connection(c: &ConnCase, client: u32, cport: u16, port: u16) -> Conn {
+    let req = Pkt {
+        src: client,
+        dst: HOST,
+        sport: cport,
+        dport: port,
+    };
+    // raw PREROUTING runs before conntrack: no entry yet (a state match would see INVALID)
+    let mut state = INVALID;
+    if c_walk(c, Tbl::Raw, 0, &req, &mut state) == Fate::Drop {
+        return Conn::default();
+    }
+    let tracked = state != UNTRACKED;
+    let req_state = if tracked { NEW } else { UNTRACKED };
+    // nat PREROUTING: the first packet of a tracked connection only
+    let mut to = req;
+    if tracked {
+        let mut s = NEW;
+        match c_walk(c, Tbl::Nat, 0, &req, &mut s) {
+            Fate::Nat(CTarget::Dnat(a, p)) => {
+                to.dst = a.unwrap_or(to.dst);
+                to.dport = p.unwrap_or(to.dport);
+            }
+            Fate::Nat(CTarget::Redirect(p)) => {
+                to.dst = HOST;
+                to.dport = p.unwrap_or(to.dport);
+            }
+            _ => {}
+        }
+    }
+    let local = to.dst == HOST;
+    let mut s = req_state;
+    if c_walk(c, Tbl::Filter, if local { 0 } else { 1 }, &to, &mut s) == Fate::Drop {
+        return Conn {
+            tracked,
+            ..Conn::default()
+        };
+    }
+    // the reply, from the server as the request reached it, NAT not yet undone
+    let passes = reply_passes(c, (to.dst, to.dport), (client, cport), local, tracked);
+    Conn {
+        admitted: true,
+        tracked,
+        works: passes.iter().all(|&p| p),
+    }
+}
+
+/// The reply of a connection from `server` back to `client`, sent by the host itself (`local`:
+/// raw OUTPUT, filter OUTPUT) or forwarded from a server behind it (raw PREROUTING, filter
+/// FORWARD): for each packet kind the reply has, whether it passes. Its state: UNTRACKED when a
+/// raw rule NOTRACKs it; else ESTABLISHED when the request opened an entry; else it has none to
+/// belong to and conntrack meets it as a connection of its own: the SYN-ACK opens nothing
+/// (INVALID) and the later segments are picked up mid-stream (NEW, `nf_conntrack_tcp_loose = 1`).
+fn reply_passes(
+    c: &ConnCase,
+    (saddr, sport): (u32, u16),
+    (caddr, cport): (u32, u16),
+    local: bool,
+    tracked: bool,
+) -> Vec<bool> {
+    let reply = Pkt {
+        src: saddr,
+        dst: caddr,
+        sport,
+        dport: cport,
+    };
+    let (raw_chain, filter_chain) = if local { (1, 2) } else { (0, 1) };
+    let mut seen = INVALID;
+    if c_walk(c, Tbl::Raw, raw_chain, &reply, &mut seen) == Fate::Drop {
+        return vec![false];
+    }
+    let states: &[u8] = if seen == UNTRACKED {
+        &[UNTRACKED]
+    } else if tracked {
+        &[ESTABLISHED]
+    } else {
+        &[INVALID, NEW]
+    };
+    states
+        .iter()
+        .map(|&st| {
+            let mut s = st;
+            c_walk(c, Tbl::Filter, filter_chain, &reply, &mut s) != Fate::Drop
+        })
+        .collect()
+}
+
+/// The audit as the command line runs it: `--env vsphere --role zvm --host-address 192.168.1.1`.
+fn conn_audit(text: &str) -> portolan::engine::Report {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "portolan-oracle-{}-{}.rules",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, text).unwrap();
+    let hosts = [format!("{}/32", std::net::Ipv4Addr::from(HOST))];
+    let config = portolan::Config::new(&portolan::ConfigInput {
+        env: Some(portolan::catalog::Environment::Vsphere),
+        role: Some("zvm"),
+        host_addresses: &hosts,
+        max_input_size: 1 << 24,
+        no_config: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let report = portolan::audit_paths(std::slice::from_ref(&path), &config);
+    let _ = std::fs::remove_file(&path);
+    report
+}
+
+/// Client addresses to try: every edge of every prefix the rules use and its neighbours (so every
+/// class of addresses the rules tell apart has one), a few fixed ones and random ones; never
+/// loopback (127/8 is no peer in quick mode).
+fn conn_sources(c: &ConnCase, rng: &mut Rng) -> Vec<u32> {
+    let mut v = vec![
+        0,
+        1,
+        HOST - 1,
+        HOST,
+        HOST + 1,
+        ELSEWHERE,
+        0x0a00_0001,
+        0x7eff_ffff,
+    ];
+    v.extend([0x8000_0000, 0xffff_fffe, u32::MAX]);
+    for r in &c.rules {
+        for (p, _) in [&r.src, &r.dst].into_iter().flatten() {
+            let (lo, hi) = p.bounds();
+            let (lo, hi) = ((lo - V4_BASE) as u32, (hi - V4_BASE) as u32);
+            v.extend([lo, hi]);
+            v.extend(lo.checked_sub(1));
+            v.extend(hi.checked_add(1));
+        }
+    }
+    for _ in 0..6 {
+        v.push(rng.next() as u32);
+    }
+    v.retain(|a| a >> 24 != 127);
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Client ports to try: every edge of every port range the rules use and its neighbours within
+/// 1024-65535 (so every class of client ports the rules tell apart has one), the range's ends and
+/// random ones.
+fn conn_client_ports(c: &ConnCase, rng: &mut Rng) -> Vec<u16> {
+    let (lo, hi) = CLIENT_PORTS;
+    let mut v = vec![lo, lo + 1, hi - 1, hi];
+    for r in &c.rules {
+        for ((a, b), _) in [r.sport, r.dport].into_iter().flatten() {
+            v.extend([a, b]);
+            v.extend(a.checked_sub(1));
+            v.extend(b.checked_add(1));
+        }
+    }
+    v.push(lo + (rng.next() % (hi - lo) as u64) as u16);
+    v.retain(|p| (lo..=hi).contains(p));
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Check one inbound flow record (quick mode: the peers are every address) against the
+/// reference, for the flow to `port`, over the sampled clients and every class of client ports.
+///
+/// What the record promises (engine/flow.rs `run_job`, engine/reach.rs `Reach::status`):
+/// - `allowed_sources` are exactly the clients whose request gets in from some client port (the
+///   request's allowed pieces; the replies do not narrow it);
+/// - the status is the request's (allowed when some request gets in, quick mode) combined with
+///   its replies', which are checked for the admitted clients in the state their request was
+///   seen in (tracked: ESTABLISHED; untracked: NEW and INVALID), for *every* client port and
+///   every state: `blocked` when no such reply passes (or no request gets in), `allowed` when
+///   all pass, else `partial`; never `unknown` (nothing undecidable is generated). The reply is
+///   the one from the host's own address and the flow's port through OUTPUT (the engine's view;
+///   the kernel's after a DNAT differs: see the NAT regressions).
+///
+/// And what that must mean for connections (sound whatever the engine's approximation):
+/// `blocked` ⇒ no connection works; `allowed` ⇒ some does, and every one whose request gets in
+/// works. `partial` ⇒ some works and some admitted one fails is NOT asserted here
+/// ([`STRICT_PARTIAL`]): the engine's reply check is wider than the admitted connections.
+fn check_flow(
+    c: &ConnCase,
+    rec: &portolan::engine::FlowRecord,
+    port: u16,
+    sources: &[u32],
+    cports: &[u16],
+) -> Result<(), String> {
+    use portolan::engine::reach::Status;
+    let allowed = rec
+        .allowed_sources
+        .iter()
+        .try_fold(AddrSet::empty(), |a, s| {
+            AddrSet::parse(s)
+                .map(|x| a.union(&x))
+                .map_err(|e| format!("{s}: {e}"))
+        })?;
+    let (mut any_works, mut any_admitted, mut broken) = (false, false, None);
+    // the engine's view of the replies: some pass, some fail
+    let (mut view_pass, mut view_fail) = (false, false);
+    for &s in sources {
+        let (mut admitted, mut as_tracked, mut as_untracked) = (false, false, false);
+        for &cp in cports {
+            let k = connection(c, s, cp, port);
+            admitted |= k.admitted;
+            as_tracked |= k.admitted && k.tracked;
+            as_untracked |= k.admitted && !k.tracked;
+            any_works |= k.works;
+            if k.admitted && !k.works && broken.is_none() {
+                broken = Some((std::net::Ipv4Addr::from(s), cp));
+            }
+        }
+        any_admitted |= admitted;
+        for tracked in [true, false] {
+            if (tracked && as_tracked) || (!tracked && as_untracked) {
+                for &cp in cports {
+                    let p = reply_passes(c, (HOST, port), (s, cp), true, tracked);
+                    view_pass |= p.iter().any(|&x| x);
+                    view_fail |= p.iter().any(|&x| !x);
+                }
+            }
+        }
+        let ip = std::net::IpAddr::V4(s.into());
+        if allowed.contains(ip) != admitted {
+            return Err(format!(
+                "{ip}: in allowed_sources {:?} is {}, but its request {} (client ports {cports:?})",
+                rec.allowed_sources,
+                allowed.contains(ip),
+                if admitted {
+                    "gets in from some client port"
+                } else {
+                    "gets in from no client port"
+                }
+            ));
+        }
+    }
+    let want = match (any_admitted, view_pass, view_fail) {
+        (false, _, _) | (true, false, _) => Status::Blocked,
+        (true, true, false) => Status::Allowed,
+        (true, true, true) => Status::Partial,
+    };
+    let why = format!(
+        "status {:?} (return path {:?}); reference: some request gets in {any_admitted}, some \
+         connection works {any_works}, a connection whose request gets in fails {broken:?}, \
+         replies checked the engine's way: some pass {view_pass}, some fail {view_fail}",
+        rec.status, rec.return_path
+    );
+    let sound = match rec.status {
+        Status::Unknown => false,
+        Status::Blocked => !any_works,
+        Status::Allowed => any_works && broken.is_none(),
+        Status::Partial => !STRICT_PARTIAL || (any_works && broken.is_some()),
+    };
+    if c.mix.replies && (rec.status != want || !sound) {
+        return Err(why);
+    }
+    Ok(())
+}
+
+/// Whether `partial` must mean "some connection works and some whose request gets in fails".
+/// Not yet: the engine checks replies for every client port and every reply state together, so
+/// it says `partial` where no connection works (an untracked TCP request whose SYN-ACK is dropped
+/// as INVALID while its later segments, NEW, pass; a request admitted from some client ports
+/// whose replies to exactly those ports are dropped). The strict answers are the ignored
+/// regressions `regression_untracked_tcp_reply_needs_its_syn_ack_and_its_later_segments` and
+/// `regression_replies_to_the_admitted_client_ports_decide`.
+const STRICT_PARTIAL: bool = false;
+
+fn run_connections(c: &ConnCase) -> Result<(), TestCaseError> {
+    let text = conn_text(c);
+    let report = conn_audit(&text);
+    let parse: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| ["Z001", "Z002", "Z003"].contains(&f.code))
+        .map(|f| (f.code, f.message.clone()))
+        .collect();
+    prop_assert!(parse.is_empty(), "{:?}\n{}", parse, text);
+    let mut rng = Rng::new(c.seed);
+    let sources = conn_sources(c, &mut rng);
+    let cports = conn_client_ports(c, &mut rng);
+    let mut seen = Vec::new();
+    let mut checked = 0;
+    for rec in report.flows.iter().filter(|f| f.direction == "inbound") {
+        prop_assert_eq!(&rec.protocol, "tcp");
+        let port: u16 = rec
+            .ports
+            .parse()
+            .map_err(|_| TestCaseError::fail(format!("ports {}", rec.ports)))?;
+        if seen.contains(&port) {
+            continue;
+        }
+        seen.push(port);
+        checked += 1;
+        if let Err(e) = check_flow(c, rec, port, &sources, &cports) {
+            return Err(TestCaseError::fail(format!(
+                "{} (port {port}): {e}\n{text}",
+                rec.requirement
+            )));
+        }
+    }
+    prop_assert!(checked >= 8, "{checked} inbound flows checked\n{text}");
+    Ok(())
+}
+
+proptest! {
+    // each case audits a whole firewall (every flow of the role) and simulates thousands of
+    // connections: about 20 ms a case in a debug build
+    #![proptest_config(config(64))]
+    #[test]
+    fn oracle_iptables_connections(c in conn_case(Mix { nat: false, notrack: true, replies: true })) {
+        run_connections(&c)?;
+    }
+
+    /// With nat PREROUTING rules: fails until the engine follows a translated connection's
+    /// replies (and skips NAT for untracked requests): see the ignored regressions below.
+    #[test]
+    #[ignore = "NAT replies and NAT of untracked requests: the engine disagrees with the kernel (regression_replies_of_a_dnat_elsewhere_come_back_through_forward and others, ignored); left to the NAT rework"]
+    fn oracle_iptables_connections_nat(c in conn_case(Mix { nat: true, notrack: true, replies: true })) {
+        run_connections(&c)?;
+    }
+
+    /// The same without NOTRACK (NAT of tracked connections only).
+    #[test]
+    #[ignore = "NAT replies: the engine disagrees with the kernel (regression_replies_of_a_redirect_leave_from_the_port_served and others, ignored); left to the NAT reply rework"]
+    fn oracle_iptables_connections_nat_tracked(c in conn_case(Mix { nat: true, notrack: false, replies: true })) {
+        run_connections(&c)?;
+    }
+
+    /// DNAT and REDIRECT of tracked requests, the requests only: `allowed_sources` is exactly
+    /// the clients whose request gets in, through INPUT or (a DNAT elsewhere) FORWARD.
+    #[test]
+    fn oracle_iptables_connections_nat_requests(
+        c in conn_case(Mix { nat: true, notrack: false, replies: false })
+    ) {
+        run_connections(&c)?;
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
 // Regressions the oracle found (minimised)
 // ------------------------------------------------------------------------------------------------
 
@@ -2762,4 +3526,179 @@ fn regression_ipv6_any_holds_no_ipv4() {
     };
     assert_eq!(verdict_of(V4_BASE + 0x0a00_0001), Verdict::Allow); // AllowInternetOutBound
     assert_eq!(verdict_of(0x2001_0db8 << 96), Verdict::Deny);
+}
+
+/// The status and `allowed_sources` of one flow record of a connection-oracle audit.
+fn conn_flow(text: &str, requirement: &str, direction: &str) -> (String, Vec<String>) {
+    let report = conn_audit(text);
+    let f = report
+        .flows
+        .iter()
+        .find(|f| f.requirement == requirement && f.direction == direction)
+        .unwrap_or_else(|| panic!("no {direction} flow {requirement}"));
+    (f.status.name().to_string(), f.allowed_sources.clone())
+}
+
+const NAT_HEAD: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
+
+/// A NOTRACKed packet skips NAT: connection tracking never sees it, and NAT works on conntrack
+/// entries (the raw table's help: "all the NAT functionalities are also lost"; iptables-extensions
+/// NOTRACK / CT --notrack). So the DNAT below never applies, the request stays on INPUT, and
+/// INPUT's DROP policy blocks it. The engine translates the untracked request anyway, sends it
+/// through FORWARD (ACCEPT) and calls the flow allowed.
+#[test]
+#[ignore = "NAT of an untracked request: model::ruleset::evaluate_with translates pieces seen UNTRACKED; left to the NAT rework in src/model/ruleset.rs"]
+fn regression_a_notracked_request_is_not_translated() {
+    let text = format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j NOTRACK\nCOMMIT\n\
+         {NAT_HEAD}-A PREROUTING -j DNAT --to-destination 172.17.0.2\nCOMMIT\n\
+         *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+    );
+    assert_eq!(
+        conn_flow(&text, "vsphere.zvm-vra-4005", "inbound"),
+        ("blocked".to_string(), vec![])
+    );
+}
+
+/// After a DNAT to a server behind the host, the server's replies come back through the host's
+/// FORWARD chain, from the server's address (NAT is undone in POSTROUTING, after the filter), not
+/// through OUTPUT: an OUTPUT DROP policy does not touch them, a FORWARD rule dropping the
+/// server's address does. The engine checks the replies in OUTPUT from the host's address.
+#[test]
+#[ignore = "NAT replies: the engine checks the replies of a DNAT elsewhere in OUTPUT; left to the NAT reply rework in src/engine/flow.rs"]
+fn regression_replies_of_a_dnat_elsewhere_come_back_through_forward() {
+    let filter = |forward: &str, output: &str| {
+        format!(
+            "{NAT_HEAD}-A PREROUTING -j DNAT --to-destination 172.17.0.2\nCOMMIT\n\
+             *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT {output} [0:0]\n{forward}COMMIT\n"
+        )
+    };
+    let req = "vsphere.zvm-vra-4005";
+    // the engine: blocked (its replies dropped by OUTPUT's policy)
+    assert_eq!(conn_flow(&filter("", "DROP"), req, "inbound").0, "allowed");
+    // the engine: allowed (OUTPUT accepts)
+    assert_eq!(
+        conn_flow(
+            &filter("-A FORWARD -s 172.17.0.2/32 -j DROP\n", "ACCEPT"),
+            req,
+            "inbound"
+        )
+        .0,
+        "blocked"
+    );
+}
+
+/// After a REDIRECT (or a DNAT to the host's own address with a port), the local server answers
+/// from the port it listens on; filter OUTPUT sees that port (the reply's source is rewritten
+/// back only in POSTROUTING). An OUTPUT that accepts `--sport 8443` lets the replies of a
+/// 9669 connection redirected to 8443 out. The engine checks them from port 9669.
+#[test]
+#[ignore = "NAT replies: the engine checks the replies of a translated connection from the original port; left to the NAT reply rework in src/engine/flow.rs"]
+fn regression_replies_of_a_redirect_leave_from_the_port_served() {
+    let text = format!(
+        "{NAT_HEAD}-A PREROUTING -p tcp -m tcp --dport 9669 -j REDIRECT --to-ports 8443\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+         -A OUTPUT -p tcp -m tcp --sport 8443 -j ACCEPT\nCOMMIT\n"
+    );
+    assert_eq!(
+        conn_flow(&text, "vsphere.admin-client-zvm-9669", "inbound").0,
+        "allowed"
+    );
+}
+
+/// The nat table sees only the first packet of a connection (iptables(8): "nat: this table is
+/// consulted when a packet that creates a new connection is encountered"): the ESTABLISHED
+/// replies of an outbound connection never meet a DNAT in nat PREROUTING and go to INPUT. The
+/// engine translates them and sends them through FORWARD (DROP).
+#[test]
+#[ignore = "NAT replies: the engine applies nat PREROUTING to ESTABLISHED replies; left to the NAT reply rework in src/engine/flow.rs / src/model/ruleset.rs"]
+fn regression_replies_never_meet_the_nat_table() {
+    let text = format!(
+        "{NAT_HEAD}-A PREROUTING -p tcp -m tcp --sport 443 -j DNAT --to-destination 172.17.0.2\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+    );
+    assert_eq!(
+        conn_flow(&text, "vsphere.zvm-vcenter-443", "outbound").0,
+        "allowed"
+    );
+}
+
+/// An untracked TCP request's reply has no conntrack entry: its SYN-ACK opens none (INVALID)
+/// and its later segments are picked up mid-stream (NEW, `nf_conntrack_tcp_loose = 1`). Every
+/// connection has both, so an OUTPUT that accepts NEW but not INVALID lets no connection work:
+/// the flow is blocked. The engine evaluates the two states as one region of replies and says
+/// partial.
+#[test]
+#[ignore = "untracked TCP replies: the engine's reply check (src/engine/flow.rs) takes {NEW, INVALID} as alternatives, not as packets every connection has; left to the reply rework there"]
+fn regression_untracked_tcp_reply_needs_its_syn_ack_and_its_later_segments() {
+    let text = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j NOTRACK\nCOMMIT\n\
+                *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+                -A OUTPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED,UNTRACKED -j ACCEPT\nCOMMIT\n";
+    assert_eq!(
+        conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0,
+        "blocked"
+    );
+}
+
+/// A request admitted only from client port 4005 (`--sport 4005`) whose replies to client ports
+/// 1024-32767 are dropped: no connection works (the only one let in has its replies dropped).
+/// The engine checks the replies to every client port 1024-65535, finds some that pass and says
+/// partial.
+#[test]
+#[ignore = "replies are checked for every client port, not the admitted ones (src/engine/flow.rs); left to the reply rework there"]
+fn regression_replies_to_the_admitted_client_ports_decide() {
+    let text = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A OUTPUT -p tcp -m tcp --dport 1024:32767 -j DROP\nCOMMIT\n\
+                *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -p tcp -m tcp --sport 4005 -j ACCEPT\nCOMMIT\n";
+    assert_eq!(
+        conn_flow(text, "vsphere.zvm-vra-4005", "inbound").0,
+        "blocked"
+    );
+}
+
+/// The raw table runs before connection tracking: a state match there sees a packet with no
+/// conntrack entry (the kernel's state match calls that INVALID), or UNTRACKED once a NOTRACK
+/// marked it. So `--ctstate NEW -j NOTRACK` in raw never matches: the request is tracked, NEW,
+/// and INPUT's NEW accept admits it. The engine matched the raw rule against the packet's own
+/// state (NEW), NOTRACKed the request and blocked the flow. Fixed in the iptables lowering
+/// (`matches::raw_state_view`).
+#[test]
+fn regression_a_state_match_in_raw_sees_no_connection_yet() {
+    let flow = |raw: &str| {
+        let text = format!(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{raw}COMMIT\n\
+             *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
+             -A INPUT -m conntrack --ctstate NEW -j ACCEPT\n\
+             -A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT\n\
+             -A OUTPUT -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n"
+        );
+        conn_flow(&text, "vsphere.zvm-vra-4005", "inbound").0
+    };
+    // NEW is never seen in raw: nothing is NOTRACKed, the connection is tracked and works
+    assert_eq!(
+        flow("-A PREROUTING -m conntrack --ctstate NEW -j NOTRACK\n"),
+        "allowed"
+    );
+    // ESTABLISHED neither: the replies are not NOTRACKed and OUTPUT's ESTABLISHED accept sees them
+    assert_eq!(
+        flow("-A OUTPUT -m state --state ESTABLISHED -j NOTRACK\n"),
+        "allowed"
+    );
+    // INVALID is what raw sees: the request is NOTRACKed, its replies are NEW or INVALID and
+    // OUTPUT (ESTABLISHED only) drops them
+    assert_eq!(
+        flow("-A PREROUTING -m conntrack --ctstate INVALID -j NOTRACK\n"),
+        "blocked"
+    );
+    // and `! --ctstate INVALID` nothing
+    assert_eq!(
+        flow("-A PREROUTING -m conntrack ! --ctstate INVALID -j NOTRACK\n"),
+        "allowed"
+    );
+    // after a NOTRACK, UNTRACKED: the second rule drops the request
+    assert_eq!(
+        flow("-A PREROUTING -j NOTRACK\n-A PREROUTING -m state --state UNTRACKED -j DROP\n"),
+        "blocked"
+    );
 }

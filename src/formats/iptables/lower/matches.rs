@@ -95,6 +95,31 @@ fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> O
     Some(set)
 }
 
+/// A state match in the `raw` table, which runs before connection tracking: a packet there has
+/// no conntrack entry yet, so the kernel's state match (`xt_state`, `xt_conntrack`: no entry is
+/// INVALID) sees INVALID, or UNTRACKED once a NOTRACK marked it (iptables-extensions(8),
+/// `model::conntrack`). In the model a packet reaches raw in its own state (NEW for a request,
+/// ESTABLISHED for a reply: never UNTRACKED) or seen UNTRACKED after a NOTRACK. So `set` (after
+/// any negation) becomes: every state but UNTRACKED when it holds INVALID, and UNTRACKED when it
+/// holds UNTRACKED.
+pub(super) fn raw_state_view(set: &StateSet) -> StateSet {
+    let mut out = StateSet::empty();
+    if set.contains(ConnState::Invalid as u8) {
+        for s in [
+            ConnState::New,
+            ConnState::Established,
+            ConnState::Related,
+            ConnState::Invalid,
+        ] {
+            out = out.union(&s.set());
+        }
+    }
+    if set.contains(ConnState::Untracked as u8) {
+        out = out.union(&ConnState::Untracked.set());
+    }
+    out
+}
+
 pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
     let fam = AddrSet::any_of(ctx.family);
     let mut base = PacketBox::full();
@@ -318,6 +343,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
                         } else {
                             set
                         };
+                        let set = if ctx.raw { raw_state_view(&set) } else { set };
                         refine(&mut alts, &|b| b.state = b.state.intersect(&set));
                     }
                 }

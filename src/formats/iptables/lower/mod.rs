@@ -135,6 +135,9 @@ const NAT_TARGETS: &[&str] = &["DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP
 
 struct Ctx<'s> {
     family: Family,
+    /// The table is `raw`, which runs before connection tracking (its state matches see no
+    /// conntrack entry: `matches::raw_state_view`).
+    raw: bool,
     ifs: &'s Interfaces,
     issues: &'s mut Vec<ParseIssue>,
 }
@@ -173,6 +176,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
         }
         let mut ctx = Ctx {
             family,
+            raw: t.name.text == "raw",
             ifs: &ifs,
             issues: &mut issues,
         };
