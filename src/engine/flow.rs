@@ -245,7 +245,7 @@ pub(super) fn run_job(
     let mut reply_deciders = Vec::new();
     if rs.replies_filtered() && rec.status != Status::Blocked {
         if let Some(bp) = rs.pipeline(job.hook.reverse()) {
-            let (reply, admitted) = replies(rs, bp, job.hook, &region, &reach);
+            let (reply, admitted) = replies(rs, bp, job.hook, &reach);
             let rs_status = reply.status(true);
             if admitted && rs_status != Status::Allowed {
                 reply_deciders = reply.deciders(Verdict::Deny);
@@ -372,20 +372,38 @@ pub(super) fn run_job(
     Some(Evaluated::done(rec, findings))
 }
 
-/// The replies of the pieces of `reach` (`region` evaluated through `hook`) that were let in,
-/// through `back` (the reverse hook's pipeline): the replies of exactly the admitted peers
-/// (DESIGN: the model), per state the request was seen in (a NOTRACK in raw leaves it
-/// untracked, and its replies are then NEW or INVALID, never ESTABLISHED: `model::conntrack`).
+/// The replies of the pieces of `reach` (a request evaluated through `hook`) that were let in,
+/// through `back` (the reverse hook's pipeline), exactly as the kernel sends them back (DESIGN:
+/// the model):
+/// - from the server the request reached — after a DNAT or REDIRECT (`Outcome::nat`) the
+///   translated address and port, which is what the reverse hook's filter sees (the translation
+///   is undone only in nat POSTROUTING / INPUT, after it) — to exactly the peers and client ports
+///   the request was admitted from;
+/// - through FORWARD when a DNAT sent the request to another address (`Outcome::diverted`);
+/// - in the state conntrack gives them: ESTABLISHED for a tracked request; for a NOTRACKed one
+///   (`model::conntrack`) NEW for UDP, and for TCP *both* the SYN-ACK (INVALID) and the later
+///   segments (NEW): every connection has both, so a peer's replies pass only where both do.
+///
 /// Also whether any piece was let in at all.
 pub(super) fn replies(
     rs: &Ruleset,
     back: &crate::model::Pipeline,
     hook: Hook,
-    region: &Region,
     reach: &Reach,
 ) -> (Reach, bool) {
-    let reply_region = region.replies();
-    let mut groups: Vec<(Option<ConnState>, AddrSet)> = Vec::new();
+    use crate::model::nat::Translation;
+    use crate::model::PacketBox;
+    // the admitted pieces, grouped by all but the peers (exact: a union of boxes that differ in
+    // one dimension only is a box)
+    struct Group {
+        seen: Option<ConnState>,
+        nat: Option<Translation>,
+        diverted: bool,
+        rest: PacketBox,
+        peers: AddrSet,
+    }
+    let peers_are_sources = hook != Hook::Output;
+    let mut groups: Vec<Group> = Vec::new();
     for o in reach
         .outcomes
         .iter()
@@ -395,39 +413,130 @@ pub(super) fn replies(
             Tracking::As(s) => Some(s),
             _ => None,
         };
-        let peers = if hook == Hook::Output {
-            &o.space.dst
-        } else {
-            &o.space.src
-        };
-        match groups.iter_mut().find(|(s, _)| *s == seen) {
-            Some((_, set)) => *set = set.union(peers),
-            None => groups.push((seen, peers.clone())),
+        let nat = o
+            .nat
+            .map(|t| t.to.destination_part())
+            .filter(|t| t.rewrites_destination());
+        let mut rest = o.space.clone();
+        let peers = std::mem::replace(
+            if peers_are_sources {
+                &mut rest.src
+            } else {
+                &mut rest.dst
+            },
+            AddrSet::empty(),
+        );
+        match groups
+            .iter_mut()
+            .find(|g| g.seen == seen && g.nat == nat && g.diverted == o.diverted && g.rest == rest)
+        {
+            Some(g) => g.peers = g.peers.union(&peers),
+            None => groups.push(Group {
+                seen,
+                nat,
+                diverted: o.diverted,
+                rest,
+                peers,
+            }),
         }
     }
     let mut reply = Reach {
         outcomes: Vec::new(),
     };
     let admitted = !groups.is_empty();
-    for (seen, peers) in groups {
-        let mut r = reply_region.clone();
-        match hook {
-            Hook::Output => r.src = peers,
-            _ => r.dst = peers,
+    for g in groups {
+        let mut request = g.rest;
+        if peers_are_sources {
+            request.src = g.peers;
+        } else {
+            request.dst = g.peers;
         }
-        if let Some(s) = seen.filter(|_| !rs.stateless) {
-            r.state = r
-                .proto
-                .ranges()
-                .iter()
-                .flat_map(|&(a, b)| a..=b)
-                .fold(StateSet::empty(), |acc, p| acc.union(&reply_states(s, p)));
+        // the server as the request reached it
+        let served = match g.nat {
+            Some(t) => t.view(&request),
+            None => request.clone(),
+        };
+        let r = PacketBox {
+            src: served.dst,
+            dst: request.src,
+            proto: request.proto,
+            sport: served.dport,
+            // a request from any client port (what a fix is verified on) is answered on the
+            // default ephemeral ports
+            dport: if request.sport.is_full() {
+                crate::model::ports::PortSet::range(reach::EPHEMERAL.0, reach::EPHEMERAL.1)
+            } else {
+                request.sport
+            },
+            state: ConnState::Established.set(),
+            iif: request.oif,
+            oif: request.iif,
+        };
+        let pipeline = if g.diverted {
+            rs.pipeline(Hook::Forward).unwrap_or(back)
+        } else {
+            back
+        };
+        match g.seen.filter(|_| !rs.stateless) {
+            None => reply.outcomes.extend(rs.evaluate(pipeline, &r)),
+            Some(s) => {
+                // per protocol: the states its replies arrive in, each of which must pass
+                for (a, b) in r.proto.ranges().to_vec() {
+                    for p in a..=b {
+                        let mut piece = r.clone();
+                        piece.proto = crate::model::ports::ProtoSet::single(p);
+                        let states = reply_states(s, p);
+                        let needed: Vec<StateSet> =
+                            if s == ConnState::Untracked || s == ConnState::Invalid {
+                                states
+                                    .ranges()
+                                    .iter()
+                                    .flat_map(|&(x, y)| x..=y)
+                                    .map(StateSet::single)
+                                    .collect()
+                            } else {
+                                vec![states]
+                            };
+                        reply
+                            .outcomes
+                            .extend(every_state(rs, pipeline, piece, &needed));
+                    }
+                }
+            }
         }
-        reply
-            .outcomes
-            .extend(Reach::evaluate(rs, back, &r).outcomes);
     }
     (reply, admitted)
+}
+
+/// `space` evaluated in each of `states` in turn, each on what the ones before let through: a
+/// packet is allowed only where every state's packet is, denied where any is.
+fn every_state(
+    rs: &Ruleset,
+    pipeline: &crate::model::Pipeline,
+    space: crate::model::PacketBox,
+    states: &[StateSet],
+) -> Vec<crate::model::Outcome> {
+    let Some((first, more)) = states.split_first() else {
+        return Vec::new();
+    };
+    let mut b = space;
+    b.state = first.clone();
+    let mut out = Vec::new();
+    for o in rs.evaluate(pipeline, &b) {
+        if o.verdict == Verdict::Deny || more.is_empty() {
+            out.push(o);
+            continue;
+        }
+        for mut n in every_state(rs, pipeline, o.space.clone(), more) {
+            if o.verdict == Verdict::Unknown && n.verdict != Verdict::Deny {
+                n.verdict = Verdict::Unknown;
+                n.reasons.extend(o.reasons.iter().cloned());
+                n.deciders.extend(o.deciders.iter().copied());
+            }
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// A flow's status once its replies are known: blocked replies block it, undecided ones leave

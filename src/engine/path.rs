@@ -7,7 +7,7 @@
 use super::findings::{deciding, flow_message, label_at};
 use super::flow::{peer_interfaces, replies, with_replies};
 use super::jobs::{ports_of, protocol_set, scope, Scope};
-use super::reach::{Ends, Reach, Region, Status};
+use super::reach::{Ends, Reach, Status};
 use super::targets::Target;
 use super::{AuditOptions, Deciding, Finding, FlowRecord, InputFile, PathHop, Severity};
 use crate::catalog::condition::Tri;
@@ -236,26 +236,13 @@ fn evaluate_hop(
             outcomes: rs.evaluate_with(pipeline, piece, local),
         };
         if let Some(bp) = back {
-            let (rp, adm) = replies(rs, bp, hop.hook, &region_of(piece), &r);
+            let (rp, adm) = replies(rs, bp, hop.hook, &r);
             admitted |= adm;
             reply.outcomes.extend(rp.outcomes);
         }
         reach.outcomes.extend(r.outcomes);
     }
     (reach, reply, admitted)
-}
-
-fn region_of(b: &PacketBox) -> Region {
-    Region {
-        src: b.src.clone(),
-        dst: b.dst.clone(),
-        proto: b.proto.clone(),
-        dport: b.dport.clone(),
-        sport: b.sport.clone(),
-        state: b.state.clone(),
-        iif: b.iif.clone(),
-        oif: b.oif.clone(),
-    }
 }
 
 /// The interfaces a hop sees the flow's request on: (in, out).

@@ -445,8 +445,8 @@ impl Ruleset {
 /// that opens a connection; `model::nat`) and the rest, which pass it untouched. A piece whose
 /// state an undecidable rule left undecided goes through the nat stage (it stays unknown).
 fn split_new(o: Outcome) -> (Option<Outcome>, Option<Outcome>) {
-    use super::ports::ConnState;
     use super::conntrack::Tracking;
+    use super::ports::ConnState;
     match o.seen.state {
         Tracking::As(ConnState::New) | Tracking::Undecided => (Some(o), None),
         Tracking::As(_) => (None, Some(o)),

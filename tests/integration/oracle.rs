@@ -3227,18 +3227,14 @@ fn conn_client_ports(c: &ConnCase, rng: &mut Rng) -> Vec<u16> {
 /// What the record promises (engine/flow.rs `run_job`, engine/reach.rs `Reach::status`):
 /// - `allowed_sources` are exactly the clients whose request gets in from some client port (the
 ///   request's allowed pieces; the replies do not narrow it);
-/// - the status is the request's (allowed when some request gets in, quick mode) combined with
-///   its replies', which are checked for the admitted clients in the state their request was
-///   seen in (tracked: ESTABLISHED; untracked: NEW and INVALID), for *every* client port and
-///   every state: `blocked` when no such reply passes (or no request gets in), `allowed` when
-///   all pass, else `partial`; never `unknown` (nothing undecidable is generated). The reply is
-///   the one from the host's own address and the flow's port through OUTPUT (the engine's view;
-///   the kernel's after a DNAT differs: see the NAT regressions).
-///
-/// And what that must mean for connections (sound whatever the engine's approximation):
-/// `blocked` ⇒ no connection works; `allowed` ⇒ some does, and every one whose request gets in
-/// works. `partial` ⇒ some works and some admitted one fails is NOT asserted here
-/// ([`STRICT_PARTIAL`]): the engine's reply check is wider than the admitted connections.
+/// - the status is the connection's, exactly (quick mode: the peers are every address):
+///   `blocked` when no connection works (no request gets in, or no admitted one gets its
+///   replies back), `allowed` when some works and every one whose request gets in works, else
+///   `partial`; never `unknown` (nothing undecidable is generated). The replies are those the
+///   kernel sends: from the server the request reached (after a DNAT or REDIRECT, the translated
+///   address and port; through FORWARD for a DNAT elsewhere) to exactly the admitted client
+///   ports, in the states conntrack gives them (for an untracked TCP request both the SYN-ACK,
+///   INVALID, and the later segments, NEW, must pass).
 fn check_flow(
     c: &ConnCase,
     rec: &portolan::engine::FlowRecord,
@@ -3256,30 +3252,18 @@ fn check_flow(
                 .map_err(|e| format!("{s}: {e}"))
         })?;
     let (mut any_works, mut any_admitted, mut broken) = (false, false, None);
-    // the engine's view of the replies: some pass, some fail
-    let (mut view_pass, mut view_fail) = (false, false);
     for &s in sources {
-        let (mut admitted, mut as_tracked, mut as_untracked) = (false, false, false);
+        let mut admitted = false;
         for &cp in cports {
             let k = connection(c, s, cp, port);
             admitted |= k.admitted;
-            as_tracked |= k.admitted && k.tracked;
-            as_untracked |= k.admitted && !k.tracked;
             any_works |= k.works;
             if k.admitted && !k.works && broken.is_none() {
-                broken = Some((std::net::Ipv4Addr::from(s), cp));
+                // (client, client port, whether its request was tracked)
+                broken = Some((std::net::Ipv4Addr::from(s), cp, k.tracked));
             }
         }
         any_admitted |= admitted;
-        for tracked in [true, false] {
-            if (tracked && as_tracked) || (!tracked && as_untracked) {
-                for &cp in cports {
-                    let p = reply_passes(c, (HOST, port), (s, cp), true, tracked);
-                    view_pass |= p.iter().any(|&x| x);
-                    view_fail |= p.iter().any(|&x| !x);
-                }
-            }
-        }
         let ip = std::net::IpAddr::V4(s.into());
         if allowed.contains(ip) != admitted {
             return Err(format!(
@@ -3294,37 +3278,23 @@ fn check_flow(
             ));
         }
     }
-    let want = match (any_admitted, view_pass, view_fail) {
-        (false, _, _) | (true, false, _) => Status::Blocked,
-        (true, true, false) => Status::Allowed,
-        (true, true, true) => Status::Partial,
+    // quick mode: allowed when some connection works and every one whose request gets in does
+    let want = match (any_works, broken) {
+        (false, _) => Status::Blocked,
+        (true, None) => Status::Allowed,
+        (true, Some(_)) => Status::Partial,
     };
     let why = format!(
         "status {:?} (return path {:?}); reference: some request gets in {any_admitted}, some \
-         connection works {any_works}, a connection whose request gets in fails {broken:?}, \
-         replies checked the engine's way: some pass {view_pass}, some fail {view_fail}",
+         connection works {any_works}, a connection whose request gets in fails {broken:?}",
         rec.status, rec.return_path
     );
-    let sound = match rec.status {
-        Status::Unknown => false,
-        Status::Blocked => !any_works,
-        Status::Allowed => any_works && broken.is_none(),
-        Status::Partial => !STRICT_PARTIAL || (any_works && broken.is_some()),
-    };
+    let sound = rec.status != Status::Unknown;
     if c.mix.replies && (rec.status != want || !sound) {
         return Err(why);
     }
     Ok(())
 }
-
-/// Whether `partial` must mean "some connection works and some whose request gets in fails".
-/// Not yet: the engine checks replies for every client port and every reply state together, so
-/// it says `partial` where no connection works (an untracked TCP request whose SYN-ACK is dropped
-/// as INVALID while its later segments, NEW, pass; a request admitted from some client ports
-/// whose replies to exactly those ports are dropped). The strict answers are the ignored
-/// regressions `regression_untracked_tcp_reply_needs_its_syn_ack_and_its_later_segments` and
-/// `regression_replies_to_the_admitted_client_ports_decide`.
-const STRICT_PARTIAL: bool = false;
 
 fn run_connections(c: &ConnCase) -> Result<(), TestCaseError> {
     let text = conn_text(c);
@@ -3372,17 +3342,16 @@ proptest! {
         run_connections(&c)?;
     }
 
-    /// With nat PREROUTING rules: fails until the engine follows a translated connection's
-    /// replies (and skips NAT for untracked requests): see the ignored regressions below.
+    /// With nat PREROUTING rules too: a translated connection's replies come back from the
+    /// server it reached (through FORWARD after a DNAT elsewhere); an untracked request is never
+    /// translated.
     #[test]
-    #[ignore = "NAT replies and NAT of untracked requests: the engine disagrees with the kernel (regression_replies_of_a_dnat_elsewhere_come_back_through_forward and others, ignored); left to the NAT rework"]
     fn oracle_iptables_connections_nat(c in conn_case(Mix { nat: true, notrack: true, replies: true })) {
         run_connections(&c)?;
     }
 
     /// The same without NOTRACK (NAT of tracked connections only).
     #[test]
-    #[ignore = "NAT replies: the engine disagrees with the kernel (regression_replies_of_a_redirect_leave_from_the_port_served and others, ignored); left to the NAT reply rework"]
     fn oracle_iptables_connections_nat_tracked(c in conn_case(Mix { nat: true, notrack: false, replies: true })) {
         run_connections(&c)?;
     }
@@ -3547,7 +3516,6 @@ const NAT_HEAD: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OU
 /// INPUT's DROP policy blocks it. The engine translates the untracked request anyway, sends it
 /// through FORWARD (ACCEPT) and calls the flow allowed.
 #[test]
-#[ignore = "NAT of an untracked request: model::ruleset::evaluate_with translates pieces seen UNTRACKED; left to the NAT rework in src/model/ruleset.rs"]
 fn regression_a_notracked_request_is_not_translated() {
     let text = format!(
         "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j NOTRACK\nCOMMIT\n\
@@ -3565,7 +3533,6 @@ fn regression_a_notracked_request_is_not_translated() {
 /// through OUTPUT: an OUTPUT DROP policy does not touch them, a FORWARD rule dropping the
 /// server's address does. The engine checks the replies in OUTPUT from the host's address.
 #[test]
-#[ignore = "NAT replies: the engine checks the replies of a DNAT elsewhere in OUTPUT; left to the NAT reply rework in src/engine/flow.rs"]
 fn regression_replies_of_a_dnat_elsewhere_come_back_through_forward() {
     let filter = |forward: &str, output: &str| {
         format!(
@@ -3593,7 +3560,6 @@ fn regression_replies_of_a_dnat_elsewhere_come_back_through_forward() {
 /// back only in POSTROUTING). An OUTPUT that accepts `--sport 8443` lets the replies of a
 /// 9669 connection redirected to 8443 out. The engine checks them from port 9669.
 #[test]
-#[ignore = "NAT replies: the engine checks the replies of a translated connection from the original port; left to the NAT reply rework in src/engine/flow.rs"]
 fn regression_replies_of_a_redirect_leave_from_the_port_served() {
     let text = format!(
         "{NAT_HEAD}-A PREROUTING -p tcp -m tcp --dport 9669 -j REDIRECT --to-ports 8443\nCOMMIT\n\
@@ -3611,7 +3577,6 @@ fn regression_replies_of_a_redirect_leave_from_the_port_served() {
 /// replies of an outbound connection never meet a DNAT in nat PREROUTING and go to INPUT. The
 /// engine translates them and sends them through FORWARD (DROP).
 #[test]
-#[ignore = "NAT replies: the engine applies nat PREROUTING to ESTABLISHED replies; left to the NAT reply rework in src/engine/flow.rs / src/model/ruleset.rs"]
 fn regression_replies_never_meet_the_nat_table() {
     let text = format!(
         "{NAT_HEAD}-A PREROUTING -p tcp -m tcp --sport 443 -j DNAT --to-destination 172.17.0.2\nCOMMIT\n\
@@ -3629,7 +3594,6 @@ fn regression_replies_never_meet_the_nat_table() {
 /// the flow is blocked. The engine evaluates the two states as one region of replies and says
 /// partial.
 #[test]
-#[ignore = "untracked TCP replies: the engine's reply check (src/engine/flow.rs) takes {NEW, INVALID} as alternatives, not as packets every connection has; left to the reply rework there"]
 fn regression_untracked_tcp_reply_needs_its_syn_ack_and_its_later_segments() {
     let text = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j NOTRACK\nCOMMIT\n\
                 *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
@@ -3645,7 +3609,6 @@ fn regression_untracked_tcp_reply_needs_its_syn_ack_and_its_later_segments() {
 /// The engine checks the replies to every client port 1024-65535, finds some that pass and says
 /// partial.
 #[test]
-#[ignore = "replies are checked for every client port, not the admitted ones (src/engine/flow.rs); left to the reply rework there"]
 fn regression_replies_to_the_admitted_client_ports_decide() {
     let text = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                 -A OUTPUT -p tcp -m tcp --dport 1024:32767 -j DROP\nCOMMIT\n\
