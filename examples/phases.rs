@@ -45,7 +45,8 @@ fn main() {
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     step("decode");
     let src = SourceText::new(path.clone(), text);
-    let dump = iptables::parse_parallel(&src.text, |t| t != "nat");
+    // every table, as the loader reads it (`nat` rewrites what later stages see)
+    let dump = iptables::parse_parallel(&src.text, |_| true);
     step("parse");
     let family = iptables_lower::family_of(&dump);
     let lowered = iptables_lower::lower(&dump, &src, family);

@@ -101,6 +101,7 @@ impl FlowCtx<'_> {
     pub fn fix_help(&self) -> String {
         self.remedy
             .map(|r| r.help())
+            .or_else(|| self.rec.no_fix.clone())
             .unwrap_or_else(|| "allow the flow for the peers that need it".into())
     }
 

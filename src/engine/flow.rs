@@ -337,7 +337,18 @@ pub(super) fn run_job(
     rec.unknown_reasons.extend(reasons);
     // the one remedy (verified on the model) is computed with the firewall's other fixes
     // ([`with_remedies`]); meanwhile only such flows keep their evaluation
-    if matches!(rec.status, Status::Blocked | Status::Partial) {
+    // a connection a NAT rule sends elsewhere is not fixed by an allow rule for the packets as
+    // they arrived: whether to exempt it from the translation or admit what the translation
+    // makes of it is the owner's choice (Z204 names the rule)
+    let translated = reach
+        .outcomes
+        .iter()
+        .any(|o| o.verdict != Verdict::Allow && o.nat.is_some_and(|t| t.dst_by.is_some()));
+    if translated && matches!(rec.status, Status::Blocked | Status::Partial) {
+        rec.no_fix = Some(
+            "a NAT rule translates this flow (see Z204): exempt it from the translation, or admit the translated packets where they are dropped; no single rule is proposed".into(),
+        );
+    } else if matches!(rec.status, Status::Blocked | Status::Partial) {
         // a fix is a native rule, which matches any client port and (unless the host's
         // addresses are known) any destination: it is proposed and verified on the flow's
         // region widened so, which holds the flow's own
