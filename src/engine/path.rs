@@ -255,16 +255,6 @@ fn hop_interfaces(t: &Target<'_>, hook: Hook) -> (IfaceSet, IfaceSet) {
     }
 }
 
-/// How bad a status is, for "worse than every hop": allowed, unknown, partial, blocked.
-fn rank(s: Status) -> u8 {
-    match s {
-        Status::Allowed => 0,
-        Status::Unknown => 1,
-        Status::Partial => 2,
-        Status::Blocked => 3,
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn evaluate(
     end: &End<'_>,
@@ -495,9 +485,9 @@ fn evaluate(
     // a path finding only where no hop's own finding says as much: the path is worse than
     // every hop alone (each lets a different part through), or no hop that loses packets has
     // a finding of its own
-    let worst_alone = results_of.iter().map(|h| rank(h.alone)).max().unwrap_or(0);
+    let worst_alone = results_of.iter().map(|h| h.alone.rank()).max().unwrap_or(0);
     let mut findings = Vec::new();
-    if status != Status::Allowed && (rank(status) > worst_alone || !told) {
+    if status != Status::Allowed && (status.rank() > worst_alone || !told) {
         let check = match status {
             Status::Blocked => &z101_required_flow_blocked::CHECK,
             Status::Partial => &z102_required_flow_partial::CHECK,
@@ -525,7 +515,7 @@ fn evaluate(
                     "is {} end to end on the path {}{}: {}",
                     status.name(),
                     end.name(),
-                    if rank(status) > worst_alone {
+                    if status.rank() > worst_alone {
                         ", though each firewall alone lets some of it through"
                     } else {
                         ""
@@ -559,7 +549,7 @@ fn evaluate(
                 )
             })
             .collect();
-        f.help = Some(if rank(status) > worst_alone {
+        f.help = Some(if status.rank() > worst_alone {
             "the firewalls on the path admit different parts of the flow, and no packet passes them all: admit the same peers and ports on every hop".into()
         } else {
             format!(

@@ -17,6 +17,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// How bad it is: allowed, unknown, partial, blocked (a path worse than every hop alone, a
+    /// change that makes a flow worse).
+    pub fn rank(self) -> u8 {
+        match self {
+            Status::Allowed => 0,
+            Status::Unknown => 1,
+            Status::Partial => 2,
+            Status::Blocked => 3,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Status::Allowed => "allowed",

@@ -2,7 +2,7 @@
 //! UNTRACKED for every later stage, so a `--ctstate NEW` accept no longer admits them and an
 //! `UNTRACKED` accept (`-m conntrack` or `-m state`) does.
 
-use super::{audit_json, flow};
+use super::{audit_json, flow, verdict};
 
 const GUI: &str = "vsphere.admin-client-zvm-9669";
 const PAIRING: &str = "vsphere.zvm-zvm-9081";
@@ -16,24 +16,6 @@ fn quick(file: &str) -> serde_json::Value {
         &format!("fixtures/iptables/conntrack/{file}"),
     ])
     .0
-}
-
-/// The flow's status and its deciding entries as (line, rule, action).
-fn verdict(v: &serde_json::Value, req: &str) -> (String, Vec<(u64, String, String)>) {
-    let f = flow(v, req, "inbound");
-    let deciding = f["deciding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["line"].as_u64().unwrap(),
-                d["rule"].as_str().unwrap().to_string(),
-                d["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    (f["status"].as_str().unwrap().to_string(), deciding)
 }
 
 fn decided(line: u64, rule: &str, action: &str) -> Vec<(u64, String, String)> {

@@ -66,6 +66,36 @@ pub fn flow<'a>(
         .unwrap_or_else(|| panic!("no {direction} flow for {requirement}"))
 }
 
+/// The inbound flow's status and its deciding entries as (line, rule, action).
+pub fn verdict(v: &serde_json::Value, req: &str) -> (String, Vec<(u64, String, String)>) {
+    let f = flow(v, req, "inbound");
+    let deciding = f["deciding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["rule"].as_str().unwrap().to_string(),
+                d["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (f["status"].as_str().unwrap().to_string(), deciding)
+}
+
+/// A flow's status and the lines of its deciding rules.
+pub fn status_lines(v: &serde_json::Value, req: &str, direction: &str) -> (String, Vec<u64>) {
+    let f = flow(v, req, direction);
+    let lines = f["deciding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    (f["status"].as_str().unwrap().to_string(), lines)
+}
+
 pub fn findings<'a>(v: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
     v["findings"]
         .as_array()

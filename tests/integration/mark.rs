@@ -3,7 +3,7 @@
 //! (with its reason) where nothing did or a `CONNMARK --restore-mark` brought in the connection's
 //! mark.
 
-use super::{audit_json, findings, flow, portolan};
+use super::{audit_json, findings, portolan, verdict};
 use portolan::formats::iptables::{self, lower as ipt_lower};
 use portolan::formats::source::SourceText;
 use portolan::model::{AddrSet, Family, Hook, IntervalSet, PacketBox, Verdict};
@@ -20,24 +20,6 @@ fn quick(file: &str) -> serde_json::Value {
         &format!("fixtures/iptables/mark/{file}"),
     ])
     .0
-}
-
-/// The flow's status and its deciding entries as (line, rule, action).
-fn verdict(v: &serde_json::Value, req: &str) -> (String, Vec<(u64, String, String)>) {
-    let f = flow(v, req, "inbound");
-    let deciding = f["deciding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["line"].as_u64().unwrap(),
-                d["rule"].as_str().unwrap().to_string(),
-                d["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    (f["status"].as_str().unwrap().to_string(), deciding)
 }
 
 fn decided(entries: &[(u64, &str, &str)]) -> Vec<(u64, String, String)> {

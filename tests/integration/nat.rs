@@ -2,7 +2,7 @@
 //! DNAT to another address takes the connection through FORWARD; a REDIRECT changes the port
 //! filter INPUT sees; a translated required flow gets Z204 naming the NAT rule.
 
-use super::audit_json;
+use super::{audit_json, status_lines};
 use serde_json::Value;
 
 const DIR: &str = "fixtures/iptables/nat";
@@ -14,19 +14,7 @@ fn audit(name: &str) -> Value {
 
 /// The inbound flow record of `req`: its status and the lines of its deciding rules.
 fn flow(j: &Value, req: &str) -> (String, Vec<u64>) {
-    let f = j["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["requirement"] == req && f["direction"] == "inbound")
-        .unwrap_or_else(|| panic!("no inbound flow {req}"));
-    let lines = f["deciding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["line"].as_u64().unwrap())
-        .collect();
-    (f["status"].as_str().unwrap().to_string(), lines)
+    status_lines(j, req, "inbound")
 }
 
 /// The lines Z204 labels for `req`.
@@ -148,19 +136,7 @@ fn a_flow_translated_elsewhere_gets_no_fix_that_cannot_work() {
 
 /// The outbound record of `req`: its status and the lines of its deciding rules.
 fn outbound(j: &Value, req: &str) -> (String, Vec<u64>) {
-    let f = j["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["requirement"] == req && f["direction"] == "outbound")
-        .unwrap_or_else(|| panic!("no outbound flow {req}"));
-    let lines = f["deciding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["line"].as_u64().unwrap())
-        .collect();
-    (f["status"].as_str().unwrap().to_string(), lines)
+    status_lines(j, req, "outbound")
 }
 
 #[test]

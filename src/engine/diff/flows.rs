@@ -45,15 +45,6 @@ impl Change {
     }
 }
 
-fn rank(s: Status) -> u8 {
-    match s {
-        Status::Allowed => 0,
-        Status::Unknown => 1,
-        Status::Partial => 2,
-        Status::Blocked => 3,
-    }
-}
-
 /// A required flow whose status changed.
 #[derive(Debug, Clone)]
 pub struct FlowChange {
@@ -76,7 +67,7 @@ impl FlowChange {
         matches!(self.change, Change::Blocked | Change::Partial)
             && !self.rec.conditional
             && match (self.old, self.new) {
-                (Some(o), Some(n)) => rank(n) > rank(o),
+                (Some(o), Some(n)) => n.rank() > o.rank(),
                 (None, Some(_)) => true,
                 _ => false,
             }
