@@ -7,6 +7,7 @@ pub mod detect;
 pub mod encoding;
 pub mod iptables;
 pub mod json;
+pub mod nftables;
 pub mod source;
 pub mod terraform;
 pub mod windows;
