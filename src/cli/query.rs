@@ -198,11 +198,20 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
         .into_iter()
         .map(|o| {
             let mut trace = Vec::new();
-            if let Some(pkt) = o.space.sample() {
-                // what earlier stages did to the packet (NOTRACK, MARK) carries on to later ones
+            if let Some(mut pkt) = o.space.sample() {
+                // what earlier stages did to the packet (NOTRACK, MARK, NAT) carries on to later
+                // ones; a DNAT elsewhere takes it through the diverted (FORWARD) stages
                 let mut seen = crate::model::Seen::default();
-                for stage in &p.stages {
+                let stages = if o.diverted { &p.diverted } else { &p.stages };
+                for stage in stages {
                     let Some(pol) = rs.policies.get(stage.policy) else { continue };
+                    if pol.semantics == crate::model::Semantics::Translate
+                        && seen.state_of(pkt.state) != crate::model::ports::ConnState::New as u8
+                    {
+                        // the nat chains see only the packet that opens a connection
+                        trace.push(json!({ "rule": pol.name, "line": null, "event": "skipped", "detail": "the nat table sees only a connection's first packet (NEW)", "text": null }));
+                        continue;
+                    }
                     let mut stage_verdict = None;
                     for step in pol.trace_packet_seen(stage.chain, &pkt, &mut seen) {
                         let (rule, line, text) = match step.rule.and_then(|r| pol.rules.get(r)) {
@@ -257,6 +266,14 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
                             ),
                         };
                         trace.push(json!({ "rule": rule, "line": line, "event": event, "detail": detail, "text": text }));
+                    }
+                    // the translation a NAT rule of this stage made: later stages see it
+                    if let Some(t) = o.nat.filter(|t| {
+                        [t.dst_by, t.src_by].iter().flatten().any(|at| at.policy == stage.policy)
+                    }) {
+                        if let Some(v) = t.to.view(&pkt.as_box()).sample() {
+                            pkt = crate::model::Packet { state: pkt.state, iif: pkt.iif, oif: pkt.oif, ..v };
+                        }
                     }
                     // a stage that denies ends the trace
                     let denied = stage_verdict == Some(Verdict::Deny)

@@ -180,3 +180,58 @@ fn masquerade_on_the_uplink_is_named_on_outbound_flows_and_decides_nothing() {
         .to_string();
     assert!(msg.contains("masquerades its source"), "{msg}");
 }
+
+/// `portolan query`'s trace of one connection to 9669: (event, line) of every step.
+fn query_trace(file: &str, state: &str) -> (String, Vec<(String, Option<u64>)>) {
+    let out = super::portolan()
+        .args([
+            "query",
+            &format!("{DIR}/{file}"),
+            "--from",
+            "203.0.113.5",
+            "--to",
+            "192.0.2.10",
+            "--port",
+            "9669/tcp",
+            "--state",
+            state,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let piece = &v["results"][0]["pieces"][0];
+    let steps = piece["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["event"].as_str().unwrap().to_string(), t["line"].as_u64()))
+        .collect();
+    (piece["verdict"].as_str().unwrap().to_string(), steps)
+}
+
+#[test]
+fn query_follows_the_translation_and_skips_nat_for_established_packets() {
+    // NEW: the DNAT (line 10) sends the packet through FORWARD, whose policy (line 16) drops it;
+    // INPUT's accept of 9669 (line 20) is never on its way
+    let (verdict, steps) = query_trace("dnat_forward_drop.rules", "new");
+    assert_eq!(verdict, "deny");
+    assert!(steps.contains(&("match".into(), Some(10))), "{steps:?}");
+    assert_eq!(
+        steps.last(),
+        Some(&("policy".into(), Some(16))),
+        "{steps:?}"
+    );
+    assert!(!steps.iter().any(|(_, l)| *l == Some(20)), "{steps:?}");
+    // REDIRECT to 8443: filter INPUT sees 8443, accepted by line 20
+    let (verdict, steps) = query_trace("redirect_input_8443.rules", "new");
+    assert_eq!(verdict, "allow");
+    assert!(steps.contains(&("match".into(), Some(20))), "{steps:?}");
+    // an ESTABLISHED packet never meets the nat table: INPUT's first rule (line 18) takes it
+    let (verdict, steps) = query_trace("dnat_forward_drop.rules", "established");
+    assert_eq!(verdict, "allow");
+    assert!(steps.iter().any(|(e, _)| e == "skipped"), "{steps:?}");
+    assert!(!steps.iter().any(|(_, l)| *l == Some(10)), "{steps:?}");
+    assert!(steps.contains(&("match".into(), Some(18))), "{steps:?}");
+}
