@@ -3,3 +3,4 @@
 //! semantics (`lower.rs`).
 
 pub mod ast;
+pub mod json;
