@@ -25,8 +25,8 @@
 //! as [`Stmt::Other`], so the rule is undecidable rather than credited with less than it says.
 
 use super::ast::{
-    BaseChain, Chain, Element, Expr, NatKind, Op, Rule, Ruleset, Set, Sp, Stmt, Table,
-    TableFamily, Verdict,
+    BaseChain, Chain, Element, Expr, NatKind, Op, Rule, Ruleset, Set, Sp, Stmt, Table, TableFamily,
+    Verdict,
 };
 use crate::formats::json::fields::{describe, member, parse_error};
 use crate::formats::json::{Json, Kind};
@@ -35,8 +35,7 @@ use crate::model::Span;
 
 /// Is this document nftables JSON (an object with an `nftables` array)?
 pub fn is_nftables_json(json: &Json<'_>) -> bool {
-    json.get("nftables")
-        .is_some_and(|v| v.as_array().is_some())
+    json.get("nftables").is_some_and(|v| v.as_array().is_some())
 }
 
 /// Read a `nft -j list ruleset` document. Never panics; what cannot be read is in `issues`.
@@ -121,7 +120,10 @@ impl Reader {
                 None => {
                     self.error(
                         v.span,
-                        format!("`{key}` of a {what} should be a string, not {}", describe(v)),
+                        format!(
+                            "`{key}` of a {what} should be a string, not {}",
+                            describe(v)
+                        ),
                         "not a string",
                     );
                     None
@@ -293,7 +295,11 @@ impl Reader {
                 }
             },
             None => {
-                self.error(v.span, "a base chain without `type`".into(), "`type` missing");
+                self.error(
+                    v.span,
+                    "a base chain without `type`".into(),
+                    "`type` missing",
+                );
                 return None;
             }
         };
@@ -313,7 +319,11 @@ impl Reader {
                 },
             },
             None => {
-                self.error(v.span, "a base chain without `prio`".into(), "`prio` missing");
+                self.error(
+                    v.span,
+                    "a base chain without `prio`".into(),
+                    "`prio` missing",
+                );
                 return None;
             }
         };
@@ -330,7 +340,11 @@ impl Reader {
         });
         let device = member(v, "dev")
             .or_else(|| member(v, "device"))
-            .and_then(|d| d.strings().first().map(|(s, sp)| Sp::new(s.to_string(), *sp)));
+            .and_then(|d| {
+                d.strings()
+                    .first()
+                    .map(|(s, sp)| Sp::new(s.to_string(), *sp))
+            });
         Some(BaseChain {
             kind,
             hook,
@@ -361,7 +375,11 @@ impl Reader {
                 Some(Sp::new(joined.join(" . "), m.span))
             }
             None if key == "map" => {
-                self.error(v.span, "a map without `map` (its data type)".into(), "`map` missing");
+                self.error(
+                    v.span,
+                    "a map without `map` (its data type)".into(),
+                    "`map` missing",
+                );
                 None
             }
             None => None,
@@ -424,14 +442,17 @@ impl Reader {
     fn type_names(&mut self, ty: &Json<'_>) -> Vec<Sp<String>> {
         match &ty.kind {
             Kind::String(s) => vec![Sp::new(s.to_string(), ty.span)],
-            Kind::Array(items) => items
-                .iter()
-                .flat_map(|i| self.type_names(i))
-                .collect(),
+            Kind::Array(items) => items.iter().flat_map(|i| self.type_names(i)).collect(),
             Kind::Object(_) => match member(ty, "typeof") {
                 Some(e) => {
                     let comps: Vec<&Json<'_>> = match single(e) {
-                        Some(("concat", Json { kind: Kind::Array(a), .. })) => a.iter().collect(),
+                        Some((
+                            "concat",
+                            Json {
+                                kind: Kind::Array(a),
+                                ..
+                            },
+                        )) => a.iter().collect(),
                         _ => vec![e],
                     };
                     comps
@@ -442,7 +463,10 @@ impl Reader {
                 None => {
                     self.error(
                         ty.span,
-                        format!("a set type should be a name or `typeof`, not {}", describe(ty)),
+                        format!(
+                            "a set type should be a name or `typeof`, not {}",
+                            describe(ty)
+                        ),
                         "not a set type",
                     );
                     Vec::new()
@@ -485,7 +509,10 @@ impl Reader {
             None if is_map => {
                 self.error(
                     item.span,
-                    format!("a map element should be [key, data], not {}", describe(item)),
+                    format!(
+                        "a map element should be [key, data], not {}",
+                        describe(item)
+                    ),
                     "not a map element",
                 );
                 return None;
@@ -510,7 +537,11 @@ impl Reader {
         match e {
             Ok(e) => Some(e),
             Err(NoExpr::Unmodelled(what)) => {
-                self.error(span, format!("a set element of an unexpected kind ({what})"), "not read");
+                self.error(
+                    span,
+                    format!("a set element of an unexpected kind ({what})"),
+                    "not read",
+                );
                 None
             }
             Err(NoExpr::Malformed) => None,
@@ -531,7 +562,11 @@ impl Reader {
             return match member(inner, "val") {
                 Some(val) => self.value_expr(val),
                 None => {
-                    self.error(inner.span, "an `elem` without `val`".into(), "`val` missing");
+                    self.error(
+                        inner.span,
+                        "an `elem` without `val`".into(),
+                        "`val` missing",
+                    );
                     Err(NoExpr::Malformed)
                 }
             };
@@ -603,7 +638,9 @@ impl Reader {
                     Some(f) => format!("{f} {}", k.v),
                     None => k.v,
                 };
-                let dir = member(body, "dir").and_then(|d| d.as_str()).map(String::from);
+                let dir = member(body, "dir")
+                    .and_then(|d| d.as_str())
+                    .map(String::from);
                 Ok(Expr::Ct { key, dir, span })
             }
             "fib" => {
@@ -611,7 +648,12 @@ impl Reader {
                     return Err(NoExpr::Malformed);
                 };
                 let flags = member(body, "flags")
-                    .map(|f| f.strings().into_iter().map(|(s, _)| s.to_string()).collect())
+                    .map(|f| {
+                        f.strings()
+                            .into_iter()
+                            .map(|(s, _)| s.to_string())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 Ok(Expr::Fib {
                     flags,
@@ -640,14 +682,20 @@ impl Reader {
             },
             "prefix" => {
                 let addr = member(body, "addr").and_then(|a| num_or_str(a).map(|s| (s, a.span)));
-                let len = member(body, "len")
-                    .and_then(|l| l.as_i64().and_then(|n| u8::try_from(n).ok()).map(|n| (n, l.span)));
+                let len = member(body, "len").and_then(|l| {
+                    l.as_i64()
+                        .and_then(|n| u8::try_from(n).ok())
+                        .map(|n| (n, l.span))
+                });
                 match (addr, len) {
                     (Some((a, asp)), Some((l, lsp))) => Ok(Expr::Prefix {
                         addr: Sp::new(a, asp),
                         len: Sp::new(l, lsp),
                     }),
-                    _ => self.malformed(body, "`prefix` should have an address `addr` and a length `len`"),
+                    _ => self.malformed(
+                        body,
+                        "`prefix` should have an address `addr` and a length `len`",
+                    ),
                 }
             }
             "map" => {
@@ -675,12 +723,10 @@ impl Reader {
                 }
                 Ok(Expr::Or(alts))
             }
-            "accept" | "drop" | "continue" | "return" | "jump" | "goto" => {
-                match verdict_words(v) {
-                    Some(w) => Ok(Expr::Value(Sp::new(w, span))),
-                    None => self.malformed(body, "a verdict's `target` should be a chain name"),
-                }
-            }
+            "accept" | "drop" | "continue" | "return" | "jump" | "goto" => match verdict_words(v) {
+                Some(w) => Ok(Expr::Value(Sp::new(w, span))),
+                None => self.malformed(body, "a verdict's `target` should be a chain name"),
+            },
             other => Err(NoExpr::Unmodelled(other.to_string())),
         }
     }
@@ -706,7 +752,9 @@ impl Reader {
             return;
         };
         let handle = self.handle(v);
-        let comment = member(v, "comment").and_then(|c| c.as_str()).map(String::from);
+        let comment = member(v, "comment")
+            .and_then(|c| c.as_str())
+            .map(String::from);
         let mut stmts = Vec::new();
         match member(v, "expr") {
             Some(e) => match e.as_array() {
@@ -718,7 +766,10 @@ impl Reader {
                 None => {
                     self.error(
                         e.span,
-                        format!("`expr` should be an array of statements, not {}", describe(e)),
+                        format!(
+                            "`expr` should be an array of statements, not {}",
+                            describe(e)
+                        ),
                         "not an array",
                     );
                     stmts.push(Stmt::Other(Sp::new("unreadable statements".into(), e.span)));
@@ -764,7 +815,10 @@ impl Reader {
         let Some((key, body)) = single(item) else {
             self.error(
                 span,
-                format!("a statement should be an object with one key, not {}", describe(item)),
+                format!(
+                    "a statement should be an object with one key, not {}",
+                    describe(item)
+                ),
                 "not a statement",
             );
             return Stmt::Other(Sp::new("unreadable statement".into(), span));
@@ -780,7 +834,11 @@ impl Reader {
         match key {
             "match" => {
                 let (Some(l), Some(r)) = (member(body, "left"), member(body, "right")) else {
-                    self.error(span, "a `match` needs `left` and `right`".into(), "not a match");
+                    self.error(
+                        span,
+                        "a `match` needs `left` and `right`".into(),
+                        "not a match",
+                    );
                     return unreadable(key);
                 };
                 let op = match member(body, "op") {
@@ -830,7 +888,10 @@ impl Reader {
                 _ => {
                     self.error(
                         body.span,
-                        format!("`{key}` needs a chain name `target`, not {}", describe(body)),
+                        format!(
+                            "`{key}` needs a chain name `target`, not {}",
+                            describe(body)
+                        ),
                         "no target",
                     );
                     unreadable(key)
@@ -882,7 +943,11 @@ impl Reader {
             "notrack" => Stmt::Notrack(span),
             "mangle" => {
                 let (Some(k), Some(val)) = (member(body, "key"), member(body, "value")) else {
-                    self.error(span, "a `mangle` needs `key` and `value`".into(), "not a mangle");
+                    self.error(
+                        span,
+                        "a `mangle` needs `key` and `value`".into(),
+                        "not a mangle",
+                    );
                     return unreadable(key);
                 };
                 let k = match lift(self.expr(k), key) {
