@@ -1,5 +1,7 @@
 use super::*;
 use crate::formats::json;
+use crate::formats::nftables::ast::{NatKind, Op, Verdict};
+use crate::formats::IssueKind;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/nftables/");
 
