@@ -42,7 +42,7 @@ pub fn parse(json: &Json<'_>) -> Ruleset {
         Some(v) => match v.as_array() {
             Some(items) => {
                 for item in items {
-                    r.object(item, Command::Add);
+                    r.object(item, Command::Listed);
                 }
             }
             None => r.error(
@@ -76,7 +76,12 @@ type ExprResult = Result<Expr, NoExpr>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Command {
+    /// An object of the listing: a rule's `handle` is its own.
+    Listed,
+    /// `add`/`create`: a rule goes at the end, or after the rule of its `handle` (`position`) or
+    /// `index`.
     Add,
+    /// `insert`: a rule goes first, or before the rule of its `handle` or `index`.
     Insert,
 }
 
@@ -490,6 +495,7 @@ impl Reader {
             return;
         };
         let handle = self.handle(v);
+        let index = member(v, "index").map(|i| (i.as_i64(), i.span));
         let comment = member(v, "comment")
             .and_then(|c| c.as_str())
             .map(String::from);
@@ -540,13 +546,46 @@ impl Reader {
             }
         };
         let rules = &mut chains[ci].rules;
-        match cmd {
-            Command::Add => rules.push(rule),
-            Command::Insert => rules.insert(0, rule),
+        if cmd == Command::Listed {
+            rules.push(rule);
+            return;
+        }
+        let after = usize::from(cmd == Command::Add);
+        let (at, span) = match (index, handle) {
+            (Some((i, span)), _) => (
+                i.and_then(|i| usize::try_from(i).ok())
+                    .filter(|&i| i < rules.len())
+                    .map(|i| i + after),
+                span,
+            ),
+            (None, Some(h)) => (
+                rules
+                    .iter()
+                    .position(|r| r.handle == Some(h))
+                    .map(|i| i + after),
+                member(v, "handle").map_or(v.span, |h| h.span),
+            ),
+            (None, None) if cmd == Command::Add => (Some(rules.len()), v.span),
+            (None, None) => (Some(0), v.span),
+        };
+        let mut rule = rule;
+        // the handle of an `add`/`insert` command names a position, not the new rule
+        if index.is_some() || handle.is_some() {
+            rule.handle = None;
+        }
+        match at {
+            Some(at) => rules.insert(at, rule),
+            None => {
+                self.issues.push(parse_error(
+                    span,
+                    "the position of this rule names no rule of its chain".into(),
+                    "no such rule",
+                ));
+                rules.push(rule);
+            }
         }
     }
 
-    /// One statement; a malformed one is reported and kept as [`Stmt::Other`].
     /// A set that some rule adds to or updates holds a snapshot: mark it dynamic.
     fn mark_dynamic_sets(&mut self) {
         for (t, name) in std::mem::take(&mut self.updated) {

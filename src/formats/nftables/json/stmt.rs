@@ -6,6 +6,7 @@ use crate::formats::json::fields::{describe, member};
 use crate::formats::json::Json;
 
 impl Reader {
+    /// One statement; a malformed one is reported and kept as [`Stmt::Other`].
     pub(super) fn stmt(&mut self, item: &Json<'_>, table: usize) -> Stmt {
         let span = item.span;
         let Some((key, body)) = single(item) else {

@@ -553,3 +553,35 @@ fn json_dumps_of_a_directory() {
     }
     assert!(n > 0 && bad.is_empty(), "{n} files; {}", bad.join("\n"));
 }
+
+/// `add`/`insert` commands with a position (`handle` or `index`) place the rule as nft does.
+#[test]
+fn add_and_insert_positions() {
+    let rs = read(
+        r#"{"nftables": [
+        {"add": {"table": {"family": "ip", "name": "t"}}},
+        {"add": {"chain": {"family": "ip", "table": "t", "name": "c"}}},
+        {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 4, "expr": [{"accept": null}]}},
+        {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 5, "expr": [{"drop": null}]}},
+        {"add": {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 4, "expr": [{"return": null}]}}},
+        {"insert": {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 5, "expr": [{"continue": null}]}}},
+        {"insert": {"rule": {"family": "ip", "table": "t", "chain": "c", "index": 0, "expr": [{"queue": null}]}}},
+        {"add": {"rule": {"family": "ip", "table": "t", "chain": "c", "handle": 99, "expr": [{"reject": null}]}}}
+    ]}"#,
+    );
+    let c = &rs.tables[0].chains[0];
+    let order: Vec<&Verdict> = c
+        .rules
+        .iter()
+        .map(|r| match &r.stmts[..] {
+            [Stmt::Verdict(v)] => &v.v,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    use Verdict::*;
+    assert_eq!(order, [&Queue, &Accept, &Return, &Continue, &Drop, &Reject]);
+    // the unknown position is a Z001 and the rule is kept at the end
+    assert_eq!(errors(&rs).len(), 1);
+    assert_eq!(c.rules[1].handle, Some(4));
+    assert_eq!(c.rules[2].handle, None);
+}
