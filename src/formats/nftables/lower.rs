@@ -118,9 +118,7 @@ fn in_family(f: TableFamily, family: Family) -> bool {
 /// Every interface name a match or a verdict map key compares with.
 fn interface_patterns(rs: &ast::Ruleset) -> Vec<String> {
     use ast::Expr;
-    let is_iface = |e: &Expr| {
-        matches!(e, Expr::Meta { key, .. } if matches!(key.as_str(), "iifname" | "oifname" | "iif" | "oif"))
-    };
+    let is_iface = |e: &Expr| matches!(e, Expr::Meta { key, .. } if matches!(key.as_str(), "iifname" | "oifname" | "iif" | "oif"));
     let mut out = Vec::new();
     let add = |e: &Expr, t: &ast::Table, out: &mut Vec<String>| {
         let mut push_key = |k: &Expr| {
@@ -302,8 +300,7 @@ fn lower_family(
     for (hook, hooks) in PIPELINES {
         let stages = stages_at(hooks);
         let translates = |s: &Stage| policies[s.policy].semantics == Semantics::Translate;
-        let diverted = if *hook == Hook::Input
-            && stages_at(&["prerouting"]).iter().any(translates)
+        let diverted = if *hook == Hook::Input && stages_at(&["prerouting"]).iter().any(translates)
         {
             stages_at(&["prerouting", "forward", "postrouting"])
         } else {
@@ -391,7 +388,10 @@ fn lower_table(
                         Verdict::Unknown
                     }
                 };
-                let end = b.policy.as_ref().map_or(b.priority.span.end, |p| p.span.end);
+                let end = b
+                    .policy
+                    .as_ref()
+                    .map_or(b.priority.span.end, |p| p.span.end);
                 let span = Span::new(b.kind.span.start, end.max(b.kind.span.start));
                 let label = match &b.policy {
                     Some(_) => format!("{fam} {tname} {} policy", c.name.v),
@@ -399,7 +399,10 @@ fn lower_table(
                 };
                 (Some(verdict), prov(span, label))
             }
-            None => (None, prov(c.name.span, format!("{fam} {tname} {}", c.name.v))),
+            None => (
+                None,
+                prov(c.name.span, format!("{fam} {tname} {}", c.name.v)),
+            ),
         };
         chains.push(Chain {
             name: c.name.v.clone(),
@@ -437,7 +440,9 @@ fn lower_table(
                 issues: &mut *issues,
             };
             let emits = exprs::lower_rule(r, &mut ctx);
-            let content = content_hash(rule_words(src.text.get(r.span.start..r.span.end).unwrap_or("")));
+            let content = content_hash(rule_words(
+                src.text.get(r.span.start..r.span.end).unwrap_or(""),
+            ));
             let label = format!("{fam} {tname} {} #{}", c.name.v, pos + 1);
             for e in emits {
                 chains[ci].rules.push(rules.len());

@@ -55,11 +55,11 @@ pub fn sniff_text(first_line: &str) -> bool {
     }
     let w: Vec<&str> = l.split_whitespace().collect();
     match w.as_slice() {
-        ["table", fam, _name, "{", ..] => {
-            ast::TableFamily::parse(fam).is_some()
-        }
+        ["table", fam, _name, "{", ..] => ast::TableFamily::parse(fam).is_some(),
         ["flush", "ruleset", ..] => true,
-        ["add" | "create" | "insert" | "flush" | "delete", "table" | "chain" | "rule" | "set" | "map" | "element", ..] => true,
+        ["add" | "create" | "insert" | "flush" | "delete", "table" | "chain" | "rule" | "set" | "map" | "element", ..] => {
+            true
+        }
         ["define", _, "=", ..] => true,
         _ => false,
     }

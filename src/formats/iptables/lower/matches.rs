@@ -452,7 +452,8 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
     alts
 }
 
-pub(crate) const ADDRTYPE_UNDECIDED: &str = "-m addrtype: address types depend on the host's addresses";
+pub(crate) const ADDRTYPE_UNDECIDED: &str =
+    "-m addrtype: address types depend on the host's addresses";
 
 /// `-m addrtype --dst-type TYPES` (iptables-extensions(8); the kernel's `xt_addrtype`): the
 /// destinations that certainly have one of `types`, those that certainly have none, and the
@@ -466,7 +467,11 @@ pub(crate) const ADDRTYPE_UNDECIDED: &str = "-m addrtype: address types depend o
 /// (which depends on the interfaces' masks, not in the dump) is taken as a host address. Every
 /// other type, and `LOCAL` on other chains (a user chain may be jumped to from any hook), is
 /// undecided.
-pub(crate) fn addrtype_split(types: &str, family: Family, on_input: bool) -> (AddrSet, AddrSet, AddrSet) {
+pub(crate) fn addrtype_split(
+    types: &str,
+    family: Family,
+    on_input: bool,
+) -> (AddrSet, AddrSet, AddrSet) {
     let fam = AddrSet::any_of(family);
     let parse = |list: &[&str]| {
         list.iter().fold(AddrSet::empty(), |a, c| {

@@ -130,9 +130,9 @@ fn left_one(e: &Expr, ctx: &Ctx<'_>) -> Result<Left, String> {
             "mark" => Left::Mark,
             k => return Err(format!("`meta {k}` is not modelled")),
         },
-        Expr::Ct {
-            key, dir: None, ..
-        } if key == "state" => Left::Dim(Dim::State, PacketBox::full()),
+        Expr::Ct { key, dir: None, .. } if key == "state" => {
+            Left::Dim(Dim::State, PacketBox::full())
+        }
         Expr::Ct { key, dir, .. } => {
             return Err(match dir {
                 Some(d) => format!("`ct {d} {key}` is not modelled"),
@@ -283,7 +283,12 @@ fn states(e: &Expr) -> Result<StateSet, String> {
         Expr::Value(v) => v.v.split(',').try_fold(StateSet::empty(), |a, s| {
             ConnState::parse(s)
                 .map(|c| a.union(&c.set()))
-                .ok_or_else(|| format!("`{}` is a connection state Portolan does not model", s.trim()))
+                .ok_or_else(|| {
+                    format!(
+                        "`{}` is a connection state Portolan does not model",
+                        s.trim()
+                    )
+                })
         }),
         _ => Err("a connection state that is not a literal".into()),
     }
@@ -361,16 +366,15 @@ fn value_box(dim: Dim, e: &Expr, ctx: &mut Ctx<'_>) -> Result<PacketBox, String>
         }
         Dim::State => {
             let s = states(e)?;
-            b.state = match ctx.raw {
-                Some(true) => raw_state_view(&s),
-                Some(false) => s,
-                None => {
-                    return Err(
+            b.state =
+                match ctx.raw {
+                    Some(true) => raw_state_view(&s),
+                    Some(false) => s,
+                    None => return Err(
                         "`ct state` in a chain reached both before and after connection tracking"
                             .into(),
-                    )
-                }
-            };
+                    ),
+                };
         }
         Dim::Iif | Dim::Oif => {
             let t = text(e).ok_or("an interface name that is not a literal")?;
@@ -453,11 +457,7 @@ fn key_boxes(ls: &[Left], key: &Expr, ctx: &mut Ctx<'_>) -> Result<Vec<PacketBox
     Ok(vec![out])
 }
 
-fn all_key_boxes(
-    ls: &[Left],
-    right: &Expr,
-    ctx: &mut Ctx<'_>,
-) -> Result<Vec<PacketBox>, String> {
+fn all_key_boxes(ls: &[Left], right: &Expr, ctx: &mut Ctx<'_>) -> Result<Vec<PacketBox>, String> {
     let els: Vec<Element> = match right {
         Expr::Set(_) | Expr::SetRef(_) => {
             // the borrow of ctx for the table's sets ends here: clone the keys
@@ -547,7 +547,12 @@ fn ordered(op: Op, right: &Expr) -> Option<Expr> {
     if lo > hi || lo > 65535 {
         return None;
     }
-    let v = |x: u32| Box::new(Expr::Value(crate::formats::nftables::ast::Sp::new(x.to_string(), right.span())));
+    let v = |x: u32| {
+        Box::new(Expr::Value(crate::formats::nftables::ast::Sp::new(
+            x.to_string(),
+            right.span(),
+        )))
+    };
     Some(Expr::Range(v(lo), v(hi.min(65535))))
 }
 
@@ -652,7 +657,8 @@ fn fib_type(mut alts: Vec<Alt>, op: Op, right: &Expr, ctx: &mut Ctx<'_>) -> Vec<
         let mut u = a.clone();
         u.b.dst = u.b.dst.intersect(&unk);
         if !u.b.is_empty() {
-            u.why.push("fib daddr type: address types depend on the host's addresses".into());
+            u.why
+                .push("fib daddr type: address types depend on the host's addresses".into());
             out.push(u);
         }
     }
@@ -707,7 +713,11 @@ fn action_of(v: &Verdict, span: Span, ctx: &mut Ctx<'_>) -> (Action, Option<Stri
             ),
             None => {
                 ctx.error(
-                    if n.span == Span::default() { span } else { n.span },
+                    if n.span == Span::default() {
+                        span
+                    } else {
+                        n.span
+                    },
                     format!(
                         "`{}` names no chain of table `{} {}`",
                         n.v,
@@ -821,11 +831,21 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
                 let ls = match lefts(key, ctx) {
                     Ok(l) if l.iter().all(|l| matches!(l, Left::Dim(..))) => l,
                     Ok(_) => {
-                        emit(&alts, Action::Opaque, Some("a vmap on the mark or a fib lookup is not modelled"), &mut out);
+                        emit(
+                            &alts,
+                            Action::Opaque,
+                            Some("a vmap on the mark or a fib lookup is not modelled"),
+                            &mut out,
+                        );
                         return out;
                     }
                     Err(why) => {
-                        emit(&alts, Action::Opaque, Some(&format!("vmap: {why}")), &mut out);
+                        emit(
+                            &alts,
+                            Action::Opaque,
+                            Some(&format!("vmap: {why}")),
+                            &mut out,
+                        );
                         return out;
                     }
                 };
@@ -845,7 +865,11 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
                     match keys(map, &mut tmp) {
                         Ok(k) => k.into_iter().cloned().collect(),
                         Err(why) => {
-                            let w = if why.is_empty() { "a vmap that is not a map".to_string() } else { why };
+                            let w = if why.is_empty() {
+                                "a vmap that is not a map".to_string()
+                            } else {
+                                why
+                            };
                             emit(&alts, Action::Opaque, Some(&w), &mut out);
                             return out;
                         }
@@ -853,7 +877,11 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
                 };
                 for el in &els {
                     let Some(v) = el.data.as_ref().and_then(verdict_of_data) else {
-                        ctx.error(el.span, "a verdict map element without a verdict".into(), "not a verdict");
+                        ctx.error(
+                            el.span,
+                            "a verdict map element without a verdict".into(),
+                            "not a verdict",
+                        );
                         continue;
                     };
                     let (action, why) = action_of(&v, *span, ctx);
@@ -871,13 +899,15 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
                 return out;
             }
             Stmt::Nat {
-                kind,
-                addr,
-                port,
-                ..
+                kind, addr, port, ..
             } => {
                 if !ctx.nat {
-                    emit(&alts, Action::Opaque, Some("a NAT statement outside a `type nat` chain"), &mut out);
+                    emit(
+                        &alts,
+                        Action::Opaque,
+                        Some("a NAT statement outside a `type nat` chain"),
+                        &mut out,
+                    );
                     return out;
                 }
                 match translation(*kind, addr.as_ref(), port.as_ref(), ctx.family) {
@@ -889,10 +919,18 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
             }
             Stmt::Notrack(_) => match ctx.raw {
                 // before conntrack: the packet is UNTRACKED for every later chain
-                Some(true) => emit(&alts, Action::SetState(ConnState::Untracked), None, &mut out),
+                Some(true) => emit(
+                    &alts,
+                    Action::SetState(ConnState::Untracked),
+                    None,
+                    &mut out,
+                ),
                 // after it the packet already has its conntrack entry: no effect
                 Some(false) => {}
-                None => add_why(&mut alts, "`notrack` in a chain reached both before and after connection tracking"),
+                None => add_why(
+                    &mut alts,
+                    "`notrack` in a chain reached both before and after connection tracking",
+                ),
             },
             Stmt::Set { key, value, .. } => {
                 if matches!(key, Expr::Meta { key, .. } if key == "mark") {
@@ -905,17 +943,24 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
                 // other `set` statements (ct mark, priority, nftrace, ...) change nothing a
                 // later match of ours tests
             }
-            Stmt::Undecidable { what } => {
-                add_why(&mut alts, &format!("`{}` depends on the traffic at run time", what.v))
-            }
+            Stmt::Undecidable { what } => add_why(
+                &mut alts,
+                &format!("`{}` depends on the traffic at run time", what.v),
+            ),
             Stmt::Other(what) => {
                 let why = format!("`{}` is not modelled", what.v);
                 ctx.issues.push(ParseIssue {
                     kind: IssueKind::Undecidable,
                     span: what.span,
-                    message: format!("statement `{}` is not modelled; packets it could match are unknown", what.v),
+                    message: format!(
+                        "statement `{}` is not modelled; packets it could match are unknown",
+                        what.v
+                    ),
                     label: "not modelled".into(),
-                    help: Some("Portolan reports what this rule decides as unknown rather than guessing".into()),
+                    help: Some(
+                        "Portolan reports what this rule decides as unknown rather than guessing"
+                            .into(),
+                    ),
                 });
                 add_why(&mut alts, &why);
             }
