@@ -4,6 +4,7 @@
 
 pub mod ast;
 pub mod lower;
+pub mod text;
 
 use crate::formats::source::SourceText;
 use crate::formats::Parsed;
@@ -22,23 +23,21 @@ pub fn parse_json(src: &SourceText, json: &crate::formats::json::Json<'_>) -> Pa
 /// as not read.
 fn read_json(json: &crate::formats::json::Json<'_>) -> ast::Ruleset {
     let _ = json;
-    read_text("")
-}
-
-/// The text reader (branch `nft-text`, `text.rs`): until it is merged, the text is reported as
-/// not read.
-fn read_text(text: &str) -> ast::Ruleset {
-    let _ = text;
     ast::Ruleset {
         tables: Vec::new(),
         issues: vec![crate::formats::ParseIssue {
             kind: crate::formats::IssueKind::Undecidable,
             span: crate::model::Span::default(),
-            message: "nftables text is recognised but its reader is not in this build".into(),
+            message: "nftables JSON is recognised but its reader is not in this build".into(),
             label: "not read".into(),
             help: None,
         }],
     }
+}
+
+/// The text reader (`text.rs`).
+fn read_text(text: &str) -> ast::Ruleset {
+    text::parse(text)
 }
 
 /// A JSON document with a top-level `nftables` array (`nft -j list ruleset`).

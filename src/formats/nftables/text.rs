@@ -1,0 +1,1068 @@
+//! The text reader: `nft list ruleset` output (with `-a` handles) and `nftables.conf`-style
+//! scripts (`nft -f` input) into the AST. The grammar is `grammars/nftables.ebnf`.
+//!
+//! The text is cut into tokens (`lex.rs`), `define`s are substituted, then commands and blocks
+//! are read in order and applied to the tables gathered so far (`add`, `insert`, `delete`,
+//! `flush`), so the result is the ruleset the script leaves behind. Rules are read by
+//! `stmt.rs`. Nothing here panics; what cannot be read is a [`ParseIssue`] with a label on the
+//! bad token and reading goes on at the next line.
+
+mod lex;
+mod stmt;
+
+use std::collections::HashMap;
+
+use self::lex::{Kind, Tok};
+use self::stmt::{error, Cur};
+use super::ast::{BaseChain, Chain, Element, Ruleset, Set, Sp, Table, TableFamily};
+use crate::formats::{IssueKind, ParseIssue};
+use crate::model::Span;
+
+/// Read `nft list ruleset` text or an `nft -f` script.
+pub fn parse(text: &str) -> Ruleset {
+    let mut issues = Vec::new();
+    let toks = substitute(lex::lex(text), &mut issues);
+    let mut p = Parser {
+        toks: &toks,
+        i: 0,
+        out: Ruleset {
+            tables: Vec::new(),
+            issues,
+        },
+        dynamic_sets: Vec::new(),
+    };
+    p.script();
+    let dynamic = std::mem::take(&mut p.dynamic_sets);
+    for t in &mut p.out.tables {
+        for s in &mut t.sets {
+            if dynamic.contains(&s.name.v) {
+                s.dynamic = true;
+            }
+        }
+    }
+    p.out
+}
+
+/// The standard priority names of nft(8) for a family (bridge has its own table).
+pub fn named_priority(family: TableFamily, name: &str) -> Option<i32> {
+    Some(match (family, name) {
+        (TableFamily::Bridge, "dstnat") => -300,
+        (TableFamily::Bridge, "filter") => -200,
+        (TableFamily::Bridge, "out") => 100,
+        (TableFamily::Bridge, "srcnat") => 300,
+        (TableFamily::Bridge, _) => return None,
+        (_, "raw") => -300,
+        (_, "mangle") => -150,
+        (_, "dstnat") => -100,
+        (_, "filter") => 0,
+        (_, "security") => 50,
+        (_, "srcnat") => 100,
+        _ => return None,
+    })
+}
+
+fn undecidable(span: Span, message: impl Into<String>, label: impl Into<String>) -> ParseIssue {
+    ParseIssue {
+        kind: IssueKind::Undecidable,
+        span,
+        message: message.into(),
+        label: label.into(),
+        help: None,
+    }
+}
+
+fn stmt_start(prev: Option<&Tok>) -> bool {
+    prev.is_none_or(|t| {
+        matches!(t.kind, Kind::Newline | Kind::Handle)
+            || t.punct(";")
+            || t.punct("{")
+            || t.punct("}")
+    })
+}
+
+/// Replace every `$NAME` by the tokens of its `define` (defines read in order; a define may use
+/// earlier ones). An unknown `$NAME` is left for the reader to report where it is used.
+fn substitute(toks: Vec<Tok>, issues: &mut Vec<ParseIssue>) -> Vec<Tok> {
+    let mut defs: HashMap<String, Vec<Tok>> = HashMap::new();
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let is_def = (t.word("define") || t.word("redefine")) && stmt_start(out.last());
+        if is_def
+            && toks.get(i + 1).is_some_and(|n| n.kind == Kind::Word)
+            && toks.get(i + 2).is_some_and(|e| e.punct("="))
+        {
+            let name = toks[i + 1].text.clone();
+            out.extend(toks[i..i + 3].iter().cloned());
+            let mut j = i + 3;
+            let mut depth = 0usize;
+            let mut value = Vec::new();
+            while let Some(v) = toks.get(j) {
+                if depth == 0 && (v.kind == Kind::Newline || v.punct(";")) {
+                    break;
+                }
+                if v.punct("{") {
+                    depth += 1;
+                } else if v.punct("}") {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                if v.kind == Kind::Var {
+                    match defs.get(&v.text) {
+                        Some(d) => value.extend(d.iter().cloned()),
+                        None => value.push(v.clone()),
+                    }
+                } else if v.kind != Kind::Newline && v.kind != Kind::Handle {
+                    value.push(v.clone());
+                }
+                out.push(v.clone());
+                j += 1;
+            }
+            if value.is_empty() {
+                issues.push(error(
+                    toks[i + 1].span,
+                    format!("`define {name}` has no value"),
+                    "no value after `=`",
+                ));
+            }
+            defs.insert(name, value);
+            i = j;
+            continue;
+        }
+        if t.word("undefine") && stmt_start(out.last()) {
+            if let Some(n) = toks.get(i + 1) {
+                defs.remove(&n.text);
+            }
+        }
+        if t.kind == Kind::Var {
+            if let Some(d) = defs.get(&t.text) {
+                out.extend(d.iter().map(|x| Tok {
+                    orig: t.span,
+                    ..x.clone()
+                }));
+                i += 1;
+                continue;
+            }
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    out
+}
+
+struct Parser<'t> {
+    toks: &'t [Tok],
+    i: usize,
+    out: Ruleset,
+    dynamic_sets: Vec<String>,
+}
+
+/// What a command names: `[FAMILY] TABLE [CHAIN|SET]`.
+struct Target {
+    family: Sp<TableFamily>,
+    table: Sp<String>,
+    span: Span,
+}
+
+impl<'t> Parser<'t> {
+    fn peek(&self) -> Option<&'t Tok> {
+        self.toks.get(self.i)
+    }
+    fn peek_at(&self, n: usize) -> Option<&'t Tok> {
+        self.toks.get(self.i + n)
+    }
+    fn next(&mut self) -> Option<&'t Tok> {
+        let t = self.toks.get(self.i);
+        if t.is_some() {
+            self.i += 1;
+        }
+        t
+    }
+    fn end_span(&self) -> Span {
+        let s = self
+            .toks
+            .get(self.i.saturating_sub(1))
+            .map_or(Span::default(), |t| t.span);
+        Span::new(s.end, s.end)
+    }
+    fn here(&self) -> Span {
+        self.peek().map_or(self.end_span(), |t| t.span)
+    }
+    fn at_end_of_stmt(&self) -> bool {
+        self.peek()
+            .is_none_or(|t| t.kind == Kind::Newline || t.punct(";") || t.punct("}"))
+    }
+    /// Skip to the end of the statement (line end or `;` outside braces); a `}` closing the
+    /// enclosing block is left in place.
+    fn skip_stmt(&mut self) {
+        let mut depth = 0usize;
+        while let Some(t) = self.peek() {
+            if depth == 0 && (t.kind == Kind::Newline || t.punct(";")) {
+                return;
+            }
+            if t.punct("{") {
+                depth += 1;
+            } else if t.punct("}") {
+                if depth == 0 {
+                    return;
+                }
+                depth -= 1;
+            }
+            self.i += 1;
+        }
+    }
+    fn err_skip(&mut self, e: ParseIssue) {
+        self.out.issues.push(e);
+        self.skip_stmt();
+    }
+    fn name(&mut self, what: &str) -> Result<Sp<String>, ParseIssue> {
+        match self.peek() {
+            Some(t) if matches!(t.kind, Kind::Word | Kind::Str) => {
+                self.i += 1;
+                Ok(Sp::new(t.text.clone(), t.span))
+            }
+            Some(t) if t.kind == Kind::Var => Err(error(
+                t.span,
+                format!("`${}` is not defined", t.text),
+                "undefined variable",
+            )),
+            _ => Err(error(
+                self.here(),
+                format!("expected {what}"),
+                format!("{what} missing"),
+            )),
+        }
+    }
+
+    fn script(&mut self) {
+        while let Some(t) = self.peek() {
+            if matches!(t.kind, Kind::Newline | Kind::Handle) || t.punct(";") {
+                self.i += 1;
+                continue;
+            }
+            if let Err(e) = self.command() {
+                self.err_skip(e);
+            }
+            // A stray `}` at top level.
+            if let Some(t) = self.peek() {
+                if t.punct("}") {
+                    self.out
+                        .issues
+                        .push(error(t.span, "unmatched `}`", "nothing to close"));
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    fn command(&mut self) -> Result<(), ParseIssue> {
+        let Some(t) = self.next() else { return Ok(()) };
+        if t.kind != Kind::Word {
+            return Err(error(
+                t.span,
+                format!("unexpected `{}`", t.text),
+                "expected a command",
+            ));
+        }
+        match t.text.as_str() {
+            "table" => self.add_table(t.span),
+            "add" | "create" | "insert" | "replace" => {
+                let what = self.name("what to add")?;
+                match what.v.as_str() {
+                    "table" => self.add_table(t.span),
+                    "chain" => self.add_chain(t.span),
+                    "rule" => self.add_rule(t),
+                    "set" | "map" => self.add_set(t.span),
+                    "element" => self.add_element(),
+                    _ if t.text == "insert" || t.text == "replace" => Err(error(
+                        what.span,
+                        format!("`{} {}` is not a command", t.text, what.v),
+                        "expected `rule`",
+                    )),
+                    _ => {
+                        // counters, quotas, flowtables, ct helpers, ...: stateful objects, not filtering.
+                        self.skip_stmt();
+                        Ok(())
+                    }
+                }
+            }
+            "chain" => self.add_chain(t.span),
+            "rule" => self.add_rule(t),
+            "set" | "map" => self.add_set(t.span),
+            "element" => self.add_element(),
+            "delete" | "destroy" | "flush" => self.delete(t),
+            "include" => {
+                let f = self.name("a file name")?;
+                self.out.issues.push(ParseIssue {
+                    help: Some(
+                        "give the included file to portolan as well, or paste its content here"
+                            .into(),
+                    ),
+                    ..undecidable(
+                        join(t.span, f.span),
+                        format!("`include \"{}\"` is not followed", f.v),
+                        "not read",
+                    )
+                });
+                self.skip_stmt();
+                Ok(())
+            }
+            "define" | "redefine" | "undefine" => {
+                self.skip_stmt();
+                Ok(())
+            }
+            _ => Err(error(
+                t.span,
+                format!("`{}` is not an nft command", t.text),
+                "unknown command",
+            )),
+        }
+    }
+
+    /// `[FAMILY] NAME`; `ip` when no family is written.
+    fn target(&mut self) -> Result<Target, ParseIssue> {
+        let t = self
+            .peek()
+            .ok_or_else(|| error(self.end_span(), "expected a table name", "table missing"))?;
+        let next_is_name = self
+            .peek_at(1)
+            .is_some_and(|n| matches!(n.kind, Kind::Word | Kind::Str));
+        let (family, start) = match TableFamily::parse(&t.text) {
+            Some(f) if t.kind == Kind::Word && next_is_name => {
+                self.i += 1;
+                (Sp::new(f, t.span), t.span)
+            }
+            _ => (
+                Sp::new(TableFamily::Ip, Span::new(t.span.start, t.span.start)),
+                t.span,
+            ),
+        };
+        let table = self.name("a table name")?;
+        Ok(Target {
+            family,
+            span: join(start, table.span),
+            table,
+        })
+    }
+
+    fn table_index(&mut self, tg: &Target, create: bool) -> Option<usize> {
+        let found = self
+            .out
+            .tables
+            .iter()
+            .position(|t| t.family.v == tg.family.v && t.name.v == tg.table.v);
+        if found.is_some() || !create {
+            return found;
+        }
+        self.out.tables.push(Table {
+            family: tg.family.clone(),
+            name: tg.table.clone(),
+            span: tg.span,
+            chains: Vec::new(),
+            sets: Vec::new(),
+            handle: None,
+        });
+        Some(self.out.tables.len() - 1)
+    }
+
+    fn no_table(&self, tg: &Target) -> ParseIssue {
+        error(
+            tg.span,
+            format!("no table {} {}", tg.family.v.name(), tg.table.v),
+            "table not declared before",
+        )
+    }
+
+    fn add_table(&mut self, start: Span) -> Result<(), ParseIssue> {
+        let mut tg = self.target()?;
+        tg.span = join(start, tg.span);
+        let ti = self.table_index(&tg, true).unwrap_or(0);
+        if self.peek().is_some_and(|t| t.punct("{")) {
+            self.i += 1;
+            self.table_body(ti);
+        }
+        Ok(())
+    }
+
+    fn table_body(&mut self, ti: usize) {
+        let mut first = true;
+        loop {
+            let Some(t) = self.peek() else {
+                self.out.issues.push(error(
+                    self.end_span(),
+                    "the table's `{` is not closed",
+                    "expected `}`",
+                ));
+                return;
+            };
+            if t.kind == Kind::Handle {
+                if first {
+                    self.out.tables[ti].handle = t.text.parse().ok();
+                }
+                self.i += 1;
+                continue;
+            }
+            first = false;
+            if t.kind == Kind::Newline || t.punct(";") {
+                self.i += 1;
+                continue;
+            }
+            if t.punct("}") {
+                self.i += 1;
+                return;
+            }
+            self.i += 1;
+            let r = match t.text.as_str() {
+                "chain" if t.kind == Kind::Word => self
+                    .name("a chain name")
+                    .map(|n| self.chain_decl(ti, n, t.span)),
+                "set" | "map" if t.kind == Kind::Word => self
+                    .name("a set name")
+                    .and_then(|n| self.set_decl(ti, n, t.span)),
+                "include" if t.kind == Kind::Word => {
+                    self.i -= 1;
+                    self.command()
+                }
+                "define" | "redefine" | "undefine" | "flags" | "comment"
+                    if t.kind == Kind::Word =>
+                {
+                    self.skip_stmt();
+                    Ok(())
+                }
+                "flowtable" | "counter" | "quota" | "limit" | "ct" | "secmark" | "synproxy"
+                | "tunnel"
+                    if t.kind == Kind::Word =>
+                {
+                    self.skip_stmt();
+                    Ok(())
+                }
+                _ => Err(error(
+                    t.span,
+                    format!("`{}` does not belong in a table", t.text),
+                    "expected chain, set or map",
+                )),
+            };
+            if let Err(e) = r {
+                self.err_skip(e);
+            }
+        }
+    }
+
+    fn chain_index(
+        &mut self,
+        ti: usize,
+        name: &Sp<String>,
+        span: Span,
+        create: bool,
+    ) -> Option<usize> {
+        let chains = &mut self.out.tables[ti].chains;
+        if let Some(c) = chains.iter().position(|c| c.name.v == name.v) {
+            return Some(c);
+        }
+        if !create {
+            return None;
+        }
+        chains.push(Chain {
+            name: name.clone(),
+            span,
+            base: None,
+            rules: Vec::new(),
+            handle: None,
+        });
+        Some(chains.len() - 1)
+    }
+
+    fn chain_decl(&mut self, ti: usize, name: Sp<String>, start: Span) {
+        let ci = self
+            .chain_index(ti, &name, join(start, name.span), true)
+            .unwrap_or(0);
+        if self.peek().is_some_and(|t| t.punct("{")) {
+            self.i += 1;
+            self.chain_body(ti, ci);
+        }
+    }
+
+    fn chain_body(&mut self, ti: usize, ci: usize) {
+        let family = self.out.tables[ti].family.v;
+        let mut first = true;
+        loop {
+            let Some(t) = self.peek() else {
+                self.out.issues.push(error(
+                    self.end_span(),
+                    "the chain's `{` is not closed",
+                    "expected `}`",
+                ));
+                return;
+            };
+            if t.kind == Kind::Handle {
+                if first {
+                    self.out.tables[ti].chains[ci].handle = t.text.parse().ok();
+                }
+                self.i += 1;
+                continue;
+            }
+            first = false;
+            if t.kind == Kind::Newline || t.punct(";") {
+                self.i += 1;
+                continue;
+            }
+            if t.punct("}") {
+                self.i += 1;
+                return;
+            }
+            let r = if t.word("type") && self.peek_at(2).is_some_and(|h| h.word("hook")) {
+                self.i += 1;
+                self.base_spec(family)
+                    .map(|b| self.out.tables[ti].chains[ci].base = Some(b))
+            } else if t.word("policy") {
+                self.i += 1;
+                self.name("a policy")
+                    .map(|p| match &mut self.out.tables[ti].chains[ci].base {
+                        Some(b) => b.policy = Some(p),
+                        None => self.out.issues.push(error(
+                            p.span,
+                            "`policy` in a chain with no hook",
+                            "not a base chain",
+                        )),
+                    })
+            } else if (t.word("comment")
+                && self
+                    .peek_at(2)
+                    .is_none_or(|n| n.kind == Kind::Newline || n.punct(";") || n.punct("}")))
+                || t.word("devices")
+            {
+                self.skip_stmt();
+                Ok(())
+            } else {
+                self.rule_line(ti, ci, None)
+            };
+            if let Err(e) = r {
+                self.err_skip(e);
+            }
+        }
+    }
+
+    /// `type KIND hook HOOK [device D] priority P` (the `;` and the policy are separate).
+    fn base_spec(&mut self, family: TableFamily) -> Result<BaseChain, ParseIssue> {
+        let kind = self.name("a chain type")?;
+        self.i += 1; // `hook`
+        let hook = self.name("a hook")?;
+        let mut device = None;
+        let mut priority = None;
+        while !self.at_end_of_stmt() {
+            let t = self
+                .next()
+                .ok_or_else(|| error(self.end_span(), "expected `priority`", "missing"))?;
+            match t.text.as_str() {
+                "device" => device = Some(self.name("a device")?),
+                "devices" => {
+                    self.skip_stmt();
+                }
+                "priority" => priority = Some(self.priority(family)?),
+                _ => {
+                    return Err(error(
+                        t.span,
+                        format!("unexpected `{}` in a base chain's type", t.text),
+                        "expected `priority`",
+                    ))
+                }
+            }
+        }
+        let priority = priority.ok_or_else(|| {
+            error(
+                join(kind.span, hook.span),
+                "a base chain needs a `priority`",
+                "no priority",
+            )
+        })?;
+        Ok(BaseChain {
+            kind,
+            hook,
+            priority,
+            policy: None,
+            device,
+        })
+    }
+
+    fn priority(&mut self, family: TableFamily) -> Result<Sp<i32>, ParseIssue> {
+        let t = self.name("a priority")?;
+        let base = match t.v.parse::<i32>() {
+            Ok(n) => n,
+            Err(_) => named_priority(family, &t.v).ok_or_else(|| {
+                error(
+                    t.span,
+                    format!(
+                        "`{}` is not a priority of the {} family",
+                        t.v,
+                        family.name()
+                    ),
+                    "unknown priority",
+                )
+            })?,
+        };
+        let mut span = t.span;
+        let mut value = base;
+        if let Some(op) = self.peek().filter(|o| o.punct("+") || o.word("-")) {
+            let n = self
+                .peek_at(1)
+                .filter(|n| n.kind == Kind::Word)
+                .and_then(|n| n.text.parse::<i32>().ok().map(|v| (v, n.span)));
+            if let Some((n, s)) = n {
+                self.i += 2;
+                value = if op.text == "+" {
+                    base.saturating_add(n)
+                } else {
+                    base.saturating_sub(n)
+                };
+                span = join(span, s);
+            }
+        } else if let Some(n) = self
+            .peek()
+            .filter(|n| n.kind == Kind::Word && n.text.starts_with('-'))
+            .and_then(|n| n.text.parse::<i32>().ok().map(|v| (v, n.span)))
+        {
+            // `filter -10`
+            self.i += 1;
+            value = base.saturating_add(n.0);
+            span = join(span, n.1);
+        }
+        Ok(Sp::new(value, span))
+    }
+
+    /// One rule from here to the end of its line (braces may span lines); appended to the
+    /// chain, or placed by `at`.
+    fn rule_line(&mut self, ti: usize, ci: usize, at: Option<Place>) -> Result<(), ParseIssue> {
+        let start = self.i;
+        let mut depth = 0usize;
+        let mut handle = None;
+        let mut toks: Vec<Tok> = Vec::new();
+        while let Some(t) = self.peek() {
+            if depth == 0 && (t.kind == Kind::Newline || t.punct(";") || t.punct("}")) {
+                break;
+            }
+            if t.punct("{") {
+                depth += 1;
+            } else if t.punct("}") {
+                depth -= 1;
+            }
+            self.i += 1;
+            if t.kind == Kind::Handle {
+                if depth == 0 {
+                    handle = t.text.parse().ok();
+                }
+                continue;
+            }
+            if t.kind != Kind::Newline {
+                toks.push(t.clone());
+            }
+        }
+        if toks.is_empty() {
+            return Ok(());
+        }
+        let span = self.toks[start..self.i]
+            .iter()
+            .filter(|t| t.kind != Kind::Handle && t.kind != Kind::Newline)
+            .map(|t| t.orig)
+            .reduce(join)
+            .unwrap_or_default();
+        let mut cur = Cur {
+            toks: &toks,
+            i: 0,
+            dynamic_sets: Vec::new(),
+        };
+        let rule = cur.rule(span, handle);
+        self.dynamic_sets.append(&mut cur.dynamic_sets);
+        let rule = rule.map_err(|e| {
+            // `$var`s report at their use.
+            e
+        })?;
+        let rules = &mut self.out.tables[ti].chains[ci].rules;
+        match at {
+            None => rules.push(rule),
+            Some(Place::Front) => rules.insert(0, rule),
+            Some(Place::Before(i)) => rules.insert(i.min(rules.len()), rule),
+            Some(Place::After(i)) => rules.insert((i + 1).min(rules.len()), rule),
+        }
+        Ok(())
+    }
+
+    fn add_chain(&mut self, start: Span) -> Result<(), ParseIssue> {
+        let tg = self.target()?;
+        let name = self.name("a chain name")?;
+        let ti = self.table_index(&tg, true).unwrap_or(0);
+        self.chain_decl(ti, name, start);
+        Ok(())
+    }
+
+    fn add_set(&mut self, start: Span) -> Result<(), ParseIssue> {
+        let tg = self.target()?;
+        let name = self.name("a set name")?;
+        let ti = self.table_index(&tg, true).unwrap_or(0);
+        self.set_decl(ti, name, start)
+    }
+
+    /// `add|insert rule [FAMILY] TABLE CHAIN [position N | handle N | index N] STATEMENTS`
+    fn add_rule(&mut self, cmd: &Tok) -> Result<(), ParseIssue> {
+        let tg = self.target()?;
+        let chain = self.name("a chain name")?;
+        let ti = self
+            .table_index(&tg, false)
+            .ok_or_else(|| self.no_table(&tg))?;
+        let ci = self
+            .chain_index(ti, &chain, chain.span, false)
+            .ok_or_else(|| {
+                error(
+                    chain.span,
+                    format!("no chain `{}` in table {}", chain.v, tg.table.v),
+                    "chain not declared before",
+                )
+            })?;
+        let insert = cmd.text == "insert";
+        let mut at = insert.then_some(Place::Front);
+        if let Some(k) = self.peek().filter(|k| {
+            matches!(k.text.as_str(), "position" | "handle" | "index") && k.kind == Kind::Word
+        }) {
+            self.i += 1;
+            let n = self.name("a number")?;
+            let num: u64 = n.v.parse().map_err(|_| {
+                error(
+                    n.span,
+                    format!("`{}` is not a number", n.v),
+                    "expected a number",
+                )
+            })?;
+            let rules = &self.out.tables[ti].chains[ci].rules;
+            let idx = if k.text == "index" {
+                usize::try_from(num).ok()
+            } else {
+                rules.iter().position(|r| r.handle == Some(num))
+            };
+            match idx {
+                Some(i) if insert => at = Some(Place::Before(i)),
+                Some(i) => at = Some(Place::After(i)),
+                None => self.out.issues.push(undecidable(
+                    n.span,
+                    format!(
+                        "no rule with {} {} in chain `{}`: the rule is placed at the {}",
+                        k.text,
+                        num,
+                        chain.v,
+                        if insert { "start" } else { "end" }
+                    ),
+                    "position not known",
+                )),
+            }
+            if cmd.text == "replace" {
+                if let Some(i) = idx.filter(|&i| i < self.out.tables[ti].chains[ci].rules.len()) {
+                    self.out.tables[ti].chains[ci].rules.remove(i);
+                    at = Some(Place::Before(i));
+                }
+            }
+        }
+        self.rule_line(ti, ci, at)
+    }
+
+    /// `add element [FAMILY] TABLE SET { ... }`
+    fn add_element(&mut self) -> Result<(), ParseIssue> {
+        let tg = self.target()?;
+        let set = self.name("a set name")?;
+        let els = self.brace_elements()?;
+        let ti = self
+            .table_index(&tg, false)
+            .ok_or_else(|| self.no_table(&tg))?;
+        match self.out.tables[ti]
+            .sets
+            .iter_mut()
+            .find(|s| s.name.v == set.v)
+        {
+            Some(s) => s.elements.extend(els),
+            None => {
+                return Err(error(
+                    set.span,
+                    format!("no set `{}` in table {}", set.v, tg.table.v),
+                    "set not declared before",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn brace_elements(&mut self) -> Result<Vec<Element>, ParseIssue> {
+        let start = self.i;
+        if !self.peek().is_some_and(|t| t.punct("{")) {
+            return Err(error(
+                self.here(),
+                "expected `{`",
+                "elements start with `{`",
+            ));
+        }
+        // Through the matching `}` (line ends inside do not matter).
+        let mut depth = 0usize;
+        let mut end = self.toks.len();
+        for (j, t) in self.toks.iter().enumerate().skip(start) {
+            if t.punct("{") {
+                depth += 1;
+            } else if t.punct("}") {
+                depth -= 1;
+                if depth == 0 {
+                    end = j + 1;
+                    break;
+                }
+            }
+        }
+        let toks: Vec<Tok> = self.toks[start + 1..end]
+            .iter()
+            .filter(|t| !matches!(t.kind, Kind::Newline | Kind::Handle))
+            .cloned()
+            .collect();
+        self.i = end;
+        let mut cur = Cur {
+            toks: &toks,
+            i: 0,
+            dynamic_sets: Vec::new(),
+        };
+        cur.elements()
+    }
+
+    /// `delete|destroy|flush ruleset|table|chain|set|map|rule|element ...`
+    fn delete(&mut self, cmd: &Tok) -> Result<(), ParseIssue> {
+        let what = self.name("what to delete")?;
+        let flush = cmd.text == "flush";
+        if what.v == "ruleset" {
+            if flush || cmd.text != "flush" {
+                self.out.tables.retain(|_| false);
+            }
+            self.skip_stmt();
+            return Ok(());
+        }
+        let tg = self.target()?;
+        let ti = self.table_index(&tg, false);
+        let ti = match ti {
+            Some(ti) => ti,
+            None if cmd.text == "destroy" || flush => {
+                self.skip_stmt();
+                return Ok(());
+            }
+            None => return Err(self.no_table(&tg)),
+        };
+        let table = &mut self.out.tables[ti];
+        match what.v.as_str() {
+            "table" if flush => {
+                for c in &mut table.chains {
+                    c.rules.clear();
+                }
+                for s in &mut table.sets {
+                    s.elements.clear();
+                }
+            }
+            "table" => {
+                self.out.tables.remove(ti);
+            }
+            "chain" | "rule" => {
+                let name = self.name("a chain name")?;
+                let table = &mut self.out.tables[ti];
+                let Some(ci) = table.chains.iter().position(|c| c.name.v == name.v) else {
+                    if cmd.text == "destroy" {
+                        self.skip_stmt();
+                        return Ok(());
+                    }
+                    return Err(error(
+                        name.span,
+                        format!("no chain `{}`", name.v),
+                        "chain not declared before",
+                    ));
+                };
+                if what.v == "rule" {
+                    self.i += 1; // `handle`
+                    let n = self.name("a rule handle")?;
+                    let h: Option<u64> = n.v.parse().ok();
+                    let rules = &mut self.out.tables[ti].chains[ci].rules;
+                    match rules
+                        .iter()
+                        .position(|r| r.handle.is_some() && r.handle == h)
+                    {
+                        Some(i) => {
+                            rules.remove(i);
+                        }
+                        None => self.out.issues.push(undecidable(
+                            n.span,
+                            format!("no rule with handle {} to delete", n.v),
+                            "rule not known",
+                        )),
+                    }
+                } else if flush {
+                    table.chains[ci].rules.clear();
+                } else {
+                    table.chains.remove(ci);
+                }
+            }
+            "set" | "map" | "element" => {
+                let name = self.name("a set name")?;
+                let table = &mut self.out.tables[ti];
+                if let Some(si) = table.sets.iter().position(|s| s.name.v == name.v) {
+                    if flush {
+                        table.sets[si].elements.clear();
+                    } else if what.v == "element" {
+                        self.out.issues.push(undecidable(
+                            name.span,
+                            format!("`delete element` on set `{}` is not applied", name.v),
+                            "elements kept",
+                        ));
+                    } else {
+                        table.sets.remove(si);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.skip_stmt();
+        Ok(())
+    }
+
+    /// `set NAME { type ...; flags ...; elements = { ... } }` (or `map`).
+    fn set_decl(&mut self, ti: usize, name: Sp<String>, start: Span) -> Result<(), ParseIssue> {
+        if !self.peek().is_some_and(|t| t.punct("{")) {
+            return Err(error(
+                self.here(),
+                "expected `{` after the set's name",
+                "set body missing",
+            ));
+        }
+        self.i += 1;
+        let mut set = Set {
+            name,
+            span: start,
+            key_type: Vec::new(),
+            data_type: None,
+            flags: Vec::new(),
+            elements: Vec::new(),
+            dynamic: false,
+        };
+        loop {
+            let Some(t) = self.next() else {
+                self.out.issues.push(error(
+                    self.end_span(),
+                    "the set's `{` is not closed",
+                    "expected `}`",
+                ));
+                break;
+            };
+            if matches!(t.kind, Kind::Newline | Kind::Handle) || t.punct(";") {
+                continue;
+            }
+            if t.punct("}") {
+                set.span = join(start, t.span);
+                break;
+            }
+            let r: Result<(), ParseIssue> = match t.text.as_str() {
+                "type" | "typeof" => {
+                    self.set_type(&mut set);
+                    Ok(())
+                }
+                "flags" => {
+                    while let Some(f) = self.peek().filter(|f| f.kind == Kind::Word) {
+                        self.i += 1;
+                        if matches!(f.text.as_str(), "dynamic" | "timeout") {
+                            set.dynamic = true;
+                        }
+                        set.flags.push(Sp::new(f.text.clone(), f.span));
+                        if !self.peek().is_some_and(|c| c.punct(",")) {
+                            break;
+                        }
+                        self.i += 1;
+                    }
+                    Ok(())
+                }
+                "timeout" => {
+                    set.dynamic = true;
+                    self.skip_stmt();
+                    Ok(())
+                }
+                "elements" => {
+                    if self.peek().is_some_and(|e| e.punct("=")) {
+                        self.i += 1;
+                    }
+                    self.brace_elements().map(|els| set.elements.extend(els))
+                }
+                _ => {
+                    // size, policy, counter, auto-merge, gc-interval, comment: no effect on matching.
+                    self.skip_stmt();
+                    Ok(())
+                }
+            };
+            if let Err(e) = r {
+                self.err_skip(e);
+            }
+        }
+        let set_ti = &mut self.out.tables[ti].sets;
+        match set_ti.iter_mut().find(|s| s.name.v == set.name.v) {
+            Some(old) => {
+                old.elements.append(&mut set.elements);
+                old.dynamic |= set.dynamic;
+            }
+            None => set_ti.push(set),
+        }
+        Ok(())
+    }
+
+    /// `type A . B [: C . D]` / `typeof ip saddr . tcp dport [: verdict]`
+    fn set_type(&mut self, set: &mut Set) {
+        let mut parts: Vec<Sp<String>> = Vec::new();
+        let mut cur: Option<Sp<String>> = None;
+        let mut data: Option<Sp<String>> = None;
+        let mut in_data = false;
+        while !self.at_end_of_stmt() {
+            let Some(t) = self.next() else { break };
+            if t.word(":") {
+                if let Some(c) = cur.take() {
+                    parts.push(c);
+                }
+                in_data = true;
+                continue;
+            }
+            if in_data {
+                data = Some(match data.take() {
+                    Some(d) => Sp::new(format!("{} {}", d.v, t.text), join(d.span, t.span)),
+                    None => Sp::new(t.text.clone(), t.span),
+                });
+                continue;
+            }
+            if t.word(".") {
+                if let Some(c) = cur.take() {
+                    parts.push(c);
+                }
+                continue;
+            }
+            cur = Some(match cur.take() {
+                Some(c) => Sp::new(format!("{} {}", c.v, t.text), join(c.span, t.span)),
+                None => Sp::new(t.text.clone(), t.span),
+            });
+        }
+        if let Some(c) = cur {
+            parts.push(c);
+        }
+        set.key_type = parts;
+        set.data_type = data;
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Front,
+    Before(usize),
+    After(usize),
+}
+
+fn join(a: Span, b: Span) -> Span {
+    if b.end >= a.start {
+        Span::new(a.start.min(b.start), b.end.max(a.end))
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests;
