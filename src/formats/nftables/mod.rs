@@ -3,6 +3,7 @@
 //! semantics (`lower.rs`).
 
 pub mod ast;
+pub mod json;
 pub mod lower;
 pub mod text;
 
@@ -19,20 +20,9 @@ pub fn parse_json(src: &SourceText, json: &crate::formats::json::Json<'_>) -> Pa
     lower::lower(&read_json(json), src)
 }
 
-/// The JSON reader (branch `nft-json`, `json.rs`): until it is merged, the document is reported
-/// as not read.
+/// The JSON reader (`json.rs`).
 fn read_json(json: &crate::formats::json::Json<'_>) -> ast::Ruleset {
-    let _ = json;
-    ast::Ruleset {
-        tables: Vec::new(),
-        issues: vec![crate::formats::ParseIssue {
-            kind: crate::formats::IssueKind::Undecidable,
-            span: crate::model::Span::default(),
-            message: "nftables JSON is recognised but its reader is not in this build".into(),
-            label: "not read".into(),
-            help: None,
-        }],
-    }
+    json::parse(json)
 }
 
 /// The text reader (`text.rs`).
@@ -42,7 +32,7 @@ fn read_text(text: &str) -> ast::Ruleset {
 
 /// A JSON document with a top-level `nftables` array (`nft -j list ruleset`).
 pub fn sniff_json(json: &crate::formats::json::Json<'_>) -> bool {
-    json.get("nftables").and_then(|a| a.as_array()).is_some()
+    json::is_nftables_json(json)
 }
 
 /// Text that is nftables: a `table FAMILY NAME {` block, a script's `flush ruleset` or `add`
