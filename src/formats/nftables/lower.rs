@@ -313,13 +313,20 @@ fn lower_family(
         };
         let names: Vec<String> = stages_at(&[main])
             .iter()
-            .map(|s| policies[s.policy].chains[s.chain].name.clone())
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    policies[s.policy].name, policies[s.policy].chains[s.chain].name
+                )
+            })
             .collect();
         pipelines.push(Pipeline {
+            // `ipv4: inet early input + inet late input`: the family, then the base chains of the
+            // hook in the order they run
             name: if names.is_empty() {
-                format!("{} {main}", family_name(family))
+                format!("{}: no {main} chain", family_name(family))
             } else {
-                names.join(" + ")
+                format!("{}: {}", family_name(family), names.join(" + "))
             },
             hook: *hook,
             stages,

@@ -45,6 +45,8 @@ pub fn sniff_text(first_line: &str) -> bool {
     let w: Vec<&str> = l.split_whitespace().collect();
     match w.as_slice() {
         ["table", fam, _name, "{", ..] => ast::TableFamily::parse(fam).is_some(),
+        // `table inet fw4` as a command (fw4 opens its script so)
+        ["table", fam, _name] => ast::TableFamily::parse(fam).is_some(),
         ["flush", "ruleset", ..] => true,
         ["add" | "create" | "insert" | "flush" | "delete", "table" | "chain" | "rule" | "set" | "map" | "element", ..] => {
             true
