@@ -77,7 +77,7 @@ enum Dim {
 enum Left {
     /// A packet box dimension, and what the expression implies by itself (`tcp dport` implies
     /// TCP, `ip saddr` an IPv4 packet).
-    Dim(Dim, PacketBox),
+    Dim(Dim, Box<PacketBox>),
     Mark,
     FibType,
 }
@@ -102,36 +102,39 @@ fn left_one(e: &Expr, ctx: &Ctx<'_>) -> Result<Left, String> {
     let fam = ctx.family;
     Ok(match e {
         Expr::Payload { proto, field, .. } => match (proto.as_str(), field.as_str()) {
-            ("ip", "saddr") => Left::Dim(Dim::Src, family_only(fam, Family::V4)),
-            ("ip", "daddr") => Left::Dim(Dim::Dst, family_only(fam, Family::V4)),
-            ("ip6", "saddr") => Left::Dim(Dim::Src, family_only(fam, Family::V6)),
-            ("ip6", "daddr") => Left::Dim(Dim::Dst, family_only(fam, Family::V6)),
-            ("ip", "protocol") => Left::Dim(Dim::Proto, family_only(fam, Family::V4)),
-            ("ip6", "nexthdr") => Left::Dim(Dim::Proto, family_only(fam, Family::V6)),
+            ("ip", "saddr") => Left::Dim(Dim::Src, Box::new(family_only(fam, Family::V4))),
+            ("ip", "daddr") => Left::Dim(Dim::Dst, Box::new(family_only(fam, Family::V4))),
+            ("ip6", "saddr") => Left::Dim(Dim::Src, Box::new(family_only(fam, Family::V6))),
+            ("ip6", "daddr") => Left::Dim(Dim::Dst, Box::new(family_only(fam, Family::V6))),
+            ("ip", "protocol") => Left::Dim(Dim::Proto, Box::new(family_only(fam, Family::V4))),
+            ("ip6", "nexthdr") => Left::Dim(Dim::Proto, Box::new(family_only(fam, Family::V6))),
             (p @ ("tcp" | "udp" | "udplite" | "sctp" | "dccp"), f @ ("sport" | "dport")) => {
                 let n = ports::parse_protocol(p).map_err(|e| e.to_string())?;
                 let mut b = PacketBox::full();
                 b.proto = n;
-                Left::Dim(if f == "sport" { Dim::Sport } else { Dim::Dport }, b)
+                Left::Dim(
+                    if f == "sport" { Dim::Sport } else { Dim::Dport },
+                    Box::new(b),
+                )
             }
             ("th", f @ ("sport" | "dport")) => Left::Dim(
                 if f == "sport" { Dim::Sport } else { Dim::Dport },
-                proto_only(&TH_PROTOS),
+                Box::new(proto_only(&TH_PROTOS)),
             ),
-            ("icmp", "type") => Left::Dim(Dim::Icmp { v6: false }, proto_only(&[1])),
-            ("icmpv6", "type") => Left::Dim(Dim::Icmp { v6: true }, proto_only(&[58])),
+            ("icmp", "type") => Left::Dim(Dim::Icmp { v6: false }, Box::new(proto_only(&[1]))),
+            ("icmpv6", "type") => Left::Dim(Dim::Icmp { v6: true }, Box::new(proto_only(&[58]))),
             (p, f) => return Err(format!("`{p} {f}` is not modelled")),
         },
         Expr::Meta { key, .. } => match key.as_str() {
-            "l4proto" => Left::Dim(Dim::Proto, PacketBox::full()),
-            "iifname" | "iif" => Left::Dim(Dim::Iif, PacketBox::full()),
-            "oifname" | "oif" => Left::Dim(Dim::Oif, PacketBox::full()),
-            "nfproto" => Left::Dim(Dim::NfProto, PacketBox::full()),
+            "l4proto" => Left::Dim(Dim::Proto, Box::new(PacketBox::full())),
+            "iifname" | "iif" => Left::Dim(Dim::Iif, Box::new(PacketBox::full())),
+            "oifname" | "oif" => Left::Dim(Dim::Oif, Box::new(PacketBox::full())),
+            "nfproto" => Left::Dim(Dim::NfProto, Box::new(PacketBox::full())),
             "mark" => Left::Mark,
             k => return Err(format!("`meta {k}` is not modelled")),
         },
         Expr::Ct { key, dir: None, .. } if key == "state" => {
-            Left::Dim(Dim::State, PacketBox::full())
+            Left::Dim(Dim::State, Box::new(PacketBox::full()))
         }
         Expr::Ct { key, dir, .. } => {
             return Err(match dir {
