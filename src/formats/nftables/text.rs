@@ -488,6 +488,7 @@ impl<'t> Parser<'t> {
     fn chain_body(&mut self, ti: usize, ci: usize) {
         let family = self.out.tables[ti].family.v;
         let mut first = true;
+        let mut base_failed = false;
         loop {
             let Some(t) = self.peek() else {
                 self.out.issues.push(error(
@@ -515,13 +516,16 @@ impl<'t> Parser<'t> {
             }
             let r = if t.word("type") && self.peek_at(2).is_some_and(|h| h.word("hook")) {
                 self.i += 1;
-                self.base_spec(family)
-                    .map(|b| self.out.tables[ti].chains[ci].base = Some(b))
+                let b = self.base_spec(family);
+                base_failed = b.is_err();
+                b.map(|b| self.out.tables[ti].chains[ci].base = Some(b))
             } else if t.word("policy") {
                 self.i += 1;
                 self.name("a policy")
                     .map(|p| match &mut self.out.tables[ti].chains[ci].base {
                         Some(b) => b.policy = Some(p),
+                        // The type line was reported already.
+                        None if base_failed => {}
                         None => self.out.issues.push(error(
                             p.span,
                             "`policy` in a chain with no hook",
