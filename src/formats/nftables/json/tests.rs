@@ -1,5 +1,7 @@
 use super::*;
 use crate::formats::json;
+use crate::formats::nftables::ast::{NatKind, Op, Verdict};
+use crate::formats::IssueKind;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/nftables/");
 
@@ -517,4 +519,37 @@ mod hostile {
             }
         }
     }
+}
+
+/// Every `*.json-nft` dump under `NFT_JSON_DIR` (e.g. nftables' `tests/shell/testcases`) reads
+/// with no parse error: `NFT_JSON_DIR=... cargo nextest run --run-ignored only json_dumps`.
+#[test]
+#[ignore]
+fn json_dumps_of_a_directory() {
+    let Ok(dir) = std::env::var("NFT_JSON_DIR") else {
+        return;
+    };
+    let mut stack = vec![std::path::PathBuf::from(dir)];
+    let mut bad = Vec::new();
+    let mut n = 0;
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.to_string_lossy().ends_with(".json-nft") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let Ok(doc) = json::parse(&text) else {
+                continue;
+            };
+            n += 1;
+            for i in errors(&parse(&doc)) {
+                bad.push(format!(
+                    "{}: {} [{}]",
+                    p.display(),
+                    i.message,
+                    &text[i.span.start..i.span.end.min(i.span.start + 120)]
+                ));
+            }
+        }
+    }
+    assert!(n > 0 && bad.is_empty(), "{n} files; {}", bad.join("\n"));
 }

@@ -24,10 +24,7 @@
 //! Z001 at the offending value and the rest is read; a malformed statement also stays in its rule
 //! as [`Stmt::Other`], so the rule is undecidable rather than credited with less than it says.
 
-use super::ast::{
-    BaseChain, Chain, Element, Expr, NatKind, Op, Rule, Ruleset, Set, Sp, Stmt, Table, TableFamily,
-    Verdict,
-};
+use super::ast::{BaseChain, Chain, Expr, Rule, Ruleset, Set, Sp, Stmt, Table, TableFamily};
 use crate::formats::json::fields::{describe, member, parse_error};
 use crate::formats::json::{Json, Kind};
 use crate::formats::{IssueKind, ParseIssue};
@@ -113,7 +110,7 @@ impl Reader {
     }
 
     /// A required string member, or a Z001 (at the value, or at the object when it is missing).
-    fn req_str<'j>(&mut self, obj: &'j Json<'_>, key: &str, what: &str) -> Option<Sp<String>> {
+    fn req_str(&mut self, obj: &Json<'_>, key: &str, what: &str) -> Option<Sp<String>> {
         match member(obj, key) {
             Some(v) => match v.as_str() {
                 Some(s) => Some(Sp::new(s.to_string(), v.span)),
@@ -485,265 +482,6 @@ impl Reader {
 
     /// The `elem` of a set or map, or of an anonymous set: one value or an array of them; a map's
     /// elements are `[key, data]` pairs.
-    fn elements(&mut self, v: &Json<'_>, is_map: bool) -> Vec<Element> {
-        let items: Vec<&Json<'_>> = match &v.kind {
-            Kind::Array(a) => a.iter().collect(),
-            _ => vec![v],
-        };
-        let mut out = Vec::new();
-        for item in items {
-            if let Some(e) = self.element_of(item, is_map) {
-                out.push(e);
-            }
-        }
-        out
-    }
-
-    fn element_of(&mut self, item: &Json<'_>, is_map: bool) -> Option<Element> {
-        let pair = match &item.kind {
-            Kind::Array(p) if p.len() == 2 => Some((&p[0], &p[1])),
-            _ => None,
-        };
-        let (key, data) = match pair {
-            Some((k, d)) => (self.value_expr(k), Some(self.data_expr(d))),
-            None if is_map => {
-                self.error(
-                    item.span,
-                    format!(
-                        "a map element should be [key, data], not {}",
-                        describe(item)
-                    ),
-                    "not a map element",
-                );
-                return None;
-            }
-            None => (self.value_expr(item), None),
-        };
-        let key = self.expect_value(key, item.span)?;
-        let data = match data {
-            Some(d) => Some(self.expect_value(d, item.span)?),
-            None => None,
-        };
-        Some(Element {
-            key,
-            data,
-            span: item.span,
-        })
-    }
-
-    /// A set element must be a value the tree can hold: an unmodelled one is a Z001 here (set
-    /// contents are constants; nft only prints the kinds the tree has).
-    fn expect_value(&mut self, e: ExprResult, span: Span) -> Option<Expr> {
-        match e {
-            Ok(e) => Some(e),
-            Err(NoExpr::Unmodelled(what)) => {
-                self.error(
-                    span,
-                    format!("a set element of an unexpected kind ({what})"),
-                    "not read",
-                );
-                None
-            }
-            Err(NoExpr::Malformed) => None,
-        }
-    }
-
-    /// Map data: a value, or a verdict (`accept`, `jump x`) kept as the words nft prints.
-    fn data_expr(&mut self, v: &Json<'_>) -> ExprResult {
-        if let Some(words) = verdict_words(v) {
-            return Ok(Expr::Value(Sp::new(words, v.span)));
-        }
-        self.value_expr(v)
-    }
-
-    /// A set element or the right side of a match (`{"elem": {"val": ...}}` unwrapped).
-    fn value_expr(&mut self, v: &Json<'_>) -> ExprResult {
-        if let Some(("elem", inner)) = single(v) {
-            return match member(inner, "val") {
-                Some(val) => self.value_expr(val),
-                None => {
-                    self.error(
-                        inner.span,
-                        "an `elem` without `val`".into(),
-                        "`val` missing",
-                    );
-                    Err(NoExpr::Malformed)
-                }
-            };
-        }
-        self.expr(v)
-    }
-
-    fn expr(&mut self, v: &Json<'_>) -> ExprResult {
-        match &v.kind {
-            Kind::String(s) => Ok(match s.strip_prefix('@') {
-                Some(name) => Expr::SetRef(Sp::new(name.to_string(), v.span)),
-                None => Expr::Value(Sp::new(s.to_string(), v.span)),
-            }),
-            Kind::Number(n) => Ok(Expr::Value(Sp::new(n.to_string(), v.span))),
-            Kind::Bool(b) => Ok(Expr::Value(Sp::new(
-                if *b { "exists" } else { "missing" }.to_string(),
-                v.span,
-            ))),
-            Kind::Array(_) => Ok(Expr::Set(self.elements(v, false))),
-            Kind::Null => {
-                self.error(v.span, "an expression should not be null".into(), "null");
-                Err(NoExpr::Malformed)
-            }
-            Kind::Object(_) => self.object_expr(v),
-        }
-    }
-
-    fn object_expr(&mut self, v: &Json<'_>) -> ExprResult {
-        let Some((key, body)) = single(v) else {
-            self.error(
-                v.span,
-                "an expression object should have exactly one key".into(),
-                "not an expression",
-            );
-            return Err(NoExpr::Malformed);
-        };
-        let span = v.span;
-        match key {
-            "payload" => {
-                if member(body, "base").is_some() {
-                    let part = |k| member(body, k).and_then(num_or_str).unwrap_or_default();
-                    return Err(NoExpr::Unmodelled(format!(
-                        "raw payload @{},{},{}",
-                        part("base"),
-                        part("offset"),
-                        part("len")
-                    )));
-                }
-                let proto = self.req_str(body, "protocol", "payload expression");
-                let field = self.req_str(body, "field", "payload expression");
-                match (proto, field) {
-                    (Some(p), Some(f)) => Ok(Expr::Payload {
-                        proto: p.v,
-                        field: f.v,
-                        span,
-                    }),
-                    _ => Err(NoExpr::Malformed),
-                }
-            }
-            "meta" => match self.req_str(body, "key", "meta expression") {
-                Some(k) => Ok(Expr::Meta { key: k.v, span }),
-                None => Err(NoExpr::Malformed),
-            },
-            "ct" => {
-                let Some(k) = self.req_str(body, "key", "ct expression") else {
-                    return Err(NoExpr::Malformed);
-                };
-                let key = match member(body, "family").and_then(|f| f.as_str()) {
-                    Some(f) => format!("{f} {}", k.v),
-                    None => k.v,
-                };
-                let dir = member(body, "dir")
-                    .and_then(|d| d.as_str())
-                    .map(String::from);
-                Ok(Expr::Ct { key, dir, span })
-            }
-            "fib" => {
-                let Some(result) = self.req_str(body, "result", "fib expression") else {
-                    return Err(NoExpr::Malformed);
-                };
-                let flags = member(body, "flags")
-                    .map(|f| {
-                        f.strings()
-                            .into_iter()
-                            .map(|(s, _)| s.to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Ok(Expr::Fib {
-                    flags,
-                    result: result.v,
-                    span,
-                })
-            }
-            "concat" => {
-                let Some(items) = body.as_array() else {
-                    return self.malformed(body, "`concat` should be an array");
-                };
-                let mut parts = Vec::new();
-                for i in items {
-                    parts.push(self.value_expr(i)?);
-                }
-                Ok(Expr::Concat(parts))
-            }
-            "set" => Ok(Expr::Set(self.elements(body, false))),
-            "range" => match body.as_array() {
-                Some([a, b]) => {
-                    let a = self.expr(a)?;
-                    let b = self.expr(b)?;
-                    Ok(Expr::Range(Box::new(a), Box::new(b)))
-                }
-                _ => self.malformed(body, "`range` should be an array of two values"),
-            },
-            "prefix" => {
-                let addr = member(body, "addr").and_then(|a| num_or_str(a).map(|s| (s, a.span)));
-                let len = member(body, "len").and_then(|l| {
-                    l.as_i64()
-                        .and_then(|n| u8::try_from(n).ok())
-                        .map(|n| (n, l.span))
-                });
-                match (addr, len) {
-                    (Some((a, asp)), Some((l, lsp))) => Ok(Expr::Prefix {
-                        addr: Sp::new(a, asp),
-                        len: Sp::new(l, lsp),
-                    }),
-                    _ => self.malformed(
-                        body,
-                        "`prefix` should have an address `addr` and a length `len`",
-                    ),
-                }
-            }
-            "map" => {
-                let (Some(k), Some(d)) = (member(body, "key"), member(body, "data")) else {
-                    return self.malformed(body, "`map` should have `key` and `data`");
-                };
-                let key = self.expr(k)?;
-                let map = self.map_data(d)?;
-                Ok(Expr::Map {
-                    key: Box::new(key),
-                    map: Box::new(map),
-                })
-            }
-            "elem" => self.value_expr(v),
-            "|" => {
-                let Some(items) = body.as_array() else {
-                    return self.malformed(body, "`|` should be an array");
-                };
-                let mut alts = Vec::new();
-                for i in items {
-                    match self.expr(i)? {
-                        Expr::Or(inner) => alts.extend(inner),
-                        e => alts.push(e),
-                    }
-                }
-                Ok(Expr::Or(alts))
-            }
-            "accept" | "drop" | "continue" | "return" | "jump" | "goto" => match verdict_words(v) {
-                Some(w) => Ok(Expr::Value(Sp::new(w, span))),
-                None => self.malformed(body, "a verdict's `target` should be a chain name"),
-            },
-            other => Err(NoExpr::Unmodelled(other.to_string())),
-        }
-    }
-
-    /// The map of a `map`/`vmap`: `"@name"` or an anonymous `{"set": [[k, d], ...]}`.
-    fn map_data(&mut self, d: &Json<'_>) -> ExprResult {
-        match single(d) {
-            Some(("set", body)) => Ok(Expr::Set(self.elements(body, true))),
-            _ => self.expr(d),
-        }
-    }
-
-    fn malformed(&mut self, v: &Json<'_>, msg: &str) -> ExprResult {
-        self.error(v.span, format!("{msg}, not {}", describe(v)), "not read");
-        Err(NoExpr::Malformed)
-    }
-
     fn rule(&mut self, v: &Json<'_>, cmd: Command) {
         let Some(t) = self.table_of(v, "table", "rule") else {
             return;
@@ -756,8 +494,8 @@ impl Reader {
             .and_then(|c| c.as_str())
             .map(String::from);
         let mut stmts = Vec::new();
-        match member(v, "expr") {
-            Some(e) => match e.as_array() {
+        if let Some(e) = member(v, "expr") {
+            match e.as_array() {
                 Some(items) => {
                     for item in items {
                         stmts.push(self.stmt(item, t));
@@ -774,8 +512,7 @@ impl Reader {
                     );
                     stmts.push(Stmt::Other(Sp::new("unreadable statements".into(), e.span)));
                 }
-            },
-            None => {}
+            }
         }
         let rule = Rule {
             stmts,
@@ -810,180 +547,6 @@ impl Reader {
     }
 
     /// One statement; a malformed one is reported and kept as [`Stmt::Other`].
-    fn stmt(&mut self, item: &Json<'_>, table: usize) -> Stmt {
-        let span = item.span;
-        let Some((key, body)) = single(item) else {
-            self.error(
-                span,
-                format!(
-                    "a statement should be an object with one key, not {}",
-                    describe(item)
-                ),
-                "not a statement",
-            );
-            return Stmt::Other(Sp::new("unreadable statement".into(), span));
-        };
-        let other = |what: String| Stmt::Other(Sp::new(what, span));
-        let unreadable = |key: &str| Stmt::Other(Sp::new(format!("unreadable `{key}`"), span));
-        let lift = |r: ExprResult, key: &str| match r {
-            Ok(e) => Ok(e),
-            Err(NoExpr::Unmodelled(w)) => Err(Stmt::Other(Sp::new(format!("{key}: {w}"), span))),
-            Err(NoExpr::Malformed) => Err(unreadable(key)),
-        };
-        let verdict = |v: Verdict| Stmt::Verdict(Sp::new(v, span));
-        match key {
-            "match" => {
-                let (Some(l), Some(r)) = (member(body, "left"), member(body, "right")) else {
-                    self.error(
-                        span,
-                        "a `match` needs `left` and `right`".into(),
-                        "not a match",
-                    );
-                    return unreadable(key);
-                };
-                let op = match member(body, "op") {
-                    None => Op::Eq,
-                    Some(o) => match o.as_str().and_then(parse_op) {
-                        Some(op) => op,
-                        None => {
-                            self.error(
-                                o.span,
-                                format!("unknown match operator {}", describe(o)),
-                                "not an operator",
-                            );
-                            return unreadable(key);
-                        }
-                    },
-                };
-                let left = match lift(self.expr(l), key) {
-                    Ok(e) => e,
-                    Err(s) => return s,
-                };
-                let right = match lift(self.value_expr(r), key) {
-                    Ok(e) => e,
-                    Err(s) => return s,
-                };
-                Stmt::Match {
-                    left,
-                    op,
-                    right,
-                    span,
-                }
-            }
-            "accept" => verdict(Verdict::Accept),
-            "drop" => verdict(Verdict::Drop),
-            "reject" => verdict(Verdict::Reject),
-            "queue" => verdict(Verdict::Queue),
-            "continue" => verdict(Verdict::Continue),
-            "return" => verdict(Verdict::Return),
-            "jump" | "goto" => match member(body, "target") {
-                Some(t) if t.as_str().is_some() => {
-                    let target = Sp::new(t.as_str().unwrap_or_default().to_string(), t.span);
-                    verdict(if key == "jump" {
-                        Verdict::Jump(target)
-                    } else {
-                        Verdict::Goto(target)
-                    })
-                }
-                _ => {
-                    self.error(
-                        body.span,
-                        format!(
-                            "`{key}` needs a chain name `target`, not {}",
-                            describe(body)
-                        ),
-                        "no target",
-                    );
-                    unreadable(key)
-                }
-            },
-            "vmap" => {
-                let (Some(k), Some(d)) = (member(body, "key"), member(body, "data")) else {
-                    self.error(span, "a `vmap` needs `key` and `data`".into(), "not a vmap");
-                    return unreadable(key);
-                };
-                let k = match lift(self.expr(k), key) {
-                    Ok(e) => e,
-                    Err(s) => return s,
-                };
-                let map = self.map_data(d);
-                match lift(map, key) {
-                    Ok(map) => Stmt::VerdictMap { key: k, map, span },
-                    Err(s) => s,
-                }
-            }
-            "dnat" | "snat" | "masquerade" | "redirect" => {
-                let kind = match key {
-                    "dnat" => NatKind::Dnat,
-                    "snat" => NatKind::Snat,
-                    "masquerade" => NatKind::Masquerade,
-                    _ => NatKind::Redirect,
-                };
-                let mut part = |k: &str| -> Result<Option<Expr>, Stmt> {
-                    match member(body, k) {
-                        Some(e) => lift(self.expr(e), key).map(Some),
-                        None => Ok(None),
-                    }
-                };
-                let addr = match part("addr") {
-                    Ok(a) => a,
-                    Err(s) => return s,
-                };
-                let port = match part("port") {
-                    Ok(p) => p,
-                    Err(s) => return s,
-                };
-                Stmt::Nat {
-                    kind,
-                    addr,
-                    port,
-                    span,
-                }
-            }
-            "notrack" => Stmt::Notrack(span),
-            "mangle" => {
-                let (Some(k), Some(val)) = (member(body, "key"), member(body, "value")) else {
-                    self.error(
-                        span,
-                        "a `mangle` needs `key` and `value`".into(),
-                        "not a mangle",
-                    );
-                    return unreadable(key);
-                };
-                let k = match lift(self.expr(k), key) {
-                    Ok(e) => e,
-                    Err(s) => return s,
-                };
-                match lift(self.expr(val), key) {
-                    Ok(value) => Stmt::Set {
-                        key: k,
-                        value,
-                        span,
-                    },
-                    Err(s) => s,
-                }
-            }
-            "counter" | "last" => Stmt::Counter(span),
-            "log" => Stmt::Log(span),
-            "set" | "map" | "meter" => {
-                let name = member(body, if key == "meter" { "name" } else { "set" })
-                    .and_then(|s| s.as_str())
-                    .map(|s| s.trim_start_matches('@').to_string());
-                if let Some(n) = name {
-                    self.updated.push((table, n));
-                }
-                Stmt::Undecidable {
-                    what: Sp::new(key.to_string(), span),
-                }
-            }
-            "limit" | "quota" | "ct count" | "numgen" => Stmt::Undecidable {
-                what: Sp::new(key.to_string(), span),
-            },
-            "xt" => other("xt: an iptables extension nft could not express".into()),
-            _ => other(key.to_string()),
-        }
-    }
-
     /// A set that some rule adds to or updates holds a snapshot: mark it dynamic.
     fn mark_dynamic_sets(&mut self) {
         for (t, name) in std::mem::take(&mut self.updated) {
@@ -991,31 +554,6 @@ impl Reader {
                 s.dynamic = true;
             }
         }
-    }
-}
-
-fn parse_op(s: &str) -> Option<Op> {
-    Some(match s {
-        "==" | "eq" | "in" => Op::Eq,
-        "!=" | "ne" => Op::Ne,
-        "<" | "lt" => Op::Lt,
-        ">" | "gt" => Op::Gt,
-        "<=" | "le" => Op::Le,
-        ">=" | "ge" => Op::Ge,
-        _ => return None,
-    })
-}
-
-/// A verdict object as nft prints it in map data: `accept`, `jump NAME`, ...
-fn verdict_words(v: &Json<'_>) -> Option<String> {
-    let (key, body) = single(v)?;
-    match key {
-        "accept" | "drop" | "continue" | "return" | "reject" | "queue" => Some(key.to_string()),
-        "jump" | "goto" => {
-            let t = member(body, "target")?.as_str()?;
-            Some(format!("{key} {t}"))
-        }
-        _ => None,
     }
 }
 
@@ -1058,6 +596,8 @@ fn named_priority(name: &str, fam: TableFamily, hook: &str) -> Option<i32> {
     })
 }
 
+mod expr;
+mod stmt;
+
 #[cfg(test)]
-#[path = "json_tests.rs"]
 mod tests;
