@@ -679,10 +679,8 @@ impl<'t> Parser<'t> {
         };
         let rule = cur.rule(span, handle);
         self.dynamic_sets.append(&mut cur.dynamic_sets);
-        let rule = rule.map_err(|e| {
-            // `$var`s report at their use.
-            e
-        })?;
+        // `$var`s report at their use.
+        let rule = rule?;
         let rules = &mut self.out.tables[ti].chains[ci].rules;
         match at {
             None => rules.push(rule),

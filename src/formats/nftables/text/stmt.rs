@@ -710,8 +710,8 @@ impl<'t> Cur<'t> {
             let mut words = vec!["numgen".to_string()];
             while let Some(t) = self.peek() {
                 if t.kind == Kind::Word
-                    && matches!(t.text.as_str(), "inc" | "random" | "mod" | "offset")
-                    || t.kind == Kind::Word && t.text.starts_with(|c: char| c.is_ascii_digit())
+                    && (matches!(t.text.as_str(), "inc" | "random" | "mod" | "offset")
+                        || t.text.starts_with(|c: char| c.is_ascii_digit()))
                 {
                     words.push(t.text.clone());
                     self.i += 1;
