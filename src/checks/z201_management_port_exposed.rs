@@ -26,6 +26,9 @@ pub const CHECK: Check = Check {
 /// What to change, in the platform's own terms.
 pub fn help(platform: Platform) -> String {
     match platform {
+        Platform::Nftables => {
+            "restrict the source of the rules labelled here to the Zerto peers that need these ports (`ip saddr PEERS`, `ip6 saddr PEERS`), or drop the rest in an earlier base chain or rule".into()
+        }
         Platform::Iptables => {
             "restrict the source of the rules labelled here to the Zerto peers that need these ports (`-s PEERS`), or drop the rest before them".into()
         }

@@ -22,7 +22,7 @@ pub struct InitArgs {
 /// The environment a file's format suggests.
 fn environment_of(file: &InputFile) -> Option<Environment> {
     Some(match file.format? {
-        Format::IptablesSave => Environment::Vsphere,
+        Format::IptablesSave | Format::NftablesText | Format::NftablesJson => Environment::Vsphere,
         Format::AzureNsg => Environment::Azure,
         Format::AwsSecurityGroups | Format::CloudFormation => Environment::Aws,
         Format::Terraform => {

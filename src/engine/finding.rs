@@ -40,6 +40,14 @@ pub fn identity(p: &Policy, r: &Rule) -> Option<RuleIdentity> {
     let names = match &r.native {
         NativeRef::None => return None,
         NativeRef::Chain { .. } => Vec::new(),
+        NativeRef::Nft {
+            family,
+            table,
+            chain,
+            handle: Some(h),
+            ..
+        } => vec![format!("{family} {table} {chain} handle {h}")],
+        NativeRef::Nft { .. } => Vec::new(),
         NativeRef::Nsg { name, .. } => vec![format!("{}/{name}", p.name), name.clone()],
         NativeRef::SecurityGroup { group_id, .. } => vec![group_id.clone()],
         NativeRef::NetworkAcl {
@@ -55,7 +63,7 @@ pub fn identity(p: &Policy, r: &Rule) -> Option<RuleIdentity> {
     Some(RuleIdentity {
         key: format!("{} {}", p.name, r.native.stable_key(chain)),
         names,
-        by_text: matches!(r.native, NativeRef::Chain { .. }),
+        by_text: matches!(r.native, NativeRef::Chain { .. } | NativeRef::Nft { .. }),
     })
 }
 

@@ -24,6 +24,10 @@ pub enum Format {
     WindowsRegistry,
     /// `netsh advfirewall export` (`.wfw`): a binary registry hive.
     WindowsHive,
+    /// `nft list ruleset` (`-a` too) or an `nftables.conf`-style script.
+    NftablesText,
+    /// `nft -j list ruleset` (libnftables-json(5)).
+    NftablesJson,
 }
 
 impl Format {
@@ -38,13 +42,17 @@ impl Format {
             Format::WindowsPowerShell => "windows-powershell",
             Format::WindowsRegistry => "windows-registry",
             Format::WindowsHive => "windows-wfw",
+            Format::NftablesText => "nftables",
+            Format::NftablesJson => "nftables-json",
         }
     }
 
     /// The JSON format of a parsed document, if it is one we read.
     pub fn of_json(json: &super::json::Json<'_>) -> Option<Format> {
         // first: a plan holds resource values that can look like the other formats' objects
-        if super::terraform::sniff(json) {
+        if super::nftables::sniff_json(json) {
+            Some(Format::NftablesJson)
+        } else if super::terraform::sniff(json) {
             Some(Format::Terraform)
         } else if super::azure::sniff(json) {
             Some(Format::AzureNsg)
@@ -65,11 +73,17 @@ impl Format {
 /// iptables: the first meaningful line (skipping blanks and `#` comments, though a `# Generated
 /// by ip(6)tables-save` comment decides at once) is a `*table` line, a `:CHAIN POLICY` line or a
 /// rule line (`-A`, `--append`, `-I`, `-P`, `-N`).
+///
+/// nftables: an `nft` shebang, or a first meaningful line that opens a `table FAMILY NAME {`
+/// block or is a script command (`flush ruleset`, `add table ...`, `define NAME = ...`).
 pub fn detect(text: &str) -> Option<Format> {
     for line in text.lines().take(200) {
         let l = line.trim();
         if l.is_empty() {
             continue;
+        }
+        if l.starts_with("#!") && super::nftables::sniff_text(l) {
+            return Some(Format::NftablesText);
         }
         if let Some(c) = l.strip_prefix('#') {
             let c = c.trim_start();
@@ -80,6 +94,9 @@ pub fn detect(text: &str) -> Option<Format> {
                 return Some(Format::IptablesSave);
             }
             continue;
+        }
+        if super::nftables::sniff_text(l) {
+            return Some(Format::NftablesText);
         }
         let table = l
             .strip_prefix('*')
@@ -117,5 +134,22 @@ mod tests {
         assert_eq!(detect("# just a comment\nhello world\n"), None);
         assert_eq!(detect("*bogus\n"), None);
         assert_eq!(detect(""), None);
+    }
+
+    #[test]
+    fn sniffs_nftables_text() {
+        let nft = Some(Format::NftablesText);
+        assert_eq!(detect("table inet filter {\n\tchain input {\n"), nft);
+        assert_eq!(detect("# comment\n\ntable ip6 t {\n"), nft);
+        assert_eq!(detect("#!/usr/sbin/nft -f\n\nflush ruleset\n"), nft);
+        assert_eq!(detect("flush ruleset\n"), nft);
+        assert_eq!(detect("add table inet filter\n"), nft);
+        assert_eq!(detect("define zvm = 10.0.0.5\n"), nft);
+        // neither a family nor a block: not nftables
+        assert_eq!(detect("table bogus x {\n"), None);
+        assert_eq!(detect("table of contents\n"), None);
+        assert_eq!(detect("#!/bin/sh\niptables -A INPUT\n"), None);
+        // iptables stays iptables
+        assert_eq!(detect("*filter\n"), Some(Format::IptablesSave));
     }
 }

@@ -490,6 +490,7 @@ fn parse_as(src: &SourceText, format: Format, names: &Resolver) -> Parsed {
                 issues,
             }
         }
+        Format::NftablesText => crate::formats::nftables::parse_text(src),
         _ if json::looks_like_json(&src.text) => match json::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(f) => parse_json(src, &json, f, names),
@@ -520,6 +521,7 @@ fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &R
         Format::AwsSecurityGroups | Format::CloudFormation => aws::parse(src, json, names),
         Format::Terraform => terraform::parse(src, json, names),
         Format::WindowsPowerShell => windows::parse_json(src, json, names),
+        Format::NftablesJson => crate::formats::nftables::parse_json(src, json),
         _ => Parsed::default(),
     };
     parsed.issues.extend(duplicate_key_issues(src, json));

@@ -107,6 +107,16 @@ pub enum NativeRef {
         index: u32,
         content: u64,
     },
+    /// An nftables rule: its family, table and chain, its handle when `nft -a` printed one, its
+    /// 1-based position in the chain, and a hash of its text (counters and handle left out).
+    Nft {
+        family: String,
+        table: String,
+        chain: String,
+        handle: Option<u64>,
+        index: u32,
+        content: u64,
+    },
     /// An Azure NSG rule: its name (unique in the NSG) and priority.
     Nsg { name: String, priority: u32 },
     /// An AWS security-group permission: the group's id, its direction, and a hash of what it
@@ -140,6 +150,13 @@ impl NativeRef {
             NativeRef::Chain { content, .. } => {
                 format!("chain {} {content:016x}", chain_name.unwrap_or(""))
             }
+            NativeRef::Nft {
+                family,
+                table,
+                chain,
+                content,
+                ..
+            } => format!("nft {family} {table} {chain} {content:016x}"),
             NativeRef::Nsg { name, .. } => format!("nsg-rule {name}"),
             NativeRef::SecurityGroup {
                 group_id,

@@ -45,6 +45,9 @@ pub enum Platform {
     AwsNetworkAcl,
     /// Windows Defender Firewall.
     WindowsFirewall,
+    /// nftables (`nft list ruleset`, `nft -j list ruleset`): base chains of all tables of the
+    /// packet's family in priority order, an accept ending only its base chain.
+    Nftables,
 }
 
 impl Platform {
@@ -55,6 +58,7 @@ impl Platform {
             Platform::AwsSecurityGroup => "aws-security-group",
             Platform::AwsNetworkAcl => "aws-network-acl",
             Platform::WindowsFirewall => "windows-firewall",
+            Platform::Nftables => "nftables",
         }
     }
 }
@@ -262,7 +266,7 @@ impl Ruleset {
     /// security groups and Windows Defender Firewall are stateful: the replies of an allowed
     /// connection are let through whatever the rules say.
     pub fn replies_filtered(&self) -> bool {
-        self.stateless || self.platform == Platform::Iptables
+        self.stateless || matches!(self.platform, Platform::Iptables | Platform::Nftables)
     }
 
     /// The rule a decider names (`None` for a chain policy).

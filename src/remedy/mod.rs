@@ -411,6 +411,9 @@ pub(crate) fn compute(
         Platform::AwsSecurityGroup => aws_sg::propose(&cx),
         Platform::AwsNetworkAcl => aws_nacl::propose(&cx, needs_replies),
         Platform::WindowsFirewall => windows::propose(&cx),
+        Platform::Nftables => Err(
+            "fixes for nftables rulesets (`nft insert rule ...`) are not written yet".to_string(),
+        ),
     };
     Some(match proposal {
         Err(why) => (Remedy::Cannot(why), None),
@@ -455,6 +458,8 @@ fn apply(rs: &Ruleset, adds: &[Add]) -> Ruleset {
         Platform::AwsSecurityGroup => aws_sg::apply(rs, adds),
         Platform::AwsNetworkAcl => aws_nacl::apply(rs, adds),
         Platform::WindowsFirewall => windows::apply(rs, adds),
+        // never reached: `propose` makes no proposal for nftables
+        Platform::Nftables => rs.clone(),
     }
 }
 
@@ -555,7 +560,7 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
         let mut b = b.clone();
         b.iif = PacketBox::full().iif;
         b.oif = PacketBox::full().oif;
-        if rs.platform != Platform::Iptables {
+        if !matches!(rs.platform, Platform::Iptables | Platform::Nftables) {
             b.state = all_states();
         }
         if !p.host_addressable {

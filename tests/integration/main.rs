@@ -14,6 +14,7 @@ mod integrations;
 mod ipsec;
 mod mark;
 mod nat;
+mod nftables;
 mod nothing_lost;
 mod oracle;
 mod path;

@@ -102,7 +102,7 @@ fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> O
 /// ESTABLISHED for a reply: never UNTRACKED) or seen UNTRACKED after a NOTRACK. So `set` (after
 /// any negation) becomes: every state but UNTRACKED when it holds INVALID, and UNTRACKED when it
 /// holds UNTRACKED.
-pub(super) fn raw_state_view(set: &StateSet) -> StateSet {
+pub(crate) fn raw_state_view(set: &StateSet) -> StateSet {
     let mut out = StateSet::empty();
     if set.contains(ConnState::Invalid as u8) {
         for s in [
@@ -452,7 +452,8 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
     alts
 }
 
-const ADDRTYPE_UNDECIDED: &str = "-m addrtype: address types depend on the host's addresses";
+pub(crate) const ADDRTYPE_UNDECIDED: &str =
+    "-m addrtype: address types depend on the host's addresses";
 
 /// `-m addrtype --dst-type TYPES` (iptables-extensions(8); the kernel's `xt_addrtype`): the
 /// destinations that certainly have one of `types`, those that certainly have none, and the
@@ -466,7 +467,11 @@ const ADDRTYPE_UNDECIDED: &str = "-m addrtype: address types depend on the host'
 /// (which depends on the interfaces' masks, not in the dump) is taken as a host address. Every
 /// other type, and `LOCAL` on other chains (a user chain may be jumped to from any hook), is
 /// undecided.
-fn addrtype_split(types: &str, family: Family, on_input: bool) -> (AddrSet, AddrSet, AddrSet) {
+pub(crate) fn addrtype_split(
+    types: &str,
+    family: Family,
+    on_input: bool,
+) -> (AddrSet, AddrSet, AddrSet) {
     let fam = AddrSet::any_of(family);
     let parse = |list: &[&str]| {
         list.iter().fold(AddrSet::empty(), |a, c| {

@@ -19,7 +19,7 @@
 //! option into a packet box is in `matches.rs`, the mark match and targets in `marks.rs`.
 
 mod marks;
-mod matches;
+pub(crate) mod matches;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,227 @@
+//! nftables with its own semantics, audited end to end (`nft list ruleset` text): base chains
+//! of all tables in priority order (an accept ends only its own base chain), families (an `inet`
+//! table filters IPv4 and IPv6, an `ip` table IPv4 only), and a firewalld-style ruleset.
+//!
+//! Each file lowers into two rulesets, IPv4 and IPv6, so each requirement has one flow record
+//! per family; their `policy` (the pipeline) starts with `ipv4:` or `ipv6:`.
+
+use super::audit_json;
+
+const GUI: &str = "vsphere.admin-client-zvm-9669";
+const PAIRING: &str = "vsphere.zvm-zvm-9081";
+
+fn quick(file: &str) -> serde_json::Value {
+    audit_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        &format!("fixtures/nftables/lowering/{file}"),
+    ])
+    .0
+}
+
+/// The inbound flow of `req` for family `fam` (`ipv4`/`ipv6`): status, deciding entries as
+/// (line, rule, action), and the allowed sources.
+fn inbound(
+    v: &serde_json::Value,
+    req: &str,
+    fam: &str,
+) -> (String, Vec<(u64, String, String)>, serde_json::Value) {
+    let flows: Vec<&serde_json::Value> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["requirement"] == req
+                && f["direction"] == "inbound"
+                && f["policy"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(&format!("{fam}:")))
+        })
+        .collect();
+    assert_eq!(flows.len(), 1, "one {fam} flow for {req}");
+    let f = flows[0];
+    let deciding = f["deciding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["line"].as_u64().unwrap(),
+                d["rule"].as_str().unwrap().to_string(),
+                d["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (
+        f["status"].as_str().unwrap().to_string(),
+        deciding,
+        f["allowed_sources"].clone(),
+    )
+}
+
+fn d(line: u64, rule: &str, action: &str) -> (u64, String, String) {
+    (line, rule.to_string(), action.to_string())
+}
+
+fn no_parse_problems(v: &serde_json::Value) {
+    let bad: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| matches!(f["code"].as_str(), Some("Z001" | "Z002" | "Z003")))
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
+}
+
+/// `inet early input` (priority -10) accepts tcp/9669, `inet late input` (priority 0) drops it.
+/// The accept ends only the early chain; the late one still runs and drops: blocked, by line 10.
+/// Whichever table comes first in the file, priorities decide the order, and the drop wins both
+/// ways (accept then drop, or drop first).
+#[test]
+fn an_accept_in_one_base_chain_does_not_save_a_packet_a_later_base_chain_drops() {
+    for file in ["two-input-chains.nft", "two-input-chains-swapped.nft"] {
+        let v = quick(file);
+        no_parse_problems(&v);
+        for fam in ["ipv4", "ipv6"] {
+            assert_eq!(
+                inbound(&v, GUI, fam),
+                (
+                    "blocked".into(),
+                    vec![d(10, "inet late input #1", "drop")],
+                    serde_json::json!([])
+                ),
+                "{file} {fam}"
+            );
+            // 9081: neither rule matches; both policies accept, the last chain's decides
+            let (status, deciding, _) = inbound(&v, PAIRING, fam);
+            assert_eq!(status, "allowed", "{file} {fam}");
+            assert_eq!(deciding.len(), 1);
+            assert!(deciding[0].1.ends_with("input policy"), "{deciding:?}");
+        }
+    }
+    // the pipeline names both base chains in the order they run
+    let v = quick("two-input-chains.nft");
+    let names: Vec<&str> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["direction"] == "inbound")
+        .filter_map(|f| f["policy"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"ipv4: inet early input + inet late input"),
+        "{names:?}"
+    );
+    let v = quick("two-input-chains-swapped.nft");
+    let names: Vec<&str> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["direction"] == "inbound")
+        .filter_map(|f| f["policy"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"ipv4: inet late input + inet early input"),
+        "{names:?}"
+    );
+}
+
+/// One chain with `tcp dport 9669 accept` and `policy drop`: 9669 allowed by line 5, 9081
+/// dropped by the policy on line 3, in both families (an inet table).
+#[test]
+fn a_single_accepting_chain_allows() {
+    let v = quick("single-chain-accept.nft");
+    no_parse_problems(&v);
+    for fam in ["ipv4", "ipv6"] {
+        let (status, deciding, _) = inbound(&v, GUI, fam);
+        assert_eq!(
+            (status.as_str(), deciding),
+            ("allowed", vec![d(5, "inet filter input #2", "accept")]),
+            "{fam}"
+        );
+        assert_eq!(
+            inbound(&v, PAIRING, fam).0.as_str(),
+            "blocked",
+            "{fam}: the policy drops 9081"
+        );
+        assert_eq!(
+            inbound(&v, PAIRING, fam).1,
+            vec![d(3, "inet filter input policy", "drop")]
+        );
+    }
+}
+
+/// A `table ip` filters IPv4 only: 9081 accepted (line 5) and 9669 dropped by the policy
+/// (line 3) for IPv4; IPv6 has no base chain at all, so both are allowed with nothing deciding.
+#[test]
+fn an_ip_table_filters_ipv4_only() {
+    let v = quick("ip-table-only.nft");
+    no_parse_problems(&v);
+    assert_eq!(
+        inbound(&v, PAIRING, "ipv4").1,
+        vec![d(5, "ip filter input #2", "accept")]
+    );
+    assert_eq!(
+        inbound(&v, GUI, "ipv4"),
+        (
+            "blocked".into(),
+            vec![d(3, "ip filter input policy", "drop")],
+            serde_json::json!([])
+        )
+    );
+    for req in [GUI, PAIRING] {
+        let (status, deciding, _) = inbound(&v, req, "ipv6");
+        assert_eq!((status.as_str(), deciding.len()), ("allowed", 0), "{req}");
+    }
+}
+
+/// firewalld-style (`firewalld-zones.nft`), checked by hand:
+/// - `filter_INPUT` (priority filter + 10 = 10, policy accept): line 10 `ct state vmap` accepts
+///   established/related and drops invalid (a NEW request goes on); line 11 accepts `lo`;
+///   line 12 jumps to `filter_INPUT_ZONES`, which `goto`s `filter_IN_public` for every
+///   interface; that jumps to `filter_IN_public_allow`:
+///   - line 36 accepts tcp/22, line 37 tcp dports in `@zerto_ports` = {4005-4007, 9081},
+///   - line 38 accepts 9669 only from 10.1.0.0/16 (and only IPv4: `ip saddr`).
+/// - whatever comes back from the zones is rejected on line 13 (`filter_INPUT #4`).
+///
+/// So: 9081, 4005, 4006 allowed by line 37 in both families; 4009 rejected by line 13; 9669
+/// allowed for IPv4 from 10.1.0.0/16 only (the rest rejected on line 13), and rejected for IPv6.
+#[test]
+fn a_firewalld_style_ruleset() {
+    let v = quick("firewalld-zones.nft");
+    no_parse_problems(&v);
+    let allow_37 = vec![d(37, "inet firewalld filter_IN_public_allow #2", "accept")];
+    let reject_13 = vec![d(13, "inet firewalld filter_INPUT #4", "reject")];
+    for fam in ["ipv4", "ipv6"] {
+        for req in [PAIRING, "vsphere.zvm-vra-4005", "vsphere.zvm-vra-4006"] {
+            let (status, deciding, _) = inbound(&v, req, fam);
+            assert_eq!(
+                (status.as_str(), &deciding),
+                ("allowed", &allow_37),
+                "{req} {fam}"
+            );
+        }
+        let (status, deciding, _) = inbound(&v, "vsphere.zvm-vra-4009", fam);
+        assert_eq!(
+            (status.as_str(), &deciding),
+            ("blocked", &reject_13),
+            "{fam}"
+        );
+    }
+    let (status, deciding, sources) = inbound(&v, GUI, "ipv4");
+    assert_eq!(status, "allowed");
+    assert_eq!(
+        deciding,
+        vec![
+            d(38, "inet firewalld filter_IN_public_allow #3", "accept"),
+            d(13, "inet firewalld filter_INPUT #4", "reject")
+        ]
+    );
+    assert_eq!(sources, serde_json::json!(["10.1.0.0/16"]));
+    assert_eq!(
+        inbound(&v, GUI, "ipv6"),
+        ("blocked".into(), reject_13.clone(), serde_json::json!([]))
+    );
+}
