@@ -41,6 +41,7 @@
 //! position and a hash of the rule's text.
 
 mod exprs;
+mod stmts;
 
 use std::collections::HashMap;
 
@@ -446,7 +447,7 @@ fn lower_table(
                 ifs,
                 issues: &mut *issues,
             };
-            let emits = exprs::lower_rule(r, &mut ctx);
+            let emits = stmts::lower_rule(r, &mut ctx);
             let content = content_hash(rule_words(
                 src.text.get(r.span.start..r.span.end).unwrap_or(""),
             ));

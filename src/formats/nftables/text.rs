@@ -7,6 +7,8 @@
 //! `stmt.rs`. Nothing here panics; what cannot be read is a [`ParseIssue`] with a label on the
 //! bad token and reading goes on at the next line.
 
+mod cursor;
+mod expr;
 mod lex;
 mod objects;
 mod stmt;
@@ -14,8 +16,8 @@ mod values;
 
 use std::collections::HashMap;
 
+use self::cursor::{error, Cur};
 use self::lex::{Kind, Tok};
-use self::stmt::{error, Cur};
 use super::ast::{BaseChain, Chain, Ruleset, Sp, Table, TableFamily};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;

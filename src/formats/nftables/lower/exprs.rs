@@ -1,18 +1,16 @@
-//! The statements of one nftables rule into model rules: each match narrows the rule's boxes of
-//! packet space (or adds the reason it cannot be decided), and each statement with an effect
-//! (a verdict, a verdict map element, `notrack`, `meta mark set`, a NAT statement) emits a model
-//! rule over the boxes matched so far.
+//! The matches of one nftables rule: each narrows the rule's boxes of packet space (or adds the
+//! reason it cannot be decided); selectors, values, sets and verdict-map keys into boxes. The
+//! statements with an effect are `stmts.rs`.
 
 use std::collections::HashMap;
 
 use crate::formats::iptables::lower::matches::{
     addrtype_split, raw_state_view, ADDRTYPE_UNDECIDED,
 };
-use crate::formats::nftables::ast::{Element, Expr, NatKind, Op, Rule, Stmt, Table, Verdict};
+use crate::formats::nftables::ast::{Element, Expr, Op, Table};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::iface::Interfaces;
-use crate::model::mark::{MarkMatch, MarkOp};
-use crate::model::nat::Translation;
+use crate::model::mark::MarkMatch;
 use crate::model::ports::{self, ConnState, PortSet, ProtoSet, StateSet};
 use crate::model::{Action, AddrSet, ChainId, Family, PacketBox, Span};
 
@@ -33,7 +31,7 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn error(&mut self, span: Span, message: String, label: &str) {
+    pub(super) fn error(&mut self, span: Span, message: String, label: &str) {
         self.issues.push(ParseIssue {
             kind: IssueKind::ParseError,
             span,
@@ -60,7 +58,7 @@ pub(super) struct Emit {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Dim {
+pub(super) enum Dim {
     Src,
     Dst,
     Proto,
@@ -74,7 +72,7 @@ enum Dim {
 }
 
 /// What a match's left side is.
-enum Left {
+pub(super) enum Left {
     /// A packet box dimension, and what the expression implies by itself (`tcp dport` implies
     /// TCP, `ip saddr` an IPv4 packet).
     Dim(Dim, Box<PacketBox>),
@@ -157,7 +155,7 @@ fn left_one(e: &Expr, ctx: &Ctx<'_>) -> Result<Left, String> {
     })
 }
 
-fn lefts(e: &Expr, ctx: &Ctx<'_>) -> Result<Vec<Left>, String> {
+pub(super) fn lefts(e: &Expr, ctx: &Ctx<'_>) -> Result<Vec<Left>, String> {
     match e {
         Expr::Concat(v) => {
             let out = v
@@ -174,7 +172,7 @@ fn lefts(e: &Expr, ctx: &Ctx<'_>) -> Result<Vec<Left>, String> {
 }
 
 /// The text of a literal (a value, `ADDR/LEN`); `None` for anything else.
-fn text(e: &Expr) -> Option<String> {
+pub(super) fn text(e: &Expr) -> Option<String> {
     match e {
         Expr::Value(v) => Some(v.v.clone()),
         Expr::Prefix { addr, len } => Some(format!("{}/{}", addr.v, len.v)),
@@ -221,7 +219,7 @@ fn service(name: &str) -> Option<u16> {
     })
 }
 
-fn port(t: &str) -> Result<u16, String> {
+pub(super) fn port(t: &str) -> Result<u16, String> {
     t.parse::<u16>()
         .ok()
         .or_else(|| service(t))
@@ -404,7 +402,7 @@ fn value_box(dim: Dim, e: &Expr, ctx: &mut Ctx<'_>) -> Result<PacketBox, String>
 }
 
 /// The keys a match compares with: an anonymous set's elements, a named set's, or one value.
-fn keys<'e>(right: &'e Expr, ctx: &mut Ctx<'e>) -> Result<Vec<&'e Element>, String> {
+pub(super) fn keys<'e>(right: &'e Expr, ctx: &mut Ctx<'e>) -> Result<Vec<&'e Element>, String> {
     match right {
         Expr::Set(els) => Ok(els.iter().collect()),
         Expr::SetRef(name) => {
@@ -436,7 +434,11 @@ fn keys<'e>(right: &'e Expr, ctx: &mut Ctx<'e>) -> Result<Vec<&'e Element>, Stri
 
 /// The boxes (a union) of the keys `right` holds for the fields `ls`; `Err` with the reason when
 /// it cannot be decided.
-fn key_boxes(ls: &[Left], key: &Expr, ctx: &mut Ctx<'_>) -> Result<Vec<PacketBox>, String> {
+pub(super) fn key_boxes(
+    ls: &[Left],
+    key: &Expr,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<PacketBox>, String> {
     let comps: Vec<&Expr> = if ls.len() == 1 {
         vec![key]
     } else {
@@ -490,7 +492,7 @@ fn all_key_boxes(ls: &[Left], right: &Expr, ctx: &mut Ctx<'_>) -> Result<Vec<Pac
     Ok(out)
 }
 
-fn base_of(ls: &[Left]) -> PacketBox {
+pub(super) fn base_of(ls: &[Left]) -> PacketBox {
     let mut b = PacketBox::full();
     for l in ls {
         if let Left::Dim(_, x) = l {
@@ -505,7 +507,12 @@ fn base_of(ls: &[Left]) -> PacketBox {
 }
 
 /// Narrow `alts` to the packets in `boxes` (`negate`: outside them), within `base`.
-fn narrow(alts: Vec<Alt>, base: &PacketBox, boxes: &[PacketBox], negate: bool) -> Vec<Alt> {
+pub(super) fn narrow(
+    alts: Vec<Alt>,
+    base: &PacketBox,
+    boxes: &[PacketBox],
+    negate: bool,
+) -> Vec<Alt> {
     let mut out = Vec::new();
     for a in alts {
         let Some(inb) = a.b.intersect(base) else {
@@ -528,7 +535,7 @@ fn narrow(alts: Vec<Alt>, base: &PacketBox, boxes: &[PacketBox], negate: bool) -
     out
 }
 
-fn add_why(alts: &mut [Alt], why: &str) {
+pub(super) fn add_why(alts: &mut [Alt], why: &str) {
     for a in alts {
         if !a.why.iter().any(|w| w == why) {
             a.why.push(why.to_string());
@@ -559,7 +566,13 @@ fn ordered(op: Op, right: &Expr) -> Option<Expr> {
     Some(Expr::Range(v(lo), v(hi.min(65535))))
 }
 
-fn lower_match(alts: Vec<Alt>, left: &Expr, op: Op, right: &Expr, ctx: &mut Ctx<'_>) -> Vec<Alt> {
+pub(super) fn lower_match(
+    alts: Vec<Alt>,
+    left: &Expr,
+    op: Op,
+    right: &Expr,
+    ctx: &mut Ctx<'_>,
+) -> Vec<Alt> {
     let mut alts = alts;
     let ls = match lefts(left, ctx) {
         Ok(l) => l,
@@ -600,7 +613,7 @@ fn lower_match(alts: Vec<Alt>, left: &Expr, op: Op, right: &Expr, ctx: &mut Ctx<
     }
 }
 
-fn mark_value(e: &Expr) -> Option<u32> {
+pub(super) fn mark_value(e: &Expr) -> Option<u32> {
     let t = text(e)?;
     match t.strip_prefix("0x") {
         Some(h) => u32::from_str_radix(h, 16).ok(),
@@ -664,317 +677,6 @@ fn fib_type(mut alts: Vec<Alt>, op: Op, right: &Expr, ctx: &mut Ctx<'_>) -> Vec<
                 .push("fib daddr type: address types depend on the host's addresses".into());
             out.push(u);
         }
-    }
-    out
-}
-
-/// A verdict as a map's data holds it (`accept`, `jump NAME`, ...).
-fn verdict_of_data(e: &Expr) -> Option<Verdict> {
-    let words: Vec<String> = match e {
-        Expr::Value(v) => v.v.split_whitespace().map(str::to_string).collect(),
-        Expr::Concat(v) => v.iter().filter_map(text).collect(),
-        _ => return None,
-    };
-    let sp = e.span();
-    let name = |i: usize| {
-        words
-            .get(i)
-            .map(|n| crate::formats::nftables::ast::Sp::new(n.clone(), sp))
-    };
-    Some(match words.first()?.as_str() {
-        "accept" => Verdict::Accept,
-        "drop" => Verdict::Drop,
-        "reject" => Verdict::Reject,
-        "queue" => Verdict::Queue,
-        "continue" => Verdict::Continue,
-        "return" => Verdict::Return,
-        "jump" => Verdict::Jump(name(1)?),
-        "goto" => Verdict::Goto(name(1)?),
-        _ => return None,
-    })
-}
-
-fn action_of(v: &Verdict, span: Span, ctx: &mut Ctx<'_>) -> (Action, Option<String>) {
-    match v {
-        Verdict::Accept => (Action::Accept, None),
-        Verdict::Drop => (Action::Drop, None),
-        Verdict::Reject => (Action::Reject, None),
-        Verdict::Return => (Action::Return, None),
-        Verdict::Continue => (Action::Continue, None),
-        Verdict::Queue => (
-            Action::Opaque,
-            Some("queue: a userspace program decides the verdict".into()),
-        ),
-        Verdict::Jump(n) | Verdict::Goto(n) => match ctx.chains.get(&n.v) {
-            Some(&c) => (
-                if matches!(v, Verdict::Jump(_)) {
-                    Action::Jump(c)
-                } else {
-                    Action::Goto(c)
-                },
-                None,
-            ),
-            None => {
-                ctx.error(
-                    if n.span == Span::default() {
-                        span
-                    } else {
-                        n.span
-                    },
-                    format!(
-                        "`{}` names no chain of table `{} {}`",
-                        n.v,
-                        ctx.table.family.v.name(),
-                        ctx.table.name.v
-                    ),
-                    "no such chain",
-                );
-                (
-                    Action::Opaque,
-                    Some(format!("a jump to the undeclared chain `{}`", n.v)),
-                )
-            }
-        },
-    }
-}
-
-/// `dnat to ADDR[:PORT]`, `redirect to :PORT`, `snat to ...`, `masquerade [to :PORT]` (nft(8)
-/// "NAT statements") into a [`Translation`]; `None` (with the reason) for a map, a range or a
-/// prefix (one address or port picked per connection).
-fn translation(
-    kind: NatKind,
-    addr: Option<&Expr>,
-    to_port: Option<&Expr>,
-    family: Family,
-) -> Result<Option<Translation>, String> {
-    let what = match kind {
-        NatKind::Dnat => "dnat",
-        NatKind::Snat => "snat",
-        NatKind::Redirect => "redirect",
-        NatKind::Masquerade => "masquerade",
-    };
-    let opaque = || format!("{what}: a translation to a map, range or prefix is not modelled");
-    let a = match addr {
-        None => None,
-        Some(e) => {
-            let t = match e {
-                Expr::Value(v) => v.v.clone(),
-                _ => return Err(opaque()),
-            };
-            let ip: std::net::IpAddr = t.parse().map_err(|_| opaque())?;
-            if ip.is_ipv4() != (family == Family::V4) {
-                // `dnat ip to ...` in an inet table: only for packets of that family
-                return Ok(None);
-            }
-            Some(ip)
-        }
-    };
-    let p = match to_port {
-        None => None,
-        Some(Expr::Value(v)) => Some(port(&v.v).map_err(|_| opaque())?),
-        Some(_) => return Err(opaque()),
-    };
-    Ok(Some(match kind {
-        NatKind::Dnat => Translation {
-            addr: a,
-            port: p,
-            ..Translation::default()
-        },
-        NatKind::Redirect => Translation {
-            port: p,
-            local: true,
-            ..Translation::default()
-        },
-        NatKind::Snat => Translation {
-            src: a,
-            sport: p,
-            ..Translation::default()
-        },
-        NatKind::Masquerade => Translation {
-            sport: p,
-            masquerade: true,
-            ..Translation::default()
-        },
-    }))
-}
-
-/// The model rules of one nftables rule, in order.
-pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
-    let fam = AddrSet::any_of(ctx.family);
-    let mut start = PacketBox::full();
-    start.src = fam.clone();
-    start.dst = fam;
-    let mut alts = vec![Alt {
-        b: start,
-        why: Vec::new(),
-        mark: None,
-    }];
-    let mut out: Vec<Emit> = Vec::new();
-    let emit = |alts: &[Alt], action: Action, why: Option<&str>, out: &mut Vec<Emit>| {
-        for a in alts {
-            let mut a = a.clone();
-            if let Some(w) = why {
-                a.why.push(w.to_string());
-            }
-            out.push(Emit { alt: a, action });
-        }
-    };
-    for st in &rule.stmts {
-        match st {
-            Stmt::Match {
-                left, op, right, ..
-            } => alts = lower_match(alts, left, *op, right, ctx),
-            Stmt::Counter(_) | Stmt::Log(_) => {}
-            Stmt::Verdict(v) => {
-                let (action, why) = action_of(&v.v, v.span, ctx);
-                emit(&alts, action, why.as_deref(), &mut out);
-                return out;
-            }
-            Stmt::VerdictMap { key, map, span } => {
-                let ls = match lefts(key, ctx) {
-                    Ok(l) if l.iter().all(|l| matches!(l, Left::Dim(..))) => l,
-                    Ok(_) => {
-                        emit(
-                            &alts,
-                            Action::Opaque,
-                            Some("a vmap on the mark or a fib lookup is not modelled"),
-                            &mut out,
-                        );
-                        return out;
-                    }
-                    Err(why) => {
-                        emit(
-                            &alts,
-                            Action::Opaque,
-                            Some(&format!("vmap: {why}")),
-                            &mut out,
-                        );
-                        return out;
-                    }
-                };
-                let base = base_of(&ls);
-                let els: Vec<Element> = {
-                    let table = ctx.table;
-                    let mut tmp = Ctx {
-                        family: ctx.family,
-                        table,
-                        chains: ctx.chains,
-                        nat: ctx.nat,
-                        raw: ctx.raw,
-                        on_input: ctx.on_input,
-                        ifs: ctx.ifs,
-                        issues: &mut *ctx.issues,
-                    };
-                    match keys(map, &mut tmp) {
-                        Ok(k) => k.into_iter().cloned().collect(),
-                        Err(why) => {
-                            let w = if why.is_empty() {
-                                "a vmap that is not a map".to_string()
-                            } else {
-                                why
-                            };
-                            emit(&alts, Action::Opaque, Some(&w), &mut out);
-                            return out;
-                        }
-                    }
-                };
-                for el in &els {
-                    let Some(v) = el.data.as_ref().and_then(verdict_of_data) else {
-                        ctx.error(
-                            el.span,
-                            "a verdict map element without a verdict".into(),
-                            "not a verdict",
-                        );
-                        continue;
-                    };
-                    let (action, why) = action_of(&v, *span, ctx);
-                    match key_boxes(&ls, &el.key, ctx) {
-                        Ok(boxes) => {
-                            let hit = narrow(alts.clone(), &base, &boxes, false);
-                            emit(&hit, action, why.as_deref(), &mut out);
-                        }
-                        Err(w) => {
-                            let hit = narrow(alts.clone(), &base, &[PacketBox::full()], false);
-                            emit(&hit, action, Some(&w), &mut out);
-                        }
-                    }
-                }
-                return out;
-            }
-            Stmt::Nat {
-                kind, addr, port, ..
-            } => {
-                if !ctx.nat {
-                    emit(
-                        &alts,
-                        Action::Opaque,
-                        Some("a NAT statement outside a `type nat` chain"),
-                        &mut out,
-                    );
-                    return out;
-                }
-                match translation(*kind, addr.as_ref(), port.as_ref(), ctx.family) {
-                    Ok(Some(t)) => emit(&alts, Action::Translate(t), None, &mut out),
-                    Ok(None) => {}
-                    Err(why) => emit(&alts, Action::Opaque, Some(&why), &mut out),
-                }
-                return out;
-            }
-            Stmt::Notrack(_) => match ctx.raw {
-                // before conntrack: the packet is UNTRACKED for every later chain
-                Some(true) => emit(
-                    &alts,
-                    Action::SetState(ConnState::Untracked),
-                    None,
-                    &mut out,
-                ),
-                // after it the packet already has its conntrack entry: no effect
-                Some(false) => {}
-                None => add_why(
-                    &mut alts,
-                    "`notrack` in a chain reached both before and after connection tracking",
-                ),
-            },
-            Stmt::Set { key, value, .. } => {
-                if matches!(key, Expr::Meta { key, .. } if key == "mark") {
-                    let op = match mark_value(value) {
-                        Some(v) => MarkOp::set_mark(v, u32::MAX),
-                        None => MarkOp::overwrite(),
-                    };
-                    emit(&alts, Action::SetMark(op), None, &mut out);
-                }
-                // other `set` statements (ct mark, priority, nftrace, ...) change nothing a
-                // later match of ours tests
-            }
-            Stmt::Undecidable { what } => add_why(
-                &mut alts,
-                &format!("`{}` depends on the traffic at run time", what.v),
-            ),
-            Stmt::Other(what) => {
-                let why = format!("`{}` is not modelled", what.v);
-                ctx.issues.push(ParseIssue {
-                    kind: IssueKind::Undecidable,
-                    span: what.span,
-                    message: format!(
-                        "statement `{}` is not modelled; packets it could match are unknown",
-                        what.v
-                    ),
-                    label: "not modelled".into(),
-                    help: Some(
-                        "Portolan reports what this rule decides as unknown rather than guessing"
-                            .into(),
-                    ),
-                });
-                add_why(&mut alts, &why);
-            }
-        }
-        if alts.is_empty() {
-            return out;
-        }
-    }
-    // no verdict: evaluation goes on with the next rule
-    if out.is_empty() {
-        emit(&alts, Action::Continue, None, &mut out);
     }
     out
 }

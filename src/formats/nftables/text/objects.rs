@@ -1,8 +1,8 @@
 //! Commands and blocks on objects other than rules: `add element`, `delete`/`destroy`/`flush`,
 //! and `set`/`map` declarations (see `grammars/nftables.ebnf`).
 
+use super::cursor::{error, Cur};
 use super::lex::{Kind, Tok};
-use super::stmt::{error, Cur};
 use super::{join, undecidable, Parser};
 use crate::formats::nftables::ast::{Element, Set, Sp};
 use crate::formats::ParseIssue;

@@ -1,8 +1,9 @@
 //! NAT statements (`dnat`, `snat`, `masquerade`, `redirect`) and how a word reads as a value
 //! (prefix, range, address and port).
 
+use super::cursor::{error, join, Cur};
+use super::expr::is_selector;
 use super::lex::Kind;
-use super::stmt::{error, is_selector, join, Cur};
 use crate::formats::nftables::ast::{Element, Expr, NatKind, Sp, Stmt};
 use crate::formats::ParseIssue;
 use crate::model::Span;
