@@ -203,7 +203,7 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
                 // ones; a DNAT elsewhere takes it through the diverted (FORWARD) stages
                 let mut seen = crate::model::Seen::default();
                 let stages = if o.diverted { &p.diverted } else { &p.stages };
-                for stage in stages {
+                for (k, stage) in stages.iter().enumerate() {
                     let Some(pol) = rs.policies.get(stage.policy) else { continue };
                     if pol.semantics == crate::model::Semantics::Translate
                         && seen.state_of(pkt.state) != crate::model::ports::ConnState::New as u8
@@ -280,6 +280,18 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
                         || trace.last().is_some_and(|t| t["event"] == "match" && matches!(t["detail"].as_str(), Some("drop" | "reject")));
                     if denied {
                         break;
+                    }
+                    // an accept ends only this stage (nftables: its base chain; iptables: its
+                    // table's chain): the next one at the hook still runs
+                    if let (Some(next), Some(last)) = (stages.get(k + 1), trace.last_mut()) {
+                        let accepted = matches!(last["event"].as_str(), Some("match" | "policy"))
+                            && matches!(last["detail"].as_str(), Some("accept" | "allow"));
+                        if accepted && pol.semantics != crate::model::Semantics::Translate {
+                            let here = pol.chains.get(stage.chain).map(|c| format!("{} {}", pol.name, c.name)).unwrap_or_default();
+                            let then = rs.policies.get(next.policy).and_then(|q| q.chains.get(next.chain).map(|c| format!("{} {}", q.name, c.name))).unwrap_or_default();
+                            let d = format!("{}: ends only {here}, then {then} runs", last["detail"].as_str().unwrap_or(""));
+                            last["detail"] = json!(d);
+                        }
                     }
                 }
             }

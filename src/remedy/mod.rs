@@ -16,6 +16,8 @@
 //!
 //! - [`iptables`]: `-I CHAIN N` / `-A CHAIN` in the table that denies, before the first rule on the
 //!   denied packets' path in its entry chain.
+//! - [`nftables`]: `nft insert rule ... position H` / `add rule` in every base chain that drops
+//!   the flow, in priority order (an `accept` ends only its own base chain).
 //! - [`azure`]: `az network nsg rule create` at a free priority ahead of every denying rule.
 //! - [`aws_sg`]: `aws ec2 authorize-security-group-ingress|egress` on a real group id.
 //! - [`aws_nacl`]: `aws ec2 create-network-acl-entry` pairs (request and replies: stateless).
@@ -29,6 +31,7 @@ mod aws_sg;
 mod azure;
 mod batch;
 mod iptables;
+mod nftables;
 mod windows;
 
 use serde::Serialize;
@@ -47,7 +50,7 @@ use crate::model::{
 /// `platform`, `lines`, `table` and `note` (those two only when set), `firewall`, `verified`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
-    /// `iptables`, `windows`, `azure`, `aws`.
+    /// `iptables`, `nftables`, `windows`, `azure`, `aws`.
     pub platform: &'static str,
     /// What to run or insert, one entry per line.
     pub lines: Vec<String>,
@@ -411,9 +414,7 @@ pub(crate) fn compute(
         Platform::AwsSecurityGroup => aws_sg::propose(&cx),
         Platform::AwsNetworkAcl => aws_nacl::propose(&cx, needs_replies),
         Platform::WindowsFirewall => windows::propose(&cx),
-        Platform::Nftables => Err(
-            "fixes for nftables rulesets (`nft insert rule ...`) are not written yet".to_string(),
-        ),
+        Platform::Nftables => nftables::propose(&cx, needs_replies),
     };
     Some(match proposal {
         Err(why) => (Remedy::Cannot(why), None),
@@ -458,8 +459,7 @@ fn apply(rs: &Ruleset, adds: &[Add]) -> Ruleset {
         Platform::AwsSecurityGroup => aws_sg::apply(rs, adds),
         Platform::AwsNetworkAcl => aws_nacl::apply(rs, adds),
         Platform::WindowsFirewall => windows::apply(rs, adds),
-        // never reached: `propose` makes no proposal for nftables
-        Platform::Nftables => rs.clone(),
+        Platform::Nftables => nftables::apply(rs, adds),
     }
 }
 

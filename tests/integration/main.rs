@@ -15,6 +15,7 @@ mod ipsec;
 mod mark;
 mod nat;
 mod nftables;
+mod nftables_fix;
 mod nothing_lost;
 mod oracle;
 mod path;

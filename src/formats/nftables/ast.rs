@@ -30,6 +30,8 @@ impl<T> Sp<T> {
 pub struct Ruleset {
     pub tables: Vec<Table>,
     pub issues: Vec<ParseIssue>,
+    /// The files `include` statements name (never followed): what they define is not known.
+    pub includes: Vec<Sp<String>>,
 }
 
 /// `ip`, `ip6`, `inet` filter host traffic; `arp`, `bridge` and `netdev` are recognised and not
@@ -273,6 +275,41 @@ pub enum Expr {
 }
 
 impl Expr {
+    /// A selector as nft names it (`tcp flags`, `meta mark`, `ct original saddr`, `a . b`), for
+    /// messages both readers word the same way; a value as written.
+    pub fn selector_text(&self) -> String {
+        match self {
+            Expr::Payload { proto, field, .. } => format!("{proto} {field}"),
+            Expr::Meta { key, .. } => format!("meta {key}"),
+            Expr::Ct { key, dir, .. } => match dir {
+                Some(d) => format!("ct {d} {key}"),
+                None => format!("ct {key}"),
+            },
+            Expr::Fib { flags, result, .. } => format!("fib {} {result}", flags.join(" . ")),
+            Expr::Concat(v) => v
+                .iter()
+                .map(Expr::selector_text)
+                .collect::<Vec<_>>()
+                .join(" . "),
+            Expr::Value(v) => v.v.clone(),
+            _ => "an expression".into(),
+        }
+    }
+
+    /// The description of an unmodelled bitwise match (`tcp flags & (fin | syn) == fin`): the
+    /// selector and the operator (`and` and `&` alike), the same from text and from JSON.
+    pub fn bitwise_text(&self, op: &str) -> String {
+        let op = match op {
+            "and" => "&",
+            "or" => "|",
+            "xor" => "^",
+            "lshift" => "<<",
+            "rshift" => ">>",
+            o => o,
+        };
+        format!("{} {op} …", self.selector_text())
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Expr::Payload { span, .. }

@@ -38,7 +38,8 @@
 //!
 //! Labels are `FAMILY TABLE CHAIN #N` (the rule's 1-based position); the native reference
 //! ([`NativeRef::Nft`]) keeps the family, table, chain, the handle when `nft -a` printed one, the
-//! position and a hash of the rule's text.
+//! position and a hash of what the rule means (its lowered boxes and actions: the same for the
+//! text and the JSON of one ruleset, and unchanged by counters, handles and comments).
 
 mod exprs;
 mod stmts;
@@ -100,6 +101,18 @@ pub fn lower(rs: &ast::Ruleset, src: &SourceText) -> Parsed {
         .into_iter()
         .map(|f| lower_family(rs, src, f, &ifs, &mut issues))
         .collect();
+    if let Some(inc) = rs.includes.first() {
+        // a set the file names but does not define may come from an included file: that is not
+        // invalid input, only input not read (the rules naming it are undecidable either way)
+        for x in issues.iter_mut().filter(|x| x.label == "no such set") {
+            x.kind = IssueKind::Undecidable;
+            x.message = format!(
+                "{}; it may be defined in `include \"{}\"`, which is not followed",
+                x.message, inc.v
+            );
+            x.label = "defined elsewhere?".into();
+        }
+    }
     Parsed { rulesets, issues }
 }
 
@@ -448,9 +461,13 @@ fn lower_table(
                 issues: &mut *issues,
             };
             let emits = stmts::lower_rule(r, &mut ctx);
-            let content = content_hash(rule_words(
-                src.text.get(r.span.start..r.span.end).unwrap_or(""),
-            ));
+            // what the rule means, not how it is written: the same from `nft list ruleset` and
+            // from `nft -j`, and unchanged by counters, handles and comments
+            let meaning: Vec<String> = emits
+                .iter()
+                .map(|e| format!("{:?} {:?} {:?} {:?}", e.alt.b, e.alt.why, e.alt.mark, e.action))
+                .collect();
+            let content = content_hash(meaning.iter().map(String::as_str));
             let label = format!("{fam} {tname} {} #{}", c.name.v, pos + 1);
             for e in emits {
                 chains[ci].rules.push(rules.len());
@@ -492,25 +509,6 @@ fn lower_table(
         entries,
         union_cache: Default::default(),
     }
-}
-
-/// A rule's words without what changes between listings: counters' numbers and the handle.
-fn rule_words(text: &str) -> impl Iterator<Item = &str> {
-    let mut skip = 0;
-    text.split_whitespace().filter(move |w| {
-        if skip > 0 {
-            skip -= 1;
-            return false;
-        }
-        match *w {
-            "packets" | "bytes" | "handle" => {
-                skip = 1;
-                false
-            }
-            "#" => false,
-            _ => true,
-        }
-    })
 }
 
 #[cfg(test)]

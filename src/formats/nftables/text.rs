@@ -32,6 +32,7 @@ pub fn parse(text: &str) -> Ruleset {
         out: Ruleset {
             tables: Vec::new(),
             issues,
+            includes: Vec::new(),
         },
         dynamic_sets: Vec::new(),
     };
@@ -311,6 +312,7 @@ impl<'t> Parser<'t> {
                         "not read",
                     )
                 });
+                self.out.includes.push(f);
                 self.skip_stmt();
                 Ok(())
             }

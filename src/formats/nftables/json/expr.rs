@@ -245,6 +245,17 @@ impl Reader {
                 }
                 Ok(Expr::Or(alts))
             }
+            // `numgen inc mod 2 [offset N]`, kept as the text reader keeps it (the lowering
+            // cannot know which value a connection gets)
+            "numgen" => {
+                let part = |k| member(body, k).and_then(num_or_str).unwrap_or_default();
+                let mut w = format!("numgen {} mod {}", part("mode"), part("mod"));
+                let offset = part("offset");
+                if !offset.is_empty() && offset != "0" {
+                    w.push_str(&format!(" offset {offset}"));
+                }
+                Ok(Expr::Value(Sp::new(w, span)))
+            }
             "accept" | "drop" | "continue" | "return" | "jump" | "goto" => match verdict_words(v) {
                 Some(w) => Ok(Expr::Value(Sp::new(w, span))),
                 None => self.malformed(body, "a verdict's `target` should be a chain name"),

@@ -61,6 +61,7 @@ pub fn parse(json: &Json<'_>) -> Ruleset {
     Ruleset {
         tables: r.tables,
         issues: r.issues,
+        includes: Vec::new(),
     }
 }
 

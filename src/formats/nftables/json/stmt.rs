@@ -54,6 +54,16 @@ impl Reader {
                         }
                     },
                 };
+                // a bitwise operation before the comparison (`tcp flags & (fin | syn) == fin`):
+                // unmodelled, named by its selector and operator as the text reader names it
+                if let Some((bop @ ("&" | "|" | "^" | "<<" | ">>"), operands)) = single(l) {
+                    let first = operands.as_array().and_then(|a| a.first());
+                    let sel = match first.map(|f| self.expr(f)) {
+                        Some(Ok(e)) => e,
+                        _ => return unreadable(key),
+                    };
+                    return other(sel.bitwise_text(bop));
+                }
                 let left = match lift(self.expr(l), key) {
                     Ok(e) => e,
                     Err(s) => return *s,

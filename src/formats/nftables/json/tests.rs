@@ -209,12 +209,12 @@ fn nat_address_port_map() {
         matches!(&c.rules[0].stmts[..], [Stmt::Match { left: Expr::Meta { key, .. }, op: Op::Ne, right, .. },
         Stmt::Verdict(v)] if key == "iifname" && val(right) == "foobar" && v.v == Verdict::Accept)
     );
-    // numgen maps are read (the lowering decides them undecidable): the key is kept as Other
-    // only where it cannot be held; here the whole `dnat` becomes Other
-    assert!(c
-        .rules
-        .iter()
-        .any(|r| matches!(&r.stmts[..], [Stmt::Other(o)] if o.v.contains("numgen"))));
+    // numgen maps are read as the text reader reads them (the lowering decides the translation
+    // undecidable): the key is the value `numgen inc mod 2`, the map `@t1`
+    assert!(c.rules.iter().any(|r| matches!(&r.stmts[..],
+        [Stmt::Nat { addr: Some(Expr::Map { key, map }), .. }]
+        if matches!(&**key, Expr::Value(v) if v.v == "numgen inc mod 2")
+            && matches!(&**map, Expr::SetRef(m) if m.v == "t1"))));
 }
 
 #[test]

@@ -126,7 +126,7 @@ fn table(fam: TableFamily, name: &str, chains: Vec<ast::Chain>, sets: Vec<Set>) 
 fn lowered(tables: Vec<Table>) -> Parsed {
     let rs = ast::Ruleset {
         tables,
-        issues: Vec::new(),
+        ..Default::default()
     };
     lower(&rs, &SourceText::new("t.nft".to_string(), String::new()))
 }

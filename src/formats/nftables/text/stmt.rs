@@ -330,9 +330,10 @@ impl<'t> Cur<'t> {
                             "and" | "or" | "xor" | "lshift" | "rshift"
                         ) =>
             {
-                // A bitwise expression (`tcp flags & (syn | ack) == syn`): kept whole, unmodelled.
+                // A bitwise expression (`tcp flags & (syn | ack) == syn`): skipped whole,
+                // unmodelled, named by its selector and operator (as the JSON reader does).
+                let what = left.bitwise_text(&t.text);
                 self.i = start_i;
-                let mut words = Vec::new();
                 while let Some(t) = self.peek() {
                     if self.i > start_i
                         && t.kind == Kind::Word
@@ -341,11 +342,10 @@ impl<'t> Cur<'t> {
                     {
                         break;
                     }
-                    words.push(t.text.clone());
                     self.i += 1;
                 }
                 let sp = join(left.span(), self.last_span());
-                return Ok(Stmt::Other(Sp::new(words.join(" "), sp)));
+                return Ok(Stmt::Other(Sp::new(what, sp)));
             }
             Some(t) => match (t.kind.clone(), t.text.as_str()) {
                 (Kind::Punct, "==") | (Kind::Word, "eq") => Some(Op::Eq),
