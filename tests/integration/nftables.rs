@@ -361,3 +361,32 @@ fn every_corpus_file_is_recognised_and_reads_without_z001() {
     }
     assert_eq!(n, 23, "the corpus's 23 files");
 }
+
+/// Without an `include`, a set the file names and never defines is invalid input: `nft -f`
+/// refuses it ("Error: No such file or directory; did you mean set ...?"), so it is a Z001 on the
+/// name; the rest of the file is still audited.
+#[test]
+fn an_undefined_set_without_an_include_is_invalid() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("nft-undefined-set");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("undefined-set.nft");
+    std::fs::write(
+        &file,
+        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tip saddr @admins tcp dport 9669 accept\n\t\ttcp dport 9081 accept\n\t}\n}\n",
+    )
+    .unwrap();
+    let (v, code) = audit_json(&["--env", "vsphere", "--role", "zvm", file.to_str().unwrap()]);
+    let z001: Vec<(&str, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "Z001")
+        .map(|f| (f["message"].as_str().unwrap(), f["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        z001,
+        vec![("`@admins` names no set of table `inet filter`", 4)]
+    );
+    assert_eq!(code, 1, "a Z001 is an error finding: exit 1");
+    assert_eq!(inbound(&v, PAIRING, "ipv4").0, "allowed");
+}
