@@ -1,7 +1,8 @@
 //! Write one of the benches' generated inputs to a file, for whole-process measurements of the
 //! formats `shared/tools` has no generator for (README, Performance).
 //! `cargo run --release --example gen_input -- azure NSGS RULES FILE` (`az network nsg list`) or
-//! `... -- netsh RULES FILE` (`netsh advfirewall firewall show rule name=all verbose`).
+//! `... -- netsh RULES FILE` (`netsh advfirewall firewall show rule name=all verbose`) or
+//! `... -- nft RULES FILE` (`nft list ruleset`, the iptables bench's host in nftables).
 
 #[path = "../benches/gen/mod.rs"]
 mod gen;
@@ -18,6 +19,10 @@ fn main() {
             (Some(r), Some(f)) => (gen::windows::netsh_show_rule(r), f),
             _ => usage(),
         },
+        Some("nft") => match (num(1), args.get(2)) {
+            (Some(r), Some(f)) => (gen::nftables::nft_ruleset(r), f),
+            _ => usage(),
+        },
         _ => usage(),
     };
     if let Err(e) = std::fs::write(out, text.as_bytes()) {
@@ -28,6 +33,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE");
+    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE | gen_input nft RULES FILE");
     std::process::exit(2)
 }

@@ -11,6 +11,7 @@ use std::fmt::Write;
 pub mod aws;
 pub mod azure;
 pub mod chains;
+pub mod nftables;
 pub mod windows;
 
 /// xorshift64*: a fixed sequence, so every run benches the same input.

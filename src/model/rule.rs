@@ -9,7 +9,7 @@ pub type RuleId = usize;
 pub type ChainId = usize;
 
 /// What a matching rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Accept,
     Drop,
@@ -181,6 +181,31 @@ impl NativeRef {
 
 /// A stable 64-bit hash of a rule's words (the caller leaves out what changes between exports,
 /// such as iptables counters). FNV-1a: the same on every run and platform, unlike std's hasher.
+/// FNV-1a as a [`std::hash::Hasher`]: a hash of a value's [`Hash`](std::hash::Hash) that is the
+/// same in every run (unlike `DefaultHasher`'s, which is not promised across releases), for
+/// native identities computed from what a rule means.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= b as u64;
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 pub fn content_hash<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for w in words {

@@ -147,7 +147,9 @@ fn walk(
         let denied: Vec<&Outcome> = denied.iter().collect();
         let place = place(&after, stage.policy, entry, &denied);
         let verb = match &place.at {
-            Some(At::Handle(h)) => format!("insert rule {family} {table} {} position {h}", entry.name),
+            Some(At::Handle(h)) => {
+                format!("insert rule {family} {table} {} position {h}", entry.name)
+            }
             Some(At::Index(i)) => {
                 no_handles = true;
                 format!("insert rule {family} {table} {} index {i}", entry.name)
@@ -219,25 +221,22 @@ fn table_of(policy: &str) -> (&str, &str) {
 /// drops them or the jump that takes them to it (none: the chain's policy decides).
 fn place(rs: &Ruleset, pi: usize, entry: &crate::model::Chain, denied: &[&Outcome]) -> Place {
     let Some(p) = rs.policies.get(pi) else {
-        return Place {
-            at: None,
-            index: 0,
-        };
+        return Place { at: None, index: 0 };
     };
     let mut first: Option<(u32, Option<u64>)> = None;
     for o in denied {
-        let on_path = o
-            .via
-            .iter()
-            .filter(|(q, _)| *q == pi)
-            .map(|(_, r)| *r)
-            .chain(o.deciders.iter().filter(|d| d.policy == pi).filter_map(
-                |d| match d.decider {
-                    crate::model::Decider::Rule(r) | crate::model::Decider::Loop(r) => Some(r),
-                    crate::model::Decider::ChainPolicy(_) => None,
-                },
-            ))
-            .find(|r| entry.rules.contains(r));
+        let on_path =
+            o.via
+                .iter()
+                .filter(|(q, _)| *q == pi)
+                .map(|(_, r)| *r)
+                .chain(o.deciders.iter().filter(|d| d.policy == pi).filter_map(
+                    |d| match d.decider {
+                        crate::model::Decider::Rule(r) | crate::model::Decider::Loop(r) => Some(r),
+                        crate::model::Decider::ChainPolicy(_) => None,
+                    },
+                ))
+                .find(|r| entry.rules.contains(r));
         if let Some(NativeRef::Nft { index, handle, .. }) =
             on_path.and_then(|r| p.rules.get(r)).map(|r| &r.native)
         {
@@ -247,10 +246,7 @@ fn place(rs: &Ruleset, pi: usize, entry: &crate::model::Chain, denied: &[&Outcom
         }
     }
     match first {
-        None => Place {
-            at: None,
-            index: 0,
-        },
+        None => Place { at: None, index: 0 },
         Some((index, Some(h))) => Place {
             at: Some(At::Handle(h)),
             index,

@@ -68,7 +68,10 @@ fn apply(text: &str, line: &str) -> String {
         }
         "add" => {
             // the chain's closing brace
-            (c + text[c..].find("\n\t}").unwrap() + 1, words[5..].join(" "))
+            (
+                c + text[c..].find("\n\t}").unwrap() + 1,
+                words[5..].join(" "),
+            )
         }
         other => panic!("not an nft rule command: {other}"),
     };
@@ -177,7 +180,11 @@ fn replies_dropped_on_output_get_their_own_rule() {
     let changed = dir.join("out-drop-fixed.nft");
     std::fs::write(&changed, &text).unwrap();
     let after = audit(changed.to_str().unwrap());
-    assert_eq!(inbound(&after, PAIRING, "ipv4")["status"], "allowed", "{text}");
+    assert_eq!(
+        inbound(&after, PAIRING, "ipv4")["status"],
+        "allowed",
+        "{text}"
+    );
 }
 
 /// The trace of `portolan query` shows both base chains, in the order they run, and says that

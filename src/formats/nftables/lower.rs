@@ -50,7 +50,7 @@ use super::ast::{self, Stmt, TableFamily};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Parsed};
 use crate::model::iface::Interfaces;
-use crate::model::rule::content_hash;
+use crate::model::rule::Fnv;
 use crate::model::{
     Chain, ChainId, Family, Hook, NativeRef, Pipeline, Platform, Policy, Provenance, Rule, Ruleset,
     Semantics, Span, Stage, Verdict,
@@ -463,11 +463,14 @@ fn lower_table(
             let emits = stmts::lower_rule(r, &mut ctx);
             // what the rule means, not how it is written: the same from `nft list ruleset` and
             // from `nft -j`, and unchanged by counters, handles and comments
-            let meaning: Vec<String> = emits
-                .iter()
-                .map(|e| format!("{:?} {:?} {:?} {:?}", e.alt.b, e.alt.why, e.alt.mark, e.action))
-                .collect();
-            let content = content_hash(meaning.iter().map(String::as_str));
+            let content = {
+                use std::hash::{Hash, Hasher};
+                let mut h = Fnv::default();
+                for e in &emits {
+                    (&e.alt.b, &e.alt.why, &e.alt.mark, &e.action).hash(&mut h);
+                }
+                h.finish()
+            };
             let label = format!("{fam} {tname} {} #{}", c.name.v, pos + 1);
             for e in emits {
                 chains[ci].rules.push(rules.len());

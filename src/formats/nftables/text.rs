@@ -35,6 +35,7 @@ pub fn parse(text: &str) -> Ruleset {
             includes: Vec::new(),
         },
         dynamic_sets: Vec::new(),
+        chain_at: Some(std::collections::HashMap::new()),
     };
     p.script();
     let dynamic = std::mem::take(&mut p.dynamic_sets);
@@ -163,6 +164,10 @@ struct Parser<'t> {
     i: usize,
     out: Ruleset,
     dynamic_sets: Vec<String>,
+    /// Where each chain is, by (table index, name), for every chain read so far: a ruleset of
+    /// many chains is read in linear time. `None` after a table or chain is deleted (indexes
+    /// move): rebuilt when next needed.
+    chain_at: Option<std::collections::HashMap<(usize, String), usize>>,
 }
 
 /// What a command names: `[FAMILY] TABLE [CHAIN|SET]`.
@@ -464,13 +469,28 @@ impl<'t> Parser<'t> {
         span: Span,
         create: bool,
     ) -> Option<usize> {
-        let chains = &mut self.out.tables[ti].chains;
-        if let Some(c) = chains.iter().position(|c| c.name.v == name.v) {
+        let tables = &self.out.tables;
+        let at = self.chain_at.get_or_insert_with(|| {
+            tables
+                .iter()
+                .enumerate()
+                .flat_map(|(t, x)| {
+                    x.chains
+                        .iter()
+                        .enumerate()
+                        .map(move |(c, ch)| ((t, ch.name.v.clone()), c))
+                })
+                .collect()
+        });
+        let key = (ti, name.v.clone());
+        if let Some(&c) = at.get(&key) {
             return Some(c);
         }
         if !create {
             return None;
         }
+        let chains = &mut self.out.tables[ti].chains;
+        at.insert(key, chains.len());
         chains.push(Chain {
             name: name.clone(),
             span,

@@ -77,6 +77,7 @@ impl Parser<'_> {
         let flush = cmd.text == "flush";
         if what.v == "ruleset" {
             self.out.tables.clear();
+            self.chain_at = None;
             self.skip_stmt();
             return Ok(());
         }
@@ -102,6 +103,7 @@ impl Parser<'_> {
             }
             "table" => {
                 self.out.tables.remove(ti);
+                self.chain_at = None;
             }
             "chain" | "rule" => {
                 let name = self.name("a chain name")?;
@@ -139,6 +141,7 @@ impl Parser<'_> {
                     table.chains[ci].rules.clear();
                 } else {
                     table.chains.remove(ci);
+                    self.chain_at = None;
                 }
             }
             "set" | "map" | "element" => {
