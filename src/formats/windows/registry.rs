@@ -398,9 +398,14 @@ fn parse_rule_string(
             }
             "app" => r.program = Some(Item::new(value.to_string(), vspan)),
             "svc" => r.service = Some(Item::new(value.to_string(), vspan)),
-            "luown" | "apppkgid" => {
+            "apppkgid" => {
                 if r.package.is_none() {
                     r.package = Some(Item::new(value.to_string(), vspan));
+                }
+            }
+            "luown" => {
+                if r.owner.is_none() {
+                    r.owner = Some(Item::new(value.to_string(), vspan));
                 }
             }
             "name" => r.name = value.to_string(),
@@ -659,7 +664,7 @@ mod tests {
             l.iter_mut().for_each(|i| i.span = z);
         }
         r.icmp.iter_mut().for_each(|i| i.span = z);
-        for i in [&mut r.program, &mut r.service, &mut r.package]
+        for i in [&mut r.program, &mut r.service, &mut r.package, &mut r.owner]
             .into_iter()
             .flatten()
         {
