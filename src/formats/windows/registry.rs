@@ -491,6 +491,8 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
             lname.as_str(),
             "domainprofile" | "standardprofile" | "privateprofile" | "publicprofile"
         ) {
+            // profile settings alone are a policy too (every flow decided by the defaults)
+            found = true;
             out.push_str(&format!("[{here}]\n"));
             for v in key.values().unwrap_or_default() {
                 if let Ok(ValueData::Dword(d)) = v.data() {
@@ -507,7 +509,9 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
         }
     }
     if !found {
-        return Err("the hive holds no FirewallRules key".into());
+        return Err(
+            "the hive holds no firewall policy: no FirewallRules key and no profile key".into(),
+        );
     }
     Ok(out)
 }
