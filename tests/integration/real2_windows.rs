@@ -107,9 +107,19 @@ fn real_wfw_is_decided_and_says_which_rules_it_set_aside() {
     assert!(aside
         .iter()
         .any(|s| s.starts_with("Xbox in (allow): scoped to the Store app package S-1-15-2-")));
-    assert!(aside
+    // the Ruby interpreter's rule (a firewall prompt's answer) is a Public-profile rule
+    let public = v["flows"]
+        .as_array()
+        .unwrap()
         .iter()
-        .any(|s| s.contains(r"C:\tools\ruby24\bin\ruby.exe, not ")));
+        .find(|f| {
+            f["requirement"] == "vsphere.zvm-zvm-9081" && f["policy"] == "Public profile/Inbound"
+        })
+        .unwrap();
+    assert!(public["set_aside"].as_array().unwrap().iter().any(|s| s
+        .as_str()
+        .unwrap()
+        .contains(r"C:\tools\ruby24\bin\ruby.exe, not ")));
     // named by the profile each
     assert_eq!(
         per_profile(&v, "vsphere.zvm-zvm-9081", "inbound")
