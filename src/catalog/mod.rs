@@ -1024,6 +1024,32 @@ mod tests {
     }
 
     #[test]
+    fn windows_identities_default_and_overridden_by_facts() {
+        let mut facts = Context::new();
+        let zvm = cat().windows_identity("zvm", &facts);
+        assert!(zvm
+            .program
+            .as_deref()
+            .is_some_and(|p| p.ends_with(r"\Zerto.Zvm.Service.exe")));
+        assert_eq!(zvm.service, None);
+        assert_eq!(zvm.packaged, Some(false));
+        // a row without names, and a role with no row: unknown program and service
+        assert_eq!(cat().windows_identity("vba", &facts).program, None);
+        assert_eq!(cat().windows_identity("hyperv-host", &facts).program, None);
+        facts.set("windows_zvm_program", r"D:\Zerto\zvm.exe");
+        facts.set("windows_hyperv_host_service", "vmms");
+        let zvm = cat().windows_identity("zvm", &facts);
+        assert_eq!(zvm.program.as_deref(), Some(r"D:\Zerto\zvm.exe"));
+        assert!(zvm.source.contains("windows_zvm_program"));
+        let host = cat().windows_identity("hyperv-host", &facts);
+        assert_eq!(host.service.as_deref(), Some("vmms"));
+        for w in &cat().windows {
+            assert!(ROLES.iter().any(|(r, _)| *r == w.role), "{}", w.role);
+            assert!(!w.note.is_empty());
+        }
+    }
+
+    #[test]
     fn key_facts() {
         assert_eq!(req("hyperv.zvm-scvmm-8100").to_role, "scvmm");
         let vcd = req("vsphere.zvm-vcd-5672");

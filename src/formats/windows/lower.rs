@@ -635,6 +635,46 @@ mod tests {
     }
 
     #[test]
+    fn scopes_are_carried_in_the_native_reference() {
+        use crate::model::app::AppScope;
+        let src = SourceText::new("t", "x");
+        let mut a = rule("Store app 9081", Direction::In, WinAction::Allow, 9081);
+        a.package = Some(Item::new("S-1-15-2-1".into(), Span::default()));
+        a.owner = Some(Item::new("S-1-5-21-1".into(), Span::default()));
+        let mut b = rule("Owner only 9080", Direction::In, WinAction::Allow, 9080);
+        b.owner = Some(Item::new("S-1-5-21-1".into(), Span::default()));
+        let mut c = rule("Kernel 445", Direction::In, WinAction::Allow, 445);
+        c.program = Some(Item::new("System".into(), Span::default()));
+        c.service = Some(Item::new("*".into(), Span::default()));
+        let mut issues = Vec::new();
+        let rs = lower(
+            &[a, b, c],
+            &ProfileSettings::default(),
+            &src,
+            &Resolver::default(),
+            &mut issues,
+        );
+        let scopes: Vec<Vec<AppScope>> = rs[0].policies[0]
+            .rules
+            .iter()
+            .map(|r| match &r.native {
+                NativeRef::Windows { scopes, .. } => scopes.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                vec![AppScope::Package("S-1-15-2-1".into())],
+                vec![],
+                vec![AppScope::Program("System".into()), AppScope::AnyService],
+            ]
+        );
+        // an owner alone is no application scope, but the rule is undecidable
+        assert!(rs[0].policies[0].rules[1].undecidable[0].contains("user S-1-5-21-1"));
+    }
+
+    #[test]
     fn program_scoped_rules_are_undecidable_but_system_is_not() {
         let src = SourceText::new("t", "x");
         let mut a = rule("App 9081", Direction::In, WinAction::Allow, 9081);
