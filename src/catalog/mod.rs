@@ -42,9 +42,28 @@
 //! kind = "internal-only"          # or "not-needed"
 //! purpose = "One sentence."
 //! source = "current.vsphere"
+//!
+//! [[windows_identity]]            # the Windows program / service of a Zerto component
+//! role = "zvm"
+//! program = 'C:\Program Files\Zerto\Zerto Virtual Replication\Zerto.Zvm.Service.exe'  # optional
+//! service = "..."                 # optional: the service short name
+//! note = "Where the names come from."
 //! ```
 //!
 //! Unknown keys are errors, so a misspelt key does not silently drop a fact.
+//!
+//! # Windows identities
+//!
+//! A Windows Defender Firewall rule can be scoped to one program, service or Store app package
+//! (`model::app`). To tell whether such a rule can match a Zerto flow, the audit needs the
+//! program and service of the Zerto component the guarded host runs: [`Catalog::windows_identity`]
+//! gives them for a role, from the `[[windows_identity]]` rows, each overridden by the facts
+//! `windows_<role>_program` and `windows_<role>_service` (inventory `[facts]` or `--set`; a
+//! role's `-` becomes `_`). The seed documents name no program or service: the embedded rows
+//! are defaults (their `note` says where each name comes from) that an installation whose names
+//! differ overrides with those facts. A role without a row or fact has an unknown program and
+//! service: program- and service-scoped rules stay undecidable for it. Every Zerto component is a
+//! desktop program or service, never a Store app, so Store-app rules never match a Zerto flow.
 
 pub mod condition;
 pub mod msp;
@@ -382,6 +401,22 @@ pub struct Catalog {
     pub sources: Vec<SeedSource>,
     pub requirements: Vec<Requirement>,
     pub must_not_open: Vec<MustNotOpen>,
+    /// The Windows program and service of each Zerto component that runs on Windows.
+    pub windows: Vec<WindowsIdentity>,
+}
+
+/// The Windows program and service of a Zerto component (see the module doc, "Windows
+/// identities").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsIdentity {
+    pub role: String,
+    #[serde(default)]
+    pub program: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Where the names come from.
+    pub note: String,
 }
 
 /// The text of the embedded catalogue.
@@ -445,7 +480,43 @@ impl Catalog {
             sources: raw.source,
             requirements,
             must_not_open,
+            windows: raw.windows_identity,
         })
+    }
+
+    /// What is known of the Windows program and service whose traffic a host of `role` sends
+    /// and receives for its Zerto flows: the catalogue's row for the role, each name overridden
+    /// by the fact `windows_<role>_program` / `windows_<role>_service`.
+    pub fn windows_identity(&self, role: &str, facts: &Context) -> crate::model::app::AppIdentity {
+        let row = self.windows.iter().find(|w| w.role == role);
+        let key = role.replace('-', "_");
+        let fact = |what: &str| {
+            facts
+                .get(&format!("windows_{key}_{what}"))
+                .map(|v| match v {
+                    condition::Value::Str(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .filter(|s| !s.trim().is_empty())
+        };
+        let (fp, fs) = (fact("program"), fact("service"));
+        let source = match (&fp, &fs, row) {
+            (Some(_), _, _) | (_, Some(_), _) => format!(
+                "the facts windows_{key}_program / windows_{key}_service, else the catalogue's default"
+            ),
+            (None, None, Some(_)) => format!(
+                "the catalogue's default for {role}; set windows_{key}_program / windows_{key}_service if this installation differs"
+            ),
+            (None, None, None) => format!(
+                "nothing: the catalogue names no Windows program for {role}; set windows_{key}_program / windows_{key}_service"
+            ),
+        };
+        crate::model::app::AppIdentity {
+            program: fp.or_else(|| row.and_then(|w| w.program.clone())),
+            service: fs.or_else(|| row.and_then(|w| w.service.clone())),
+            packaged: Some(false),
+            source,
+        }
     }
 
     /// Add an extra catalogue: an entry with an id already present replaces it in place (in
@@ -462,6 +533,7 @@ impl Catalog {
         upsert(&mut self.sources, extra.sources, |s| &s.id);
         upsert(&mut self.requirements, extra.requirements, |r| &r.id);
         upsert(&mut self.must_not_open, extra.must_not_open, |m| &m.id);
+        upsert(&mut self.windows, extra.windows, |w| &w.role);
         if !extra.version.is_empty() && extra.version != self.version {
             self.version = if self.version.is_empty() {
                 extra.version
@@ -550,6 +622,8 @@ struct RawCatalog {
     requirement: Vec<RawRequirement>,
     #[serde(default)]
     must_not_open: Vec<RawMustNotOpen>,
+    #[serde(default)]
+    windows_identity: Vec<WindowsIdentity>,
 }
 
 #[derive(Deserialize)]
@@ -947,6 +1021,32 @@ mod tests {
         assert_eq!(count(Environment::Aws, "443"), 2);
         assert_eq!(count(Environment::Hyperv, "9669"), 3);
         assert_eq!(count(Environment::HypervLegacy, "9080"), 2);
+    }
+
+    #[test]
+    fn windows_identities_default_and_overridden_by_facts() {
+        let mut facts = Context::new();
+        let zvm = cat().windows_identity("zvm", &facts);
+        assert!(zvm
+            .program
+            .as_deref()
+            .is_some_and(|p| p.ends_with(r"\Zerto.Zvm.Service.exe")));
+        assert_eq!(zvm.service, None);
+        assert_eq!(zvm.packaged, Some(false));
+        // a row without names, and a role with no row: unknown program and service
+        assert_eq!(cat().windows_identity("vba", &facts).program, None);
+        assert_eq!(cat().windows_identity("hyperv-host", &facts).program, None);
+        facts.set("windows_zvm_program", r"D:\Zerto\zvm.exe");
+        facts.set("windows_hyperv_host_service", "vmms");
+        let zvm = cat().windows_identity("zvm", &facts);
+        assert_eq!(zvm.program.as_deref(), Some(r"D:\Zerto\zvm.exe"));
+        assert!(zvm.source.contains("windows_zvm_program"));
+        let host = cat().windows_identity("hyperv-host", &facts);
+        assert_eq!(host.service.as_deref(), Some("vmms"));
+        for w in &cat().windows {
+            assert!(ROLES.iter().any(|(r, _)| *r == w.role), "{}", w.role);
+            assert!(!w.note.is_empty());
+        }
     }
 
     #[test]

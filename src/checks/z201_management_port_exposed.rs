@@ -147,8 +147,13 @@ pub fn check(
         let mut f = Finding::new(
             &CHECK,
             format!(
-                "{who} Zerto port(s) {} of this {role} to {} {} address",
+                "{who} Zerto port(s) {} of this {role}{} to {} {} address",
                 ports.join(" "),
+                // a Windows export holds one ruleset per profile: say which one this is
+                rs.profile
+                    .as_deref()
+                    .map(|p| format!(" in the {p} profile"))
+                    .unwrap_or_default(),
                 if every { "every public" } else { "most public" },
                 fams.join(" and ")
             ),

@@ -169,7 +169,12 @@ pub(super) fn flow_findings(
         Status::Partial => vec![z102_required_flow_partial::finding(&cx)],
         Status::Unknown => {
             let mut out = vec![z103_required_flow_unknown::finding(&cx)];
-            out.extend(z002_undecidable_match::from_flow(&cx));
+            // a Z002 per undecidable rule only where few decide the flow: beyond, the Z103
+            // summarises them (count and first names), one line per flow
+            let z002 = z002_undecidable_match::from_flow(&cx);
+            if z002.len() <= z103_required_flow_unknown::NAMED {
+                out.extend(z002);
+            }
             out
         }
     }

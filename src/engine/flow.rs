@@ -52,6 +52,33 @@ pub(super) fn peer_interfaces(t: &Target<'_>) -> crate::model::iface::IfaceSet {
     }
 }
 
+/// The rules of the pipeline's chains that [`Ruleset::for_application`] set aside and that
+/// match packets of `region`: `label: why` each (the flow record says what it did not count).
+fn set_aside(
+    rs: &Ruleset,
+    aside: &[crate::model::app::SetAside],
+    pipeline: &crate::model::Pipeline,
+    region: &crate::model::PacketBox,
+) -> Vec<String> {
+    aside
+        .iter()
+        .filter(|s| {
+            pipeline.stages.iter().any(|st| {
+                st.policy == s.policy
+                    && rs.policies[st.policy]
+                        .chains
+                        .get(st.chain)
+                        .is_some_and(|c| c.rules.contains(&s.rule))
+            })
+        })
+        .filter(|s| s.matches.intersect(region).is_some())
+        .filter_map(|s| {
+            let r = rs.policies.get(s.policy)?.rules.get(s.rule)?;
+            Some(format!("{}: {}", r.prov.label, s.why))
+        })
+        .collect()
+}
+
 /// Evaluate one job (phase 1): the flow's region through the target's pipeline, its record and
 /// findings; for a blocked or partly blocked flow, what its remedy needs ([`with_remedies`]).
 pub(super) fn run_job(
@@ -176,6 +203,7 @@ pub(super) fn run_job(
         conditional: job.condition.is_some(),
         condition: job.condition.clone(),
         unknown_reasons: Vec::new(),
+        set_aside: Vec::new(),
         return_path: None,
         fix: None,
         no_fix: None,
@@ -223,7 +251,10 @@ pub(super) fn run_job(
     let reach = Reach {
         outcomes: match region.to_box() {
             b if b.is_empty() => Vec::new(),
-            b => rs.evaluate_with(pipeline, &b, &local),
+            b => {
+                rec.set_aside = set_aside(rs, &t.set_aside, pipeline, &b);
+                rs.evaluate_with(pipeline, &b, &local)
+            }
         },
     };
     if job.hook == Hook::Input

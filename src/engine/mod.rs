@@ -96,6 +96,11 @@ pub struct FlowRecord {
     /// For `unknown`: what could not be decided.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_reasons: Vec<String>,
+    /// Rules that match the flow's packets but are scoped to another application than the
+    /// guarded role's (a Windows program, service or Store app), so they cannot match it
+    /// (`model::app`): `label: why` each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
     /// Stateless filters (network ACLs): what stops the replies, if anything does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_path: Option<String>,
@@ -250,7 +255,7 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     // Z301/Z302 per audited firewall (a ruleset two inventory entries share is reported once)
     let shadows: Vec<Vec<Finding>> = targets
         .par_iter()
-        .map(|t| crate::checks::z301_shadowed_rule::check(t.file, &t.ruleset))
+        .map(|t| crate::checks::z301_shadowed_rule::check(t.file, t.as_written()))
         .collect();
     let mut seen_spans = std::collections::HashSet::new();
     for f in shadows.into_iter().flatten() {

@@ -20,6 +20,39 @@ pub(super) struct Target<'a> {
     pub(super) file: usize,
     pub(super) ruleset: std::borrow::Cow<'a, Ruleset>,
     pub(super) guard: Guard,
+    /// The ruleset before [`for_application`](Ruleset::for_application) set aside the rules
+    /// scoped to other applications than the guarded role's (`model::app`): what Z301/Z302
+    /// judge, as those rules are still rules of the firewall.
+    pub(super) unscoped: Option<std::borrow::Cow<'a, Ruleset>>,
+    /// The rules set aside so, and why.
+    pub(super) set_aside: Vec<crate::model::app::SetAside>,
+}
+
+impl Target<'_> {
+    /// The ruleset as written (see [`Target::unscoped`]).
+    pub(super) fn as_written(&self) -> &Ruleset {
+        self.unscoped.as_deref().unwrap_or(&self.ruleset)
+    }
+}
+
+/// A host firewall's rules as its role's traffic sees them: rules scoped to another program,
+/// service or Store app package than the role's Windows identity (the catalogue's, overridden by
+/// facts) match none of its packets (`model::app`).
+fn scope_to_role(t: &mut Target<'_>, opts: &AuditOptions<'_>) {
+    let Guards::Host(role) = &t.guard.guards else {
+        return;
+    };
+    if t.ruleset.platform != crate::model::Platform::WindowsFirewall {
+        return;
+    }
+    let id = opts.catalog.windows_identity(role, &opts.facts);
+    if let Some((rs, aside)) = t.ruleset.for_application(&id) {
+        t.set_aside = aside;
+        t.unscoped = Some(std::mem::replace(
+            &mut t.ruleset,
+            std::borrow::Cow::Owned(rs),
+        ));
+    }
 }
 
 /// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
@@ -64,6 +97,8 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                     file: fi,
                     ruleset: Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
                     guard,
+                    unscoped: None,
+                    set_aside: Vec::new(),
                 });
             } else {
                 for rs in f.rulesets.iter().filter(|r| active(r)) {
@@ -71,6 +106,8 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                         file: fi,
                         ruleset: Cow::Borrowed(rs),
                         guard: guard.clone(),
+                        unscoped: None,
+                        set_aside: Vec::new(),
                     });
                 }
             }
@@ -128,9 +165,14 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                     file: fi,
                     ruleset,
                     guard,
+                    unscoped: None,
+                    set_aside: Vec::new(),
                 });
             }
         }
+    }
+    for t in &mut out {
+        scope_to_role(t, opts);
     }
     out
 }

@@ -2,6 +2,7 @@
 //! Nothing in here knows about any vendor format.
 
 pub mod addr;
+pub mod app;
 pub mod conntrack;
 pub mod iface;
 pub mod interval;

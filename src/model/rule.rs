@@ -138,6 +138,9 @@ pub enum NativeRef {
         id: String,
         enabled: bool,
         outbound: bool,
+        /// The program, service or Store app package the rule is scoped to (`App=`, `Svc=`,
+        /// `AppPkgId=`): it matches only their traffic (`model::app`); empty = any.
+        scopes: Vec<super::app::AppScope>,
     },
 }
 

@@ -80,6 +80,7 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
             id,
             enabled: true,
             outbound: !inbound,
+            scopes: Vec::new(),
         },
         format!("{} (fix)", cx.addr_name(0)),
     );

@@ -154,8 +154,10 @@ pub struct WinRule {
     pub program: Option<Item<String>>,
     /// Service short name; `None`, `Any` mean any.
     pub service: Option<Item<String>>,
-    /// App-container package or owning user (`AppPkgId`, `LUOwn`, `PackageFamilyName`).
+    /// App-container (Store app) package (`AppPkgId`, PowerShell `Package`).
     pub package: Option<Item<String>>,
+    /// The user that owns the rule (`LUOwn`), when the export says.
+    pub owner: Option<Item<String>>,
     /// The IPsec requirement, when the export states one.
     pub security: Option<Item<Security>>,
     /// Edge traversal, interface types and other fields noted only.
@@ -187,6 +189,7 @@ impl WinRule {
             program: None,
             service: None,
             package: None,
+            owner: None,
             security: None,
             notes: Vec::new(),
             undecidable: Vec::new(),

@@ -11,6 +11,7 @@ use super::values::{program_unscoped, service_unscoped};
 use super::{DISABLED_INBOUND, DISABLED_OUTBOUND};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Resolver};
+use crate::model::app::AppScope;
 use crate::model::ports::{self, all_states, PortSet, ProtoSet};
 use crate::model::{
     Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, Ruleset,
@@ -30,6 +31,7 @@ pub const IPSEC_REASON: &str = "the rule admits only IPsec-authenticated connect
 /// A rule lowered once (the box does not depend on the profile).
 struct Lowered {
     matches: PacketBox,
+    scopes: Vec<AppScope>,
     undecidable: Vec<String>,
     action: Action,
     prov: Provenance,
@@ -235,12 +237,20 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
         }
         dport = set;
     }
+    // program, service and package scopes: undecidable until the audit knows the flow's
+    // application (`model::app`), which sets aside the rules whose scope names another one
+    let mut scopes = Vec::new();
     if let Some(p) = &r.program {
-        if !program_unscoped(&p.value) {
+        if p.value.trim().eq_ignore_ascii_case("system") {
+            // the kernel's own traffic (SMB, HTTP.sys, ...): matched as written unless the
+            // flow's application is known to be another program
+            scopes.push(AppScope::Program("System".into()));
+        } else if !program_unscoped(&p.value) {
             why.push(format!(
                 "{label}: only traffic of program {} matches; which program serves the port is not known",
                 p.value
             ));
+            scopes.push(AppScope::Program(p.value.clone()));
         }
     }
     if let Some(s) = &r.service {
@@ -249,12 +259,24 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
                 "{label}: only traffic of service {} matches; which service serves the port is not known",
                 s.value
             ));
+            scopes.push(if s.value.trim() == "*" {
+                AppScope::AnyService
+            } else {
+                AppScope::Service(s.value.clone())
+            });
         }
     }
     if let Some(p) = &r.package {
         why.push(format!(
-            "{label}: only traffic of app package or user {} matches",
+            "{label}: only traffic of the Store app package {} matches",
             p.value
+        ));
+        scopes.push(AppScope::Package(p.value.clone()));
+    }
+    if let (Some(o), None) = (&r.owner, &r.package) {
+        why.push(format!(
+            "{label}: only traffic of the processes of user {} matches",
+            o.value
         ));
     }
     // an authenticated bypass, or an allow that requires IPsec, admits only connections that are
@@ -291,6 +313,7 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
             oif: IntervalSet::full(),
         },
         undecidable: why,
+        scopes,
         action: match r.action {
             WinAction::Block => Action::Drop,
             WinAction::Allow | WinAction::Bypass => Action::Accept,
@@ -451,6 +474,7 @@ pub fn lower(
                         id: r.id.clone().unwrap_or_else(|| r.name.clone()),
                         enabled: r.enabled,
                         outbound: r.direction == Direction::Out,
+                        scopes: l.scopes.clone(),
                     },
                     builtin: false,
                 });
@@ -608,6 +632,46 @@ mod tests {
             verdicts(&rs[0], Hook::Input, &inbound("10.9.2.3", 9081))[0].0,
             Verdict::Deny
         );
+    }
+
+    #[test]
+    fn scopes_are_carried_in_the_native_reference() {
+        use crate::model::app::AppScope;
+        let src = SourceText::new("t", "x");
+        let mut a = rule("Store app 9081", Direction::In, WinAction::Allow, 9081);
+        a.package = Some(Item::new("S-1-15-2-1".into(), Span::default()));
+        a.owner = Some(Item::new("S-1-5-21-1".into(), Span::default()));
+        let mut b = rule("Owner only 9080", Direction::In, WinAction::Allow, 9080);
+        b.owner = Some(Item::new("S-1-5-21-1".into(), Span::default()));
+        let mut c = rule("Kernel 445", Direction::In, WinAction::Allow, 445);
+        c.program = Some(Item::new("System".into(), Span::default()));
+        c.service = Some(Item::new("*".into(), Span::default()));
+        let mut issues = Vec::new();
+        let rs = lower(
+            &[a, b, c],
+            &ProfileSettings::default(),
+            &src,
+            &Resolver::default(),
+            &mut issues,
+        );
+        let scopes: Vec<Vec<AppScope>> = rs[0].policies[0]
+            .rules
+            .iter()
+            .map(|r| match &r.native {
+                NativeRef::Windows { scopes, .. } => scopes.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(
+            scopes,
+            [
+                vec![AppScope::Package("S-1-15-2-1".into())],
+                vec![],
+                vec![AppScope::Program("System".into()), AppScope::AnyService],
+            ]
+        );
+        // an owner alone is no application scope, but the rule is undecidable
+        assert!(rs[0].policies[0].rules[1].undecidable[0].contains("user S-1-5-21-1"));
     }
 
     #[test]

@@ -20,8 +20,12 @@
 //! - disabled rules are kept in two chains no pipeline enters, `Inbound (disabled)` and
 //!   `Outbound (disabled)`, so the audit can say which disabled rule would admit a blocked flow;
 //! - keywords (`LocalSubnet`, `DNS`, `Intranet`, ...) resolve through the [`Resolver`]; unresolved
-//!   ones, port keywords (`RPC`, `IPHTTPS`, ...) and program-, service- or package-scoped rules make
-//!   the rule undecidable, with the reason.
+//!   ones and port keywords (`RPC`, `IPHTTPS`, ...) make the rule undecidable, with the reason;
+//! - program-, service- and Store-app-scoped rules (`App=`, `Svc=`, `AppPkgId=`) are undecidable
+//!   as lowered, and carry their scopes in `NativeRef::Windows`: the audit sets aside, per
+//!   guarded role, those whose scope names another application than the role's Zerto component
+//!   (`model::app`); `App=System` is matched as written unless that component is known to be
+//!   another program.
 //!
 //! Where things are: the rule AST in `ast.rs`, the value syntaxes every format shares in
 //! `values.rs`, one reader per format ([`netsh`], [`powershell`], [`registry`], with the hive

@@ -398,9 +398,14 @@ fn parse_rule_string(
             }
             "app" => r.program = Some(Item::new(value.to_string(), vspan)),
             "svc" => r.service = Some(Item::new(value.to_string(), vspan)),
-            "luown" | "apppkgid" => {
+            "apppkgid" => {
                 if r.package.is_none() {
                     r.package = Some(Item::new(value.to_string(), vspan));
+                }
+            }
+            "luown" => {
+                if r.owner.is_none() {
+                    r.owner = Some(Item::new(value.to_string(), vspan));
                 }
             }
             "name" => r.name = value.to_string(),
@@ -486,6 +491,8 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
             lname.as_str(),
             "domainprofile" | "standardprofile" | "privateprofile" | "publicprofile"
         ) {
+            // profile settings alone are a policy too (every flow decided by the defaults)
+            found = true;
             out.push_str(&format!("[{here}]\n"));
             for v in key.values().unwrap_or_default() {
                 if let Ok(ValueData::Dword(d)) = v.data() {
@@ -502,7 +509,9 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
         }
     }
     if !found {
-        return Err("the hive holds no FirewallRules key".into());
+        return Err(
+            "the hive holds no firewall policy: no FirewallRules key and no profile key".into(),
+        );
     }
     Ok(out)
 }
@@ -659,7 +668,7 @@ mod tests {
             l.iter_mut().for_each(|i| i.span = z);
         }
         r.icmp.iter_mut().for_each(|i| i.span = z);
-        for i in [&mut r.program, &mut r.service, &mut r.package]
+        for i in [&mut r.program, &mut r.service, &mut r.package, &mut r.owner]
             .into_iter()
             .flatten()
         {

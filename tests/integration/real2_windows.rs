@@ -1,0 +1,298 @@
+//! The Windows files of `../shared/corpus/real2/windows/` (copied byte for byte into
+//! `fixtures/real2/windows/`) and hand-made fixtures written the way Windows writes them
+//! (`fixtures/windows/handmade/`), audited through the binary as a ZVM host (`--role zvm`).
+//!
+//! How the expected verdicts were worked out by hand, from Microsoft's documentation of Windows
+//! Defender Firewall ([MS-FASP] 2.2.34 FW_RULE_ACTION and 2.2.37 FW_RULE; "Windows Firewall
+//! rules" on learn.microsoft.com; `Set-NetFirewallProfile`):
+//! - among the enabled rules of the active profile, a block rule wins over any allow rule; an
+//!   allow rule admits what no block rule takes; what no rule matches gets the profile's default
+//!   action (`DefaultInboundAction` 1 = block, `DefaultOutboundAction` 0 = allow; when the
+//!   export does not say, the Windows defaults: inbound block, outbound allow);
+//! - disabled rules (`Active=FALSE`, netsh `Enabled: No`) do nothing;
+//! - a rule applies in the profiles it lists (`Profile=`, netsh `Profiles:`), all three when it
+//!   lists none; Portolan reports each profile's flow, named `<Profile> profile/Inbound`;
+//! - a rule with `App=`, `Svc=` or `AppPkgId=` matches only the traffic of that program,
+//!   service or Store app package: a Zerto service's traffic is not Greenshot's, svchost's or a
+//!   Store app's, so those rules do nothing to a Zerto flow; a rule for the ZVM's own program,
+//!   or for `Svc=*`, may match it and leaves the flow unknown.
+
+use super::{audit_json, findings, flow};
+
+const REAL: &str = "fixtures/real2/windows";
+
+fn zvm(path: &str, extra: &[&str]) -> (serde_json::Value, i32) {
+    let mut args = vec!["--env", "vsphere", "--role", "zvm"];
+    args.extend_from_slice(extra);
+    args.push(path);
+    audit_json(&args)
+}
+
+/// Every flow of a requirement and direction, one per profile: (policy, status).
+fn per_profile(v: &serde_json::Value, req: &str, dir: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["requirement"] == req && f["direction"] == dir)
+        .map(|f| {
+            (
+                f["policy"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn statuses(v: &serde_json::Value, dir: &str) -> Vec<String> {
+    let mut s: Vec<String> = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["direction"] == dir)
+        .map(|f| f["status"].as_str().unwrap().to_string())
+        .collect();
+    s.sort();
+    s.dedup();
+    s
+}
+
+#[test]
+fn every_real2_windows_file_is_read_without_parse_errors() {
+    let mut n = 0;
+    for e in std::fs::read_dir(REAL).unwrap() {
+        let p = e.unwrap().path();
+        let (v, _) = zvm(p.to_str().unwrap(), &[]);
+        assert!(findings(&v, "Z001").is_empty(), "{}: {v}", p.display());
+        assert!(findings(&v, "Z003").is_empty(), "{}", p.display());
+        assert!(
+            !v["flows"].as_array().unwrap().is_empty(),
+            "{}",
+            p.display()
+        );
+        n += 1;
+    }
+    assert_eq!(n, 3);
+}
+
+/// Class 3 on a real file: `netsh advfirewall export` of a Windows 10 VM (452 rule strings,
+/// 84 Store-app rules with AppPkgId + LUOwn + Platform, program- and service-scoped rules). By
+/// hand: no enabled inbound rule that could carry a Zerto service's traffic names a Zerto port
+/// (the WinRM rules are 5985, the Puppet `winrm` rule too; every other TCP allow without a port
+/// is scoped to a Store app, to another program (ruby.exe, svchost.exe, RdpSa.exe, WUDFHost.exe)
+/// or to the System process), and no profile key is in the hive: the Windows default inbound
+/// block decides the inbound Zerto flows, the default outbound allow the outbound ones.
+#[test]
+fn real_wfw_is_decided_and_says_which_rules_it_set_aside() {
+    let (v, _) = zvm(&format!("{REAL}/puppet-fwpolicy_full.wfw"), &[]);
+    assert_eq!(v["files"][0]["format"], "windows-wfw");
+    assert_eq!(statuses(&v, "inbound"), ["blocked"]);
+    assert_eq!(statuses(&v, "outbound"), ["allowed"]);
+    assert!(findings(&v, "Z103").is_empty());
+    let f = flow(&v, "vsphere.zvm-zvm-9081", "inbound");
+    assert_eq!(f["deciding"].as_array().unwrap().len(), 1);
+    assert!(f["deciding"][0]["rule"]
+        .as_str()
+        .unwrap()
+        .contains("default inbound action"));
+    // it says which rules it did not count, and why
+    let aside: Vec<&str> = f["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(aside
+        .iter()
+        .any(|s| s.starts_with("Xbox in (allow): scoped to the Store app package S-1-15-2-")));
+    // the Ruby interpreter's rule (a firewall prompt's answer) is a Public-profile rule
+    let public = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["requirement"] == "vsphere.zvm-zvm-9081" && f["policy"] == "Public profile/Inbound"
+        })
+        .unwrap();
+    assert!(public["set_aside"].as_array().unwrap().iter().any(|s| s
+        .as_str()
+        .unwrap()
+        .contains(r"C:\tools\ruby24\bin\ruby.exe, not ")));
+    // named by the profile each
+    assert_eq!(
+        per_profile(&v, "vsphere.zvm-zvm-9081", "inbound")
+            .into_iter()
+            .map(|x| x.0)
+            .collect::<Vec<_>>(),
+        [
+            "Domain profile/Inbound",
+            "Private profile/Inbound",
+            "Public profile/Inbound"
+        ]
+    );
+}
+
+/// Class 3 on a hand-made `reg export` (UTF-16LE + BOM), Domain profile inbound block:
+/// - 9081: allowed only to the ZVM's own program (the catalogue's default identity): that rule
+///   may match, so the flow is unknown; with `--set windows_zvm_program=...` naming another
+///   program it is set aside and the default blocks it;
+/// - 9080: allowed to Greenshot.exe only: set aside, blocked by the default;
+/// - 4005: allowed to a Store app only: set aside, blocked;
+/// - 4006: a Store app's block rule (set aside: it cannot take a Zerto service's packets) and
+///   an unscoped allow: allowed — the block would have won were it for the Zerto program;
+/// - 9180: svchost.exe's Dnscache service: set aside, blocked;
+/// - 9071: four `Svc=*` allows (any service, perhaps the ZVM's): unknown, reported in one Z103
+///   line per flow that counts them, not one Z002 per rule.
+#[test]
+fn handmade_reg_scoped_rules_against_the_zvm_identity() {
+    let path = "fixtures/windows/handmade/zvm-scoped-rules.utf16.reg";
+    let (v, _) = zvm(path, &[]);
+    let dom = |req: &str| {
+        per_profile(&v, req, "inbound")
+            .into_iter()
+            .find(|(p, _)| p.starts_with("Domain"))
+            .unwrap()
+            .1
+    };
+    assert_eq!(dom("vsphere.zvm-zvm-9081"), "unknown");
+    assert_eq!(dom("vsphere.admin-client-zvm-9080"), "blocked");
+    assert_eq!(dom("vsphere.zvm-vra-4005"), "blocked");
+    assert_eq!(dom("vsphere.zvm-vra-4006"), "allowed");
+    assert_eq!(dom("vsphere.zvm-vba-9180"), "blocked");
+    assert_eq!(dom("vsphere.zvm-zvm-9071"), "unknown");
+    let f = flow(&v, "vsphere.zvm-vra-4006", "inbound");
+    assert_eq!(f["deciding"][0]["rule"], "Zerto VRA 4006 in (allow)");
+    assert!(f["set_aside"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Xbox in (block): scoped to the Store app package"));
+    // one Z103 per flow summarising the four rules; no Z002 for each of them
+    let z103: Vec<_> = findings(&v, "Z103")
+        .into_iter()
+        .filter(|f| f["requirement"] == "vsphere.zvm-zvm-9071")
+        .collect();
+    assert_eq!(z103.len(), 3, "one per profile");
+    assert!(z103[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("it depends on 4 undecidable rules (`Any service 9071 #0 in (allow)`"));
+    assert!(z103[0]["labels"].as_array().unwrap().len() <= 3);
+    assert!(!findings(&v, "Z002")
+        .iter()
+        .any(|f| f["message"].as_str().unwrap().contains("Any service 9071")));
+
+    // the identity is a fact the user overrides: another program, and 9081's rule is set aside
+    let (v, _) = zvm(
+        path,
+        &["--set", r"windows_zvm_program=D:\Zerto\bin\zvm-svc.exe"],
+    );
+    let f = per_profile(&v, "vsphere.zvm-zvm-9081", "inbound");
+    assert!(f.iter().all(|(_, s)| s == "blocked"), "{f:?}");
+    let f = flow(&v, "vsphere.zvm-zvm-9081", "inbound");
+    assert!(f["set_aside"][0]
+        .as_str()
+        .unwrap()
+        .contains(r"not D:\Zerto\bin\zvm-svc.exe"));
+}
+
+/// Class 5 on a real file: `reg export` with only the three profile keys (EnableFirewall=1,
+/// DefaultInboundAction=1, DefaultOutboundAction=0) and no rules: by hand, every inbound flow is
+/// blocked by its profile's stated default, every outbound one allowed.
+#[test]
+fn real_reg_with_profile_keys_only_is_decided_by_the_defaults() {
+    let (v, code) = zvm(
+        &format!("{REAL}/cyberpatriot-profiles-default-actions.utf16.reg"),
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(statuses(&v, "inbound"), ["blocked"]);
+    assert_eq!(statuses(&v, "outbound"), ["allowed"]);
+    for (profile, line) in [("Domain", 7), ("Private", 19), ("Public", 13)] {
+        let f = v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["requirement"] == "vsphere.zvm-zvm-9081"
+                    && f["policy"] == format!("{profile} profile/Inbound")
+            })
+            .unwrap();
+        assert_eq!(
+            f["deciding"][0]["rule"],
+            format!("{profile} profile default inbound action (deny)")
+        );
+        // the DefaultInboundAction line of that profile's key in the decoded text
+        assert_eq!(f["deciding"][0]["line"], line, "{profile}");
+    }
+}
+
+/// Class 5 on a hand-made `.wfw` hive (regf, as `netsh advfirewall export` writes it when the
+/// policy has no rules: the policy key with `PolicyVersion` and the three profile keys, no
+/// `FirewallRules` key). Private (`StandardProfile`) has DefaultInboundAction=0 (allow), the
+/// others 1 (block): inbound 9081 is allowed in Private only, outbound allowed everywhere.
+#[test]
+fn handmade_wfw_without_rules_is_read() {
+    let (v, _) = zvm("fixtures/windows/handmade/handmade-profiles-only.wfw", &[]);
+    assert!(findings(&v, "Z001").is_empty(), "{v}");
+    assert_eq!(v["files"][0]["format"], "windows-wfw");
+    assert_eq!(
+        per_profile(&v, "vsphere.zvm-zvm-9081", "inbound"),
+        [
+            ("Domain profile/Inbound".to_string(), "blocked".to_string()),
+            ("Private profile/Inbound".to_string(), "allowed".to_string()),
+            ("Public profile/Inbound".to_string(), "blocked".to_string()),
+        ]
+    );
+    assert_eq!(statuses(&v, "outbound"), ["allowed"]);
+}
+
+/// Class 9 on a real file: netsh `show rule name=all` of a Windows Server 2016 box (two
+/// outbound allows UDP 53 and TCP 73,136, one inbound allow TCP 80,8080; no profile settings in
+/// netsh output, so the Windows defaults). By hand: inbound Zerto flows blocked by the default,
+/// outbound allowed by the default; each of the three flow records per requirement names its
+/// profile.
+#[test]
+fn real_netsh_flows_name_their_profile() {
+    let (v, _) = zvm(
+        &format!("{REAL}/htb-ethereal-netsh-show-rule.DERIVED.txt"),
+        &[],
+    );
+    assert_eq!(statuses(&v, "inbound"), ["blocked"]);
+    assert_eq!(statuses(&v, "outbound"), ["allowed"]);
+    let flows = per_profile(&v, "vsphere.admin-client-zvm-9669", "inbound");
+    assert_eq!(flows.len(), 3);
+    for ((policy, _), name) in flows.iter().zip(["Domain", "Private", "Public"]) {
+        assert_eq!(policy, &format!("{name} profile/Inbound"));
+    }
+    for z in findings(&v, "Z101") {
+        let m = z["message"].as_str().unwrap();
+        assert!(
+            ["Domain profile", "Private profile", "Public profile"]
+                .iter()
+                .any(|p| m.contains(p)),
+            "{m}"
+        );
+    }
+}
+
+/// Class 9 on a hand-made file: Z201 fires once per profile in which the port is open to the
+/// world, and names the profile (the unscoped `Zerto API 9669` allow is in all three).
+#[test]
+fn handmade_z201_names_the_profile() {
+    let (v, _) = zvm("fixtures/windows/handmade/zvm-scoped-rules.utf16.reg", &[]);
+    let mut z201: Vec<&str> = findings(&v, "Z201")
+        .into_iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .filter(|m| m.contains("tcp/9669"))
+        .collect();
+    z201.sort();
+    assert_eq!(z201.len(), 3);
+    for (m, p) in z201.iter().zip(["Domain", "Private", "Public"]) {
+        assert!(
+            m.contains(&format!("of this zvm in the {p} profile to every public")),
+            "{m}"
+        );
+    }
+}
