@@ -260,9 +260,23 @@ impl NetworkAcl {
     }
 }
 
+/// Security groups that something attaches to one resource (an instance's `SecurityGroupIds`, a
+/// network interface's `GroupSet`, Terraform's `vpc_security_group_ids`): AWS admits what any of
+/// them admits, so they are one firewall. Groups of a file that no attachment names are each a
+/// firewall of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The resource (a template's logical id, a Terraform address).
+    pub resource: String,
+    /// The ruleset names (group keys) of its groups, in the order given.
+    pub groups: Vec<String>,
+}
+
 /// Everything one document holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     pub groups: Vec<SecurityGroup>,
     pub acls: Vec<NetworkAcl>,
+    /// Groups attached together (templates only; a CLI dump does not say).
+    pub attachments: Vec<Attachment>,
 }

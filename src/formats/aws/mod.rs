@@ -24,7 +24,8 @@ mod describe;
 mod lower;
 
 pub use ast::{
-    Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target, Val,
+    Attachment, Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup,
+    Target, Val,
 };
 pub use describe::read_document;
 pub use lower::{lower_groups, lower_nacls};
@@ -79,14 +80,24 @@ pub fn sniff(json: &Json<'_>) -> bool {
 /// Parse and lower a document that [`sniff`] accepted (a CloudFormation template goes to
 /// [`cloudformation::parse_json`]).
 pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    parse_attached(src, json, names).0
+}
+
+/// [`parse`], with the groups the document attaches together (a CLI dump says none: each of
+/// its groups is a firewall of its own).
+pub fn parse_attached(
+    src: &SourceText,
+    json: &Json<'_>,
+    names: &Resolver,
+) -> (Parsed, Vec<Attachment>) {
     if cloudformation::sniff_json(json) {
-        return cloudformation::parse_json(src, json, names);
+        return cloudformation::parse_json_attached(src, json, names);
     }
     let mut issues = Vec::new();
     let doc = read_document(json, &mut issues);
     let mut rulesets = lower_groups(&doc.groups, src, names, &mut issues);
     rulesets.extend(lower_nacls(&doc.acls, src, &mut issues));
-    Parsed { rulesets, issues }
+    (Parsed { rulesets, issues }, doc.attachments)
 }
 
 #[cfg(test)]

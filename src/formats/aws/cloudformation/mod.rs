@@ -18,6 +18,7 @@
 //! (`!Sub`, `!ImportValue`, `!If`, `!GetAtt` of another attribute, pseudo parameters) is unknown,
 //! with an undecidable issue at its text. Omitting `SecurityGroupEgress` (or giving an empty
 
+mod attach;
 mod template;
 mod values;
 
@@ -81,18 +82,32 @@ pub fn sniff_yaml(text: &str) -> bool {
 
 /// Parse and lower a JSON template that [`sniff_json`] accepted.
 pub fn parse_json(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    parse_json_attached(src, json, names).0
+}
+
+/// [`parse_json`], with the groups the template attaches to one resource.
+pub fn parse_json_attached(
+    src: &SourceText,
+    json: &Json<'_>,
+    names: &Resolver,
+) -> (Parsed, Vec<aws::Attachment>) {
     let mut issues = Vec::new();
     let doc = read_template(json, &mut issues);
     let mut rulesets = aws::lower_groups(&doc.groups, src, names, &mut issues);
     rulesets.extend(aws::lower_nacls(&doc.acls, src, &mut issues));
-    Parsed { rulesets, issues }
+    (Parsed { rulesets, issues }, doc.attachments)
 }
 
 /// Parse and lower a YAML template that [`sniff_yaml`] accepted.
 pub fn parse_yaml(src: &SourceText, names: &Resolver) -> Parsed {
+    parse_yaml_attached(src, names).0
+}
+
+/// [`parse_yaml`], with the groups the template attaches to one resource.
+pub fn parse_yaml_attached(src: &SourceText, names: &Resolver) -> (Parsed, Vec<aws::Attachment>) {
     match yaml_to_json(&src.text) {
-        Ok(json) => parse_json(src, &json, names),
-        Err(e) => Parsed {
+        Ok(json) => parse_json_attached(src, &json, names),
+        Err(e) => (Parsed {
             rulesets: Vec::new(),
             issues: vec![ParseIssue {
                 kind: IssueKind::ParseError,
@@ -104,7 +119,7 @@ pub fn parse_yaml(src: &SourceText, names: &Resolver) -> Parsed {
                         .into(),
                 ),
             }],
-        },
+        }, Vec::new()),
     }
 }
 
