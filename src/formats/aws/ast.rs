@@ -189,6 +189,20 @@ impl Permission {
     }
 }
 
+impl Permission {
+    /// The rules of a group that this file names but does not define (another stack's, an
+    /// existing group's): they match anything, undecidably.
+    pub fn elsewhere(reason: String, span: Span) -> Self {
+        let mut p = Permission::unknown(reason, span);
+        if let Some(peer) = p.peers.first_mut() {
+            if let Target::Unknown { shown, .. } = &mut peer.target {
+                *shown = "anywhere (rules not in this file)".into();
+            }
+        }
+        p
+    }
+}
+
 /// A security group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroup {

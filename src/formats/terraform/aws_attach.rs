@@ -253,8 +253,8 @@ fn external(tf: &mut Tf<'_, '_>, aws: &mut Aws, key: &str, span: Span, named_by:
         description: None,
         vpc_id: None,
         owner_id: None,
-        ingress: vec![Permission::unknown(why.clone(), span)],
-        egress: vec![Permission::unknown(why, span)],
+        ingress: vec![Permission::elsewhere(why.clone(), span)],
+        egress: vec![Permission::elsewhere(why, span)],
         span,
     })
 }

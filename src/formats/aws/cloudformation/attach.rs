@@ -119,8 +119,8 @@ impl Cfn<'_> {
             description: None,
             vpc_id: None,
             owner_id: None,
-            ingress: vec![Permission::unknown(why.clone(), span)],
-            egress: vec![Permission::unknown(why, span)],
+            ingress: vec![Permission::elsewhere(why.clone(), span)],
+            egress: vec![Permission::elsewhere(why, span)],
             span,
         });
         groups.len() - 1
