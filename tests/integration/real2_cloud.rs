@@ -264,7 +264,7 @@ fn own_terraform_state_attached_groups() {
     let v = audit("fixtures/terraform/issue17-state-attached.json");
     let union =
         "aws_instance.zca (aws_security_group.vra + aws_security_group.mgmt + sg-0fff00000000000f)";
-    assert_eq!(firewalls(&v), ["aws_security_group.web", union]);
+    assert_eq!(firewalls(&v), [union, "aws_security_group.web"]);
     for (req, status) in statuses(&v, union, "inbound") {
         let want = if req.contains("-400") || req.ends_with("-9669") {
             "allowed"

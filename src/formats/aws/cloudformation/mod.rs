@@ -530,8 +530,16 @@ Resources:
             verdict(orphan, Hook::Input, &flow("10.30.0.1", TCP, 4008)),
             Verdict::Unknown
         );
-        let rule = &orphan.policies[0].rules[0];
-        assert!(rule.undecidable.iter().any(|r| r.contains("IsProd")));
+        assert!(orphan.policies[0]
+            .rules
+            .iter()
+            .any(|r| r.undecidable.iter().any(|x| x.contains("IsProd"))));
+        // the group's other rules are not in the template: what the rule does not cover is
+        // unknown too, never denied
+        assert_eq!(
+            verdict(orphan, Hook::Input, &flow("10.30.0.1", TCP, 9669)),
+            Verdict::Unknown
+        );
     }
 
     #[test]
