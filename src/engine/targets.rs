@@ -157,10 +157,10 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                 continue;
             }
             let name = Some(fw.policies.join(" + "));
-            let allow_union = picked.iter().all(allow_union);
+            let all_allow_only = picked.iter().all(allow_union);
             let rs = if picked.len() == 1 {
                 picked.into_iter().next().map(Cow::Owned)
-            } else if allow_union {
+            } else if all_allow_only {
                 Some(Cow::Owned(Ruleset::union_of(name, &picked)))
             } else {
                 Some(Cow::Owned(Ruleset::in_series(name, &picked)))
