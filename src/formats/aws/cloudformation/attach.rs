@@ -20,14 +20,19 @@ use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
 
 /// Properties that list the security groups of a resource's network interfaces.
-const LIST_KEYS: [&str; 6] = [
+const LIST_KEYS: [&str; 5] = [
     "SecurityGroupIds",
     "SecurityGroups",
     "GroupSet",
-    "Groups",
     "VPCSecurityGroups",
     "VpcSecurityGroupIds",
 ];
+
+/// A launch template's `NetworkInterfaces[].Groups`: only there does `Groups` list security
+/// groups (an IAM user's `Groups` are IAM groups).
+fn lists_groups(at: &str, key: &str) -> bool {
+    LIST_KEYS.contains(&key) || (key == "Groups" && at.contains("NetworkInterfaces["))
+}
 
 /// Properties are searched this deep for such lists (`NetworkInterfaces[0].GroupSet`,
 /// `NetworkConfiguration.AwsvpcConfiguration.SecurityGroups`).
@@ -143,7 +148,7 @@ impl Cfn<'_> {
         let mut out = Vec::new();
         for r in resources {
             let ty = r.value.get("Type").and_then(|t| t.as_str());
-            if ty.is_none_or(|t| SKIP.contains(&t)) {
+            if ty.is_none_or(|t| SKIP.contains(&t) || t.starts_with("AWS::IAM::")) {
                 continue;
             }
             if let Some(props) = r.value.get("Properties") {
@@ -168,7 +173,7 @@ impl Cfn<'_> {
             Kind::Object(ms) => {
                 if matches!(self.classify(v), Value::Literal(_)) {
                     for m in ms {
-                        if LIST_KEYS.contains(&m.key.as_ref()) {
+                        if lists_groups(at, &m.key) {
                             self.list(at, &m.value, groups, out);
                         } else {
                             self.lists(

@@ -543,6 +543,79 @@ Resources:
     }
 
     #[test]
+    fn attachments_are_the_group_lists_of_resources() {
+        let text = "Parameters:
+  Extra:
+    Type: List<AWS::EC2::SecurityGroup::Id>
+Resources:
+  A:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: a
+  B:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: b
+  Web:
+    Type: AWS::EC2::Instance
+    Properties:
+      SecurityGroupIds: [!Ref A, !GetAtt B.GroupId, !Select [0, !Ref Extra]]
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        NetworkInterfaces:
+          - DeviceIndex: 0
+            Groups: [!Ref B]
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      VpcConfig:
+        SecurityGroupIds: !Ref Extra
+  Admins:
+    Type: AWS::IAM::User
+    Properties:
+      Groups: [admins]
+";
+        assert!(sniff_yaml(text));
+        let src = SourceText::new("attach.yaml", text);
+        let (p, att) = parse_yaml_attached(&src, &Resolver::default());
+        let got: Vec<(&str, Vec<&str>)> = att
+            .iter()
+            .map(|a| {
+                (
+                    a.resource.as_str(),
+                    a.groups.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Web", vec!["A", "B", "!Select [0, !Ref Extra]"]),
+                (
+                    "Template.LaunchTemplateData.NetworkInterfaces[0]",
+                    vec!["B"]
+                ),
+                ("Fn.VpcConfig", vec!["Extra"]),
+            ]
+        );
+        // groups named but not defined have unknown rules, one note each; IAM groups are none
+        let names: Vec<&str> = p
+            .rulesets
+            .iter()
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        assert_eq!(names, ["A", "B", "!Select [0, !Ref Extra]", "Extra"]);
+        assert_eq!(count(&p, IssueKind::Undecidable), 2, "{:#?}", p.issues);
+        let sel = ruleset(&p, "Extra");
+        assert_eq!(
+            verdict(sel, Hook::Input, &flow("10.0.0.1", TCP, 9669)),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
     fn broken_yaml_is_one_parse_error() {
         let text =
             "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties: [unclosed\n";
