@@ -59,6 +59,7 @@ fn main() {
         rulesets: vec![lowered.ruleset],
         findings: Vec::new(),
         failed: false,
+        attachments: Vec::new(),
     };
     let opts = AuditOptions {
         catalog: Catalog::embedded(),

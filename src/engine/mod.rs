@@ -257,9 +257,11 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         .par_iter()
         .map(|t| crate::checks::z301_shadowed_rule::check(t.file, t.as_written()))
         .collect();
+    let partial = aws_partly_redundant(&targets, &shadows);
     let mut seen_spans = std::collections::HashSet::new();
     for f in shadows.into_iter().flatten() {
-        if seen_spans.insert((f.file, f.code, f.labels.first().map(|l| l.span))) {
+        let at = (f.file, f.labels.first().map(|l| l.span));
+        if !partial.contains(&at) && seen_spans.insert((f.file, f.code, at.1)) {
             report.findings.push(f);
         }
     }
@@ -268,4 +270,42 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     });
     report.files = files;
     report
+}
+
+/// AWS security-group rules that Z301/Z302 flag in some but not all of the audited firewalls
+/// holding them (a group attached to two resources, with another group on one of them): removing
+/// such a rule changes what the other firewall admits, so it is neither shadowed nor redundant.
+fn aws_partly_redundant(
+    targets: &[targets::Target<'_>],
+    shadows: &[Vec<Finding>],
+) -> std::collections::HashSet<(Option<usize>, Option<crate::model::Span>)> {
+    use std::collections::{HashMap, HashSet};
+    let mut holders: HashMap<(Option<usize>, Option<crate::model::Span>), usize> = HashMap::new();
+    let mut flagged = holders.clone();
+    for (t, found) in targets.iter().zip(shadows) {
+        if t.ruleset.platform != crate::model::Platform::AwsSecurityGroup {
+            continue;
+        }
+        let spans: HashSet<_> = t
+            .ruleset
+            .policies
+            .iter()
+            .flat_map(|p| p.rules.iter().map(|r| r.prov.span))
+            .collect();
+        for s in spans {
+            *holders.entry((Some(t.file), Some(s))).or_default() += 1;
+        }
+        let mine: HashSet<_> = found
+            .iter()
+            .map(|f| (f.file, f.labels.first().map(|l| l.span)))
+            .collect();
+        for at in mine {
+            *flagged.entry(at).or_default() += 1;
+        }
+    }
+    flagged
+        .into_iter()
+        .filter(|(at, n)| holders.get(at).is_some_and(|h| h > n))
+        .map(|(at, _)| at)
+        .collect()
 }

@@ -55,10 +55,65 @@ fn scope_to_role(t: &mut Target<'_>, opts: &AuditOptions<'_>) {
     }
 }
 
+fn allow_union(rs: &Ruleset) -> bool {
+    rs.policies
+        .iter()
+        .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
+}
+
+/// The firewalls of a file on its own: every ruleset, except that allow-only groups (AWS
+/// security groups) the file attaches to one resource (`InputFile::attachments`) are one
+/// firewall, their union; a group no attachment names is a firewall of its own. Nothing else
+/// says groups share an interface (an account-wide `describe-security-groups` dump does not).
+fn firewalls(f: &InputFile) -> Vec<std::borrow::Cow<'_, Ruleset>> {
+    use std::borrow::Cow;
+    let mut covered = vec![false; f.rulesets.len()];
+    let mut sets: Vec<(String, Vec<usize>)> = Vec::new();
+    for a in &f.attachments {
+        let mut idx: Vec<usize> = a
+            .groups
+            .iter()
+            .filter_map(|g| {
+                f.rulesets
+                    .iter()
+                    .position(|r| allow_union(r) && r.name.as_deref() == Some(g.as_str()))
+            })
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        if idx.is_empty() || sets.iter().any(|(_, s)| *s == idx) {
+            continue;
+        }
+        for &i in &idx {
+            covered[i] = true;
+        }
+        sets.push((a.resource.clone(), idx));
+    }
+    let mut out = Vec::new();
+    for (i, rs) in f.rulesets.iter().enumerate() {
+        if !covered[i] {
+            out.push(Cow::Borrowed(rs));
+        }
+    }
+    for (resource, idx) in sets {
+        let picked: Vec<Ruleset> = idx.iter().map(|&i| f.rulesets[i].clone()).collect();
+        if let [one] = picked.as_slice() {
+            if !out.iter().any(|r| r.name == one.name) {
+                out.push(Cow::Owned(one.clone()));
+            }
+            continue;
+        }
+        let names: Vec<&str> = picked.iter().filter_map(|r| r.name.as_deref()).collect();
+        let name = format!("{resource} ({})", names.join(" + "));
+        out.push(Cow::Owned(Ruleset::union_of(Some(name), &picked)));
+    }
+    out
+}
+
 /// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
-/// name (combined as a union for allow-only groups, in series otherwise); without, every ruleset
-/// of the file is audited on its own, except that allow-only groups (AWS security groups) in one
-/// file are taken as attached together (their union), as in quick mode.
+/// name (combined as a union for allow-only groups, in series otherwise); without, the file's
+/// [`firewalls`]: each ruleset on its own, except AWS security groups the file attaches to one
+/// resource, which are audited together (their union).
 pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Vec<Target<'a>> {
     use std::borrow::Cow;
     let mut out = Vec::new();
@@ -86,30 +141,19 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
             order: None,
         });
         let add_all = |guard: Guard, out: &mut Vec<Target<'a>>| {
-            let union = f.rulesets.len() > 1
-                && f.rulesets.iter().all(|r| {
-                    r.policies
-                        .iter()
-                        .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
-                });
-            if union {
+            for ruleset in firewalls(f) {
+                if let Cow::Borrowed(rs) = &ruleset {
+                    if !active(rs) {
+                        continue;
+                    }
+                }
                 out.push(Target {
                     file: fi,
-                    ruleset: Cow::Owned(Ruleset::union_of(None, &f.rulesets)),
-                    guard,
+                    ruleset,
+                    guard: guard.clone(),
                     unscoped: None,
                     set_aside: Vec::new(),
                 });
-            } else {
-                for rs in f.rulesets.iter().filter(|r| active(r)) {
-                    out.push(Target {
-                        file: fi,
-                        ruleset: Cow::Borrowed(rs),
-                        guard: guard.clone(),
-                        unscoped: None,
-                        set_aside: Vec::new(),
-                    });
-                }
             }
         };
         if entries.is_empty() {
@@ -148,14 +192,10 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                 continue;
             }
             let name = Some(fw.policies.join(" + "));
-            let allow_union = picked.iter().all(|r| {
-                r.policies
-                    .iter()
-                    .all(|p| p.semantics == crate::model::Semantics::AllowUnion)
-            });
+            let all_allow_only = picked.iter().all(allow_union);
             let rs = if picked.len() == 1 {
                 picked.into_iter().next().map(Cow::Owned)
-            } else if allow_union {
+            } else if all_allow_only {
                 Some(Cow::Owned(Ruleset::union_of(name, &picked)))
             } else {
                 Some(Cow::Owned(Ruleset::in_series(name, &picked)))

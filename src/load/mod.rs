@@ -29,6 +29,9 @@ pub struct InputFile {
     pub findings: Vec<Finding>,
     /// Named on the command line but unreadable or unrecognised.
     pub failed: bool,
+    /// AWS security groups the file attaches to one resource (a template's instance, a
+    /// Terraform `vpc_security_group_ids`): each set is one firewall (`engine::targets`).
+    pub attachments: Vec<aws::Attachment>,
 }
 
 impl InputFile {
@@ -183,6 +186,7 @@ fn unreadable(path: PathBuf, why: &str) -> InputFile {
         rulesets: Vec::new(),
         findings: vec![f],
         failed: true,
+        attachments: Vec::new(),
     }
 }
 
@@ -308,6 +312,7 @@ fn load_one(path: &Path, named: bool, names: &Resolver, max_size: u64) -> Option
                     rulesets: Vec::new(),
                     findings: vec![f],
                     failed: false,
+                    attachments: Vec::new(),
                 }
             }
         });
@@ -385,9 +390,11 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
         return match json::parse(&src.text) {
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
-                    let parsed = parse_json(&src, &json, format, names);
+                    let (parsed, attachments) = parse_json_attached(&src, &json, format, names);
                     drop(json);
-                    Some(finish(src, format, parsed, replaced))
+                    let mut f = finish(src, format, parsed, replaced);
+                    f.attachments = attachments;
+                    Some(f)
                 }
                 None if named => Some(unrecognised(name)),
                 None => None,
@@ -418,6 +425,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
                     rulesets: Vec::new(),
                     findings: vec![f],
                     failed: false,
+                    attachments: Vec::new(),
                 })
             }
             Err(_) => None,
@@ -430,8 +438,10 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
     }
     if cloudformation::sniff_yaml(&text) {
         let src = SourceText::new(name, text);
-        let parsed = parse_as(&src, Format::CloudFormation, names);
-        return Some(finish(src, Format::CloudFormation, parsed, replaced));
+        let (parsed, attachments) = cloudformation::parse_yaml_attached(&src, names);
+        let mut f = finish(src, Format::CloudFormation, parsed, replaced);
+        f.attachments = attachments;
+        return Some(f);
     }
     if let Some(w) = windows::sniff_text(&text) {
         let src = SourceText::new(name.clone(), text);
@@ -516,16 +526,26 @@ fn parse_as(src: &SourceText, format: Format, names: &Resolver) -> Parsed {
 /// Parse a JSON document of a format [`Format::of_json`] recognised, with a Z001 for each key
 /// an object repeats.
 fn parse_json(src: &SourceText, json: &json::Json<'_>, format: Format, names: &Resolver) -> Parsed {
-    let mut parsed = match format {
-        Format::AzureNsg => azure::parse(src, json, names),
-        Format::AwsSecurityGroups | Format::CloudFormation => aws::parse(src, json, names),
-        Format::Terraform => terraform::parse(src, json, names),
-        Format::WindowsPowerShell => windows::parse_json(src, json, names),
-        Format::NftablesJson => crate::formats::nftables::parse_json(src, json),
-        _ => Parsed::default(),
+    parse_json_attached(src, json, format, names).0
+}
+
+/// [`parse_json`], with the AWS security groups the document attaches together.
+fn parse_json_attached(
+    src: &SourceText,
+    json: &json::Json<'_>,
+    format: Format,
+    names: &Resolver,
+) -> (Parsed, Vec<aws::Attachment>) {
+    let (mut parsed, attachments) = match format {
+        Format::AzureNsg => (azure::parse(src, json, names), Vec::new()),
+        Format::AwsSecurityGroups | Format::CloudFormation => aws::parse_attached(src, json, names),
+        Format::Terraform => terraform::parse_attached(src, json, names),
+        Format::WindowsPowerShell => (windows::parse_json(src, json, names), Vec::new()),
+        Format::NftablesJson => (crate::formats::nftables::parse_json(src, json), Vec::new()),
+        _ => (Parsed::default(), Vec::new()),
     };
     parsed.issues.extend(duplicate_key_issues(src, json));
-    parsed
+    (parsed, attachments)
 }
 
 /// A Z001 for each key repeated in one object: which value counts depends on the reader.
@@ -565,6 +585,7 @@ fn unrecognised(name: String) -> InputFile {
         rulesets: Vec::new(),
         findings: vec![f],
         failed: true,
+        attachments: Vec::new(),
     }
 }
 
@@ -595,6 +616,7 @@ fn finish(src: SourceText, format: Format, parsed: Parsed, replaced: bool) -> In
         rulesets: parsed.rulesets,
         findings,
         failed: false,
+        attachments: Vec::new(),
     }
 }
 

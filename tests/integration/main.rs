@@ -21,6 +21,7 @@ mod oracle;
 mod path;
 mod reachability;
 mod real2_windows;
+mod real2_cloud;
 mod regression;
 mod replies;
 mod reports;

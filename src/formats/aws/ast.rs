@@ -189,6 +189,20 @@ impl Permission {
     }
 }
 
+impl Permission {
+    /// The rules of a group that this file names but does not define (another stack's, an
+    /// existing group's): they match anything, undecidably.
+    pub fn elsewhere(reason: String, span: Span) -> Self {
+        let mut p = Permission::unknown(reason, span);
+        if let Some(peer) = p.peers.first_mut() {
+            if let Target::Unknown { shown, .. } = &mut peer.target {
+                *shown = "anywhere (rules not in this file)".into();
+            }
+        }
+        p
+    }
+}
+
 /// A security group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroup {
@@ -260,9 +274,23 @@ impl NetworkAcl {
     }
 }
 
+/// Security groups that something attaches to one resource (an instance's `SecurityGroupIds`, a
+/// network interface's `GroupSet`, Terraform's `vpc_security_group_ids`): AWS admits what any of
+/// them admits, so they are one firewall. Groups of a file that no attachment names are each a
+/// firewall of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The resource (a template's logical id, a Terraform address).
+    pub resource: String,
+    /// The ruleset names (group keys) of its groups, in the order given.
+    pub groups: Vec<String>,
+}
+
 /// Everything one document holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
     pub groups: Vec<SecurityGroup>,
     pub acls: Vec<NetworkAcl>,
+    /// Groups attached together (templates only; a CLI dump does not say).
+    pub attachments: Vec<Attachment>,
 }

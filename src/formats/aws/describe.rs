@@ -5,7 +5,7 @@
 use super::ast::{
     Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target, Val,
 };
-use super::{is_acl, is_group_rule, LIST_KEYS};
+use super::{is_acl, is_group_rule, LIST_KEYS, SINGLE_ACL_KEY};
 use crate::formats::json::fields::{self, describe, member, parse_error};
 use crate::formats::json::{Json, Kind};
 use crate::formats::ParseIssue;
@@ -65,8 +65,15 @@ pub fn read_document(json: &Json<'_>, issues: &mut Vec<ParseIssue>) -> Document 
                     }
                 }
             }
-            if !listed && classify(&mut r, &mut doc, json) {
-                rules.push(json);
+            if !listed {
+                // `create-network-acl` output: the one ACL under `NetworkAcl`
+                let item = match json.get(SINGLE_ACL_KEY) {
+                    Some(acl) if is_acl(acl) => acl,
+                    _ => json,
+                };
+                if classify(&mut r, &mut doc, item) {
+                    rules.push(item);
+                }
             }
         }
         Kind::Array(items) => {

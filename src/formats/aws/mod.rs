@@ -1,7 +1,7 @@
 //! AWS security groups and network ACLs as the AWS CLI prints them: `aws ec2
 //! describe-security-groups`, `aws ec2 describe-security-group-rules` and `aws ec2
-//! describe-network-acls` (also the bare arrays a `--query` leaves, and a single group or ACL
-//! object).
+//! describe-network-acls` (also the bare arrays a `--query` leaves, a single group or ACL
+//! object, and `aws ec2 create-network-acl`'s `{"NetworkAcl": {...}}`).
 //!
 //! The document is read into a small vendor AST ([`SecurityGroup`] with [`Permission`]s,
 //! [`NetworkAcl`] with [`NaclEntry`]s), then lowered into the model:
@@ -24,7 +24,8 @@ mod describe;
 mod lower;
 
 pub use ast::{
-    Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup, Target, Val,
+    Attachment, Document, Field, GroupRef, NaclEntry, NetworkAcl, Peer, Permission, SecurityGroup,
+    Target, Val,
 };
 pub use describe::read_document;
 pub use lower::{lower_groups, lower_nacls};
@@ -51,6 +52,13 @@ fn is_acl(v: &Json<'_>) -> bool {
     v.get("NetworkAclId").is_some() && v.get("Entries").is_some()
 }
 
+/// `aws ec2 create-network-acl` prints the new ACL under a singular `NetworkAcl` key.
+const SINGLE_ACL_KEY: &str = "NetworkAcl";
+
+fn is_created_acl(v: &Json<'_>) -> bool {
+    v.get(SINGLE_ACL_KEY).is_some_and(is_acl)
+}
+
 /// Is this JSON document AWS security groups or network ACLs? An object with a
 /// `SecurityGroups`, `SecurityGroupRules` or `NetworkAcls` array (the CLI's output), a bare
 /// array of such objects (`--query`), one group, rule or ACL object, or a CloudFormation template
@@ -63,6 +71,7 @@ pub fn sniff(json: &Json<'_>) -> bool {
                 .any(|k| json.get(k).is_some_and(|v| v.as_array().is_some()))
                 || is_group(json)
                 || is_acl(json)
+                || is_created_acl(json)
                 || is_group_rule(json)
                 || cloudformation::sniff_json(json)
         }
@@ -79,14 +88,24 @@ pub fn sniff(json: &Json<'_>) -> bool {
 /// Parse and lower a document that [`sniff`] accepted (a CloudFormation template goes to
 /// [`cloudformation::parse_json`]).
 pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    parse_attached(src, json, names).0
+}
+
+/// [`parse`], with the groups the document attaches together (a CLI dump says none: each of
+/// its groups is a firewall of its own).
+pub fn parse_attached(
+    src: &SourceText,
+    json: &Json<'_>,
+    names: &Resolver,
+) -> (Parsed, Vec<Attachment>) {
     if cloudformation::sniff_json(json) {
-        return cloudformation::parse_json(src, json, names);
+        return cloudformation::parse_json_attached(src, json, names);
     }
     let mut issues = Vec::new();
     let doc = read_document(json, &mut issues);
     let mut rulesets = lower_groups(&doc.groups, src, names, &mut issues);
     rulesets.extend(lower_nacls(&doc.acls, src, &mut issues));
-    Parsed { rulesets, issues }
+    (Parsed { rulesets, issues }, doc.attachments)
 }
 
 #[cfg(test)]

@@ -61,6 +61,30 @@ impl Aws {
         }
     }
 
+    /// A group of the plan by its id, its address or its name.
+    pub(super) fn find(&self, k: &str) -> Option<usize> {
+        self.by_real_id(k)
+            .or_else(|| self.by_address.get(k).copied())
+            .or_else(|| {
+                self.groups
+                    .iter()
+                    .position(|g| g.name.as_deref() == Some(k))
+            })
+    }
+
+    /// The name of the ruleset group `i` becomes.
+    pub(super) fn key(&self, i: usize) -> String {
+        self.groups.get(i).map(|g| g.key()).unwrap_or_default()
+    }
+
+    /// A group the plan names but does not define; its index.
+    pub(super) fn push_external(&mut self, g: SecurityGroup) -> usize {
+        self.by_address.insert(g.key(), self.groups.len());
+        self.groups.push(g);
+        self.real_ids.push(None);
+        self.groups.len() - 1
+    }
+
     fn by_real_id(&self, id: &str) -> Option<usize> {
         self.real_ids.iter().position(|r| r.as_deref() == Some(id))
     }

@@ -26,6 +26,7 @@
 //! are unknown (an undecidable note says so).
 
 mod aws;
+mod aws_attach;
 mod azure;
 
 use std::collections::{BTreeSet, HashMap};
@@ -71,13 +72,23 @@ pub fn sniff(json: &Json<'_>) -> bool {
 
 /// Parse and lower a plan or state document that [`sniff`] accepted.
 pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    parse_attached(src, json, names).0
+}
+
+/// [`parse`], with the AWS security groups the plan attaches to one resource.
+pub fn parse_attached(
+    src: &SourceText,
+    json: &Json<'_>,
+    names: &Resolver,
+) -> (Parsed, Vec<super::aws::Attachment>) {
     let mut tf = Tf::new(json);
     let root = json
         .path(&["planned_values", "root_module"])
         .or_else(|| json.path(&["values", "root_module"]));
     let mut resources = Vec::new();
-    if let Some(root) = root {
-        tf.walk(root, "", 0, &mut resources);
+    match root {
+        Some(root) => tf.walk(root, "", 0, &mut resources),
+        None => tf.issues.push(nothing_evaluated(json)),
     }
     let mut aws = Aws::default();
     let mut az = Az::default();
@@ -102,11 +113,34 @@ pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
             _ => {}
         }
     }
+    let attachments = match root {
+        Some(root) => tf.aws_attachments(root, &mut aws),
+        None => Vec::new(),
+    };
     aws.link_references();
     let mut issues = tf.issues;
     let mut rulesets = super::aws::lower_groups(&aws.groups, src, names, &mut issues);
     rulesets.extend(super::azure::lower(&az.nsgs, src, names, &mut issues));
-    Parsed { rulesets, issues }
+    (Parsed { rulesets, issues }, attachments)
+}
+
+/// A plan without `planned_values` (and no state `values`): its resources are not read (the
+/// planned values are what the reader trusts), so nothing of it is evaluated. Said, never a
+/// silent pass.
+fn nothing_evaluated(json: &Json<'_>) -> ParseIssue {
+    let span = json
+        .get("format_version")
+        .map(|v| v.span)
+        .unwrap_or(json.span);
+    ParseIssue {
+        kind: IssueKind::Undecidable,
+        span,
+        message: "this plan has no `planned_values` (nor state `values`): none of its resources was read, so nothing in it was evaluated".into(),
+        label: "no planned values".into(),
+        help: Some(
+            "print the plan with `terraform show -json PLANFILE` (Terraform 0.12 or later writes `planned_values`), or audit the state with `terraform show -json`".into(),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -375,6 +409,25 @@ impl<'j, 'a> Tf<'j, 'a> {
             };
             self.walk(c, addr, depth + 1, out);
         }
+    }
+
+    /// The configuration's expression of an attribute of a resource (`expressions.X`).
+    fn expression(&self, r: &Res<'_, '_>, attr: &str) -> Option<&'j Json<'a>> {
+        let mut m = self.config?;
+        for name in &module_names(&r.module)? {
+            m = m
+                .get("module_calls")
+                .and_then(|c| c.get(name))
+                .and_then(|c| c.get("module"))?;
+        }
+        let local = format!("{}.{}", r.rtype, r.name);
+        m.get("resources")
+            .and_then(|rs| rs.as_array())
+            .and_then(|rs| {
+                rs.iter()
+                    .find(|c| c.get("address").and_then(|a| a.as_str()) == Some(local.as_str()))
+            })
+            .and_then(|c| c.path(&["expressions", attr]))
     }
 
     /// The configuration's references of an attribute of a resource (`expressions.X.references`).

@@ -18,6 +18,7 @@
 //! (`!Sub`, `!ImportValue`, `!If`, `!GetAtt` of another attribute, pseudo parameters) is unknown,
 //! with an undecidable issue at its text. Omitting `SecurityGroupEgress` (or giving an empty
 
+mod attach;
 mod template;
 mod values;
 
@@ -81,18 +82,32 @@ pub fn sniff_yaml(text: &str) -> bool {
 
 /// Parse and lower a JSON template that [`sniff_json`] accepted.
 pub fn parse_json(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    parse_json_attached(src, json, names).0
+}
+
+/// [`parse_json`], with the groups the template attaches to one resource.
+pub fn parse_json_attached(
+    src: &SourceText,
+    json: &Json<'_>,
+    names: &Resolver,
+) -> (Parsed, Vec<aws::Attachment>) {
     let mut issues = Vec::new();
     let doc = read_template(json, &mut issues);
     let mut rulesets = aws::lower_groups(&doc.groups, src, names, &mut issues);
     rulesets.extend(aws::lower_nacls(&doc.acls, src, &mut issues));
-    Parsed { rulesets, issues }
+    (Parsed { rulesets, issues }, doc.attachments)
 }
 
 /// Parse and lower a YAML template that [`sniff_yaml`] accepted.
 pub fn parse_yaml(src: &SourceText, names: &Resolver) -> Parsed {
+    parse_yaml_attached(src, names).0
+}
+
+/// [`parse_yaml`], with the groups the template attaches to one resource.
+pub fn parse_yaml_attached(src: &SourceText, names: &Resolver) -> (Parsed, Vec<aws::Attachment>) {
     match yaml_to_json(&src.text) {
-        Ok(json) => parse_json(src, &json, names),
-        Err(e) => Parsed {
+        Ok(json) => parse_json_attached(src, &json, names),
+        Err(e) => (Parsed {
             rulesets: Vec::new(),
             issues: vec![ParseIssue {
                 kind: IssueKind::ParseError,
@@ -104,7 +119,7 @@ pub fn parse_yaml(src: &SourceText, names: &Resolver) -> Parsed {
                         .into(),
                 ),
             }],
-        },
+        }, Vec::new()),
     }
 }
 
@@ -515,8 +530,89 @@ Resources:
             verdict(orphan, Hook::Input, &flow("10.30.0.1", TCP, 4008)),
             Verdict::Unknown
         );
-        let rule = &orphan.policies[0].rules[0];
-        assert!(rule.undecidable.iter().any(|r| r.contains("IsProd")));
+        assert!(orphan.policies[0]
+            .rules
+            .iter()
+            .any(|r| r.undecidable.iter().any(|x| x.contains("IsProd"))));
+        // the group's other rules are not in the template: what the rule does not cover is
+        // unknown too, never denied
+        assert_eq!(
+            verdict(orphan, Hook::Input, &flow("10.30.0.1", TCP, 9669)),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
+    fn attachments_are_the_group_lists_of_resources() {
+        let text = "Parameters:
+  Extra:
+    Type: List<AWS::EC2::SecurityGroup::Id>
+Resources:
+  A:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: a
+  B:
+    Type: AWS::EC2::SecurityGroup
+    Properties:
+      GroupDescription: b
+  Web:
+    Type: AWS::EC2::Instance
+    Properties:
+      SecurityGroupIds: [!Ref A, !GetAtt B.GroupId, !Select [0, !Ref Extra]]
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        NetworkInterfaces:
+          - DeviceIndex: 0
+            Groups: [!Ref B]
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      VpcConfig:
+        SecurityGroupIds: !Ref Extra
+  Admins:
+    Type: AWS::IAM::User
+    Properties:
+      Groups: [admins]
+";
+        assert!(sniff_yaml(text));
+        let src = SourceText::new("attach.yaml", text);
+        let (p, att) = parse_yaml_attached(&src, &Resolver::default());
+        let got: Vec<(&str, Vec<&str>)> = att
+            .iter()
+            .map(|a| {
+                (
+                    a.resource.as_str(),
+                    a.groups.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Web", vec!["A", "B", "!Select [0, !Ref Extra]"]),
+                (
+                    "Template.LaunchTemplateData.NetworkInterfaces[0]",
+                    vec!["B"]
+                ),
+                ("Fn.VpcConfig", vec!["Extra"]),
+            ]
+        );
+        // groups named but not defined have unknown rules, one note each; IAM groups are none
+        let names: Vec<&str> = p
+            .rulesets
+            .iter()
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        assert_eq!(names, ["A", "B", "!Select [0, !Ref Extra]", "Extra"]);
+        assert_eq!(count(&p, IssueKind::Undecidable), 2, "{:#?}", p.issues);
+        let sel = ruleset(&p, "Extra");
+        assert_eq!(
+            verdict(sel, Hook::Input, &flow("10.0.0.1", TCP, 9669)),
+            Verdict::Unknown
+        );
     }
 
     #[test]

@@ -92,6 +92,7 @@ pub fn read_template(root: &Json<'_>, issues: &mut Vec<ParseIssue>) -> Document 
             _ => {}
         }
     }
+    doc.attachments = cx.attachments(resources, &mut doc.groups);
     doc
 }
 
@@ -340,33 +341,33 @@ impl Cfn<'_> {
         let Some(props) = self.properties(name, res) else {
             return;
         };
-        let Some(key) = self.attachment(props, &["GroupId", "GroupName"], "security group") else {
+        let Some(v) = ["GroupId", "GroupName"]
+            .iter()
+            .find_map(|k| member(props, k))
+        else {
+            self.error(
+                props.span,
+                "this rule names no security group (`GroupId` or `GroupName`): it is not audited"
+                    .into(),
+                "`GroupId` missing",
+            );
+            return;
+        };
+        let Some((key, _)) = self.group_key(v) else {
+            self.error(
+                v.span,
+                format!("the group should be named by a string, not {}", describe(v)),
+                "not a name",
+            );
             return;
         };
         let mut p = self.permission(props, ingress, res.span, Some(name.to_string()));
         if let Some(c) = Self::condition(res, name) {
             p.unknown.push(c);
         }
-        let i = match groups
-            .iter()
-            .position(|g| g.id.as_deref() == Some(key.as_str()))
-        {
-            Some(i) => i,
-            None => {
-                // a group defined elsewhere (another stack, an existing group)
-                groups.push(SecurityGroup {
-                    id: Some(key),
-                    name: None,
-                    description: None,
-                    vpc_id: None,
-                    owner_id: None,
-                    ingress: Vec::new(),
-                    egress: Vec::new(),
-                    span: res.span,
-                });
-                groups.len() - 1
-            }
-        };
+        // a group defined elsewhere (another stack, an existing group) keeps its other rules,
+        // which the template does not show: `group_index` makes them unknown
+        let i = self.group_index(&key, v.span, groups);
         if let Some(g) = groups.get_mut(i) {
             if ingress {
                 g.ingress.push(p);
