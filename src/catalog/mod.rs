@@ -512,6 +512,7 @@ impl Catalog {
             ),
         };
         crate::model::app::AppIdentity {
+            stated: fp.is_some(),
             program: fp.or_else(|| row.and_then(|w| w.program.clone())),
             service: fs.or_else(|| row.and_then(|w| w.service.clone())),
             packaged: Some(false),

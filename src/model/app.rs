@@ -46,6 +46,10 @@ pub struct AppIdentity {
     pub packaged: Option<bool>,
     /// Where this identity comes from (the catalogue, a fact), for the report.
     pub source: String,
+    /// The program was stated by the user (a fact), not the catalogue's default: the user says
+    /// which process owns the component's sockets, so a rule for the kernel's `System` process
+    /// is another program's (see [`AppScope::may_match`]).
+    pub stated: bool,
 }
 
 /// The final component of a Windows path, lower-case.
@@ -70,7 +74,14 @@ impl AppScope {
             AppScope::Program(p) => {
                 let Some(mine) = &id.program else { return true };
                 let theirs = file_name(p);
-                theirs.contains(['%', '*', '?']) || theirs == file_name(mine)
+                // `System` is the kernel's pseudo-process: it owns the traffic of kernel-mode
+                // listeners, such as http.sys serving the HTTP(S) URLs a service registers
+                // (HttpListener, WCF self-hosting). Whether a Zerto component's ports are served
+                // so is not in the export: unless the user stated the component's program, a
+                // rule for `System` may be its traffic.
+                (theirs == "system" && !id.stated)
+                    || theirs.contains(['%', '*', '?'])
+                    || theirs == file_name(mine)
             }
             AppScope::Service(s) => match &id.service {
                 Some(mine) => mine.trim().eq_ignore_ascii_case(s.trim()),
@@ -168,8 +179,16 @@ mod tests {
             service: None,
             packaged: Some(false),
             source: "t".into(),
+            stated: false,
         };
         let p = |s: &str| AppScope::Program(s.into());
+        // the kernel's System process may own a component's sockets (http.sys) unless the user
+        // stated the component's program
+        assert!(p("System").may_match(&zvm));
+        assert!(!p("System").may_match(&AppIdentity {
+            stated: true,
+            ..zvm.clone()
+        }));
         assert!(!p(r"C:\tools\ruby24\bin\ruby.exe").may_match(&zvm));
         assert!(!p(r"%SystemRoot%\system32\svchost.exe").may_match(&zvm));
         assert!(

@@ -84,9 +84,33 @@ fn every_real2_windows_file_is_read_without_parse_errors() {
 /// is scoped to a Store app, to another program (ruby.exe, svchost.exe, RdpSa.exe, WUDFHost.exe)
 /// or to the System process), and no profile key is in the hive: the Windows default inbound
 /// block decides the inbound Zerto flows, the default outbound allow the outbound ones.
+///
+/// That holds once the user states the ZVM's program: the enabled `App=System` allow with no
+/// port (`NETDIS-UPnPHost-In-TCP-Teredo`, line 319) is the kernel's System process, which owns
+/// the sockets of http.sys listeners, and whether the ZVM serves its ports through http.sys is
+/// not in the export. Without the fact that rule may be the ZVM's, so the inbound flows are
+/// unknown and say why.
 #[test]
 fn real_wfw_is_decided_and_says_which_rules_it_set_aside() {
-    let (v, _) = zvm(&format!("{REAL}/puppet-fwpolicy_full.wfw"), &[]);
+    let file = format!("{REAL}/puppet-fwpolicy_full.wfw");
+    let (v, _) = zvm(&file, &[]);
+    assert_eq!(statuses(&v, "inbound"), ["unknown"]);
+    // the rules that keep them unknown are the enabled inbound `App=System` allows: the UPnP
+    // Teredo rule (no port) and the IP-HTTPS ones (port keywords decided at run time)
+    let z103 = findings(&v, "Z103");
+    assert!(!z103.is_empty());
+    for f in z103 {
+        for l in f["labels"].as_array().unwrap() {
+            assert!(
+                [319, 402, 449].contains(&l["line"].as_u64().unwrap()),
+                "{f}"
+            );
+        }
+    }
+    let (v, _) = zvm(
+        &file,
+        &["--set", "windows_zvm_program=Zerto.Zvm.Service.exe"],
+    );
     assert_eq!(v["files"][0]["format"], "windows-wfw");
     assert_eq!(statuses(&v, "inbound"), ["blocked"]);
     assert_eq!(statuses(&v, "outbound"), ["allowed"]);

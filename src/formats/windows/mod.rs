@@ -24,8 +24,8 @@
 //! - program-, service- and Store-app-scoped rules (`App=`, `Svc=`, `AppPkgId=`) are undecidable
 //!   as lowered, and carry their scopes in `NativeRef::Windows`: the audit sets aside, per
 //!   guarded role, those whose scope names another application than the role's Zerto component
-//!   (`model::app`); `App=System` is matched as written unless that component is known to be
-//!   another program.
+//!   (`model::app`); `App=System` (the kernel's process, which owns http.sys listeners) stays
+//!   undecidable unless the user states the component's program.
 //!
 //! Where things are: the rule AST in `ast.rs`, the value syntaxes every format shares in
 //! `values.rs`, one reader per format ([`netsh`], [`powershell`], [`registry`], with the hive
