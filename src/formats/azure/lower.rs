@@ -24,6 +24,19 @@ fn canonical_tag(t: &str) -> &str {
     }
 }
 
+/// The address a service tag stands for when Azure documents one fixed address for it and the
+/// inventory (or `--address`) does not say otherwise: `AzureLoadBalancer` is where the platform's
+/// health probes come from, the virtual public address 168.63.129.16 ("Azure Load Balancer health
+/// probes originate from 168.63.129.16", Azure Load Balancer documentation). Other tags
+/// (`VirtualNetwork`, `Internet`, regional ranges, unknown tags) depend on the deployment.
+fn documented_tag(tag: &str) -> Option<AddrSet> {
+    if tag.eq_ignore_ascii_case("AzureLoadBalancer") {
+        AddrSet::parse("168.63.129.16/32").ok()
+    } else {
+        None
+    }
+}
+
 fn looks_like_name(t: &str) -> bool {
     let mut cs = t.chars();
     cs.next().is_some_and(|c| c.is_ascii_alphabetic())
@@ -62,6 +75,9 @@ struct LoweredRule {
     priority_span: Span,
     name: String,
     rules: Vec<RuleId>,
+    /// The rule's ICMP piece when its only doubt is whether the ports restrict ICMP, with the
+    /// source and destination ports as written (see [`Lowerer::drop_covered_icmp`]).
+    icmp_doubt: Option<(RuleId, PortSet, PortSet)>,
 }
 
 /// Lower NSGs into rulesets (one per NSG), adding the problems found to `issues`. Names
@@ -336,7 +352,13 @@ impl Lowerer<'_> {
                 d.known = AddrSet::any();
             } else if looks_like_name(t) {
                 let tag = canonical_tag(t);
-                match self.names.get(t).or_else(|| self.names.get(tag)) {
+                let documented = documented_tag(tag);
+                match self
+                    .names
+                    .get(t)
+                    .or_else(|| self.names.get(tag))
+                    .or(documented.as_ref())
+                {
                     Some(set) => d.known = d.known.union(set),
                     None => {
                         // a default rule the export omits has no span: point at its NSG
@@ -621,6 +643,7 @@ impl Lowerer<'_> {
         // any-protocol rule restrict ICMP is not documented, so that part is undecidable
         let icmp = ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]);
         let mut split = Vec::with_capacity(boxes.len());
+        let mut icmp_only_doubt = None;
         for (b, why) in boxes {
             let ported = !(b.sport.is_full() && b.dport.is_full());
             if !ported || !b.proto.intersects(&icmp) || b.proto.is_subset(&icmp) {
@@ -638,11 +661,18 @@ impl Lowerer<'_> {
                 "rule `{}` applies to any protocol with port ranges; Azure does not say whether the ports restrict ICMP",
                 ctx.label
             ));
+            if why.is_empty() {
+                icmp_only_doubt = Some((split.len() + 1, rest.sport.clone(), rest.dport.clone()));
+            }
             split.push((rest, why));
             split.push((pings, why_icmp));
         }
         let mut ids = Vec::new();
-        for (b, why) in split {
+        let mut icmp_doubt = None;
+        for (k, (b, why)) in split.into_iter().enumerate() {
+            if let Some((_, sp, dp)) = icmp_only_doubt.as_ref().filter(|d| d.0 == k) {
+                icmp_doubt = Some((rules.len(), sp.clone(), dp.clone()));
+            }
             ids.push(rules.len());
             rules.push(Rule {
                 matches: b,
@@ -665,6 +695,7 @@ impl Lowerer<'_> {
             priority_span,
             name: r.name.clone(),
             rules: ids,
+            icmp_doubt,
         }
     }
 
@@ -734,7 +765,7 @@ impl Lowerer<'_> {
                 }
             }
             let mut ids = front.clone();
-            ids.extend(mine.iter().flat_map(|l| l.rules.iter().copied()));
+            ids.extend(Self::drop_covered_icmp(&mine, &rules));
             chains.push(Chain {
                 name: cname.to_string(),
                 policy: Some(Verdict::Deny),
@@ -767,6 +798,74 @@ impl Lowerer<'_> {
         };
         Ruleset::of_policy(Platform::AzureNsg, Some(n.name.clone()), policy, false)
     }
+}
+
+impl Lowerer<'_> {
+    /// The rule ids of one chain in order, without the ICMP pieces that earlier rules already
+    /// take whole. The ICMP piece of an any-protocol rule with port ranges is undecidable only
+    /// because Azure does not say whether (or how) the ports restrict ICMP. Whatever the answer,
+    /// it is the same for every rule of the NSG and a rule with more ports matches no less, so
+    /// where decided earlier rules and earlier pieces of that same doubt with at least the same
+    /// ports cover it, no packet can reach it under any reading: leaving it out changes no
+    /// evaluation, and reachability (Z301/Z302) then judges such a rule like its `Tcp` twin.
+    fn drop_covered_icmp(mine: &[&LoweredRule], rules: &[Rule]) -> Vec<RuleId> {
+        let mut out = Vec::new();
+        // (the box, the ports a doubt piece was written with)
+        let mut cover: Vec<(&PacketBox, Option<(&PortSet, &PortSet)>)> = Vec::new();
+        for l in mine {
+            for &id in &l.rules {
+                let r = &rules[id];
+                let doubt = l
+                    .icmp_doubt
+                    .as_ref()
+                    .filter(|d| d.0 == id)
+                    .map(|d| (&d.1, &d.2));
+                if let (Some((sp, dp)), 1) = (doubt, l.hooks.len()) {
+                    let usable: Vec<&PacketBox> = cover
+                        .iter()
+                        .filter(|(_, ports)| {
+                            ports.is_none_or(|(s, d)| sp.is_subset(s) && dp.is_subset(d))
+                        })
+                        .map(|(b, _)| *b)
+                        .collect();
+                    if covered(&r.matches, &usable) {
+                        continue;
+                    }
+                }
+                out.push(id);
+                if l.hooks.len() == 1
+                    && (r.undecidable.is_empty() || doubt.is_some())
+                    && matches!(r.action, Action::Accept | Action::Drop)
+                {
+                    cover.push((&r.matches, doubt));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Is `b` inside the union of `cover`? (Bounded: a split into too many pieces answers no.)
+fn covered(b: &PacketBox, cover: &[&PacketBox]) -> bool {
+    let mut rest = vec![b.clone()];
+    for c in cover {
+        let mut next = Vec::new();
+        for piece in rest {
+            if piece.intersects(c) {
+                next.extend(piece.subtract(c));
+            } else {
+                next.push(piece);
+            }
+        }
+        if next.len() > 256 {
+            return false;
+        }
+        rest = next;
+        if rest.is_empty() {
+            return true;
+        }
+    }
+    rest.is_empty()
 }
 
 struct RuleCtx {
