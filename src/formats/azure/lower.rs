@@ -592,6 +592,28 @@ impl Lowerer<'_> {
             }
             (None, _) => format!("{} (priority unknown)", ctx.label),
         };
+        let label = if r.assumptions.is_empty() {
+            label
+        } else {
+            let list: Vec<String> = r
+                .assumptions
+                .iter()
+                .map(|(p, v)| format!("`{p}` = `{v}`"))
+                .collect();
+            for (p, v) in &r.assumptions {
+                let msg = format!(
+                    "rule `{}` uses the defaultValue of ARM parameter `{p}` (`{v}`); a deployment can override it, so every verdict the rule decides assumes it",
+                    ctx.label
+                );
+                self.note(
+                    ctx.missing_span,
+                    &msg,
+                    "assumes a parameter default",
+                    Some("give the deployment's parameters file (`<template>.parameters.json` beside the template is read), or audit the deployed NSG (`az network nsg show`)"),
+                );
+            }
+            format!("{label} [assumes parameter default {}]", list.join(", "))
+        };
         let span = if synthesized { Span::default() } else { r.span };
         let prov = self.prov(span, label);
         let dims_unknown =
