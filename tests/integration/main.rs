@@ -19,6 +19,7 @@ mod nothing_lost;
 mod oracle;
 mod path;
 mod reachability;
+mod real2_azure;
 mod regression;
 mod replies;
 mod reports;
