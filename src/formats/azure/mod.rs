@@ -10,6 +10,8 @@
 //! Modelling choices, all sound (a doubt never becomes an answer):
 //! - Rules are sorted by ascending priority per direction. The six default rules are appended
 //!   when the export lacks them (ARM templates never show them).
+//! - `AzureLoadBalancer` is 168.63.129.16 unless the [`Resolver`] says otherwise (Azure documents
+//!   it as the source of the load balancer's health probes).
 //! - Service tags and application security groups resolve through the [`Resolver`]; an unknown
 //!   name makes the rule undecidable on that side (the part of the rule that only uses literal
 //!   addresses stays decided). `Internet` is *not* "everything": it too must be resolved.
@@ -19,7 +21,9 @@
 //!   matches, both "it decides" and "the later rules decide" are followed. A rule whose direction
 //!   is unknown is likewise placed, undecidable, in both chains.
 //! - ARM expressions are evaluated only as far as the template settles them: `parameters('x')`
-//!   with a literal `defaultValue`, `variables('x')`, `concat`, `format`, `resourceId`. Anything
+//!   from the deployment's parameters file when there is one ([`parse_with`]), else its
+//!   `defaultValue` (recorded on the rule: its label and a Z002 say the verdicts assume it),
+//!   `variables('x')`, `concat`, `format`, `resourceId`. Anything
 //!   else leaves the value unresolved, which is a Z002, never a guess. A resource `condition` makes
 //!   the rule undecidable (it may not be deployed); on the NSG itself it adds an undecidable
 //!   "allow everything" rule in front (without the NSG nothing is filtered).
