@@ -1,47 +1,21 @@
 //! Lowering NSGs into the model: one ruleset per NSG, one priority policy with an `Inbound` and
 //! an `Outbound` chain.
 
+mod dims;
+mod icmp;
+
 use std::collections::HashSet;
 
 use super::ast::{default_rules, Nsg, NsgDoubtKind, SecurityRule, Value, ValueState};
 use crate::formats::json::fields::parse_error;
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Resolver};
-use crate::model::ports::{self, all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
+use crate::model::ports::{all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
 use crate::model::{
     Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, RuleId,
     Ruleset, Semantics, Span, Verdict,
 };
 use crate::model::{NativeRef, Platform};
-
-/// Legacy spellings of service tags found in old templates.
-fn canonical_tag(t: &str) -> &str {
-    match t.to_ascii_uppercase().as_str() {
-        "VIRTUAL_NETWORK" => "VirtualNetwork",
-        "AZURE_LOADBALANCER" => "AzureLoadBalancer",
-        "INTERNET" => "Internet",
-        _ => t,
-    }
-}
-
-/// The address a service tag stands for when Azure documents one fixed address for it and the
-/// inventory (or `--address`) does not say otherwise: `AzureLoadBalancer` is where the platform's
-/// health probes come from, the virtual public address 168.63.129.16 ("Azure Load Balancer health
-/// probes originate from 168.63.129.16", Azure Load Balancer documentation). Other tags
-/// (`VirtualNetwork`, `Internet`, regional ranges, unknown tags) depend on the deployment.
-fn documented_tag(tag: &str) -> Option<AddrSet> {
-    if tag.eq_ignore_ascii_case("AzureLoadBalancer") {
-        AddrSet::parse("168.63.129.16/32").ok()
-    } else {
-        None
-    }
-}
-
-fn looks_like_name(t: &str) -> bool {
-    let mut cs = t.chars();
-    cs.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-}
 
 /// A name the resolver does not know.
 struct Unresolved {
@@ -239,181 +213,6 @@ impl Lowerer<'_> {
             "field missing",
         );
         why.push(format!("the {what} is missing"));
-    }
-
-    fn protocol(
-        &mut self,
-        r: &SecurityRule,
-        ctx: &RuleCtx,
-        why: &mut Vec<String>,
-    ) -> Dim<ProtoSet> {
-        let unknown = Dim {
-            known: ProtoSet::empty(),
-            unknown: true,
-        };
-        let Some(v) = &r.protocol else {
-            self.missing(ctx, "protocol", why);
-            return unknown;
-        };
-        let Some(t) = self.literal(v, "protocol", "a string", why) else {
-            return unknown;
-        };
-        let set = match t.to_ascii_lowercase().as_str() {
-            "*" | "any" | "all" => ProtoSet::full(),
-            "tcp" => ProtoSet::single(TCP),
-            "udp" => ProtoSet::single(UDP),
-            "icmp" => ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]),
-            "esp" => ProtoSet::single(50),
-            "ah" => ProtoSet::single(51),
-            _ => {
-                self.error(
-                    v.span,
-                    format!("`{t}` is not an NSG protocol (Tcp, Udp, Icmp, Esp, Ah or *)"),
-                    "unknown protocol",
-                );
-                why.push(format!("protocol `{t}` could not be read"));
-                return unknown;
-            }
-        };
-        Dim {
-            known: set,
-            unknown: false,
-        }
-    }
-
-    fn ports(
-        &mut self,
-        values: &[Value],
-        side: &str,
-        ctx: &RuleCtx,
-        why: &mut Vec<String>,
-    ) -> Dim<PortSet> {
-        let what = format!("{side} port");
-        if values.is_empty() {
-            self.missing(ctx, &format!("{side} port range"), why);
-            return Dim {
-                known: PortSet::empty(),
-                unknown: true,
-            };
-        }
-        let mut d = Dim {
-            known: PortSet::empty(),
-            unknown: false,
-        };
-        for v in values {
-            let Some(t) = self.literal(v, &what, "a string or a number", why) else {
-                d.unknown = true;
-                continue;
-            };
-            if t == "*" || t.eq_ignore_ascii_case("any") {
-                d.known = PortSet::full();
-                continue;
-            }
-            match ports::parse_port_range(t, '-') {
-                Ok(p) => d.known = d.known.union(&p),
-                Err(_) => {
-                    self.error(
-                        v.span,
-                        format!("`{t}` is not a port or port range (0-65535)"),
-                        "bad port",
-                    );
-                    why.push(format!("{what} `{t}` could not be read"));
-                    d.unknown = true;
-                }
-            }
-        }
-        d
-    }
-
-    fn addresses(
-        &mut self,
-        prefixes: &[Value],
-        asgs: &[Value],
-        side: &str,
-        ctx: &RuleCtx,
-        why: &mut Vec<String>,
-    ) -> Dim<AddrSet> {
-        let mut d = Dim {
-            known: AddrSet::empty(),
-            unknown: false,
-        };
-        if prefixes.is_empty() && asgs.is_empty() {
-            self.missing(ctx, &format!("{side} address"), why);
-            d.unknown = true;
-            return d;
-        }
-        let what = format!("{side} address");
-        for v in prefixes {
-            let Some(t) = self.literal(v, &what, "a string", why) else {
-                d.unknown = true;
-                continue;
-            };
-            if t == "*" || t.eq_ignore_ascii_case("any") {
-                d.known = AddrSet::any();
-            } else if looks_like_name(t) {
-                let tag = canonical_tag(t);
-                let documented = documented_tag(tag);
-                match self
-                    .names
-                    .get(t)
-                    .or_else(|| self.names.get(tag))
-                    .or(documented.as_ref())
-                {
-                    Some(set) => d.known = d.known.union(set),
-                    None => {
-                        // a default rule the export omits has no span: point at its NSG
-                        let span = if ctx.synthesized {
-                            ctx.nsg_span
-                        } else {
-                            v.span
-                        };
-                        let reason = self.unresolved_name(
-                            "service tag",
-                            tag,
-                            span,
-                            ctx.synthesized.then_some(ctx.rule_name.as_str()),
-                        );
-                        why.push(reason);
-                        d.unknown = true;
-                    }
-                }
-            } else {
-                match AddrSet::parse(t) {
-                    Ok(set) => d.known = d.known.union(&set),
-                    Err(e) => {
-                        self.error(
-                            v.span,
-                            format!("`{t}` is not an IP address, CIDR block or service tag ({e})"),
-                            "bad address",
-                        );
-                        why.push(format!("{what} `{t}` could not be read"));
-                        d.unknown = true;
-                    }
-                }
-            }
-        }
-        for v in asgs {
-            let Some(id) = self.literal(
-                v,
-                "application security group",
-                "an object with an `id`",
-                why,
-            ) else {
-                d.unknown = true;
-                continue;
-            };
-            let name = id.rsplit('/').find(|s| !s.trim().is_empty()).unwrap_or(id);
-            match self.names.get(name).or_else(|| self.names.get(id)) {
-                Some(set) => d.known = d.known.union(set),
-                None => {
-                    let reason =
-                        self.unresolved_name("application security group", name, v.span, None);
-                    why.push(reason);
-                    d.unknown = true;
-                }
-            }
-        }
-        d
     }
 
     /// Lower one rule into model rules pushed onto `rules`.
@@ -787,7 +586,7 @@ impl Lowerer<'_> {
                 }
             }
             let mut ids = front.clone();
-            ids.extend(Self::drop_covered_icmp(&mine, &rules));
+            ids.extend(icmp::drop_covered_icmp(&mine, &rules));
             chains.push(Chain {
                 name: cname.to_string(),
                 policy: Some(Verdict::Deny),
@@ -820,74 +619,6 @@ impl Lowerer<'_> {
         };
         Ruleset::of_policy(Platform::AzureNsg, Some(n.name.clone()), policy, false)
     }
-}
-
-impl Lowerer<'_> {
-    /// The rule ids of one chain in order, without the ICMP pieces that earlier rules already
-    /// take whole. The ICMP piece of an any-protocol rule with port ranges is undecidable only
-    /// because Azure does not say whether (or how) the ports restrict ICMP. Whatever the answer,
-    /// it is the same for every rule of the NSG and a rule with more ports matches no less, so
-    /// where decided earlier rules and earlier pieces of that same doubt with at least the same
-    /// ports cover it, no packet can reach it under any reading: leaving it out changes no
-    /// evaluation, and reachability (Z301/Z302) then judges such a rule like its `Tcp` twin.
-    fn drop_covered_icmp(mine: &[&LoweredRule], rules: &[Rule]) -> Vec<RuleId> {
-        let mut out = Vec::new();
-        // (the box, the ports a doubt piece was written with)
-        let mut cover: Vec<(&PacketBox, Option<(&PortSet, &PortSet)>)> = Vec::new();
-        for l in mine {
-            for &id in &l.rules {
-                let r = &rules[id];
-                let doubt = l
-                    .icmp_doubt
-                    .as_ref()
-                    .filter(|d| d.0 == id)
-                    .map(|d| (&d.1, &d.2));
-                if let (Some((sp, dp)), 1) = (doubt, l.hooks.len()) {
-                    let usable: Vec<&PacketBox> = cover
-                        .iter()
-                        .filter(|(_, ports)| {
-                            ports.is_none_or(|(s, d)| sp.is_subset(s) && dp.is_subset(d))
-                        })
-                        .map(|(b, _)| *b)
-                        .collect();
-                    if covered(&r.matches, &usable) {
-                        continue;
-                    }
-                }
-                out.push(id);
-                if l.hooks.len() == 1
-                    && (r.undecidable.is_empty() || doubt.is_some())
-                    && matches!(r.action, Action::Accept | Action::Drop)
-                {
-                    cover.push((&r.matches, doubt));
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Is `b` inside the union of `cover`? (Bounded: a split into too many pieces answers no.)
-fn covered(b: &PacketBox, cover: &[&PacketBox]) -> bool {
-    let mut rest = vec![b.clone()];
-    for c in cover {
-        let mut next = Vec::new();
-        for piece in rest {
-            if piece.intersects(c) {
-                next.extend(piece.subtract(c));
-            } else {
-                next.push(piece);
-            }
-        }
-        if next.len() > 256 {
-            return false;
-        }
-        rest = next;
-        if rest.is_empty() {
-            return true;
-        }
-    }
-    rest.is_empty()
 }
 
 struct RuleCtx {
