@@ -932,8 +932,11 @@ mod tests {
         let rs = &p.rulesets[0];
         assert_eq!(rs.name.as_deref(), Some("[parameters('webServerNsgName')]"));
         let labels = chain_labels(rs, Hook::Input);
+        // its source comes from `testRunnerIpRange`'s defaultValue: the label says so
         assert!(
-            labels[0].ends_with("/allowAllFromAll (priority 100)"),
+            labels[0].ends_with(
+                "/allowAllFromAll (priority 100) [assumes parameter default `testRunnerIpRange` = `*`]"
+            ),
             "{labels:?}"
         );
         assert!(
@@ -1096,7 +1099,11 @@ mod tests {
         let labels = chain_labels(a, Hook::Input);
         assert_eq!(labels[0], "nsg-a (may not be deployed)");
         assert_eq!(labels[1], "nsg-a/Looping (priority unknown)");
-        assert_eq!(labels[2], "nsg-a/AllowAdmin (priority 100)");
+        // its ports come from the `ports` parameter's defaultValue: the label says so
+        assert_eq!(
+            labels[2],
+            "nsg-a/AllowAdmin (priority 100) [assumes parameter default `ports` = `[\"9669\",\"9080\"]`]"
+        );
         assert_eq!(labels[3], "nsg-a/AllowVra (priority 200)");
         assert!(!labels.iter().any(|l| l.contains("NeverDeployed")));
         let admin = rules_named(a, "AllowAdmin");
