@@ -145,12 +145,14 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             .map(|s| NamedSource::new(s.name.clone(), s.text.to_string()));
         if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
             writeln!(out)?;
-            // a finding whose code and help an earlier one of this file already showed in full
-            // (Z103 for every flow of every NSG of a list) is one line: its message
+            // in a file of several firewalls (an `az network nsg list`), a finding whose code and
+            // help an earlier one already showed in full (Z103 for every flow of every NSG) is
+            // one line: its message
+            let several = file.rulesets.len() > 1;
             let mut shown: Vec<(&str, Option<&str>)> = Vec::new();
             for f in fs {
                 let key = (f.code, f.help.as_deref());
-                if f.help.is_some() && f.waiver.is_none() && shown.contains(&key) {
+                if several && f.help.is_some() && f.waiver.is_none() && shown.contains(&key) {
                     writeln!(out, "  {} {}: {}", f.code, f.name, f.message)?;
                     continue;
                 }
