@@ -21,6 +21,26 @@ pub const CHECK: Check = Check {
     doc: include_str!("z202_internal_port_exposed.md"),
 };
 
+/// What to change so that 7073 stays inside the ZVM, in the platform's own terms (a cloud
+/// filter has no loopback interface to allow it on).
+fn internal_help(p: crate::model::Platform) -> &'static str {
+    use crate::model::Platform;
+    match p {
+        Platform::Iptables | Platform::Nftables => {
+            "only the ZVM itself uses 7073: drop it, or accept it on `-i lo` only"
+        }
+        Platform::AzureNsg => {
+            "only the ZVM itself uses 7073: remove 7073 from the rule that allows it (or add a Deny for TCP 7073 at a lower priority number); the VM reaches its own port without the NSG"
+        }
+        Platform::AwsSecurityGroup | Platform::AwsNetworkAcl => {
+            "only the ZVM itself uses 7073: remove 7073 from the rule that allows it; the instance reaches its own port without the security group or ACL"
+        }
+        Platform::WindowsFirewall => {
+            "only the ZVM itself uses 7073: remove 7073 from the inbound allow rule (or scope it to the local address); local connections do not need an inbound rule"
+        }
+    }
+}
+
 /// Z202 (internal-only port) or Z203 (port not needed) for one "must not open" entry: a finding
 /// when the world region admits any source to it, naming the rules that admit it.
 pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<Finding> {
@@ -59,9 +79,7 @@ pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<
         .filter_map(|at| label_at(rs, *at, format!("admits {what}")))
         .collect();
     f.help = Some(match m.kind {
-        MustNotKind::InternalOnly => {
-            "only the ZVM itself uses 7073: drop it, or accept it on `-i lo` only".into()
-        }
+        MustNotKind::InternalOnly => internal_help(rs.platform).into(),
         MustNotKind::NotNeeded => {
             "block these ports unless something else on the host needs them".into()
         }

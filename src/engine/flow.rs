@@ -93,7 +93,10 @@ pub(super) fn run_job(
     let pipeline = rs.pipeline(job.hook)?;
     let req = job.req;
     let space = rs.address_space();
-    let remote = space.difference(&AddrSet::loopback());
+    // no peer has the platform's own addresses (Azure's 168.63.129.16, the health probes' source)
+    let remote = space
+        .difference(&AddrSet::loopback())
+        .difference(&rs.platform.reserved_addresses());
     // the host's own addresses where the inventory names none, and the clients' ports
     let ends = reach::Ends::of(opts);
     let own = ends.host_addresses(rs);

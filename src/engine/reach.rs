@@ -166,7 +166,10 @@ impl Region {
     pub fn from_anywhere(rs: &Ruleset, ends: &Ends, proto: ProtoSet, dport: PortSet) -> Region {
         let space = rs.address_space();
         Region {
-            src: space.difference(&AddrSet::loopback()),
+            // nor from the platform's own addresses (Azure's health probes): no client has them
+            src: space
+                .difference(&AddrSet::loopback())
+                .difference(&rs.platform.reserved_addresses()),
             dst: ends.host_addresses(rs),
             proto,
             dport,

@@ -388,6 +388,12 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
     if json::looks_like_json(&text) {
         let src = SourceText::new(name.clone(), text);
         return match json::parse(&src.text) {
+            Ok(json) if azure::is_parameters_file(&json) => {
+                // an ARM parameters file is read with its template, never audited alone
+                let parsed = azure_parameters_alone(&src);
+                drop(json);
+                Some(finish(src, Format::AzureNsg, parsed, replaced))
+            }
             Ok(json) => match Format::of_json(&json) {
                 Some(format) => {
                     let (parsed, attachments) = parse_json_attached(&src, &json, format, names);
@@ -537,7 +543,7 @@ fn parse_json_attached(
     names: &Resolver,
 ) -> (Parsed, Vec<aws::Attachment>) {
     let (mut parsed, attachments) = match format {
-        Format::AzureNsg => (azure::parse(src, json, names), Vec::new()),
+        Format::AzureNsg => (azure_with_parameters(src, json, names), Vec::new()),
         Format::AwsSecurityGroups | Format::CloudFormation => aws::parse_attached(src, json, names),
         Format::Terraform => terraform::parse_attached(src, json, names),
         Format::WindowsPowerShell => (windows::parse_json(src, json, names), Vec::new()),
@@ -546,6 +552,63 @@ fn parse_json_attached(
     };
     parsed.issues.extend(duplicate_key_issues(src, json));
     (parsed, attachments)
+}
+
+/// Largest ARM parameters file read beside a template.
+const MAX_PARAMETERS_FILE: u64 = 16 << 20;
+
+/// An Azure document, with the parameters file beside it when it is an ARM template
+/// (`azuredeploy.json` + `azuredeploy.parameters.json`): its values win over the defaults.
+fn azure_with_parameters(src: &SourceText, json: &json::Json<'_>, names: &Resolver) -> Parsed {
+    let beside = azure::parameters_file_of(Path::new(&src.name))
+        .filter(|p| p.is_file() && json.get("resources").is_some());
+    let text = beside
+        .as_ref()
+        .and_then(|p| match read_bounded(p, MAX_PARAMETERS_FILE, true) {
+            Ok(Read::Bytes(b)) => Some(encoding::decode_owned(b).text),
+            _ => None,
+        });
+    let name = beside.map(|p| p.display().to_string()).unwrap_or_default();
+    azure::parse_with(
+        src,
+        json,
+        names,
+        text.as_deref().map(|t| (name.as_str(), t)),
+    )
+}
+
+/// An ARM parameters file met on its own: nothing to audit; without its template beside it, a
+/// note saying so.
+fn azure_parameters_alone(src: &SourceText) -> Parsed {
+    let name = Path::new(&src.name);
+    let template = name
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| {
+            let lower = n.to_ascii_lowercase();
+            let at = lower.rfind(".parameters.")?;
+            Some(format!("{}{}", &n[..at], &n[at + ".parameters".len()..]))
+        })
+        .map(|t| name.with_file_name(t));
+    let mut parsed = Parsed::default();
+    if !template.as_ref().is_some_and(|t| t.is_file()) {
+        parsed.issues.push(ParseIssue {
+            kind: IssueKind::Undecidable,
+            span: crate::model::Span::new(0, 0),
+            message: format!(
+                "{} is an ARM parameters file: it holds no rules and is read only with its template ({}), which is not beside it",
+                src.name,
+                template
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|| "`<name>.json`".into())
+            ),
+            label: "parameters file".into(),
+            help: Some(
+                "put the template beside it as `<name>.json` and audit the template".into(),
+            ),
+        });
+    }
+    parsed
 }
 
 /// A Z001 for each key repeated in one object: which value counts depends on the reader.

@@ -61,6 +61,16 @@ impl Platform {
             Platform::Nftables => "nftables",
         }
     }
+
+    /// Addresses the platform keeps for itself, which no peer of a flow can have: on Azure the
+    /// virtual public address 168.63.129.16 (DNS, DHCP, health probes of the load balancer).
+    pub fn reserved_addresses(&self) -> super::addr::AddrSet {
+        match self {
+            Platform::AzureNsg => super::addr::AddrSet::parse("168.63.129.16/32")
+                .unwrap_or_else(|_| super::addr::AddrSet::empty()),
+            _ => super::addr::AddrSet::empty(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

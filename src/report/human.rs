@@ -136,31 +136,8 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 count(Status::Unknown)
             )?;
         }
-        for fl in flows
-            .iter()
-            .filter(|x| x.status != Status::Allowed && !style.quiet)
-        {
-            writeln!(
-                out,
-                "  {:<8} {:<38} {:<8} {:<4}/{:<10} {} -> {}{}",
-                fl.status.name(),
-                fl.requirement,
-                fl.direction,
-                fl.protocol,
-                fl.ports,
-                fl.from_role,
-                fl.to_role,
-                if fl.conditional {
-                    "  (conditional)"
-                } else {
-                    ""
-                }
-            )?;
-            if let (true, Some(fix)) = (r.show_fixes, &fl.fix) {
-                for l in &fix.lines {
-                    writeln!(out, "           fix: {l}")?;
-                }
-            }
+        if !style.quiet {
+            flow_lines(r, file, &flows, out)?;
         }
         let src = file
             .source
@@ -168,7 +145,18 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             .map(|s| NamedSource::new(s.name.clone(), s.text.to_string()));
         if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
             writeln!(out)?;
+            // in a file of several firewalls (an `az network nsg list`), a finding whose code and
+            // help an earlier one already showed in full (Z103 for every flow of every NSG) is
+            // one line: its message
+            let several = file.rulesets.len() > 1;
+            let mut shown: Vec<(&str, Option<&str>)> = Vec::new();
             for f in fs {
+                let key = (f.code, f.help.as_deref());
+                if several && f.help.is_some() && f.waiver.is_none() && shown.contains(&key) {
+                    writeln!(out, "  {} {}: {}", f.code, f.name, f.message)?;
+                    continue;
+                }
+                shown.push(key);
                 let f = with_waiver(f);
                 let d = Diag {
                     f: &f,
@@ -222,6 +210,89 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         r.count(Severity::Warning),
         r.count(Severity::Info),
     )
+}
+
+/// The flow lines of a file: each flow not allowed on one line. A file of several firewalls (an
+/// `az network nsg list`, a dump of security groups) gets a line per firewall with its counts,
+/// and its flows under it, so a flow is never listed twice without saying where.
+fn flow_lines(
+    r: &Report,
+    file: &crate::engine::InputFile,
+    flows: &[&crate::engine::FlowRecord],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let line = |fl: &crate::engine::FlowRecord, out: &mut dyn Write| -> std::io::Result<()> {
+        writeln!(
+            out,
+            "  {:<8} {:<38} {:<8} {:<4}/{:<10} {} -> {}{}",
+            fl.status.name(),
+            fl.requirement,
+            fl.direction,
+            fl.protocol,
+            fl.ports,
+            fl.from_role,
+            fl.to_role,
+            if fl.conditional {
+                "  (conditional)"
+            } else {
+                ""
+            }
+        )?;
+        if let (true, Some(fix)) = (r.show_fixes, &fl.fix) {
+            for l in &fix.lines {
+                writeln!(out, "           fix: {l}")?;
+            }
+        }
+        Ok(())
+    };
+    // the ruleset whose entry a flow went through
+    let of = |fl: &crate::engine::FlowRecord| {
+        file.rulesets.iter().position(|rs| {
+            rs.policies
+                .iter()
+                .any(|p| p.entries.iter().any(|e| e.name == fl.policy))
+        })
+    };
+    let named: Vec<(usize, &str)> = file
+        .rulesets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, rs)| rs.name.as_deref().map(|n| (i, n)))
+        .collect();
+    if named.len() < 2 {
+        for fl in flows.iter().filter(|x| x.status != Status::Allowed) {
+            line(fl, out)?;
+        }
+        return Ok(());
+    }
+    let mut groups: Vec<(Option<usize>, Vec<&crate::engine::FlowRecord>)> = Vec::new();
+    for fl in flows {
+        let k = of(fl);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(fl),
+            None => groups.push((k, vec![fl])),
+        }
+    }
+    for (k, fls) in groups {
+        let name = k
+            .and_then(|i| named.iter().find(|(j, _)| *j == i))
+            .map(|(_, n)| *n)
+            .unwrap_or("(other)");
+        let count = |s: Status| fls.iter().filter(|x| x.status == s).count();
+        writeln!(
+            out,
+            "  {name}: {} flows: {} allowed, {} partial, {} blocked, {} unknown",
+            fls.len(),
+            count(Status::Allowed),
+            count(Status::Partial),
+            count(Status::Blocked),
+            count(Status::Unknown)
+        )?;
+        for fl in fls.iter().filter(|x| x.status != Status::Allowed) {
+            line(fl, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn waiver_note(w: &crate::engine::finding::Waived) -> String {

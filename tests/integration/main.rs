@@ -20,6 +20,7 @@ mod nothing_lost;
 mod oracle;
 mod path;
 mod reachability;
+mod real2_azure;
 mod real2_cloud;
 mod real2_windows;
 mod regression;

@@ -877,6 +877,10 @@ fn n_addr_match(list: &[NAddr], x: u128, tags: &[Option<Vec<Pfx>>]) -> M {
             NAddr::Pfx(p) => M::exact(p.contains(x)),
             NAddr::Tag(t) => match &tags[*t] {
                 Some(ps) => M::exact(ps.iter().any(|p| p.contains(x))),
+                // Azure documents AzureLoadBalancer as the health probes' source, 168.63.129.16
+                None if TAGS[*t] == "AzureLoadBalancer" => {
+                    M::exact(Pfx::v4(0xA83F_8110, 32).contains(x))
+                }
                 None => M::MAYBE,
             },
         });
@@ -1103,11 +1107,11 @@ fn nsg_ident(rs: &Ruleset, at: At) -> Option<Dec> {
 }
 
 fn azure_doubtless(c: &AzureCase) -> bool {
-    let unresolved = |a: &NAddr| matches!(a, NAddr::Tag(t) if c.tags[*t].is_none());
-    // the default rules use VirtualNetwork, AzureLoadBalancer and Internet
+    let unresolved = |a: &NAddr| matches!(a, NAddr::Tag(t) if c.tags[*t].is_none() && TAGS[*t] != "AzureLoadBalancer");
+    // the default rules use VirtualNetwork, AzureLoadBalancer (168.63.129.16 unless given) and
+    // Internet
     c.tags[0].is_some()
         && c.tags[1].is_some()
-        && c.tags[2].is_some()
         && c.nsgs.iter().all(|n| {
             n.doubt.is_none()
                 && n.rules.iter().all(|r| {

@@ -84,6 +84,9 @@ pub struct SecurityRule {
     /// Conditions on the rule's existence (an ARM resource `condition`, a `copy` loop): each makes
     /// the rule undecidable.
     pub conditions: Vec<Note>,
+    /// ARM parameters whose `defaultValue` the rule's fields were computed from, as `(name,
+    /// value)`: a deployment can override them, so the rule's verdicts assume them.
+    pub assumptions: Vec<(String, String)>,
 }
 
 impl SecurityRule {
@@ -106,6 +109,7 @@ impl SecurityRule {
             destination_ports: Vec::new(),
             description: None,
             conditions: Vec::new(),
+            assumptions: Vec::new(),
         }
     }
 }

@@ -1,34 +1,21 @@
 //! Lowering NSGs into the model: one ruleset per NSG, one priority policy with an `Inbound` and
 //! an `Outbound` chain.
 
+mod dims;
+mod icmp;
+
 use std::collections::HashSet;
 
 use super::ast::{default_rules, Nsg, NsgDoubtKind, SecurityRule, Value, ValueState};
 use crate::formats::json::fields::parse_error;
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue, Resolver};
-use crate::model::ports::{self, all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
+use crate::model::ports::{all_states, PortSet, ProtoSet, ICMP, ICMPV6, TCP, UDP};
 use crate::model::{
     Action, AddrSet, Chain, Entry, Hook, IntervalSet, PacketBox, Policy, Provenance, Rule, RuleId,
     Ruleset, Semantics, Span, Verdict,
 };
 use crate::model::{NativeRef, Platform};
-
-/// Legacy spellings of service tags found in old templates.
-fn canonical_tag(t: &str) -> &str {
-    match t.to_ascii_uppercase().as_str() {
-        "VIRTUAL_NETWORK" => "VirtualNetwork",
-        "AZURE_LOADBALANCER" => "AzureLoadBalancer",
-        "INTERNET" => "Internet",
-        _ => t,
-    }
-}
-
-fn looks_like_name(t: &str) -> bool {
-    let mut cs = t.chars();
-    cs.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-}
 
 /// A name the resolver does not know.
 struct Unresolved {
@@ -62,6 +49,9 @@ struct LoweredRule {
     priority_span: Span,
     name: String,
     rules: Vec<RuleId>,
+    /// The rule's ICMP piece when its only doubt is whether the ports restrict ICMP, with the
+    /// source and destination ports as written (see [`Lowerer::drop_covered_icmp`]).
+    icmp_doubt: Option<(RuleId, PortSet, PortSet)>,
 }
 
 /// Lower NSGs into rulesets (one per NSG), adding the problems found to `issues`. Names
@@ -223,175 +213,6 @@ impl Lowerer<'_> {
             "field missing",
         );
         why.push(format!("the {what} is missing"));
-    }
-
-    fn protocol(
-        &mut self,
-        r: &SecurityRule,
-        ctx: &RuleCtx,
-        why: &mut Vec<String>,
-    ) -> Dim<ProtoSet> {
-        let unknown = Dim {
-            known: ProtoSet::empty(),
-            unknown: true,
-        };
-        let Some(v) = &r.protocol else {
-            self.missing(ctx, "protocol", why);
-            return unknown;
-        };
-        let Some(t) = self.literal(v, "protocol", "a string", why) else {
-            return unknown;
-        };
-        let set = match t.to_ascii_lowercase().as_str() {
-            "*" | "any" | "all" => ProtoSet::full(),
-            "tcp" => ProtoSet::single(TCP),
-            "udp" => ProtoSet::single(UDP),
-            "icmp" => ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]),
-            "esp" => ProtoSet::single(50),
-            "ah" => ProtoSet::single(51),
-            _ => {
-                self.error(
-                    v.span,
-                    format!("`{t}` is not an NSG protocol (Tcp, Udp, Icmp, Esp, Ah or *)"),
-                    "unknown protocol",
-                );
-                why.push(format!("protocol `{t}` could not be read"));
-                return unknown;
-            }
-        };
-        Dim {
-            known: set,
-            unknown: false,
-        }
-    }
-
-    fn ports(
-        &mut self,
-        values: &[Value],
-        side: &str,
-        ctx: &RuleCtx,
-        why: &mut Vec<String>,
-    ) -> Dim<PortSet> {
-        let what = format!("{side} port");
-        if values.is_empty() {
-            self.missing(ctx, &format!("{side} port range"), why);
-            return Dim {
-                known: PortSet::empty(),
-                unknown: true,
-            };
-        }
-        let mut d = Dim {
-            known: PortSet::empty(),
-            unknown: false,
-        };
-        for v in values {
-            let Some(t) = self.literal(v, &what, "a string or a number", why) else {
-                d.unknown = true;
-                continue;
-            };
-            if t == "*" || t.eq_ignore_ascii_case("any") {
-                d.known = PortSet::full();
-                continue;
-            }
-            match ports::parse_port_range(t, '-') {
-                Ok(p) => d.known = d.known.union(&p),
-                Err(_) => {
-                    self.error(
-                        v.span,
-                        format!("`{t}` is not a port or port range (0-65535)"),
-                        "bad port",
-                    );
-                    why.push(format!("{what} `{t}` could not be read"));
-                    d.unknown = true;
-                }
-            }
-        }
-        d
-    }
-
-    fn addresses(
-        &mut self,
-        prefixes: &[Value],
-        asgs: &[Value],
-        side: &str,
-        ctx: &RuleCtx,
-        why: &mut Vec<String>,
-    ) -> Dim<AddrSet> {
-        let mut d = Dim {
-            known: AddrSet::empty(),
-            unknown: false,
-        };
-        if prefixes.is_empty() && asgs.is_empty() {
-            self.missing(ctx, &format!("{side} address"), why);
-            d.unknown = true;
-            return d;
-        }
-        let what = format!("{side} address");
-        for v in prefixes {
-            let Some(t) = self.literal(v, &what, "a string", why) else {
-                d.unknown = true;
-                continue;
-            };
-            if t == "*" || t.eq_ignore_ascii_case("any") {
-                d.known = AddrSet::any();
-            } else if looks_like_name(t) {
-                let tag = canonical_tag(t);
-                match self.names.get(t).or_else(|| self.names.get(tag)) {
-                    Some(set) => d.known = d.known.union(set),
-                    None => {
-                        // a default rule the export omits has no span: point at its NSG
-                        let span = if ctx.synthesized {
-                            ctx.nsg_span
-                        } else {
-                            v.span
-                        };
-                        let reason = self.unresolved_name(
-                            "service tag",
-                            tag,
-                            span,
-                            ctx.synthesized.then_some(ctx.rule_name.as_str()),
-                        );
-                        why.push(reason);
-                        d.unknown = true;
-                    }
-                }
-            } else {
-                match AddrSet::parse(t) {
-                    Ok(set) => d.known = d.known.union(&set),
-                    Err(e) => {
-                        self.error(
-                            v.span,
-                            format!("`{t}` is not an IP address, CIDR block or service tag ({e})"),
-                            "bad address",
-                        );
-                        why.push(format!("{what} `{t}` could not be read"));
-                        d.unknown = true;
-                    }
-                }
-            }
-        }
-        for v in asgs {
-            let Some(id) = self.literal(
-                v,
-                "application security group",
-                "an object with an `id`",
-                why,
-            ) else {
-                d.unknown = true;
-                continue;
-            };
-            let name = id.rsplit('/').find(|s| !s.trim().is_empty()).unwrap_or(id);
-            match self.names.get(name).or_else(|| self.names.get(id)) {
-                Some(set) => d.known = d.known.union(set),
-                None => {
-                    let reason =
-                        self.unresolved_name("application security group", name, v.span, None);
-                    why.push(reason);
-                    d.unknown = true;
-                }
-            }
-        }
-        d
     }
 
     /// Lower one rule into model rules pushed onto `rules`.
@@ -570,6 +391,28 @@ impl Lowerer<'_> {
             }
             (None, _) => format!("{} (priority unknown)", ctx.label),
         };
+        let label = if r.assumptions.is_empty() {
+            label
+        } else {
+            let list: Vec<String> = r
+                .assumptions
+                .iter()
+                .map(|(p, v)| format!("`{p}` = `{v}`"))
+                .collect();
+            for (p, v) in &r.assumptions {
+                let msg = format!(
+                    "rule `{}` uses the defaultValue of ARM parameter `{p}` (`{v}`); a deployment can override it, so every verdict the rule decides assumes it",
+                    ctx.label
+                );
+                self.note(
+                    ctx.missing_span,
+                    &msg,
+                    "assumes a parameter default",
+                    Some("give the deployment's parameters file (`<template>.parameters.json` beside the template is read), or audit the deployed NSG (`az network nsg show`)"),
+                );
+            }
+            format!("{label} [assumes parameter default {}]", list.join(", "))
+        };
         let span = if synthesized { Span::default() } else { r.span };
         let prov = self.prov(span, label);
         let dims_unknown =
@@ -621,6 +464,7 @@ impl Lowerer<'_> {
         // any-protocol rule restrict ICMP is not documented, so that part is undecidable
         let icmp = ProtoSet::from_ranges([(ICMP, ICMP), (ICMPV6, ICMPV6)]);
         let mut split = Vec::with_capacity(boxes.len());
+        let mut icmp_only_doubt = None;
         for (b, why) in boxes {
             let ported = !(b.sport.is_full() && b.dport.is_full());
             if !ported || !b.proto.intersects(&icmp) || b.proto.is_subset(&icmp) {
@@ -638,11 +482,18 @@ impl Lowerer<'_> {
                 "rule `{}` applies to any protocol with port ranges; Azure does not say whether the ports restrict ICMP",
                 ctx.label
             ));
+            if why.is_empty() {
+                icmp_only_doubt = Some((split.len() + 1, rest.sport.clone(), rest.dport.clone()));
+            }
             split.push((rest, why));
             split.push((pings, why_icmp));
         }
         let mut ids = Vec::new();
-        for (b, why) in split {
+        let mut icmp_doubt = None;
+        for (k, (b, why)) in split.into_iter().enumerate() {
+            if let Some((_, sp, dp)) = icmp_only_doubt.as_ref().filter(|d| d.0 == k) {
+                icmp_doubt = Some((rules.len(), sp.clone(), dp.clone()));
+            }
             ids.push(rules.len());
             rules.push(Rule {
                 matches: b,
@@ -665,6 +516,7 @@ impl Lowerer<'_> {
             priority_span,
             name: r.name.clone(),
             rules: ids,
+            icmp_doubt,
         }
     }
 
@@ -734,7 +586,7 @@ impl Lowerer<'_> {
                 }
             }
             let mut ids = front.clone();
-            ids.extend(mine.iter().flat_map(|l| l.rules.iter().copied()));
+            ids.extend(icmp::drop_covered_icmp(&mine, &rules));
             chains.push(Chain {
                 name: cname.to_string(),
                 policy: Some(Verdict::Deny),

@@ -10,6 +10,8 @@
 //! Modelling choices, all sound (a doubt never becomes an answer):
 //! - Rules are sorted by ascending priority per direction. The six default rules are appended
 //!   when the export lacks them (ARM templates never show them).
+//! - `AzureLoadBalancer` is 168.63.129.16 unless the [`Resolver`] says otherwise (Azure documents
+//!   it as the source of the load balancer's health probes).
 //! - Service tags and application security groups resolve through the [`Resolver`]; an unknown
 //!   name makes the rule undecidable on that side (the part of the rule that only uses literal
 //!   addresses stays decided). `Internet` is *not* "everything": it too must be resolved.
@@ -19,7 +21,9 @@
 //!   matches, both "it decides" and "the later rules decide" are followed. A rule whose direction
 //!   is unknown is likewise placed, undecidable, in both chains.
 //! - ARM expressions are evaluated only as far as the template settles them: `parameters('x')`
-//!   with a literal `defaultValue`, `variables('x')`, `concat`, `format`, `resourceId`. Anything
+//!   from the deployment's parameters file when there is one ([`parse_with`]), else its
+//!   `defaultValue` (recorded on the rule: its label and a Z002 say the verdicts assume it),
+//!   `variables('x')`, `concat`, `format`, `resourceId`. Anything
 //!   else leaves the value unresolved, which is a Z002, never a guess. A resource `condition` makes
 //!   the rule undecidable (it may not be deployed); on the NSG itself it adds an undecidable
 //!   "allow everything" rule in front (without the NSG nothing is filtered).
@@ -41,6 +45,7 @@ pub use read::read;
 use crate::formats::json::Json;
 use crate::formats::source::SourceText;
 use crate::formats::{Parsed, Resolver};
+use crate::model::Span;
 use read::{classify, Found};
 
 /// Is this JSON document this format? True for an NSG object (flattened CLI or nested
@@ -55,8 +60,78 @@ pub fn sniff(json: &Json<'_>) -> bool {
 
 /// Parse and lower a document that [`sniff`] accepted.
 pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
+    parse_with(src, json, names, None)
+}
+
+/// Is this JSON document an ARM deployment parameters file (`$schema` ending in
+/// `deploymentParameters.json#`, or `contentVersion` with `parameters` of `{"value": ...}` and no
+/// `resources`)? It holds no rules: it is read with its template, never audited alone.
+pub fn is_parameters_file(json: &Json<'_>) -> bool {
+    let schema = json
+        .get("$schema")
+        .and_then(|s| s.as_str())
+        .is_some_and(|s| s.to_ascii_lowercase().contains("deploymentparameters"));
+    let shaped = json.get("resources").is_none()
+        && json.get("contentVersion").is_some()
+        && json
+            .get("parameters")
+            .and_then(|p| p.members())
+            .is_some_and(|m| {
+                !m.is_empty()
+                    && m.iter().all(|x| {
+                        x.value.get("value").is_some() || x.value.get("reference").is_some()
+                    })
+            });
+    schema || shaped
+}
+
+/// The parameters file of an ARM template: `azuredeploy.json` → `azuredeploy.parameters.json`.
+pub fn parameters_file_of(template: &std::path::Path) -> Option<std::path::PathBuf> {
+    let stem = template.file_stem()?.to_str()?;
+    if stem.to_ascii_lowercase().ends_with(".parameters") {
+        return None;
+    }
+    let ext = template.extension()?.to_str()?;
+    Some(template.with_file_name(format!("{stem}.parameters.{ext}")))
+}
+
+/// [`parse`] with the text of the template's parameters file (`(name, text)`), whose values win
+/// over the template's `defaultValue`s. A parameters file that cannot be read is a Z001 and the
+/// defaults are used (and said to be assumed).
+pub fn parse_with(
+    src: &SourceText,
+    json: &Json<'_>,
+    names: &Resolver,
+    params: Option<(&str, &str)>,
+) -> Parsed {
     let mut issues = Vec::new();
-    let nsgs = read(src, json, &mut issues);
+    let parsed = params.map(|(name, text)| (name, crate::formats::json::parse(text)));
+    let given = match &parsed {
+        Some((_, Ok(p))) if is_parameters_file(p) => p.get("parameters"),
+        Some((name, Ok(_))) => {
+            issues.push(crate::formats::json::fields::parse_error(
+                Span::new(0, 0),
+                format!(
+                    "{name} is not an ARM parameters file; the template's default values are used"
+                ),
+                "parameters file",
+            ));
+            None
+        }
+        Some((name, Err(e))) => {
+            issues.push(crate::formats::json::fields::parse_error(
+                Span::new(0, 0),
+                format!(
+                    "{name} is not valid JSON ({}); the template's default values are used",
+                    e.message
+                ),
+                "parameters file",
+            ));
+            None
+        }
+        None => None,
+    };
+    let nsgs = read::read_with(src, json, given, &mut issues);
     let rulesets = lower(&nsgs, src, names, &mut issues);
     Parsed { rulesets, issues }
 }
@@ -467,15 +542,14 @@ mod tests {
         assert!(of_kind(&p, IssueKind::Undecidable)
             .iter()
             .any(|i| i.message.contains("`Internet`") && !i.span.is_empty()));
-        // AzureLoadBalancer is used only by a default rule the export omits
-        let lb = of_kind(&p, IssueKind::Undecidable)
-            .into_iter()
-            .find(|i| i.message.contains("`AzureLoadBalancer`"))
-            .unwrap();
-        assert_eq!(lb.span, Span::new(0, TAGGED_RULES.len()), "the whole list");
-        assert!(lb
-            .message
-            .contains("default rule `AllowAzureLoadBalancerInBound`"));
+        // AzureLoadBalancer (used only by a default rule the export omits) is the documented
+        // health-probe source 168.63.129.16: not unresolved
+        assert!(!of_kind(&p, IssueKind::Undecidable)
+            .iter()
+            .any(|i| i.message.contains("`AzureLoadBalancer`")));
+        let lb = rules_named(rs, "AllowAzureLoadBalancerInBound");
+        assert!(lb[0].undecidable.is_empty());
+        assert_eq!(lb[0].matches.src, AddrSet::parse("168.63.129.16").unwrap());
 
         // resolved
         let names = resolver(&[
@@ -858,8 +932,11 @@ mod tests {
         let rs = &p.rulesets[0];
         assert_eq!(rs.name.as_deref(), Some("[parameters('webServerNsgName')]"));
         let labels = chain_labels(rs, Hook::Input);
+        // its source comes from `testRunnerIpRange`'s defaultValue: the label says so
         assert!(
-            labels[0].ends_with("/allowAllFromAll (priority 100)"),
+            labels[0].ends_with(
+                "/allowAllFromAll (priority 100) [assumes parameter default `testRunnerIpRange` = `*`]"
+            ),
             "{labels:?}"
         );
         assert!(
@@ -937,7 +1014,6 @@ mod tests {
             "AzureKeyVault",
             "AzureCloud",
             "AzureActiveDirectory",
-            "AzureLoadBalancer",
         ] {
             assert_eq!(
                 und.iter()
@@ -947,6 +1023,10 @@ mod tests {
                 "{tag}"
             );
         }
+        // the one tag with a documented address (168.63.129.16) is not reported
+        assert!(!und
+            .iter()
+            .any(|i| i.message.contains("`AzureLoadBalancer`")));
     }
 
     #[test]
@@ -1019,7 +1099,11 @@ mod tests {
         let labels = chain_labels(a, Hook::Input);
         assert_eq!(labels[0], "nsg-a (may not be deployed)");
         assert_eq!(labels[1], "nsg-a/Looping (priority unknown)");
-        assert_eq!(labels[2], "nsg-a/AllowAdmin (priority 100)");
+        // its ports come from the `ports` parameter's defaultValue: the label says so
+        assert_eq!(
+            labels[2],
+            "nsg-a/AllowAdmin (priority 100) [assumes parameter default `ports` = `[\"9669\",\"9080\"]`]"
+        );
         assert_eq!(labels[3], "nsg-a/AllowVra (priority 200)");
         assert!(!labels.iter().any(|l| l.contains("NeverDeployed")));
         let admin = rules_named(a, "AllowAdmin");

@@ -1,10 +1,12 @@
 //! Reading an az CLI / REST / Resource Graph / ARM document into the AST: which shapes are ours,
 //! and the reader of NSGs and rules (inside a template, strings are ARM expressions).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 
-use super::arm::expr::{display_segs, first_why, literal_of, unresolved_reason, ArmScope, Ev, Seg};
+use super::arm::expr::{
+    display_segs, first_why, literal_of, unresolved_reason, ArmInputs, ArmScope, Ev, Seg,
+};
 use super::arm::template::{read_template, ArmCollect};
 use super::ast::{Nsg, NsgDoubt, NsgDoubtKind, SecurityRule, Value, ValueState};
 use crate::formats::json::fields::parse_error;
@@ -222,6 +224,17 @@ fn file_stem(src: &SourceText) -> String {
 
 /// Read every NSG a document holds (a bare list of rules becomes one NSG named after the file).
 pub fn read(src: &SourceText, json: &Json<'_>, issues: &mut Vec<ParseIssue>) -> Vec<Nsg> {
+    read_with(src, json, None, issues)
+}
+
+/// [`read`], with the `parameters` object of an ARM parameters file (`{"x": {"value": ...}}`)
+/// whose values win over the template's `defaultValue`s.
+pub fn read_with<'j, 'a>(
+    src: &SourceText,
+    json: &'j Json<'a>,
+    given: Option<&'j Json<'a>>,
+    issues: &mut Vec<ParseIssue>,
+) -> Vec<Nsg> {
     let mut found = Found::default();
     classify(json, 0, &mut found);
     let plain = Reader { src, arm: None };
@@ -255,7 +268,13 @@ pub fn read(src: &SourceText, json: &Json<'_>, issues: &mut Vec<ParseIssue>) -> 
     for t in &found.templates {
         let mut arm = ArmCollect::default();
         let steps = Cell::new(0);
-        let scope = ArmScope::of(t, &steps);
+        let assumed = RefCell::new(Vec::new());
+        let inputs = ArmInputs {
+            steps: &steps,
+            given,
+            assumed: &assumed,
+        };
+        let scope = ArmScope::of(t, inputs);
         read_template(src, t, scope, &[], 0, &mut arm, issues);
         out.extend(arm.finish());
     }
@@ -293,6 +312,16 @@ impl<'j, 'a> Reader<'_, 'j, 'a> {
         }
     }
 
+    /// Values read from a parameters file have spans in that file: point them at the template's
+    /// expression that asked for them instead.
+    fn respan_given(&self, n: &Json<'_>, vals: &mut [Value], at: Span) {
+        if self.arm.is_some_and(|s| s.is_given(n)) {
+            for v in vals {
+                v.span = at;
+            }
+        }
+    }
+
     /// One scalar value (a string or a number); `None` for `null`.
     fn scalar(&self, v: &'j Json<'a>) -> Option<Value> {
         match &v.kind {
@@ -326,7 +355,11 @@ impl<'j, 'a> Reader<'_, 'j, 'a> {
                     .collect()
             }
             Kind::String(s) => match self.eval(s) {
-                Ev::Node(n) if n.as_array().is_some() => self.list(n),
+                Ev::Node(n) if n.as_array().is_some() => {
+                    let mut vals = self.list(n);
+                    self.respan_given(n, &mut vals, v.span);
+                    vals
+                }
                 ev => self
                     .value_of_ev(ev, s, v.span)
                     .into_iter()
@@ -357,7 +390,11 @@ impl<'j, 'a> Reader<'_, 'j, 'a> {
             Kind::Null => Vec::new(),
             Kind::Array(items) => items.iter().filter_map(one).collect(),
             Kind::String(s) => match self.eval(s) {
-                Ev::Node(n) if n.as_array().is_some() => self.asgs(n),
+                Ev::Node(n) if n.as_array().is_some() => {
+                    let mut vals = self.asgs(n);
+                    self.respan_given(n, &mut vals, v.span);
+                    vals
+                }
                 ev => self.value_of_ev(ev, s, v.span).into_iter().collect(),
             },
             _ => one(v).into_iter().collect(),
@@ -397,6 +434,8 @@ impl<'j, 'a> Reader<'_, 'j, 'a> {
             .name(j.get_ci("name"))
             .unwrap_or_else(|| ("(unnamed rule)".to_string(), Vec::new(), Span::default()));
         let mut r = SecurityRule::new(name, name_span, j.span);
+        // the defaults the name used do not decide a verdict: only those of the fields count
+        let before = self.arm.map(|s| s.assumed.borrow().len()).unwrap_or(0);
         let id = j.get_ci("id").and_then(|v| v.as_str()).unwrap_or("");
         r.default_rule = default_hint
             || id.to_ascii_lowercase().contains("/defaultsecurityrules/")
@@ -425,6 +464,16 @@ impl<'j, 'a> Reader<'_, 'j, 'a> {
             .and_then(|v| v.as_str())
             .filter(|s| !s.trim().is_empty())
             .map(str::to_string);
+        if let Some(scope) = &self.arm {
+            let mut a = scope.assumed.borrow_mut();
+            for (n, v) in a.get(before..).unwrap_or(&[]) {
+                if !r.assumptions.iter().any(|(m, _)| m.eq_ignore_ascii_case(n)) {
+                    r.assumptions.push((n.clone(), v.clone()));
+                }
+            }
+            // each rule reports the defaults it used, even ones an earlier rule used first
+            a.truncate(before);
+        }
         Some(r)
     }
 

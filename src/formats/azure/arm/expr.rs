@@ -1,6 +1,6 @@
 //! ARM template expressions: parsed and evaluated as far as the template settles them.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::formats::json::{Json, Kind};
 
@@ -84,6 +84,28 @@ pub(in crate::formats::azure) fn unresolved_reason(raw: &str, segs: &[Seg]) -> S
         raw.trim(),
         first_why(segs)
     )
+}
+
+/// A short display of a JSON value (`["10.0.0.0/8","10.1.0.0/16"]`, `an object`).
+fn short(j: &Json<'_>) -> String {
+    match &j.kind {
+        Kind::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .take(4)
+                .map(|i| match &i.kind {
+                    Kind::String(s) => format!("\"{s}\""),
+                    Kind::Number(t) => t.to_string(),
+                    _ => i.type_name().to_string(),
+                })
+                .collect();
+            let more = if items.len() > 4 { ",…" } else { "" };
+            format!("[{}{more}]", parts.join(","))
+        }
+        Kind::Number(t) => t.to_string(),
+        Kind::String(s) => s.to_string(),
+        _ => j.type_name().to_string(),
+    }
 }
 
 /// The body of an ARM expression string (`[...]`, but not the `[[` escape).
@@ -296,18 +318,65 @@ pub(in crate::formats::azure) struct ArmScope<'j, 'a> {
     /// Evaluation steps taken for this file: variables referring to variables can make the work
     /// grow exponentially with depth, so it is capped.
     pub(in crate::formats::azure) steps: &'j Cell<usize>,
+    /// The parameter values of a deployment (the `parameters` object of a parameters file): they
+    /// win over the template's `defaultValue`s.
+    given: Option<&'j Json<'a>>,
+    /// The parameters whose `defaultValue` an evaluation used, as `(name, value)`: a deployment
+    /// can override them, so what they decide is an assumption.
+    pub(in crate::formats::azure) assumed: &'j RefCell<Vec<(String, String)>>,
+}
+
+/// What the evaluation of a template may read beside the template itself.
+#[derive(Clone, Copy)]
+pub(in crate::formats::azure) struct ArmInputs<'j, 'a> {
+    pub(in crate::formats::azure) steps: &'j Cell<usize>,
+    /// The `parameters` object of a parameters file.
+    pub(in crate::formats::azure) given: Option<&'j Json<'a>>,
+    pub(in crate::formats::azure) assumed: &'j RefCell<Vec<(String, String)>>,
 }
 
 const MAX_EVAL_DEPTH: usize = 32;
 const MAX_EVAL_STEPS: usize = 200_000;
 
 impl<'j, 'a> ArmScope<'j, 'a> {
-    pub(in crate::formats::azure) fn of(template: &'j Json<'a>, steps: &'j Cell<usize>) -> Self {
+    /// The scope of a template. A parameters file's values apply to the outermost template only
+    /// (`given` is `None` for a nested one).
+    pub(in crate::formats::azure) fn of(template: &'j Json<'a>, inputs: ArmInputs<'j, 'a>) -> Self {
         ArmScope {
             params: template.get_ci("parameters"),
             vars: template.get_ci("variables"),
-            steps,
+            steps: inputs.steps,
+            given: inputs.given,
+            assumed: inputs.assumed,
         }
+    }
+
+    /// The inputs of this scope, for a nested template with its own scope: no parameters file.
+    pub(in crate::formats::azure) fn inner_inputs(&self) -> ArmInputs<'j, 'a> {
+        ArmInputs {
+            steps: self.steps,
+            given: None,
+            assumed: self.assumed,
+        }
+    }
+
+    /// Is `n` a value of the parameters file (its spans are not in the template's text)?
+    pub(in crate::formats::azure) fn is_given(&self, n: &Json<'_>) -> bool {
+        fn within(t: &Json<'_>, n: &Json<'_>, depth: usize) -> bool {
+            if std::ptr::eq(
+                t as *const Json<'_> as *const u8,
+                n as *const Json<'_> as *const u8,
+            ) {
+                return true;
+            }
+            depth < 32
+                && match &t.kind {
+                    Kind::Array(items) => items.iter().any(|i| within(i, n, depth + 1)),
+                    Kind::Object(members) => members.iter().any(|m| within(&m.value, n, depth + 1)),
+                    _ => false,
+                }
+        }
+        self.given.is_some_and(|g| within(g, n, 0))
     }
 
     pub(in crate::formats::azure) fn eval_string(&self, s: &str, depth: usize) -> Ev<'j, 'a> {
@@ -397,10 +466,34 @@ impl<'j, 'a> ArmScope<'j, 'a> {
                 let Some(p) = arg_lit(0) else {
                     return Ev::opaque(text, "the parameter name is not a literal");
                 };
+                let given = self.given.and_then(|g| g.get_ci(&p));
+                if let Some(g) = given {
+                    return match g.get_ci("value") {
+                        // a parameters file's value is data, not an expression
+                        Some(v) => match &v.kind {
+                            Kind::String(s) => Ev::Str(vec![Seg::Lit(s.to_string())]),
+                            _ => Ev::Node(v),
+                        },
+                        None => Ev::opaque(
+                            text,
+                            format!(
+                                "parameter `{p}` is given by a reference (a Key Vault secret) in the parameters file"
+                            ),
+                        ),
+                    };
+                }
                 match self.params.and_then(|ps| ps.get_ci(&p)) {
                     None => Ev::opaque(text, format!("parameter `{p}` is not declared")),
                     Some(decl) => match decl.get_ci("defaultValue") {
-                        Some(d) => self.node(d, depth + 1),
+                        Some(d) => {
+                            let ev = self.node(d, depth + 1);
+                            let shown = match ev.segs().as_deref().and_then(literal_of) {
+                                Some(t) => t,
+                                None => short(d),
+                            };
+                            self.assumed.borrow_mut().push((p.clone(), shown));
+                            ev
+                        }
                         None => Ev::opaque(
                             text,
                             format!(

@@ -249,7 +249,7 @@ fn read_resource<'j, 'a>(
             .and_then(|p| p.path(&["expressionEvaluationOptions", "scope"]))
             .is_some_and(|s| str_ci(Some(s), "inner"));
         let s = if inner_scope {
-            ArmScope::of(inner, scope.steps)
+            ArmScope::of(inner, scope.inner_inputs())
         } else {
             scope
         };
