@@ -7,7 +7,7 @@
 
 use super::{insert_rules, new_rule, position, Add, Addrs, Ctx, Fix, Proposal, PEERS};
 use crate::model::ports::ConnState;
-use crate::model::{Decider, NativeRef, Ruleset};
+use crate::model::{NativeRef, Ruleset};
 
 pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, String> {
     let mut lines = Vec::new();
@@ -72,20 +72,8 @@ fn first_on_path(
         _ => None,
     };
     let mut at: Option<u32> = None;
-    for o in denied {
-        let first =
-            o.via
-                .iter()
-                .filter(|(q, _)| *q == pi)
-                .map(|(_, r)| *r)
-                .chain(o.deciders.iter().filter(|d| d.policy == pi).filter_map(
-                    |d| match d.decider {
-                        Decider::Rule(r) | Decider::Loop(r) => Some(r),
-                        Decider::ChainPolicy(_) => None,
-                    },
-                ))
-                .find(|r| entry.rules.contains(r));
-        if let Some(n) = first.and_then(native_index) {
+    for r in super::rules_on_path(pi, entry, denied) {
+        if let Some(n) = native_index(r) {
             at = Some(at.map_or(n, |a| a.min(n)));
         }
     }
@@ -114,18 +102,7 @@ fn addr(a: &Addrs) -> Option<String> {
 
 fn port_opt(cx: &Ctx<'_>, opt: &str) -> Result<String, String> {
     let proto = cx.proto_name();
-    let ranges: Vec<String> = cx
-        .ports
-        .ranges()
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}:{b}")
-            }
-        })
-        .collect();
+    let ranges = super::port_ranges(&cx.ports, ":");
     match ranges.as_slice() {
         [one] => Ok(format!("-m {proto} --{opt} {one}")),
         many if many.len() <= 15 => Ok(format!("-m multiport --{opt}s {}", many.join(","))),

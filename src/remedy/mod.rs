@@ -716,3 +716,45 @@ pub(crate) fn denying_stage(cx: &Ctx<'_>) -> Result<crate::model::Stage, String>
 pub(crate) fn position(rules: &[usize], after: impl Fn(usize) -> bool) -> usize {
     rules.iter().position(|&r| after(r)).unwrap_or(rules.len())
 }
+
+/// For each denied piece, the first rule of `entry` (a chain of policy `pi`) on its path: the
+/// rule that drops it, or the jump that takes it to where it is dropped (none when the chain's
+/// policy decides). A fix goes before the earliest of them.
+pub(crate) fn rules_on_path<'a>(
+    pi: usize,
+    entry: &'a crate::model::Chain,
+    denied: &'a [&'a Outcome],
+) -> impl Iterator<Item = crate::model::RuleId> + 'a {
+    use crate::model::Decider;
+    denied.iter().filter_map(move |o| {
+        o.via
+            .iter()
+            .filter(|(q, _)| *q == pi)
+            .map(|(_, r)| *r)
+            .chain(
+                o.deciders
+                    .iter()
+                    .filter(|d| d.policy == pi)
+                    .filter_map(|d| match d.decider {
+                        Decider::Rule(r) | Decider::Loop(r) => Some(r),
+                        Decider::ChainPolicy(_) => None,
+                    }),
+            )
+            .find(|r| entry.rules.contains(r))
+    })
+}
+
+/// A port set as ranges, `lo{sep}hi` for a range (`9081`, `4005:4009` or `4005-4009`).
+pub(crate) fn port_ranges(ports: &PortSet, sep: &str) -> Vec<String> {
+    ports
+        .ranges()
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}{sep}{b}")
+            }
+        })
+        .collect()
+}

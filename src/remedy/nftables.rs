@@ -224,22 +224,8 @@ fn place(rs: &Ruleset, pi: usize, entry: &crate::model::Chain, denied: &[&Outcom
         return Place { at: None, index: 0 };
     };
     let mut first: Option<(u32, Option<u64>)> = None;
-    for o in denied {
-        let on_path =
-            o.via
-                .iter()
-                .filter(|(q, _)| *q == pi)
-                .map(|(_, r)| *r)
-                .chain(o.deciders.iter().filter(|d| d.policy == pi).filter_map(
-                    |d| match d.decider {
-                        crate::model::Decider::Rule(r) | crate::model::Decider::Loop(r) => Some(r),
-                        crate::model::Decider::ChainPolicy(_) => None,
-                    },
-                ))
-                .find(|r| entry.rules.contains(r));
-        if let Some(NativeRef::Nft { index, handle, .. }) =
-            on_path.and_then(|r| p.rules.get(r)).map(|r| &r.native)
-        {
+    for r in super::rules_on_path(pi, entry, denied) {
+        if let Some(NativeRef::Nft { index, handle, .. }) = p.rules.get(r).map(|r| &r.native) {
             if first.is_none_or(|(i, _)| *index < i) {
                 first = Some((*index, *handle));
             }
@@ -285,17 +271,7 @@ fn addr(a: &Addrs) -> Option<String> {
 
 /// `9081` or `{ 4005-4009, 9081 }`.
 fn ports(set: &PortSet) -> String {
-    let r: Vec<String> = set
-        .ranges()
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect();
+    let r = super::port_ranges(set, "-");
     if r.len() == 1 {
         r[0].clone()
     } else {
