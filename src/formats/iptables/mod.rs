@@ -37,6 +37,7 @@
 //! - [`lower`]: the AST into [`crate::model`] policies.
 
 mod ast;
+mod getopt;
 mod lexer;
 pub use lexer::is_counter;
 pub mod lower;

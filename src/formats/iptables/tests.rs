@@ -40,6 +40,7 @@ pub(super) fn render(r: &RuleLine<'_>) -> String {
     let op = match r.op {
         RuleOp::Append => "A".to_string(),
         RuleOp::Insert(n) => format!("I{n}"),
+        other => format!("{other:?}"),
     };
     let args: Vec<String> = r.args.iter().map(arg).collect();
     let target = r.target.as_ref().map_or(String::new(), |t| {
