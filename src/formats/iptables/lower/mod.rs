@@ -183,15 +183,20 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
         };
         policies.push(lower_table(t, src, &mut ctx));
     }
-    // A built-in chain with no rules and policy ACCEPT changes no packet: it decides nothing,
-    // and is left out of the pipelines (else the last such stage, `security/INPUT` of a dump
-    // that lists it, would be named as what accepted every flow). The `filter` stages stay, and
-    // so does the stage a pipeline is named after: an open host names its filter policy.
+    // A built-in chain whose policy is ACCEPT and whose rules all continue (none, or only LOG,
+    // CHECKSUM and the like: nothing that ends evaluation, jumps, or changes what later rules
+    // test) changes no packet: it decides nothing, and is left out of the pipelines (else the
+    // last such stage, `security/INPUT` of a dump that lists it, would be named as what
+    // accepted every flow). The `filter` stages stay, and so does the stage a pipeline is named
+    // after: an open host names its filter policy.
     let passes_all = |pi: usize, ci: usize| {
-        policies[pi]
-            .chains
-            .get(ci)
-            .is_some_and(|c| c.rules.is_empty() && c.policy == Some(Verdict::Allow))
+        let p: &Policy = &policies[pi];
+        p.chains.get(ci).is_some_and(|c| {
+            c.policy == Some(Verdict::Allow)
+                && c.rules
+                    .iter()
+                    .all(|&r| p.rules.get(r).is_some_and(|r| r.action == Action::Continue))
+        })
     };
     let stages_of = |stages: &[(&str, &str)], named: Option<&str>| -> Vec<Stage> {
         let mut st = Vec::new();
