@@ -490,9 +490,29 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             _ => slot.push((li, ids)),
         }
     }
-    // only the rules still in a chain after the edits are in the policy
-    let mut lowered: Vec<Option<Rule>> = rules.into_iter().map(Some).collect();
-    let mut rules: Vec<Rule> = Vec::with_capacity(lowered.len());
+    // only the rules still in a chain after the edits are in the policy (when an edit removed
+    // some, the others are moved into a new list; else they stay where they are)
+    let kept: usize = order.iter().flatten().map(|(_, ids)| ids.len()).sum();
+    if kept == rules.len() {
+        for (ci, slots) in order.into_iter().enumerate() {
+            let cname = chains[ci].name.clone();
+            for (pos, (_, ids)) in slots.into_iter().enumerate() {
+                for id in ids {
+                    rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1);
+                    if let NativeRef::Chain { index, .. } = &mut rules[id].native {
+                        *index = (pos + 1) as u32;
+                    }
+                    chains[ci].rules.push(id);
+                }
+            }
+        }
+        order = Vec::new();
+    }
+    let mut lowered: Vec<Option<Rule>> = if order.is_empty() {
+        Vec::new()
+    } else {
+        std::mem::take(&mut rules).into_iter().map(Some).collect()
+    };
     for (ci, slots) in order.into_iter().enumerate() {
         let cname = chains[ci].name.clone();
         for (pos, (_, ids)) in slots.into_iter().enumerate() {
