@@ -425,16 +425,19 @@ fn restore_commands_iptables_restore_refuses_change_nothing() {
     let v = quick("fixtures/iptables/issue17-edits-refused.rules");
     // line 9 `-X KEEP`: KEEP still has its rule ("Directory not empty"); line 10 `-F KEEP`
     // empties it; line 11 `-X KEEP`: INPUT still jumps to it ("Too many links"); line 12 `-D
-    // INPUT 5` and line 13 `-R INPUT 2`: INPUT has one rule; line 14: INPUT is built in
+    // INPUT 5` and line 13 `-R INPUT 2`: INPUT has one rule; line 14: INPUT is built in;
+    // line 16 deletes GONE, so line 17 (a jump to it) and line 18 (a rule in it) are refused
     let z001 = at(&v, "Z001");
     assert_eq!(
         z001.iter().map(|z| z.0).collect::<Vec<_>>(),
-        [9, 11, 12, 13, 14],
+        [9, 11, 12, 13, 14, 17, 18],
         "{z001:#?}"
     );
     assert!(z001[0].2.contains("still has rules"), "{z001:?}");
     assert!(z001[1].2.contains("a rule still jumps to it"), "{z001:?}");
     assert!(z001[2].2.contains("Index of deletion too big"), "{z001:?}");
+    assert!(z001[5].2.contains("`GONE` was deleted"), "{z001:?}");
+    assert_eq!(z001[5].1, 13, "the span is the jump target");
     // what stands: INPUT -j KEEP (empty) then the DROP policy
     for req in [
         "vsphere.admin-client-zvm-9669",

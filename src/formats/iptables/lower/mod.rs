@@ -19,6 +19,7 @@
 //! option into a packet box is in `matches.rs`, the mark match and targets in `marks.rs`.
 
 mod edits;
+mod family;
 mod marks;
 pub(crate) mod matches;
 
@@ -37,6 +38,7 @@ use crate::model::{
     Ruleset, Semantics, Span, Stage, Verdict,
 };
 use crate::model::{NativeRef, Platform};
+pub use family::family_of;
 use matches::lower_matches;
 
 /// The lowered ruleset and the problems found while lowering.
@@ -422,6 +424,22 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         let Some(ci) = chain else {
             continue;
         };
+        let gone_target = line.target.as_ref().filter(|t| {
+            by_name
+                .get(t.name.text.as_ref())
+                .is_some_and(|&c| deleted[c])
+        });
+        if let Some(t) = gone_target {
+            ctx.error(
+                t.name.span,
+                format!(
+                    "chain `{}` was deleted by an `-X` line above: iptables-restore fails here; the line changes nothing",
+                    t.name.text
+                ),
+                "no such chain",
+            );
+            continue;
+        }
         if deleted[ci] {
             ctx.error(
                 line.chain.span,
@@ -723,48 +741,6 @@ fn translation(t: &super::Target<'_>, name: &str) -> (Action, Vec<String>) {
                 "-j {name}: a translation to a range, or one Portolan cannot read, is not modelled"
             )],
         ),
-    }
-}
-
-/// The family a dump filters: its header says, else any IPv6 literal in `-s`/`-d` says IPv6.
-pub fn family_of(dump: &Dump<'_>) -> Family {
-    if let Some(f) = dump.family_hint {
-        return match f {
-            super::Family::V4 => Family::V4,
-            super::Family::V6 => Family::V6,
-        };
-    }
-    // what only ip6tables accepts: an IPv6 address, the ICMPv6 protocol (`ipv6-icmp`, its
-    // `icmpv6`/`icmp6` aliases, 58) or the mobility header, an IPv6-only match, an ICMPv6 reject
-    let v6_value = |a: &super::Arg<'_>| {
-        let v = a.values.first().map_or("", |v| v.text.as_ref());
-        match (a.module.as_ref().map(|m| m.text.as_ref()), a.name.as_ref()) {
-            (None, "s" | "d") => v.contains(':'),
-            (None, "p") => ["ipv6-icmp", "icmpv6", "icmp6", "58", "ipv6-mh", "mh", "135"]
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(v)),
-            (None, "m") => matches!(
-                v,
-                "icmp6" | "hl" | "rt" | "frag" | "ipv6header" | "mh" | "hbh" | "dst" | "eui64"
-            ),
-            (_, "icmpv6-type") => true,
-            (_, "reject-with") => {
-                v.starts_with("icmp6-")
-                    || matches!(v, "no-route" | "adm-prohibited" | "addr-unreach")
-            }
-            _ => false,
-        }
-    };
-    let v6 = dump.tables.iter().flat_map(|t| &t.rules).any(|r| {
-        r.args.iter().any(v6_value)
-            || r.target
-                .as_ref()
-                .is_some_and(|t| t.args.iter().any(v6_value))
-    });
-    if v6 {
-        Family::V6
-    } else {
-        Family::V4
     }
 }
 
