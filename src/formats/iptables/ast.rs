@@ -65,9 +65,22 @@ pub enum RuleOp {
     Append,
     /// `-I CHAIN [N]` / `--insert`; `N` is 1-based, default 1.
     Insert(u32),
+    /// `-D CHAIN rule-spec`: delete the first rule of the chain with that spec.
+    Delete,
+    /// `-D CHAIN N`: delete the N-th rule (1-based).
+    DeleteAt(u32),
+    /// `-R CHAIN N rule-spec`: replace the N-th rule.
+    Replace(u32),
+    /// `-F [CHAIN]`: flush the chain (every chain of the table when the chain name is empty).
+    Flush,
+    /// `-X [CHAIN]`: delete a user chain (every user chain when the chain name is empty).
+    DeleteChain,
+    /// `-Z [CHAIN [N]]`: zero counters, which changes nothing Portolan evaluates.
+    Zero,
 }
 
-/// One `-A` / `-I` line.
+/// One `-A` / `-I` / `-D` / `-R` / `-F` / `-X` / `-Z` line (`-F`, `-X` and `-Z` without a chain
+/// have a chain token with empty text, spanning the command).
 #[derive(Debug, Clone)]
 pub struct RuleLine<'a> {
     /// The whole line, from its first non-blank byte to its last non-blank byte (without the

@@ -20,6 +20,12 @@
 //! other bad line becomes one [`ParseIssue`] (Z001) with a span on the offending word, and the
 //! line is skipped; the rest of the file is still read.
 //!
+//! Long options are looked up as getopt does (`getopt.rs`): exactly or as an unambiguous prefix
+//! among iptables' own options and those of the matches and target loaded so far, then of the
+//! implicit match of `-p PROTO`; when a loaded module's table is not known, only exact names.
+//! `-D`, `-R`, `-F`, `-X` and `-Z` lines are kept in the AST ([`RuleOp`]) and applied in file
+//! order by `lower` (`lower/edits.rs`).
+//!
 //! Arity of an option: a table (`known_option`) lists the options whose number of values is
 //! known (0 for flags such as `--syn` or `--rsource`, 2 for `--tcp-flags`, `--match-set`,
 //! `--add-set`, ...). An option that is not in the table takes exactly one value when the next
@@ -31,12 +37,15 @@
 //! - `lexer.rs`: cutting lines into words, and the small `nom` parsers;
 //! - `options.rs`: tables of names (built-in chains and options, implicit protocol modules,
 //!   option arities);
+//! - `getopt.rs`: the long options of each match and target, and how getopt reads an
+//!   abbreviation of one (`--dport` after `-m multiport` is `--dports`);
 //! - `parser.rs`: the rule parser (one tokenised rule line into a [`RuleLine`]);
 //! - `reader.rs`: [`parse`] and [`parse_parallel`], the parallel pass over blocks of lines and
 //!   the sequential pass that tracks tables, chains and `COMMIT`;
 //! - [`lower`]: the AST into [`crate::model`] policies.
 
 mod ast;
+mod getopt;
 mod lexer;
 pub use lexer::is_counter;
 pub mod lower;

@@ -4,10 +4,11 @@
 use std::borrow::Cow;
 
 use super::ast::{Arg, RuleLine, RuleOp, Target, Token, Values};
+use super::getopt::Table;
 use super::lexer::{parse_counters, parse_u32, parse_u64, slice, sub, Word};
 use super::options::{
-    builtin_long, builtin_short, canonical_match_option, implicit_module, is_proto_module,
-    is_proto_option, known_option, Arity, Builtin, Classified, OptWord,
+    builtin_long, builtin_short, implicit_module, is_proto_module, Arity, Builtin, Classified,
+    OptWord,
 };
 use super::{error, error_help};
 use crate::formats::ParseIssue;
@@ -15,6 +16,9 @@ use crate::model::Span;
 
 // ------------------------------------------------------------------------------------------
 // Rule lines
+
+mod commands;
+mod extension;
 
 /// What a line inside a table turned out to be.
 pub(super) enum LineKind<'a> {
@@ -29,7 +33,7 @@ pub(super) enum LineKind<'a> {
 
 /// Where the options being read go.
 #[derive(Clone)]
-enum Ctx<'a> {
+pub(super) enum Ctx<'a> {
     None,
     Module(Token<'a>),
     Target,
@@ -46,6 +50,10 @@ pub(super) struct RuleParser<'w, 'a> {
     /// into exactly sized vectors at the end (a rule's `Vec`s carry no spare capacity).
     args: &'w mut Vec<Arg<'a>>,
     target_args: &'w mut Vec<Arg<'a>>,
+    /// The matches and the target loaded so far, in order: whose long options getopt knows.
+    loaded: &'w mut Vec<Ctx<'a>>,
+    /// Their option tables, rebuilt for each option that needs them.
+    tables: &'w mut Vec<Table>,
     target: Option<Target<'a>>,
     /// The module or target the next `--option` belongs to; closed by a base option.
     ctx: Ctx<'a>,
@@ -67,6 +75,8 @@ pub(super) struct RuleParser<'w, 'a> {
 pub(super) struct ArgScratch<'a> {
     args: Vec<Arg<'a>>,
     target_args: Vec<Arg<'a>>,
+    loaded: Vec<Ctx<'a>>,
+    tables: Vec<Table>,
 }
 
 /// Move the contents of a scratch buffer into a vector of exactly that size.
@@ -90,6 +100,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
     ) -> Self {
         scratch.args.clear();
         scratch.target_args.clear();
+        scratch.loaded.clear();
         RuleParser {
             words,
             i: 0,
@@ -99,6 +110,8 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             counters: None,
             args: &mut scratch.args,
             target_args: &mut scratch.target_args,
+            loaded: &mut scratch.loaded,
+            tables: &mut scratch.tables,
             target: None,
             ctx: Ctx::None,
             last: Ctx::None,
@@ -160,6 +173,32 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                 "rule lines in a save/restore file look like `-A INPUT -p tcp --dport 22 -j ACCEPT`",
             ));
         };
+        let spec = !self.args.is_empty() || self.target.is_some() || self.base_seen != 0;
+        let wants_spec = matches!(
+            op,
+            RuleOp::Append | RuleOp::Insert(_) | RuleOp::Delete | RuleOp::Replace(_)
+        );
+        if spec && !wants_spec {
+            let at = self
+                .words
+                .iter()
+                .find(|w| {
+                    w.looks_like_option()
+                        && !matches!(
+                            Self::option_word(w),
+                            Some(Classified {
+                                kind: OptWord::Builtin(Builtin::Edit(_) | Builtin::Counters),
+                                ..
+                            })
+                        )
+                })
+                .map_or(self.line_span, |w| w.tok.span);
+            return Err(error(
+                at,
+                "`-D CHAIN N`, `-F`, `-X` and `-Z` take no rule options",
+                "unexpected here",
+            ));
+        }
         if !self.keep {
             // checked only: nothing of the rule but its chain is needed
             return Ok(LineKind::Rule(RuleLine {
@@ -494,6 +533,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                 if is_proto_module(&module.text) {
                     self.explicit_proto_module = Some(module.clone());
                 }
+                self.loaded.push(Ctx::Module(module.clone()));
                 self.ctx = Ctx::Module(module.clone());
                 self.last = Ctx::Module(module);
             }
@@ -514,6 +554,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                     name,
                     args: Vec::new(),
                 });
+                self.loaded.push(Ctx::Target);
                 self.ctx = Ctx::Target;
                 self.last = Ctx::Target;
             }
@@ -546,19 +587,27 @@ impl<'w, 'a> RuleParser<'w, 'a> {
             }
             Builtin::Append | Builtin::Insert => {
                 Self::no_bang(bang, w)?;
-                if self.op.is_some() {
-                    return Err(error_help(
-                        w.tok.span,
-                        format!(
-                            "a line holds one command; found {} after another",
-                            describe(w)
-                        ),
-                        "second command",
-                        "put each `-A` or `-I` on its own line",
-                    ));
-                }
+                self.no_second_command(w)?;
                 let chain = self.one(w, "a chain name")?;
                 let mut op = RuleOp::Append;
+                if b == Builtin::Append {
+                    // iptables-restore: "Bad argument `1'" (a position is for `-I` only)
+                    if let Some(v) = self.peek().filter(|v| parse_u32(v.text()).is_some()) {
+                        return Err(error_help(
+                            v.tok.span,
+                            format!("bad argument {}: `-A` takes no rule position", describe(v)),
+                            "iptables-restore rejects this line",
+                            format!(
+                                "`-A {}` appends at the end of the chain; to put the rule at \
+                                 position {}, write `-I {} {}`",
+                                chain.text,
+                                v.text(),
+                                chain.text,
+                                v.text()
+                            ),
+                        ));
+                    }
+                }
                 if b == Builtin::Insert {
                     op = RuleOp::Insert(1);
                     if let Some(v) = self.peek() {
@@ -582,6 +631,7 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                 }
                 self.op = Some((op, chain));
             }
+            Builtin::Edit(c) => self.edit_command(c, w, bang)?,
             Builtin::NewChain | Builtin::Policy => {
                 return Err(error(
                     w.tok.span,
@@ -594,102 +644,25 @@ impl<'w, 'a> RuleParser<'w, 'a> {
                     w.tok.span,
                     format!("`-{c}` ({what}) is not supported in a save/restore file"),
                     "not supported here",
-                    "Portolan audits the rule set as appended (`-A`) and inserted (`-I`) rules; \
-                     apply this change on the host and export the rules again with iptables-save",
+                    "Portolan applies the commands iptables-restore reads (`-A`, `-I`, `-D`, `-R`, \
+                     `-F`, `-X`, `-Z`, `-N`, `-P`); export the rules with iptables-save instead",
                 ));
             }
         }
         Ok(())
     }
 
-    /// `--name` of a match or a target.
-    fn extension_option(
-        &mut self,
-        raw_name: &str,
-        w: &Word<'a>,
-        bang: Option<Span>,
-    ) -> Result<(), ParseIssue> {
-        let canon_static = canonical_match_option(raw_name);
-        let canon: &str = canon_static.unwrap_or(raw_name);
-        let known = known_option(raw_name);
-        let is_target_opt = known.is_some_and(|(_, t)| t);
-
-        // Which module or target owns it.
-        enum Owner<'a> {
-            Module(Token<'a>),
-            Target,
-        }
-        let from_ctx = |c: &Ctx<'a>| match c {
-            Ctx::Module(m) => Some(Owner::Module(m.clone())),
-            Ctx::Target => Some(Owner::Target),
-            Ctx::None => None,
-        };
-        let mut owner: Option<Owner<'a>> = None;
-        if is_proto_option(canon) {
-            owner = match &self.ctx {
-                Ctx::Module(m) if is_proto_module(&m.text) => Some(Owner::Module(m.clone())),
-                _ => self
-                    .explicit_proto_module
-                    .clone()
-                    .or_else(|| self.proto_module.clone())
-                    .map(Owner::Module),
-            };
-        }
-        if owner.is_none()
-            && is_target_opt
-            && self.target.is_some()
-            && matches!(self.ctx, Ctx::Module(_))
-        {
-            owner = Some(Owner::Target);
-        }
-        let owner = owner
-            .or_else(|| from_ctx(&self.ctx))
-            .or_else(|| from_ctx(&self.last))
-            .or_else(|| self.proto_module.clone().map(Owner::Module));
-        let Some(owner) = owner else {
-            return Err(if is_proto_option(canon) {
-                error_help(
-                    w.tok.span,
-                    format!(
-                        "{} needs a protocol: no `-p` or `-m` before it",
-                        describe(w)
-                    ),
-                    "no protocol for this option",
-                    "write `-p tcp` (or udp, icmp, ...) before it, or `-m tcp`",
-                )
-            } else {
-                error_help(
-                    w.tok.span,
-                    format!(
-                        "option {} does not belong to any match or target",
-                        describe(w)
-                    ),
-                    "no `-m` or `-j` before it",
-                    "match options follow `-m MODULE`, target options follow `-j TARGET`",
-                )
-            });
-        };
-
-        let arity = known.map_or(Arity::Guess, |(a, _)| a);
-        let (legacy, values) = self.values_with_legacy(w, arity, bang)?;
-        let name = match canon_static {
-            Some(s) => Cow::Borrowed(s),
-            None => slice(&w.tok.text, 2, 2 + raw_name.len()),
-        };
-        match owner {
-            // a table that is only checked: the option was read, nothing is kept
-            _ if !self.keep => {}
-            Owner::Module(m) => {
-                let arg = Self::make_arg(w, name, Some(m), bang, legacy, values);
-                self.args.push(arg);
-            }
-            Owner::Target => {
-                if let Some(t) = self.target.as_mut() {
-                    let arg = Self::make_arg(w, name, Some(t.name.clone()), bang, legacy, values);
-                    t.span = t.span.join(arg.span);
-                    self.target_args.push(arg);
-                }
-            }
+    fn no_second_command(&self, w: &Word<'_>) -> Result<(), ParseIssue> {
+        if self.op.is_some() {
+            return Err(error_help(
+                w.tok.span,
+                format!(
+                    "a line holds one command; found {} after another",
+                    describe(w)
+                ),
+                "second command",
+                "put each `-A` or `-I` on its own line",
+            ));
         }
         Ok(())
     }
@@ -927,7 +900,8 @@ mod tests {
                 "A INPUT | p=TCP tcp:sport=1024:65535 tcp:syn | j ACCEPT()",
                 "A INPUT | p=ipv6-icmp icmp6:icmpv6-type=1 | j ACCEPT()",
                 "A INPUT | p=17 udp:dport=53 m=conntrack conntrack:ctstate=NEW udp:sport=53 | j ACCEPT()",
-                "A INPUT | p=udp m=multiport multiport:dports=1,2 udp:dport=3 | j ACCEPT()",
+                // getopt: with multiport loaded and udp not, `--dport` abbreviates `--dports`
+                "A INPUT | p=udp m=multiport multiport:dports=1,2 multiport:dports=3 | j ACCEPT()",
                 "A INPUT | m=tcp tcp:dport=1 m=comment comment:comment=x tcp:sport=2 | j ACCEPT()",
             ]
         );
@@ -1039,14 +1013,14 @@ mod tests {
                 "`-t` cannot be used in a save/restore file",
             ),
             (
-                "-D INPUT -j ACCEPT\n",
-                "-D",
-                "`-D` (delete) is not supported in a save/restore file",
+                "-E INPUT OTHER\n",
+                "-E",
+                "`-E` (rename chain) is not supported in a save/restore file",
             ),
             (
-                "-F\n",
-                "-F",
-                "`-F` (flush) is not supported in a save/restore file",
+                "-F INPUT -j ACCEPT\n",
+                "-j",
+                "`-D CHAIN N`, `-F`, `-X` and `-Z` take no rule options",
             ),
             (
                 "-s 1.2.3.4 -j ACCEPT\n",
@@ -1109,5 +1083,96 @@ mod tests {
         let d = parse(&text);
         assert!(d.issues.is_empty(), "{:#?}", d.issues);
         assert_eq!(rendered(&d), ["A INPUT | s=10.0.0.1 | j ACCEPT()"]);
+    }
+
+    #[test]
+    fn long_options_abbreviated_as_getopt_reads_them() {
+        let text = filter(concat!(
+            "-A INPUT -p tcp -m multiport --dport 21,80,443 -j ACCEPT\n",
+            "-A INPUT -p tcp -m multiport --sport 1:2 -m state --sta NEW -j ACCEPT\n",
+            "-A INPUT --sou 10.0.0.0/8 --proto tcp --dpo 22 --jum REJECT --reject tcp-reset\n",
+            "-A INPUT -p tcp -m tcp --dport 1 -m multiport --sport 2 -j ACCEPT\n",
+            "-A INPUT -p tcp -m foo --dpo 1 -j ACCEPT\n",
+        ));
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        assert_eq!(
+            rendered(&d),
+            [
+                "A INPUT | p=tcp m=multiport multiport:dports=21,80,443 | j ACCEPT()",
+                "A INPUT | p=tcp m=multiport multiport:sports=1:2 m=state state:state=NEW | j ACCEPT()",
+                "A INPUT | s=10.0.0.0/8 p=tcp tcp:dport=22 | j REJECT(REJECT:reject-with=tcp-reset)",
+                // `-m tcp` loaded first: `--sport` is its own option, exactly
+                "A INPUT | p=tcp m=tcp tcp:dport=1 m=multiport tcp:sport=2 | j ACCEPT()",
+                // an unknown module may own `--dpo`: taken as written
+                "A INPUT | p=tcp m=foo foo:dpo=1 | j ACCEPT()",
+            ]
+        );
+        for (body, bad_text, message) in [
+            (
+                "-A INPUT -m conntrack --ctorig 10.0.0.1 -j ACCEPT\n",
+                "--ctorig",
+                "option `--ctorig` is ambiguous",
+            ),
+            (
+                "-A INPUT -m conntrack --ctstat NEW -j ACCEPT\n",
+                "--ctstat",
+                "option `--ctstat` is ambiguous",
+            ),
+            (
+                "-A INPUT --verb -j ACCEPT\n",
+                "--verb",
+                "`--verb` (`--verbose`) cannot be used in a save/restore file",
+            ),
+        ] {
+            let text = filter(body);
+            let d = parse(&text);
+            let (bad, msg) = one_error(&text, &d);
+            assert_eq!((bad, msg.as_str()), (bad_text, message), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn append_with_a_position_is_refused_on_the_number() {
+        let text = filter("-A INPUT 1 -i cni0 -j ACCEPT\n-A INPUT -j DROP\n");
+        let d = parse(&text);
+        let (bad, msg) = one_error(&text, &d);
+        assert_eq!(bad, "1");
+        assert_eq!(msg, "bad argument `1`: `-A` takes no rule position");
+        assert_eq!(rendered(&d), ["A INPUT |  | j DROP()"]);
+    }
+
+    #[test]
+    fn edit_commands_are_read() {
+        let text = filter(concat!(
+            "-D INPUT -p tcp --dport 22 -j ACCEPT\n",
+            "-D INPUT 2\n",
+            "-R INPUT 1 -j DROP\n",
+            "-F INPUT\n",
+            "-F\n",
+            "-X\n",
+            "--delete-chain FORWARD\n",
+            "-Z INPUT 3\n",
+        ));
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{:#?}", d.issues);
+        let ops: Vec<(RuleOp, String)> = all_rules(&d)
+            .iter()
+            .map(|r| (r.op, r.chain.text.to_string()))
+            .collect();
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            ops,
+            [
+                (RuleOp::Delete, s("INPUT")),
+                (RuleOp::DeleteAt(2), s("INPUT")),
+                (RuleOp::Replace(1), s("INPUT")),
+                (RuleOp::Flush, s("INPUT")),
+                (RuleOp::Flush, s("")),
+                (RuleOp::DeleteChain, s("")),
+                (RuleOp::DeleteChain, s("FORWARD")),
+                (RuleOp::Zero, s("INPUT")),
+            ]
+        );
     }
 }

@@ -642,6 +642,10 @@ impl<'a> Reader<'a> {
             return;
         };
         let chain = &chain_tok.text;
+        if chain.is_empty() {
+            // `-F`, `-X`, `-Z` on every chain
+            return;
+        }
         let checked = open.last_checked.as_ref().is_some_and(|c| c == chain);
         if !checked && open.builtins.is_some() {
             if open.declared.contains_key(chain.as_ref()) || open.is_builtin(chain) {

@@ -40,6 +40,7 @@ pub(super) fn render(r: &RuleLine<'_>) -> String {
     let op = match r.op {
         RuleOp::Append => "A".to_string(),
         RuleOp::Insert(n) => format!("I{n}"),
+        other => format!("{other:?}"),
     };
     let args: Vec<String> = r.args.iter().map(arg).collect();
     let target = r.target.as_ref().map_or(String::new(), |t| {
@@ -713,5 +714,29 @@ fn blocks_give_the_same_dump_as_one_pass() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn a_dump_without_header_is_ipv6_by_what_only_ip6tables_accepts() {
+    use super::lower::family_of;
+    use crate::model::Family as F;
+    for (body, family) in [
+        ("-A INPUT -p ipv6-icmp -j ACCEPT\n", F::V6),
+        ("-A INPUT -p icmpv6 --icmpv6-type 128 -j ACCEPT\n", F::V6),
+        ("-A INPUT -p 58 -j ACCEPT\n", F::V6),
+        ("-A INPUT -m hl --hl-eq 255 -j ACCEPT\n", F::V6),
+        ("-A INPUT -d fe80::/10 -j ACCEPT\n", F::V6),
+        (
+            "-A INPUT -p tcp -j REJECT --reject-with icmp6-adm-prohibited\n",
+            F::V6,
+        ),
+        ("-A INPUT -p icmp -j ACCEPT\n", F::V4),
+        ("-A INPUT -p tcp --dport 22 -j ACCEPT\n", F::V4),
+    ] {
+        let text = filter(body);
+        let d = parse(&text);
+        assert!(d.issues.is_empty(), "{body}: {:#?}", d.issues);
+        assert_eq!(family_of(&d), family, "{body}");
     }
 }

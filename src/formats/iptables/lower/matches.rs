@@ -84,6 +84,14 @@ fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> O
                     why.push(format!(
                         "`{part}` is a host name, resolved only when the rules are loaded"
                     ));
+                } else if let Some(m) = address_mask(part, ctx.family) {
+                    match m {
+                        Ok(s) => {
+                            set = set.union(&s);
+                            continue;
+                        }
+                        Err(reason) => why.push(reason),
+                    }
                 } else {
                     ctx.error(v.span, e.to_string(), "not an address of this family");
                     why.push(format!("`{}` could not be read", v.text));
@@ -93,6 +101,40 @@ fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> O
         }
     }
     Some(set)
+}
+
+/// `ADDR/MASK` with a mask written as an address, which iptables and ip6tables accept whatever
+/// its bits (iptables(8): "a plain number ... or a network mask"): `None` when `part` is not
+/// that; the exact set when the model holds it (an IPv6 mask that is a prefix); else the reason
+/// the rule is undecidable (a non-contiguous mask with more than 4096 ranges, or any
+/// non-contiguous IPv6 mask), never a rounded set. (IPv4 dotted masks the model holds exactly
+/// never get here: `AddrSet::parse` reads them.)
+fn address_mask(part: &str, family: Family) -> Option<Result<AddrSet, String>> {
+    let (addr, mask) = part.split_once('/')?;
+    match (addr.parse::<std::net::IpAddr>().ok()?, family) {
+        (std::net::IpAddr::V4(_), Family::V4) => {
+            let m: std::net::Ipv4Addr = mask.parse().ok()?;
+            Some(Err(format!(
+                "`{part}`: the non-contiguous mask {m} selects more address ranges than Portolan \
+                 enumerates (4096); the rule is not rounded to a CIDR"
+            )))
+        }
+        (std::net::IpAddr::V6(_), Family::V6) => {
+            let m = u128::from(mask.parse::<std::net::Ipv6Addr>().ok()?);
+            if m.leading_ones() + m.trailing_zeros() == 128 {
+                Some(
+                    AddrSet::parse_in(&format!("{addr}/{}", m.leading_ones()), family)
+                        .map_err(|e| e.to_string()),
+                )
+            } else {
+                Some(Err(format!(
+                    "`{part}`: a non-contiguous IPv6 mask, whose address set Portolan does not \
+                     model; the rule is not rounded to a prefix"
+                )))
+            }
+        }
+        _ => None,
+    }
 }
 
 /// A state match in the `raw` table, which runs before connection tracking: a packet there has

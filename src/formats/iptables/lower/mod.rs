@@ -18,6 +18,8 @@
 //! This file holds the tables, chains, targets and pipelines; the translation of each match
 //! option into a packet box is in `matches.rs`, the mark match and targets in `marks.rs`.
 
+mod edits;
+mod family;
 mod marks;
 pub(crate) mod matches;
 
@@ -36,6 +38,7 @@ use crate::model::{
     Ruleset, Semantics, Span, Stage, Verdict,
 };
 use crate::model::{NativeRef, Platform};
+pub use family::family_of;
 use matches::lower_matches;
 
 /// The lowered ruleset and the problems found while lowering.
@@ -182,11 +185,36 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
         };
         policies.push(lower_table(t, src, &mut ctx));
     }
-    let stages_of = |stages: &[(&str, &str)]| -> Vec<Stage> {
+    // A built-in chain whose policy is ACCEPT and whose rules all continue (none, or only LOG,
+    // CHECKSUM and the like: nothing that ends evaluation, jumps, or changes what later rules
+    // test) changes no packet: it decides nothing, and is left out of the pipelines (else the
+    // last such stage, `security/INPUT` of a dump that lists it, would be named as what
+    // accepted every flow). The `filter` stages stay, and so does the stage a pipeline is named
+    // after: an open host names its filter policy.
+    let passes_all = |pi: usize, ci: usize| {
+        let p: &Policy = &policies[pi];
+        p.chains.get(ci).is_some_and(|c| {
+            c.policy == Some(Verdict::Allow)
+                && c.rules
+                    .iter()
+                    .all(|&r| p.rules.get(r).is_some_and(|r| r.action == Action::Continue))
+        })
+    };
+    let stages_of = |stages: &[(&str, &str)], named: Option<&str>| -> Vec<Stage> {
         let mut st = Vec::new();
         for (table, chain) in stages.iter() {
             if let Some(pi) = policies.iter().position(|p: &Policy| p.name == *table) {
                 if let Some(ci) = policies[pi].chain_by_name(chain) {
+                    let keep = *table == "filter"
+                        || named.is_some_and(|n| {
+                            n.strip_prefix(*table)
+                                .and_then(|r| r.strip_prefix('/'))
+                                .is_some_and(|c| c == *chain)
+                        })
+                        || !passes_all(pi, ci);
+                    if !keep {
+                        continue;
+                    }
                     st.push(Stage {
                         policy: pi,
                         chain: ci,
@@ -198,7 +226,6 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
     };
     let mut pipelines = Vec::new();
     for (hook, stages) in PIPELINES {
-        let st = stages_of(stages);
         let name = stages
             .iter()
             .filter(|(table, _)| *table != "nat")
@@ -215,6 +242,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
                     name
                 }
             });
+        let st = stages_of(stages, name.as_deref());
         // a DNAT in nat PREROUTING to another address routes the packet through FORWARD
         let diverted = match hook {
             Hook::Input if stages.contains(&("nat", "PREROUTING")) => {
@@ -239,7 +267,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
                     .iter()
                     .any(|s| policies[s.policy].semantics == Semantics::Translate)
                 {
-                    stages_of(&all)
+                    stages_of(&all, None)
                 } else {
                     Vec::new()
                 }
@@ -353,6 +381,10 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     // rules may name chains that were never declared
     for r in &t.rules {
         let n = r.chain.text.as_ref();
+        if n.is_empty() {
+            // `-F`, `-X`, `-Z` on every chain
+            continue;
+        }
         if !index.contains_key(n) {
             index.insert(n, chains.len());
             chains.push(Chain {
@@ -367,11 +399,58 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
 
     let mut rules: Vec<Rule> = Vec::new();
     // each line may lower to several disjoint model rules; keep them together per chain position
-    let mut order: Vec<Vec<Vec<usize>>> = vec![Vec::new(); chains.len()];
-    for line in &t.rules {
-        let Some(&ci) = by_name.get(line.chain.text.as_ref()) else {
+    let mut order: edits::Slots = vec![Vec::new(); chains.len()];
+    let mut deleted = vec![false; chains.len()];
+    for (li, line) in t.rules.iter().enumerate() {
+        let chain = by_name.get(line.chain.text.as_ref()).copied();
+        if !matches!(
+            line.op,
+            RuleOp::Append | RuleOp::Insert(_) | RuleOp::Replace(_)
+        ) {
+            let builtin = |n: &str| builtins.contains(&n);
+            edits::apply(
+                &t.rules,
+                li,
+                chain,
+                &mut order,
+                &chains,
+                &rules,
+                &builtin,
+                &mut deleted,
+                ctx,
+            );
+            continue;
+        }
+        let Some(ci) = chain else {
             continue;
         };
+        let gone_target = line.target.as_ref().filter(|t| {
+            by_name
+                .get(t.name.text.as_ref())
+                .is_some_and(|&c| deleted[c])
+        });
+        if let Some(t) = gone_target {
+            ctx.error(
+                t.name.span,
+                format!(
+                    "chain `{}` was deleted by an `-X` line above: iptables-restore fails here; the line changes nothing",
+                    t.name.text
+                ),
+                "no such chain",
+            );
+            continue;
+        }
+        if deleted[ci] {
+            ctx.error(
+                line.chain.span,
+                format!(
+                    "chain `{}` was deleted by an `-X` line above: iptables-restore fails here; the line changes nothing",
+                    line.chain.text
+                ),
+                "no such chain",
+            );
+            continue;
+        }
         let (action, mut target_why) = lower_target(line, tname, &by_name, ctx);
         let alts = lower_matches(line, ctx);
         let comment = line
@@ -410,22 +489,61 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         target_why.clear();
         let slot = &mut order[ci];
         match line.op {
-            RuleOp::Append => slot.push(ids),
             RuleOp::Insert(n) => {
                 let at = (n.max(1) as usize - 1).min(slot.len());
-                slot.insert(at, ids);
+                slot.insert(at, (li, ids));
             }
+            RuleOp::Replace(n) => match slot.get_mut(n as usize - 1) {
+                Some(s) => *s = (li, ids),
+                None => ctx.error(
+                    line.span,
+                    format!(
+                        "chain `{}` has {} rule(s) here: iptables-restore fails (\"Index of replacement too big\"); the line changes nothing",
+                        line.chain.text,
+                        slot.len()
+                    ),
+                    "no such rule",
+                ),
+            },
+            _ => slot.push((li, ids)),
         }
     }
+    // only the rules still in a chain after the edits are in the policy (when an edit removed
+    // some, the others are moved into a new list; else they stay where they are)
+    let kept: usize = order.iter().flatten().map(|(_, ids)| ids.len()).sum();
+    if kept == rules.len() {
+        for (ci, slots) in order.into_iter().enumerate() {
+            let cname = chains[ci].name.clone();
+            for (pos, (_, ids)) in slots.into_iter().enumerate() {
+                for id in ids {
+                    rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1);
+                    if let NativeRef::Chain { index, .. } = &mut rules[id].native {
+                        *index = (pos + 1) as u32;
+                    }
+                    chains[ci].rules.push(id);
+                }
+            }
+        }
+        order = Vec::new();
+    }
+    let mut lowered: Vec<Option<Rule>> = if order.is_empty() {
+        Vec::new()
+    } else {
+        std::mem::take(&mut rules).into_iter().map(Some).collect()
+    };
     for (ci, slots) in order.into_iter().enumerate() {
         let cname = chains[ci].name.clone();
-        for (pos, ids) in slots.into_iter().enumerate() {
+        for (pos, (_, ids)) in slots.into_iter().enumerate() {
             for id in ids {
-                rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1);
-                if let NativeRef::Chain { index, .. } = &mut rules[id].native {
+                let Some(mut rule) = lowered.get_mut(id).and_then(Option::take) else {
+                    continue;
+                };
+                rule.prov.label = format!("{tname}/{cname} #{}", pos + 1);
+                if let NativeRef::Chain { index, .. } = &mut rule.native {
                     *index = (pos + 1) as u32;
                 }
-                chains[ci].rules.push(id);
+                chains[ci].rules.push(rules.len());
+                rules.push(rule);
             }
         }
     }
@@ -548,15 +666,25 @@ fn lower_target(
             let known_upper = n
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            // An extension target is written in capitals; any other name is a chain, and
+            // iptables-restore refuses a jump to a chain the table does not have ("Couldn't load
+            // target"): a parse error. Either way the rule's packets are unknown (a fragment
+            // loaded with `--noflush` may find the chain defined elsewhere).
             ctx.issues.push(ParseIssue {
-                kind: IssueKind::Undecidable,
+                kind: if known_upper {
+                    IssueKind::Undecidable
+                } else {
+                    IssueKind::ParseError
+                },
                 span: t.name.span,
                 message: if known_upper {
                     format!("target `{n}` is not modelled; what it does to a packet is unknown")
                 } else {
-                    format!("`-j {n}` names no chain of table `{table}` and no target Portolan knows")
+                    format!(
+                        "`-j {n}` names no chain of table `{table}`: iptables-restore refuses it (\"Couldn't load target\")"
+                    )
                 },
-                label: "unknown target".into(),
+                label: if known_upper { "unknown target" } else { "no such chain" }.into(),
                 help: Some(
                     "matching packets are reported as unknown; if this is a user chain, declare it with `:NAME - [0:0]`"
                         .into(),
@@ -613,28 +741,6 @@ fn translation(t: &super::Target<'_>, name: &str) -> (Action, Vec<String>) {
                 "-j {name}: a translation to a range, or one Portolan cannot read, is not modelled"
             )],
         ),
-    }
-}
-
-/// The family a dump filters: its header says, else any IPv6 literal in `-s`/`-d` says IPv6.
-pub fn family_of(dump: &Dump<'_>) -> Family {
-    if let Some(f) = dump.family_hint {
-        return match f {
-            super::Family::V4 => Family::V4,
-            super::Family::V6 => Family::V6,
-        };
-    }
-    let v6 = dump.tables.iter().flat_map(|t| &t.rules).any(|r| {
-        r.args.iter().any(|a| {
-            a.module.is_none()
-                && (a.name == "s" || a.name == "d")
-                && a.values.first().is_some_and(|v| v.text.contains(':'))
-        }) || r.args.iter().any(|a| a.name == "icmpv6-type")
-    });
-    if v6 {
-        Family::V6
-    } else {
-        Family::V4
     }
 }
 
