@@ -22,6 +22,7 @@ mod path;
 mod reachability;
 mod real2_azure;
 mod real2_cloud;
+mod real2_report;
 mod real2_windows;
 mod regression;
 mod replies;
