@@ -161,6 +161,16 @@ fn directory_run_has_a_status_line_per_firewall_and_counts_skipped_files() {
             "named only with --verbose:\n{out}"
         );
     }
+    let (v, _) = audit_json(&["--env", "vsphere", "--role", "zvm", DIR]);
+    assert_eq!(
+        v["skipped"],
+        serde_json::json!(["fixtures/report/dir/notes.txt"])
+    );
+    let (v, _) = audit_json(&["--env", "vsphere", "--role", "zvm", DOCKER]);
+    assert!(
+        v.get("skipped").is_none(),
+        "no field when nothing was skipped"
+    );
     let (out, _) = human(&["--env", "vsphere", "--role", "zvm", "--verbose", DIR]);
     assert!(
         out.contains("skipped (no firewall export): fixtures/report/dir/notes.txt"),
