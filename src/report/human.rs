@@ -362,12 +362,19 @@ fn flow_lines(
         Ok(())
     };
     // the ruleset whose entry a flow went through
+    // (a flow's `policy` is the name of the pipeline it went through: an nftables family's
+    // pipelines are named after no policy entry)
     let of = |fl: &crate::engine::FlowRecord| {
-        file.rulesets.iter().position(|rs| {
-            rs.policies
-                .iter()
-                .any(|p| p.entries.iter().any(|e| e.name == fl.policy))
-        })
+        file.rulesets
+            .iter()
+            .position(|rs| rs.pipelines.iter().any(|p| p.name == fl.policy))
+            .or_else(|| {
+                file.rulesets.iter().position(|rs| {
+                    rs.policies
+                        .iter()
+                        .any(|p| p.entries.iter().any(|e| e.name == fl.policy))
+                })
+            })
     };
     let named: Vec<(usize, &str)> = file
         .rulesets

@@ -229,3 +229,37 @@ fn small_file_with_many_findings_is_summarised_few_are_not() {
     );
     assert!(!out.contains("findings summarised"), "{out}");
 }
+
+#[test]
+fn hand_made_file_of_many_findings_is_summarised_verbose_shows_each() {
+    // limited.nft: the only accepts of input and output are `limit rate`, which depends on the
+    // traffic (nft(8)), so all 22 vSphere ZVM flows of each family (ip, ip6) are unknown: 44
+    // Z103, more than the 40 a file shows in full
+    const LIMITED: &str = "fixtures/report/summary/limited.nft";
+    let (out, _) = human(&["--env", "vsphere", "--role", "zvm", LIMITED]);
+    assert!(
+        out.contains("Z103 required-flow-unknown (44 warnings), e.g."),
+        "{out}"
+    );
+    assert!(
+        out.contains("help: undecided because: `limit` depends on the traffic"),
+        "{out}"
+    );
+    assert!(!out.contains("╭─["), "{out}");
+    assert!(out.lines().count() < 60, "{out}");
+    let (verbose, _) = human(&["--env", "vsphere", "--role", "zvm", "--verbose", LIMITED]);
+    assert_eq!(
+        verbose
+            .matches("╭─[fixtures/report/summary/limited.nft")
+            .count(),
+        45
+    );
+    // quiet: the status lines (one per family) and the summarised findings, no flow lines
+    let (quiet, _) = human(&["--env", "vsphere", "--role", "zvm", "-q", LIMITED]);
+    assert_eq!(
+        quiet.lines().filter(|l| l.contains(" flows: ")).count(),
+        3,
+        "{quiet}"
+    );
+    assert!(!quiet.contains("  unknown  vsphere."), "{quiet}");
+}
