@@ -401,7 +401,8 @@ pub(super) fn run_job(
         }
         rec.admitted = Some(Box::new(reach::Admitted {
             every: peers == *side,
-            whole: if exact { space.clone() } else { side.clone() },
+            whole: side.clone(),
+            named: exact,
             peers,
         }));
     }

@@ -252,9 +252,11 @@ pub struct Admitted {
     /// The peers (sources of an inbound or forwarded flow, destinations of an outbound one)
     /// some of whose packets pass.
     pub peers: AddrSet,
-    /// What "any address" is measured against: the flow's peers in quick mode (every address
-    /// but loopback), the whole address space when the peers were named.
+    /// What "any address" is measured against: the flow's peers (in quick mode every address
+    /// but loopback).
     pub whole: AddrSet,
+    /// The peers were named (`--peers`, the inventory): "any peer" rather than "any address".
+    pub named: bool,
     /// Every peer of the flow's region passes.
     pub every: bool,
 }

@@ -435,7 +435,12 @@ fn admitted(fl: &crate::engine::FlowRecord) -> String {
             } else {
                 "from"
             },
-            super::sources::readable(&a.peers, &a.whole)
+            if a.named {
+                // measured against the named peers: "any peer except 10.1.2.0/24"
+                super::sources::readable(&a.peers, &a.whole).replace("address", "peer")
+            } else {
+                super::sources::readable(&a.peers, &a.whole)
+            }
         ),
         _ => String::new(),
     }

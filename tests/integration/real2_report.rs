@@ -134,6 +134,42 @@ fn real_file_admitted_destinations_are_readable() {
     assert!(out.lines().all(|l| l.matches('/').count() < 8), "{out}");
 }
 
+#[test]
+fn real_file_with_peers_is_judged_for_those_peers() {
+    // OUTPUT_allow accepts 10.9.8.0/24 and 192.168.10.0/24 (then LOGGING and REJECT): with the
+    // VRAs declared in 10.9.8.0/24 the ZVM's 4005 to them is allowed for every one
+    let (v, _) = audit_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "--peers",
+        "10.9.8.0/24",
+        SAMROCKETMAN,
+    ]);
+    assert_eq!(
+        flow(&v, "vsphere.zvm-vra-4005", "outbound")["status"],
+        "allowed"
+    );
+    // 22 goes out to any address (OUTPUT_allow `-p tcp ... --dport 22 -j ACCEPT`) but 212.7.208.65, which
+    // OUTPUT_deny drops first: peers in 212.7.208.0/24 are partly allowed, and the flow line
+    // says which, measured against the peers
+    let (out, _) = human(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "--peers",
+        "212.7.208.0/24",
+        SAMROCKETMAN,
+    ]);
+    let l = line_of(&out, "vsphere.zvm-esxi-22-install", "outbound");
+    assert!(
+        l.starts_with("  partial") && l.ends_with("to any peer except 212.7.208.65/32"),
+        "{l}"
+    );
+}
+
 // ---- class 10: directory runs ----
 
 #[test]
