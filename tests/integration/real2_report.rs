@@ -151,9 +151,9 @@ fn real_file_with_peers_is_judged_for_those_peers() {
         flow(&v, "vsphere.zvm-vra-4005", "outbound")["status"],
         "allowed"
     );
-    // 22 goes out to any address (OUTPUT_allow `-p tcp ... --dport 22 -j ACCEPT`) but 212.7.208.65, which
-    // OUTPUT_deny drops first: peers in 212.7.208.0/24 are partly allowed, and the flow line
-    // says which, measured against the peers
+    // 22 goes out to any address (OUTPUT_allow `-p tcp ... --dport 22 -j ACCEPT`) but
+    // 212.7.208.65, which OUTPUT_deny drops first: peers in 212.7.208.0/24 are partly
+    // allowed, and the flow line says which, measured against the peers
     let (out, _) = human(&[
         "--env",
         "vsphere",
