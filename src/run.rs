@@ -73,6 +73,8 @@ pub enum ConfigError {
     BadHostAddress(String, String),
     #[error("{0}")]
     BadEphemeralPorts(String),
+    #[error("{0}")]
+    BadPeers(String),
 }
 
 /// The options an audit is configured with, as a caller (the command line) gives them.
@@ -186,6 +188,7 @@ impl Config {
             }
         }
         crate::engine::reach::client_ports(&facts).map_err(ConfigError::BadEphemeralPorts)?;
+        crate::engine::reach::peers(&facts).map_err(ConfigError::BadPeers)?;
         let mut host_addresses: Option<crate::model::AddrSet> = None;
         for v in a.host_addresses {
             for part in v.split(',') {
@@ -250,8 +253,8 @@ impl Config {
     /// Load the paths and audit them (with this inventory, which may differ from the one read,
     /// e.g. with its firewall paths moved), then apply the inventory's waivers.
     pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
-        let files =
-            crate::load::load_filtered(paths, &self.names, &self.filter, self.max_input_size);
+        let (files, skipped) =
+            crate::load::load_scan(paths, &self.names, &self.filter, self.max_input_size);
         let opts = AuditOptions {
             catalog: &self.catalog,
             env: self.env,
@@ -263,6 +266,7 @@ impl Config {
             host_addresses: self.host_addresses.clone(),
         };
         let mut report = engine::audit(files, &opts);
+        report.skipped = skipped;
         if let Some(inv) = inventory {
             engine::waiver::apply(
                 &mut report,

@@ -71,6 +71,12 @@ pub struct AuditOptionArgs {
     /// repeat or separate with commas.
     #[arg(long = "host-address", value_name = "CIDR,...")]
     pub host_addresses: Vec<String>,
+    /// Where the peers are, without an inventory (quick mode): each flow is evaluated for these
+    /// addresses only, and is allowed only if every one of them gets through (partial if some
+    /// do); fixes name them instead of PEERS. Repeat or separate with commas. Same as
+    /// `--set peers=CIDR,...`.
+    #[arg(long = "peers", value_name = "CIDR,...")]
+    pub peers: Vec<String>,
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
@@ -115,11 +121,19 @@ impl AuditOptionArgs {
     /// Read and check the options (see [`crate::run::Config::new`]); on a problem, say so on
     /// standard error and return the exit code.
     pub(crate) fn setup(&self) -> Result<Setup, u8> {
+        let mut facts = self.facts.clone();
+        if !self.peers.is_empty() {
+            facts.push(format!(
+                "{}={}",
+                crate::engine::reach::PEERS_FACT,
+                self.peers.join(",")
+            ));
+        }
         let setup = crate::run::Config::new(&crate::run::ConfigInput {
             inventory: self.inventory.as_deref(),
             env: self.env,
             role: self.role.as_deref(),
-            facts: &self.facts,
+            facts: &facts,
             addresses: &self.addresses,
             interfaces: &self.interfaces,
             profiles: &self.profiles,
@@ -167,6 +181,11 @@ pub struct AuditArgs {
     /// Human output: only the findings and the summary line, no per-file flow lists.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Human output: every finding in full (by default a finding whose code and help an
+    /// earlier one of the same file showed is counted, not repeated), and the files a
+    /// directory scan skipped as no firewall export.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Show the native fix of each blocked or partial flow in the human and Markdown reports
     /// (JSON always carries it as `fix`).
     #[arg(long)]
@@ -320,6 +339,7 @@ pub fn run(a: AuditArgs) -> u8 {
     let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| {
         let mut style = human::Style::detect(terminal);
         style.quiet = a.quiet;
+        style.verbose = a.verbose;
         crate::report::render(format, &report, out, style)
     };
     if a.output.is_empty() {

@@ -129,6 +129,12 @@ pub(super) fn run_job(
                     .fold(AddrSet::empty(), |a, b| a.union(b)),
             }
             .intersect(&remote);
+            let peers = match &ends.peers {
+                Some(p) if peers.is_empty() && !p.intersect(&remote).is_empty() => {
+                    p.intersect(&remote)
+                }
+                _ => peers,
+            };
             let peers = if peers.is_empty() {
                 reasons.push(format!(
                     "the inventory names no {} address for this flow: any address assumed",
@@ -156,11 +162,28 @@ pub(super) fn run_job(
             exact = true;
             (s, d, Some(format!("{a} -> {b}")))
         }
-        (_, None) => match job.hook {
-            Hook::Output => (own.clone(), remote.clone(), None),
-            Hook::Input => (remote.clone(), own.clone(), None),
-            Hook::Forward => (remote.clone(), space.clone(), None),
-        },
+        (_, None) => {
+            // `--peers`: the flow of those peers only, every one of which must pass
+            let peers = match &ends.peers {
+                Some(p) if !p.intersect(&remote).is_empty() => {
+                    exact = true;
+                    p.intersect(&remote)
+                }
+                Some(_) => {
+                    reasons.push(
+                        "--peers names no address of this firewall's family: any address assumed"
+                            .into(),
+                    );
+                    remote.clone()
+                }
+                None => remote.clone(),
+            };
+            match job.hook {
+                Hook::Output => (own.clone(), peers, None),
+                Hook::Input => (peers, own.clone(), None),
+                Hook::Forward => (peers, space.clone(), None),
+            }
+        }
     };
     let (iif, oif) = match job.hook {
         Hook::Input => (peer_ifs, ifs.all()),
@@ -215,6 +238,7 @@ pub(super) fn run_job(
         target: job.target,
         exact_peers: false,
         world_open: None,
+        admitted: None,
     };
     let ports = match ports {
         Ok(p) => p,
@@ -277,11 +301,17 @@ pub(super) fn run_job(
     let mut return_findings = Vec::new();
     // what drops the replies, named with the request's deciders
     let mut reply_deciders = Vec::new();
+    // the peers whose replies get back, where some do not
+    let mut reply_peers: Option<AddrSet> = None;
     if rs.replies_filtered() && rec.status != Status::Blocked {
         if let Some(bp) = rs.pipeline(job.hook.reverse()) {
             let (reply, admitted) = replies(rs, bp, job.hook, &reach);
             let rs_status = reply.status(true);
             if admitted && rs_status != Status::Allowed {
+                reply_peers = Some(match job.hook {
+                    Hook::Output => reply.allowed_sources(),
+                    _ => reply.allowed_destinations(),
+                });
                 reply_deciders = reply.deciders(Verdict::Deny);
                 let by: Vec<String> = reply
                     .deciders(Verdict::Deny)
@@ -360,6 +390,22 @@ pub(super) fn run_job(
         }
     }
     rec.allowed_sources = source_cidrs(rs, &reach.allowed_sources());
+    if matches!(rec.status, Status::Allowed | Status::Partial) {
+        let (admitted, side) = match job.hook {
+            Hook::Output => (reach.allowed_destinations(), &region.dst),
+            _ => (reach.allowed_sources(), &region.src),
+        };
+        let mut peers = admitted.intersect(side);
+        if let Some(back) = &reply_peers {
+            peers = peers.intersect(back);
+        }
+        rec.admitted = Some(Box::new(reach::Admitted {
+            every: peers == *side,
+            whole: side.clone(),
+            named: exact,
+            peers,
+        }));
+    }
     rec.deciding = reach
         .all_deciders()
         .into_iter()

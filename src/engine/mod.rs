@@ -126,6 +126,9 @@ pub struct FlowRecord {
     /// the same region again.
     #[serde(skip)]
     pub world_open: Option<Vec<exposure::Exposed>>,
+    /// For an allowed or partial flow: the peers it admits.
+    #[serde(skip)]
+    pub admitted: Option<Box<reach::Admitted>>,
 }
 
 /// The whole result of one audit run.
@@ -141,6 +144,8 @@ pub struct Report {
     pub baselined: usize,
     /// `--fix-suggestions`: the human and Markdown reports show each flow's fix.
     pub show_fixes: bool,
+    /// Files a directory scan found that are no firewall export (skipped, not audited).
+    pub skipped: Vec<String>,
 }
 
 impl Report {

@@ -463,6 +463,7 @@ fn evaluate(
         target: drop_hop.target,
         exact_peers: true,
         world_open: None,
+        admitted: None,
         path,
     };
     // the hops that lose packets: their own findings say where they are on the path

@@ -71,6 +71,9 @@ pub struct Ends {
     pub host: Option<AddrSet>,
     /// The clients' ephemeral ports ([`EPHEMERAL`], or the fact `ephemeral_ports`).
     pub client_ports: PortSet,
+    /// `--peers` (the fact [`PEERS_FACT`]): where the peers are, where the inventory names none;
+    /// a flow's peer side is restricted to them and judged exactly (every peer must pass).
+    pub peers: Option<AddrSet>,
 }
 
 impl Default for Ends {
@@ -78,6 +81,7 @@ impl Default for Ends {
         Ends {
             host: None,
             client_ports: PortSet::range(EPHEMERAL.0, EPHEMERAL.1),
+            peers: None,
         }
     }
 }
@@ -90,6 +94,7 @@ impl Ends {
             host: opts.host_addresses.clone(),
             client_ports: client_ports(&opts.facts)
                 .unwrap_or_else(|_| Ends::default().client_ports),
+            peers: peers(&opts.facts).ok().flatten(),
         }
     }
 
@@ -113,6 +118,30 @@ impl Ends {
                 })
             })
     }
+}
+
+/// The fact that says where the peers are (`--peers 10.1.0.0/16,10.2.0.0/16`).
+pub const PEERS_FACT: &str = "peers";
+
+/// The peers the facts say (`peers = "CIDR[,CIDR...]"`), if any.
+pub fn peers(facts: &crate::catalog::condition::Context) -> Result<Option<AddrSet>, String> {
+    use crate::catalog::condition::Value;
+    let text = match facts.get(PEERS_FACT) {
+        None => return Ok(None),
+        Some(Value::Str(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let mut set = AddrSet::empty();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let one = AddrSet::parse(part).map_err(|e| format!("`--peers {text}`: {e}"))?;
+        set = set.union(&one);
+    }
+    if set.is_empty() {
+        return Err(format!(
+            "`--peers {text}`: name the peers' addresses, e.g. --peers 10.1.0.0/16,10.2.0.0/16"
+        ));
+    }
+    Ok(Some(set))
 }
 
 /// The client ports the facts say: `ephemeral_ports = "LOW-HIGH"` (or one port), else
@@ -214,6 +243,22 @@ impl Region {
             oif: self.oif.clone(),
         }
     }
+}
+
+/// The peers an allowed or partly allowed flow admits (`FlowRecord::admitted`), for the human
+/// report to say readably ([`crate::report::sources::readable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// The peers (sources of an inbound or forwarded flow, destinations of an outbound one)
+    /// some of whose packets pass.
+    pub peers: AddrSet,
+    /// What "any address" is measured against: the flow's peers (in quick mode every address
+    /// but loopback).
+    pub whole: AddrSet,
+    /// The peers were named (`--peers`, the inventory): "any peer" rather than "any address".
+    pub named: bool,
+    /// Every peer of the flow's region passes.
+    pub every: bool,
 }
 
 /// The evaluated flow.

@@ -114,6 +114,17 @@ pub fn load_filtered(
     filter: &ScanFilter,
     max_size: u64,
 ) -> Vec<InputFile> {
+    load_scan(paths, names, filter, max_size).0
+}
+
+/// [`load_filtered`], and the files a directory scan found that are no firewall export (skipped,
+/// not audited), for the report to count and, with `--verbose`, list.
+pub fn load_scan(
+    paths: &[PathBuf],
+    names: &Resolver,
+    filter: &ScanFilter,
+    max_size: u64,
+) -> (Vec<InputFile>, Vec<String>) {
     let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -156,21 +167,29 @@ pub fn load_filtered(
             }
             b
         });
-    let mut files: Vec<InputFile> = todo
+    let read: Vec<(&PathBuf, Option<InputFile>)> = todo
         .par_iter()
-        .filter_map(|(p, named)| {
+        .map(|(p, named)| {
             let f = load_one(p, *named, names, max_size);
             if let Some(b) = &bar {
                 b.inc(1);
             }
-            f
+            (p, f)
         })
         .collect();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let mut files = Vec::with_capacity(read.len());
+    let mut skipped = Vec::new();
+    for (p, f) in read {
+        match f {
+            Some(f) => files.push(f),
+            None => skipped.push(p.display().to_string()),
+        }
+    }
     files.extend(errors);
-    files
+    (files, skipped)
 }
 
 fn unreadable(path: PathBuf, why: &str) -> InputFile {

@@ -79,8 +79,10 @@ impl Diagnostic for Diag<'_> {
 pub struct Style {
     pub color: bool,
     pub width: usize,
-    /// Only findings and the summary line.
+    /// Only the status lines, findings and the summary line.
     pub quiet: bool,
+    /// Every finding in full, and the files a directory scan skipped.
+    pub verbose: bool,
 }
 
 impl Style {
@@ -90,6 +92,7 @@ impl Style {
             color: is_terminal && std::env::var_os("NO_COLOR").is_none(),
             width: 100,
             quiet: false,
+            verbose: false,
         }
     }
 }
@@ -120,9 +123,7 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             .collect();
         let count = |s: Status| flows.iter().filter(|x| x.status == s).count();
         let fmt = file.format.map(|f| f.name()).unwrap_or("unrecognised");
-        if style.quiet {
-            // nothing per file but its findings
-        } else if flows.is_empty() {
+        if flows.is_empty() {
             writeln!(out, "{} ({fmt})", file.path)?;
         } else {
             writeln!(
@@ -136,27 +137,23 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 count(Status::Unknown)
             )?;
         }
-        if !style.quiet {
-            flow_lines(r, file, &flows, out)?;
-        }
+        flow_lines(r, file, &flows, out, style.quiet)?;
         let src = file
             .source
             .as_ref()
             .map(|s| NamedSource::new(s.name.clone(), s.text.to_string()));
         if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
             writeln!(out)?;
-            // in a file of several firewalls (an `az network nsg list`), a finding whose code and
-            // help an earlier one already showed in full (Z103 for every flow of every NSG) is
-            // one line: its message
-            let several = file.rulesets.len() > 1;
-            let mut shown: Vec<(&str, Option<&str>)> = Vec::new();
-            for f in fs {
-                let key = (f.code, f.help.as_deref());
-                if several && f.help.is_some() && f.waiver.is_none() && shown.contains(&key) {
-                    writeln!(out, "  {} {}: {}", f.code, f.name, f.message)?;
-                    continue;
+            // a file of many findings (an `az network nsg list`: a Z103 for every flow of every
+            // NSG): one line per finding code, the details on demand (`--verbose`)
+            if !style.verbose && fs.len() > SUMMARISE_OVER {
+                summarise(fs, out)?;
+                if !style.quiet {
+                    writeln!(out)?;
                 }
-                shown.push(key);
+                continue;
+            }
+            for f in fs {
                 let f = with_waiver(f);
                 let d = Diag {
                     f: &f,
@@ -197,19 +194,133 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
     if r.baselined > 0 {
         extra.push_str(&format!(", {} in the baseline", r.baselined));
     }
+    if !r.skipped.is_empty() {
+        let n = r.skipped.len();
+        extra.push_str(&format!(
+            "; {n} file{} skipped (no firewall export){}",
+            if n == 1 { "" } else { "s" },
+            if style.verbose {
+                ""
+            } else {
+                ", --verbose lists them"
+            }
+        ));
+        if style.verbose {
+            for p in &r.skipped {
+                writeln!(out, "skipped (no firewall export): {p}")?;
+            }
+        }
+    }
     writeln!(
         out,
-        "{} file(s), {} flow(s): {} allowed, {} partial, {} blocked, {} unknown; findings: {} error(s), {} warning(s), {} info{extra}",
+        "{} file(s), {}; findings: {} error(s), {} warning(s), {} info{extra}",
         r.files.len(),
-        r.flows.len(),
-        r.flow_count(Status::Allowed),
-        r.flow_count(Status::Partial),
-        r.flow_count(Status::Blocked),
-        r.flow_count(Status::Unknown),
+        totals(r),
         r.count(Severity::Error),
         r.count(Severity::Warning),
         r.count(Severity::Info),
     )
+}
+
+/// A file with more findings than this has them summarised per code without `--verbose`.
+pub const SUMMARISE_OVER: usize = 40;
+
+/// The findings of a file, one line per code: how many of each severity (waived ones apart),
+/// the first one's message and the first line of its help.
+fn summarise(fs: &[&Finding], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut codes: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for f in fs {
+        match codes.iter_mut().find(|(c, _)| *c == f.code) {
+            Some((_, v)) => v.push(f),
+            None => codes.push((f.code, vec![f])),
+        }
+    }
+    for (code, v) in codes {
+        let mut counts = Vec::new();
+        for (sev, name) in [
+            (Severity::Error, "error"),
+            (Severity::Warning, "warning"),
+            (Severity::Info, "info"),
+        ] {
+            let n = v
+                .iter()
+                .filter(|f| f.severity == sev && !f.is_waived())
+                .count();
+            if n > 0 {
+                counts.push(format!(
+                    "{n} {name}{}",
+                    if n > 1 && name != "info" { "s" } else { "" }
+                ));
+            }
+        }
+        let waived = v.iter().filter(|f| f.is_waived()).count();
+        if waived > 0 {
+            counts.push(format!("{waived} waived"));
+        }
+        let first = v[0];
+        writeln!(
+            out,
+            "  {code} {} ({}){} {}",
+            first.name,
+            counts.join(", "),
+            if v.len() > 1 { ", e.g." } else { ":" },
+            first.message
+        )?;
+        if let Some(h) = first.help.as_deref().and_then(|h| h.lines().next()) {
+            writeln!(out, "      help: {h}")?;
+        }
+    }
+    writeln!(
+        out,
+        "  (findings summarised per code; --verbose shows each with its source lines)"
+    )
+}
+
+/// The summary's totals: the flows of one firewall counted by status; with several firewalls,
+/// whose flows do not add up into one meaningful total, the firewalls by their worst flow
+/// (blocked, then partial, then unknown), and the end-to-end path records by status.
+fn totals(r: &Report) -> String {
+    let counts = |fl: &[&crate::engine::FlowRecord]| {
+        let n = |s: Status| fl.iter().filter(|x| x.status == s).count();
+        format!(
+            "{} allowed, {} partial, {} blocked, {} unknown",
+            n(Status::Allowed),
+            n(Status::Partial),
+            n(Status::Blocked),
+            n(Status::Unknown)
+        )
+    };
+    let mut worst: Vec<((usize, usize), Status)> = Vec::new();
+    for fl in r.flows.iter().filter(|x| x.path.is_empty()) {
+        let k = (fl.file, fl.target);
+        match worst.iter_mut().find(|(w, _)| *w == k) {
+            Some((_, s)) if fl.status.rank() > s.rank() => *s = fl.status,
+            Some(_) => {}
+            None => worst.push((k, fl.status)),
+        }
+    }
+    if worst.len() < 2 {
+        let all: Vec<_> = r.flows.iter().collect();
+        return format!("{} flow(s): {}", all.len(), counts(&all));
+    }
+    let n = |s: Status| worst.iter().filter(|(_, w)| *w == s).count();
+    let mut text = format!(
+        "{} firewalls by their worst flow: {} all allowed, {} partial, {} blocked, {} unknown",
+        worst.len(),
+        n(Status::Allowed),
+        n(Status::Partial),
+        n(Status::Blocked),
+        n(Status::Unknown)
+    );
+    let paths: Vec<_> = r.flows.iter().filter(|x| !x.path.is_empty()).collect();
+    if !paths.is_empty() {
+        text.push_str(&format!(
+            "; {} path flow(s): {}",
+            paths.len(),
+            counts(&paths)
+        ));
+    }
+    text
 }
 
 /// The flow lines of a file: each flow not allowed on one line. A file of several firewalls (an
@@ -220,11 +331,15 @@ fn flow_lines(
     file: &crate::engine::InputFile,
     flows: &[&crate::engine::FlowRecord],
     out: &mut dyn Write,
+    quiet: bool,
 ) -> std::io::Result<()> {
     let line = |fl: &crate::engine::FlowRecord, out: &mut dyn Write| -> std::io::Result<()> {
+        if quiet {
+            return Ok(());
+        }
         writeln!(
             out,
-            "  {:<8} {:<38} {:<8} {:<4}/{:<10} {} -> {}{}",
+            "  {:<8} {:<38} {:<8} {:<4}/{:<10} {} -> {}{}{}",
             fl.status.name(),
             fl.requirement,
             fl.direction,
@@ -236,7 +351,8 @@ fn flow_lines(
                 "  (conditional)"
             } else {
                 ""
-            }
+            },
+            admitted(fl)
         )?;
         if let (true, Some(fix)) = (r.show_fixes, &fl.fix) {
             for l in &fix.lines {
@@ -246,12 +362,19 @@ fn flow_lines(
         Ok(())
     };
     // the ruleset whose entry a flow went through
+    // (a flow's `policy` is the name of the pipeline it went through: an nftables family's
+    // pipelines are named after no policy entry)
     let of = |fl: &crate::engine::FlowRecord| {
-        file.rulesets.iter().position(|rs| {
-            rs.policies
-                .iter()
-                .any(|p| p.entries.iter().any(|e| e.name == fl.policy))
-        })
+        file.rulesets
+            .iter()
+            .position(|rs| rs.pipelines.iter().any(|p| p.name == fl.policy))
+            .or_else(|| {
+                file.rulesets.iter().position(|rs| {
+                    rs.policies
+                        .iter()
+                        .any(|p| p.entries.iter().any(|e| e.name == fl.policy))
+                })
+            })
     };
     let named: Vec<(usize, &str)> = file
         .rulesets
@@ -260,7 +383,7 @@ fn flow_lines(
         .filter_map(|(i, rs)| rs.name.as_deref().map(|n| (i, n)))
         .collect();
     if named.len() < 2 {
-        for fl in flows.iter().filter(|x| x.status != Status::Allowed) {
+        for fl in flows.iter().filter(|x| listed(x)) {
             line(fl, out)?;
         }
         return Ok(());
@@ -288,11 +411,39 @@ fn flow_lines(
             count(Status::Blocked),
             count(Status::Unknown)
         )?;
-        for fl in fls.iter().filter(|x| x.status != Status::Allowed) {
+        for fl in fls.iter().filter(|x| listed(x)) {
             line(fl, out)?;
         }
     }
     Ok(())
+}
+
+/// Whether a flow gets its own line: every flow not allowed, and an allowed one that only some
+/// of its peers pass (quick mode's "allowed" is "some peer gets through").
+fn listed(fl: &crate::engine::FlowRecord) -> bool {
+    fl.status != Status::Allowed || fl.admitted.as_ref().is_some_and(|a| !a.every)
+}
+
+/// `  from 172.17.0.0/16` (`to` for an outbound flow): the peers an allowed or partial flow
+/// admits, said readably; nothing for a flow every peer passes.
+fn admitted(fl: &crate::engine::FlowRecord) -> String {
+    match &fl.admitted {
+        Some(a) if !a.every || fl.status == Status::Partial => format!(
+            "  {} {}",
+            if fl.direction == "outbound" {
+                "to"
+            } else {
+                "from"
+            },
+            if a.named {
+                // measured against the named peers: "any peer except 10.1.2.0/24"
+                super::sources::readable(&a.peers, &a.whole).replace("address", "peer")
+            } else {
+                super::sources::readable(&a.peers, &a.whole)
+            }
+        ),
+        _ => String::new(),
+    }
 }
 
 fn waiver_note(w: &crate::engine::finding::Waived) -> String {

@@ -15,6 +15,9 @@ struct Doc<'a> {
     flows: &'a [FlowRecord],
     findings: Vec<FindingOut<'a>>,
     summary: Summary,
+    /// Files a directory scan found that are no firewall export (not audited).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    skipped: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -87,6 +90,7 @@ fn doc(r: &Report) -> Doc<'_> {
                 policies: f.policies(),
             })
             .collect(),
+        skipped: &r.skipped,
         flows: &r.flows,
         findings: r
             .findings

@@ -23,6 +23,7 @@ mod reachability;
 mod real2_azure;
 mod real2_cloud;
 mod real2_iptables;
+mod real2_report;
 mod real2_windows;
 mod regression;
 mod replies;
