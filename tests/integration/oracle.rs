@@ -1080,7 +1080,8 @@ fn nsg_giving(spec: &NsgSpec, n: usize, inbound: bool, v: Verdict) -> Vec<Dec> {
 ///   last stage's answer (`Ruleset::evaluate`), so the last NSG on the way decides, as above.
 /// - Unknown: from the first NSG that cannot decide on, each NSG's ways must be named (what made
 ///   it unknown and what the later ones did with it).
-/// The answer of the NSGs in series: read exactly (the ports of `*` rules restrict ICMP for all
+///
+/// Read exactly (the ports of `*` rules restrict ICMP for all
 /// rules or for none), or as a reading that keeps that doubt apart per rule answers (sound, less
 /// exact: the model drops a `*` rule's ICMP doubt only where earlier rules cover it in both
 /// readings, `formats/azure/lower/icmp.rs`).
