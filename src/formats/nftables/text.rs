@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use self::cursor::{error, Cur};
 use self::lex::{Kind, Tok};
-use super::ast::{BaseChain, Chain, Ruleset, Sp, Table, TableFamily};
+use super::ast::{BaseChain, Ruleset, Sp, Table, TableFamily};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::Span;
 
@@ -460,45 +460,6 @@ impl<'t> Parser<'t> {
                 self.err_skip(e);
             }
         }
-    }
-
-    fn chain_index(
-        &mut self,
-        ti: usize,
-        name: &Sp<String>,
-        span: Span,
-        create: bool,
-    ) -> Option<usize> {
-        let tables = &self.out.tables;
-        let at = self.chain_at.get_or_insert_with(|| {
-            tables
-                .iter()
-                .enumerate()
-                .flat_map(|(t, x)| {
-                    x.chains
-                        .iter()
-                        .enumerate()
-                        .map(move |(c, ch)| ((t, ch.name.v.clone()), c))
-                })
-                .collect()
-        });
-        let key = (ti, name.v.clone());
-        if let Some(&c) = at.get(&key) {
-            return Some(c);
-        }
-        if !create {
-            return None;
-        }
-        let chains = &mut self.out.tables[ti].chains;
-        at.insert(key, chains.len());
-        chains.push(Chain {
-            name: name.clone(),
-            span,
-            base: None,
-            rules: Vec::new(),
-            handle: None,
-        });
-        Some(chains.len() - 1)
     }
 
     fn chain_decl(&mut self, ti: usize, name: Sp<String>, start: Span) {

@@ -4,11 +4,52 @@
 use super::cursor::{error, Cur};
 use super::lex::{Kind, Tok};
 use super::{join, undecidable, Parser};
-use crate::formats::nftables::ast::{Element, Set, Sp};
+use crate::formats::nftables::ast::{Chain, Element, Set, Sp};
 use crate::formats::ParseIssue;
 use crate::model::Span;
 
 impl Parser<'_> {
+    /// The index of chain `name` in table `ti` (created when `create`), through the
+    /// `chain_at` map.
+    pub(super) fn chain_index(
+        &mut self,
+        ti: usize,
+        name: &Sp<String>,
+        span: Span,
+        create: bool,
+    ) -> Option<usize> {
+        let tables = &self.out.tables;
+        let at = self.chain_at.get_or_insert_with(|| {
+            tables
+                .iter()
+                .enumerate()
+                .flat_map(|(t, x)| {
+                    x.chains
+                        .iter()
+                        .enumerate()
+                        .map(move |(c, ch)| ((t, ch.name.v.clone()), c))
+                })
+                .collect()
+        });
+        let key = (ti, name.v.clone());
+        if let Some(&c) = at.get(&key) {
+            return Some(c);
+        }
+        if !create {
+            return None;
+        }
+        let chains = &mut self.out.tables[ti].chains;
+        at.insert(key, chains.len());
+        chains.push(Chain {
+            name: name.clone(),
+            span,
+            base: None,
+            rules: Vec::new(),
+            handle: None,
+        });
+        Some(chains.len() - 1)
+    }
+
     /// `add element [FAMILY] TABLE SET { ... }`
     pub(super) fn add_element(&mut self) -> Result<(), ParseIssue> {
         let tg = self.target()?;
