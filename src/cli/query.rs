@@ -140,7 +140,18 @@ pub fn run(a: QueryArgs) -> u8 {
     let files = engine::load(&a.paths, &names);
     let mut results = Vec::new();
     for f in &files {
+        // a file of one ruleset per family (nftables): a query for IPv4 addresses shows only the
+        // IPv4 ruleset (the other's region is empty); a file none of whose rulesets holds the
+        // addresses still shows them, empty
+        let holds = |rs: &Ruleset| {
+            let space = rs.address_space();
+            src.0.intersects(&space.0) && dst.0.intersects(&space.0)
+        };
+        let some_hold = f.rulesets.iter().any(holds);
         for rs in &f.rulesets {
+            if some_hold && !holds(rs) {
+                continue;
+            }
             let Some(p) = rs.pipeline(hook) else { continue };
             let space = rs.address_space();
             let region = PacketBox {

@@ -205,6 +205,10 @@ fn the_trace_says_an_accept_ended_only_its_base_chain() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // an IPv4 source: only the IPv4 ruleset answers (the IPv6 one holds no such packet)
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{v}");
+    assert!(results[0]["policy"].as_str().unwrap().starts_with("ipv4:"));
     let piece = &v["results"][0]["pieces"][0];
     assert_eq!(piece["verdict"], "deny");
     let trace: Vec<(String, String)> = piece["trace"]
