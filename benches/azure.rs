@@ -4,9 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use portolan::catalog::condition::Context;
-use portolan::catalog::{Catalog, Environment};
-use portolan::engine::{self as audit, AuditOptions};
+use portolan::catalog::Environment;
+use portolan::engine as audit;
 use portolan::formats::detect::Format;
 use portolan::formats::source::SourceText;
 use portolan::formats::{azure, json, Resolver};
@@ -15,16 +14,7 @@ use portolan::load::parse_text;
 mod gen;
 
 fn bench(c: &mut Criterion) {
-    let opts = AuditOptions {
-        catalog: Catalog::embedded(),
-        env: Some(Environment::Azure),
-        role: Some("zvm".into()),
-        inventory: None,
-        facts: Context::new(),
-        interfaces: Vec::new(),
-        profiles: Vec::new(),
-        host_addresses: None,
-    };
+    let opts = gen::zvm_quick(Environment::Azure);
     let names = Resolver::default();
     for nsgs in [20, 200] {
         let text = gen::azure::nsg_list(nsgs, 50);

@@ -3,12 +3,10 @@
 //! `cargo bench --bench nftables`; set `PORTOLAN_BENCH_FILE=/path/ruleset` to bench a file.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use portolan::catalog::condition::Context;
-use portolan::catalog::{Catalog, Environment};
-use portolan::engine::{self as audit, AuditOptions};
+use portolan::catalog::Environment;
+use portolan::engine as audit;
 use portolan::formats::detect::Format;
 use portolan::formats::nftables;
 use portolan::formats::source::SourceText;
@@ -17,16 +15,8 @@ use portolan::load::parse_text;
 mod gen;
 
 fn inputs() -> Vec<(String, String)> {
-    if let Ok(p) = std::env::var("PORTOLAN_BENCH_FILE") {
-        let text = std::fs::read_to_string(&p).expect("PORTOLAN_BENCH_FILE is readable UTF-8");
-        return vec![(
-            PathBuf::from(p)
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned(),
-            text,
-        )];
+    if let Some(f) = gen::bench_file() {
+        return vec![f];
     }
     vec![
         ("10k".into(), gen::nftables::nft_ruleset(10_000)),
@@ -35,16 +25,7 @@ fn inputs() -> Vec<(String, String)> {
 }
 
 fn bench(c: &mut Criterion) {
-    let opts = AuditOptions {
-        catalog: Catalog::embedded(),
-        env: Some(Environment::Vsphere),
-        role: Some("zvm".into()),
-        inventory: None,
-        facts: Context::new(),
-        interfaces: Vec::new(),
-        profiles: Vec::new(),
-        host_addresses: None,
-    };
+    let opts = gen::zvm_quick(Environment::Vsphere);
     for (name, text) in inputs() {
         let mut g = c.benchmark_group(format!("nftables-{name}"));
         g.sample_size(10);

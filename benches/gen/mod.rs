@@ -8,6 +8,10 @@
 
 use std::fmt::Write;
 
+use portolan::catalog::condition::Context;
+use portolan::catalog::{Catalog, Environment};
+use portolan::engine::AuditOptions;
+
 pub mod aws;
 pub mod azure;
 pub mod chains;
@@ -182,4 +186,29 @@ pub fn iptables_dump(rules: usize, counters: bool) -> String {
     }
     out.push_str("COMMIT\n");
     out
+}
+
+/// What every bench audits with: quick mode for a ZVM in `env`, the embedded catalogue.
+pub fn zvm_quick(env: Environment) -> AuditOptions<'static> {
+    AuditOptions {
+        catalog: Catalog::embedded(),
+        env: Some(env),
+        role: Some("zvm".into()),
+        inventory: None,
+        facts: Context::new(),
+        interfaces: Vec::new(),
+        profiles: Vec::new(),
+        host_addresses: None,
+    }
+}
+
+/// The file `PORTOLAN_BENCH_FILE` names, as (file name, text), to bench instead of the
+/// generated inputs.
+pub fn bench_file() -> Option<(String, String)> {
+    let p = std::env::var("PORTOLAN_BENCH_FILE").ok()?;
+    let text = std::fs::read_to_string(&p).expect("PORTOLAN_BENCH_FILE is readable UTF-8");
+    let name = std::path::Path::new(&p)
+        .file_name()
+        .map_or(p.clone(), |n| n.to_string_lossy().into_owned());
+    Some((name, text))
 }

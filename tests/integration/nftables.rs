@@ -102,30 +102,26 @@ fn an_accept_in_one_base_chain_does_not_save_a_packet_a_later_base_chain_drops()
         }
     }
     // the pipeline names both base chains in the order they run
-    let v = quick("two-input-chains.nft");
-    let names: Vec<&str> = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["direction"] == "inbound")
-        .filter_map(|f| f["policy"].as_str())
-        .collect();
-    assert!(
-        names.contains(&"ipv4: inet early input + inet late input"),
-        "{names:?}"
-    );
-    let v = quick("two-input-chains-swapped.nft");
-    let names: Vec<&str> = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["direction"] == "inbound")
-        .filter_map(|f| f["policy"].as_str())
-        .collect();
-    assert!(
-        names.contains(&"ipv4: inet late input + inet early input"),
-        "{names:?}"
-    );
+    for (file, want) in [
+        (
+            "two-input-chains.nft",
+            "ipv4: inet early input + inet late input",
+        ),
+        (
+            "two-input-chains-swapped.nft",
+            "ipv4: inet late input + inet early input",
+        ),
+    ] {
+        let v = quick(file);
+        let names: Vec<&str> = v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["direction"] == "inbound")
+            .filter_map(|f| f["policy"].as_str())
+            .collect();
+        assert!(names.contains(&want), "{file}: {names:?}");
+    }
 }
 
 /// One chain with `tcp dport 9669 accept` and `policy drop`: 9669 allowed by line 5, 9081

@@ -398,33 +398,46 @@ impl<'t> Parser<'t> {
         Ok(())
     }
 
-    fn table_body(&mut self, ti: usize) {
-        let mut first = true;
+    /// The next item of a `{ ... }` body (its first token, not eaten), or `None` at the body's
+    /// end: the `}` eaten, or the input ended (an issue says the `what`'s `{` is not closed).
+    /// Separators are skipped; the `# handle N` right after the `{` goes into `handle`.
+    fn body_item(
+        &mut self,
+        what: &str,
+        first: &mut bool,
+        handle: &mut Option<u64>,
+    ) -> Option<&'t Tok> {
         loop {
             let Some(t) = self.peek() else {
                 self.out.issues.push(error(
                     self.end_span(),
-                    "the table's `{` is not closed",
+                    format!("the {what}'s `{{` is not closed"),
                     "expected `}`",
                 ));
-                return;
+                return None;
             };
+            self.i += 1;
             if t.kind == Kind::Handle {
-                if first {
-                    self.out.tables[ti].handle = t.text.parse().ok();
+                if *first {
+                    *handle = t.text.parse().ok();
                 }
-                self.i += 1;
                 continue;
             }
-            first = false;
+            *first = false;
             if t.kind == Kind::Newline || t.punct(";") {
-                self.i += 1;
                 continue;
             }
             if t.punct("}") {
-                self.i += 1;
-                return;
+                return None;
             }
+            self.i -= 1;
+            return Some(t);
+        }
+    }
+
+    fn table_body(&mut self, ti: usize) {
+        let (mut first, mut handle) = (true, None);
+        while let Some(t) = self.body_item("table", &mut first, &mut handle) {
             self.i += 1;
             let r = match t.text.as_str() {
                 "chain" if t.kind == Kind::Word => self
@@ -460,6 +473,9 @@ impl<'t> Parser<'t> {
                 self.err_skip(e);
             }
         }
+        if let (Some(h), Some(t)) = (handle, self.out.tables.get_mut(ti)) {
+            t.handle = Some(h);
+        }
     }
 
     fn chain_decl(&mut self, ti: usize, name: Sp<String>, start: Span) {
@@ -474,33 +490,9 @@ impl<'t> Parser<'t> {
 
     fn chain_body(&mut self, ti: usize, ci: usize) {
         let family = self.out.tables[ti].family.v;
-        let mut first = true;
+        let (mut first, mut handle) = (true, None);
         let mut base_failed = false;
-        loop {
-            let Some(t) = self.peek() else {
-                self.out.issues.push(error(
-                    self.end_span(),
-                    "the chain's `{` is not closed",
-                    "expected `}`",
-                ));
-                return;
-            };
-            if t.kind == Kind::Handle {
-                if first {
-                    self.out.tables[ti].chains[ci].handle = t.text.parse().ok();
-                }
-                self.i += 1;
-                continue;
-            }
-            first = false;
-            if t.kind == Kind::Newline || t.punct(";") {
-                self.i += 1;
-                continue;
-            }
-            if t.punct("}") {
-                self.i += 1;
-                return;
-            }
+        while let Some(t) = self.body_item("chain", &mut first, &mut handle) {
             let r = if t.word("type") && self.peek_at(2).is_some_and(|h| h.word("hook")) {
                 self.i += 1;
                 let b = self.base_spec(family);
@@ -533,6 +525,14 @@ impl<'t> Parser<'t> {
             if let Err(e) = r {
                 self.err_skip(e);
             }
+        }
+        let chain = self
+            .out
+            .tables
+            .get_mut(ti)
+            .and_then(|t| t.chains.get_mut(ci));
+        if let (Some(h), Some(c)) = (handle, chain) {
+            c.handle = Some(h);
         }
     }
 

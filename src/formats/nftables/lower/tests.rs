@@ -167,6 +167,14 @@ fn decide(rs: &Ruleset, hook: Hook, b: &PacketBox) -> (Verdict, Vec<String>) {
     (v, labels)
 }
 
+/// The verdicts of an inbound tcp/9669 request in the IPv4 and in the IPv6 ruleset.
+fn both(p: &Parsed) -> (Verdict, Verdict) {
+    (
+        decide(v4(p), Hook::Input, &request(Family::V4, 9669)).0,
+        decide(v6(p), Hook::Input, &request(Family::V6, 9669)).0,
+    )
+}
+
 fn v4(p: &Parsed) -> &Ruleset {
     &p.rulesets[0]
 }
@@ -255,23 +263,9 @@ fn an_ip_table_filters_ipv4_only_and_an_ip6_table_ipv6_only() {
         )
     };
     let p = lowered(vec![drop_all(TableFamily::Ip, "four")]);
-    assert_eq!(
-        decide(v4(&p), Hook::Input, &request(Family::V4, 9669)).0,
-        Verdict::Deny
-    );
-    assert_eq!(
-        decide(v6(&p), Hook::Input, &request(Family::V6, 9669)).0,
-        Verdict::Allow
-    );
+    assert_eq!(both(&p), (Verdict::Deny, Verdict::Allow));
     let p = lowered(vec![drop_all(TableFamily::Ip6, "six")]);
-    assert_eq!(
-        decide(v4(&p), Hook::Input, &request(Family::V4, 9669)).0,
-        Verdict::Allow
-    );
-    assert_eq!(
-        decide(v6(&p), Hook::Input, &request(Family::V6, 9669)).0,
-        Verdict::Deny
-    );
+    assert_eq!(both(&p), (Verdict::Allow, Verdict::Deny));
     // an `ip saddr` match in an inet table never matches IPv6 packets
     let p = lowered(vec![table(
         TableFamily::Inet,
@@ -295,14 +289,7 @@ fn an_ip_table_filters_ipv4_only_and_an_ip6_table_ipv6_only() {
         )],
         Vec::new(),
     )]);
-    assert_eq!(
-        decide(v4(&p), Hook::Input, &request(Family::V4, 9669)).0,
-        Verdict::Deny
-    );
-    assert_eq!(
-        decide(v6(&p), Hook::Input, &request(Family::V6, 9669)).0,
-        Verdict::Allow
-    );
+    assert_eq!(both(&p), (Verdict::Deny, Verdict::Allow));
     // arp/bridge/netdev: recognised, a Z002, no ruleset of their own
     let p = lowered(vec![table(
         TableFamily::Bridge,
