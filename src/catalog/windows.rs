@@ -34,6 +34,7 @@ impl Catalog {
         };
         crate::model::app::AppIdentity {
             stated: fp.is_some(),
+            component: row.is_some() || fp.is_some() || fs.is_some(),
             program: fp.or_else(|| row.and_then(|w| w.program.clone())),
             service: fs.or_else(|| row.and_then(|w| w.service.clone())),
             packaged: Some(false),

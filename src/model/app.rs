@@ -31,6 +31,12 @@ pub enum AppScope {
     AnyService,
     /// An app-container (Store app) package SID (`AppPkgId=S-1-15-2-...`).
     Package(String),
+    /// The traffic of one Windows feature, named by a keyword the firewall resolves at run time:
+    /// a port keyword standing for the ports that feature's own sockets use (`IPHTTPSIn`: the
+    /// IP-HTTPS listener; `RPC`: the ports the RPC endpoint mapper handed out; `Teredo`), or a
+    /// trust-tuple keyword standing for the peers the feature itself put in its trust tuple
+    /// (`UPnP`, `WFDKmDriver`, `Proximity`). The string says which keyword, for the report.
+    Feature(String),
 }
 
 /// What is known of the application whose traffic a flow is. `None` fields are unknown: a scope
@@ -50,6 +56,9 @@ pub struct AppIdentity {
     /// which process owns the component's sockets, so a rule for the kernel's `System` process
     /// is another program's (see [`AppScope::may_match`]).
     pub stated: bool,
+    /// The traffic is a Zerto component's (the catalogue has a Windows identity for the role, or
+    /// a fact names it): never a Windows feature's ([`AppScope::Feature`]).
+    pub component: bool,
 }
 
 /// The final component of a Windows path, lower-case.
@@ -89,6 +98,10 @@ impl AppScope {
             },
             AppScope::AnyService => true,
             AppScope::Package(_) => id.packaged != Some(false),
+            // a Zerto component's port has the component's socket, not the feature's, and its
+            // peers are Zerto hosts, not ones the feature discovered: MS-FASP describes these
+            // keywords as the feature's own dynamic ports and trust-tuple peers
+            AppScope::Feature(_) => !id.component,
         }
     }
 
@@ -105,6 +118,11 @@ impl AppScope {
             ),
             AppScope::AnyService => "scoped to services".into(),
             AppScope::Package(p) => format!("scoped to the Store app package {p}"),
+            AppScope::Feature(k) => {
+                format!(
+                    "{k} ties it to that Windows feature's own traffic, not a Zerto component's"
+                )
+            }
         }
     }
 }
@@ -180,6 +198,7 @@ mod tests {
             packaged: Some(false),
             source: "t".into(),
             stated: false,
+            component: true,
         };
         let p = |s: &str| AppScope::Program(s.into());
         // the kernel's System process may own a component's sockets (http.sys) unless the user
@@ -197,6 +216,11 @@ mod tests {
         );
         assert!(p(r"C:\x\%APP%").may_match(&zvm));
         assert!(!AppScope::Package("S-1-15-2-1".into()).may_match(&zvm));
+        // a keyword-scoped rule is a Windows feature's: not a Zerto component's, but it may be
+        // the traffic of a role the catalogue knows nothing of
+        let feature = AppScope::Feature("the local port keyword `IPHTTPSIn`".into());
+        assert!(!feature.may_match(&zvm));
+        assert!(feature.may_match(&AppIdentity::default()));
         // unknown service name: a service scope may be it
         assert!(AppScope::Service("Dnscache".into()).may_match(&zvm));
         assert!(AppScope::AnyService.may_match(&zvm));

@@ -138,6 +138,9 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             )?;
         }
         flow_lines(r, file, &flows, out, style.quiet)?;
+        if !style.quiet {
+            set_aside_lines(&flows, out, style.verbose)?;
+        }
         let src = file
             .source
             .as_ref()
@@ -413,6 +416,39 @@ fn flow_lines(
         )?;
         for fl in fls.iter().filter(|x| listed(x)) {
             line(fl, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The rules a host firewall's flows did not count because their scope (another program,
+/// service, Store app or Windows feature) cannot be the Zerto component's traffic: one line
+/// saying how many, each with why under `--verbose`.
+fn set_aside_lines(
+    flows: &[&crate::engine::FlowRecord],
+    out: &mut dyn Write,
+    verbose: bool,
+) -> std::io::Result<()> {
+    let mut aside: Vec<&str> = flows
+        .iter()
+        .flat_map(|f| f.set_aside.iter().map(String::as_str))
+        .collect();
+    aside.sort_unstable();
+    aside.dedup();
+    if aside.is_empty() {
+        return Ok(());
+    }
+    let n = aside.len();
+    writeln!(
+        out,
+        "  {n} rule{} set aside: scoped to another program, service, Store app or Windows feature, so {} cannot match the Zerto component's traffic{}",
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "it" } else { "they" },
+        if verbose { "" } else { " (--verbose lists them)" }
+    )?;
+    if verbose {
+        for a in aside {
+            writeln!(out, "    set aside: {a}")?;
         }
     }
     Ok(())

@@ -85,36 +85,41 @@ fn every_real2_windows_file_is_read_without_parse_errors() {
 /// or to the System process), and no profile key is in the hive: the Windows default inbound
 /// block decides the inbound Zerto flows, the default outbound allow the outbound ones.
 ///
-/// That holds once the user states the ZVM's program: the enabled `App=System` allow with no
-/// port (`NETDIS-UPnPHost-In-TCP-Teredo`, line 319) is the kernel's System process, which owns
-/// the sockets of http.sys listeners, and whether the ZVM serves its ports through http.sys is
-/// not in the export. Without the fact that rule may be the ZVM's, so the inbound flows are
-/// unknown and say why.
+/// The enabled inbound `App=System` allows are all tied to one Windows feature's traffic by a
+/// keyword the firewall resolves at run time ([MS-FASP] 2.2.x port keywords, trust-tuple
+/// keywords): `NETDIS-UPnPHost-In-TCP-Teredo` (`TTK2_27=UPnP`, no port), `CoreNet-IPHTTPS-In`
+/// (`LPort2_10=IPTLSIn`, `IPHTTPSIn`: the IP-HTTPS listener's ports), the Wi-Fi Direct driver
+/// rules (`TTK2_27=WFDKmDriver`). A Zerto port is the Zerto component's socket, not that
+/// feature's, and its peers are Zerto hosts, not ones the feature discovered: those rules are set
+/// aside like another program's, and the defaults decide. Stating the ZVM's program changes
+/// nothing here.
 #[test]
 fn real_wfw_is_decided_and_says_which_rules_it_set_aside() {
     let file = format!("{REAL}/puppet-fwpolicy_full.wfw");
-    let (v, _) = zvm(&file, &[]);
-    assert_eq!(statuses(&v, "inbound"), ["unknown"]);
-    // the rules that keep them unknown are the enabled inbound `App=System` allows: the UPnP
-    // Teredo rule (no port) and the IP-HTTPS ones (port keywords decided at run time)
-    let z103 = findings(&v, "Z103");
-    assert!(!z103.is_empty());
-    for f in z103 {
-        for l in f["labels"].as_array().unwrap() {
-            assert!(
-                [319, 402, 449].contains(&l["line"].as_u64().unwrap()),
-                "{f}"
-            );
-        }
-    }
+    let (default, _) = zvm(&file, &[]);
     let (v, _) = zvm(
         &file,
         &["--set", "windows_zvm_program=Zerto.Zvm.Service.exe"],
     );
+    for v in [&default, &v] {
+        assert_eq!(statuses(v, "inbound"), ["blocked"]);
+        assert_eq!(statuses(v, "outbound"), ["allowed"]);
+        assert!(findings(v, "Z103").is_empty());
+    }
+    let f = flow(&default, "vsphere.zvm-zvm-9081", "inbound");
+    let aside: Vec<&str> = f["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for want in [
+        "CoreNet-IPHTTPS-In in (allow): the local port keyword `IPTLSIn`, `IPHTTPSIn` ties it to that Windows feature's own traffic",
+        "WiFiDirect-KM-Driver-In-TCP in (allow): the trust-tuple keyword `WFDKmDriver` ties it",
+    ] {
+        assert!(aside.iter().any(|s| s.starts_with(want)), "{want}: {aside:#?}");
+    }
     assert_eq!(v["files"][0]["format"], "windows-wfw");
-    assert_eq!(statuses(&v, "inbound"), ["blocked"]);
-    assert_eq!(statuses(&v, "outbound"), ["allowed"]);
-    assert!(findings(&v, "Z103").is_empty());
     let f = flow(&v, "vsphere.zvm-zvm-9081", "inbound");
     assert_eq!(f["deciding"].as_array().unwrap().len(), 1);
     assert!(f["deciding"][0]["rule"]
@@ -140,10 +145,19 @@ fn real_wfw_is_decided_and_says_which_rules_it_set_aside() {
             f["requirement"] == "vsphere.zvm-zvm-9081" && f["policy"] == "Public profile/Inbound"
         })
         .unwrap();
-    assert!(public["set_aside"].as_array().unwrap().iter().any(|s| s
-        .as_str()
+    let public: Vec<&str> = public["set_aside"]
+        .as_array()
         .unwrap()
-        .contains(r"C:\tools\ruby24\bin\ruby.exe, not ")));
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(public
+        .iter()
+        .any(|s| s.contains(r"C:\tools\ruby24\bin\ruby.exe, not ")));
+    // the UPnP host rule over Teredo: `App=System`, no port, and the `UPnP` trust tuple
+    assert!(public.iter().any(|s| s.starts_with(
+        "NETDIS-UPnPHost-In-TCP-Teredo in (allow): the trust-tuple keyword `UPnP` ties it"
+    )));
     // named by the profile each
     assert_eq!(
         per_profile(&v, "vsphere.zvm-zvm-9081", "inbound")
@@ -319,4 +333,60 @@ fn handmade_z201_names_the_profile() {
             "{m}"
         );
     }
+}
+
+/// Class 3, keyword-scoped rules, on a hand-made `reg export` (UTF-16LE + BOM, CRLF) of rule
+/// strings as Windows writes its built-in rules. Domain profile inbound block. By hand:
+/// - `LPort=RPC` (the ports the RPC endpoint mapper hands out), the UPnP host rule (`App=System`,
+///   `TTK2_27=UPnP`, Public only) and IP-HTTPS (`LPort2_10=IPTLSIn|IPHTTPSIn`, `App=System`)
+///   admit only that Windows feature's traffic: a Zerto port is the ZVM's socket, so they are
+///   set aside and the default inbound block decides every inbound flow of Domain and Public;
+/// - `LPort=RPC|LPort=9081` (Private only) also admits 9081, anyone's: a number beside a keyword
+///   keeps the keyword's run-time ports in the rule, so in Private every inbound flow stays
+///   unknown, and the reason names that rule.
+#[test]
+fn handmade_keyword_scoped_rules_are_a_windows_features_traffic() {
+    let (v, _) = zvm(
+        "fixtures/windows/handmade/keyword-scoped-rules.utf16.reg",
+        &[],
+    );
+    for (req, _) in [("vsphere.zvm-zvm-9081", ()), ("vsphere.zvm-vra-4005", ())] {
+        let got = per_profile(&v, req, "inbound");
+        assert_eq!(
+            got,
+            [
+                ("Domain profile/Inbound".to_string(), "blocked".to_string()),
+                ("Private profile/Inbound".into(), "unknown".into()),
+                ("Public profile/Inbound".into(), "blocked".into()),
+            ],
+            "{req}"
+        );
+    }
+    let public = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["requirement"] == "vsphere.zvm-zvm-9081" && f["policy"] == "Public profile/Inbound"
+        })
+        .unwrap();
+    let aside: Vec<&str> = public["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(aside.len(), 3, "{aside:#?}");
+    assert!(aside.iter().any(|s| s
+        .starts_with("Remote management (RPC) in (allow): the local port keyword `RPC` ties it")));
+    assert!(!aside.iter().any(|s| s.contains("RPC and ZVM pairing")));
+    let z103: Vec<_> = findings(&v, "Z103")
+        .into_iter()
+        .filter(|f| f["requirement"] == "vsphere.zvm-zvm-9081")
+        .collect();
+    assert_eq!(z103.len(), 1, "the Private profile's only");
+    assert!(z103[0]["help"]
+        .as_str()
+        .unwrap()
+        .contains("RPC and ZVM pairing in (allow): local port keyword `RPC`"));
 }

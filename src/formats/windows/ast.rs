@@ -160,6 +160,9 @@ pub struct WinRule {
     pub owner: Option<Item<String>>,
     /// The IPsec requirement, when the export states one.
     pub security: Option<Item<Security>>,
+    /// Trust-tuple keywords (`TTK=UPnP`): the rule admits only peers that Windows feature put in
+    /// its trust tuple at run time.
+    pub trust_tuple: Vec<String>,
     /// Edge traversal, interface types and other fields noted only.
     pub notes: Vec<String>,
     /// Reasons this rule cannot be evaluated exactly, found while parsing (a bad `Enabled` value,
@@ -191,6 +194,7 @@ impl WinRule {
             package: None,
             owner: None,
             security: None,
+            trust_tuple: Vec::new(),
             notes: Vec::new(),
             undecidable: Vec::new(),
             span,

@@ -67,14 +67,35 @@ impl Ctx<'_> {
     }
 }
 
+/// The ports of a list, with the reasons it is undecidable; a list of port keywords only also
+/// scopes the rule to their Windows feature's traffic (`scopes`).
 fn port_set(
     list: &[Item<PortSpec>],
     what: &str,
     label: &str,
     cx: &mut Ctx<'_>,
+    scopes: &mut Vec<AppScope>,
 ) -> (PortSet, Vec<String>) {
     if list.is_empty() {
         return (PortSet::full(), Vec::new());
+    }
+    // only keywords: the rule matches that feature's ports and no other (with a number beside
+    // them the number's traffic may be anyone's)
+    if list
+        .iter()
+        .all(|it| matches!(it.value, PortSpec::Keyword(_)))
+    {
+        let names: Vec<String> = list
+            .iter()
+            .filter_map(|it| match &it.value {
+                PortSpec::Keyword(k) => Some(format!("`{k}`")),
+                _ => None,
+            })
+            .collect();
+        scopes.push(AppScope::Feature(format!(
+            "the {what} port keyword {}",
+            names.join(", ")
+        )));
     }
     let mut set = PortSet::empty();
     let mut why = Vec::new();
@@ -192,10 +213,17 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
             ProtoSet::full()
         }
     };
-    let (lport, w) = port_set(&r.local_ports, "local", &label, cx);
+    let mut scopes = Vec::new();
+    let (lport, w) = port_set(&r.local_ports, "local", &label, cx, &mut scopes);
     why.extend(w);
-    let (rport, w) = port_set(&r.remote_ports, "remote", &label, cx);
+    let (rport, w) = port_set(&r.remote_ports, "remote", &label, cx, &mut scopes);
     why.extend(w);
+    for k in &r.trust_tuple {
+        why.push(format!(
+            "{label}: trust-tuple keyword `{k}`: the peers are found at run time"
+        ));
+        scopes.push(AppScope::Feature(format!("the trust-tuple keyword `{k}`")));
+    }
     let (laddr, w) = addr_set(&r.local_addrs, "local", &label, cx);
     why.extend(w);
     let (raddr, w) = addr_set(&r.remote_addrs, "remote", &label, cx);
@@ -239,7 +267,6 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
     }
     // program, service and package scopes: undecidable until the audit knows the flow's
     // application (`model::app`), which sets aside the rules whose scope names another one
-    let mut scopes = Vec::new();
     if let Some(p) = &r.program {
         if p.value.trim().eq_ignore_ascii_case("system") {
             // the kernel's own traffic (SMB, HTTP.sys, ...): matched as written unless the

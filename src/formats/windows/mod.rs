@@ -21,6 +21,8 @@
 //!   `Outbound (disabled)`, so the audit can say which disabled rule would admit a blocked flow;
 //! - keywords (`LocalSubnet`, `DNS`, `Intranet`, ...) resolve through the [`Resolver`]; unresolved
 //!   ones and port keywords (`RPC`, `IPHTTPS`, ...) make the rule undecidable, with the reason;
+//!   a port list of keywords only, and a trust-tuple keyword (`TTK=UPnP`), also scope the rule to
+//!   that Windows feature's traffic (`AppScope::Feature`), which is never a Zerto component's;
 //! - program-, service- and Store-app-scoped rules (`App=`, `Svc=`, `AppPkgId=`) are undecidable
 //!   as lowered, and carry their scopes in `NativeRef::Windows`: the audit sets aside, per
 //!   guarded role, those whose scope names another application than the role's Zerto component

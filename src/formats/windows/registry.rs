@@ -411,9 +411,7 @@ fn parse_rule_string(
             "name" => r.name = value.to_string(),
             "embedctxt" => r.group = Some(value.to_string()),
             "desc" => {}
-            "ttk" | "ttk2_22" | "ttk2_27" | "ttk2_28" => r.undecidable.push(format!(
-                "trust-tuple keyword `{value}`: the peers are found at run time"
-            )),
+            "ttk" | "ttk2_22" | "ttk2_27" | "ttk2_28" => r.trust_tuple.push(value.to_string()),
             "security" | "security2" | "security2_9" => {
                 let sec = parse_security(value);
                 if let Security::Bad(_) = sec {
