@@ -7,12 +7,22 @@ use crate::engine::{Finding, Report};
 
 pub fn line(r: &Report, f: &Finding) -> String {
     let at = match f.file.and_then(|i| r.files.get(i)) {
-        Some(file) => format!(
-            "{}:{}:{}: ",
-            file.path,
-            f.line().unwrap_or(1).max(1),
-            f.column().unwrap_or(1).max(1)
-        ),
+        // a value of a binary file (`.wfw`) has no line: `path, value "…", character N: `
+        Some(file) => match super::place::of(r, f) {
+            Some(p @ super::place::Place::Binary(_)) => {
+                format!("{}: ", super::place::describe(&file.path, Some(&p), true))
+            }
+            // a binary file has no line 1 either
+            _ if file.source.as_ref().is_some_and(|s| s.binary.is_some()) => {
+                format!("{}: ", file.path)
+            }
+            _ => format!(
+                "{}:{}:{}: ",
+                file.path,
+                f.line().unwrap_or(1).max(1),
+                f.column().unwrap_or(1).max(1)
+            ),
+        },
         None => String::new(),
     };
     let waived = if f.is_waived() { ", waived" } else { "" };

@@ -49,11 +49,18 @@ pub fn line(r: &Report, f: &Finding) -> String {
     let mut props = Vec::new();
     if let Some(file) = f.file.and_then(|i| r.files.get(i)) {
         props.push(format!("file={}", escape_property(&repo_path(&file.path))));
-        if let Some(l) = f.line() {
-            props.push(format!("line={}", l.max(1)));
-        }
-        if let Some(c) = f.column() {
-            props.push(format!("col={}", c.max(1)));
+        // a binary file (`.wfw`) has no lines: the annotation is on the file, the message says
+        // which value
+        if super::place::of(r, f)
+            .and_then(|p| p.binary().cloned())
+            .is_none()
+        {
+            if let Some(l) = f.line() {
+                props.push(format!("line={}", l.max(1)));
+            }
+            if let Some(c) = f.column() {
+                props.push(format!("col={}", c.max(1)));
+            }
         }
     }
     props.push(format!(
@@ -61,6 +68,9 @@ pub fn line(r: &Report, f: &Finding) -> String {
         escape_property(&format!("{} {}", f.code, f.name))
     ));
     let mut message = f.message.clone();
+    if let Some(b) = super::place::of(r, f).and_then(|p| p.binary().cloned()) {
+        message = format!("{message} (at {b})");
+    }
     if let Some(req) = f
         .requirement
         .as_ref()

@@ -43,6 +43,10 @@ pub fn to_value(r: &Report) -> Value {
             {
                 description.push_str(&format!(" [{req}]"));
             }
+            // a binary file (`.wfw`) has no lines: line 1, and the description says which value
+            if let Some(b) = super::place::of(r, f).and_then(|p| p.binary().cloned()) {
+                description.push_str(&format!(" (at {b})"));
+            }
             json!({
                 "type": "issue",
                 "description": description,

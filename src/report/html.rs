@@ -388,11 +388,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     for f in &r.findings {
         let file = f.file.and_then(|i| r.files.get(i));
-        let loc = match (file, f.line()) {
-            (Some(file), Some(l)) => format!("{}:{l}", file.path),
-            (Some(file), None) => file.path.clone(),
-            _ => String::new(),
-        };
+        let loc = file
+            .map(|x| super::place::describe(&x.path, super::place::of(r, f).as_ref(), false))
+            .unwrap_or_default();
         let _ = write!(
             h,
             "<div class=\"finding sev-{}\"><b>{}</b> <code>{}</code> <i>{}</i> — {}<br><small>{}</small>",
@@ -403,7 +401,18 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             esc(&f.message),
             esc(&loc)
         );
-        if let Some(src) = file.and_then(|x| x.source.as_ref()) {
+        if let Some(src) = file
+            .and_then(|x| x.source.as_ref())
+            .filter(|s| s.binary.is_some())
+        {
+            // a binary file's values have no lines: each labelled value's string, as read
+            h.push_str("<pre>");
+            for l in &f.labels {
+                let text = value_text(&src.text, l.span.start);
+                let _ = writeln!(h, "<span class=\"hl\">{}</span>", esc(text));
+            }
+            h.push_str("</pre>");
+        } else if let Some(src) = file.and_then(|x| x.source.as_ref()) {
             let lines: Vec<&str> = src.text.lines().collect();
             let mut shown = std::collections::BTreeSet::new();
             for l in &f.labels {
@@ -433,4 +442,19 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
     out.write_all(h.as_bytes())
+}
+
+/// The line of `text` holding `offset`: in a binary file's rendering, one value.
+pub(super) fn value_text(text: &str, offset: usize) -> &str {
+    let b = text.as_bytes();
+    let offset = offset.min(b.len());
+    let start = b[..offset]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = b[offset..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |i| offset + i);
+    text.get(start..end).unwrap_or("")
 }

@@ -141,9 +141,12 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
         if !style.quiet {
             set_aside_lines(&flows, out, style.verbose)?;
         }
+        // a binary file's rendering is not shown as a file of lines: each label says its value
+        let binary = file.source.as_ref().filter(|s| s.binary.is_some());
         let src = file
             .source
             .as_ref()
+            .filter(|s| s.binary.is_none())
             .map(|s| NamedSource::new(s.name.clone(), s.text.to_string()));
         if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
             writeln!(out)?;
@@ -166,6 +169,9 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
                 let mut s = String::new();
                 if handler.render_report(&mut s, &d).is_err() {
                     s = format!("{}: {} {}\n", f.code, f.name, f.message);
+                }
+                if let Some(b) = binary {
+                    s.push_str(&binary_labels(&f, b));
                 }
                 out.write_all(s.as_bytes())?;
             }
@@ -419,6 +425,50 @@ fn flow_lines(
         }
     }
     Ok(())
+}
+
+/// The labels of a finding in a binary file (`.wfw`): where each is (the value, the character of
+/// its string, the file byte), the string around it and a caret line under the labelled part.
+fn binary_labels(f: &Finding, src: &crate::formats::source::SourceText) -> String {
+    const BEFORE: usize = 40;
+    const WIDTH: usize = 96;
+    let mut out = String::new();
+    for l in &f.labels {
+        let Some(place) = src.binary_place(l.span.start) else {
+            continue;
+        };
+        out.push_str(&format!("  at {place}: {}\n", l.text));
+        // the value's string, from its data start, cut to a window around the label
+        let line = super::html::value_text(&src.text, l.span.start);
+        let skip = src.binary_value(l.span.start).map_or(0, |v| {
+            let before = src.text.get(v.line..v.data).unwrap_or("");
+            before.chars().count()
+        });
+        let chars: Vec<char> = line.chars().skip(skip).collect();
+        let at = (place.char as usize).saturating_sub(1).min(chars.len());
+        let len = src
+            .text
+            .get(l.span.start..l.span.end)
+            .map_or(1, |t| t.lines().next().unwrap_or("").chars().count().max(1));
+        let from = at.saturating_sub(BEFORE);
+        let to = (from + WIDTH).min(chars.len());
+        let mut shown: String = chars[from..to].iter().collect();
+        let mut pad = at - from;
+        if from > 0 {
+            shown.insert(0, '…');
+            pad += 1;
+        }
+        if to < chars.len() {
+            shown.push('…');
+        }
+        out.push_str(&format!("    {shown}\n"));
+        out.push_str(&format!(
+            "    {}{}\n",
+            " ".repeat(pad),
+            "^".repeat(len.min(to.saturating_sub(at)).max(1))
+        ));
+    }
+    out
 }
 
 /// The rules a host firewall's flows did not count because their scope (another program,

@@ -37,6 +37,10 @@ struct FindingOut<'a> {
     file: Option<&'a str>,
     line: Option<u32>,
     column: Option<u32>,
+    /// In a binary file (`.wfw`), which has no lines: the registry value and the character of
+    /// its string (`line` and `column` are null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<crate::formats::source::BinaryPlace>,
     requirement: Option<&'a str>,
     labels: Vec<LabelOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,8 +49,10 @@ struct FindingOut<'a> {
 
 #[derive(Serialize)]
 struct LabelOut<'a> {
-    line: u32,
-    column: u32,
+    line: Option<u32>,
+    column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<crate::formats::source::BinaryPlace>,
     start: usize,
     end: usize,
     text: &'a str,
@@ -102,16 +108,18 @@ fn doc(r: &Report) -> Doc<'_> {
                 message: &f.message,
                 help: f.help.as_deref(),
                 file: f.file.and_then(|i| r.files.get(i)).map(|x| x.path.as_str()),
-                line: f.line(),
-                column: f.column(),
+                line: f.line().filter(|l| *l > 0),
+                column: f.column().filter(|c| *c > 0),
+                value: super::place::of(r, f).and_then(|p| p.binary().cloned()),
                 requirement: f.requirement.as_deref(),
                 waiver: f.waiver.as_ref(),
                 labels: f
                     .labels
                     .iter()
                     .map(|l| LabelOut {
-                        line: l.line,
-                        column: l.column,
+                        line: Some(l.line).filter(|l| *l > 0),
+                        column: Some(l.column).filter(|c| *c > 0),
+                        value: super::place::of_label(r, f, l).and_then(|p| p.binary().cloned()),
                         start: l.span.start,
                         end: l.span.end,
                         text: &l.text,

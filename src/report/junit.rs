@@ -121,10 +121,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             .iter()
             .filter(|f| f.file == Some(fi) && !matches!(f.code, "Z101" | "Z102" | "Z103"))
         {
-            let loc = f
-                .line()
-                .map(|l| format!("{}:{l}", file.path))
-                .unwrap_or_else(|| file.path.clone());
+            let loc = super::place::describe(&file.path, super::place::of(r, f).as_ref(), false);
             let outcome = match f.severity {
                 _ if f.is_waived() => Outcome::Skipped(format!(
                     "waived: {}",

@@ -147,10 +147,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "### Findings")?;
         writeln!(out)?;
         for f in &r.findings {
-            let loc = match (f.file.and_then(|i| r.files.get(i)), f.line()) {
-                (Some(file), Some(l)) => format!(" (`{}:{l}`)", file.path),
-                (Some(file), None) => format!(" (`{}`)", file.path),
-                _ => String::new(),
+            let loc = match f.file.and_then(|i| r.files.get(i)) {
+                Some(file) => format!(
+                    " (`{}`)",
+                    super::place::describe(&file.path, super::place::of(r, f).as_ref(), false)
+                ),
+                None => String::new(),
             };
             let mark = match f.severity {
                 Severity::Error => "❌",

@@ -44,6 +44,30 @@ pub fn uri(path: &str) -> String {
 fn location(r: &Report, f: &Finding, label: usize) -> Option<Value> {
     let file = r.files.get(f.file?)?;
     let l = f.labels.get(label)?;
+    // a binary file (`.wfw`): a binary region (SARIF 2.1.0 §3.30.2, byteOffset/byteLength) when
+    // the value's string sits in one cell, and the message says which value
+    if let Some(src) = file.source.as_ref().filter(|s| s.binary.is_some()) {
+        let start = src.binary_place(l.span.start);
+        let mut loc = json!({
+            "physicalLocation": { "artifactLocation": { "uri": uri(&file.path) } },
+            "message": { "text": match &start {
+                Some(b) => format!("{} (at {b})", l.text),
+                None => l.text.clone(),
+            } }
+        });
+        // the span's text, within one value line: two bytes per UTF-16 unit
+        let text = src.text.get(l.span.start..l.span.end).unwrap_or("");
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        if let Some(a) = start
+            .as_ref()
+            .and_then(|s| s.byte)
+            .filter(|_| !text.contains('\n'))
+        {
+            let units: usize = text.chars().map(char::len_utf16).sum();
+            loc["physicalLocation"]["region"] = json!({ "byteOffset": a, "byteLength": 2 * units });
+        }
+        return Some(loc);
+    }
     let mut region = json!({ "startLine": l.line.max(1), "startColumn": l.column.max(1) });
     if let Some(src) = &file.source {
         // end at the last character of the span, on its line (SARIF columns are 1-based, end exclusive)

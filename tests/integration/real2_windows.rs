@@ -390,3 +390,102 @@ fn handmade_keyword_scoped_rules_are_a_windows_features_traffic() {
         .unwrap()
         .contains("RPC and ZVM pairing in (allow): local port keyword `RPC`"));
 }
+
+/// Class 9 on the real `.wfw`: a hive has no lines, so every format points into the rule
+/// string instead — the registry value (the rule id), the character of its string and the
+/// file byte, checked here against the file itself: the bytes at `byte_offset` are the
+/// labelled token in UTF-16LE, as the hive stores REG_SZ data.
+#[test]
+fn real_wfw_findings_point_into_the_rule_string() {
+    let file = format!("{REAL}/puppet-fwpolicy_full.wfw");
+    let bytes = std::fs::read(&file).unwrap();
+    let utf16 = |at: u64, chars: usize| {
+        let b = &bytes[at as usize..at as usize + 2 * chars];
+        let units: Vec<u16> = b
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&units).unwrap()
+    };
+    let (v, _) = zvm(&file, &[]);
+    let z002 = findings(&v, "Z002");
+    let iptls = z002
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("`IPTLSIn`"))
+        .expect("the IP-HTTPS rule's port keyword");
+    assert!(
+        iptls["line"].is_null() && iptls["column"].is_null(),
+        "{iptls}"
+    );
+    let at = &iptls["value"];
+    assert_eq!(at["key"], "FirewallRules");
+    assert_eq!(at["value"], "CoreNet-IPHTTPS-In");
+    assert_eq!(utf16(at["byte_offset"].as_u64().unwrap(), 7), "IPTLSIn");
+    // the character of the rule string: `v2.28|Action=Allow|...|LPort2_10=` before it
+    let rule = utf16(
+        at["byte_offset"].as_u64().unwrap() - 2 * (at["char"].as_u64().unwrap() - 1),
+        6,
+    );
+    assert_eq!(rule, "v2.28|");
+    assert!(iptls["labels"][0]["line"].is_null());
+    assert_eq!(iptls["labels"][0]["value"], *at);
+    // deciding rules and defaults have no line either
+    for f in v["flows"].as_array().unwrap() {
+        for d in f["deciding"].as_array().unwrap() {
+            assert!(d["line"].is_null(), "{d}");
+        }
+    }
+
+    // SARIF: a binary region (byteOffset/byteLength), no line
+    let out = super::portolan()
+        .args([
+            "audit", "--env", "vsphere", "--role", "zvm", "--format", "sarif", &file,
+        ])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["message"]["text"].as_str().unwrap().contains("`IPTLSIn`"))
+        .unwrap();
+    let region = &result["locations"][0]["physicalLocation"]["region"];
+    assert!(region["startLine"].is_null(), "{region}");
+    assert_eq!(region["byteOffset"], at["byte_offset"]);
+    assert_eq!(region["byteLength"], 14);
+
+    // concise and human: the value and the character, not a line of the rendering
+    let out = super::portolan()
+        .args([
+            "audit", "--env", "vsphere", "--role", "zvm", "--format", "concise", &file,
+        ])
+        .output()
+        .unwrap();
+    let concise = String::from_utf8(out.stdout).unwrap();
+    let want = format!(
+        "{file}, value \"CoreNet-IPHTTPS-In\" of key FirewallRules, character {} (byte {:#x}): Z002",
+        at["char"],
+        at["byte_offset"].as_u64().unwrap()
+    );
+    assert!(concise.lines().any(|l| l.starts_with(&want)), "{concise}");
+    let numbered = |text: &str| {
+        text.split(".wfw:")
+            .skip(1)
+            .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    assert!(!numbered(&concise), "no line numbers: {concise}");
+    let out = super::portolan()
+        .args(["audit", "-v", "--env", "vsphere", "--role", "zvm", &file])
+        .output()
+        .unwrap();
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains("  at value \"CoreNet-IPHTTPS-In\" of key FirewallRules, character"),
+        "{human}"
+    );
+    assert!(
+        !human.contains("puppet-fwpolicy_full.wfw:"),
+        "no [file:line:col] headers"
+    );
+}

@@ -169,9 +169,11 @@ pub fn parse_hive(bytes: &[u8], name: &str, names: &Resolver) -> Parsed {
     }
 }
 
-/// The text rendering of a `.wfw` hive that [`parse_hive`]'s spans point into.
+/// The text rendering of a `.wfw` hive that [`parse_hive`]'s spans point into, with where each
+/// of its value lines is in the file ([`SourceText::binary`]).
 pub fn hive_source(bytes: &[u8], name: &str) -> Result<SourceText, String> {
-    registry::render_hive(bytes).map(|text| SourceText::new(name, text))
+    registry::render_hive_mapped(bytes)
+        .map(|(text, values)| SourceText::new(name, text).with_binary(values))
 }
 
 /// The disabled rules (in file order): the audit may report "enabling rule X would admit this".

@@ -432,6 +432,19 @@ impl Value<'_> {
         self.data_type
     }
 
+    /// The file offset of the data's first byte, when the data sits in one cell (not inline in
+    /// the value record, not split into big-data segments).
+    pub fn data_file_offset(&self) -> Option<u64> {
+        if self.data_size & DATA_INLINE != 0
+            || self.data_size as usize > BIG_DATA_SEGMENT
+            || self.hive.cell(self.data_offset).is_err()
+        {
+            return None;
+        }
+        // the hive bins start at file offset 4096; a cell's data follows its 4-byte size
+        Some(4096 + self.data_offset as u64 + 4)
+    }
+
     /// The raw data bytes.
     pub fn raw_data(&self) -> Result<Vec<u8>, String> {
         if self.data_size & DATA_INLINE != 0 {

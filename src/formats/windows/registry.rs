@@ -24,6 +24,7 @@ use super::{
     parse_addr, parse_icmp, parse_port, parse_protocol, parse_security, Direction, Item,
     ProfileSettings, Profiles, Security, WinAction, WinRule,
 };
+use crate::formats::source::BinaryValue;
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::{Span, Verdict};
 
@@ -455,8 +456,30 @@ fn parse_rule_string(
 /// Render a `.wfw` hive as text: `[path]` lines for the keys `FirewallRules` and the profile
 /// keys, `"<value name>"=<rule string>` per rule, `"<name>"=dword:XXXXXXXX` per profile DWORD.
 pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
+    render_hive_mapped(bytes).map(|(text, _)| text)
+}
+
+/// [`render_hive`], with where each value line comes from in the file.
+pub fn render_hive_mapped(bytes: &[u8]) -> Result<(String, Vec<BinaryValue>), String> {
     let hive = Hive::parse(bytes).map_err(|e| format!("not a readable registry hive: {e}"))?;
     let mut out = String::new();
+    let mut map = Vec::new();
+    let mut value_line = |out: &mut String, key: &str, v: &super::regf::Value<'_>, data: &str| {
+        let line = out.len();
+        out.push_str(&format!(
+            "\"{}\"=",
+            v.name().replace('\\', "\\\\").replace('"', "\\\"")
+        ));
+        map.push(BinaryValue {
+            line,
+            data: out.len(),
+            key: key.to_string(),
+            name: v.name().to_string(),
+            file_offset: v.data_file_offset(),
+        });
+        out.push_str(data);
+        out.push('\n');
+    };
     let mut found = false;
     // a key node seen twice means a cycle in a damaged hive: walk each once
     let mut seen = BTreeSet::new();
@@ -478,11 +501,7 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
             out.push_str(&format!("[{here}]\n"));
             for v in key.values().unwrap_or_default() {
                 if let Ok(ValueData::String(data)) = v.data() {
-                    out.push_str(&format!(
-                        "\"{}\"={}\n",
-                        v.name().replace('\\', "\\\\").replace('"', "\\\""),
-                        data.replace(['\r', '\n'], " ")
-                    ));
+                    value_line(&mut out, &name, &v, &data.replace(['\r', '\n'], " "));
                 }
             }
         } else if matches!(
@@ -494,7 +513,7 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
             out.push_str(&format!("[{here}]\n"));
             for v in key.values().unwrap_or_default() {
                 if let Ok(ValueData::Dword(d)) = v.data() {
-                    out.push_str(&format!("\"{}\"=dword:{d:08x}\n", v.name()));
+                    value_line(&mut out, &name, &v, &format!("dword:{d:08x}"));
                 }
             }
         }
@@ -511,7 +530,7 @@ pub fn render_hive(bytes: &[u8]) -> Result<String, String> {
             "the hive holds no firewall policy: no FirewallRules key and no profile key".into(),
         );
     }
-    Ok(out)
+    Ok((out, map))
 }
 
 #[cfg(test)]
