@@ -47,6 +47,49 @@ pub fn help(platform: Platform) -> String {
     }
 }
 
+/// Z201s of the Windows profiles of one export, merged: the same rules opening the same ports
+/// in several profiles is one finding naming them all ("in the Domain, Private and Public
+/// profiles"), not one per profile. `found` is each audited firewall's profile (`None` for a
+/// platform without profiles) with its findings; findings of other codes pass unchanged.
+pub fn merge_profiles(found: Vec<(Option<String>, Vec<Finding>)>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    // (file, labels, message with the profile cut out) -> (index in out, profiles)
+    type Key = (Option<usize>, Vec<crate::model::Span>, String);
+    let mut merged: Vec<(Key, usize, Vec<String>)> = Vec::new();
+    for (profile, fs) in found {
+        for f in fs {
+            let marker = profile.as_deref().map(|p| format!(" in the {p} profile"));
+            let Some(marker) = marker.filter(|m| f.code == CHECK.code && f.message.contains(m))
+            else {
+                out.push(f);
+                continue;
+            };
+            let key = (
+                f.file,
+                f.labels.iter().map(|l| l.span).collect(),
+                f.message.replacen(&marker, "\u{0}", 1),
+            );
+            let p = profile.clone().unwrap_or_default();
+            match merged.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, _, ps)) => ps.push(p),
+                None => {
+                    merged.push((key, out.len(), vec![p]));
+                    out.push(f);
+                }
+            }
+        }
+    }
+    for ((_, _, base), i, ps) in merged {
+        if ps.len() < 2 {
+            continue;
+        }
+        let (last, rest) = ps.split_last().unwrap_or((&ps[0], &[]));
+        let names = format!(" in the {} and {last} profiles", rest.join(", "));
+        out[i].message = base.replacen('\u{0}', &names, 1);
+    }
+    out
+}
+
 /// Z201 for one host firewall guarding `role`: one finding per set of rules that together open
 /// catalogue ports to a whole family. `inbound` are the firewall's inbound flow records: a
 /// record whose region was the world region already holds its [`Exposed`] pieces.

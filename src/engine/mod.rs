@@ -251,12 +251,21 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             v.push(rec);
         }
     }
-    let exposures: Vec<Vec<Finding>> = targets
+    let exposures: Vec<(Option<String>, Vec<Finding>)> = targets
         .par_iter()
         .zip(inbound.par_iter())
-        .map(|(t, flows)| exposure::exposure(t, env, opts, flows))
+        .map(|(t, flows)| {
+            (
+                t.ruleset.profile.clone(),
+                exposure::exposure(t, env, opts, flows),
+            )
+        })
         .collect();
-    report.findings.extend(exposures.into_iter().flatten());
+    report
+        .findings
+        .extend(crate::checks::z201_management_port_exposed::merge_profiles(
+            exposures,
+        ));
     // Z301/Z302 per audited firewall (a ruleset two inventory entries share is reported once)
     let shadows: Vec<Vec<Finding>> = targets
         .par_iter()
