@@ -77,6 +77,11 @@ pub struct AuditOptionArgs {
     /// `--set peers=CIDR,...`.
     #[arg(long = "peers", value_name = "CIDR,...")]
     pub peers: Vec<String>,
+    /// Quick mode: audit only these rulesets of each file (security group ids, NSG names,
+    /// profiles: the names the report shows), together as one firewall — an instance's security
+    /// groups, all attached to one interface. The same as `--set policy=NAME,...`.
+    #[arg(long = "policy", value_name = "NAME,...")]
+    pub policy: Vec<String>,
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
@@ -127,6 +132,13 @@ impl AuditOptionArgs {
                 "{}={}",
                 crate::engine::reach::PEERS_FACT,
                 self.peers.join(",")
+            ));
+        }
+        if !self.policy.is_empty() {
+            facts.push(format!(
+                "{}={}",
+                crate::engine::targets::POLICY_FACT,
+                self.policy.join(",")
             ));
         }
         let setup = crate::run::Config::new(&crate::run::ConfigInput {

@@ -183,6 +183,40 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         return report;
     };
     let targets = targets::targets(&files, opts);
+    // a `--policy` name no file holds: the run audits less than asked (exit 2)
+    let unmatched = targets::unmatched_policies(&files, opts);
+    if !unmatched.is_empty() {
+        let mut held: Vec<&str> = files
+            .iter()
+            .flat_map(|f| &f.rulesets)
+            .filter_map(|r| r.name.as_deref())
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        let shown = held.len().min(8);
+        let mut f = Finding::new(
+            &crate::checks::z003_unrecognised_input::CHECK,
+            format!(
+                "--policy {}: no audited file holds a ruleset of that name",
+                unmatched.join(",")
+            ),
+        );
+        f.help = Some(if held.is_empty() {
+            "the files hold no named ruleset".into()
+        } else {
+            format!(
+                "the files hold {}{}",
+                held[..shown].join(", "),
+                if held.len() > shown {
+                    format!(" and {} more", held.len() - shown)
+                } else {
+                    String::new()
+                }
+            )
+        });
+        report.findings.push(f);
+        report.input_failed = true;
+    }
 
     let jobs = jobs::jobs(&targets, env, opts);
 

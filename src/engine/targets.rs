@@ -110,6 +110,67 @@ fn firewalls(f: &InputFile) -> Vec<std::borrow::Cow<'_, Ruleset>> {
     out
 }
 
+/// The fact `--policy NAME,...` sets: in quick mode, audit only these rulesets of each file
+/// (security groups, NSGs, profiles, ...), together as one firewall (see [`picked`]).
+pub const POLICY_FACT: &str = "policy";
+
+/// The names `--policy` gives, if any.
+pub(super) fn policy_selection(opts: &AuditOptions<'_>) -> Option<Vec<String>> {
+    let text = match opts.facts.get(POLICY_FACT)? {
+        crate::catalog::condition::Value::Str(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let names: Vec<String> = text
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// The names of `--policy` that no ruleset of any file has.
+pub(super) fn unmatched_policies(files: &[InputFile], opts: &AuditOptions<'_>) -> Vec<String> {
+    let Some(names) = policy_selection(opts) else {
+        return Vec::new();
+    };
+    names
+        .into_iter()
+        .filter(|n| {
+            !files
+                .iter()
+                .flat_map(|f| &f.rulesets)
+                .any(|r| r.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+        })
+        .collect()
+}
+
+/// The rulesets of `f` named by `names` (case-insensitively), as one firewall: the union of
+/// allow-only groups (attached together: an AWS instance's security groups), else in series;
+/// `None` when the file has none of them.
+fn picked<'a>(f: &InputFile, names: &[String]) -> Option<std::borrow::Cow<'a, Ruleset>> {
+    use std::borrow::Cow;
+    let picked: Vec<Ruleset> = names
+        .iter()
+        .filter_map(|n| {
+            f.rulesets
+                .iter()
+                .find(|r| r.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+                .cloned()
+        })
+        .collect();
+    let found: Vec<&str> = picked.iter().filter_map(|r| r.name.as_deref()).collect();
+    let name = Some(found.join(" + "));
+    if picked.len() == 1 {
+        picked.into_iter().next().map(Cow::Owned)
+    } else if picked.is_empty() {
+        None
+    } else if picked.iter().all(allow_union) {
+        Some(Cow::Owned(Ruleset::union_of(name, &picked)))
+    } else {
+        Some(Cow::Owned(Ruleset::in_series(name, &picked)))
+    }
+}
+
 /// The firewalls to audit. With an inventory entry for a file, its `policies` pick rulesets by
 /// name (combined as a union for allow-only groups, in series otherwise); without, the file's
 /// [`firewalls`]: each ruleset on its own, except AWS security groups the file attaches to one
@@ -157,8 +218,21 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
             }
         };
         if entries.is_empty() {
-            if let Some(g) = quick {
-                add_all(g, &mut out);
+            match (quick, policy_selection(opts)) {
+                // `--policy`: only the named rulesets, together
+                (Some(guard), Some(names)) => {
+                    if let Some(ruleset) = picked(f, &names) {
+                        out.push(Target {
+                            file: fi,
+                            ruleset,
+                            guard,
+                            unscoped: None,
+                            set_aside: Vec::new(),
+                        });
+                    }
+                }
+                (Some(g), None) => add_all(g, &mut out),
+                (None, _) => {}
             }
             continue;
         }
@@ -178,29 +252,7 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                 add_all(guard, &mut out);
                 continue;
             }
-            let picked: Vec<Ruleset> = fw
-                .policies
-                .iter()
-                .filter_map(|n| {
-                    f.rulesets
-                        .iter()
-                        .find(|r| r.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
-                        .cloned()
-                })
-                .collect();
-            if picked.is_empty() {
-                continue;
-            }
-            let name = Some(fw.policies.join(" + "));
-            let all_allow_only = picked.iter().all(allow_union);
-            let rs = if picked.len() == 1 {
-                picked.into_iter().next().map(Cow::Owned)
-            } else if all_allow_only {
-                Some(Cow::Owned(Ruleset::union_of(name, &picked)))
-            } else {
-                Some(Cow::Owned(Ruleset::in_series(name, &picked)))
-            };
-            if let Some(ruleset) = rs {
+            if let Some(ruleset) = picked(f, &fw.policies) {
                 out.push(Target {
                     file: fi,
                     ruleset,

@@ -391,25 +391,31 @@ fn flow_lines(
         .enumerate()
         .filter_map(|(i, rs)| rs.name.as_deref().map(|n| (i, n)))
         .collect();
-    if named.len() < 2 {
+    // one group per audited firewall of the file (a ruleset, or groups audited together)
+    let mut groups: Vec<(usize, Vec<&crate::engine::FlowRecord>)> = Vec::new();
+    for fl in flows {
+        match groups.iter_mut().find(|(g, _)| *g == fl.target) {
+            Some((_, v)) => v.push(fl),
+            None => groups.push((fl.target, vec![fl])),
+        }
+    }
+    if groups.len() < 2 || named.len() < 2 && groups.len() == named.len() {
         for fl in flows.iter().filter(|x| listed(x)) {
             line(fl, out)?;
         }
         return Ok(());
     }
-    let mut groups: Vec<(Option<usize>, Vec<&crate::engine::FlowRecord>)> = Vec::new();
-    for fl in flows {
-        let k = of(fl);
-        match groups.iter_mut().find(|(g, _)| *g == k) {
-            Some((_, v)) => v.push(fl),
-            None => groups.push((k, vec![fl])),
-        }
-    }
-    for (k, fls) in groups {
-        let name = k
+    for (_, fls) in groups {
+        // the ruleset's name, else the firewall part of the policy (`sg-1 + sg-2/Ingress`)
+        let name = of(fls[0])
             .and_then(|i| named.iter().find(|(j, _)| *j == i))
             .map(|(_, n)| *n)
-            .unwrap_or("(other)");
+            .unwrap_or_else(|| {
+                fls[0]
+                    .policy
+                    .rsplit_once('/')
+                    .map_or(fls[0].policy.as_str(), |x| x.0)
+            });
         let count = |s: Status| fls.iter().filter(|x| x.status == s).count();
         writeln!(
             out,

@@ -504,3 +504,56 @@ fn every_real2_cloud_file_is_recognised() {
     }
     assert_eq!(n, 7);
 }
+
+/// Class 1, `--policy`: the user says which groups share the ZCA's interface. The ZCA group
+/// (4005-4009 from 10.20.0.0/16) and the web group (443 and 9669 from anywhere) attached
+/// together are one firewall, the union of both groups' rules (AWS: the rules of all groups of
+/// an interface are aggregated); the RDS group is not audited. By hand: 4005-4009 allowed from
+/// 10.20.0.0/16 only, 9669 allowed from any IPv4 address, 9081 and the other ports blocked. A name no
+/// file holds is exit 2, naming what the files hold.
+#[test]
+fn policy_selection_audits_the_named_groups_together() {
+    let file = "fixtures/aws/issue17-account-dump.json";
+    let (v, code) = audit_json(&[
+        "--env",
+        "aws",
+        "--role",
+        "zca",
+        "--policy",
+        "sg-0a1b2c3d4e5f60001,SG-0a1b2c3d4e5f60002",
+        file,
+    ]);
+    assert_eq!(code, 1, "blocked flows");
+    assert_eq!(
+        firewalls(&v),
+        ["sg-0a1b2c3d4e5f60001 + sg-0a1b2c3d4e5f60002"]
+    );
+    let f = flow(&v, "aws.zvm-vra-4005", "inbound");
+    assert_eq!(f["status"], "allowed");
+    assert_eq!(f["allowed_sources"], serde_json::json!(["10.20.0.0/16"]));
+    let f = flow(&v, "aws.admin-client-zvm-9669", "inbound");
+    assert_eq!(f["status"], "allowed");
+    // every IPv4 address but the loopback the host's own stack keeps (quick mode's peers are
+    // any address not the host's); the rule names no IPv6 range
+    let sources = f["allowed_sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 8, "{sources:?}");
+    assert_eq!(sources[0], "0.0.0.0/2");
+    assert_eq!(sources[7], "128.0.0.0/1");
+    assert_eq!(flow(&v, "aws.zvm-zvm-9081", "inbound")["status"], "blocked");
+
+    let out = portolan()
+        .args([
+            "audit", "--env", "aws", "--role", "zca", "--policy", "sg-nope", file,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--policy sg-nope: no audited file holds a ruleset of that name"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "the files hold sg-0a1b2c3d4e5f60001, sg-0a1b2c3d4e5f60002, sg-0a1b2c3d4e5f60003"
+    ));
+}
