@@ -382,3 +382,122 @@ fn collect_atoms<'a>(c: &'a Condition, out: &mut Vec<Atom<'a>>) {
         Condition::Flag(var) => out.push((var, None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat() -> &'static Catalog {
+        Catalog::embedded()
+    }
+
+    #[test]
+    fn values_are_typed_by_the_fact() {
+        let ok = |k: &str, v: &str| match cat().validate_fact(k, v) {
+            Ok(x) => x,
+            Err(e) => panic!("{k}={v}: {e}"),
+        };
+        assert_eq!(ok("vcd", "Yes"), Value::Bool(true));
+        assert_eq!(ok("single_scvmm", "FALSE"), Value::Bool(false));
+        assert_eq!(ok("zvm_version", "8"), Value::Version(Version::parse("8.0").unwrap()));
+        assert_eq!(ok("ltr", " NFS "), Value::Str("nfs".into()));
+        assert_eq!(ok("local_vras", "4").to_string(), "4");
+        assert_eq!(ok("peers", "10.1.0.0/16, 10.2.0.1"), Value::Str("10.1.0.0/16, 10.2.0.1".into()));
+        assert_eq!(ok("ephemeral_ports", "32768-60999"), Value::Str("32768-60999".into()));
+        // text stays text, even when it looks like a bool or a version
+        assert_eq!(ok("windows_zvm_program", "true"), Value::Str("true".into()));
+        assert_eq!(ok("windows_hyperv_host_service", "vmms"), Value::Str("vmms".into()));
+    }
+
+    #[test]
+    fn errors_say_what_the_fact_takes_and_the_closest_name() {
+        let err = |k: &str, v: &str| match cat().validate_fact(k, v) {
+            Ok(x) => panic!("{k}={v} should fail, got {x:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            err("zvm_verison", "10.0"),
+            FactError::Unknown {
+                name: "zvm_verison".into(),
+                closest: Some("zvm_version".into())
+            }
+        );
+        assert_eq!(
+            err("phase", "instal"),
+            FactError::BadValue {
+                name: "phase".into(),
+                value: "instal".into(),
+                expected: "one of install, operate".into(),
+                closest: Some("install".into())
+            }
+        );
+        assert!(err("vcd", "1").to_string().contains("true or false"));
+        assert!(err("ltr", "maybe").to_string().contains("one of smb, nfs, none"));
+        assert!(matches!(err("local_vras", "-1"), FactError::BadValue { .. }));
+        assert!(matches!(err("peers", ","), FactError::BadValue { .. }));
+        assert!(matches!(err("ephemeral_ports", "0-10"), FactError::BadValue { .. }));
+        // a family only for catalogue roles; nothing close to a far-off name
+        assert!(matches!(err("windows_any_program", "x"), FactError::Unknown { .. }));
+        assert_eq!(
+            err("colour", "blue"),
+            FactError::Unknown {
+                name: "colour".into(),
+                closest: None
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_are_typed_and_the_ephemeral_default_is_the_engines() {
+        let d = cat().default_facts();
+        assert!(d.contains(&("single_scvmm", Value::Bool(false))));
+        let e = crate::engine::reach::EPHEMERAL;
+        assert!(d.contains(&(
+            crate::engine::reach::EPHEMERAL_FACT,
+            Value::Str(format!("{}-{}", e.0, e.1))
+        )));
+    }
+
+    #[test]
+    fn rows_are_checked_when_read() {
+        let read = |row: &str| Catalog::from_toml(&format!("[[fact]]\n{row}\nmeaning = \"m\"\n"));
+        assert!(read("name = \"a\"\ntype = \"bool\"").is_ok());
+        for bad in [
+            "name = \"a\"\ntype = \"boolean\"",
+            "name = \"a\"\ntype = \"enum\"",
+            "name = \"a\"\ntype = \"bool\"\nvalues = [\"x\"]",
+            "name = \"a\"\ntype = \"bool\"\ndefault = \"maybe\"",
+            "name = \"A-b\"\ntype = \"bool\"",
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn conditions_must_fit_their_facts() {
+        let with = |cond: &str| {
+            let mut c = cat().clone();
+            let mut extra = Catalog::from_toml(&format!(
+                "[[requirement]]\nid = \"vsphere.x-1\"\nenvironments = [\"vsphere\"]\nports = \"1\"\nprotocol = \"tcp\"\nfrom_role = \"zvm\"\nto_role = \"vra\"\ndirection = \"a-to-b\"\ncondition = \"{cond}\"\npurpose = \"p\"\nsource = \"current.vsphere\"\n"
+            ))
+            .expect("parses");
+            c.merge(std::mem::take(&mut extra));
+            c.check_facts()
+        };
+        assert!(with("zvm_version >= 9.0 and ltr == 'smb' and not vcd").is_ok());
+        assert!(with("local_vras > 4").is_ok());
+        for bad in [
+            "ltr",                  // a bare name is a bool test
+            "ltr == 'ftp'",         // not one of its values
+            "vcd > true",           // bools are not ordered
+            "zvm_version == 'ten'", // a version against text
+            "vcd_enabled",          // no such fact
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        assert!(with("vdc")
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean `vcd`?"));
+    }
+}
