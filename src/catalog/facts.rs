@@ -90,9 +90,10 @@ impl FactType {
             FactType::Cidrs => {
                 let parts: Vec<&str> = t.split(',').map(str::trim).collect();
                 let ok = parts.iter().any(|p| !p.is_empty())
-                    && parts.iter().filter(|p| !p.is_empty()).all(|p| {
-                        crate::model::AddrSet::parse(p).is_ok_and(|set| !set.is_empty())
-                    });
+                    && parts
+                        .iter()
+                        .filter(|p| !p.is_empty())
+                        .all(|p| crate::model::AddrSet::parse(p).is_ok_and(|set| !set.is_empty()));
                 ok.then(|| Value::Str(t.to_string()))
             }
             FactType::Ports => crate::model::ports::parse_port_range(t, '-')
@@ -399,14 +400,26 @@ mod tests {
         };
         assert_eq!(ok("vcd", "Yes"), Value::Bool(true));
         assert_eq!(ok("single_scvmm", "FALSE"), Value::Bool(false));
-        assert_eq!(ok("zvm_version", "8"), Value::Version(Version::parse("8.0").unwrap()));
+        assert_eq!(
+            ok("zvm_version", "8"),
+            Value::Version(Version::parse("8.0").unwrap())
+        );
         assert_eq!(ok("ltr", " NFS "), Value::Str("nfs".into()));
         assert_eq!(ok("local_vras", "4").to_string(), "4");
-        assert_eq!(ok("peers", "10.1.0.0/16, 10.2.0.1"), Value::Str("10.1.0.0/16, 10.2.0.1".into()));
-        assert_eq!(ok("ephemeral_ports", "32768-60999"), Value::Str("32768-60999".into()));
+        assert_eq!(
+            ok("peers", "10.1.0.0/16, 10.2.0.1"),
+            Value::Str("10.1.0.0/16, 10.2.0.1".into())
+        );
+        assert_eq!(
+            ok("ephemeral_ports", "32768-60999"),
+            Value::Str("32768-60999".into())
+        );
         // text stays text, even when it looks like a bool or a version
         assert_eq!(ok("windows_zvm_program", "true"), Value::Str("true".into()));
-        assert_eq!(ok("windows_hyperv_host_service", "vmms"), Value::Str("vmms".into()));
+        assert_eq!(
+            ok("windows_hyperv_host_service", "vmms"),
+            Value::Str("vmms".into())
+        );
     }
 
     #[test]
@@ -432,12 +445,23 @@ mod tests {
             }
         );
         assert!(err("vcd", "1").to_string().contains("true or false"));
-        assert!(err("ltr", "maybe").to_string().contains("one of smb, nfs, none"));
-        assert!(matches!(err("local_vras", "-1"), FactError::BadValue { .. }));
+        assert!(err("ltr", "maybe")
+            .to_string()
+            .contains("one of smb, nfs, none"));
+        assert!(matches!(
+            err("local_vras", "-1"),
+            FactError::BadValue { .. }
+        ));
         assert!(matches!(err("peers", ","), FactError::BadValue { .. }));
-        assert!(matches!(err("ephemeral_ports", "0-10"), FactError::BadValue { .. }));
+        assert!(matches!(
+            err("ephemeral_ports", "0-10"),
+            FactError::BadValue { .. }
+        ));
         // a family only for catalogue roles; nothing close to a far-off name
-        assert!(matches!(err("windows_any_program", "x"), FactError::Unknown { .. }));
+        assert!(matches!(
+            err("windows_any_program", "x"),
+            FactError::Unknown { .. }
+        ));
         assert_eq!(
             err("colour", "blue"),
             FactError::Unknown {

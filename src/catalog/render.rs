@@ -246,7 +246,10 @@ pub fn write_facts(cat: &Catalog, env: Option<Environment>, out: &mut dyn Write)
         }
         let ids = decides(cat, f, env);
         if ids.is_empty() {
-            writeln!(out, "    decides:  no requirement's condition (read by the audit)")?;
+            writeln!(
+                out,
+                "    decides:  no requirement's condition (read by the audit)"
+            )?;
         } else {
             writeln!(out, "    decides:  {}", ids.join(", "))?;
         }

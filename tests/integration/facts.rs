@@ -9,7 +9,11 @@ const RULES: &str = "fixtures/iptables/zvm-allows-all.rules";
 /// The four slips of the issue, each with what the message must say.
 const SLIPS: &[(&str, &str, &[&str])] = &[
     ("vcd", "1", &["fact `vcd`", "true or false", "`1`"]),
-    ("ltr", "maybe", &["fact `ltr`", "one of smb, nfs, none", "`maybe`"]),
+    (
+        "ltr",
+        "maybe",
+        &["fact `ltr`", "one of smb, nfs, none", "`maybe`"],
+    ),
     (
         "zvm_verison",
         "10.0",
@@ -57,12 +61,18 @@ fn a_wrong_set_is_bad_usage_naming_the_fact_and_what_it_takes() {
     for (kv, needle) in [
         ("zvm_version=latest", "a version such as 10.0"),
         ("local_vras=many", "a whole number"),
-        ("windows_zmv_program=x.exe", "did you mean `windows_zvm_program`?"),
+        (
+            "windows_zmv_program=x.exe",
+            "did you mean `windows_zvm_program`?",
+        ),
         ("peers=10.0.0.0/33", "fact `peers`"),
     ] {
         let (code, err) = quick(&["--set", kv]);
         assert_eq!(code, Some(2), "--set {kv}: {err}");
-        assert!(err.contains(needle), "--set {kv}: missing {needle:?} in {err}");
+        assert!(
+            err.contains(needle),
+            "--set {kv}: missing {needle:?} in {err}"
+        );
     }
 }
 
@@ -124,8 +134,14 @@ fn valid_facts_still_decide_in_every_spelling() {
         RULES,
     ]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(flow(&v, "vsphere.zvm-vcd-5672", "outbound")["conditional"], false);
-    assert_eq!(flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"], false);
+    assert_eq!(
+        flow(&v, "vsphere.zvm-vcd-5672", "outbound")["conditional"],
+        false
+    );
+    assert_eq!(
+        flow(&v, "vsphere.zvm-zvm-9071", "inbound")["conditional"],
+        false
+    );
     let reqs: Vec<&str> = v["flows"]
         .as_array()
         .unwrap()
@@ -140,10 +156,7 @@ fn valid_facts_still_decide_in_every_spelling() {
 
 #[test]
 fn catalog_facts_lists_every_fact_with_its_type_default_values_and_requirements() {
-    let out = portolan()
-        .args(["catalog", "--facts"])
-        .output()
-        .unwrap();
+    let out = portolan().args(["catalog", "--facts"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
@@ -239,12 +252,16 @@ source = "current.vsphere"
     // a [[fact]] row in the extra file makes it known
     std::fs::write(
         &extra,
-        std::fs::read_to_string(&extra).unwrap().replace("zvm_verison", "site_tier")
+        std::fs::read_to_string(&extra)
+            .unwrap()
+            .replace("zvm_verison", "site_tier")
             + "\n[[fact]]\nname = \"site_tier\"\ntype = \"version\"\nmeaning = \"Our own.\"\n",
     )
     .unwrap();
     let out = portolan()
-        .args(["audit", "--env", "vsphere", "--role", "zvm", "--format", "json"])
+        .args([
+            "audit", "--env", "vsphere", "--role", "zvm", "--format", "json",
+        ])
         .args(["--set", "site_tier=11", "--catalog"])
         .arg(&extra)
         .arg(RULES)
