@@ -198,9 +198,14 @@ impl Config {
         for kv in a.facts {
             match kv.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => {
-                    let value = catalog
-                        .validate_fact(k, v)
-                        .map_err(|e| ConfigError::Fact(kv.clone(), e))?;
+                    let value = catalog.validate_fact(k, v).map_err(|e| {
+                        // `--peers` arrives as this fact: name the option the user wrote
+                        if k.trim() == crate::engine::reach::PEERS_FACT {
+                            ConfigError::BadPeers(format!("`--peers {}`: {e}", v.trim()))
+                        } else {
+                            ConfigError::Fact(kv.clone(), e)
+                        }
+                    })?;
                     facts.set_value(k, value);
                 }
                 _ => return Err(ConfigError::BadFact(kv.clone())),

@@ -74,6 +74,13 @@ fn a_wrong_set_is_bad_usage_naming_the_fact_and_what_it_takes() {
             "--set {kv}: missing {needle:?} in {err}"
         );
     }
+    // `--peers` is the fact `peers`: its message names the option given
+    let (code, err) = quick(&["--peers", "10.0.0.0/33"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("`--peers 10.0.0.0/33`: fact `peers` takes addresses"),
+        "{err}"
+    );
 }
 
 #[test]
