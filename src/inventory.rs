@@ -44,7 +44,7 @@ use crate::model::AddrSet;
 struct Raw {
     environment: Spanned<String>,
     #[serde(default)]
-    facts: BTreeMap<String, Spanned<toml::Value>>,
+    facts: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     ports: BTreeMap<String, Spanned<i64>>,
     #[serde(default)]
@@ -215,8 +215,13 @@ pub struct Firewall {
 pub struct Inventory {
     pub file: PathBuf,
     pub environment: Environment,
-    /// `key -> value` as text, for the condition context.
+    /// `key -> value` as text, for the condition context (checked against the catalogue's
+    /// facts by [`Inventory::check_facts`]).
     pub facts: BTreeMap<String, String>,
+    /// Where each fact's key and value are in the file.
+    fact_spans: BTreeMap<String, (Option<SourceSpan>, Option<SourceSpan>)>,
+    /// The file's text, for errors found after parsing.
+    text: String,
     pub ports: BTreeMap<String, u16>,
     pub sites: Vec<Site>,
     pub firewalls: Vec<Firewall>,
@@ -255,8 +260,12 @@ impl Diagnostic for InventoryError {
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(self.problems.iter().filter_map(|p| {
-            p.span
-                .map(|s| LabeledSpan::new_with_span(Some(format!("{}: {}", p.message, p.label)), s))
+            let text = if p.label.is_empty() {
+                p.message.clone()
+            } else {
+                format!("{}: {}", p.message, p.label)
+            };
+            p.span.map(|s| LabeledSpan::new_with_span(Some(text), s))
         })))
     }
 }
@@ -354,8 +363,13 @@ impl Inventory {
                     toml::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                (k.clone(), t)
+                (k.get_ref().clone(), t)
             })
+            .collect();
+        let fact_spans = raw
+            .facts
+            .iter()
+            .map(|(k, v)| (k.get_ref().clone(), (span(k.span()), span(v.span()))))
             .collect();
         let mut ports = BTreeMap::new();
         for (k, v) in &raw.ports {
@@ -522,6 +536,8 @@ impl Inventory {
                 file: path.to_path_buf(),
                 environment,
                 facts,
+                fact_spans,
+                text: text.to_string(),
                 ports,
                 sites,
                 firewalls,
@@ -532,6 +548,36 @@ impl Inventory {
             }),
             _ => Err(fail(problems)),
         }
+    }
+
+    /// Hold `[facts]` to the catalogue's registry: every unknown name or ill-typed value is a
+    /// problem, labelled on the key or the value, all reported at once.
+    pub fn check_facts(&self, catalog: &crate::catalog::Catalog) -> Result<(), InventoryError> {
+        use crate::catalog::facts::FactError;
+        let mut problems = Vec::new();
+        for (k, v) in &self.facts {
+            let (key_span, value_span) = self.fact_spans.get(k).copied().unwrap_or_default();
+            if let Err(e) = catalog.validate_fact(k, v) {
+                let span = match &e {
+                    FactError::Unknown { .. } => key_span,
+                    FactError::BadValue { .. } => value_span,
+                };
+                problems.push(Problem {
+                    message: e.to_string(),
+                    span,
+                    label: String::new(),
+                });
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let name = self.file.display().to_string();
+        Err(InventoryError {
+            file: name.clone(),
+            src: NamedSource::new(name, self.text.clone()).with_language("toml"),
+            problems,
+        })
     }
 
     /// The names firewall rules may use, resolved: `[addresses]`, plus each firewall's

@@ -61,6 +61,12 @@ pub enum ConfigError {
     UnknownRole { role: String, known: String },
     #[error("`--set {0}`: write KEY=VALUE, e.g. `--set zvm_version=10.0`")]
     BadFact(String),
+    /// `--set KEY=VALUE` with an unknown fact or a value of the wrong type.
+    #[error("`--set {0}`: {1}")]
+    Fact(String, crate::catalog::facts::FactError),
+    /// The catalogue's conditions do not fit its facts.
+    #[error("the catalogue's facts: {0}")]
+    CatalogFacts(Box<crate::catalog::CatalogError>),
     #[error(
         "`--address {0}`: write NAME=CIDR[,CIDR...], e.g. `--address VirtualNetwork=10.50.0.0/16`"
     )]
@@ -100,7 +106,8 @@ pub struct ConfigInput<'a> {
     pub exclude: &'a [String],
 }
 
-/// The embedded catalogue, with `extra` merged into it.
+/// The embedded catalogue, with `extra` merged into it; its conditions are held to its facts
+/// ([`Catalog::check_facts`]).
 pub fn load_catalog(extra: Option<&Path>) -> Result<Catalog, ConfigError> {
     let mut cat = Catalog::embedded().clone();
     if let Some(p) = extra {
@@ -119,6 +126,8 @@ pub fn load_catalog(extra: Option<&Path>) -> Result<Catalog, ConfigError> {
             }
         }
     }
+    cat.check_facts()
+        .map_err(|e| ConfigError::CatalogFacts(Box::new(e)))?;
     Ok(cat)
 }
 
@@ -173,17 +182,32 @@ impl Config {
             }
         }
         let mut facts = Context::new();
-        for (k, v, _) in crate::catalog::condition::DEFAULT_FACTS {
-            facts.set(k, v);
+        for (k, v) in catalog.default_facts() {
+            facts.set_value(k, v);
         }
         if let Some(inv) = &inventory {
+            inv.check_facts(&catalog)
+                .map_err(|e| ConfigError::Inventory(Box::new(e)))?;
             for (k, v) in &inv.facts {
-                facts.set(k, v);
+                // checked just above
+                if let Ok(value) = catalog.validate_fact(k, v) {
+                    facts.set_value(k, value);
+                }
             }
         }
         for kv in a.facts {
             match kv.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => facts.set(k.trim(), v.trim()),
+                Some((k, v)) if !k.trim().is_empty() => {
+                    let value = catalog.validate_fact(k, v).map_err(|e| {
+                        // `--peers` arrives as this fact: name the option the user wrote
+                        if k.trim() == crate::engine::reach::PEERS_FACT {
+                            ConfigError::BadPeers(format!("`--peers {}`: {e}", v.trim()))
+                        } else {
+                            ConfigError::Fact(kv.clone(), e)
+                        }
+                    })?;
+                    facts.set_value(k, value);
+                }
                 _ => return Err(ConfigError::BadFact(kv.clone())),
             }
         }

@@ -18,23 +18,9 @@
 //!
 //! # Variables
 //!
-//! The embedded catalogue uses exactly the variables of [`VARIABLES`]:
-//!
-//! | name | values | meaning |
-//! |---|---|---|
-//! | `zvm_version` | version | Zerto version of the ZVM of this site |
-//! | `peer_zvm_version` | version | Zerto version of the paired (remote) ZVM |
-//! | `zcm_version` | version | version of the Zerto Cloud Manager |
-//! | `phase` | `'install'`, `'operate'` | VRA installation in progress, or normal operation |
-//! | `ltr` | `'smb'`, `'nfs'`, `'none'` | Long Term Retention repository protocol |
-//! | `vcd` | bool | VMware vCloud Director is part of the deployment |
-//! | `single_scvmm` | bool | one SCVMM manages both protected and recovery sites (Hyper-V) |
-//! | `mode` | `'draas'`, `'icdr'` | MSP customer kind: DR as a service, or in-cloud DR |
-//! | `zcm` | bool | a Zerto Cloud Manager is deployed |
-//! | `zssp` | bool | a Zerto Self-Service Portal is deployed |
-//! | `vba` | bool | a Virtual Backup Appliance is deployed |
-//! | `site` | `'cloud'`, `'customer'` | MSP: the provider's cloud site, or a customer site |
-//! | `hypervisor` | `'vsphere'`, `'hyperv'` | MSP: the hypervisor of a customer site |
+//! A condition's variables are facts: the `[[fact]]` rows of the catalogue, each with a type
+//! (bool, version, enum, count, ...) and maybe a default (`super::facts`; `portolan catalog
+//! --facts` lists them). `Catalog::check_facts` holds every condition to them.
 //!
 //! # Evaluation
 //!
@@ -42,9 +28,10 @@
 //! [`Context`] do not decide it. `and`, `or` and `not` follow Kleene's three-valued logic, so
 //! `false and unknown` is `false` and `true or unknown` is `true`.
 //!
-//! Facts are given as text ([`Context::set`]) and typed on the way in: `true`/`false`/`yes`/`no`
-//! (any case) are booleans, digits with dots (`8`, `8.0`, `10.0.1`) are versions, anything else
-//! is a string. Comparison rules:
+//! What a user states is typed by the fact's registry row (`Catalog::validate_fact`), which
+//! rejects an unknown name or a value of the wrong type. [`Context::set`], for tests and library
+//! callers, types by shape instead: `true`/`false`/`yes`/`no` (any case) are booleans, digits
+//! with dots (`8`, `8.0`, `10.0.1`) are versions, anything else is a string. Comparison rules:
 //!
 //! * a comparison with a variable that is not set is `Unknown` (a bare `ident` too);
 //! * versions compare numerically, component by component, missing components counting as zero
@@ -66,63 +53,6 @@ use nom::error::{ErrorKind, ParseError};
 use nom::multi::many0;
 use nom::sequence::{pair, preceded, terminated};
 use nom::{IResult, Parser};
-
-/// The variables the embedded catalogue's conditions use: name, kind of value, meaning.
-pub const VARIABLES: &[(&str, &str, &str)] = &[
-    (
-        "zvm_version",
-        "version",
-        "Zerto version of the ZVM of this site",
-    ),
-    (
-        "peer_zvm_version",
-        "version",
-        "Zerto version of the paired (remote) ZVM",
-    ),
-    (
-        "zcm_version",
-        "version",
-        "version of the Zerto Cloud Manager",
-    ),
-    (
-        "phase",
-        "'install' | 'operate'",
-        "a VRA is being installed, or normal operation",
-    ),
-    (
-        "ltr",
-        "'smb' | 'nfs' | 'none'",
-        "protocol of the Long Term Retention repository",
-    ),
-    (
-        "vcd",
-        "bool",
-        "VMware vCloud Director is part of the deployment",
-    ),
-    (
-        "single_scvmm",
-        "bool",
-        "one SCVMM manages both the protected and the recovery site",
-    ),
-    (
-        "mode",
-        "'draas' | 'icdr'",
-        "MSP customer kind: DR as a service, or in-cloud DR",
-    ),
-    ("zcm", "bool", "a Zerto Cloud Manager is deployed"),
-    ("zssp", "bool", "a Zerto Self-Service Portal is deployed"),
-    ("vba", "bool", "a Virtual Backup Appliance is deployed"),
-    (
-        "site",
-        "'cloud' | 'customer'",
-        "MSP: the service provider's cloud site, or a customer site",
-    ),
-    (
-        "hypervisor",
-        "'vsphere' | 'hyperv'",
-        "MSP: the hypervisor a customer site runs",
-    ),
-];
 
 /// Three-valued truth (Kleene logic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -454,14 +384,6 @@ impl fmt::Display for Condition {
         self.fmt_at(f, 0)
     }
 }
-
-/// Facts assumed when neither the inventory nor `--set` gives them: the documents' usual case,
-/// stated so that a two-site deployment is audited as one. (name, value, why)
-pub const DEFAULT_FACTS: &[(&str, &str, &str)] = &[(
-    "single_scvmm",
-    "false",
-    "protected and recovery sites normally have their own SCVMM; `--set single_scvmm=true` when one SCVMM manages both",
-)];
 
 /// Known facts about a deployment, to evaluate conditions against.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1029,12 +951,7 @@ mod tests {
     }
 
     #[test]
-    fn variables_are_documented_once() {
-        let mut names: Vec<&str> = VARIABLES.iter().map(|v| v.0).collect();
-        let n = names.len();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), n);
+    fn variables_are_listed_once() {
         assert_eq!(p("a and b or a").variables(), vec!["a", "b"]);
     }
 }

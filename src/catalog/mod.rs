@@ -48,6 +48,14 @@
 //! program = 'C:\Program Files\Zerto\Zerto Virtual Replication\Zerto.Zvm.Service.exe'  # optional
 //! service = "..."                 # optional: the service short name
 //! note = "Where the names come from."
+//!
+//! [[fact]]                        # a fact a deployment may state (see the facts module)
+//! name = "ltr"                    # `windows_<role>_program`: one fact per role
+//! type = "enum"                   # bool version enum count cidrs ports text
+//! values = ["smb", "nfs", "none"] # an enum's values
+//! default = "none"                # optional: assumed when nothing sets the fact
+//! why = "Why that default."       # optional
+//! meaning = "One line."
 //! ```
 //!
 //! Unknown keys are errors, so a misspelt key does not silently drop a fact.
@@ -66,6 +74,7 @@
 //! desktop program or service, never a Store app, so Store-app rules never match a Zerto flow.
 
 pub mod condition;
+pub mod facts;
 pub mod msp;
 pub mod render;
 mod windows;
@@ -404,6 +413,8 @@ pub struct Catalog {
     pub must_not_open: Vec<MustNotOpen>,
     /// The Windows program and service of each Zerto component that runs on Windows.
     pub windows: Vec<WindowsIdentity>,
+    /// The facts a deployment may state, typed ([`facts`]).
+    pub facts: Vec<facts::FactDef>,
 }
 
 /// The Windows program and service of a Zerto component (see the module doc, "Windows
@@ -476,12 +487,22 @@ impl Catalog {
             check_id(&m.id)?;
             must_not_open.push(m.into_must_not_open()?);
         }
+        for (i, f) in raw.fact.iter().enumerate() {
+            if raw.fact[..i].iter().any(|g| g.name == f.name) {
+                return Err(CatalogError::Invalid {
+                    id: f.name.clone(),
+                    message: "a second [[fact]] of this name".into(),
+                    span: None,
+                });
+            }
+        }
         Ok(Catalog {
             version: raw.version,
             sources: raw.source,
             requirements,
             must_not_open,
             windows: raw.windows_identity,
+            facts: raw.fact,
         })
     }
 
@@ -500,6 +521,7 @@ impl Catalog {
         upsert(&mut self.requirements, extra.requirements, |r| &r.id);
         upsert(&mut self.must_not_open, extra.must_not_open, |m| &m.id);
         upsert(&mut self.windows, extra.windows, |w| &w.role);
+        upsert(&mut self.facts, extra.facts, |f| &f.name);
         if !extra.version.is_empty() && extra.version != self.version {
             self.version = if self.version.is_empty() {
                 extra.version
@@ -590,6 +612,8 @@ struct RawCatalog {
     must_not_open: Vec<RawMustNotOpen>,
     #[serde(default)]
     windows_identity: Vec<WindowsIdentity>,
+    #[serde(default)]
+    fact: Vec<facts::FactDef>,
 }
 
 #[derive(Deserialize)]
@@ -817,7 +841,12 @@ mod tests {
     #[test]
     fn roles_sources_and_variables_are_known() {
         let roles: Vec<&str> = ROLES.iter().map(|r| r.0).collect();
-        let vars: Vec<&str> = condition::VARIABLES.iter().map(|v| v.0).collect();
+        let vars: Vec<&str> = cat()
+            .facts
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|n| !n.contains(facts::ROLE_PLACEHOLDER))
+            .collect();
         let mut used_vars = BTreeSet::new();
         for r in &cat().requirements {
             assert!(
@@ -847,10 +876,21 @@ mod tests {
                 }
             }
         }
-        // and nothing documented is unused
+        // and every fact is used: by a condition, or read by the code
+        let read_by_code = [
+            "local_vras",
+            "remote_vras",
+            crate::formats::windows::IPSEC_FACT,
+            crate::engine::reach::PEERS_FACT,
+            crate::engine::reach::EPHEMERAL_FACT,
+        ];
         for v in vars {
-            assert!(used_vars.contains(v), "variable {v} is not used");
+            assert!(
+                used_vars.contains(v) || read_by_code.contains(&v),
+                "fact {v} is not used"
+            );
         }
+        cat().check_facts().expect("the conditions fit the facts");
         for m in &cat().must_not_open {
             assert!(roles.contains(&m.role.as_str()), "{}", m.id);
             assert!(cat().source(&m.source).is_some(), "{}", m.id);

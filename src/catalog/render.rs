@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
+use super::facts::{self, FactDef, FactType};
 use super::{Catalog, Environment, MustNotOpen, Requirement};
 
 /// The `schema` field of [`to_json`].
@@ -154,7 +155,11 @@ pub fn write_table(cat: &Catalog, env: Option<Environment>, out: &mut dyn Write)
             r.from_role.clone(),
             r.to_role.clone(),
             dir.to_string(),
-            condition_text(r).unwrap_or_else(|| "-".to_string()),
+            match (condition_text(r), assumed(cat, r)) {
+                (None, _) => "-".to_string(),
+                (Some(c), a) if a.is_empty() => c,
+                (Some(c), a) => format!("{c} (by default {})", a.join(", ")),
+            },
         ]);
     }
     if reqs.is_empty() {
@@ -191,6 +196,105 @@ pub fn write_table(cat: &Catalog, env: Option<Environment>, out: &mut dyn Write)
         write_aligned(out, &rows)?;
     }
     Ok(())
+}
+
+/// The schema of [`facts_json`].
+pub const FACTS_JSON_SCHEMA: &str = "portolan-facts/1";
+
+/// The ids of the requirements (of `env`, or all) whose conditions name the fact.
+fn decides<'a>(cat: &'a Catalog, f: &'a FactDef, env: Option<Environment>) -> Vec<&'a str> {
+    cat.decided_by(f)
+        .filter(|r| env.is_none_or(|e| r.environments.contains(&e)))
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+/// The values a fact takes, listed: an enum's words, a bool's two; `None` for open types.
+fn fact_values(f: &FactDef) -> Option<Vec<String>> {
+    match &f.ty {
+        FactType::Enum(v) => Some(v.clone()),
+        FactType::Bool => Some(vec!["true".into(), "false".into()]),
+        _ => None,
+    }
+}
+
+/// `portolan catalog --facts`: every fact with its type, default, allowed values, meaning and
+/// the requirements (of `env`, or all) its conditions decide.
+pub fn write_facts(cat: &Catalog, env: Option<Environment>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "Facts (catalogue {}): the inventory's [facts] or --set KEY=VALUE",
+        cat.version
+    )?;
+    for f in &cat.facts {
+        writeln!(out)?;
+        let default = match (&f.default, &f.why) {
+            (Some(d), Some(why)) => format!("{d} ({why})"),
+            (Some(d), None) => d.clone(),
+            (None, _) => "none (unset: the requirements it decides stay conditional)".into(),
+        };
+        writeln!(out, "{}  [{}]", f.name, f.ty)?;
+        writeln!(out, "    {}", f.meaning)?;
+        writeln!(out, "    takes:    {}", f.ty.expected())?;
+        writeln!(out, "    default:  {default}")?;
+        if f.name.contains(facts::ROLE_PLACEHOLDER) {
+            writeln!(
+                out,
+                "    <role>:   any catalogue role, `-` written `_` (e.g. {})",
+                f.names().first().map(String::as_str).unwrap_or("")
+            )?;
+        }
+        let ids = decides(cat, f, env);
+        if ids.is_empty() {
+            writeln!(
+                out,
+                "    decides:  no requirement's condition (read by the audit)"
+            )?;
+        } else {
+            writeln!(out, "    decides:  {}", ids.join(", "))?;
+        }
+    }
+    Ok(())
+}
+
+/// The facts as JSON, schema `portolan-facts/1`.
+pub fn facts_json(cat: &Catalog, env: Option<Environment>) -> Value {
+    let facts: Vec<Value> = cat
+        .facts
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name,
+                "type": f.ty.name(),
+                "values": fact_values(f),
+                "takes": f.ty.expected(),
+                "default": f.default,
+                "default_why": f.why,
+                "meaning": f.meaning,
+                "decides": decides(cat, f, env),
+            })
+        })
+        .collect();
+    json!({
+        "schema": FACTS_JSON_SCHEMA,
+        "version": cat.version,
+        "environment": env.map(|e| e.as_str()),
+        "facts": facts,
+    })
+}
+
+/// A condition's facts that have a default, as `name=value` (what the audit assumes unless told).
+fn assumed(cat: &Catalog, r: &Requirement) -> Vec<String> {
+    let Some(c) = &r.condition else {
+        return Vec::new();
+    };
+    c.variables()
+        .into_iter()
+        .filter_map(|v| {
+            let d = cat.fact(v)?.default.as_ref()?;
+            Some(format!("{v}={d}"))
+        })
+        .collect()
 }
 
 /// Quote a CSV field when it needs it (RFC 4180).

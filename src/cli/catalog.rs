@@ -25,6 +25,10 @@ pub struct CatalogArgs {
     /// (an older `zerto.toml`) and the one in use.
     #[arg(long, value_name = "OLD.toml")]
     pub diff: Option<std::path::PathBuf>,
+    /// The facts instead: each one's type, default, allowed values and the requirements its
+    /// conditions decide (`--format json` for `portolan-facts/1`).
+    #[arg(long, conflicts_with = "diff")]
+    pub facts: bool,
 }
 
 /// The fields of a requirement that differ, as `field: old -> new`.
@@ -119,6 +123,19 @@ pub fn run(a: CatalogArgs) -> u8 {
             Err(code) => return code,
         };
         return match super::write_stdout(|out| diff_notes(&old, &cat, out)) {
+            Ok(()) => super::EXIT_CLEAN,
+            Err(code) => code,
+        };
+    }
+    if a.facts {
+        let res = super::write_stdout(|out| match a.format {
+            CatalogFormat::Json => {
+                serde_json::to_writer_pretty(&mut *out, &render::facts_json(&cat, a.env))?;
+                writeln!(out)
+            }
+            CatalogFormat::Table | CatalogFormat::Csv => render::write_facts(&cat, a.env, out),
+        });
+        return match res {
             Ok(()) => super::EXIT_CLEAN,
             Err(code) => code,
         };

@@ -167,11 +167,12 @@ pub fn skeleton(dir: &Path, files: &[InputFile]) -> Option<(String, Environment,
     let _ = writeln!(
         t,
         "# Answers to the catalogue's conditions; unset, a conditional requirement is reported as\n\
-         # conditional (a warning). `portolan catalog --env {env}` shows the conditions.\n\
+         # conditional (a warning). `portolan catalog --env {env}` shows the conditions,\n\
+         # `portolan catalog --facts` every fact with its type and values.\n\
          [facts]\n\
          # zvm_version = \"10.0\"       # TODO: the Zerto version of this site\n\
          # peer_zvm_version = \"10.0\"  # TODO: the version of the paired site\n\
-         # ltr = \"none\"               # long-term retention: none, nfs, smb, ...\n\
+         # ltr = \"none\"               # long-term retention: none, nfs or smb\n\
          # zcm = false\n\
          # vba = false\n\
          # phase = \"operate\"          # or \"install\"\n"

@@ -17,7 +17,7 @@ pub struct InventoryFile {
     /// The Zerto environment whose requirements apply.
     pub environment: EnvironmentName,
     /// Answers to the catalogue's conditions (`zvm_version = "10.0"`, `ltr = "nfs"`,
-    /// `vcd = false`, ...); `portolan catalog` shows which facts its conditions use.
+    /// `vcd = false`, ...); `portolan catalog --facts` lists every fact, its type and values.
     #[serde(default)]
     pub facts: BTreeMap<String, FactValue>,
     /// Installer-changed default ports, by short name (`zvm_api`, `zvm_pairing`, ...) or

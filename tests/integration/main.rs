@@ -6,6 +6,7 @@ mod connection;
 mod conntrack;
 mod diff;
 mod exposure;
+mod facts;
 mod fix;
 mod formats;
 mod hostile;
