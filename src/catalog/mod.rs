@@ -883,6 +883,7 @@ mod tests {
             crate::formats::windows::IPSEC_FACT,
             crate::engine::reach::PEERS_FACT,
             crate::engine::reach::EPHEMERAL_FACT,
+            crate::engine::targets::POLICY_FACT,
         ];
         for v in vars {
             assert!(
