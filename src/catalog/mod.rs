@@ -884,6 +884,7 @@ mod tests {
             crate::engine::reach::PEERS_FACT,
             crate::engine::reach::EPHEMERAL_FACT,
             crate::engine::targets::POLICY_FACT,
+            crate::formats::azure::PARAMETERS_FACT,
         ];
         for v in vars {
             assert!(

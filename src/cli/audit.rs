@@ -82,6 +82,11 @@ pub struct AuditOptionArgs {
     /// groups, all attached to one interface. The same as `--set policy=NAME,...`.
     #[arg(long = "policy", value_name = "NAME,...")]
     pub policy: Vec<String>,
+    /// An ARM deployment's parameters file (`main.parameters.prod.json`), whose values win over
+    /// the templates' `defaultValue`s; without it `<template>.parameters.json` beside a template
+    /// is read. The same as `--set arm_parameters=FILE`.
+    #[arg(long = "arm-parameters", value_name = "FILE")]
+    pub arm_parameters: Option<PathBuf>,
     /// Add or override requirements from a TOML file in the catalogue's format.
     #[arg(long = "catalog", value_name = "FILE")]
     pub extra_catalog: Option<PathBuf>,
@@ -132,6 +137,17 @@ impl AuditOptionArgs {
                 "{}={}",
                 crate::engine::reach::PEERS_FACT,
                 self.peers.join(",")
+            ));
+        }
+        if let Some(p) = &self.arm_parameters {
+            if !p.is_file() {
+                eprintln!("portolan: --arm-parameters {}: no such file", p.display());
+                return Err(super::EXIT_USAGE);
+            }
+            facts.push(format!(
+                "{}={}",
+                crate::formats::azure::PARAMETERS_FACT,
+                p.display()
             ));
         }
         if !self.policy.is_empty() {

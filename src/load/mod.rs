@@ -409,7 +409,7 @@ fn load_text(name: String, text: String, named: bool, names: &Resolver) -> Optio
         return match json::parse(&src.text) {
             Ok(json) if azure::is_parameters_file(&json) => {
                 // an ARM parameters file is read with its template, never audited alone
-                let parsed = azure_parameters_alone(&src);
+                let parsed = azure_parameters_alone(&src, names);
                 drop(json);
                 Some(finish(src, Format::AzureNsg, parsed, replaced))
             }
@@ -578,28 +578,58 @@ const MAX_PARAMETERS_FILE: u64 = 16 << 20;
 
 /// An Azure document, with the parameters file beside it when it is an ARM template
 /// (`azuredeploy.json` + `azuredeploy.parameters.json`): its values win over the defaults.
+/// A parameters file named with `--arm-parameters` (the fact [`azure::PARAMETERS_FACT`]) is
+/// used for every template instead; one that cannot be read is a Z001 on the template.
 fn azure_with_parameters(src: &SourceText, json: &json::Json<'_>, names: &Resolver) -> Parsed {
-    let beside = azure::parameters_file_of(Path::new(&src.name))
-        .filter(|p| p.is_file() && json.get("resources").is_some());
-    let text = beside
+    let template = json.get("resources").is_some();
+    let given = names
+        .fact(azure::PARAMETERS_FACT)
+        .filter(|p| template && !p.is_empty())
+        .map(std::path::PathBuf::from);
+    let file = given.clone().or_else(|| {
+        azure::parameters_file_of(Path::new(&src.name)).filter(|p| p.is_file() && template)
+    });
+    let read = file
         .as_ref()
-        .and_then(|p| match read_bounded(p, MAX_PARAMETERS_FILE, true) {
-            Ok(Read::Bytes(b)) => Some(encoding::decode_owned(b).text),
-            _ => None,
+        .map(|p| match read_bounded(p, MAX_PARAMETERS_FILE, true) {
+            Ok(Read::Bytes(b)) => Ok(encoding::decode_owned(b).text),
+            Ok(Read::TooBig(size, _)) => Err(format!(
+                "larger than {} bytes",
+                size.unwrap_or(MAX_PARAMETERS_FILE)
+            )),
+            Err(e) => Err(e.to_string()),
         });
-    let name = beside.map(|p| p.display().to_string()).unwrap_or_default();
-    azure::parse_with(
-        src,
-        json,
-        names,
-        text.as_deref().map(|t| (name.as_str(), t)),
-    )
+    let name = file.map(|p| p.display().to_string()).unwrap_or_default();
+    match read {
+        Some(Ok(text)) => azure::parse_with(src, json, names, Some((name.as_str(), &text))),
+        Some(Err(e)) => {
+            let mut parsed = azure::parse_with(src, json, names, None);
+            parsed.issues.push(ParseIssue {
+                kind: IssueKind::ParseError,
+                span: crate::model::Span::new(0, 0),
+                message: format!(
+                    "cannot read the parameters file {name} ({e}); the template's default values are used"
+                ),
+                label: "parameters file".into(),
+                help: Some("check the path given to --arm-parameters".into()),
+            });
+            parsed
+        }
+        None => azure::parse_with(src, json, names, None),
+    }
 }
 
 /// An ARM parameters file met on its own: nothing to audit; without its template beside it, a
 /// note saying so.
-fn azure_parameters_alone(src: &SourceText) -> Parsed {
+fn azure_parameters_alone(src: &SourceText, names: &Resolver) -> Parsed {
     let name = Path::new(&src.name);
+    // named with --arm-parameters: read with every template
+    if names
+        .fact(azure::PARAMETERS_FACT)
+        .is_some_and(|p| std::fs::canonicalize(p).ok() == std::fs::canonicalize(name).ok())
+    {
+        return Parsed::default();
+    }
     let template = name
         .file_name()
         .and_then(|n| n.to_str())

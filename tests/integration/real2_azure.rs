@@ -339,6 +339,54 @@ fn the_parameters_file_beside_the_template_wins_over_the_defaults() {
     assert!(!v.to_string().contains("assumes parameter"));
 }
 
+/// Class 6, "a parameters file when one is given": `--arm-parameters FILE` names the
+/// deployment's parameters file wherever it is and whatever its name (the same template as
+/// above, without a file beside it): its values win, as with the file beside the template. A
+/// missing file is bad usage (exit 2); as a fact, a Z001 on the template, the defaults assumed.
+#[test]
+fn a_parameters_file_given_on_the_command_line_wins_over_the_defaults() {
+    let (v, _) = quick(&["--arm-parameters", PARAMS_ALONE], ARM_DEFAULTS);
+    let f = flow(&v, "azure.zvm-vra-4005", "inbound");
+    assert_eq!(f["allowed_sources"], serde_json::json!(["192.168.40.0/24"]));
+    let f = flow(&v, "azure.zvm-zvm-9081", "inbound");
+    assert_eq!(f["status"], "allowed");
+    assert_eq!(
+        rules_of(f)[0],
+        "zca-nsg/AllowZvmPairingFromPeers (priority 300)"
+    );
+    assert!(!v.to_string().contains("assumes parameter"));
+    // named on the command line with it, the parameters file is no input of its own
+    let (v, _) = quick(&["--arm-parameters", PARAMS_ALONE], PARAMS_ALONE);
+    assert!(findings(&v, "Z002").is_empty(), "{v:#}");
+
+    let out = super::portolan()
+        .args(["audit", "--env", "azure", "--role", "zca"])
+        .args([
+            "--arm-parameters",
+            "no/such/prod.parameters.json",
+            ARM_DEFAULTS,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--arm-parameters no/such/prod.parameters.json: no such file"));
+    // the same as a fact, which an inventory may hold: a Z001 on the template, defaults assumed
+    let (v, _) = quick(
+        &["--set", "arm_parameters=no/such/prod.parameters.json"],
+        ARM_DEFAULTS,
+    );
+    let z001 = messages(&v, "Z001");
+    assert!(
+        z001.iter()
+            .any(|m| m.starts_with("cannot read the parameters file no/such/prod.parameters.json")),
+        "{z001:?}"
+    );
+    assert!(
+        rules_of(flow(&v, "azure.zvm-zvm-9081", "inbound"))[0].contains("`blockedPort` = `9081`")
+    );
+}
+
 #[test]
 fn a_parameters_file_alone_is_not_audited_as_a_template() {
     let (v, _) = quick(&[], PARAMS_ALONE);

@@ -58,6 +58,10 @@ pub fn sniff(json: &Json<'_>) -> bool {
     found.any()
 }
 
+/// The fact `--arm-parameters FILE` sets: the deployment's parameters file, used for every ARM
+/// template instead of `<template>.parameters.json` beside it.
+pub const PARAMETERS_FACT: &str = "arm_parameters";
+
 /// Parse and lower a document that [`sniff`] accepted.
 pub fn parse(src: &SourceText, json: &Json<'_>, names: &Resolver) -> Parsed {
     parse_with(src, json, names, None)
