@@ -28,6 +28,7 @@
 //! Every problem in the file is reported at once, each with a label on the value.
 
 pub mod schema;
+mod sites;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,13 @@ struct RawSite {
     name: Spanned<String>,
     #[serde(default)]
     roles: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    /// MSP: `cloud` (the service provider's) or `customer`; sets the fact `site` for the site.
+    kind: Option<Spanned<String>>,
+    /// How many VRAs the site runs, where its `vra` addresses do not say (one address each).
+    vra_count: Option<Spanned<i64>>,
+    /// Facts of this site only (`hypervisor = "hyperv"`, `mode = "icdr"`).
+    #[serde(default)]
+    facts: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +202,15 @@ pub enum Guards {
 pub struct Site {
     pub name: String,
     pub roles: BTreeMap<String, AddrSet>,
+    /// `kind = "cloud" | "customer"` (MSP).
+    pub kind: Option<String>,
+    /// How many VRAs the site runs: `vra_count`, else its `vra` entries when each is one
+    /// address; `None` when neither says.
+    pub vras: Option<u32>,
+    /// `[site.facts]` as text, with `site = kind` added: what conditions see for its flows.
+    pub facts: BTreeMap<String, String>,
+    /// Where each of those facts' key and value are in the file.
+    fact_spans: BTreeMap<String, (Option<SourceSpan>, Option<SourceSpan>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -398,10 +415,7 @@ impl Inventory {
                 }
                 roles.insert(role.get_ref().clone(), addresses(addrs, &mut problems));
             }
-            sites.push(Site {
-                name: s.name.get_ref().clone(),
-                roles,
-            });
+            sites.push(sites::site(s, roles, &mut problems));
         }
         let mut names = BTreeMap::new();
         for (name, addrs) in &raw.addresses {
@@ -555,8 +569,17 @@ impl Inventory {
     pub fn check_facts(&self, catalog: &crate::catalog::Catalog) -> Result<(), InventoryError> {
         use crate::catalog::facts::FactError;
         let mut problems = Vec::new();
-        for (k, v) in &self.facts {
-            let (key_span, value_span) = self.fact_spans.get(k).copied().unwrap_or_default();
+        let site_facts = self.sites.iter().flat_map(|s| {
+            s.facts
+                .iter()
+                .map(move |(k, v)| (k, v, s.fact_spans.get(k).copied().unwrap_or_default()))
+        });
+        let all = self
+            .facts
+            .iter()
+            .map(|(k, v)| (k, v, self.fact_spans.get(k).copied().unwrap_or_default()))
+            .chain(site_facts);
+        for (k, v, (key_span, value_span)) in all {
             if let Err(e) = catalog.validate_fact(k, v) {
                 let span = match &e {
                     FactError::Unknown { .. } => key_span,
@@ -569,6 +592,7 @@ impl Inventory {
                 });
             }
         }
+        problems.extend(self.draas_9081(catalog));
         if problems.is_empty() {
             return Ok(());
         }
@@ -578,6 +602,44 @@ impl Inventory {
             src: NamedSource::new(name, self.text.clone()).with_language("toml"),
             problems,
         })
+    }
+
+    /// The seed: 9081 "must not be changed when providing DRaaS". In an MSP inventory whose
+    /// run or a site says `mode = "draas"`, a `[ports]` entry moving a 9081 requirement (by its
+    /// short name `zvm_pairing` or an MSP 9081 requirement's id) is an error.
+    fn draas_9081(&self, catalog: &crate::catalog::Catalog) -> Vec<Problem> {
+        use crate::catalog::{Environment, PortSpec};
+        let draas = |f: &BTreeMap<String, String>| {
+            f.get("mode")
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("draas"))
+        };
+        if self.environment != Environment::Msp
+            || !(draas(&self.facts) || self.sites.iter().any(|s| draas(&s.facts)))
+        {
+            return Vec::new();
+        }
+        let is_9081 = |r: &crate::catalog::Requirement| matches!(&r.ports, PortSpec::List(l) if l.as_slice() == [(9081, 9081)]);
+        let moved: Vec<&String> = self
+            .ports
+            .keys()
+            .filter(|k| {
+                catalog.requirements.iter().any(|r| {
+                    is_9081(r)
+                        && (r.port_key.as_deref() == Some(k.as_str())
+                            || (r.id == **k && r.environments.contains(&Environment::Msp)))
+                })
+            })
+            .collect();
+        moved
+            .into_iter()
+            .map(|k| Problem {
+                message: format!(
+                    "[ports] {k} moves 9081, which must stay 9081 when the service provider offers DRaaS (mode = \"draas\")"
+                ),
+                span: self.text.find(&format!("{k} =")).map(|at| (at, k.len()).into()),
+                label: "9081 is fixed for DRaaS".into(),
+            })
+            .collect()
     }
 
     /// The names firewall rules may use, resolved: `[addresses]`, plus each firewall's

@@ -335,13 +335,18 @@ impl Catalog {
     /// Hold every condition to the registry: each variable is a known fact, compared as its
     /// type allows (a bare name only for a bool).
     pub fn check_facts(&self) -> Result<(), CatalogError> {
-        for r in &self.requirements {
-            let Some(c) = &r.condition else { continue };
+        let conditions = self
+            .requirements
+            .iter()
+            .map(|r| (&r.id, &r.condition))
+            .chain(self.must_not_open.iter().map(|m| (&m.id, &m.condition)));
+        for (id, c) in conditions {
+            let Some(c) = c else { continue };
             let mut atoms = Vec::new();
             collect_atoms(c, &mut atoms);
             for (var, cmp) in atoms {
                 let invalid = |message: String| CatalogError::Invalid {
-                    id: r.id.clone(),
+                    id: id.clone(),
                     message,
                     span: None,
                 };

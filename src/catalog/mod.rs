@@ -383,7 +383,7 @@ impl fmt::Display for MustNotKind {
 }
 
 /// A port the documents say should not be reachable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MustNotOpen {
     pub id: String,
     pub ports: Vec<(u16, u16)>,
@@ -394,9 +394,18 @@ pub struct MustNotOpen {
     pub purpose: String,
     pub source: String,
     pub environments: Vec<Environment>,
+    /// When it applies (`mode == 'icdr'`: 9080 is for DRaaS customers only); `None`: always.
+    pub condition: Option<Condition>,
 }
 
 impl MustNotOpen {
+    /// Whether the entry holds given the facts; an undecided one is not checked.
+    pub fn applies(&self, ctx: &Context) -> bool {
+        self.condition
+            .as_ref()
+            .is_none_or(|c| c.eval(ctx) == Tri::True)
+    }
+
     pub fn ports_display(&self) -> String {
         format_ranges(&self.ports)
     }
@@ -649,6 +658,7 @@ struct RawMustNotOpen {
     kind: MustNotKind,
     purpose: String,
     source: Spanned<String>,
+    condition: Option<String>,
 }
 
 fn span_of<T>(s: &Spanned<T>) -> Option<(usize, usize)> {
@@ -778,7 +788,19 @@ impl RawMustNotOpen {
             })?;
         let role = check_role(&id, &self.role)?;
         let source = check_source(&id, &self.source)?;
+        let condition = match &self.condition {
+            None => None,
+            Some(text) => Some(
+                parse_condition(text).map_err(|error| CatalogError::Condition {
+                    id: id.clone(),
+                    text: text.clone(),
+                    error: Box::new(error),
+                    span: None,
+                })?,
+            ),
+        };
         Ok(MustNotOpen {
+            condition,
             id,
             ports,
             protocol: self.protocol,
@@ -903,8 +925,10 @@ mod tests {
     fn install_only_means_install_phase() {
         let mut install = Context::new();
         install.set("phase", "install");
+        install.set("hypervisor", "vsphere");
         let mut operate = Context::new();
         operate.set("phase", "operate");
+        operate.set("hypervisor", "vsphere");
         for r in &cat().requirements {
             let needs_phase = r
                 .condition
@@ -1080,7 +1104,11 @@ mod tests {
             req("hyperv-legacy.zvm-zvm-9081").condition_text.as_deref(),
             Some("not single_scvmm")
         );
-        assert_eq!(req("vsphere.zvm-zvm-9081").condition, None);
+        // the `**` note: one ZVM for both sites does not use 9081
+        assert_eq!(
+            req("vsphere.zvm-zvm-9081").condition_text.as_deref(),
+            Some("not single_zvm")
+        );
         assert!(!req("msp.zvm-zvm-9081").changeable_default);
         assert!(req("msp.zvm-zvm-9081").purpose.contains("DRaaS"));
         assert_eq!(req("vsphere.zvm-vcenter-443").direction, Direction::AToB);
@@ -1157,7 +1185,7 @@ mod tests {
         let dhcp: Vec<&MustNotOpen> = cat()
             .must_not_open
             .iter()
-            .filter(|m| m.kind == MustNotKind::NotNeeded)
+            .filter(|m| m.kind == MustNotKind::NotNeeded && m.condition.is_none())
             .collect();
         assert_eq!(dhcp.len(), 2);
         for m in dhcp {

@@ -17,13 +17,29 @@ pub const CHECK: Check = Check {
 /// Z102 for a partly allowed flow: who gets through, labels on what drops the rest, the denied
 /// peers and the remedy.
 pub fn finding(cx: &FlowCtx<'_>) -> Finding {
-    let mut f = cx.finding(
-        &CHECK,
-        &format!(
+    // every peer gets some of the ports, none gets the rest: say which ports are denied
+    let (peers_denied, peers_allowed) = if cx.rec.direction == "outbound" {
+        (
+            cx.reach.denied_destinations(),
+            cx.reach.allowed_destinations(),
+        )
+    } else {
+        (cx.reach.denied_sources(), cx.reach.allowed_sources())
+    };
+    let ports = cx.reach.denied_ports();
+    let what = if peers_denied.is_subset(&peers_allowed) && !ports.is_empty() {
+        format!(
+            "is allowed only on some ports: {}/{} denied (to every peer)",
+            cx.rec.protocol,
+            crate::model::ports::port_string(&ports)
+        )
+    } else {
+        format!(
             "is allowed only from {}",
             display_list(&cx.rec.allowed_sources)
-        ),
-    );
+        )
+    };
+    let mut f = cx.finding(&CHECK, &what);
     f.labels = cx.deny_labels("drops the rest of");
     let (what, denied) = if cx.rec.direction == "outbound" {
         ("destinations", cx.reach.denied_destinations())

@@ -67,9 +67,14 @@ pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<
             MustNotKind::InternalOnly => {
                 format!("{what} is internal to the ZVM but is reachable from {from}")
             }
-            MustNotKind::NotNeeded => {
-                format!("{what} is not needed by Zerto but is open (from {from})")
-            }
+            MustNotKind::NotNeeded => match &m.condition {
+                // needed elsewhere, not here (9080 in ICDR mode)
+                Some(c) => format!(
+                    "{what} is not needed by Zerto when {c} but is open (from {from}): {}",
+                    m.purpose
+                ),
+                None => format!("{what} is not needed by Zerto but is open (from {from})"),
+            },
         },
     );
     f.file = Some(file);

@@ -183,6 +183,7 @@ pub(super) fn exposure(
         .must_not_open
         .iter()
         .filter(|m| m.environments.contains(&env))
+        .filter(|m| m.applies(&opts.facts_at(t.guard.site.as_deref())))
     {
         if !(role_includes(role, &m.role) || m.role == "any") {
             continue;

@@ -120,7 +120,8 @@ pub(super) fn run_job(
             let host = if host.is_empty() { own.clone() } else { host };
             let peers = match scope(req) {
                 Scope::Local => inv.addresses(&job.peer_role, g.site.as_deref()),
-                Scope::Anywhere => inv.addresses(&job.peer_role, None),
+                // a host serving every site, where the sites differ: one site's peers
+                Scope::Anywhere => inv.addresses(&job.peer_role, job.peer_site.as_deref()),
                 Scope::PeerSite => inv
                     .sites
                     .iter()
@@ -145,9 +146,18 @@ pub(super) fn run_job(
                 exact = true;
                 peers
             };
+            // the flow's site: the host's, or the peers' one site for a host of every site
+            let site = match (&job.peer_site, &g.site) {
+                (Some(p), Some(h)) if p != h => Some(match job.hook {
+                    Hook::Output => format!("{h} -> {p}"),
+                    _ => format!("{p} -> {h}"),
+                }),
+                (Some(p), _) => Some(p.clone()),
+                (None, h) => h.clone(),
+            };
             match job.hook {
-                Hook::Output => (host, peers, g.site.clone()),
-                _ => (peers, host, g.site.clone()),
+                Hook::Output => (host, peers, site),
+                _ => (peers, host, site),
             }
         }
         (Guards::Boundary, Some(inv)) => {
@@ -190,7 +200,10 @@ pub(super) fn run_job(
         Hook::Output => (ifs.all(), peer_ifs),
         Hook::Forward => (ifs.non_loopback(), ifs.non_loopback()),
     };
-    let ports = ports_of(req, job.hook, opts);
+    let ports = match &job.ports {
+        Some(p) => Ok(p.clone()),
+        None => ports_of(req, job.hook, opts),
+    };
     // the catalogue role the guarded host plays in this flow
     let host_role = match (&g.guards, req.direction, job.hook) {
         (_, Direction::AToB, Hook::Input) => req.to_role.as_str(),
@@ -229,6 +242,7 @@ pub(super) fn run_job(
         conditional: job.condition.is_some(),
         condition: job.condition.clone(),
         unknown_reasons: Vec::new(),
+        assumes: job.assumes.clone(),
         set_aside: Vec::new(),
         return_path: None,
         fix: None,

@@ -20,6 +20,13 @@ pub(super) struct Job<'a> {
     pub(super) sites: Option<(String, String)>,
     /// For boundary firewalls and `both` requirements: the to-role opens the connection.
     pub(super) swapped: bool,
+    /// For a host that serves every site (a ZCC): the one site whose peers this job is about,
+    /// where sites differ in what they need (`engine::sites`).
+    pub(super) peer_site: Option<String>,
+    /// The ports, where they depend on the sites (the MSP 9082+ range); else the catalogue's.
+    pub(super) ports: Option<PortSet>,
+    /// What the verdict assumes for lack of a fact (the VRA count behind a 9082+ range).
+    pub(super) assumes: Vec<String>,
 }
 
 /// Where the peers of a requirement are, relative to the guarded host.
@@ -34,18 +41,10 @@ pub(super) enum Scope {
 }
 
 pub(super) fn scope(req: &Requirement) -> Scope {
-    const ANYWHERE: &[&str] = &[
-        "admin-client",
-        "zcm",
-        "zcc",
-        "zssp",
-        "azure-services",
-        "aws-services",
-    ];
+    use super::sites::is_site_bound;
     if req.from_role == req.to_role {
         Scope::PeerSite
-    } else if ANYWHERE.contains(&req.from_role.as_str()) || ANYWHERE.contains(&req.to_role.as_str())
-    {
+    } else if !is_site_bound(&req.from_role) || !is_site_bound(&req.to_role) {
         Scope::Anywhere
     } else {
         Scope::Local
@@ -116,6 +115,47 @@ pub(super) fn guarded_name(g: &Guard, catalogue_role: &str) -> String {
     }
 }
 
+/// What one site (or the run, without sites) makes of a requirement: whether it applies, the
+/// condition left undecided, the ports where they depend on the site, and what is assumed.
+#[derive(Clone, PartialEq)]
+struct AtSite {
+    condition: Option<String>,
+    ports: Option<PortSet>,
+    assumes: Vec<String>,
+}
+
+/// `req` judged at `site` (its facts, and for the 9082+ range the VRAs the site's VRAs reach);
+/// `None` when the facts rule it out. `at_zcc`: in quick mode, the host is the ZCC.
+fn at_site(
+    req: &Requirement,
+    site: Option<&str>,
+    at_zcc: bool,
+    opts: &AuditOptions<'_>,
+) -> Option<AtSite> {
+    let facts = opts.facts_at(site);
+    let condition = match req.applies(&facts) {
+        Tri::False => return None,
+        Tri::True => None,
+        Tri::Unknown => req.condition_text.clone(),
+    };
+    let (ports, assumed) = match (&req.ports, opts.inventory, site) {
+        (PortSpec::MspVraRange, Some(inv), Some(s)) => {
+            let (p, why) = super::sites::msp_range_from(inv, s);
+            (Some(p), why)
+        }
+        (PortSpec::MspVraRange, _, _) => {
+            let (p, why) = super::sites::msp_range_quick(&facts, at_zcc);
+            (Some(p), why)
+        }
+        _ => (None, None),
+    };
+    Some(AtSite {
+        condition,
+        ports,
+        assumes: assumed.into_iter().collect(),
+    })
+}
+
 /// The jobs of a run: every target × requirement of the environment whose condition the facts do
 /// not rule out × the directions the guarded host (or boundary) sees it in.
 pub(super) fn jobs<'a>(
@@ -123,46 +163,93 @@ pub(super) fn jobs<'a>(
     env: Environment,
     opts: &AuditOptions<'a>,
 ) -> Vec<Job<'a>> {
+    use super::sites::is_site_bound;
     // the jobs: (target, requirement, direction)
     let mut jobs = Vec::new();
     for (ti, t) in targets.iter().enumerate() {
         let g = &t.guard;
         for req in opts.catalog.for_env(env) {
-            let condition = match req.applies(&opts.facts) {
-                Tri::False => continue,
-                Tri::True => None,
-                Tri::Unknown => req.condition_text.clone(),
-            };
-            let mut push = |hook, peer: &str, sites, swapped| {
+            let mut push = |hook, peer: &str, sites, swapped, peer_site, at: &AtSite| {
                 jobs.push(Job {
                     target: ti,
                     req,
                     hook,
                     peer_role: peer.to_string(),
-                    condition: condition.clone(),
+                    condition: at.condition.clone(),
                     sites,
                     swapped,
+                    peer_site,
+                    ports: at.ports.clone(),
+                    assumes: at.assumes.clone(),
                 })
             };
             match &g.guards {
                 Guards::Host(role) => {
                     let is_to = role_includes(role, req.to_role.as_str());
                     let is_from = role_includes(role, req.from_role.as_str());
-                    match req.direction {
-                        Direction::AToB => {
-                            if is_to {
-                                push(Hook::Input, &req.from_role, None, false);
+                    let (host_role, peer) = match (req.direction, is_to, is_from) {
+                        (_, false, false) => continue,
+                        (Direction::AToB, true, _) | (Direction::Both, true, _) => {
+                            (req.to_role.as_str(), req.from_role.as_str())
+                        }
+                        _ => (req.from_role.as_str(), req.to_role.as_str()),
+                    };
+                    // a host of one site judges with its site's facts; one serving every site
+                    // (a ZCC), with each peer site's where they differ
+                    let mut per_site: Vec<(Option<String>, AtSite)> = Vec::new();
+                    match opts.inventory {
+                        Some(inv) if !is_site_bound(host_role) && is_site_bound(peer) => {
+                            for s in inv
+                                .sites
+                                .iter()
+                                .filter(|s| !inv.addresses(peer, Some(&s.name)).is_empty())
+                            {
+                                if let Some(at) = at_site(req, Some(&s.name), false, opts) {
+                                    per_site.push((Some(s.name.clone()), at));
+                                }
                             }
-                            if is_from {
-                                push(Hook::Output, &req.to_role, None, false);
+                            if inv
+                                .sites
+                                .iter()
+                                .all(|s| inv.addresses(peer, Some(&s.name)).is_empty())
+                            {
+                                per_site.extend(at_site(req, None, false, opts).map(|a| (None, a)));
+                            } else if per_site.windows(2).all(|w| w[0].1 == w[1].1)
+                                && per_site.len()
+                                    == inv
+                                        .sites
+                                        .iter()
+                                        .filter(|s| !inv.addresses(peer, Some(&s.name)).is_empty())
+                                        .count()
+                            {
+                                // every site alike: one flow, as before
+                                per_site.truncate(1);
+                                if let Some(first) = per_site.first_mut() {
+                                    first.0 = None;
+                                }
                             }
                         }
-                        Direction::Both => {
-                            if is_to || is_from {
-                                let peer = if is_to { &req.from_role } else { &req.to_role };
-                                push(Hook::Input, peer, None, false);
-                                push(Hook::Output, peer, None, false);
-                            }
+                        _ => {
+                            let zcc = role == "zcc";
+                            per_site.extend(
+                                at_site(req, g.site.as_deref(), zcc, opts).map(|a| (None, a)),
+                            );
+                        }
+                    }
+                    for (site, at) in per_site {
+                        let hooks: &[Hook] = match (req.direction, is_to, is_from) {
+                            (Direction::Both, _, _) => &[Hook::Input, Hook::Output],
+                            (Direction::AToB, true, true) => &[Hook::Input, Hook::Output],
+                            (Direction::AToB, true, false) => &[Hook::Input],
+                            (Direction::AToB, false, _) => &[Hook::Output],
+                        };
+                        for &h in hooks {
+                            let peer = match (req.direction, h) {
+                                (Direction::AToB, Hook::Input) => &req.from_role,
+                                (Direction::AToB, _) => &req.to_role,
+                                _ => peer,
+                            };
+                            push(h, peer, None, false, site.clone(), &at);
                         }
                     }
                 }
@@ -172,27 +259,40 @@ pub(super) fn jobs<'a>(
                     }
                     let (a, b) = (g.between[0].clone(), g.between[1].clone());
                     // from-role hosts on either side open it to to-role hosts on the other
-                    push(
-                        Hook::Forward,
-                        &req.to_role,
-                        Some((a.clone(), b.clone())),
-                        false,
-                    );
-                    push(
-                        Hook::Forward,
-                        &req.to_role,
-                        Some((b.clone(), a.clone())),
-                        false,
-                    );
+                    // (and for "between" the to-role side may open it too); each judged with
+                    // the facts of the site of its site-bound end
+                    let mut ways =
+                        vec![(a.clone(), b.clone(), false), (b.clone(), a.clone(), false)];
                     if req.direction == Direction::Both && req.from_role != req.to_role {
-                        // "between": the to-role side may open it too
+                        ways.push((a.clone(), b.clone(), true));
+                        ways.push((b, a, true));
+                    }
+                    for (x, y, swapped) in ways {
+                        let (opener, server) = if swapped {
+                            (&req.to_role, &req.from_role)
+                        } else {
+                            (&req.from_role, &req.to_role)
+                        };
+                        let judged = if is_site_bound(opener) || !is_site_bound(server) {
+                            &x
+                        } else {
+                            &y
+                        };
+                        let Some(mut at) = at_site(req, Some(judged), false, opts) else {
+                            continue;
+                        };
+                        if req.ports == PortSpec::MspVraRange {
+                            // the VRAs of the opening side reach the ZCC
+                            at = at_site(req, Some(&x), false, opts).unwrap_or(at);
+                        }
                         push(
                             Hook::Forward,
-                            &req.from_role,
-                            Some((a.clone(), b.clone())),
-                            true,
+                            server,
+                            Some((x.clone(), y.clone())),
+                            swapped,
+                            None,
+                            &at,
                         );
-                        push(Hook::Forward, &req.from_role, Some((b, a)), true);
                     }
                 }
             }

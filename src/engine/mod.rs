@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod path;
 pub mod reach;
 pub mod reachability;
+pub mod sites;
 pub mod targets;
 pub mod waiver;
 
@@ -96,6 +97,10 @@ pub struct FlowRecord {
     /// For `unknown`: what could not be decided.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_reasons: Vec<String>,
+    /// What the verdict assumes for lack of a fact (how many VRAs a 9082+ range is for), and
+    /// what to set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumes: Vec<String>,
     /// Rules that match the flow's packets but are scoped to another application than the
     /// guarded role's (a Windows program, service or Store app), so they cannot match it
     /// (`model::app`): `label: why` each.

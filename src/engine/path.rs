@@ -450,6 +450,7 @@ fn evaluate(
         deciding: path[drop_at].deciding.clone(),
         condition: end.condition.clone(),
         conditional: end.condition.is_some(),
+        assumes: Vec::new(),
         set_aside: Vec::new(),
         unknown_reasons: if status == Status::Unknown {
             unknown_reasons

@@ -320,6 +320,17 @@ impl Reach {
         ))
     }
 
+    /// The destination ports of the denied pieces (for a flow some of whose ports are denied to
+    /// every peer: the MSP 9082+ range cut short).
+    pub fn denied_ports(&self) -> crate::model::ports::PortSet {
+        crate::model::interval::IntervalSet::from_ranges(
+            self.outcomes
+                .iter()
+                .filter(|o| o.verdict == Verdict::Deny)
+                .flat_map(|o| o.space.dport.ranges().iter().copied()),
+        )
+    }
+
     pub fn allowed_sources(&self) -> AddrSet {
         self.union(Verdict::Allow, |b| &b.src)
     }

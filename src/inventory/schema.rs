@@ -74,6 +74,15 @@ pub struct SiteEntry {
     /// The addresses (addresses, CIDRs, ranges `a-b`) of each role at this site.
     #[serde(default)]
     pub roles: Roles,
+    /// MSP: `cloud` (the service provider's site) or `customer`; sets the fact `site` for the
+    /// flows of this site.
+    pub kind: Option<String>,
+    /// How many VRAs the site runs, where its `vra` addresses (one per VRA) do not say: the
+    /// MSP 9082+ range the other side's VRAs need at the ZCC is two ports per VRA.
+    pub vra_count: Option<u32>,
+    /// Facts of this site only (`hypervisor = "hyperv"`, `mode = "icdr"`), over `[facts]`.
+    #[serde(default)]
+    pub facts: BTreeMap<String, FactValue>,
 }
 
 /// `[site.roles]`: the Zerto roles.

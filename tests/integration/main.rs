@@ -14,6 +14,7 @@ mod identity;
 mod integrations;
 mod ipsec;
 mod mark;
+mod msp;
 mod nat;
 mod nftables;
 mod nftables_fix;
