@@ -28,7 +28,18 @@ pub(super) struct Target<'a> {
     pub(super) set_aside: Vec<crate::model::app::SetAside>,
 }
 
-impl Target<'_> {
+impl<'a> Target<'a> {
+    /// A target before its rules are scoped to the guarded role's application.
+    pub(super) fn new(file: usize, ruleset: std::borrow::Cow<'a, Ruleset>, guard: Guard) -> Self {
+        Target {
+            file,
+            ruleset,
+            guard,
+            unscoped: None,
+            set_aside: Vec::new(),
+        }
+    }
+
     /// The ruleset as written (see [`Target::unscoped`]).
     pub(super) fn as_written(&self) -> &Ruleset {
         self.unscoped.as_deref().unwrap_or(&self.ruleset)
@@ -208,13 +219,7 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                         continue;
                     }
                 }
-                out.push(Target {
-                    file: fi,
-                    ruleset,
-                    guard: guard.clone(),
-                    unscoped: None,
-                    set_aside: Vec::new(),
-                });
+                out.push(Target::new(fi, ruleset, guard.clone()));
             }
         };
         if entries.is_empty() {
@@ -222,13 +227,7 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                 // `--policy`: only the named rulesets, together
                 (Some(guard), Some(names)) => {
                     if let Some(ruleset) = picked(f, &names) {
-                        out.push(Target {
-                            file: fi,
-                            ruleset,
-                            guard,
-                            unscoped: None,
-                            set_aside: Vec::new(),
-                        });
+                        out.push(Target::new(fi, ruleset, guard));
                     }
                 }
                 (Some(g), None) => add_all(g, &mut out),
@@ -253,13 +252,7 @@ pub(super) fn targets<'a>(files: &'a [InputFile], opts: &AuditOptions<'_>) -> Ve
                 continue;
             }
             if let Some(ruleset) = picked(f, &fw.policies) {
-                out.push(Target {
-                    file: fi,
-                    ruleset,
-                    guard,
-                    unscoped: None,
-                    set_aside: Vec::new(),
-                });
+                out.push(Target::new(fi, ruleset, guard));
             }
         }
     }

@@ -46,6 +46,22 @@ fn per_profile(v: &serde_json::Value, req: &str, dir: &str) -> Vec<(String, Stri
     out
 }
 
+/// The rules set aside for one flow (requirement, policy), as `label: why` lines.
+fn set_aside_of<'v>(v: &'v serde_json::Value, req: &str, policy: &str) -> Vec<&'v str> {
+    let f = v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["requirement"] == req && f["policy"] == policy)
+        .unwrap();
+    f["set_aside"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
 fn statuses(v: &serde_json::Value, dir: &str) -> Vec<String> {
     let mut s: Vec<String> = v["flows"]
         .as_array()
@@ -137,20 +153,7 @@ fn real_wfw_is_decided_and_says_which_rules_it_set_aside() {
         .iter()
         .any(|s| s.starts_with("Xbox in (allow): scoped to the Store app package S-1-15-2-")));
     // the Ruby interpreter's rule (a firewall prompt's answer) is a Public-profile rule
-    let public = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| {
-            f["requirement"] == "vsphere.zvm-zvm-9081" && f["policy"] == "Public profile/Inbound"
-        })
-        .unwrap();
-    let public: Vec<&str> = public["set_aside"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
+    let public = set_aside_of(&v, "vsphere.zvm-zvm-9081", "Public profile/Inbound");
     assert!(public
         .iter()
         .any(|s| s.contains(r"C:\tools\ruby24\bin\ruby.exe, not ")));
@@ -361,20 +364,7 @@ fn handmade_keyword_scoped_rules_are_a_windows_features_traffic() {
             "{req}"
         );
     }
-    let public = v["flows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| {
-            f["requirement"] == "vsphere.zvm-zvm-9081" && f["policy"] == "Public profile/Inbound"
-        })
-        .unwrap();
-    let aside: Vec<&str> = public["set_aside"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
+    let aside = set_aside_of(&v, "vsphere.zvm-zvm-9081", "Public profile/Inbound");
     assert_eq!(aside.len(), 3, "{aside:#?}");
     assert!(aside.iter().any(|s| s
         .starts_with("Remote management (RPC) in (allow): the local port keyword `RPC` ties it")));
