@@ -199,28 +199,21 @@ pub(super) fn jobs<'a>(
                     let mut per_site: Vec<(Option<String>, AtSite)> = Vec::new();
                     match opts.inventory {
                         Some(inv) if !is_site_bound(host_role) && is_site_bound(peer) => {
-                            for s in inv
+                            let peer_sites: Vec<&str> = inv
                                 .sites
                                 .iter()
                                 .filter(|s| !inv.addresses(peer, Some(&s.name)).is_empty())
-                            {
-                                if let Some(at) = at_site(req, Some(&s.name), false, opts) {
-                                    per_site.push((Some(s.name.clone()), at));
+                                .map(|s| s.name.as_str())
+                                .collect();
+                            for s in &peer_sites {
+                                if let Some(at) = at_site(req, Some(s), false, opts) {
+                                    per_site.push((Some(s.to_string()), at));
                                 }
                             }
-                            if inv
-                                .sites
-                                .iter()
-                                .all(|s| inv.addresses(peer, Some(&s.name)).is_empty())
-                            {
+                            if peer_sites.is_empty() {
                                 per_site.extend(at_site(req, None, false, opts).map(|a| (None, a)));
-                            } else if per_site.windows(2).all(|w| w[0].1 == w[1].1)
-                                && per_site.len()
-                                    == inv
-                                        .sites
-                                        .iter()
-                                        .filter(|s| !inv.addresses(peer, Some(&s.name)).is_empty())
-                                        .count()
+                            } else if per_site.len() == peer_sites.len()
+                                && per_site.windows(2).all(|w| w[0].1 == w[1].1)
                             {
                                 // every site alike: one flow, as before
                                 per_site.truncate(1);
