@@ -138,6 +138,7 @@ fn at_site(
         Tri::True => None,
         Tri::Unknown => req.condition_text.clone(),
     };
+    let mut assumes = defaults_deciding(req, &facts, opts);
     let (ports, assumed) = match (&req.ports, opts.inventory, site) {
         (PortSpec::MspVraRange, Some(inv), Some(s)) => {
             let (p, why) = super::sites::msp_range_from(inv, s);
@@ -149,11 +150,48 @@ fn at_site(
         }
         _ => (None, None),
     };
+    assumes.extend(assumed);
     Some(AtSite {
         condition,
         ports,
-        assumes: assumed.into_iter().collect(),
+        assumes,
     })
+}
+
+/// The catalogue defaults that make `req` required (`not single_scvmm` holds because
+/// `single_scvmm` is false by default): said on the flow, so a reader knows what to set if the
+/// installation differs. Nothing when the condition holds without them.
+fn defaults_deciding(
+    req: &Requirement,
+    facts: &crate::catalog::Context,
+    opts: &AuditOptions<'_>,
+) -> Vec<String> {
+    let Some(c) = &req.condition else {
+        return Vec::new();
+    };
+    let named = c.variables();
+    let defaulted: Vec<(&str, crate::catalog::condition::Value)> = opts
+        .catalog
+        .default_facts()
+        .into_iter()
+        .filter(|(k, v)| named.contains(k) && facts.get(k) == Some(v))
+        .collect();
+    if defaulted.is_empty() {
+        return Vec::new();
+    }
+    let mut bare = facts.clone();
+    for (k, _) in &defaulted {
+        bare.remove(k);
+    }
+    if req.applies(&bare) == Tri::True {
+        return Vec::new();
+    }
+    defaulted
+        .iter()
+        .map(|(k, v)| {
+            format!("needed because `{k}` is {v} by default (`--set {k}=...` or [facts] if this installation differs)")
+        })
+        .collect()
 }
 
 /// The jobs of a run: every target × requirement of the environment whose condition the facts do

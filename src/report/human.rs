@@ -363,6 +363,9 @@ fn flow_lines(
             },
             admitted(fl)
         )?;
+        for a in &fl.assumes {
+            writeln!(out, "           assumes: {a}")?;
+        }
         if let (true, Some(fix)) = (r.show_fixes, &fl.fix) {
             for l in &fix.lines {
                 writeln!(out, "           fix: {l}")?;

@@ -240,3 +240,37 @@ fn a_hyperv_customer_site_needs_scvmm_not_the_vsphere_rows() {
     assert!(hyperv.iter().any(|r| r == "msp.zvm-zcc-9081"));
     assert!(!cloud.iter().any(|r| r == "msp.zvm-zcc-9081"));
 }
+
+/// Issue 18, item 4's last clause: a default that decides a requirement is said where the
+/// requirement is shown. Hyper-V 9081 is needed unless one SCVMM manages both sites
+/// (`not single_scvmm`), and `single_scvmm` is false by default: the flow says so; stating the
+/// fact removes the note (and `true` removes the flow).
+#[test]
+fn a_default_that_decides_a_requirement_is_said_on_its_flow() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--env", "hyperv", "--role", "zvm"];
+        args.extend_from_slice(extra);
+        args.push("fixtures/msp/zvm-9080-open.rules");
+        audit_json(&args).0
+    };
+    let assumes = |v: &Value| -> Vec<String> {
+        v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["requirement"] == "hyperv.zvm-zvm-9081")
+            .flat_map(|f| f["assumes"].as_array().cloned().unwrap_or_default())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    let v = run(&[]);
+    let a = assumes(&v);
+    assert_eq!(a.len(), 2, "inbound and outbound: {a:?}");
+    assert!(a[0].starts_with("needed because `single_scvmm` is false by default"));
+    let v = run(&["--set", "single_scvmm=true"]);
+    assert!(!v["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["requirement"] == "hyperv.zvm-zvm-9081"));
+}
