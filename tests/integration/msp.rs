@@ -274,3 +274,22 @@ fn a_default_that_decides_a_requirement_is_said_on_its_flow() {
         .iter()
         .any(|f| f["requirement"] == "hyperv.zvm-zvm-9081"));
 }
+
+/// `[site.facts]` are typed like `[facts]`: each bad value is an error at its place, exit 2.
+#[test]
+fn site_facts_are_checked_like_facts() {
+    let out = portolan()
+        .args(["audit", "--inventory", "fixtures/msp/bad-site-facts.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("fact `hypervisor` takes one of vsphere, hyperv, not `hyper-v` (did you mean `hyperv`?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("fact `vcd` takes true or false (or yes/no), not `1`"),
+        "{err}"
+    );
+}
