@@ -293,3 +293,31 @@ fn site_facts_are_checked_like_facts() {
         "{err}"
     );
 }
+
+/// The boundary between customer A and the cloud (its edge's FORWARD chain): 9081 between
+/// the customer's ZVM and the ZCC crosses it, 22 (the cloud's own ZVM to the ZCC) does not;
+/// A's VRAs reach the ZCC on 9082-9089 (the cloud's 4 VRAs).
+#[test]
+fn a_customer_cloud_boundary_carries_9081_not_22() {
+    let (v, _) = inventory("fixtures/msp/boundary-customer-a.toml");
+    let r = rows(&v);
+    assert!(!r.iter().any(|x| x.0 == "msp.zvm-zcc-22"), "{r:#?}");
+    let z9081: Vec<_> = r
+        .iter()
+        .filter(|x| x.0 == "msp.zvm-zcc-9081")
+        .map(|x| (x.2.as_str(), x.4.as_str()))
+        .collect();
+    // the customer's ZVM opens it (allowed); the ZCC may open it too ("between"), which the
+    // edge drops
+    assert_eq!(
+        z9081,
+        [
+            ("customer-a -> cloud", "allowed"),
+            ("cloud -> customer-a", "blocked")
+        ]
+    );
+    assert_eq!(
+        range_flows(&v),
+        owned(&[("customer-a -> cloud", "9082-9089", "allowed")])
+    );
+}
