@@ -224,6 +224,10 @@ pub struct AuditArgs {
     /// Exit 1 when a finding of at least this severity is reported.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+    /// Exit 0 even when no firewall was audited (by default a run that audits nothing — no
+    /// export recognised, a mistyped path — is bad usage, exit 2).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// Inventory discovery and the globs of directory scans, shared by `audit`, `diff` and `fix`.
@@ -398,7 +402,23 @@ pub fn run(a: AuditArgs) -> u8 {
             eprintln!("{:>6}  in the baseline (not shown)", report.baselined);
         }
     }
-    let code = exit_code(&report, a.fail_on);
+    let mut code = exit_code(&report, a.fail_on);
+    if !a.allow_empty && !report.files.iter().any(|f| !f.rulesets.is_empty()) {
+        let n = report.skipped.len();
+        eprintln!(
+            "portolan: no firewall was audited ({} file(s) read{}); check the paths, or pass --allow-empty",
+            report.files.len(),
+            if n > 0 {
+                format!(
+                    ", {n} skipped as no firewall export{}",
+                    if a.verbose { "" } else { ": --verbose lists them" }
+                )
+            } else {
+                String::new()
+            }
+        );
+        code = super::EXIT_USAGE;
+    }
     // the process ends right after this: freeing every file's text, model and flow one by one
     // took a tenth of a 10,000-file run (README, Performance), and the OS takes it back at once
     std::mem::forget(report);

@@ -618,3 +618,23 @@ fn a_very_deep_chain_of_jumps_is_unknown_not_a_crash() {
         "{f:#}"
     );
 }
+
+/// Issue 20, item 2: a run that audits no firewall (a directory with no export, a mistyped
+/// path) is bad usage, exit 2, saying what was skipped; `--allow-empty` accepts it.
+#[test]
+fn a_run_that_audits_nothing_exits_2_unless_allowed() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["audit", "--env", "vsphere", "--role", "zvm"];
+        args.extend_from_slice(extra);
+        args.push("fixtures/no-export");
+        super::portolan().args(&args).output().unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no firewall was audited (0 file(s) read, 1 skipped as no firewall export"),
+        "{err}"
+    );
+    assert_eq!(run(&["--allow-empty"]).status.code(), Some(0));
+}
