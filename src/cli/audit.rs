@@ -443,10 +443,46 @@ fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
 }
 
 /// Write a report atomically: a temporary file next to the target, then a rename.
+///
+/// Only a regular file (or a new path) is replaced so: `-` is standard output; a symbolic link
+/// keeps its link and the file it points to is replaced; a device or FIFO (`/dev/stdout`, a
+/// named pipe) is written through, never renamed over (issue 20, item 4).
 fn write_file(
     path: &Path,
     f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), u8> {
+    if path.as_os_str() == "-" {
+        return super::write_stdout(f);
+    }
+    let fail = |e: std::io::Error| {
+        eprintln!("portolan: cannot write {}: {e}", path.display());
+        super::EXIT_USAGE
+    };
+    // a link: write where it points (a dangling link: its target, created)
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let target = std::fs::read_link(path).map_err(fail)?;
+            resolved = match path.parent() {
+                Some(dir) if target.is_relative() => dir.join(target),
+                _ => target,
+            };
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    if let Ok(m) = std::fs::metadata(path) {
+        if !m.is_file() && !m.is_dir() {
+            // a device or a FIFO: write through
+            let res = (|| {
+                let mut out =
+                    std::io::BufWriter::new(std::fs::OpenOptions::new().write(true).open(path)?);
+                f(&mut out)?;
+                std::io::Write::flush(&mut out)
+            })();
+            return res.map_err(fail);
+        }
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

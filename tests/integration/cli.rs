@@ -638,3 +638,56 @@ fn a_run_that_audits_nothing_exits_2_unless_allowed() {
     );
     assert_eq!(run(&["--allow-empty"]).status.code(), Some(0));
 }
+
+/// Issue 20, item 4: `--output` replaces only a regular file. `-` is standard output; a
+/// symbolic link keeps its link and the file it points to gets the report; a FIFO is written
+/// through (it stays a FIFO).
+#[cfg(unix)]
+#[test]
+fn output_writes_through_links_fifos_and_dash() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = std::env::temp_dir().join(format!("portolan-output-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let audit = |out: &str| {
+        super::portolan()
+            .args([
+                "audit", "--env", "vsphere", "--role", "zvm", "--format", "json",
+            ])
+            .args(["--output", out, "fixtures/msp/zvm-9080-open.rules"])
+            .current_dir(std::env::current_dir().unwrap())
+            .output()
+            .unwrap()
+    };
+    // `-`: standard output, no file named `-`
+    let out = audit("-");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"schema\": \"portolan-audit/1\""));
+    assert!(!std::path::Path::new("-").exists());
+    // a link to a file in the directory: the link stays, the target has the report
+    let target = dir.join("report.json");
+    let link = dir.join("latest.json");
+    std::os::unix::fs::symlink("report.json", &link).unwrap();
+    assert_eq!(audit(link.to_str().unwrap()).status.code(), Some(0));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("portolan-audit/1"));
+    // a FIFO: written through, still a FIFO
+    let fifo = dir.join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    assert_eq!(audit(fifo.to_str().unwrap()).status.code(), Some(0));
+    assert!(reader.join().unwrap().contains("portolan-audit/1"));
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let _ = std::fs::remove_dir_all(&dir);
+}
