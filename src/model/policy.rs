@@ -12,6 +12,8 @@ use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
 use super::space::PacketBox;
 use std::sync::OnceLock;
 
+mod runs;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Semantics {
     /// iptables: chains, jumps, RETURN, policies, first match.
@@ -105,10 +107,13 @@ pub struct Policy {
 }
 
 /// The allow-rule groups of each union chain of a policy (see [`union_groups`]): each group's
-/// box and the rules it is made of.
+/// box and the rules it is made of; and the runs of rules that differ in one address dimension
+/// only, with which rule first matches each address (`runs.rs`). Both are made on the first
+/// evaluation that needs them and emptied together when rules change.
 #[derive(Default)]
 pub struct UnionCache(
     std::sync::Mutex<std::collections::HashMap<ChainId, std::sync::Arc<OnceLock<UnionGroups>>>>,
+    runs::RunCache,
 );
 
 type UnionGroups = Vec<(PacketBox, Vec<RuleId>)>;
@@ -195,6 +200,29 @@ pub const MAX_WORK: u64 = 20_000_000;
 thread_local! {
     static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests lower the work bound to reach it, and turn the runs' fast path off to compare.
+    static TEST_LIMIT: std::cell::Cell<u64> = const { std::cell::Cell::new(MAX_WORK) };
+    static TEST_NO_RUNS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The work bound ([`MAX_WORK`]; lower in some tests).
+fn work_limit() -> u64 {
+    #[cfg(test)]
+    return TEST_LIMIT.with(|l| l.get());
+    #[cfg(not(test))]
+    MAX_WORK
+}
+
+/// Whether runs are evaluated at once (`runs.rs`; some tests compare with rule by rule).
+fn runs_on() -> bool {
+    #[cfg(test)]
+    return !TEST_NO_RUNS.with(|o| o.get());
+    #[cfg(not(test))]
+    true
 }
 
 impl Policy {
@@ -423,7 +451,7 @@ impl Policy {
             v
         });
         let work = WORK.with(|w| w.get());
-        if depth > MAX_DEPTH || work > MAX_WORK {
+        if depth > MAX_DEPTH || work > work_limit() {
             out.push(Piece {
                 space: region,
                 verdict: Verdict::Unknown,
@@ -457,28 +485,43 @@ impl Policy {
             return;
         };
         let mut remaining = vec![region];
-        for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
+        // runs of rules that differ in one address only are evaluated at once (`runs.rs`)
+        let runs = (runs_on() && c.rules.len().saturating_sub(start) >= runs::MIN_RUN)
+            .then(|| self.union_cache.1.of(self, chain));
+        let runs = runs.as_ref().and_then(|r| r.get());
+        // the end of a run the fast path declined: rule by rule until there
+        let mut declined_until = 0;
+        let mut idx = start;
+        while idx < c.rules.len() {
             if remaining.is_empty() {
                 return;
             }
+            if idx >= declined_until {
+                if let Some(run) = runs.and_then(|r| r.run_at(idx)) {
+                    match self.run_span(c, run, idx, &stack, &via, remaining, seen, out) {
+                        runs::Span::Through(left) => {
+                            remaining = left;
+                            idx = run.end();
+                            continue;
+                        }
+                        runs::Span::Ended => return,
+                        runs::Span::Declined(back) => {
+                            remaining = back;
+                            declined_until = run.end();
+                        }
+                    }
+                }
+            }
+            let pos = idx;
+            let rid = c.rules[pos];
+            idx += 1;
             let spent = WORK.with(|w| {
                 let v = w.get() + remaining.len() as u64;
                 w.set(v);
                 v
             });
-            if spent > MAX_WORK {
-                for piece in remaining {
-                    out.push(Piece {
-                        space: piece,
-                        verdict: Verdict::Unknown,
-                        deciders: Vec::new(),
-                        via: via.clone(),
-                        reasons: vec![format!(
-                            "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
-                        )],
-                        seen,
-                    });
-                }
+            if spent > work_limit() {
+                give_up(remaining, &via, seen, out);
                 return;
             }
             let Some(rule) = self.rules.get(rid) else {
@@ -508,15 +551,15 @@ impl Policy {
                 };
                 next_remaining.extend(piece.subtract(m));
                 if undecidable.is_empty() {
-                    self.act(&stack, idx, rid, &via, hit, seen, out);
+                    self.act(&stack, pos, rid, &via, hit, seen, out);
                 } else {
                     // follow both worlds: the rule matched, or it did not
                     let mut matched = Vec::new();
-                    self.act(&stack, idx, rid, &via, hit.clone(), seen, &mut matched);
+                    self.act(&stack, pos, rid, &via, hit.clone(), seen, &mut matched);
                     let mut missed = Vec::new();
                     let mut cont = stack.clone();
                     if let Some(top) = cont.last_mut() {
-                        top.1 = idx + 1;
+                        top.1 = pos + 1;
                     }
                     self.run(cont, via.clone(), hit, seen, &mut missed);
                     combine(rid, &undecidable, matched, missed, out);
@@ -666,6 +709,22 @@ impl Policy {
                 seen,
             }),
         }
+    }
+}
+
+/// The work bound was reached: what is left of the region is unknown.
+fn give_up(remaining: Vec<PacketBox>, via: &[RuleId], seen: Seen, out: &mut Vec<Piece>) {
+    for piece in remaining {
+        out.push(Piece {
+            space: piece,
+            verdict: Verdict::Unknown,
+            deciders: Vec::new(),
+            via: via.to_vec(),
+            reasons: vec![format!(
+                "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
+            )],
+            seen,
+        });
     }
 }
 
@@ -1339,5 +1398,79 @@ mod tests {
         assert_eq!(pieces.len(), 1);
         assert_eq!(pieces[0].verdict, Verdict::Unknown);
         assert_eq!(pieces[0].deciders, vec![Decider::Loop(2)]);
+    }
+
+    /// Random policies with runs in them: blocks of three to eight rules that differ in their
+    /// source or their destination only, at random places of random chains.
+    fn policy_with_runs() -> impl Strategy<Value = Policy> {
+        let block = (
+            (rule_box(), any::<bool>()).prop_map(|(mut b, wide)| {
+                // pieces inside a run's later dimensions are what the fast path takes
+                if wide {
+                    b.dst = AddrSet(IntervalSet::full());
+                    b.sport = IntervalSet::full();
+                    b.iif = IntervalSet::full();
+                }
+                b
+            }),
+            any::<bool>(),
+            prop::collection::vec((span::<u128>(16), action(3)), 3..9),
+            0usize..4,
+            any::<prop::sample::Index>(),
+        );
+        (policy(), prop::collection::vec(block, 1..3)).prop_map(|(mut p, blocks)| {
+            for (base, by_src, members, chain, at) in blocks {
+                let chain = chain % p.chains.len();
+                let pos = at.index(p.chains[chain].rules.len() + 1);
+                let mut ids = Vec::new();
+                for (set, action) in members {
+                    let mut m = base.clone();
+                    if by_src {
+                        m.src = AddrSet(set);
+                    } else {
+                        m.dst = AddrSet(set);
+                    }
+                    ids.push(p.rules.len());
+                    p.rules.push(rule(m, action));
+                }
+                p.chains[chain].rules.splice(pos..pos, ids);
+            }
+            p
+        })
+    }
+
+    proptest! {
+        /// Runs evaluated at once give what rule-by-rule evaluation gives, piece for piece and in
+        /// the same order, from the entry, from any rule, in a rewritten state, and when the work
+        /// bound is reached part way.
+        #[test]
+        fn runs_evaluate_as_rule_by_rule(
+            p in policy_with_runs(),
+            region in prop_oneof![Just(universe()), rule_box()],
+            limit in prop_oneof![Just(MAX_WORK), 1u64..60],
+            chain in 0usize..4,
+            index in 0usize..24,
+            state in prop::sample::select(vec![
+                crate::model::ports::ConnState::Untracked,
+                crate::model::ports::ConnState::New,
+                crate::model::ports::ConnState::Established,
+            ]),
+        ) {
+            let chain = chain % p.chains.len();
+            let eval = |no_runs: bool| {
+                on_big_stack(|| {
+                    TEST_NO_RUNS.with(|o| o.set(no_runs));
+                    TEST_LIMIT.with(|l| l.set(limit));
+                    (
+                        p.evaluate(0, &region),
+                        p.evaluate_from(chain, index, &region),
+                        p.evaluate_seen(chain, &region, Seen::OWN.with_state(state)),
+                    )
+                })
+            };
+            let fast = eval(false);
+            let slow = eval(true);
+            prop_assert_eq!(fast, slow);
+        }
     }
 }
