@@ -587,8 +587,8 @@ impl Policy {
         out: &mut Vec<Piece>,
     ) {
         let rule = &self.rules[rid];
-        let done = |verdict| Piece {
-            space: hit.clone(),
+        let done = |hit: PacketBox, verdict| Piece {
+            space: hit,
             verdict,
             deciders: vec![Decider::Rule(rid)],
             via: via.to_vec(),
@@ -596,10 +596,10 @@ impl Policy {
             seen,
         };
         match rule.action {
-            Action::Accept | Action::Translate(_) => out.push(done(Verdict::Allow)),
-            Action::Drop | Action::Reject => out.push(done(Verdict::Deny)),
+            Action::Accept | Action::Translate(_) => out.push(done(hit, Verdict::Allow)),
+            Action::Drop | Action::Reject => out.push(done(hit, Verdict::Deny)),
             Action::Opaque => {
-                let mut p = done(Verdict::Unknown);
+                let mut p = done(hit, Verdict::Unknown);
                 p.reasons = if rule.undecidable.is_empty() {
                     vec![format!(
                         "{}: the verdict is not in the export",

@@ -323,6 +323,7 @@ impl Policy {
             );
         }
         events.sort_unstable();
+        out.reserve(events.len());
         let mut alive = remaining.len() as i64;
         let mut ev = events.into_iter().peekable();
         for pos in from..run.end {
@@ -342,9 +343,10 @@ impl Policy {
             }
             let rid = c.rules[pos];
             while let Some((_, k, o)) = ev.next_if(|e| e.0 == pos) {
-                let Some(h) = &hits[k] else { continue };
+                let Some(h) = &mut hits[k] else { continue };
                 let mut hit = h.core.clone();
-                *dim.of_mut(&mut hit) = h.owners[o].1.clone();
+                // each part is acted on once, and only the rules before `pos` are read after
+                *dim.of_mut(&mut hit) = std::mem::take(&mut h.owners[o].1);
                 self.act(stack, pos, rid, via, hit, seen, out);
             }
         }
@@ -415,13 +417,15 @@ fn pieces_before(
         match h {
             Some(h) if h.owners.first().is_some_and(|o| o.0 < pos) => {
                 out.extend(h.early.iter().cloned());
-                let taken = IntervalSet::from_ranges(
+                // what no rule before `pos` took: the parts of the rules from `pos` on (not yet
+                // acted on) and what no rule of the run matches
+                let rest = AddrSet(IntervalSet::from_ranges(
                     h.owners
                         .iter()
-                        .filter(|o| o.0 < pos)
-                        .flat_map(|o| o.1 .0.ranges().iter().copied()),
-                );
-                let rest = dim.of(q).difference(&AddrSet(taken));
+                        .filter(|o| o.0 >= pos)
+                        .flat_map(|o| o.1 .0.ranges().iter().copied())
+                        .chain(h.left.0.ranges().iter().copied()),
+                ));
                 if !rest.is_empty() {
                     let mut d = h.core.clone();
                     *dim.of_mut(&mut d) = rest;
