@@ -2,7 +2,9 @@
 //! formats `shared/tools` has no generator for (README, Performance).
 //! `cargo run --release --example gen_input -- azure NSGS RULES FILE` (`az network nsg list`) or
 //! `... -- netsh RULES FILE` (`netsh advfirewall firewall show rule name=all verbose`) or
-//! `... -- nft RULES FILE` (`nft list ruleset`, the iptables bench's host in nftables).
+//! `... -- nft RULES FILE` (`nft list ruleset`, the iptables bench's host in nftables) or
+//! `... -- blocklist RULES FILE` (iptables-save: one chain of RULES `-s CIDR` accepts and drops)
+//! or `... -- iptables RULES FILE` (the iptables bench's kube-proxy-style host dump).
 
 #[path = "../benches/gen/mod.rs"]
 mod gen;
@@ -23,6 +25,14 @@ fn main() {
             (Some(r), Some(f)) => (gen::nftables::nft_ruleset(r), f),
             _ => usage(),
         },
+        Some("iptables") => match (num(1), args.get(2)) {
+            (Some(r), Some(f)) => (gen::iptables_dump(r, true), f),
+            _ => usage(),
+        },
+        Some("blocklist") => match (num(1), args.get(2)) {
+            (Some(r), Some(f)) => (gen::blocklist::blocklist(r), f),
+            _ => usage(),
+        },
         _ => usage(),
     };
     if let Err(e) = std::fs::write(out, text.as_bytes()) {
@@ -33,6 +43,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE | gen_input nft RULES FILE");
+    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE | gen_input nft RULES FILE | gen_input blocklist RULES FILE | gen_input iptables RULES FILE");
     std::process::exit(2)
 }

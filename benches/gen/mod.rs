@@ -14,6 +14,7 @@ use portolan::engine::AuditOptions;
 
 pub mod aws;
 pub mod azure;
+pub mod blocklist;
 pub mod chains;
 pub mod nftables;
 pub mod windows;

@@ -505,7 +505,9 @@ pub(super) fn replies(
         nat: Option<Translation>,
         diverted: bool,
         rest: PacketBox,
-        peers: AddrSet,
+        /// the peers' ranges, united once at the end (a union per piece is quadratic in the
+        /// pieces: a blocklist admits thousands)
+        peers: Vec<(u128, u128)>,
     }
     let peers_are_sources = hook != Hook::Output;
     let mut groups: Vec<Group> = Vec::new();
@@ -535,13 +537,13 @@ pub(super) fn replies(
             .iter_mut()
             .find(|g| g.seen == seen && g.nat == nat && g.diverted == o.diverted && g.rest == rest)
         {
-            Some(g) => g.peers = g.peers.union(&peers),
+            Some(g) => g.peers.extend_from_slice(peers.0.ranges()),
             None => groups.push(Group {
                 seen,
                 nat,
                 diverted: o.diverted,
                 rest,
-                peers,
+                peers: peers.0.ranges().to_vec(),
             }),
         }
     }
@@ -551,10 +553,11 @@ pub(super) fn replies(
     let admitted = !groups.is_empty();
     for g in groups {
         let mut request = g.rest;
+        let peers = AddrSet(crate::model::IntervalSet::from_ranges(g.peers));
         if peers_are_sources {
-            request.src = g.peers;
+            request.src = peers;
         } else {
-            request.dst = g.peers;
+            request.dst = peers;
         }
         // the server as the request reached it
         let served = match g.nat {

@@ -73,6 +73,10 @@ pub fn uncovered(
         if rest.is_empty() {
             break;
         }
+        // most earlier rules miss (a blocklist's other prefixes): no copy of the pieces then
+        if !rest.iter().any(|piece| piece.intersects(c)) {
+            continue;
+        }
         let mut next = Vec::with_capacity(rest.len());
         let mut hit = false;
         for piece in rest {

@@ -5,12 +5,16 @@
 //! block rules before allow rules before the profile default. [`Semantics`] records which one it
 //! was, for traces and messages.
 
-use super::addr::{AddrSet, Family};
+use super::addr::Family;
 use super::conntrack::Seen;
-use super::interval::IntervalSet;
 use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
 use super::space::PacketBox;
 use std::sync::OnceLock;
+
+mod runs;
+mod union;
+#[cfg(test)]
+use union::union_groups;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Semantics {
@@ -105,10 +109,13 @@ pub struct Policy {
 }
 
 /// The allow-rule groups of each union chain of a policy (see [`union_groups`]): each group's
-/// box and the rules it is made of.
+/// box and the rules it is made of; and the runs of rules that differ in one address dimension
+/// only, with which rule first matches each address (`runs.rs`). Both are made on the first
+/// evaluation that needs them and emptied together when rules change.
 #[derive(Default)]
 pub struct UnionCache(
     std::sync::Mutex<std::collections::HashMap<ChainId, std::sync::Arc<OnceLock<UnionGroups>>>>,
+    runs::RunCache,
 );
 
 type UnionGroups = Vec<(PacketBox, Vec<RuleId>)>;
@@ -197,6 +204,29 @@ thread_local! {
     static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests lower the work bound to reach it, and turn the runs' fast path off to compare.
+    static TEST_LIMIT: std::cell::Cell<u64> = const { std::cell::Cell::new(MAX_WORK) };
+    static TEST_NO_RUNS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The work bound ([`MAX_WORK`]; lower in some tests).
+fn work_limit() -> u64 {
+    #[cfg(test)]
+    return TEST_LIMIT.with(|l| l.get());
+    #[cfg(not(test))]
+    MAX_WORK
+}
+
+/// Whether runs are evaluated at once (`runs.rs`; some tests compare with rule by rule).
+fn runs_on() -> bool {
+    #[cfg(test)]
+    return !TEST_NO_RUNS.with(|o| o.get());
+    #[cfg(not(test))]
+    true
+}
+
 impl Policy {
     pub fn entry(&self, hook: Hook) -> Option<&Entry> {
         self.entries.iter().find(|e| e.hook == hook)
@@ -227,169 +257,9 @@ impl Policy {
         self.run(vec![(entry, 0)], Vec::new(), region.clone(), seen, &mut out);
         out
     }
-
-    /// A union of allow rules (a security group) in linear time: a packet any decided rule
-    /// matches is allowed, whatever the others do; one only undecidable rules match is unknown;
-    /// the rest gets the chain's policy. `None` when the chain is not a pure union.
-    fn evaluate_union(&self, entry: ChainId, region: &PacketBox) -> Option<Vec<Piece>> {
-        let c = self.chains.get(entry)?;
-        let rules: Vec<(RuleId, &Rule)> = c
-            .rules
-            .iter()
-            .filter_map(|&r| self.rules.get(r).map(|x| (r, x)))
-            .collect();
-        // opaque rules end evaluation with an unknown verdict in first-match terms: not a union
-        if !rules
-            .iter()
-            .all(|(_, r)| matches!(r.action, Action::Accept | Action::Continue))
-        {
-            return None;
-        }
-        let mut out = Vec::new();
-        let mut rest = vec![region.clone()];
-        let split =
-            |rest: &mut Vec<PacketBox>, m: &PacketBox, mut emit: Box<dyn FnMut(PacketBox) + '_>| {
-                let mut next = Vec::with_capacity(rest.len());
-                for piece in rest.drain(..) {
-                    match piece.intersect(m) {
-                        Some(hit) => {
-                            next.extend(piece.subtract(m));
-                            emit(hit);
-                        }
-                        None => next.push(piece),
-                    }
-                }
-                *rest = next;
-            };
-        let slot = self.union_cache.slot(entry);
-        let groups = slot.get_or_init(|| {
-            union_groups(
-                rules
-                    .iter()
-                    .filter(|(_, r)| r.action == Action::Accept && r.undecidable.is_empty())
-                    .copied(),
-            )
-        });
-        for (m, members) in groups {
-            split(
-                &mut rest,
-                m,
-                Box::new(|hit| {
-                    out.push(Piece {
-                        deciders: self.members_in(members, &hit),
-                        space: hit,
-                        verdict: Verdict::Allow,
-                        via: Vec::new(),
-                        reasons: Vec::new(),
-                        seen: Seen::OWN,
-                    })
-                }),
-            );
-        }
-        for (rid, r) in rules
-            .iter()
-            .filter(|(_, r)| r.action == Action::Accept && !r.undecidable.is_empty())
-        {
-            let rid = *rid;
-            let reasons = r.undecidable.clone();
-            split(
-                &mut rest,
-                &r.matches,
-                Box::new(|hit| {
-                    out.push(Piece {
-                        space: hit,
-                        verdict: Verdict::Unknown,
-                        deciders: vec![Decider::Rule(rid)],
-                        via: Vec::new(),
-                        reasons: reasons.clone(),
-                        seen: Seen::OWN,
-                    })
-                }),
-            );
-        }
-        let policy = c.policy.unwrap_or(Verdict::Unknown);
-        for piece in rest {
-            out.push(Piece {
-                space: piece,
-                verdict: policy,
-                deciders: vec![Decider::ChainPolicy(entry)],
-                via: Vec::new(),
-                reasons: if c.policy.is_none() {
-                    vec![format!("chain `{}` has no policy", c.name)]
-                } else {
-                    Vec::new()
-                },
-                seen: Seen::OWN,
-            });
-        }
-        Some(out)
-    }
-}
-
-/// Below this many rules that differ only in their source addresses, a union is split rule by
-/// rule (each piece names the one rule that allows it); from this many on, they are split as one
-/// box whose source set is the union of theirs.
-const GROUP_AT: usize = 16;
-
-/// The allow rules of a union, for splitting a region: rules that match the same packets but for
-/// their sources (an export with a thousand CIDRs on one port) are merged into one box when there
-/// are [`GROUP_AT`] or more of them. Exact: a union of boxes that agree on every other dimension
-/// is the box of the union of their sources. Without this, what is left of the region is split
-/// once per rule and its source set grows by one range each time: quadratic in the rules.
-fn union_groups<'r>(
-    rules: impl Iterator<Item = (RuleId, &'r Rule)>,
-) -> Vec<(PacketBox, Vec<RuleId>)> {
-    let mut index: std::collections::HashMap<PacketBox, usize> = std::collections::HashMap::new();
-    let mut groups: Vec<Vec<(usize, RuleId, &'r PacketBox)>> = Vec::new();
-    for (pos, (rid, r)) in rules.enumerate() {
-        let mut key = r.matches.clone();
-        key.src = AddrSet::default();
-        let g = *index.entry(key).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push((pos, rid, &r.matches));
-    }
-    // rule order is kept: small groups rule by rule at their rules' places, a large group at its
-    // first rule's place
-    let mut order: Vec<(usize, PacketBox, Vec<RuleId>)> = Vec::new();
-    for members in groups {
-        if members.len() < GROUP_AT {
-            for (pos, rid, m) in members {
-                order.push((pos, m.clone(), vec![rid]));
-            }
-        } else {
-            let mut b = members[0].2.clone();
-            b.src = AddrSet(IntervalSet::from_ranges(
-                members
-                    .iter()
-                    .flat_map(|(_, _, m)| m.src.0.ranges().iter().copied()),
-            ));
-            let first = members[0].0;
-            order.push((first, b, members.into_iter().map(|(_, r, _)| r).collect()));
-        }
-    }
-    order.sort_by_key(|(first, _, _)| *first);
-    order.into_iter().map(|(_, b, m)| (b, m)).collect()
 }
 
 impl Policy {
-    /// The members of a union group whose box meets `hit`: the rules that allow it.
-    fn members_in(&self, members: &[RuleId], hit: &PacketBox) -> Vec<Decider> {
-        if let [rid] = members {
-            return vec![Decider::Rule(*rid)];
-        }
-        members
-            .iter()
-            .filter(|&&rid| {
-                self.rules
-                    .get(rid)
-                    .is_some_and(|r| r.matches.intersects(hit))
-            })
-            .map(|&rid| Decider::Rule(rid))
-            .collect()
-    }
-
     /// Evaluate `region` as if it reached rule position `index` of `chain` (for "what would happen
     /// without this rule"). A user chain's end then counts as unknown (there is no caller).
     pub fn evaluate_from(&self, chain: ChainId, index: usize, region: &PacketBox) -> Vec<Piece> {
@@ -423,7 +293,7 @@ impl Policy {
             v
         });
         let work = WORK.with(|w| w.get());
-        if depth > MAX_DEPTH || work > MAX_WORK {
+        if depth > MAX_DEPTH || work > work_limit() {
             out.push(Piece {
                 space: region,
                 verdict: Verdict::Unknown,
@@ -457,28 +327,43 @@ impl Policy {
             return;
         };
         let mut remaining = vec![region];
-        for (idx, &rid) in c.rules.iter().enumerate().skip(start) {
+        // runs of rules that differ in one address only are evaluated at once (`runs.rs`)
+        let runs = (runs_on() && c.rules.len().saturating_sub(start) >= runs::MIN_RUN)
+            .then(|| self.union_cache.1.of(self, chain));
+        let runs = runs.as_ref().and_then(|r| r.get());
+        // the end of a run the fast path declined: rule by rule until there
+        let mut declined_until = 0;
+        let mut idx = start;
+        while idx < c.rules.len() {
             if remaining.is_empty() {
                 return;
             }
+            if idx >= declined_until {
+                if let Some(run) = runs.and_then(|r| r.run_at(idx)) {
+                    match self.run_span(c, run, idx, &stack, &via, remaining, seen, out) {
+                        runs::Span::Through(left) => {
+                            remaining = left;
+                            idx = run.end();
+                            continue;
+                        }
+                        runs::Span::Ended => return,
+                        runs::Span::Declined(back) => {
+                            remaining = back;
+                            declined_until = run.end();
+                        }
+                    }
+                }
+            }
+            let pos = idx;
+            let rid = c.rules[pos];
+            idx += 1;
             let spent = WORK.with(|w| {
                 let v = w.get() + remaining.len() as u64;
                 w.set(v);
                 v
             });
-            if spent > MAX_WORK {
-                for piece in remaining {
-                    out.push(Piece {
-                        space: piece,
-                        verdict: Verdict::Unknown,
-                        deciders: Vec::new(),
-                        via: via.clone(),
-                        reasons: vec![format!(
-                            "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
-                        )],
-                        seen,
-                    });
-                }
+            if spent > work_limit() {
+                give_up(remaining, &via, seen, out);
                 return;
             }
             let Some(rule) = self.rules.get(rid) else {
@@ -508,15 +393,15 @@ impl Policy {
                 };
                 next_remaining.extend(piece.subtract(m));
                 if undecidable.is_empty() {
-                    self.act(&stack, idx, rid, &via, hit, seen, out);
+                    self.act(&stack, pos, rid, &via, hit, seen, out);
                 } else {
                     // follow both worlds: the rule matched, or it did not
                     let mut matched = Vec::new();
-                    self.act(&stack, idx, rid, &via, hit.clone(), seen, &mut matched);
+                    self.act(&stack, pos, rid, &via, hit.clone(), seen, &mut matched);
                     let mut missed = Vec::new();
                     let mut cont = stack.clone();
                     if let Some(top) = cont.last_mut() {
-                        top.1 = idx + 1;
+                        top.1 = pos + 1;
                     }
                     self.run(cont, via.clone(), hit, seen, &mut missed);
                     combine(rid, &undecidable, matched, missed, out);
@@ -544,8 +429,8 @@ impl Policy {
         out: &mut Vec<Piece>,
     ) {
         let rule = &self.rules[rid];
-        let done = |verdict| Piece {
-            space: hit.clone(),
+        let done = |hit: PacketBox, verdict| Piece {
+            space: hit,
             verdict,
             deciders: vec![Decider::Rule(rid)],
             via: via.to_vec(),
@@ -553,10 +438,10 @@ impl Policy {
             seen,
         };
         match rule.action {
-            Action::Accept | Action::Translate(_) => out.push(done(Verdict::Allow)),
-            Action::Drop | Action::Reject => out.push(done(Verdict::Deny)),
+            Action::Accept | Action::Translate(_) => out.push(done(hit, Verdict::Allow)),
+            Action::Drop | Action::Reject => out.push(done(hit, Verdict::Deny)),
             Action::Opaque => {
-                let mut p = done(Verdict::Unknown);
+                let mut p = done(hit, Verdict::Unknown);
                 p.reasons = if rule.undecidable.is_empty() {
                     vec![format!(
                         "{}: the verdict is not in the export",
@@ -666,6 +551,22 @@ impl Policy {
                 seen,
             }),
         }
+    }
+}
+
+/// The work bound was reached: what is left of the region is unknown.
+fn give_up(remaining: Vec<PacketBox>, via: &[RuleId], seen: Seen, out: &mut Vec<Piece>) {
+    for piece in remaining {
+        out.push(Piece {
+            space: piece,
+            verdict: Verdict::Unknown,
+            deciders: Vec::new(),
+            via: via.to_vec(),
+            reasons: vec![format!(
+                "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
+            )],
+            seen,
+        });
     }
 }
 
@@ -1339,5 +1240,79 @@ mod tests {
         assert_eq!(pieces.len(), 1);
         assert_eq!(pieces[0].verdict, Verdict::Unknown);
         assert_eq!(pieces[0].deciders, vec![Decider::Loop(2)]);
+    }
+
+    /// Random policies with runs in them: blocks of three to eight rules that differ in their
+    /// source or their destination only, at random places of random chains.
+    fn policy_with_runs() -> impl Strategy<Value = Policy> {
+        let block = (
+            (rule_box(), any::<bool>()).prop_map(|(mut b, wide)| {
+                // pieces inside a run's later dimensions are what the fast path takes
+                if wide {
+                    b.dst = AddrSet(IntervalSet::full());
+                    b.sport = IntervalSet::full();
+                    b.iif = IntervalSet::full();
+                }
+                b
+            }),
+            any::<bool>(),
+            prop::collection::vec((span::<u128>(16), action(3)), 3..9),
+            0usize..4,
+            any::<prop::sample::Index>(),
+        );
+        (policy(), prop::collection::vec(block, 1..3)).prop_map(|(mut p, blocks)| {
+            for (base, by_src, members, chain, at) in blocks {
+                let chain = chain % p.chains.len();
+                let pos = at.index(p.chains[chain].rules.len() + 1);
+                let mut ids = Vec::new();
+                for (set, action) in members {
+                    let mut m = base.clone();
+                    if by_src {
+                        m.src = AddrSet(set);
+                    } else {
+                        m.dst = AddrSet(set);
+                    }
+                    ids.push(p.rules.len());
+                    p.rules.push(rule(m, action));
+                }
+                p.chains[chain].rules.splice(pos..pos, ids);
+            }
+            p
+        })
+    }
+
+    proptest! {
+        /// Runs evaluated at once give what rule-by-rule evaluation gives, piece for piece and in
+        /// the same order, from the entry, from any rule, in a rewritten state, and when the work
+        /// bound is reached part way.
+        #[test]
+        fn runs_evaluate_as_rule_by_rule(
+            p in policy_with_runs(),
+            region in prop_oneof![Just(universe()), rule_box()],
+            limit in prop_oneof![Just(MAX_WORK), 1u64..60],
+            chain in 0usize..4,
+            index in 0usize..24,
+            state in prop::sample::select(vec![
+                crate::model::ports::ConnState::Untracked,
+                crate::model::ports::ConnState::New,
+                crate::model::ports::ConnState::Established,
+            ]),
+        ) {
+            let chain = chain % p.chains.len();
+            let eval = |no_runs: bool| {
+                on_big_stack(|| {
+                    TEST_NO_RUNS.with(|o| o.set(no_runs));
+                    TEST_LIMIT.with(|l| l.set(limit));
+                    (
+                        p.evaluate(0, &region),
+                        p.evaluate_from(chain, index, &region),
+                        p.evaluate_seen(chain, &region, Seen::OWN.with_state(state)),
+                    )
+                })
+            };
+            let fast = eval(false);
+            let slow = eval(true);
+            prop_assert_eq!(fast, slow);
+        }
     }
 }

@@ -1,0 +1,470 @@
+//! Runs of rules that differ in one address dimension only: a blocklist or a geo allow-list kept
+//! without ipset (thousands of `-s CIDR -j DROP|ACCEPT`), a chain of `-d CIDR -j RETURN`.
+//!
+//! Evaluated rule by rule, what is left of a region after each of them keeps every address range
+//! the earlier rules did not match, so each rule costs the size of that set: quadratic in the
+//! rules. A run is evaluated at once instead, with the same result, piece for piece and in the same
+//! order: which rule of the run first matches each address is painted once per policy (a sorted
+//! list of address ranges, each with its rule), and a piece of the region meets that painting in
+//! one walk. What the rule-by-rule loop would have left after each rule, and how much work it
+//! would have counted, follows from it exactly (see [`Policy::run_span`]).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::{work_limit, Chain, Piece, Policy, Stack, WORK};
+use crate::model::addr::AddrSet;
+use crate::model::conntrack::Seen;
+use crate::model::interval::IntervalSet;
+use crate::model::rule::{Action, ChainId, RuleId};
+use crate::model::space::PacketBox;
+
+/// Runs shorter than this are evaluated rule by rule.
+pub(super) const MIN_RUN: usize = 3;
+
+/// The address dimension the rules of a run differ in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dim {
+    Src,
+    Dst,
+}
+
+impl Dim {
+    fn of(self, b: &PacketBox) -> &AddrSet {
+        match self {
+            Dim::Src => &b.src,
+            Dim::Dst => &b.dst,
+        }
+    }
+    fn of_mut(self, b: &mut PacketBox) -> &mut AddrSet {
+        match self {
+            Dim::Src => &mut b.src,
+            Dim::Dst => &mut b.dst,
+        }
+    }
+    /// Do `a` and `b` agree on every dimension but this one?
+    fn same_but(self, a: &PacketBox, b: &PacketBox) -> bool {
+        (self == Dim::Src || a.src == b.src)
+            && (self == Dim::Dst || a.dst == b.dst)
+            && a.proto == b.proto
+            && a.sport == b.sport
+            && a.dport == b.dport
+            && a.state == b.state
+            && a.iif == b.iif
+            && a.oif == b.oif
+    }
+    /// Is `q` inside `frame` on the dimensions `PacketBox::subtract` peels after this one?
+    fn late_within(self, q: &PacketBox, frame: &PacketBox) -> bool {
+        (self == Dim::Dst || q.dst.is_subset(&frame.dst))
+            && q.sport.is_subset(&frame.sport)
+            && q.iif.is_subset(&frame.iif)
+            && q.oif.is_subset(&frame.oif)
+    }
+}
+
+/// One run: rule positions `start..end` of a chain.
+pub(super) struct Run {
+    start: usize,
+    end: usize,
+    dim: Dim,
+    /// The union of the run's address sets, as sorted disjoint ranges, each with the position of
+    /// the first rule of the run that matches it.
+    segs: Vec<(u128, u128, usize)>,
+}
+
+/// The runs of one chain.
+pub(super) struct ChainRuns {
+    /// The run each rule position belongs to, if any.
+    at: Vec<Option<u32>>,
+    runs: Vec<Run>,
+}
+
+impl ChainRuns {
+    /// The run rule position `pos` is in.
+    pub(super) fn run_at(&self, pos: usize) -> Option<&Run> {
+        self.at
+            .get(pos)
+            .copied()
+            .flatten()
+            .and_then(|r| self.runs.get(r as usize))
+    }
+}
+
+impl Run {
+    /// The position after the run's last rule.
+    pub(super) fn end(&self) -> usize {
+        self.end
+    }
+}
+
+/// The runs of each chain of a policy, found on the first evaluation that meets the chain (part
+/// of `UnionCache`: it is emptied with it when the rules change).
+#[derive(Default)]
+pub(super) struct RunCache(Mutex<std::collections::HashMap<ChainId, Arc<OnceLock<ChainRuns>>>>);
+
+impl RunCache {
+    pub(super) fn of(&self, p: &Policy, chain: ChainId) -> Arc<OnceLock<ChainRuns>> {
+        let slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(chain)
+            .or_default()
+            .clone();
+        slot.get_or_init(|| find_runs(p, chain));
+        slot
+    }
+}
+
+/// Rules a run may hold: decided (no undecidable match, no mark test) and not `Continue` (which
+/// evaluation skips).
+fn eligible(p: &Policy, rid: RuleId) -> bool {
+    p.rules.get(rid).is_some_and(|r| {
+        r.action != Action::Continue && r.undecidable.is_empty() && r.mark.is_none()
+    })
+}
+
+fn find_runs(p: &Policy, chain: ChainId) -> ChainRuns {
+    let rules: &[RuleId] = p
+        .chains
+        .get(chain)
+        .map(|c| c.rules.as_slice())
+        .unwrap_or(&[]);
+    let mut out = ChainRuns {
+        at: vec![None; rules.len()],
+        runs: Vec::new(),
+    };
+    let mut i = 0;
+    while i < rules.len() {
+        if !eligible(p, rules[i]) {
+            i += 1;
+            continue;
+        }
+        let first = &p.rules[rules[i]].matches;
+        let (mut src, mut dst) = (true, true);
+        let mut j = i + 1;
+        while j < rules.len() && eligible(p, rules[j]) {
+            let m = &p.rules[rules[j]].matches;
+            let s = src && Dim::Src.same_but(first, m);
+            let d = dst && Dim::Dst.same_but(first, m);
+            if !s && !d {
+                break;
+            }
+            (src, dst) = (s, d);
+            j += 1;
+        }
+        if j - i < MIN_RUN {
+            i += 1;
+            continue;
+        }
+        let dim = if src { Dim::Src } else { Dim::Dst };
+        let id = out.runs.len() as u32;
+        out.at[i..j].iter_mut().for_each(|a| *a = Some(id));
+        out.runs.push(Run {
+            start: i,
+            end: j,
+            dim,
+            segs: paint((i..j).map(|pos| (pos, dim.of(&p.rules[rules[pos]].matches).0.ranges()))),
+        });
+        i = j;
+    }
+    out
+}
+
+/// Which of the sets first holds each point of their union: sorted disjoint ranges, each with
+/// its set's key. Each range of a set costs a logarithm plus the covered ranges it swallows.
+fn paint<'a>(sets: impl Iterator<Item = (usize, &'a [(u128, u128)])>) -> Vec<(u128, u128, usize)> {
+    let mut covered: BTreeMap<u128, u128> = BTreeMap::new();
+    let mut segs = Vec::new();
+    for (key, ranges) in sets {
+        for &(lo, hi) in ranges {
+            // the covered ranges that meet [lo, hi], in order
+            let mut meet: Vec<(u128, u128)> = Vec::new();
+            if let Some((&a, &b)) = covered.range(..lo).next_back() {
+                if b >= lo {
+                    meet.push((a, b));
+                }
+            }
+            meet.extend(covered.range(lo..=hi).map(|(&a, &b)| (a, b)));
+            // `next`: the first point not yet known to be covered (None: past the top)
+            let mut next = Some(lo);
+            let (mut new_lo, mut new_hi) = (lo, hi);
+            for &(a, b) in &meet {
+                if let Some(n) = next {
+                    if a > n {
+                        segs.push((n, a - 1, key));
+                    }
+                    if b >= n {
+                        next = b.checked_add(1);
+                    }
+                }
+                new_lo = new_lo.min(a);
+                new_hi = new_hi.max(b);
+                covered.remove(&a);
+            }
+            if let Some(n) = next {
+                if n <= hi {
+                    segs.push((n, hi, key));
+                }
+            }
+            covered.insert(new_lo, new_hi);
+        }
+    }
+    segs.sort_unstable_by_key(|s| s.0);
+    segs
+}
+
+/// What a run does to one piece that meets it.
+struct Hit {
+    /// The piece's part inside the run's other dimensions (the address dimension whole).
+    core: PacketBox,
+    /// The pieces `PacketBox::subtract` peels off before the address dimension, at the first rule.
+    early: Vec<PacketBox>,
+    /// Per rule position of the run (ascending): the addresses of the piece it decides.
+    owners: Vec<(usize, AddrSet)>,
+    /// The addresses no rule of the run matches.
+    left: AddrSet,
+}
+
+/// The outcome of [`Policy::run_span`].
+pub(super) enum Span {
+    /// The fast path does not apply: go on rule by rule.
+    Declined(Vec<PacketBox>),
+    /// Evaluated through the run: what is left, at the run's end.
+    Through(Vec<PacketBox>),
+    /// Evaluation of the chain is over (nothing left, or the work bound was reached).
+    Ended,
+}
+
+impl Policy {
+    /// Evaluate `remaining` through the rules `from..run.end` of chain `c`, exactly as the
+    /// rule-by-rule loop of `run_inner` would: the same pieces to `act`, in the same order, the
+    /// same work counted, the same pieces left. Declines (handing `remaining` back) when a piece
+    /// meets the run's rules but reaches outside them on a dimension peeled after the address
+    /// one, or meets addresses of rules before `from` (a piece coming back from a jump).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run_span(
+        &self,
+        c: &Chain,
+        run: &Run,
+        from: usize,
+        stack: &Stack,
+        via: &[RuleId],
+        remaining: Vec<PacketBox>,
+        seen: Seen,
+        out: &mut Vec<Piece>,
+    ) -> Span {
+        let dim = run.dim;
+        let Some(first) = c.rules.get(from).and_then(|&r| self.rules.get(r)) else {
+            return Span::Declined(remaining);
+        };
+        // every rule of the run has the same box but for `dim`, so the same state test
+        let Some(m) = seen.rule_box(&first.matches) else {
+            return Span::Declined(remaining);
+        };
+        let mut frame = m.into_owned();
+        *dim.of_mut(&mut frame) = AddrSet(IntervalSet::full());
+        let mut hits: Vec<Option<Hit>> = Vec::with_capacity(remaining.len());
+        for q in &remaining {
+            if !q.intersects(&frame) {
+                hits.push(None);
+                continue;
+            }
+            if !dim.late_within(q, &frame) {
+                return Span::Declined(remaining);
+            }
+            let owners = run.owners(dim.of(q));
+            if owners.first().is_some_and(|o| o.0 < from) {
+                return Span::Declined(remaining);
+            }
+            if owners.is_empty() {
+                hits.push(None);
+                continue;
+            }
+            let Some(core) = q.intersect(&frame) else {
+                hits.push(None);
+                continue;
+            };
+            let mut taken = Vec::new();
+            for (_, s) in &owners {
+                taken.extend_from_slice(s.0.ranges());
+            }
+            let left = dim
+                .of(q)
+                .difference(&AddrSet(IntervalSet::from_ranges(taken)));
+            hits.push(Some(Hit {
+                early: q.subtract(&frame),
+                core,
+                owners,
+                left,
+            }));
+        }
+        // how many pieces the loop would hold before each rule, as changes from `from`: a piece
+        // is one until its first rule, then its early pieces and its rest while the rest lasts
+        let n = run.end - from;
+        let mut delta = vec![0i64; n + 1];
+        // (position, piece, owner) in the order the loop acts on them
+        let mut events: Vec<(usize, usize, usize)> = Vec::new();
+        for (k, h) in hits.iter().enumerate() {
+            let Some(h) = h else { continue };
+            let (i1, last) = match (h.owners.first(), h.owners.last()) {
+                (Some(a), Some(b)) => (a.0, b.0),
+                _ => continue,
+            };
+            delta[i1 + 1 - from] += h.early.len() as i64;
+            if h.left.is_empty() {
+                delta[last + 1 - from] -= 1;
+            }
+            events.extend(
+                h.owners
+                    .iter()
+                    .enumerate()
+                    .map(|(o, (pos, _))| (*pos, k, o)),
+            );
+        }
+        events.sort_unstable();
+        out.reserve(events.len());
+        let mut alive = remaining.len() as i64;
+        let mut ev = events.into_iter().peekable();
+        for pos in from..run.end {
+            alive += delta[pos - from];
+            if alive <= 0 {
+                return Span::Ended;
+            }
+            let spent = WORK.with(|w| {
+                let v = w.get() + alive as u64;
+                w.set(v);
+                v
+            });
+            if spent > work_limit() {
+                let left = pieces_before(&remaining, &hits, dim, pos);
+                super::give_up(left, via, seen, out);
+                return Span::Ended;
+            }
+            let rid = c.rules[pos];
+            while let Some((_, k, o)) = ev.next_if(|e| e.0 == pos) {
+                let Some(h) = &mut hits[k] else { continue };
+                let mut hit = h.core.clone();
+                // each part is acted on once, and only the rules before `pos` are read after
+                *dim.of_mut(&mut hit) = std::mem::take(&mut h.owners[o].1);
+                self.act(stack, pos, rid, via, hit, seen, out);
+            }
+        }
+        let mut left = Vec::with_capacity(remaining.len());
+        for (q, h) in remaining.into_iter().zip(hits) {
+            match h {
+                None => left.push(q),
+                Some(h) => {
+                    left.extend(h.early);
+                    if !h.left.is_empty() {
+                        let mut d = h.core;
+                        *dim.of_mut(&mut d) = h.left;
+                        left.push(d);
+                    }
+                }
+            }
+        }
+        Span::Through(left)
+    }
+}
+
+impl Run {
+    /// The rules of the run that first match parts of `set`, ascending, each with its part.
+    fn owners(&self, set: &AddrSet) -> Vec<(usize, AddrSet)> {
+        let mut parts: Vec<(usize, u128, u128)> = Vec::new();
+        for &(lo, hi) in set.0.ranges() {
+            let mut k = self.segs.partition_point(|s| s.1 < lo);
+            while let Some(&(a, b, pos)) = self.segs.get(k) {
+                if a > hi {
+                    break;
+                }
+                parts.push((pos, a.max(lo), b.min(hi)));
+                k += 1;
+            }
+        }
+        // by rule, each rule's ranges staying in address order
+        parts.sort_by_key(|p| p.0);
+        let mut out: Vec<(usize, AddrSet)> = Vec::new();
+        let mut i = 0;
+        while i < parts.len() {
+            let pos = parts[i].0;
+            let mut j = i;
+            while j < parts.len() && parts[j].0 == pos {
+                j += 1;
+            }
+            out.push((
+                pos,
+                AddrSet(IntervalSet::from_ranges(
+                    parts[i..j].iter().map(|p| (p.1, p.2)),
+                )),
+            ));
+            i = j;
+        }
+        debug_assert!(out.iter().all(|o| o.0 >= self.start && o.0 < self.end));
+        out
+    }
+}
+
+/// The pieces the rule-by-rule loop would hold before the rule at `pos`.
+fn pieces_before(
+    remaining: &[PacketBox],
+    hits: &[Option<Hit>],
+    dim: Dim,
+    pos: usize,
+) -> Vec<PacketBox> {
+    let mut out = Vec::new();
+    for (q, h) in remaining.iter().zip(hits) {
+        match h {
+            Some(h) if h.owners.first().is_some_and(|o| o.0 < pos) => {
+                out.extend(h.early.iter().cloned());
+                // what no rule before `pos` took: the parts of the rules from `pos` on (not yet
+                // acted on) and what no rule of the run matches
+                let rest = AddrSet(IntervalSet::from_ranges(
+                    h.owners
+                        .iter()
+                        .filter(|o| o.0 >= pos)
+                        .flat_map(|o| o.1 .0.ranges().iter().copied())
+                        .chain(h.left.0.ranges().iter().copied()),
+                ));
+                if !rest.is_empty() {
+                    let mut d = h.core.clone();
+                    *dim.of_mut(&mut d) = rest;
+                    out.push(d);
+                }
+            }
+            _ => out.push(q.clone()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paint_gives_each_point_its_first_set() {
+        let sets: Vec<Vec<(u128, u128)>> = vec![
+            vec![(10, 20)],
+            vec![(5, 12), (30, 40)],
+            vec![(0, 50)],
+            vec![(15, 16)],
+            vec![(u128::MAX - 1, u128::MAX)],
+            vec![(0, u128::MAX)],
+        ];
+        let segs = paint(sets.iter().enumerate().map(|(k, s)| (k, s.as_slice())));
+        assert_eq!(
+            segs,
+            vec![
+                (0, 4, 2),
+                (5, 9, 1),
+                (10, 20, 0),
+                (21, 29, 2),
+                (30, 40, 1),
+                (41, 50, 2),
+                (51, u128::MAX - 2, 5),
+                (u128::MAX - 1, u128::MAX, 4),
+            ]
+        );
+    }
+}
