@@ -131,14 +131,14 @@ fn at_site(
     site: Option<&str>,
     at_zcc: bool,
     opts: &AuditOptions<'_>,
+    defaults: &Defaults<'_>,
 ) -> Option<AtSite> {
     let facts = opts.facts_at(site);
-    let condition = match req.applies(&facts) {
+    let (condition, mut assumes) = match req.applies(&facts) {
         Tri::False => return None,
-        Tri::True => None,
-        Tri::Unknown => req.condition_text.clone(),
+        Tri::True => (None, defaults_deciding(req, &facts, defaults)),
+        Tri::Unknown => (req.condition_text.clone(), Vec::new()),
     };
-    let mut assumes = defaults_deciding(req, &facts, opts);
     let (ports, assumed) = match (&req.ports, opts.inventory, site) {
         (PortSpec::MspVraRange, Some(inv), Some(s)) => {
             let (p, why) = super::sites::msp_range_from(inv, s);
@@ -158,22 +158,23 @@ fn at_site(
     })
 }
 
+/// The catalogue's default facts, read once per run.
+type Defaults<'c> = Vec<(&'c str, crate::catalog::condition::Value)>;
+
 /// The catalogue defaults that make `req` required (`not single_scvmm` holds because
 /// `single_scvmm` is false by default): said on the flow, so a reader knows what to set if the
 /// installation differs. Nothing when the condition holds without them.
 fn defaults_deciding(
     req: &Requirement,
     facts: &crate::catalog::Context,
-    opts: &AuditOptions<'_>,
+    defaults: &Defaults<'_>,
 ) -> Vec<String> {
     let Some(c) = &req.condition else {
         return Vec::new();
     };
     let named = c.variables();
-    let defaulted: Vec<(&str, crate::catalog::condition::Value)> = opts
-        .catalog
-        .default_facts()
-        .into_iter()
+    let defaulted: Vec<&(&str, crate::catalog::condition::Value)> = defaults
+        .iter()
         .filter(|(k, v)| named.contains(k) && facts.get(k) == Some(v))
         .collect();
     if defaulted.is_empty() {
@@ -202,6 +203,7 @@ pub(super) fn jobs<'a>(
     opts: &AuditOptions<'a>,
 ) -> Vec<Job<'a>> {
     use super::sites::is_site_bound;
+    let defaults = opts.catalog.default_facts();
     // the jobs: (target, requirement, direction)
     let mut jobs = Vec::new();
     for (ti, t) in targets.iter().enumerate() {
@@ -244,12 +246,14 @@ pub(super) fn jobs<'a>(
                                 .map(|s| s.name.as_str())
                                 .collect();
                             for s in &peer_sites {
-                                if let Some(at) = at_site(req, Some(s), false, opts) {
+                                if let Some(at) = at_site(req, Some(s), false, opts, &defaults) {
                                     per_site.push((Some(s.to_string()), at));
                                 }
                             }
                             if peer_sites.is_empty() {
-                                per_site.extend(at_site(req, None, false, opts).map(|a| (None, a)));
+                                per_site.extend(
+                                    at_site(req, None, false, opts, &defaults).map(|a| (None, a)),
+                                );
                             } else if per_site.len() == peer_sites.len()
                                 && per_site.windows(2).all(|w| w[0].1 == w[1].1)
                             {
@@ -263,7 +267,8 @@ pub(super) fn jobs<'a>(
                         _ => {
                             let zcc = role == "zcc";
                             per_site.extend(
-                                at_site(req, g.site.as_deref(), zcc, opts).map(|a| (None, a)),
+                                at_site(req, g.site.as_deref(), zcc, opts, &defaults)
+                                    .map(|a| (None, a)),
                             );
                         }
                     }
@@ -309,12 +314,13 @@ pub(super) fn jobs<'a>(
                         } else {
                             &y
                         };
-                        let Some(mut at) = at_site(req, Some(judged), false, opts) else {
+                        let Some(mut at) = at_site(req, Some(judged), false, opts, &defaults)
+                        else {
                             continue;
                         };
                         if req.ports == PortSpec::MspVraRange {
                             // the VRAs of the opening side reach the ZCC
-                            at = at_site(req, Some(&x), false, opts).unwrap_or(at);
+                            at = at_site(req, Some(&x), false, opts, &defaults).unwrap_or(at);
                         }
                         push(
                             Hook::Forward,

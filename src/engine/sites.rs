@@ -33,21 +33,27 @@ pub(super) fn is_site_bound(role: &str) -> bool {
 impl AuditOptions<'_> {
     /// The facts a flow at `site` is judged with: the run's (catalogue defaults, `[facts]`,
     /// `--set`), then the site's own (`kind` as `site`, `[site.facts]`), which win for it.
-    pub(crate) fn facts_at(&self, site: Option<&str>) -> Context {
-        let mut ctx = self.facts.clone();
+    /// Borrowed when the site adds nothing (quick mode, a site without facts): a run of
+    /// thousands of files asks once per file and requirement.
+    pub(crate) fn facts_at(&self, site: Option<&str>) -> std::borrow::Cow<'_, Context> {
+        use std::borrow::Cow;
         let Some(s) = site.and_then(|n| {
             self.inventory
                 .and_then(|inv| inv.sites.iter().find(|s| s.name == n))
         }) else {
-            return ctx;
+            return Cow::Borrowed(&self.facts);
         };
+        if s.facts.is_empty() {
+            return Cow::Borrowed(&self.facts);
+        }
+        let mut ctx = self.facts.clone();
         for (k, v) in &s.facts {
             // checked when the inventory was read
             if let Ok(value) = self.catalog.validate_fact(k, v) {
                 ctx.set_value(k, value);
             }
         }
-        ctx
+        Cow::Owned(ctx)
     }
 }
 
