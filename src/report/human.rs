@@ -402,7 +402,7 @@ fn flow_lines(
             None => groups.push((fl.target, vec![fl])),
         }
     }
-    if groups.len() < 2 || named.len() < 2 && groups.len() == named.len() {
+    if groups.len() < 2 {
         for fl in flows.iter().filter(|x| listed(x)) {
             line(fl, out)?;
         }
