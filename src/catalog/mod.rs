@@ -76,6 +76,7 @@
 pub mod condition;
 pub mod facts;
 pub mod msp;
+mod raw;
 pub mod render;
 mod windows;
 
@@ -455,7 +456,7 @@ impl Catalog {
 
     /// Read a catalogue (the embedded one, or an extra file given with `--catalog`).
     pub fn from_toml(text: &str) -> Result<Catalog, CatalogError> {
-        let raw: RawCatalog = toml::from_str(text).map_err(|e| CatalogError::Syntax {
+        let raw: raw::RawCatalog = toml::from_str(text).map_err(|e| CatalogError::Syntax {
             message: e.message().to_string(),
             span: e.span().map(|r| (r.start, r.end)),
         })?;
@@ -494,7 +495,7 @@ impl Catalog {
         let mut must_not_open = Vec::with_capacity(raw.must_not_open.len());
         for m in raw.must_not_open {
             check_id(&m.id)?;
-            must_not_open.push(m.into_must_not_open()?);
+            must_not_open.push(m.into_must_not_open(text)?);
         }
         for (i, f) in raw.fact.iter().enumerate() {
             if raw.fact[..i].iter().any(|g| g.name == f.name) {
@@ -601,215 +602,6 @@ impl CatalogError {
             | CatalogError::Invalid { span, .. } => *span,
         };
         s.map(|(a, b)| Span::new(a, b))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// TOML shape
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCatalog {
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    source: Vec<SeedSource>,
-    #[serde(default)]
-    requirement: Vec<RawRequirement>,
-    #[serde(default)]
-    must_not_open: Vec<RawMustNotOpen>,
-    #[serde(default)]
-    windows_identity: Vec<WindowsIdentity>,
-    #[serde(default)]
-    fact: Vec<facts::FactDef>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequirement {
-    id: Spanned<String>,
-    environments: Spanned<Vec<Environment>>,
-    ports: Spanned<String>,
-    protocol: Protocol,
-    from_role: Spanned<String>,
-    to_role: Spanned<String>,
-    direction: Direction,
-    #[serde(default)]
-    condition: Option<Spanned<String>>,
-    #[serde(default)]
-    changeable_default: bool,
-    #[serde(default)]
-    port_key: Option<String>,
-    purpose: String,
-    source: Spanned<String>,
-    #[serde(default)]
-    install_only: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMustNotOpen {
-    id: Spanned<String>,
-    environments: Spanned<Vec<Environment>>,
-    ports: Spanned<String>,
-    protocol: Protocol,
-    role: Spanned<String>,
-    kind: MustNotKind,
-    purpose: String,
-    source: Spanned<String>,
-    condition: Option<String>,
-}
-
-fn span_of<T>(s: &Spanned<T>) -> Option<(usize, usize)> {
-    Some((s.span().start, s.span().end))
-}
-
-fn check_role(id: &str, role: &Spanned<String>) -> Result<String, CatalogError> {
-    let name = role.get_ref();
-    let ok = !name.is_empty()
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(name.clone())
-    } else {
-        Err(CatalogError::Invalid {
-            id: id.to_string(),
-            message: format!("role `{name}` is not a kebab-case name"),
-            span: span_of(role),
-        })
-    }
-}
-
-fn check_nonempty(
-    id: &str,
-    what: &str,
-    value: &Spanned<impl AsRef<[Environment]>>,
-) -> Result<(), CatalogError> {
-    if value.get_ref().as_ref().is_empty() {
-        return Err(CatalogError::Invalid {
-            id: id.to_string(),
-            message: format!("`{what}` is empty"),
-            span: span_of(value),
-        });
-    }
-    Ok(())
-}
-
-fn check_source(id: &str, source: &Spanned<String>) -> Result<String, CatalogError> {
-    if source.get_ref().trim().is_empty() {
-        return Err(CatalogError::Invalid {
-            id: id.to_string(),
-            message: "`source` is empty".into(),
-            span: span_of(source),
-        });
-    }
-    Ok(source.get_ref().clone())
-}
-
-impl RawRequirement {
-    fn into_requirement(self, text: &str) -> Result<Requirement, CatalogError> {
-        let id = self.id.get_ref().clone();
-        check_nonempty(&id, "environments", &self.environments)?;
-        let ports =
-            PortSpec::parse(self.ports.get_ref()).map_err(|message| CatalogError::Invalid {
-                id: id.clone(),
-                message,
-                span: span_of(&self.ports),
-            })?;
-        let from_role = check_role(&id, &self.from_role)?;
-        let to_role = check_role(&id, &self.to_role)?;
-        let source = check_source(&id, &self.source)?;
-        let (condition, condition_text) = match &self.condition {
-            None => (None, None),
-            Some(spanned) => {
-                let cond_text = spanned.get_ref();
-                match parse_condition(cond_text) {
-                    Ok(c) => (Some(c), Some(cond_text.clone())),
-                    Err(error) => {
-                        let span = condition_error_span(text, spanned, error.offset);
-                        return Err(CatalogError::Condition {
-                            id,
-                            text: cond_text.clone(),
-                            error: Box::new(error),
-                            span: Some(span),
-                        });
-                    }
-                }
-            }
-        };
-        Ok(Requirement {
-            id,
-            environments: self.environments.into_inner(),
-            ports,
-            protocol: self.protocol,
-            from_role,
-            to_role,
-            direction: self.direction,
-            condition,
-            condition_text,
-            changeable_default: self.changeable_default,
-            port_key: self.port_key,
-            purpose: self.purpose,
-            source,
-            install_only: self.install_only,
-        })
-    }
-}
-
-/// Point into the TOML at the condition's error when the string is written without escapes
-/// (then its text sits right after the opening quote); else at the whole string.
-fn condition_error_span(text: &str, value: &Spanned<String>, offset: usize) -> (usize, usize) {
-    let whole = value.span();
-    let inner = value.get_ref();
-    let literal = text.get(whole.clone()).unwrap_or("");
-    let plain =
-        literal.len() == inner.len() + 2 && literal.get(1..literal.len() - 1) == Some(inner);
-    if plain {
-        let at = whole.start + 1 + offset;
-        (at, (at + 1).min(whole.end))
-    } else {
-        (whole.start, whole.end)
-    }
-}
-
-impl RawMustNotOpen {
-    fn into_must_not_open(self) -> Result<MustNotOpen, CatalogError> {
-        let id = self.id.get_ref().clone();
-        check_nonempty(&id, "environments", &self.environments)?;
-        let ports =
-            parse_ranges(self.ports.get_ref()).map_err(|message| CatalogError::Invalid {
-                id: id.clone(),
-                message,
-                span: span_of(&self.ports),
-            })?;
-        let role = check_role(&id, &self.role)?;
-        let source = check_source(&id, &self.source)?;
-        let condition = match &self.condition {
-            None => None,
-            Some(text) => Some(
-                parse_condition(text).map_err(|error| CatalogError::Condition {
-                    id: id.clone(),
-                    text: text.clone(),
-                    error: Box::new(error),
-                    span: None,
-                })?,
-            ),
-        };
-        Ok(MustNotOpen {
-            condition,
-            id,
-            ports,
-            protocol: self.protocol,
-            role,
-            kind: self.kind,
-            purpose: self.purpose,
-            source,
-            environments: self.environments.into_inner(),
-        })
     }
 }
 
