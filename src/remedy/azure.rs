@@ -77,18 +77,7 @@ pub(super) fn propose(cx: &Ctx<'_>) -> Result<Proposal, String> {
     } else {
         (prefixes(&cx.host), prefixes(&cx.peers))
     };
-    let ports: Vec<String> = cx
-        .ports
-        .ranges()
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect();
+    let ports = super::port_ranges(&cx.ports, "-");
     let mut name = format!("Allow-Zerto-{}", super::short(&cx.rec.requirement));
     let used = |n: &str| {
         cx.taken.has_name(pi, n)

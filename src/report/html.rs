@@ -408,7 +408,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             // a binary file's values have no lines: each labelled value's string, as read
             h.push_str("<pre>");
             for l in &f.labels {
-                let text = value_text(&src.text, l.span.start);
+                let text = super::place::value_text(&src.text, l.span.start);
                 let _ = writeln!(h, "<span class=\"hl\">{}</span>", esc(text));
             }
             h.push_str("</pre>");
@@ -442,19 +442,4 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
     out.write_all(h.as_bytes())
-}
-
-/// The line of `text` holding `offset`: in a binary file's rendering, one value.
-pub(super) fn value_text(text: &str, offset: usize) -> &str {
-    let b = text.as_bytes();
-    let offset = offset.min(b.len());
-    let start = b[..offset]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |i| i + 1);
-    let end = b[offset..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |i| offset + i);
-    text.get(start..end).unwrap_or("")
 }

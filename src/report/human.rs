@@ -448,7 +448,7 @@ fn binary_labels(f: &Finding, src: &crate::formats::source::SourceText) -> Strin
         };
         out.push_str(&format!("  at {place}: {}\n", l.text));
         // the value's string, from its data start, cut to a window around the label
-        let line = super::html::value_text(&src.text, l.span.start);
+        let line = super::place::value_text(&src.text, l.span.start);
         let skip = src.binary_value(l.span.start).map_or(0, |v| {
             let before = src.text.get(v.line..v.data).unwrap_or("");
             before.chars().count()

@@ -66,3 +66,18 @@ pub fn describe(path: &str, place: Option<&Place>, column: bool) -> String {
         _ => path.to_string(),
     }
 }
+
+/// The line of `text` holding `offset`: in a binary file's rendering, one value.
+pub(super) fn value_text(text: &str, offset: usize) -> &str {
+    let b = text.as_bytes();
+    let offset = offset.min(b.len());
+    let start = b[..offset]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = b[offset..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |i| offset + i);
+    text.get(start..end).unwrap_or("")
+}

@@ -19,6 +19,16 @@ fn inventory(path: &str) -> (Value, i32) {
     audit_json(&["--inventory", path])
 }
 
+/// The standard error of an audit of an inventory refused as bad usage (exit 2).
+fn refused(path: &str) -> String {
+    let out = portolan()
+        .args(["audit", "--inventory", path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{path}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// (requirement, direction, site, ports, status) of every flow.
 fn rows(v: &Value) -> Vec<(String, String, String, String, String)> {
     v["flows"]
@@ -196,12 +206,7 @@ fn icdr_mode_with_9080_open_to_anyone_is_a_finding_draas_is_not() {
 
 #[test]
 fn moving_9081_when_providing_draas_is_an_inventory_error() {
-    let out = portolan()
-        .args(["audit", "--inventory", "fixtures/msp/draas-9081-moved.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused("fixtures/msp/draas-9081-moved.toml");
     assert!(
         err.contains("[ports] zvm_pairing moves 9081, which must stay 9081 when the service provider offers DRaaS"),
         "{err}"
@@ -278,12 +283,7 @@ fn a_default_that_decides_a_requirement_is_said_on_its_flow() {
 /// `[site.facts]` are typed like `[facts]`: each bad value is an error at its place, exit 2.
 #[test]
 fn site_facts_are_checked_like_facts() {
-    let out = portolan()
-        .args(["audit", "--inventory", "fixtures/msp/bad-site-facts.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused("fixtures/msp/bad-site-facts.toml");
     assert!(
         err.contains("fact `hypervisor` takes one of vsphere, hyperv, not `hyper-v` (did you mean `hyperv`?)"),
         "{err}"
