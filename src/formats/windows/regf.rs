@@ -159,7 +159,7 @@ impl<'a> Hive<'a> {
                 break; // trailing garbage after the last bin
             }
             let size = u32_at(head, 8).unwrap_or(0) as usize;
-            if size < HBIN_HEADER_LEN || size % 4096 != 0 {
+            if size < HBIN_HEADER_LEN || !size.is_multiple_of(4096) {
                 return Err(format!(
                     "registry hive: the hive bin at offset {at:#x} has a bad size {size:#x}"
                 ));
