@@ -279,6 +279,36 @@ impl Config {
     pub fn audit(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
         let (files, skipped) =
             crate::load::load_scan(paths, &self.names, &self.filter, self.max_input_size);
+        self.audit_files(files, skipped, inventory)
+    }
+
+    /// One job of `--shard K/N`: its share of the paths' files, audited; `Err` says why this run
+    /// cannot be sharded (its flows would depend on files other jobs read).
+    pub fn audit_shard(
+        &self,
+        paths: &[PathBuf],
+        job: crate::load::shard::Shard,
+    ) -> Result<engine::Report, &'static str> {
+        let policy = self
+            .facts
+            .get(crate::engine::targets::POLICY_FACT)
+            .is_some();
+        if let Some(why) = engine::shard::refused(self.inventory.is_some(), policy) {
+            return Err(why);
+        }
+        let (files, skipped, origins) =
+            crate::load::load_shard(paths, &self.names, &self.filter, self.max_input_size, job);
+        let mut report = self.audit_files(files, skipped, None);
+        report.shard = Some(engine::shard::ShardRun { job, origins });
+        Ok(report)
+    }
+
+    fn audit_files(
+        &self,
+        files: Vec<crate::load::InputFile>,
+        skipped: Vec<String>,
+        inventory: Option<&Inventory>,
+    ) -> engine::Report {
         let opts = AuditOptions {
             catalog: &self.catalog,
             env: self.env,

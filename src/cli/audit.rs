@@ -10,7 +10,7 @@ use crate::engine::{self as engine, Severity};
 use crate::report::{human, OutputFormat};
 
 /// `--format NAME`: the report's formats, listed with their help in `--help`.
-fn format_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
+pub(crate) fn format_parser() -> impl clap::builder::TypedValueParser<Value = OutputFormat> {
     use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
     PossibleValuesParser::new(
         OutputFormat::ALL
@@ -224,6 +224,12 @@ pub struct AuditArgs {
     /// Exit 1 when a finding of at least this severity is reported.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+    /// Audit one job's share of the inputs, for a CI matrix of N jobs: `--shard 2/4`. The share
+    /// is whole files, balanced by size and the same in every job; write each job's report with
+    /// `--format json` and put them together with `portolan merge`. Not with an inventory or
+    /// `--policy`, whose flows cross files.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::load::shard::Shard>,
     /// Exit 0 even when no firewall was audited (by default a run that audits nothing — no
     /// export recognised, a mistyped path — is bad usage, exit 2).
     #[arg(long)]
@@ -319,7 +325,16 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
-    let mut report = setup.audit(&paths, setup.inventory.as_ref());
+    let mut report = match a.shard {
+        Some(job) => match setup.audit_shard(&paths, job) {
+            Ok(r) => r,
+            Err(why) => {
+                eprintln!("portolan: --shard {job}: {why}");
+                return super::EXIT_USAGE;
+            }
+        },
+        None => setup.audit(&paths, setup.inventory.as_ref()),
+    };
     report.show_fixes = a.fix_suggestions;
     if let Some(p) = &a.baseline {
         let parsed = std::fs::read_to_string(p)
@@ -403,7 +418,8 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
     let mut code = exit_code(&report, a.fail_on);
-    if !a.allow_empty && !report.files.iter().any(|f| !f.rulesets.is_empty()) {
+    // a job of a matrix may get no firewall: whether the run audited any, `merge` says
+    if !a.allow_empty && a.shard.is_none() && !report.files.iter().any(|f| !f.rulesets.is_empty()) {
         let n = report.skipped.len();
         eprintln!(
             "portolan: no firewall was audited ({} file(s) read{}); check the paths, or pass --allow-empty",
@@ -425,7 +441,7 @@ pub fn run(a: AuditArgs) -> u8 {
     code
 }
 
-fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
+pub(crate) fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
     if report.input_failed {
         return super::EXIT_USAGE;
     }
@@ -447,7 +463,7 @@ fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
 /// Only a regular file (or a new path) is replaced so: `-` is standard output; a symbolic link
 /// keeps its link and the file it points to is replaced; a device or FIFO (`/dev/stdout`, a
 /// named pipe) is written through, never renamed over (issue 20, item 4).
-fn write_file(
+pub(crate) fn write_file(
     path: &Path,
     f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), u8> {

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod fix;
 pub mod init;
 pub mod man;
+pub mod merge;
 pub mod query;
 pub mod schema;
 
@@ -56,6 +57,9 @@ pub enum Command {
     Man(man::ManArgs),
     /// The JSON Schema of `portolan.toml`, for editors (taplo, Even Better TOML).
     Schema(schema::SchemaArgs),
+    /// Put the JSON reports of the jobs of `audit --shard K/N` together into the whole run's
+    /// report, in any format, with the whole run's exit code.
+    Merge(merge::MergeArgs),
     /// Write a commented `portolan.toml` for the firewall files of a directory.
     Init(init::InitArgs),
 }
@@ -143,6 +147,7 @@ fn run_here() -> u8 {
         Command::Fix(f) => fix::run(*f),
         Command::Completions(c) => completions::run(c),
         Command::Man(m) => man::run(m),
+        Command::Merge(m) => merge::run(m),
         Command::Schema(s) => schema::run(s),
         Command::Init(i) => init::run(i),
     }

@@ -18,7 +18,7 @@ pub struct Label {
 }
 
 /// A rule's identity on its platform, from its [`NativeRef`]: never its position, never a count.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RuleIdentity {
     /// For fingerprints: the policy, the chain and the native reference's stable key (for an
     /// iptables rule a hash of its text without counters).
@@ -105,7 +105,7 @@ pub struct Finding {
 }
 
 /// How a waiver applies to a finding.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Waived {
     pub reason: String,
     pub ticket: Option<String>,

@@ -15,12 +15,13 @@ pub mod jobs;
 pub mod path;
 pub mod reach;
 pub mod reachability;
+pub mod shard;
 pub mod sites;
 pub mod targets;
 pub mod waiver;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
@@ -50,7 +51,7 @@ pub struct AuditOptions<'a> {
 }
 
 /// One rule or default that decided a piece of a flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deciding {
     pub file: String,
     pub line: Option<u32>,
@@ -59,12 +60,13 @@ pub struct Deciding {
 }
 
 /// One firewall on a flow's path (`flows[].path`, inventory mode).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathHop {
     pub firewall: String,
     pub policy: String,
     /// `outbound` (the opener's host), `forward` (a boundary), `inbound` (the server's host).
-    pub hook: &'static str,
+    #[serde(deserialize_with = "shard::intern")]
+    pub hook: shard::Word,
     /// What the hop does to what reached it (replies included); for a hop nothing reached,
     /// what it would do to the whole flow.
     pub status: Status,
@@ -76,14 +78,15 @@ pub struct PathHop {
 /// One required flow through one firewall (the JSON contract's `flows[]`); with `direction`
 /// `path`, the flow end to end through every firewall on its path (`path`), `firewall` and
 /// `deciding` being the first hop's that loses packets (the last hop's when none does).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlowRecord {
     pub requirement: String,
     pub environment: String,
     pub site: Option<String>,
     pub firewall: String,
     pub policy: String,
-    pub direction: &'static str,
+    #[serde(deserialize_with = "shard::intern")]
+    pub direction: shard::Word,
     pub from_role: String,
     pub to_role: String,
     pub protocol: String,
@@ -95,16 +98,16 @@ pub struct FlowRecord {
     pub condition: Option<String>,
     pub conditional: bool,
     /// For `unknown`: what could not be decided.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_reasons: Vec<String>,
     /// What the verdict assumes for lack of a fact (how many VRAs a 9082+ range is for), and
     /// what to set.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assumes: Vec<String>,
     /// Rules that match the flow's packets but are scoped to another application than the
     /// guarded role's (a Windows program, service or Store app), so they cannot match it
     /// (`model::app`): `label: why` each.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub set_aside: Vec<String>,
     /// Stateless filters (network ACLs): what stops the replies, if anything does.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,7 +119,7 @@ pub struct FlowRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_fix: Option<String>,
     /// For a `path` record: every firewall on the path, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<PathHop>,
     #[serde(skip)]
     pub file: usize,
@@ -151,6 +154,8 @@ pub struct Report {
     pub show_fixes: bool,
     /// Files a directory scan found that are no firewall export (skipped, not audited).
     pub skipped: Vec<String>,
+    /// `--shard K/N`: the job, and where its files stand in the whole run (JSON `shard`).
+    pub shard: Option<shard::ShardRun>,
 }
 
 impl Report {

@@ -1,13 +1,13 @@
 //! Evaluating one required flow through one ruleset: the region it covers, the exact outcome, and
 //! the flow's status with the rules that decided it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::iface::IfaceSet;
 use crate::model::ports::{ConnState, PortSet, ProtoSet, StateSet};
 use crate::model::{AddrSet, At, Family, Outcome, PacketBox, Pipeline, Ruleset, Verdict};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Allowed,

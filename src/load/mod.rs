@@ -2,6 +2,8 @@
 //! lowering, in parallel. A file that cannot be read or recognised becomes a finding, never an
 //! abort.
 
+pub mod shard;
+
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -125,6 +127,46 @@ pub fn load_scan(
     filter: &ScanFilter,
     max_size: u64,
 ) -> (Vec<InputFile>, Vec<String>) {
+    let (todo, mut errors) = expand(paths, filter);
+    let (mut files, skipped, _) = read(&todo, names, max_size);
+    files.append(&mut errors);
+    (files, skipped)
+}
+
+/// [`load_scan`] for one job of `--shard K/N`: the share of the inputs [`shard::assign`] gives
+/// it (a path that could not be scanned goes to the first job), and where its files stand in
+/// the whole run's order.
+pub fn load_shard(
+    paths: &[PathBuf],
+    names: &Resolver,
+    filter: &ScanFilter,
+    max_size: u64,
+    job: shard::Shard,
+) -> (Vec<InputFile>, Vec<String>, shard::Origins) {
+    let (todo, mut errors) = expand(paths, filter);
+    let sizes: Vec<u64> = todo.iter().map(|(p, _)| shard::size_of(p)).collect();
+    let jobs = shard::assign(&sizes, job.count);
+    let mine: Vec<usize> = (0..todo.len()).filter(|&i| jobs[i] == job.index).collect();
+    let picked: Vec<(PathBuf, bool)> = mine.iter().map(|&i| todo[i].clone()).collect();
+    let (mut files, skipped, kept) = read(&picked, names, max_size);
+    let mut origins = shard::Origins::default();
+    for (k, &i) in mine.iter().enumerate() {
+        if kept[k] {
+            origins.files.push(i);
+        } else {
+            origins.skipped.push(i);
+        }
+    }
+    if job.index == 0 {
+        origins.files.extend(todo.len()..todo.len() + errors.len());
+        files.append(&mut errors);
+    }
+    (files, skipped, origins)
+}
+
+/// The files the paths name, in the order a run reads them (directories walked in name order;
+/// `true`: named on the command line), and the paths a scan could not enter or read.
+fn expand(paths: &[PathBuf], filter: &ScanFilter) -> (Vec<(PathBuf, bool)>, Vec<InputFile>) {
     let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -156,6 +198,16 @@ pub fn load_scan(
             todo.push((p.clone(), true));
         }
     }
+    (todo, errors)
+}
+
+/// Read and parse the files (in parallel): the inputs, the paths of those that are no firewall
+/// export (skipped), and for each file of `todo` whether it is an input.
+fn read(
+    todo: &[(PathBuf, bool)],
+    names: &Resolver,
+    max_size: u64,
+) -> (Vec<InputFile>, Vec<String>, Vec<bool>) {
     // a progress bar on a terminal when there are many files to read
     let bar =
         (todo.len() >= 200 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
@@ -182,14 +234,15 @@ pub fn load_scan(
     }
     let mut files = Vec::with_capacity(read.len());
     let mut skipped = Vec::new();
+    let mut kept = Vec::with_capacity(read.len());
     for (p, f) in read {
+        kept.push(f.is_some());
         match f {
             Some(f) => files.push(f),
             None => skipped.push(p.display().to_string()),
         }
     }
-    files.extend(errors);
-    (files, skipped)
+    (files, skipped, kept)
 }
 
 fn unreadable(path: PathBuf, why: &str) -> InputFile {
@@ -301,6 +354,12 @@ fn too_big(path: &Path, size: Option<u64>, max: u64) -> InputFile {
         "Portolan reads a file whole (every finding points into its text) and needs about three times its size in memory; if the machine has that, raise the limit with `--max-input-size {suggest}`, or split the export"
     ));
     f
+}
+
+/// A file a job of `--shard K/N` audited, read again by `portolan merge` for its text and
+/// rulesets (whatever its size: the job read it).
+pub(crate) fn reread(path: &Path, names: &Resolver) -> Option<InputFile> {
+    load_one(path, true, names, u64::MAX).filter(|f| f.source.is_some())
 }
 
 fn load_one(path: &Path, named: bool, names: &Resolver, max_size: u64) -> Option<InputFile> {

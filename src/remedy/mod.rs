@@ -34,7 +34,7 @@ mod iptables;
 mod nftables;
 mod windows;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use batch::Batch;
 pub(crate) use batch::Taken;
@@ -48,39 +48,24 @@ use crate::model::{
 
 /// One verified change that fixes one flow. Serialized (JSON flow `fix`, `portolan fix`) with
 /// `platform`, `lines`, `table` and `note` (those two only when set), `firewall`, `verified`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fix {
     /// `iptables`, `nftables`, `windows`, `azure`, `aws`.
-    pub platform: &'static str,
+    #[serde(deserialize_with = "crate::engine::shard::intern")]
+    pub platform: crate::engine::shard::Word,
     /// What to run or insert, one entry per line.
     pub lines: Vec<String>,
     /// For iptables: the table whose `COMMIT` the lines go before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table: Option<String>,
     /// Anything the user must fill in (a placeholder) or know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The firewall kind exactly (`aws-security-group`, `aws-network-acl`, ...).
-    pub firewall: &'static str,
+    #[serde(deserialize_with = "crate::engine::shard::intern")]
+    pub firewall: crate::engine::shard::Word,
     /// What the re-evaluation of the changed model showed.
     pub verified: String,
-}
-
-impl Serialize for Fix {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let n = 4 + usize::from(self.table.is_some()) + usize::from(self.note.is_some());
-        let mut st = s.serialize_struct("Fix", n)?;
-        st.serialize_field("platform", self.platform)?;
-        st.serialize_field("lines", &self.lines)?;
-        if let Some(t) = &self.table {
-            st.serialize_field("table", t)?;
-        }
-        if let Some(t) = &self.note {
-            st.serialize_field("note", t)?;
-        }
-        st.serialize_field("firewall", self.firewall)?;
-        st.serialize_field("verified", &self.verified)?;
-        st.end()
-    }
 }
 
 /// What can be done about one flow.

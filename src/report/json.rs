@@ -18,6 +18,9 @@ struct Doc<'a> {
     /// Files a directory scan found that are no firewall export (not audited).
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     skipped: &'a [String],
+    /// `--shard K/N`: what `portolan merge` needs besides the above (`engine::shard`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<crate::engine::shard::Extras>,
 }
 
 #[derive(Serialize)]
@@ -97,6 +100,7 @@ fn doc(r: &Report) -> Doc<'_> {
             })
             .collect(),
         skipped: &r.skipped,
+        shard: crate::engine::shard::extras(r),
         flows: &r.flows,
         findings: r
             .findings

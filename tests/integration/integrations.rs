@@ -399,7 +399,8 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// The `portolan …` commands of a document's code blocks: `run: portolan …` (GitHub),
 /// `- portolan …` (GitLab), `entry: portolan …` (pre-commit). Commands using CI variables are
-/// left out (they need the hosted service).
+/// left out (they need the hosted service), except a matrix job's `audit --shard`, which
+/// [`run_documented`] runs for each job before the `merge` that needs their reports.
 fn documented_commands(text: &str) -> Vec<Vec<String>> {
     text.lines()
         .filter_map(|l| {
@@ -409,15 +410,57 @@ fn documented_commands(text: &str) -> Vec<Vec<String>> {
                 .or_else(|| l.strip_prefix("- "))
                 .or_else(|| l.strip_prefix("entry: "))
                 .unwrap_or(l);
-            let cmd = l.strip_prefix("portolan ")?;
-            (!cmd.contains('$')).then(|| cmd.split_whitespace().map(str::to_string).collect())
+            let cmd = l
+                .strip_prefix("portolan ")?
+                .replace("${{ matrix.shard }}", "$MATRIX_SHARD");
+            (!cmd.contains('$') || cmd.contains("--shard"))
+                .then(|| cmd.split_whitespace().map(str::to_string).collect())
         })
         .collect()
 }
 
+/// A matrix job's command for job `k` of `n`: the CI variables filled in as the hosted
+/// service would (`${{ matrix.shard }}` on GitHub, `$CI_NODE_INDEX`/`$CI_NODE_TOTAL` on GitLab).
+fn matrix_job(args: &[String], k: usize, n: usize) -> Vec<String> {
+    args.iter()
+        .map(|a| {
+            a.replace("$MATRIX_SHARD", &k.to_string())
+                .replace("$CI_NODE_INDEX", &k.to_string())
+                .replace("$CI_NODE_TOTAL", &n.to_string())
+                .replace('"', "")
+        })
+        .collect()
+}
+
+/// A shell glob of one `*` in the last part of `arg`, expanded in `dir` (sorted), as the shell
+/// of the CI job would; any other argument as it is.
+fn expand_glob(dir: &Path, arg: &str) -> Vec<String> {
+    let (parent, name) = arg.rsplit_once('/').unwrap_or(("", arg));
+    let Some((head, tail)) = name.split_once('*') else {
+        return vec![arg.to_string()];
+    };
+    let mut out: Vec<String> = std::fs::read_dir(dir.join(parent))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with(head) && n.ends_with(tail))
+                .map(|n| {
+                    if parent.is_empty() {
+                        n
+                    } else {
+                        format!("{parent}/{n}")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
 /// Run each documented command in a fresh copy of the fixture repository and check it does
 /// what the document says: exit 0 with `--fail-on never`, otherwise 1 (the fixture has errors),
-/// and every `--output` written and well-formed.
+/// and every `--output` written and well-formed. A `merge` runs after the document's matrix
+/// jobs (four of them) have written their reports where it looks for them.
 fn run_documented(doc: &str, expect_at_least: usize) {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
     let commands = documented_commands(&text);
@@ -425,9 +468,31 @@ fn run_documented(doc: &str, expect_at_least: usize) {
         commands.len() >= expect_at_least,
         "{doc}: only {commands:?}"
     );
+    let matrix: Option<&Vec<String>> = commands.iter().find(|c| c.iter().any(|a| a == "--shard"));
     for (i, args) in commands.iter().enumerate() {
+        if args.iter().any(|a| a == "--shard") {
+            continue;
+        }
         let dir = tempdir(&format!("doc-{}-{i}", doc.replace(['/', '.'], "-")));
         copy_tree(&repo(), &dir);
+        let mut args = args.clone();
+        if args[0] == "merge" {
+            let jobs = matrix.unwrap_or_else(|| panic!("{doc}: a merge without the matrix's jobs"));
+            for k in 1..=4 {
+                let job = matrix_job(jobs, k, 4);
+                let argv: Vec<&str> = job.iter().map(String::as_str).collect();
+                let (_, err, code) = run_in(&dir, &argv);
+                assert_eq!(code, 0, "{doc}: job {k}: portolan {argv:?}\n{err}");
+            }
+            args = args.iter().flat_map(|a| expand_glob(&dir, a)).collect();
+            assert_eq!(
+                args.iter()
+                    .filter(|a| a.ends_with(".json") && !a.starts_with("gl-"))
+                    .count(),
+                4,
+                "{doc}: {args:?}"
+            );
+        }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let (out, err, code) = run_in(&dir, &argv);
         assert!(!err.contains("panicked"), "{doc}: portolan {argv:?}: {err}");
@@ -437,7 +502,11 @@ fn run_documented(doc: &str, expect_at_least: usize) {
             1
         };
         assert_eq!(code, want, "{doc}: portolan {argv:?}\n{out}\n{err}");
-        for w in args.windows(2).filter(|w| w[0] == "--output") {
+        // `--output -` is standard output
+        for w in args
+            .windows(2)
+            .filter(|w| w[0] == "--output" && w[1] != "-")
+        {
             let path = dir.join(&w[1]);
             let written = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{doc}: {} not written: {e}", w[1]));
@@ -452,10 +521,15 @@ fn run_documented(doc: &str, expect_at_least: usize) {
                 assert!(!written.is_empty());
             }
         }
-        if args.iter().any(|a| a == "github") && !args.iter().any(|a| a == "--output") {
+        // the annotations go to standard output: with no `--output`, or with `--output -`
+        let github_out = args.iter().position(|a| a == "github").map(|p| {
+            args.get(p + 1).map(String::as_str) != Some("--output")
+                || args.get(p + 2).map(String::as_str) == Some("-")
+        });
+        if github_out == Some(true) {
             assert!(
                 out.lines().any(|l| l.starts_with("::error file=fw/")),
-                "{out}"
+                "{doc}: portolan {argv:?}: {out}"
             );
         }
     }

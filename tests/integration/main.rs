@@ -30,6 +30,7 @@ mod real2_windows;
 mod regression;
 mod replies;
 mod reports;
+mod shard;
 mod snapshots;
 mod windows;
 
