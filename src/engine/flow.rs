@@ -403,11 +403,13 @@ pub(super) fn run_job(
             }
         }
     }
-    rec.allowed_sources = source_cidrs(rs, &reach.allowed_sources());
+    // united once: a blocklist's flow admits tens of thousands of pieces
+    let allowed_sources = reach.allowed_sources();
+    rec.allowed_sources = source_cidrs(rs, &allowed_sources);
     if matches!(rec.status, Status::Allowed | Status::Partial) {
         let (admitted, side) = match job.hook {
             Hook::Output => (reach.allowed_destinations(), &region.dst),
-            _ => (reach.allowed_sources(), &region.src),
+            _ => (allowed_sources, &region.src),
         };
         let mut peers = admitted.intersect(side);
         if let Some(back) = &reply_peers {

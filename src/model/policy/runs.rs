@@ -216,7 +216,9 @@ fn paint<'a>(sets: impl Iterator<Item = (usize, &'a [(u128, u128)])>) -> Vec<(u1
 
 /// What a run does to one piece that meets it.
 struct Hit {
-    /// The piece's part inside the run's other dimensions (the address dimension whole).
+    /// The piece's part inside the run's other dimensions, its address dimension left empty:
+    /// each part a rule decides is this box with that rule's addresses (cloned once per rule,
+    /// so the piece's whole address set is not copied each time).
     core: PacketBox,
     /// The pieces `PacketBox::subtract` peels off before the address dimension, at the first rule.
     early: Vec<PacketBox>,
@@ -281,10 +283,11 @@ impl Policy {
                 hits.push(None);
                 continue;
             }
-            let Some(core) = q.intersect(&frame) else {
+            let Some(mut core) = q.intersect(&frame) else {
                 hits.push(None);
                 continue;
             };
+            *dim.of_mut(&mut core) = AddrSet::empty();
             let mut taken = Vec::new();
             for (_, s) in &owners {
                 taken.extend_from_slice(s.0.ranges());
