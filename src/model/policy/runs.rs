@@ -385,8 +385,8 @@ impl Run {
                 k += 1;
             }
         }
-        // by rule, each rule's ranges staying in address order
-        parts.sort_by_key(|p| p.0);
+        // by rule, each rule's ranges in address order
+        parts.sort_unstable_by_key(|p| (p.0, p.1));
         let mut out: Vec<(usize, AddrSet)> = Vec::new();
         let mut i = 0;
         while i < parts.len() {
