@@ -69,12 +69,15 @@ pub(super) struct Run {
     dim: Dim,
     /// The union of the run's address sets, as sorted disjoint ranges, each with the position of
     /// the first rule of the run that matches it.
-    segs: Vec<(u128, u128, usize)>,
+    segs: Segs,
     /// Every later rule of the run matching each range of `segs`, for a piece that comes back
     /// into the middle of the run (from a jump: a chain of `-s CIDR -j TENANT`); `None` where
     /// the rules overlap too much to list (such a piece then goes rule by rule).
     later: Option<Later>,
 }
+
+/// Sorted disjoint address ranges, each with the position of the first rule matching it.
+type Segs = Vec<(u128, u128, usize)>;
 
 /// For each range `k` of [`Run::segs`], the positions `pos[off[k]..off[k + 1]]` (ascending) of
 /// the rules after its first one that match all of it.
@@ -201,9 +204,7 @@ fn find_runs(p: &Policy, chain: ChainId) -> ChainRuns {
 /// Which of the sets hold each point of their union, as [`paint`] gives it (the first one) plus
 /// the others ([`Later`]); `None` when they overlap so much that listing them would cost more
 /// than a few times their ranges. Keys must come ascending, each set's ranges disjoint.
-fn sweep<'a>(
-    sets: impl Iterator<Item = (usize, &'a [(u128, u128)])>,
-) -> Option<(Vec<(u128, u128, usize)>, Later)> {
+fn sweep<'a>(sets: impl Iterator<Item = (usize, &'a [(u128, u128)])>) -> Option<(Segs, Later)> {
     // (point, 0 = a set's range ends before it | 1 = one starts at it, key)
     let mut events: Vec<(u128, u8, usize)> = Vec::new();
     for (key, ranges) in sets {
@@ -223,7 +224,7 @@ fn sweep<'a>(
         pos: Vec::new(),
     };
     fn emit(
-        segs: &mut Vec<(u128, u128, usize)>,
+        segs: &mut Segs,
         later: &mut Later,
         (lo, hi): (u128, u128),
         active: &std::collections::BTreeSet<usize>,
@@ -591,6 +592,51 @@ fn pieces_before(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The sweep gives each point its first set, as the painting does, and lists every
+        /// later set holding all of each of its ranges.
+        #[test]
+        fn sweep_lists_every_set_of_each_range(
+            sets in prop::collection::vec(
+                prop::collection::vec((0u128..64, 0u128..8), 0..4), 1..12),
+        ) {
+            let sets: Vec<Vec<(u128, u128)>> = sets
+                .into_iter()
+                .map(|r| {
+                    IntervalSet::from_ranges(r.into_iter().map(|(lo, w)| (lo, lo + w)))
+                        .ranges()
+                        .to_vec()
+                })
+                .collect();
+            let holds = |k: usize, x: u128| sets[k].iter().any(|&(a, b)| a <= x && x <= b);
+            let (segs, later) = sweep(sets.iter().enumerate().map(|(k, s)| (k, s.as_slice())))
+                .expect("small sets are listed");
+            let painted = paint(sets.iter().enumerate().map(|(k, s)| (k, s.as_slice())));
+            for x in 0u128..80 {
+                let first = (0..sets.len()).find(|&k| holds(k, x));
+                let at = segs.iter().position(|s| s.0 <= x && x <= s.1);
+                prop_assert_eq!(first, at.map(|i| segs[i].2));
+                prop_assert_eq!(
+                    first,
+                    painted.iter().find(|s| s.0 <= x && x <= s.1).map(|s| s.2)
+                );
+                if let Some(i) = at {
+                    let all: Vec<usize> = (0..sets.len()).filter(|&k| holds(k, x)).collect();
+                    for from in 0..=sets.len() {
+                        let want = all.iter().copied().find(|&k| k >= from);
+                        let got = if segs[i].2 >= from {
+                            Some(segs[i].2)
+                        } else {
+                            later.first_from(i, from)
+                        };
+                        prop_assert_eq!(want, got);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn paint_gives_each_point_its_first_set() {
