@@ -3,8 +3,9 @@
 # tokenise_floor.rs`: read the file and split every line into words, one core) on the same
 # inputs, in one run, on this machine. Inputs are generated deterministically
 # (`cargo run --release --example gen_input -- blocklist N FILE`, and the iptables bench's host
-# dump) plus the real gfwlist file in fixtures/real2/iptables/.
-# Usage: benches/compare.sh [RUNS]   (best of RUNS, default 3; about a minute after a build)
+# dumps of 10k, 100k and 1M rules, issue 19's kube-proxy shape) plus the real gfwlist file in
+# fixtures/real2/iptables/.
+# Usage: benches/compare.sh [RUNS]   (best of RUNS, default 3; a few minutes after a build)
 # Needs GNU time (/usr/bin/time). Not run in CI.
 set -euo pipefail
 runs=${1:-3}
@@ -17,7 +18,9 @@ trap 'rm -rf "$work"' EXIT
 for n in 2000 16000 100000; do
   "$bin/examples/gen_input" blocklist "$n" "$work/blocklist-$n.rules" 2>/dev/null
 done
+"$bin/examples/gen_input" iptables 10000 "$work/host-10k.rules" 2>/dev/null
 "$bin/examples/gen_input" iptables 100000 "$work/host-100k.rules" 2>/dev/null
+"$bin/examples/gen_input" iptables 1000000 "$work/host-1m.rules" 2>/dev/null
 cp fixtures/real2/iptables/gfwlist-chnroute-nat-8k-save.v4 "$work/gfwlist-8k.rules"
 
 # best wall time over $runs runs of "$@", with that run's CPU time (user + system) and peak memory
@@ -35,7 +38,7 @@ best() {
 
 echo "| input (rules, size) | tokenise floor (1 core) | \`portolan audit --env vsphere --role zvm --format json\` |"
 echo "|---|---|---|"
-for f in blocklist-2000 blocklist-16000 blocklist-100000 gfwlist-8k host-100k; do
+for f in blocklist-2000 blocklist-16000 blocklist-100000 gfwlist-8k host-10k host-100k host-1m; do
   p="$work/$f.rules"
   size=$(du -k "$p" | awk '{ printf "%.1f MB", $1 / 1024 }')
   floor=$(best "$bin/examples/tokenise_floor" "$p")

@@ -14,7 +14,7 @@ pub(super) fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Decidin
     let (prov, action) = match at.decider {
         Decider::Rule(r) | Decider::Loop(r) => {
             let rule = p.rules.get(r)?;
-            (&rule.prov, rule.action.name().to_string())
+            (&rule.prov, rule.action.name())
         }
         Decider::ChainPolicy(c) => {
             let ch = p.chains.get(c)?;
@@ -23,7 +23,7 @@ pub(super) fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Decidin
                 Some(Verdict::Deny) => "drop",
                 _ => "unknown",
             };
-            (&ch.decl, a.to_string())
+            (&ch.decl, a)
         }
     };
     Some(Deciding {

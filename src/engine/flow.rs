@@ -403,11 +403,13 @@ pub(super) fn run_job(
             }
         }
     }
-    rec.allowed_sources = source_cidrs(rs, &reach.allowed_sources());
+    // united once: a blocklist's flow admits tens of thousands of pieces
+    let allowed_sources = reach.allowed_sources();
+    rec.allowed_sources = source_cidrs(rs, &allowed_sources);
     if matches!(rec.status, Status::Allowed | Status::Partial) {
         let (admitted, side) = match job.hook {
             Hook::Output => (reach.allowed_destinations(), &region.dst),
-            _ => (reach.allowed_sources(), &region.src),
+            _ => (allowed_sources, &region.src),
         };
         let mut peers = admitted.intersect(side);
         if let Some(back) = &reply_peers {
@@ -490,6 +492,24 @@ pub(super) fn run_job(
 ///   segments (NEW): every connection has both, so a peer's replies pass only where both do.
 ///
 /// Also whether any piece was let in at all.
+/// Is `space` the group box `rest` (whose peer side is empty) but for its peers?
+fn same_but_peers(
+    rest: &crate::model::PacketBox,
+    space: &crate::model::PacketBox,
+    peers_are_sources: bool,
+) -> bool {
+    (if peers_are_sources {
+        rest.dst == space.dst
+    } else {
+        rest.src == space.src
+    }) && rest.proto == space.proto
+        && rest.sport == space.sport
+        && rest.dport == space.dport
+        && rest.state == space.state
+        && rest.iif == space.iif
+        && rest.oif == space.oif
+}
+
 pub(super) fn replies(
     rs: &Ruleset,
     back: &crate::model::Pipeline,
@@ -524,27 +544,35 @@ pub(super) fn replies(
             .nat
             .map(|t| t.to.destination_part())
             .filter(|t| t.rewrites_destination());
-        let mut rest = o.space.clone();
-        let peers = std::mem::replace(
-            if peers_are_sources {
-                &mut rest.src
-            } else {
-                &mut rest.dst
-            },
-            AddrSet::empty(),
-        );
-        match groups
-            .iter_mut()
-            .find(|g| g.seen == seen && g.nat == nat && g.diverted == o.diverted && g.rest == rest)
-        {
+        let peers = if peers_are_sources {
+            &o.space.src
+        } else {
+            &o.space.dst
+        };
+        // the piece's box is copied only for a new group (a blocklist admits its pieces into
+        // one or two)
+        match groups.iter_mut().find(|g| {
+            g.seen == seen
+                && g.nat == nat
+                && g.diverted == o.diverted
+                && same_but_peers(&g.rest, &o.space, peers_are_sources)
+        }) {
             Some(g) => g.peers.extend_from_slice(peers.0.ranges()),
-            None => groups.push(Group {
-                seen,
-                nat,
-                diverted: o.diverted,
-                rest,
-                peers: peers.0.ranges().to_vec(),
-            }),
+            None => {
+                let mut rest = o.space.clone();
+                *(if peers_are_sources {
+                    &mut rest.src
+                } else {
+                    &mut rest.dst
+                }) = AddrSet::empty();
+                groups.push(Group {
+                    seen,
+                    nat,
+                    diverted: o.diverted,
+                    rest,
+                    peers: peers.0.ranges().to_vec(),
+                })
+            }
         }
     }
     let mut reply = Reach {

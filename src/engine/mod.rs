@@ -56,7 +56,8 @@ pub struct Deciding {
     pub file: String,
     pub line: Option<u32>,
     pub rule: String,
-    pub action: String,
+    /// `accept`, `drop`, ... ([`crate::model::Action::name`]; a policy's verdict).
+    pub action: &'static str,
 }
 
 /// One firewall on a flow's path (`flows[].path`, inventory mode).

@@ -381,6 +381,11 @@ impl Policy {
                 continue;
             };
             let m = m.as_ref();
+            // a rule none of the pieces meets leaves them as they are (a chain of thousands of
+            // rules each piece of a few meets)
+            if !remaining.iter().any(|piece| piece.intersects(m)) {
+                continue;
+            }
             let mut next_remaining = Vec::with_capacity(remaining.len());
             for piece in remaining {
                 if !piece.intersects(m) {

@@ -382,7 +382,10 @@ impl Ruleset {
                     Some(t) => t.to.view(&before.space),
                     None => before.space.clone(),
                 };
-                for piece in policy.evaluate_seen(stage.chain, &view, before.seen) {
+                let pieces = policy.evaluate_seen(stage.chain, &view, before.seen);
+                // a blocklist decides a flow in tens of thousands of pieces: grow once
+                next.reserve(pieces.len());
+                for piece in pieces {
                     let at = |d: &Decider| At {
                         policy: stage.policy,
                         decider: *d,
@@ -449,6 +452,9 @@ impl Ruleset {
                 }
             }
             current = next;
+        }
+        if done.is_empty() {
+            return current;
         }
         done.extend(current);
         done

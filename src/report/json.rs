@@ -153,6 +153,10 @@ fn doc(r: &Report) -> Doc<'_> {
 /// Written straight from the report (no `serde_json::Value` in between: for a report of
 /// thousands of deciding rules that tree was a fifth of the run).
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &doc(r))?;
-    writeln!(out)
+    // serde writes a few bytes at a time: buffered here, each write is a copy, not a call
+    // through `dyn Write` (a blocklist's report is 140 MB)
+    let mut buf = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buf, &doc(r))?;
+    writeln!(buf)?;
+    buf.flush()
 }

@@ -69,7 +69,31 @@ pub(super) struct Run {
     dim: Dim,
     /// The union of the run's address sets, as sorted disjoint ranges, each with the position of
     /// the first rule of the run that matches it.
-    segs: Vec<(u128, u128, usize)>,
+    segs: Segs,
+    /// Every later rule of the run matching each range of `segs`, for a piece that comes back
+    /// into the middle of the run (from a jump: a chain of `-s CIDR -j TENANT`); `None` where
+    /// the rules overlap too much to list (such a piece then goes rule by rule).
+    later: Option<Later>,
+}
+
+/// Sorted disjoint address ranges, each with the position of the first rule matching it.
+type Segs = Vec<(u128, u128, usize)>;
+
+/// For each range `k` of [`Run::segs`], the positions `pos[off[k]..off[k + 1]]` (ascending) of
+/// the rules after its first one that match all of it.
+struct Later {
+    off: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+impl Later {
+    /// The first rule at or after `from` matching all of range `k`.
+    fn first_from(&self, k: usize, from: usize) -> Option<usize> {
+        let (a, b) = (*self.off.get(k)? as usize, *self.off.get(k + 1)? as usize);
+        let list = self.pos.get(a..b)?;
+        let i = list.partition_point(|&p| (p as usize) < from);
+        list.get(i).map(|&p| p as usize)
+    }
 }
 
 /// The runs of one chain.
@@ -160,15 +184,92 @@ fn find_runs(p: &Policy, chain: ChainId) -> ChainRuns {
         let dim = if src { Dim::Src } else { Dim::Dst };
         let id = out.runs.len() as u32;
         out.at[i..j].iter_mut().for_each(|a| *a = Some(id));
+        let sets = || (i..j).map(|pos| (pos, dim.of(&p.rules[rules[pos]].matches).0.ranges()));
+        let (segs, later) = match sweep(sets()) {
+            Some((segs, later)) => (segs, Some(later)),
+            None => (paint(sets()), None),
+        };
         out.runs.push(Run {
             start: i,
             end: j,
             dim,
-            segs: paint((i..j).map(|pos| (pos, dim.of(&p.rules[rules[pos]].matches).0.ranges()))),
+            segs,
+            later,
         });
         i = j;
     }
     out
+}
+
+/// Which of the sets hold each point of their union, as [`paint`] gives it (the first one) plus
+/// the others ([`Later`]); `None` when they overlap so much that listing them would cost more
+/// than a few times their ranges. Keys must come ascending, each set's ranges disjoint.
+fn sweep<'a>(sets: impl Iterator<Item = (usize, &'a [(u128, u128)])>) -> Option<(Segs, Later)> {
+    // (point, 0 = a set's range ends before it | 1 = one starts at it, key)
+    let mut events: Vec<(u128, u8, usize)> = Vec::new();
+    for (key, ranges) in sets {
+        for &(lo, hi) in ranges {
+            events.push((lo, 1, key));
+            if let Some(after) = hi.checked_add(1) {
+                events.push((after, 0, key));
+            }
+        }
+    }
+    let cap = 4 * events.len() + 4096;
+    events.sort_unstable();
+    let mut active: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+    let mut segs = Vec::new();
+    let mut later = Later {
+        off: vec![0],
+        pos: Vec::new(),
+    };
+    fn emit(
+        segs: &mut Segs,
+        later: &mut Later,
+        (lo, hi): (u128, u128),
+        active: &std::collections::BTreeSet<usize>,
+    ) {
+        let mut keys = active.iter();
+        if let Some(&first) = keys.next() {
+            segs.push((lo, hi, first));
+            later.pos.extend(keys.map(|&k| k as u32));
+            later.off.push(later.pos.len() as u32);
+        }
+    }
+    let mut k = 0;
+    let mut prev: Option<u128> = None;
+    while k < events.len() {
+        let at = events[k].0;
+        if let Some(p) = prev {
+            if !active.is_empty() {
+                emit(&mut segs, &mut later, (p, at - 1), &active);
+            }
+        }
+        while let Some(&(q, start, key)) = events.get(k) {
+            if q != at {
+                break;
+            }
+            if start == 1 {
+                active.insert(key);
+            } else {
+                active.remove(&key);
+            }
+            k += 1;
+        }
+        prev = Some(at);
+        if later.pos.len() > cap {
+            return None;
+        }
+    }
+    if let Some(p) = prev {
+        if !active.is_empty() {
+            emit(&mut segs, &mut later, (p, u128::MAX), &active);
+        }
+    }
+    if later.pos.len() > cap || u32::try_from(later.pos.len()).is_err() {
+        return None;
+    }
+    Some((segs, later))
 }
 
 /// Which of the sets first holds each point of their union: sorted disjoint ranges, each with
@@ -216,7 +317,9 @@ fn paint<'a>(sets: impl Iterator<Item = (usize, &'a [(u128, u128)])>) -> Vec<(u1
 
 /// What a run does to one piece that meets it.
 struct Hit {
-    /// The piece's part inside the run's other dimensions (the address dimension whole).
+    /// The piece's part inside the run's other dimensions, its address dimension left empty:
+    /// each part a rule decides is this box with that rule's addresses (cloned once per rule,
+    /// so the piece's whole address set is not copied each time).
     core: PacketBox,
     /// The pieces `PacketBox::subtract` peels off before the address dimension, at the first rule.
     early: Vec<PacketBox>,
@@ -273,18 +376,18 @@ impl Policy {
             if !dim.late_within(q, &frame) {
                 return Span::Declined(remaining);
             }
-            let owners = run.owners(dim.of(q));
-            if owners.first().is_some_and(|o| o.0 < from) {
+            let Some(owners) = run.owners(dim.of(q), from) else {
                 return Span::Declined(remaining);
-            }
+            };
             if owners.is_empty() {
                 hits.push(None);
                 continue;
             }
-            let Some(core) = q.intersect(&frame) else {
+            let Some(mut core) = q.intersect(&frame) else {
                 hits.push(None);
                 continue;
             };
+            *dim.of_mut(&mut core) = AddrSet::empty();
             let mut taken = Vec::new();
             for (_, s) in &owners {
                 taken.extend_from_slice(s.0.ranges());
@@ -298,6 +401,9 @@ impl Policy {
                 owners,
                 left,
             }));
+        }
+        if hits.iter().all(Option::is_none) {
+            return pass_untouched(remaining, run.end - from, via, seen, out);
         }
         // how many pieces the loop would hold before each rule, as changes from `from`: a piece
         // is one until its first rule, then its early pieces and its rest while the rest lasts
@@ -369,21 +475,30 @@ impl Policy {
 }
 
 impl Run {
-    /// The rules of the run that first match parts of `set`, ascending, each with its part.
-    fn owners(&self, set: &AddrSet) -> Vec<(usize, AddrSet)> {
+    /// The rules of the run from position `from` on that first match parts of `set`,
+    /// ascending, each with its part; `None` when that is not known (a part whose first rule is
+    /// before `from`, and the later ones were not listed).
+    fn owners(&self, set: &AddrSet, from: usize) -> Option<Vec<(usize, AddrSet)>> {
         let mut parts: Vec<(usize, u128, u128)> = Vec::new();
         for &(lo, hi) in set.0.ranges() {
             let mut k = self.segs.partition_point(|s| s.1 < lo);
-            while let Some(&(a, b, pos)) = self.segs.get(k) {
+            while let Some(&(a, b, first)) = self.segs.get(k) {
                 if a > hi {
                     break;
                 }
-                parts.push((pos, a.max(lo), b.min(hi)));
+                let pos = if first >= from {
+                    Some(first)
+                } else {
+                    self.later.as_ref()?.first_from(k, from)
+                };
+                if let Some(pos) = pos {
+                    parts.push((pos, a.max(lo), b.min(hi)));
+                }
                 k += 1;
             }
         }
-        // by rule, each rule's ranges staying in address order
-        parts.sort_by_key(|p| p.0);
+        // by rule, each rule's ranges in address order
+        parts.sort_unstable_by_key(|p| (p.0, p.1));
         let mut out: Vec<(usize, AddrSet)> = Vec::new();
         let mut i = 0;
         while i < parts.len() {
@@ -400,9 +515,45 @@ impl Run {
             ));
             i = j;
         }
-        debug_assert!(out.iter().all(|o| o.0 >= self.start && o.0 < self.end));
-        out
+        debug_assert!(out
+            .iter()
+            .all(|o| o.0 >= self.start.max(from) && o.0 < self.end));
+        Some(out)
     }
+}
+
+/// No piece meets the `rules` rules of a run: the rule-by-rule loop would only count a visit per
+/// piece and rule (and give up where that passes the bound), leaving the pieces as they were.
+fn pass_untouched(
+    remaining: Vec<PacketBox>,
+    rules: usize,
+    via: &[RuleId],
+    seen: Seen,
+    out: &mut Vec<Piece>,
+) -> Span {
+    if rules == 0 {
+        return Span::Through(remaining);
+    }
+    if remaining.is_empty() {
+        return Span::Ended;
+    }
+    let alive = remaining.len() as u64;
+    let limit = work_limit();
+    let w0 = WORK.with(|w| w.get());
+    let total = w0.saturating_add(alive.saturating_mul(rules as u64));
+    if total <= limit {
+        WORK.with(|w| w.set(total));
+        return Span::Through(remaining);
+    }
+    // the loop stops at the first rule that takes the count past the bound
+    let m = if w0 >= limit {
+        1
+    } else {
+        (limit - w0) / alive + 1
+    };
+    WORK.with(|w| w.set(w0 + alive * m));
+    super::give_up(remaining, via, seen, out);
+    Span::Ended
 }
 
 /// The pieces the rule-by-rule loop would hold before the rule at `pos`.
@@ -441,6 +592,51 @@ fn pieces_before(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The sweep gives each point its first set, as the painting does, and lists every
+        /// later set holding all of each of its ranges.
+        #[test]
+        fn sweep_lists_every_set_of_each_range(
+            sets in prop::collection::vec(
+                prop::collection::vec((0u128..64, 0u128..8), 0..4), 1..12),
+        ) {
+            let sets: Vec<Vec<(u128, u128)>> = sets
+                .into_iter()
+                .map(|r| {
+                    IntervalSet::from_ranges(r.into_iter().map(|(lo, w)| (lo, lo + w)))
+                        .ranges()
+                        .to_vec()
+                })
+                .collect();
+            let holds = |k: usize, x: u128| sets[k].iter().any(|&(a, b)| a <= x && x <= b);
+            let (segs, later) = sweep(sets.iter().enumerate().map(|(k, s)| (k, s.as_slice())))
+                .expect("small sets are listed");
+            let painted = paint(sets.iter().enumerate().map(|(k, s)| (k, s.as_slice())));
+            for x in 0u128..80 {
+                let first = (0..sets.len()).find(|&k| holds(k, x));
+                let at = segs.iter().position(|s| s.0 <= x && x <= s.1);
+                prop_assert_eq!(first, at.map(|i| segs[i].2));
+                prop_assert_eq!(
+                    first,
+                    painted.iter().find(|s| s.0 <= x && x <= s.1).map(|s| s.2)
+                );
+                if let Some(i) = at {
+                    let all: Vec<usize> = (0..sets.len()).filter(|&k| holds(k, x)).collect();
+                    for from in 0..=sets.len() {
+                        let want = all.iter().copied().find(|&k| k >= from);
+                        let got = if segs[i].2 >= from {
+                            Some(segs[i].2)
+                        } else {
+                            later.first_from(i, from)
+                        };
+                        prop_assert_eq!(want, got);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn paint_gives_each_point_its_first_set() {

@@ -397,7 +397,8 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     }
     let by_name = index;
 
-    let mut rules: Vec<Rule> = Vec::new();
+    // most lines are one rule: grown once, not by doubling (900k `nat` rules of a kube-proxy dump)
+    let mut rules: Vec<Rule> = Vec::with_capacity(t.rules.len());
     // each line may lower to several disjoint model rules; keep them together per chain position
     let mut order: edits::Slots = vec![Vec::new(); chains.len()];
     let mut deleted = vec![false; chains.len()];
