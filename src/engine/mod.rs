@@ -57,7 +57,8 @@ pub struct Deciding {
     pub line: Option<u32>,
     pub rule: String,
     /// `accept`, `drop`, ... ([`crate::model::Action::name`]; a policy's verdict).
-    pub action: &'static str,
+    #[serde(deserialize_with = "shard::intern")]
+    pub action: shard::Word,
 }
 
 /// One firewall on a flow's path (`flows[].path`, inventory mode).
