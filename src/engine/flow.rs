@@ -18,20 +18,22 @@ use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 /// every remote address (as the sources of most allowed inbound flows of quick mode are) or
 /// every address the host may have (the sources of its outbound flows): writing out the 130 or
 /// so CIDRs of IPv6 minus `::1` for every flow was a tenth of a many-file run.
-pub(crate) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> Vec<String> {
-    // two entries per address space (IPv4, IPv6, both): a handful in any run
-    static CACHE: std::sync::Mutex<Vec<(AddrSet, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
+pub(crate) fn source_cidrs(rs: &Ruleset, set: &AddrSet) -> super::Cidrs {
+    // two entries per address space (IPv4, IPv6, both): a handful in any run; each flow shares
+    // the list
+    static CACHE: std::sync::Mutex<Vec<(AddrSet, super::Cidrs)>> =
+        std::sync::Mutex::new(Vec::new());
     let space = rs.address_space();
     if *set != space.difference(&AddrSet::loopback())
         && *set != space.difference(&reach::not_host_addresses())
     {
-        return set.to_cidrs();
+        return set.to_cidrs().into();
     }
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = cache.iter().find(|(s, _)| s == set) {
         return c.clone();
     }
-    let c = set.to_cidrs();
+    let c: super::Cidrs = set.to_cidrs().into();
     cache.push((set.clone(), c.clone()));
     c
 }
@@ -237,7 +239,7 @@ pub(super) fn run_job(
         protocol: req.protocol.as_str().to_string(),
         ports: req.ports.display(),
         status: Status::Unknown,
-        allowed_sources: Vec::new(),
+        allowed_sources: Default::default(),
         deciding: Vec::new(),
         conditional: job.condition.is_some(),
         condition: job.condition.clone(),
