@@ -39,7 +39,7 @@ best() {
 }
 # portolan exits 1 when it has findings: the time is what matters here
 ours() { best sh -c '"$0" "$@" || [ $? -eq 1 ]' "$bin/portolan" "$@"; }
-mb() { du -k "$1" | awk '{ printf "%.1f MB", $1 / 1024 }'; }
+mb() { du -sk "$1" | awk '{ printf "%.1f MB", $1 / 1024 }'; }
 
 echo "| input | floor: serde into typed structs (\`examples/json_floor.rs\`) | portolan |"
 echo "|---|---|---|"
