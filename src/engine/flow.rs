@@ -32,14 +32,17 @@ pub(crate) fn source_cidrs(set: &AddrSet) -> super::Cidrs {
     }
     // written out without the lock held
     let c: super::Cidrs = set.to_cidrs().into();
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(Cache::new)
-        .entry(set.clone())
-        .or_insert(c)
-        .clone()
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(Cache::new);
+    // a process that audits again and again (a library caller) does not grow without bound
+    if cache.len() >= MAX_CACHED_SETS {
+        cache.clear();
+    }
+    cache.entry(set.clone()).or_insert(c).clone()
 }
+
+/// How many distinct address sets [`source_cidrs`] remembers before it starts again.
+const MAX_CACHED_SETS: usize = 1 << 16;
 
 /// The interfaces a target's peers' traffic uses: the inventory's (or `--interface`), else any
 /// but loopback.
