@@ -4,7 +4,9 @@
 //! `... -- netsh RULES FILE` (`netsh advfirewall firewall show rule name=all verbose`) or
 //! `... -- nft RULES FILE` (`nft list ruleset`, the iptables bench's host in nftables) or
 //! `... -- blocklist RULES FILE` (iptables-save: one chain of RULES `-s CIDR` accepts and drops)
-//! or `... -- iptables RULES FILE` (the iptables bench's kube-proxy-style host dump).
+//! or `... -- iptables RULES FILE` (the iptables bench's kube-proxy-style host dump) or
+//! `... -- inventory SITES VRAS DIR` (`DIR/portolan.toml`: SITES sites of VRAS VRAs each, with
+//! host, boundary and Azure NSG hops, and their firewall exports; `benches/gen/inventory.rs`).
 
 #[path = "../benches/gen/mod.rs"]
 mod gen;
@@ -12,6 +14,19 @@ mod gen;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| args.get(i).and_then(|a| a.parse::<usize>().ok());
+    if args.first().map(String::as_str) == Some("inventory") {
+        let (Some(sites), Some(vras), Some(dir)) = (num(1), num(2), args.get(3)) else {
+            usage()
+        };
+        match gen::inventory::write(std::path::Path::new(dir), sites, vras) {
+            Ok(p) => eprintln!("{}: {sites} sites of {vras} VRAs", p.display()),
+            Err(e) => {
+                eprintln!("{dir}: {e}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let (text, out) = match args.first().map(String::as_str) {
         Some("azure") => match (num(1), num(2), args.get(3)) {
             (Some(n), Some(r), Some(f)) => (gen::azure::nsg_list(n, r), f),
@@ -43,6 +58,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE | gen_input nft RULES FILE | gen_input blocklist RULES FILE | gen_input iptables RULES FILE");
+    eprintln!("usage: gen_input azure NSGS RULES FILE | gen_input netsh RULES FILE | gen_input nft RULES FILE | gen_input blocklist RULES FILE | gen_input iptables RULES FILE | gen_input inventory SITES VRAS DIR");
     std::process::exit(2)
 }

@@ -16,6 +16,7 @@ pub mod aws;
 pub mod azure;
 pub mod blocklist;
 pub mod chains;
+pub mod inventory;
 pub mod nftables;
 pub mod windows;
 

@@ -60,7 +60,7 @@ pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<
         MustNotKind::NotNeeded => &z203_unneeded_port_open::CHECK,
     };
     let what = format!("{}/{}", m.protocol.as_str(), port_string(&ports));
-    let from = display_list(&source_cidrs(rs, &reach.allowed_sources()));
+    let from = display_list(&source_cidrs(&reach.allowed_sources()));
     let mut f = Finding::new(
         check,
         match m.kind {

@@ -61,6 +61,38 @@ pub struct Deciding {
     pub action: shard::Word,
 }
 
+/// A flow's admitted sources as CIDRs (`flows[].allowed_sources`), shared: most flows of a run
+/// admit one of a few sets (every address but loopback is about 200 CIDRs), and a report of
+/// 100k flows kept a copy of each list per flow (11M strings for a 50 MB security-group export).
+/// Reads as a slice of strings; serialises as a JSON array.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cidrs(std::sync::Arc<[String]>);
+
+impl std::ops::Deref for Cidrs {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<Vec<String>> for Cidrs {
+    fn from(v: Vec<String>) -> Cidrs {
+        Cidrs(v.into())
+    }
+}
+
+impl Serialize for Cidrs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidrs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cidrs, D::Error> {
+        Vec::<String>::deserialize(d).map(Cidrs::from)
+    }
+}
+
 /// One firewall on a flow's path (`flows[].path`, inventory mode).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathHop {
@@ -94,7 +126,7 @@ pub struct FlowRecord {
     pub protocol: String,
     pub ports: String,
     pub status: Status,
-    pub allowed_sources: Vec<String>,
+    pub allowed_sources: Cidrs,
     pub deciding: Vec<Deciding>,
     /// The requirement's condition when the facts do not decide it (the flow may not be needed).
     pub condition: Option<String>,

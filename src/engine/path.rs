@@ -446,7 +446,7 @@ fn evaluate(
         protocol: req.protocol.as_str().to_string(),
         ports: crate::model::ports::port_string(&ports),
         status,
-        allowed_sources: through.allowed_sources().to_cidrs(),
+        allowed_sources: through.allowed_sources().to_cidrs().into(),
         deciding: path[drop_at].deciding.clone(),
         condition: end.condition.clone(),
         conditional: end.condition.is_some(),

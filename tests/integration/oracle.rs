@@ -3572,7 +3572,7 @@ fn conn_flow(text: &str, requirement: &str, direction: &str) -> (String, Vec<Str
         .iter()
         .find(|f| f.requirement == requirement && f.direction == direction)
         .unwrap_or_else(|| panic!("no {direction} flow {requirement}"));
-    (f.status.name().to_string(), f.allowed_sources.clone())
+    (f.status.name().to_string(), f.allowed_sources.to_vec())
 }
 
 const NAT_HEAD: &str = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";

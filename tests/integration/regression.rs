@@ -158,7 +158,10 @@ fn ip6tables_host_firewall_is_audited_over_ipv6() {
         .find(|f| f.requirement == "vsphere.admin-client-zvm-9669")
         .unwrap();
     assert_eq!(f.status.name(), "allowed");
-    assert_eq!(f.allowed_sources, vec!["2001:db8:10::/48".to_string()]);
+    assert_eq!(
+        f.allowed_sources.to_vec(),
+        vec!["2001:db8:10::/48".to_string()]
+    );
     assert_eq!(status(&r, "vsphere.admin-client-zvm-9080"), "blocked");
 }
 
