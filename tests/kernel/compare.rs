@@ -318,7 +318,7 @@ fn sources(used: &Used, rng: &mut Rng) -> Vec<IpAddr> {
                 .map(|&x| addr_of(v6, x))
                 .chain((0..8).map(|_| {
                     let r = ((rng.next() as u128) << 64 | rng.next() as u128)
-                        % span.checked_add(1).unwrap_or(u128::MAX);
+                        % span.saturating_add(1);
                     addr_of(v6, lo + r)
                 }))
                 .find(|a| testable(*a));

@@ -124,8 +124,18 @@ fn fixtures_agree_with_the_kernel() {
         if p.extension().is_some_and(|x| x == "rules") {
             n += 1;
             let d = compare::check_fixture(&p);
-            if !d.is_empty() {
-                wrong.push(format!("{}: {}", p.display(), d.join("\n")));
+            // an open class (README: the kernel oracle's remaining disagreements) must still
+            // disagree: when a fix makes it agree, drop `open` from its `.kernel` file
+            let head = std::fs::read_to_string(p.with_extension("kernel")).unwrap_or_default();
+            let open = head.lines().next().and_then(|l| l.split_once(" open: "));
+            match open {
+                Some((_, why)) if d.is_empty() => wrong.push(format!(
+                    "{}: marked open ({why}) but Portolan now gives the kernel's answer",
+                    p.display()
+                )),
+                Some((_, why)) => eprintln!("open: {} ({why})", p.display()),
+                None if !d.is_empty() => wrong.push(format!("{}: {}", p.display(), d.join("\n"))),
+                None => {}
             }
         }
     }

@@ -109,6 +109,21 @@ impl Pair {
         must("ip", &["netns", "add", &pair.server]);
         must("ip", &["netns", "add", &pair.client]);
         let (s, c) = (pair.server.as_str(), pair.client.as_str());
+        // no duplicate address detection: a fresh interface's link-local address stays tentative
+        // for a second, and an IPv6 REDIRECT may pick it (a host up for longer has it ready)
+        for ns in [s, c] {
+            must(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    ns,
+                    "sysctl",
+                    "-qw",
+                    "net.ipv6.conf.default.accept_dad=0",
+                ],
+            );
+        }
         let cmds = format!(
             "link add {SERVER_IF} netns {s} address {SERVER_MAC} type veth peer name veth0 netns {c} address {CLIENT_MAC}\n"
         );
