@@ -317,8 +317,8 @@ fn sources(used: &Used, rng: &mut Rng) -> Vec<IpAddr> {
                 .iter()
                 .map(|&x| addr_of(v6, x))
                 .chain((0..8).map(|_| {
-                    let r = ((rng.next() as u128) << 64 | rng.next() as u128)
-                        % span.saturating_add(1);
+                    let r =
+                        ((rng.next() as u128) << 64 | rng.next() as u128) % span.saturating_add(1);
                     addr_of(v6, lo + r)
                 }))
                 .find(|a| testable(*a));

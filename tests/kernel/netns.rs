@@ -551,6 +551,9 @@ fn serve(ports: &[u16], stop: &std::sync::atomic::AtomicBool, ready: std::sync::
                 *done = true;
             }
         }
+        // close what is answered: a later round may reuse the (source, client port), and after
+        // a DNAT the same tuple would meet this socket still open
+        conns.retain(|(_, done)| !done);
     }
 }
 
