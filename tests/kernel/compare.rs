@@ -216,18 +216,9 @@ impl Case {
             },
         );
         let obs: Vec<(Probe, Seen)> = probes.into_iter().zip(seen).collect();
-        if loaded_err(&self.files[0]) {
-            head += "# refused by the kernel's tool: Portolan must report Z001\n";
-        }
         for (port, (arrived, status)) in kernel_summary(&obs) {
             head += &format!("#   {port}/tcp: {status}; arrived from {arrived}\n");
         }
-        let ext = if self.kind == Kind::Nftables {
-            "nft"
-        } else {
-            "rules"
-        };
-        let _ = ext;
         std::fs::write(
             dir.join(format!("{name}.rules")),
             format!("{head}{}", gen::text_of(&f.lines)),
@@ -242,10 +233,6 @@ impl Case {
         }
         std::fs::write(dir.join(format!("{name}.kernel")), k).unwrap();
     }
-}
-
-fn loaded_err(_f: &File) -> bool {
-    false
 }
 
 fn uname() -> String {

@@ -370,30 +370,6 @@ fn syn_seen(server: &str) -> HashSet<(IpAddr, u16)> {
     m
 }
 
-#[allow(dead_code)]
-/// `0100A8C0:1F90` (IPv4, host byte order words) or the 32-hex-digit IPv6 form.
-fn parse_proc_addr(s: &str) -> Option<(IpAddr, u16)> {
-    let (a, p) = s.split_once(':')?;
-    let port = u16::from_str_radix(p, 16).ok()?;
-    // each 32-bit word is printed as the host (little-endian) reading of the network bytes
-    let words: Vec<[u8; 4]> = (0..a.len() / 8)
-        .map(|i| u32::from_str_radix(&a[i * 8..i * 8 + 8], 16).map(u32::to_le_bytes))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    let ip = match words.len() {
-        1 => IpAddr::V4(Ipv4Addr::from(words[0])),
-        4 => {
-            let mut b = [0u8; 16];
-            for (i, w) in words.iter().enumerate() {
-                b[i * 4..i * 4 + 4].copy_from_slice(w);
-            }
-            IpAddr::V6(Ipv6Addr::from(b))
-        }
-        _ => return None,
-    };
-    Some((ip, port))
-}
-
 /// How long a batch of connections gets: a SYN the rules drop gets no answer, so every batch
 /// waits this long for its slowest connection (veth answers in microseconds; the margin is for
 /// a loaded machine).
@@ -678,16 +654,4 @@ fn connect_all<'a>(probes: impl Iterator<Item = &'a Probe>) -> Vec<bool> {
     }
     // a connection still open is reset at drop (SO_LINGER 0 not needed: the namespaces go)
     socks.iter().map(|(_, st)| *st == St::Done(true)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn proc_addresses() {
-        let (a, p) = super::parse_proc_addr("0101A8C0:1F90").unwrap();
-        assert_eq!(a.to_string(), "192.168.1.1");
-        assert_eq!(p, 8080);
-        let (a, _) = super::parse_proc_addr("B80D0120000001000000000001000000:0050").unwrap();
-        assert_eq!(a.to_string(), "2001:db8:1::1");
-    }
 }
