@@ -45,7 +45,8 @@ pub(crate) fn source_cidrs(set: &AddrSet) -> super::Cidrs {
 const MAX_CACHED_SETS: usize = 1 << 16;
 
 /// The interfaces a target's peers' traffic uses: the inventory's (or `--interface`), else any
-/// but loopback.
+/// but loopback. An interface the rules never name is the class they treat alike (issue 21: it
+/// made every flow unknown, matching no class at all).
 pub(super) fn peer_interfaces(t: &Target<'_>) -> crate::model::iface::IfaceSet {
     let ifs = &t.ruleset.interfaces;
     if t.guard.interfaces.is_empty() {
@@ -55,7 +56,7 @@ pub(super) fn peer_interfaces(t: &Target<'_>) -> crate::model::iface::IfaceSet {
             .interfaces
             .iter()
             .fold(crate::model::iface::IfaceSet::empty(), |a, i| {
-                a.union(&ifs.matching(i))
+                a.union(&ifs.arriving_on(i))
             })
     }
 }

@@ -115,6 +115,32 @@ impl Interfaces {
         IfaceSet::from_ranges(ids)
     }
 
+    /// The classes of every interface a pattern names, given or not to [`Interfaces::build`]:
+    /// where the peers of `--interface X` (or an inventory's `interfaces`) arrive. A name no rule
+    /// uses falls in its class ("any other interface" or a wildcard's rest), which the rules
+    /// treat alike; a wildcard holds every class one of its names can fall in.
+    pub fn arriving_on(&self, pattern: &str) -> IfaceSet {
+        let (stem, wild) = split(pattern);
+        if !wild {
+            return IfaceSet::single(self.class_of(stem));
+        }
+        // names starting with `stem` that no class names fall in the longest prefix class
+        // `stem` starts with, or else in "any other interface"
+        let mut set = self.matching(pattern);
+        let mut rest = OTHER;
+        let mut best = 0;
+        for (i, c) in self.classes.iter().enumerate() {
+            if let Class::Prefix(q) = c {
+                if stem.starts_with(q.as_str()) && q.len() >= best {
+                    best = q.len();
+                    rest = i as u16;
+                }
+            }
+        }
+        set = set.union(&IfaceSet::single(rest));
+        set
+    }
+
     /// A readable name for a class id.
     pub fn class_name(&self, id: u16) -> String {
         match self.classes.get(id as usize) {
@@ -189,6 +215,21 @@ mod tests {
             }
         }
         assert!(!ifs.non_loopback().contains(LOOPBACK));
+        // names no rule uses arrive in their class: a literal in its own, a wildcard in every
+        // class one of its names can fall in
+        for (p, n) in [
+            ("wlan0", "wlan0"),
+            ("ppp9", "ppp9"),
+            ("eth0", "eth0"),
+            ("lo", "lo"),
+        ] {
+            assert_eq!(ifs.arriving_on(p), IfaceSet::single(ifs.class_of(n)), "{p}");
+        }
+        let e = ifs.arriving_on("e+");
+        assert!(e.contains(ifs.class_of("eth0")) && e.contains(ifs.class_of("eth1")));
+        assert!(!e.contains(LOOPBACK) && !e.contains(ifs.class_of("ppp7")));
+        let g = ifs.arriving_on("gre-davo-9+");
+        assert_eq!(g, IfaceSet::single(ifs.class_of("gre-davo-9x")));
         assert!(ifs.matching("+").is_full() || ifs.matching("+") == ifs.all());
     }
 }

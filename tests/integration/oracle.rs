@@ -2895,6 +2895,14 @@ fn c_rule(users: usize, mix: Mix) -> impl Strategy<Value = CRule> {
                 state,
                 (raw_to, nat_to, filter_to),
             )| {
+                // a NAT target with a port needs `-p tcp`: iptables-restore refuses the file
+                // otherwise (issue 21's kernel oracle; a Z001 in Portolan)
+                let tcp = match nat_to {
+                    CTarget::Dnat(_, Some(_)) | CTarget::Redirect(Some(_)) if table == Tbl::Nat => {
+                        Some(false)
+                    }
+                    _ => tcp,
+                };
                 let ported = tcp == Some(false);
                 let (chain, target, state) = match table {
                     // raw: PREROUTING or OUTPUT; a state match there sees INVALID, or

@@ -230,3 +230,57 @@ fn nsg_allow_behind_a_higher_priority_deny_is_shadowed() {
         .iter()
         .any(|f| (f.code == "Z301" || f.code == "Z302") && f.message.contains("priority 65")));
 }
+
+/// Issue 21: `--interface X` on a file that never names X means "the peers arrive on X", an
+/// interface no rule restricts (the kernel's `-i` matches only the names it gives; a rule without
+/// `-i` matches every interface). Every flow was unknown: X matched no interface class at all.
+#[test]
+fn an_interface_the_rules_never_name_is_one_no_rule_restricts() {
+    let text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -i eth0 -p tcp --dport 9080 -j ACCEPT\n-A INPUT -s 10.0.0.0/8 -p tcp --dport 9669 -j ACCEPT\nCOMMIT\n";
+    let dir = super::cli::tempdir();
+    let p = dir.join("iface.rules");
+    std::fs::write(&p, text).unwrap();
+    let run = |ifs: &[&str]| {
+        let files = audit::load(&[PathBuf::from(&p)], &Default::default());
+        let opts = AuditOptions {
+            catalog: Catalog::embedded(),
+            env: Some(Environment::Vsphere),
+            role: Some("zvm".into()),
+            inventory: None,
+            facts: Context::new(),
+            interfaces: ifs.iter().map(|s| s.to_string()).collect(),
+            profiles: Vec::new(),
+            host_addresses: None,
+        };
+        audit::audit(files, &opts)
+    };
+    let admin = "vsphere.admin-client-zvm-9669";
+    let zvm9080 = "vsphere.admin-client-zvm-9080";
+    for ifs in [&["eth9"][..], &["wlan0", "ppp7"], &["wl+"]] {
+        let r = run(ifs);
+        let inbound: Vec<_> = r
+            .flows
+            .iter()
+            .filter(|f| f.direction == "inbound")
+            .collect();
+        assert!(!inbound.is_empty());
+        assert!(
+            inbound.iter().all(|f| f.status.name() != "unknown"),
+            "{ifs:?}: {:#?}",
+            inbound
+                .iter()
+                .map(|f| (&f.requirement, f.status.name()))
+                .collect::<Vec<_>>()
+        );
+        // only 10/8 gets to 9669 on any of these interfaces (every connection let in works:
+        // allowed, from 10/8); 9080 is eth0's alone
+        assert_eq!(status(&r, admin), "allowed", "{ifs:?}");
+        let f = r.flows.iter().find(|f| f.requirement == admin).unwrap();
+        assert_eq!(f.allowed_sources, ["10.0.0.0/8"], "{ifs:?}");
+        assert_eq!(status(&r, zvm9080), "blocked", "{ifs:?}");
+    }
+    // the interface the rules name still decides: on eth0 (or eth+, eth0 among them) 9080 is open
+    assert_eq!(status(&run(&["eth0"]), zvm9080), "allowed");
+    assert_eq!(status(&run(&["eth+"]), zvm9080), "allowed");
+    assert_eq!(status(&run(&["eth1"]), zvm9080), "blocked");
+}

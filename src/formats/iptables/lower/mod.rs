@@ -22,6 +22,7 @@ mod edits;
 mod family;
 mod marks;
 pub(crate) mod matches;
+mod natport;
 
 use std::collections::HashMap;
 
@@ -661,7 +662,9 @@ fn lower_target(
             (Action::SetMark(MarkOp::overwrite()), Vec::new())
         }
         n if CONTINUING.contains(&n) => (Action::Continue, Vec::new()),
-        "DNAT" | "REDIRECT" | "SNAT" | "MASQUERADE" if table == "nat" => translation(t, name),
+        "DNAT" | "REDIRECT" | "SNAT" | "MASQUERADE" if table == "nat" => {
+            natport::refused(line, t, name, ctx).unwrap_or_else(|| translation(t, name))
+        }
         n if NAT_TARGETS.contains(&n) && table == "nat" => (Action::Accept, Vec::new()),
         n => {
             let known_upper = n
