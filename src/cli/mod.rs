@@ -11,6 +11,7 @@ pub mod init;
 pub mod man;
 pub mod query;
 pub mod schema;
+mod stdin;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 

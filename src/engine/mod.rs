@@ -151,6 +151,8 @@ pub struct Report {
     pub show_fixes: bool,
     /// Files a directory scan found that are no firewall export (skipped, not audited).
     pub skipped: Vec<String>,
+    /// When, by what and from what the report was made (set by the command line).
+    pub run: Option<crate::provenance::RunRecord>,
 }
 
 impl Report {
