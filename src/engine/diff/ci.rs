@@ -150,8 +150,11 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// Where a result points: a file and a line.
+type At = Option<(String, u32)>;
+
 /// A breaking flow change as a finding-like result: Z101 newly blocked, Z102 newly partial.
-fn flow_result(f: &FlowChange) -> Option<(&'static str, String, Option<(String, u32)>)> {
+fn flow_result(f: &FlowChange) -> Option<(&'static str, String, At)> {
     let code = match f.change {
         Change::Blocked => "Z101",
         Change::Partial => "Z102",
