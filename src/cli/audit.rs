@@ -219,7 +219,18 @@ impl AuditOptionArgs {
             role: self.role.clone(),
             facts,
             inventory,
-            inputs: report.files.iter().map(|f| p::hashed(&f.path)).collect(),
+            // a file refused for its size is not read for its hash either
+            inputs: report
+                .files
+                .iter()
+                .map(|f| match std::fs::metadata(&f.path) {
+                    Ok(m) if m.len() > self.max_input_size => p::Hashed {
+                        path: f.path.clone(),
+                        sha256: None,
+                    },
+                    _ => p::hashed(&f.path),
+                })
+                .collect(),
             vcs: std::env::current_dir().ok().and_then(|d| p::vcs(&d)),
         }
     }
