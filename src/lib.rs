@@ -13,6 +13,7 @@ pub mod formats;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod provenance;
 pub mod remedy;
 pub mod report;
 pub mod run;

@@ -183,13 +183,68 @@ impl AuditOptionArgs {
         }
         Ok(setup)
     }
+
+    /// The run record of a run that started at `started` (seconds since 1970) and read the
+    /// files of `report`.
+    pub(crate) fn run_record(
+        &self,
+        setup: &Setup,
+        report: &engine::Report,
+        started: i64,
+    ) -> crate::provenance::RunRecord {
+        use crate::provenance as p;
+        let mut facts = self.facts.clone();
+        for (key, values) in [
+            ("peers", &self.peers),
+            ("policy", &self.policy),
+            ("host-address", &self.host_addresses),
+            ("address", &self.addresses),
+            ("profile", &self.profiles),
+            ("interface", &self.interfaces),
+        ] {
+            facts.extend(values.iter().map(|v| format!("--{key} {v}")));
+        }
+        let inventory = self
+            .inventory
+            .clone()
+            .or_else(|| setup.discovered.clone())
+            .map(|i| p::hashed(&i.to_string_lossy()));
+        p::RunRecord {
+            started: p::rfc3339(started),
+            ended: p::rfc3339(p::now_epoch()),
+            tool: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            catalog: p::catalog_record(&setup.catalog.version, self.extra_catalog.as_deref()),
+            environment: report.environment.map(|e| e.as_str().to_string()),
+            role: self.role.clone(),
+            facts,
+            inventory,
+            // a file refused for its size is not read for its hash either
+            inputs: report
+                .files
+                .iter()
+                .map(|f| match std::fs::metadata(&f.path) {
+                    Ok(m) if m.len() > self.max_input_size => p::Hashed {
+                        path: f.path.clone(),
+                        sha256: None,
+                    },
+                    _ => p::hashed(&f.path),
+                })
+                .collect(),
+            vcs: std::env::current_dir().ok().and_then(|d| p::vcs(&d)),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Firewall files or directories (scanned recursively). With an inventory and no paths, the
-    /// inventory's firewalls are audited.
+    /// Firewall files or directories (scanned recursively); `-` is standard input. With an
+    /// inventory and no paths, the inventory's firewalls are audited.
     pub paths: Vec<PathBuf>,
+    /// The name standard input (`-`) goes by: its extension and name guide format detection
+    /// as a file's would, and reports show it (default `-`).
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     #[command(flatten)]
     pub opts: AuditOptionArgs,
     /// Output format; repeat with `--output` to write several reports from one run
@@ -230,6 +285,14 @@ pub struct AuditArgs {
     /// `--policy`, whose flows cross files.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::load::shard::Shard>,
+    /// Report only findings whose code starts with one of these (ruff-style: `Z1` every flow
+    /// finding, `Z301` one code, `ALL`); repeat or separate with commas. The longest matching
+    /// prefix of `--select` and `--ignore` decides; on a tie `--ignore` wins.
+    #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Leave out findings whose code starts with one of these (`Z3`, `Z203`).
+    #[arg(long, value_name = "CODE,...", value_delimiter = ',')]
+    pub ignore: Vec<String>,
     /// Exit 0 even when no firewall was audited (by default a run that audits nothing — no
     /// export recognised, a mistyped path — is bad usage, exit 2).
     #[arg(long)]
@@ -296,6 +359,7 @@ pub(crate) fn load_old_catalog(p: &Path) -> Result<Catalog, u8> {
 }
 
 pub fn run(a: AuditArgs) -> u8 {
+    let started = crate::provenance::now_epoch();
     let formats = if a.format.is_empty() {
         vec![OutputFormat::Human]
     } else {
@@ -309,6 +373,13 @@ pub fn run(a: AuditArgs) -> u8 {
         );
         return super::EXIT_USAGE;
     }
+    let selection = match Selection::new(&a.select, &a.ignore) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("portolan: {e}");
+            return super::EXIT_USAGE;
+        }
+    };
     let setup = match a.opts.setup() {
         Ok(s) => s,
         Err(code) => return code,
@@ -325,6 +396,22 @@ pub fn run(a: AuditArgs) -> u8 {
             }
         }
     }
+    let stdin = if paths.iter().any(|p| p.as_os_str() == "-") {
+        match super::stdin::Stdin::capture(a.stdin_filename.as_deref()) {
+            Ok(s) => {
+                for p in paths.iter_mut().filter(|p| p.as_os_str() == "-") {
+                    *p = s.path.clone();
+                }
+                Some(s)
+            }
+            Err(e) => {
+                eprintln!("portolan: cannot read standard input: {e}");
+                return super::EXIT_USAGE;
+            }
+        }
+    } else {
+        None
+    };
     let mut report = match a.shard {
         Some(job) => match setup.audit_shard(&paths, job) {
             Ok(r) => r,
@@ -336,6 +423,11 @@ pub fn run(a: AuditArgs) -> u8 {
         None => setup.audit(&paths, setup.inventory.as_ref()),
     };
     report.show_fixes = a.fix_suggestions;
+    report.run = Some(a.opts.run_record(&setup, &report, started));
+    if let Some(s) = &stdin {
+        s.rename(&mut report);
+    }
+    report.findings.retain(|f| selection.selects(f.code));
     if let Some(p) = &a.baseline {
         let parsed = std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
@@ -441,6 +533,57 @@ pub fn run(a: AuditArgs) -> u8 {
     code
 }
 
+/// `--select` / `--ignore`: which finding codes are reported, by prefix as ruff does.
+#[derive(Debug, Default)]
+pub(crate) struct Selection {
+    select: Vec<String>,
+    ignore: Vec<String>,
+}
+
+impl Selection {
+    /// Check every prefix names at least one code (`ALL` names them all).
+    pub(crate) fn new(select: &[String], ignore: &[String]) -> Result<Selection, String> {
+        let tidy = |flag: &str, v: &[String]| -> Result<Vec<String>, String> {
+            let mut out = Vec::new();
+            for p in v.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+                let p = p.to_ascii_uppercase();
+                if p != "ALL" && !crate::checks::ALL.iter().any(|c| c.code.starts_with(&p)) {
+                    return Err(format!(
+                        "{flag} {p}: no finding code starts with it (`portolan explain` lists them)"
+                    ));
+                }
+                out.push(if p == "ALL" { String::new() } else { p });
+            }
+            Ok(out)
+        };
+        Ok(Selection {
+            select: tidy("--select", select)?,
+            ignore: tidy("--ignore", ignore)?,
+        })
+    }
+
+    /// Whether findings of `code` are reported: the longest matching prefix decides, `--ignore`
+    /// winning a tie; with no `--select`, every code is selected.
+    pub(crate) fn selects(&self, code: &str) -> bool {
+        let longest = |v: &[String]| {
+            v.iter()
+                .filter(|p| code.starts_with(p.as_str()))
+                .map(String::len)
+                .max()
+        };
+        let sel = if self.select.is_empty() {
+            Some(0)
+        } else {
+            longest(&self.select)
+        };
+        match (sel, longest(&self.ignore)) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(s), Some(i)) => s > i,
+        }
+    }
+}
+
 pub(crate) fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
     if report.input_failed {
         return super::EXIT_USAGE;
@@ -520,4 +663,36 @@ pub(crate) fn write_file(
         eprintln!("portolan: cannot write {}: {e}", path.display());
         super::EXIT_USAGE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Selection;
+
+    fn sel(select: &[&str], ignore: &[&str]) -> Selection {
+        let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Selection::new(&v(select), &v(ignore)).unwrap()
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_ignore_wins_a_tie() {
+        let s = sel(&["Z1", "Z301"], &[]);
+        assert!(s.selects("Z101") && s.selects("Z103") && s.selects("Z301"));
+        assert!(!s.selects("Z302") && !s.selects("Z201"));
+        let s = sel(&[], &["Z3"]);
+        assert!(s.selects("Z101") && !s.selects("Z301"));
+        let s = sel(&["Z301"], &["Z3"]);
+        assert!(s.selects("Z301") && !s.selects("Z302"));
+        let s = sel(&["Z3"], &["Z3"]);
+        assert!(!s.selects("Z301"));
+        let s = sel(&["ALL"], &["Z2"]);
+        assert!(s.selects("Z001") && !s.selects("Z202"));
+    }
+
+    #[test]
+    fn an_unknown_prefix_is_refused() {
+        assert!(Selection::new(&["Z9".into()], &[]).is_err());
+        assert!(Selection::new(&[], &["X1".into()]).is_err());
+        assert!(Selection::new(&["z1".into()], &[]).is_ok());
+    }
 }

@@ -20,6 +20,12 @@ use crate::inventory::Inventory;
 pub enum DiffFormat {
     Human,
     Json,
+    /// A pull-request comment: the verdict, flows changed worst first, findings added and fixed.
+    Markdown,
+    /// SARIF 2.1.0: the findings the change adds and the flows it newly blocks, for code scanning.
+    Sarif,
+    /// GitHub workflow commands: a summary notice, then annotations, errors first.
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -48,22 +54,28 @@ pub fn run(a: DiffArgs) -> u8 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // where the new side's files are: its names are relative to this (SARIF and GitHub paths)
+    let new_root: Option<PathBuf>;
     let (old, new, old_title, new_title) = match &a.git {
         Some(rev) => match git_sides(rev, &a.paths, &setup) {
-            Ok((o, n, temp)) => {
+            Ok((o, n, temp, top)) => {
                 // both sides are read and audited: the copies can go
                 drop(temp);
+                new_root = Some(top);
                 (o, n, format!("{rev} (git)"), "working tree".to_string())
             }
             Err(code) => return code,
         },
         None => match path_sides(&a.paths, &setup) {
-            Ok((o, n)) => (
-                o,
-                n,
-                a.paths[0].display().to_string(),
-                a.paths[1].display().to_string(),
-            ),
+            Ok((o, n)) => {
+                new_root = a.paths.get(1).filter(|p| p.is_dir()).cloned();
+                (
+                    o,
+                    n,
+                    a.paths[0].display().to_string(),
+                    a.paths[1].display().to_string(),
+                )
+            }
             Err(code) => return code,
         },
     };
@@ -73,12 +85,22 @@ pub fn run(a: DiffArgs) -> u8 {
         .fail_on
         .threshold()
         .is_some_and(|t| diff.adds_finding_at(t));
+    let locate = |name: &str| match &new_root {
+        Some(root) => root.join(name).to_string_lossy().into_owned(),
+        None => name.to_string(),
+    };
     let out = super::write_stdout(|w| match a.format {
         DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut *w, &diff::to_json(&diff, &old_title, &new_title))?;
             w.write_all(b"\n")
         }
         DiffFormat::Human => diff::render_human(&diff, &old_title, &new_title, w),
+        DiffFormat::Markdown => diff::ci::render_markdown(&diff, &old_title, &new_title, w),
+        DiffFormat::Sarif => {
+            serde_json::to_writer_pretty(&mut *w, &diff::ci::to_sarif(&diff, &locate))?;
+            w.write_all(b"\n")
+        }
+        DiffFormat::Github => diff::ci::render_github(&diff, &locate, w),
     });
     if let Err(code) = out {
         return code;
@@ -163,7 +185,7 @@ fn git_sides(
     rev: &str,
     paths: &[PathBuf],
     setup: &Setup,
-) -> Result<(Side, Side, git::TempDir), u8> {
+) -> Result<(Side, Side, git::TempDir, PathBuf), u8> {
     let fail = |m: String| {
         eprintln!("portolan: {m}");
         super::EXIT_USAGE
@@ -196,5 +218,5 @@ fn git_sides(
         setup.inventory.as_ref(),
         &Naming::Under(c.top.clone()),
     );
-    Ok((o, n, c.temp))
+    Ok((o, n, c.temp, c.top.clone()))
 }

@@ -12,6 +12,7 @@ pub mod man;
 pub mod merge;
 pub mod query;
 pub mod schema;
+mod stdin;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 

@@ -161,7 +161,9 @@ pub fn fingerprint(f: &Finding, file: Option<&crate::load::InputFile>) -> String
     eat(f.code);
     eat(f.requirement.as_deref().unwrap_or(""));
     if let Some(file) = file {
-        eat(&file.path);
+        // the firewall's identity: its path from the repository root, whatever directory the
+        // run starts in
+        eat(&crate::provenance::repo_relative(&file.path));
         match f.labels.first() {
             Some(Label {
                 identity: Some(id), ..

@@ -190,6 +190,8 @@ pub struct Report {
     pub skipped: Vec<String>,
     /// `--shard K/N`: the job, and where its files stand in the whole run (JSON `shard`).
     pub shard: Option<shard::ShardRun>,
+    /// When, by what and from what the report was made (set by the command line).
+    pub run: Option<crate::provenance::RunRecord>,
 }
 
 impl Report {

@@ -184,6 +184,7 @@ pub fn extras(r: &Report) -> Option<Extras> {
 #[derive(Debug, Deserialize)]
 pub struct JobReport {
     schema: String,
+    run: Option<crate::provenance::RunRecord>,
     environment: Option<String>,
     files: Vec<FileIn>,
     flows: Vec<FlowRecord>,
@@ -361,6 +362,7 @@ pub fn merge(mut jobs: Vec<(String, JobReport)>) -> Result<Merged, MergeError> {
         skipped: skipped.into_iter().map(|s| s.1).collect(),
         ..Report::default()
     };
+    report.run = run_record(&files, &jobs);
     let mut targets: Vec<(usize, usize)> = Vec::new();
     for (j, (path, d)) in jobs.into_iter().enumerate() {
         let x = d.shard.expect("checked");
@@ -439,6 +441,38 @@ pub fn merge(mut jobs: Vec<(String, JobReport)>) -> Result<Merged, MergeError> {
     });
     report.files = inputs;
     Ok(Merged { report, unread })
+}
+
+/// The whole run's record: the first job's, from the earliest start to the latest end, with
+/// every job's inputs in the whole run's order, and the work tree where `merge` runs (the jobs'
+/// checkout: the record does not carry its root).
+fn run_record(
+    files: &[(usize, usize, usize)],
+    jobs: &[(String, JobReport)],
+) -> Option<crate::provenance::RunRecord> {
+    let runs: Vec<&crate::provenance::RunRecord> =
+        jobs.iter().filter_map(|(_, d)| d.run.as_ref()).collect();
+    let mut run = (*runs.first()?).clone();
+    run.started = runs
+        .iter()
+        .map(|r| r.started.clone())
+        .min()
+        .unwrap_or_default();
+    run.ended = runs
+        .iter()
+        .map(|r| r.ended.clone())
+        .max()
+        .unwrap_or_default();
+    run.inputs = files
+        .iter()
+        .filter_map(|&(_, j, i)| jobs[j].1.run.as_ref()?.inputs.get(i).cloned())
+        .collect();
+    if run.vcs.is_some() {
+        run.vcs = std::env::current_dir()
+            .ok()
+            .and_then(|d| crate::provenance::vcs(&d));
+    }
+    Some(run)
 }
 
 /// Every job is of the same matrix and the same options, and every job is there once.

@@ -1,6 +1,10 @@
 //! `--format github`: GitHub Actions workflow commands (`::error file=…,line=…::message`), so
 //! findings show inline on a pull request without uploading SARIF. One line per finding; findings
 //! waived by the inventory are left out (they are accepted, an annotation would only be noise).
+//!
+//! GitHub shows only ten annotations of a kind per step: a summary notice comes first (the
+//! verdict, the counts, the run record), then the findings, errors first and within a severity
+//! by code (flows before exposure before rule hygiene).
 
 use std::io::Write;
 
@@ -26,22 +30,10 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// A path as GitHub wants it: relative to the working directory (the checkout), forward slashes.
+/// A path as GitHub and GitLab want it: relative to the checkout (`GITHUB_WORKSPACE`,
+/// `CI_PROJECT_DIR`, else the repository root around the current directory), forward slashes.
 pub fn repo_path(path: &str) -> String {
-    let p = std::path::Path::new(path);
-    let rel = if p.is_absolute() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.to_path_buf()))
-            .unwrap_or_else(|| p.to_path_buf())
-    } else {
-        p.to_path_buf()
-    };
-    let tidy: std::path::PathBuf = rel
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect();
-    tidy.to_string_lossy().replace('\\', "/")
+    crate::provenance::repo_relative(path)
 }
 
 /// One workflow command for a finding.
@@ -90,8 +82,40 @@ pub fn line(r: &Report, f: &Finding) -> String {
     )
 }
 
+/// The summary notice: verdict, counts, and what made the report.
+pub fn summary(r: &Report) -> String {
+    use crate::engine::reach::Status;
+    let mut s = format!(
+        "{}: {} file(s), {} required flow(s): {} allowed, {} partial, {} blocked, {} unknown; {} error(s), {} warning(s), {} info, {} waived",
+        if r.count(Severity::Error) > 0 { "FAIL" } else { "PASS" },
+        r.files.len(),
+        r.flows.len(),
+        r.flow_count(Status::Allowed),
+        r.flow_count(Status::Partial),
+        r.flow_count(Status::Blocked),
+        r.flow_count(Status::Unknown),
+        r.count(Severity::Error),
+        r.count(Severity::Warning),
+        r.count(Severity::Info),
+        r.waived()
+    );
+    for (k, v) in super::record::lines(r) {
+        if matches!(k, "made" | "tool" | "catalogue" | "environment" | "commit") {
+            s.push_str(&format!("\n{k}: {v}"));
+        }
+    }
+    format!(
+        "::notice title={}::{}",
+        escape_property("Portolan audit"),
+        escape_data(&s)
+    )
+}
+
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    for f in r.findings.iter().filter(|f| !f.is_waived()) {
+    writeln!(out, "{}", summary(r))?;
+    let mut findings: Vec<&Finding> = r.findings.iter().filter(|f| !f.is_waived()).collect();
+    findings.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.code));
+    for f in findings {
         writeln!(out, "{}", line(r, f))?;
     }
     Ok(())

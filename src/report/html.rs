@@ -287,6 +287,10 @@ th{background:#f0f0f0;cursor:pointer;user-select:none} th:after{content:" \2195"
 .sev-error{border-left-color:#c62828}.sev-warning{border-left-color:#ef6c00}.sev-info{border-left-color:#1565c0}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12.5px;margin:6px 0 0} pre .hl{background:#fff3b0;display:block}
 code{font-family:ui-monospace,monospace}
+.waived{color:#5d4037;font-weight:600} .finding.waived-f{border-left-style:dashed;opacity:.85}
+.run{font-size:12.5px;background:#fff;border:1px solid #ddd;border-radius:4px;padding:6px 10px;margin:8px 0;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
+.run dt{font-weight:600} .run dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
+@media print{body{margin:0;background:#fff} th:after{content:none} tr,.finding,svg{break-inside:avoid;page-break-inside:avoid} thead{display:table-header-group} table{font-size:10px} pre{white-space:pre-wrap}}
 "#;
 
 const SCRIPT: &str = r#"
@@ -327,6 +331,21 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         r.count(Severity::Warning),
         r.count(Severity::Info),
     );
+    let rec = super::record::lines(r);
+    if !rec.is_empty() {
+        h.push_str("<dl class=\"run\" id=\"run-record\">");
+        for (k, v) in &rec {
+            let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+        }
+        h.push_str("</dl>");
+    }
+    if r.waived() > 0 {
+        let _ = write!(
+            h,
+            "<p class=\"waived\">{} finding(s) waived: they do not fail the run, and each says why below.</p>",
+            r.waived()
+        );
+    }
     // one diagram per site (flows with no site form one group)
     // path records colour the arrows of the firewalls on their path
     let paths: Vec<&FlowRecord> = r.flows.iter().filter(|f| !f.path.is_empty()).collect();
@@ -361,7 +380,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             .collect();
         let _ = write!(
             h,
-            "<tr><td class=\"st-{0}\" data-key=\"{1}\">{0}{2}</td><td><code>{3}</code></td><td>{4}</td><td>{5}</td><td>{6}</td><td>{7}</td><td>{8}/{9}</td><td>{10}</td><td>{11}</td><td>{12}</td><td>{13}</td></tr>",
+            "<tr><td class=\"st-{0}\" data-key=\"{1}\">{0}{2}{14}</td><td><code>{3}</code></td><td>{4}</td><td>{5}</td><td>{6}</td><td>{7}</td><td>{8}/{9}</td><td>{10}</td><td>{11}</td><td>{12}</td><td>{13}</td></tr>",
             f.status.name(),
             3 - rank(f.status),
             if f.conditional { " (conditional)" } else { "" },
@@ -379,7 +398,13 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             esc(&f.from_role),
             esc(&f.to_role),
             esc(&f.allowed_sources.join(", ")),
-            esc(&decided.join("; "))
+            esc(&decided.join("; ")),
+            super::record::flow_waiver(r, f)
+                .map(|w| format!(
+                    "<br><span class=\"waived\">{}</span>",
+                    esc(&super::record::waiver(w))
+                ))
+                .unwrap_or_default()
         );
     }
     h.push_str("</tbody></table>");
@@ -393,8 +418,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             .unwrap_or_default();
         let _ = write!(
             h,
-            "<div class=\"finding sev-{}\"><b>{}</b> <code>{}</code> <i>{}</i> — {}<br><small>{}</small>",
+            "<div class=\"finding sev-{}{}\"><b>{}</b> <code>{}</code> <i>{}</i> — {}<br><small>{}</small>",
             f.severity.name(),
+            if f.is_waived() { " waived-f" } else { "" },
             f.code,
             f.name,
             f.severity.name(),
@@ -434,6 +460,13 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 }
                 h.push_str("</pre>");
             }
+        }
+        if let Some(w) = &f.waiver {
+            let _ = write!(
+                h,
+                "<p class=\"waived\">{}</p>",
+                esc(&super::record::waiver(w))
+            );
         }
         if let Some(help) = &f.help {
             let _ = write!(h, "<p><b>Fix:</b> {}</p>", esc(help));

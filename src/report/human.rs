@@ -196,6 +196,12 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             out.write_all(s.as_bytes())?;
         }
     }
+    if style.verbose {
+        // the run record, above the summary line
+        for (k, v) in super::record::lines(r) {
+            writeln!(out, "{k}: {v}")?;
+        }
+    }
     let mut extra = String::new();
     if r.waived() > 0 {
         extra.push_str(&format!(", {} waived", r.waived()));

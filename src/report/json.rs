@@ -10,6 +10,9 @@ use crate::engine::{FlowRecord, Report, Severity};
 #[derive(Serialize)]
 struct Doc<'a> {
     schema: &'static str,
+    /// When, by what and from what the report was made (`crate::provenance::RunRecord`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<&'a crate::provenance::RunRecord>,
     environment: Option<&'static str>,
     files: Vec<FileOut>,
     flows: &'a [FlowRecord],
@@ -89,6 +92,7 @@ struct FindingCounts {
 fn doc(r: &Report) -> Doc<'_> {
     Doc {
         schema: "portolan-audit/1",
+        run: r.run.as_ref(),
         environment: r.environment.map(|e| e.as_str()),
         files: r
             .files

@@ -47,6 +47,20 @@ enum Outcome {
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut suites = String::new();
     let (mut total, mut failures, mut skipped) = (0, 0, 0);
+    // the run record, in every suite (JUnit has properties per suite only)
+    let rec = super::record::lines(r);
+    let mut properties = String::new();
+    if !rec.is_empty() {
+        properties.push_str("    <properties>\n");
+        for (k, v) in &rec {
+            let _ = writeln!(
+                properties,
+                "      <property name=\"portolan.{k}\" value=\"{}\"/>",
+                esc(v)
+            );
+        }
+        properties.push_str("    </properties>\n");
+    }
     for (fi, file) in r.files.iter().enumerate() {
         let mut cases = Vec::new();
         for fl in r.flows.iter().filter(|f| f.file == fi) {
@@ -76,14 +90,9 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 .filter(|w| !w.expired);
             let outcome = match fl.status {
                 Status::Allowed => Outcome::Passed,
-                _ if waived.is_some() => Outcome::Skipped(format!(
-                    "waived: {}{}",
-                    waived.map(|w| w.reason.as_str()).unwrap_or(""),
-                    waived
-                        .and_then(|w| w.ticket.as_ref())
-                        .map(|t| format!(" ({t})"))
-                        .unwrap_or_default()
-                )),
+                _ if waived.is_some() => {
+                    Outcome::Skipped(waived.map(super::record::waiver).unwrap_or_default())
+                }
                 Status::Blocked | Status::Partial => Outcome::Failure {
                     kind: finding.map(|f| f.code).unwrap_or("Z101").to_string(),
                     message: finding
@@ -123,10 +132,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         {
             let loc = super::place::describe(&file.path, super::place::of(r, f).as_ref(), false);
             let outcome = match f.severity {
-                _ if f.is_waived() => Outcome::Skipped(format!(
-                    "waived: {}",
-                    f.waiver.as_ref().map(|w| w.reason.as_str()).unwrap_or("")
-                )),
+                _ if f.is_waived() => Outcome::Skipped(
+                    f.waiver
+                        .as_ref()
+                        .map(super::record::waiver)
+                        .unwrap_or_default(),
+                ),
                 Severity::Error | Severity::Warning => Outcome::Failure {
                     kind: f.code.to_string(),
                     message: f.message.clone(),
@@ -158,6 +169,7 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{nf}\" errors=\"0\" skipped=\"{ns}\">",
             esc(&file.path)
         );
+        suites.push_str(&properties);
         for c in cases {
             let _ = write!(
                 suites,

@@ -9,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod place;
+pub mod record;
 pub mod sarif;
 pub mod sources;
 

@@ -19,25 +19,60 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// A path as a relative URI with forward slashes (absolute paths under the working directory are
-/// made relative; others stay absolute `file://` URIs).
+/// The base every relative `uri` is resolved against: the repository root (or the CI
+/// workspace; see [`crate::provenance::report_root`]).
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// Percent-encode what a URI reference cannot hold as it is (spaces, `%`, `#`, `?`, non-ASCII).
+fn encode(path: &str) -> String {
+    let mut o = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'/'
+            | b':'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'=' => o.push(b as char),
+            b => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
+/// A path as a URI relative to [`SRCROOT`] (the repository root, whatever directory the run
+/// starts in), or an absolute `file://` URI for a file outside it.
 pub fn uri(path: &str) -> String {
-    let p = std::path::Path::new(path);
-    let rel = if p.is_absolute() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.to_path_buf()))
+    let rel = crate::provenance::repo_relative(path);
+    if std::path::Path::new(&rel).is_absolute() {
+        format!("file://{}", encode(&rel.replace('\\', "/")))
     } else {
-        Some(p.to_path_buf())
-    };
-    match rel {
-        Some(r) => r
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .map(|c| c.as_os_str().to_string_lossy().replace(' ', "%20"))
-            .collect::<Vec<_>>()
-            .join("/"),
-        None => format!("file://{}", path.replace('\\', "/").replace(' ', "%20")),
+        encode(&rel)
+    }
+}
+
+/// An `artifactLocation` for `path`: relative to [`SRCROOT`] when it lies inside it.
+pub fn artifact(path: &str) -> Value {
+    let u = uri(path);
+    if u.starts_with("file://") {
+        json!({ "uri": u })
+    } else {
+        json!({ "uri": u, "uriBaseId": SRCROOT })
     }
 }
 
@@ -49,7 +84,7 @@ fn location(r: &Report, f: &Finding, label: usize) -> Option<Value> {
     if let Some(src) = file.source.as_ref().filter(|s| s.binary.is_some()) {
         let start = src.binary_place(l.span.start);
         let mut loc = json!({
-            "physicalLocation": { "artifactLocation": { "uri": uri(&file.path) } },
+            "physicalLocation": { "artifactLocation": artifact(&file.path) },
             "message": { "text": match &start {
                 Some(b) => format!("{} (at {b})", l.text),
                 None => l.text.clone(),
@@ -80,7 +115,7 @@ fn location(r: &Report, f: &Finding, label: usize) -> Option<Value> {
     }
     Some(json!({
         "physicalLocation": {
-            "artifactLocation": { "uri": uri(&file.path) },
+            "artifactLocation": artifact(&file.path),
             "region": region
         },
         "message": { "text": l.text }
@@ -124,7 +159,7 @@ pub fn to_value(r: &Report) -> Value {
                 Some(loc) => res["locations"] = json!([loc]),
                 None => {
                     if let Some(file) = file {
-                        res["locations"] = json!([{ "physicalLocation": { "artifactLocation": { "uri": uri(&file.path) } } }]);
+                        res["locations"] = json!([{ "physicalLocation": { "artifactLocation": artifact(&file.path) } }]);
                     }
                 }
             }
@@ -155,20 +190,93 @@ pub fn to_value(r: &Report) -> Value {
             res
         })
         .collect();
+    let mut run = json!({
+        "tool": { "driver": {
+            "name": "portolan",
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "version": env!("CARGO_PKG_VERSION"),
+            "rules": rules
+        }},
+        "results": results,
+        "columnKind": "unicodeCodePoints"
+    });
+    if let Some(root) = crate::provenance::report_root() {
+        run["originalUriBaseIds"] = json!({ SRCROOT: {
+            "uri": format!("file://{}/", encode(&root.to_string_lossy().replace('\\', "/")).trim_end_matches('/'))
+        }});
+    }
+    if let Some(rec) = &r.run {
+        record(&mut run, r, rec);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "portolan",
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules
-            }},
-            "results": results,
-            "columnKind": "unicodeCodePoints"
-        }]
+        "runs": [run]
     })
+}
+
+/// The run record: an invocation (when, whether it succeeded, with what), the input files as
+/// artifacts with their sha256, and the commit they came from.
+fn record(run: &mut Value, r: &Report, rec: &crate::provenance::RunRecord) {
+    run["invocations"] = json!([{
+        "executionSuccessful": !r.input_failed,
+        "startTimeUtc": rec.started,
+        "endTimeUtc": rec.ended,
+        "properties": {
+            "catalog": rec.catalog,
+            "environment": rec.environment,
+            "role": rec.role,
+            "facts": rec.facts,
+            "inventory": rec.inventory,
+        }
+    }]);
+    let artifacts: Vec<Value> = rec
+        .inputs
+        .iter()
+        .chain(rec.inventory.iter())
+        .map(|h| {
+            let mut a = json!({ "location": artifact(&h.path) });
+            if let Some(sha) = &h.sha256 {
+                a["hashes"] = json!({ "sha-256": sha });
+            }
+            a
+        })
+        .collect();
+    if !artifacts.is_empty() {
+        run["artifacts"] = json!(artifacts);
+    }
+    if let Some(v) = &rec.vcs {
+        let repo = v
+            .repository_uri
+            .as_deref()
+            .map(remote_uri)
+            .unwrap_or_else(|| {
+                format!(
+                    "file://{}",
+                    encode(&v.root.to_string_lossy().replace('\\', "/"))
+                )
+            });
+        let mut d = json!({
+            "repositoryUri": repo,
+            "revisionId": v.revision,
+            "mappedTo": { "uriBaseId": SRCROOT }
+        });
+        if let Some(b) = &v.branch {
+            d["branch"] = json!(b);
+        }
+        run["versionControlProvenance"] = json!([d]);
+    }
+}
+
+/// A remote as a URI: scp-like `git@host:org/repo.git` becomes `ssh://git@host/org/repo.git`.
+fn remote_uri(url: &str) -> String {
+    if url.contains("://") {
+        return url.to_string();
+    }
+    match url.split_once(':') {
+        Some((host, path)) if !host.contains('/') => format!("ssh://{host}/{path}"),
+        _ => format!("file://{}", encode(url)),
+    }
 }
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {

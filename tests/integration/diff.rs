@@ -612,3 +612,75 @@ fn git_mode_compares_the_working_tree_with_a_revision_and_leaves_the_repository_
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
 }
+
+/// `portolan diff OLD NEW --format FORMAT` from the crate root: (stdout, exit code).
+fn diff_as(format: &str) -> (String, i32) {
+    let out = portolan()
+        .args(["diff", OLD, NEW])
+        .args(VRA)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn diff_as_markdown_names_the_newly_blocked_flow_and_its_cause() {
+    let (md, code) = diff_as("markdown");
+    assert_eq!(code, 1);
+    assert!(md.starts_with("## Portolan diff: `fixtures/iptables/diff/old.rules` → `fixtures/iptables/diff/new.rules`"), "{md}");
+    assert!(md.contains("**FAIL: "), "{md}");
+    assert!(
+        md.contains("| ❌ newly blocked | `vsphere.vra-vra-4008`"),
+        "{md}"
+    );
+    assert!(md.len() < 65_536);
+}
+
+#[test]
+fn diff_as_sarif_validates_and_points_at_the_new_rule() {
+    let (out, code) = diff_as("sarif");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../fixtures/sarif/sarif-schema-2.1.0.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let z101: Vec<_> = results.iter().filter(|r| r["ruleId"] == "Z101").collect();
+    assert!(!z101.is_empty(), "{results:#?}");
+    for r in z101 {
+        assert_eq!(r["level"], "error");
+        assert!(r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("vsphere.vra-vra-4008"));
+        let loc = &r["locations"][0]["physicalLocation"];
+        assert_eq!(loc["artifactLocation"]["uri"], NEW);
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn diff_as_github_annotations_start_with_a_summary_then_errors() {
+    let (out, code) = diff_as("github");
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("::notice title=Portolan diff::FAIL: "),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("::error file={NEW},line=")),
+        "{out}"
+    );
+    assert!(out.contains("vsphere.vra-vra-4008"));
+}

@@ -140,3 +140,162 @@ fn fingerprints_survive_new_counters_and_a_rule_inserted_above() {
     assert!(left.is_empty(), "findings came back as new: {left:#?}");
     assert_eq!(v["summary"]["findings"]["baselined"], before.len());
 }
+
+/// The SARIF partial fingerprints and the GitLab fingerprints of an audit of `path`, in order.
+fn fingerprints(args: &[&str], path: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let run = |format: &str| -> serde_json::Value {
+        let out = portolan()
+            .arg("audit")
+            .args(args)
+            .args(["--format", format])
+            .arg(path)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let sarif = run("sarif");
+    let mut s: Vec<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["partialFingerprints"]["portolanFingerprint/v1"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let gitlab = run("gitlab");
+    let mut g: Vec<String> = gitlab
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    s.sort();
+    g.sort();
+    (s, g)
+}
+
+#[test]
+fn sarif_and_gitlab_fingerprints_ignore_counters_and_rule_positions() {
+    let dir = tempdir();
+    let rules = dir.join("zvm.rules");
+    let quick = ["--env", "vsphere", "--role", "zvm"];
+    std::fs::write(&rules, BEFORE).unwrap();
+    let before = fingerprints(&quick, &rules);
+    assert!(!before.0.is_empty() && !before.1.is_empty());
+    std::fs::write(&rules, AFTER).unwrap();
+    let after = fingerprints(&quick, &rules);
+    assert_eq!(
+        before, after,
+        "counters or a rule inserted above moved a fingerprint"
+    );
+}
+
+#[test]
+fn sarif_and_gitlab_fingerprints_ignore_azure_etags_and_resource_ids() {
+    let dir = tempdir();
+    let nsg = dir.join("nsg.json");
+    let original =
+        std::fs::read_to_string("fixtures/azure/zca-nsg-deny-before-allow.json").unwrap();
+    // a fresh export: every etag and the subscription in every id regenerated, and the rules
+    // written after a blank line more (their line numbers move)
+    let mut fresh = String::new();
+    for (i, line) in original.lines().enumerate() {
+        if line.contains("\"etag\"") {
+            fresh.push_str(&format!(
+                "      \"etag\": \"W/\\\"00000000-0000-0000-0000-{i:012}\\\"\",\n"
+            ));
+        } else {
+            fresh.push_str(&line.replace(
+                "6f1d3c2a-8b4e-4f7a-9c1d-2e3f4a5b6c7d",
+                "11111111-2222-3333-4444-555555555555",
+            ));
+            fresh.push('\n');
+        }
+        if i == 0 {
+            fresh.push('\n');
+        }
+    }
+    assert_ne!(original, fresh);
+    let quick = ["--env", "azure", "--role", "zca"];
+    std::fs::write(&nsg, &original).unwrap();
+    let before = fingerprints(&quick, &nsg);
+    assert!(!before.0.is_empty());
+    std::fs::write(&nsg, &fresh).unwrap();
+    assert_eq!(before, fingerprints(&quick, &nsg));
+    // and a baseline of the first export holds every finding of the fresh one
+    let base = dir.join("baseline.json");
+    std::fs::write(&nsg, &original).unwrap();
+    let out = portolan()
+        .args([
+            "audit", "--env", "azure", "--role", "zca", "--format", "json",
+        ])
+        .arg(&nsg)
+        .arg("--write-baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::write(&nsg, &fresh).unwrap();
+    let out = portolan()
+        .args([
+            "audit", "--env", "azure", "--role", "zca", "--format", "json",
+        ])
+        .arg(&nsg)
+        .arg("--baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v:#}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// IPv4 and IPv6 copies of one ruleset are two firewalls: a fix to one does not fix the other,
+/// so their findings are told apart (the file is part of the fingerprint; for nftables, the
+/// family too). docs/architecture.md, "Fingerprints".
+#[test]
+fn ipv4_and_ipv6_copies_of_a_ruleset_have_their_own_fingerprints() {
+    let dir = tempdir();
+    let v4 = dir.join("rules.v4");
+    let v6 = dir.join("rules.v6");
+    std::fs::write(&v4, BEFORE).unwrap();
+    std::fs::write(&v6, BEFORE.replace("10.0.0.0/8", "fd00::/8")).unwrap();
+    let quick = ["--env", "vsphere", "--role", "zvm"];
+    let (a, _) = fingerprints(&quick, &v4);
+    let (b, _) = fingerprints(&quick, &v6);
+    assert!(!a.is_empty() && !b.is_empty());
+    assert!(a.iter().all(|f| !b.contains(f)), "{a:?} {b:?}");
+}
+
+#[test]
+fn fingerprints_are_the_same_from_a_subdirectory() {
+    // the firewall's identity is its path from the repository root, not from where the run
+    // starts: `fw/zvm.rules` from the root and `zvm.rules` from `fw/` are one firewall
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.join(".git/refs/heads")).unwrap();
+    std::fs::write(dir.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::create_dir_all(dir.join("fw")).unwrap();
+    std::fs::write(dir.join("fw/zvm.rules"), BEFORE).unwrap();
+    let run = |cwd: &std::path::Path, path: &str| -> Vec<String> {
+        let out = portolan()
+            .current_dir(cwd)
+            .args([
+                "audit", "--env", "vsphere", "--role", "zvm", "--format", "gitlab", path,
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| format!("{} {}", i["fingerprint"], i["location"]["path"]))
+            .collect()
+    };
+    let from_root = run(&dir, "fw/zvm.rules");
+    assert!(!from_root.is_empty());
+    assert!(from_root.iter().all(|l| l.ends_with("\"fw/zvm.rules\"")));
+    assert_eq!(from_root, run(&dir.join("fw"), "zvm.rules"));
+}

@@ -9,10 +9,12 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/repo")
 }
 
-/// Run `portolan ARGS` in `dir`; (stdout, stderr, exit code).
+/// Run `portolan ARGS` in `dir`, the checkout, as a CI runner does (`GITHUB_WORKSPACE`: report
+/// paths are relative to it); (stdout, stderr, exit code).
 fn run_in(dir: &Path, args: &[&str]) -> (String, String, i32) {
     let out = portolan()
         .current_dir(dir)
+        .env("GITHUB_WORKSPACE", dir)
         .args(args)
         .output()
         .expect("the binary runs");

@@ -30,6 +30,7 @@ mod real2_windows;
 mod regression;
 mod replies;
 mod reports;
+mod run_record;
 mod shard;
 mod snapshots;
 mod windows;
@@ -38,8 +39,12 @@ use assert_cmd::Command;
 
 pub fn portolan() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_portolan"));
+    // reports carry when they were made: a fixed instant keeps outputs and snapshots stable
     c.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR");
+        .env_remove("NO_COLOR")
+        .env("SOURCE_DATE_EPOCH", "1796498400")
+        .env_remove("GITHUB_WORKSPACE")
+        .env_remove("CI_PROJECT_DIR");
     c
 }
 

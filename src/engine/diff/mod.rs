@@ -9,6 +9,7 @@
 //! both sides. [`git`] copies the files of a revision out of a repository for the old side.
 
 mod admitted;
+pub mod ci;
 mod findings;
 mod flows;
 pub mod git;
