@@ -276,7 +276,7 @@ fn an_interface_the_rules_never_name_is_one_no_rule_restricts() {
         // allowed, from 10/8); 9080 is eth0's alone
         assert_eq!(status(&r, admin), "allowed", "{ifs:?}");
         let f = r.flows.iter().find(|f| f.requirement == admin).unwrap();
-        assert_eq!(f.allowed_sources, ["10.0.0.0/8"], "{ifs:?}");
+        assert_eq!(&f.allowed_sources[..], ["10.0.0.0/8"], "{ifs:?}");
         assert_eq!(status(&r, zvm9080), "blocked", "{ifs:?}");
     }
     // the interface the rules name still decides: on eth0 (or eth+, eth0 among them) 9080 is open
