@@ -320,7 +320,12 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         "<h1>Portolan audit{}</h1><p><span class=\"verdict {}\">{}</span></p><p class=\"counts\"><span>{} file(s)</span><span>{} required flow(s)</span><span class=\"st-allowed\">{} allowed</span><span class=\"st-partial\">{} partial</span><span class=\"st-blocked\">{} blocked</span><span class=\"st-unknown\">{} unknown</span><span>{} error(s), {} warning(s), {} info</span></p>",
         if env.is_empty() { String::new() } else { format!(" — {}", esc(env)) },
         if fail { "fail" } else { "pass" },
-        if fail { "FAIL" } else { "PASS" },
+        // a pass that waivers make: said on the badge, not only below it
+        match (fail, r.waived()) {
+            (true, _) => "FAIL".to_string(),
+            (false, 0) => "PASS".to_string(),
+            (false, n) => format!("PASS ({n} waived)"),
+        },
         r.files.len(),
         r.flows.len(),
         r.flow_count(Status::Allowed),

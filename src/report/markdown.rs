@@ -230,10 +230,11 @@ pub fn document(r: &Report, limit: usize) -> String {
             .map(|e| format!(" ({})", e.as_str()))
             .unwrap_or_default()
     );
-    let verdict = if r.count(Severity::Error) > 0 {
-        "**FAIL**"
-    } else {
-        "**PASS**"
+    let verdict = match (r.count(Severity::Error) > 0, r.waived()) {
+        (true, _) => "**FAIL**".to_string(),
+        (false, 0) => "**PASS**".to_string(),
+        // a pass that waivers make says so in the verdict itself
+        (false, n) => format!("**PASS ({n} waived)**"),
     };
     head.push_str(&format!(
         "{verdict}: {} file(s), {} required flow(s): {} allowed, {} partial, {} blocked, {} unknown; {} error(s), {} warning(s), {} info",

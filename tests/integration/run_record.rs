@@ -187,6 +187,8 @@ fn waived_findings_say_so_with_reason_ticket_and_expiry() {
             text.contains("5 waived") || text.contains("5 finding(s) waived"),
             "{format}"
         );
+        // the verdict itself says the pass rests on waivers, not a bare PASS
+        assert!(text.contains("PASS (5 waived)"), "{format}: {text}");
     }
 }
 
