@@ -475,24 +475,8 @@ pub fn run(a: AuditArgs) -> u8 {
         }
     }
 
-    let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| {
-        let mut style = human::Style::detect(terminal);
-        style.quiet = a.quiet;
-        style.verbose = a.verbose;
-        crate::report::render(format, &report, out, style)
-    };
-    if a.output.is_empty() {
-        if let Err(code) =
-            super::write_stdout(|w| render(formats[0], w, std::io::stdout().is_terminal()))
-        {
-            return code;
-        }
-    } else {
-        for (format, path) in formats.iter().zip(&a.output) {
-            if let Err(code) = write_file(path, |w| render(*format, w, false)) {
-                return code;
-            }
-        }
+    if let Err(code) = write_reports(&report, &formats, &a.output, a.quiet, a.verbose) {
+        return code;
     }
     if a.statistics {
         let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
@@ -582,6 +566,30 @@ impl Selection {
             (Some(s), Some(i)) => s > i,
         }
     }
+}
+
+/// Render the report in each format: to standard output (one format, no `--output`), or the
+/// n-th format to the n-th `--output`, each written atomically.
+pub(crate) fn write_reports(
+    report: &engine::Report,
+    formats: &[OutputFormat],
+    outputs: &[PathBuf],
+    quiet: bool,
+    verbose: bool,
+) -> Result<(), u8> {
+    let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| {
+        let mut style = human::Style::detect(terminal);
+        style.quiet = quiet;
+        style.verbose = verbose;
+        crate::report::render(format, report, out, style)
+    };
+    if outputs.is_empty() {
+        return super::write_stdout(|w| render(formats[0], w, std::io::stdout().is_terminal()));
+    }
+    for (format, path) in formats.iter().zip(outputs) {
+        write_file(path, |w| render(*format, w, false))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {

@@ -1,13 +1,12 @@
 //! `portolan merge REPORT.json...`: the jobs of `audit --shard K/N` put back together
 //! ([`crate::engine::shard`]), written in any format with the whole run's exit code.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::audit::{exit_code, write_file, FailOn};
-use crate::report::{human, OutputFormat};
+use super::audit::{exit_code, write_reports, FailOn};
+use crate::report::OutputFormat;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -88,24 +87,8 @@ pub fn run(a: MergeArgs) -> u8 {
         eprintln!("portolan: cannot read {p} again: its findings are shown without its text (run merge where the jobs' inputs are)");
     }
     let report = merged.report;
-    let render = |format: OutputFormat, out: &mut dyn std::io::Write, terminal: bool| {
-        let mut style = human::Style::detect(terminal);
-        style.quiet = a.quiet;
-        style.verbose = a.verbose;
-        crate::report::render(format, &report, out, style)
-    };
-    if a.output.is_empty() {
-        if let Err(code) =
-            super::write_stdout(|w| render(formats[0], w, std::io::stdout().is_terminal()))
-        {
-            return code;
-        }
-    } else {
-        for (format, path) in formats.iter().zip(&a.output) {
-            if let Err(code) = write_file(path, |w| render(*format, w, false)) {
-                return code;
-            }
-        }
+    if let Err(code) = write_reports(&report, &formats, &a.output, a.quiet, a.verbose) {
+        return code;
     }
     let mut code = exit_code(&report, a.fail_on);
     if !a.allow_empty && !report.files.iter().any(|f| !f.rulesets.is_empty()) {
