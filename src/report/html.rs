@@ -3,7 +3,6 @@
 //! firewalls actually let through, ports on the arrows), a sortable table of flows, and the
 //! findings with their source lines. No scripts or styles are fetched from anywhere.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -26,7 +25,7 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-fn colour(s: Status) -> &'static str {
+pub(super) fn colour(s: Status) -> &'static str {
     match s {
         Status::Allowed => "#2e7d32",
         Status::Partial => "#ef6c00",
@@ -36,7 +35,7 @@ fn colour(s: Status) -> &'static str {
 }
 
 /// Worse statuses win when several flows share an arrow.
-fn rank(s: Status) -> u8 {
+pub(super) fn rank(s: Status) -> u8 {
     match s {
         Status::Blocked => 3,
         Status::Partial => 2,
@@ -44,14 +43,6 @@ fn rank(s: Status) -> u8 {
         Status::Allowed => 0,
     }
 }
-
-const W: f64 = 900.0;
-const H: f64 = 560.0;
-const BOX_W: f64 = 132.0;
-const BOX_H: f64 = 38.0;
-
-/// One arrow: the worst status, the ports on it, a tooltip line per flow.
-type Edge = (Status, Vec<String>, Vec<String>);
 
 /// A path record's hops, in order, each with its status.
 fn hops_text(f: &FlowRecord) -> String {
@@ -70,205 +61,6 @@ fn hops_text(f: &FlowRecord) -> String {
         })
         .collect::<Vec<_>>()
         .join(" → ")
-}
-
-/// The catalogue role of a record's role (`zca (vra)` is a ZCA in its VRA part).
-fn catalogue_role(r: &str) -> &str {
-    r.split_once(" (")
-        .and_then(|(_, c)| c.strip_suffix(')'))
-        .unwrap_or(r)
-}
-
-/// The end-to-end status of the paths a firewall's own flow record is a hop of (the worst, where
-/// several), if any: the opener's host on paths from its site, the server's host on paths to
-/// its site, a boundary on the paths between its sites.
-fn end_to_end(f: &FlowRecord, paths: &[&FlowRecord]) -> Option<Status> {
-    let site = f.site.as_deref()?;
-    paths
-        .iter()
-        .filter(|p| p.requirement == f.requirement)
-        .filter(|p| {
-            let ps = p.site.as_deref().unwrap_or("");
-            match f.direction {
-                "outbound" => {
-                    ps.starts_with(&format!("{site} -> "))
-                        && p.from_role == catalogue_role(&f.from_role)
-                }
-                "inbound" => {
-                    ps.ends_with(&format!(" -> {site}")) && p.to_role == catalogue_role(&f.to_role)
-                }
-                _ => ps == site && p.from_role == f.from_role,
-            }
-        })
-        .map(|p| p.status)
-        .max_by_key(|s| rank(*s))
-}
-
-/// One site's diagram; an arrow a path record covers takes the path's end-to-end status.
-fn diagram(title: &str, flows: &[&FlowRecord], paths: &[&FlowRecord]) -> String {
-    let mut roles: Vec<&str> = Vec::new();
-    for f in flows {
-        for r in [f.from_role.as_str(), f.to_role.as_str()] {
-            if !roles.contains(&r) {
-                roles.push(r);
-            }
-        }
-    }
-    roles.sort();
-    let n = roles.len().max(1) as f64;
-    let (cx, cy) = (W / 2.0, H / 2.0 + 10.0);
-    let (rx, ry) = (W / 2.0 - BOX_W, H / 2.0 - 70.0);
-    let pos: BTreeMap<&str, (f64, f64)> = roles
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n;
-            (*r, (cx + rx * a.cos(), cy + ry * a.sin()))
-        })
-        .collect();
-    // one arrow per (from, to): the ports on it and the worst status
-    let mut edges: BTreeMap<(&str, &str), Edge> = BTreeMap::new();
-    for f in flows {
-        let e = edges
-            .entry((f.from_role.as_str(), f.to_role.as_str()))
-            .or_insert((Status::Allowed, Vec::new(), Vec::new()));
-        let through = end_to_end(f, paths);
-        let status = through.unwrap_or(f.status);
-        if rank(status) > rank(e.0) {
-            e.0 = status;
-        }
-        let p = format!("{}/{}", f.protocol, f.ports);
-        if !e.1.contains(&p) {
-            e.1.push(p);
-        }
-        e.2.push(match through {
-            Some(t) => format!(
-                "{} {} ({}), {} end to end",
-                f.requirement,
-                f.status.name(),
-                f.direction,
-                t.name()
-            ),
-            None => format!("{} {} ({})", f.requirement, f.status.name(), f.direction),
-        });
-    }
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{}">"##,
-        esc(title)
-    );
-    svg.push_str("<defs>");
-    for s in [
-        Status::Allowed,
-        Status::Partial,
-        Status::Blocked,
-        Status::Unknown,
-    ] {
-        let _ = write!(
-            svg,
-            r##"<marker id="arrow-{}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{}"/></marker>"##,
-            s.name(),
-            colour(s)
-        );
-    }
-    svg.push_str("</defs>");
-    let _ = write!(
-        svg,
-        r##"<text x="16" y="26" class="dtitle">{}</text>"##,
-        esc(title)
-    );
-    for ((from, to), (status, ports, what)) in &edges {
-        let (Some(&(x1, y1)), Some(&(x2, y2))) = (pos.get(from), pos.get(to)) else {
-            continue;
-        };
-        let c = colour(*status);
-        let label = esc(&ports.join(" "));
-        let tip = esc(&what.join("\n"));
-        if from == to {
-            // a loop above the box: peers of the same role on other sites
-            let (lx, ly) = (x1, y1 - BOX_H / 2.0);
-            let _ = write!(
-                svg,
-                r##"<g class="edge"><title>{tip}</title><path d="M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="none" stroke="{c}" stroke-width="2.5" marker-end="url(#arrow-{})"/><text x="{:.1}" y="{:.1}" fill="{c}" class="port" text-anchor="middle">{label}</text></g>"##,
-                lx - 22.0,
-                ly,
-                lx - 50.0,
-                ly - 70.0,
-                lx + 50.0,
-                ly - 70.0,
-                lx + 22.0,
-                ly,
-                status.name(),
-                lx,
-                ly - 58.0
-            );
-            continue;
-        }
-        // trim the line to the box edges, and bend it so that a->b and b->a do not overlap
-        let (dx, dy) = (x2 - x1, y2 - y1);
-        let len = (dx * dx + dy * dy).sqrt().max(1.0);
-        let (ux, uy) = (dx / len, dy / len);
-        let trim = |bx: f64, by: f64, sx: f64, sy: f64| {
-            let tx = if sx.abs() > 1e-9 {
-                (BOX_W / 2.0 + 6.0) / sx.abs()
-            } else {
-                f64::MAX
-            };
-            let ty = if sy.abs() > 1e-9 {
-                (BOX_H / 2.0 + 6.0) / sy.abs()
-            } else {
-                f64::MAX
-            };
-            let t = tx.min(ty);
-            (bx + sx * t, by + sy * t)
-        };
-        let (sx, sy) = trim(x1, y1, ux, uy);
-        let (ex, ey) = trim(x2, y2, -ux, -uy);
-        let (nx, ny) = (-uy * 26.0, ux * 26.0);
-        let (mx, my) = ((sx + ex) / 2.0 + nx, (sy + ey) / 2.0 + ny);
-        let _ = write!(
-            svg,
-            r##"<g class="edge"><title>{tip}</title><path d="M{sx:.1},{sy:.1} Q{mx:.1},{my:.1} {ex:.1},{ey:.1}" fill="none" stroke="{c}" stroke-width="2.5" marker-end="url(#arrow-{})"/><text x="{:.1}" y="{:.1}" fill="{c}" class="port" text-anchor="middle">{label}</text></g>"##,
-            status.name(),
-            (sx + ex) / 4.0 + mx / 2.0,
-            (sy + ey) / 4.0 + my / 2.0 - 4.0
-        );
-    }
-    for (r, (x, y)) in &pos {
-        let _ = write!(
-            svg,
-            r##"<g class="role"><rect x="{:.1}" y="{:.1}" width="{BOX_W}" height="{BOX_H}" rx="6"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
-            x - BOX_W / 2.0,
-            y - BOX_H / 2.0,
-            y + 5.0,
-            esc(r)
-        );
-    }
-    // legend
-    for (i, s) in [
-        Status::Allowed,
-        Status::Partial,
-        Status::Blocked,
-        Status::Unknown,
-    ]
-    .iter()
-    .enumerate()
-    {
-        let x = 16.0 + i as f64 * 110.0;
-        let _ = write!(
-            svg,
-            r##"<line x1="{x}" y1="{0}" x2="{1}" y2="{0}" stroke="{2}" stroke-width="3"/><text x="{3}" y="{4}" class="legend">{5}</text>"##,
-            H - 18.0,
-            x + 26.0,
-            colour(*s),
-            x + 32.0,
-            H - 14.0,
-            s.name()
-        );
-    }
-    svg.push_str("</svg>");
-    svg
 }
 
 const STYLE: &str = r#"
@@ -290,10 +82,17 @@ code{font-family:ui-monospace,monospace}
 .waived{color:#5d4037;font-weight:600} .finding.waived-f{border-left-style:dashed;opacity:.85}
 .run{font-size:12.5px;background:#fff;border:1px solid #ddd;border-radius:4px;padding:6px 10px;margin:8px 0;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}
 .run dt{font-weight:600} .run dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
-@media print{body{margin:0;background:#fff} th:after{content:none} tr,.finding,svg{break-inside:avoid;page-break-inside:avoid} thead{display:table-header-group} table{font-size:10px} pre{white-space:pre-wrap}}
+.pick select{font:inherit} svg .port{paint-order:stroke;stroke:#fff;stroke-width:3px}
+@media print{body{margin:0;background:#fff} .pick{display:none} .diagram{display:block!important} th:after{content:none} tr,.finding,svg{break-inside:avoid;page-break-inside:avoid} thead{display:table-header-group} table{font-size:10px} pre{white-space:pre-wrap}}
 "#;
 
 const SCRIPT: &str = r#"
+var pick=document.getElementById('diagram-pick');
+if(pick){pick.addEventListener('change',function(){
+  document.querySelectorAll('section.diagram').forEach(function(d){
+    d.style.display=(!pick.value||d.id===pick.value)?'':'none';
+  });
+});}
 document.querySelectorAll('table.sortable').forEach(function(t){
   t.querySelectorAll('th').forEach(function(th,i){
     th.addEventListener('click',function(){
@@ -354,24 +153,38 @@ pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     // one diagram per site (flows with no site form one group)
     // path records colour the arrows of the firewalls on their path
     let paths: Vec<&FlowRecord> = r.flows.iter().filter(|f| !f.path.is_empty()).collect();
-    let mut sites: Vec<Option<&str>> = Vec::new();
+    // one diagram per site; in quick mode (no sites), one per firewall. Several get a selector
+    // that shows one at a time (all of them print, and without scripts all are shown)
+    let key = |f: &FlowRecord| match &f.site {
+        Some(s) => format!("Site {s}"),
+        None => format!("Firewall {}", f.firewall),
+    };
+    let mut groups: Vec<(String, Vec<&FlowRecord>)> = Vec::new();
     for f in r.flows.iter().filter(|f| f.path.is_empty()) {
-        if !sites.contains(&f.site.as_deref()) {
-            sites.push(f.site.as_deref());
+        let k = key(f);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((k, vec![f])),
         }
     }
-    for site in &sites {
-        let flows: Vec<&FlowRecord> = r
-            .flows
-            .iter()
-            .filter(|f| f.site.as_deref() == *site && f.path.is_empty())
-            .collect();
-        let title = match site {
-            Some(s) => format!("Site {s}"),
-            None => "Required flows".to_string(),
-        };
-        let _ = write!(h, "<h2>{}</h2>", esc(&title));
-        h.push_str(&diagram(&title, &flows, &paths));
+    if groups.len() == 1 && r.flows.iter().all(|f| f.site.is_none()) {
+        groups[0].0 = "Required flows".to_string();
+    }
+    if groups.len() > 1 {
+        h.push_str("<p class=\"pick\"><label>Diagram: <select id=\"diagram-pick\"><option value=\"\">all</option>");
+        for (i, (title, _)) in groups.iter().enumerate() {
+            let _ = write!(h, "<option value=\"d{i}\">{}</option>", esc(title));
+        }
+        h.push_str("</select></label></p>");
+    }
+    for (i, (title, flows)) in groups.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<section class=\"diagram\" id=\"d{i}\"><h2>{}</h2>",
+            esc(title)
+        );
+        h.push_str(&super::diagram::diagram(title, flows, &paths));
+        h.push_str("</section>");
     }
     h.push_str("<h2>Flows</h2><table class=\"sortable\"><thead><tr><th>status</th><th>requirement</th><th>site</th><th>firewall</th><th>policy</th><th>direction</th><th>ports</th><th>from</th><th>to</th><th>allowed sources</th><th>decided by</th></tr></thead><tbody>");
     for f in &r.flows {

@@ -1,6 +1,7 @@
 //! Output formats, one file each; each is `render(&Report, &mut dyn Write)`.
 
 pub mod concise;
+pub mod diagram;
 pub mod github;
 pub mod gitlab;
 pub mod html;

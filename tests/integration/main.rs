@@ -4,6 +4,7 @@ mod cli;
 mod cloud;
 mod connection;
 mod conntrack;
+mod diagram;
 mod diff;
 mod exposure;
 mod facts;
