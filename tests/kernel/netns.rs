@@ -247,6 +247,10 @@ impl Pair {
             for r in &rounds {
                 let works = connect_all(r.iter().map(|&i| &probes_owned[i]));
                 let answered = syn_seen(&server);
+                // the next round may reuse a (source, client port): after a DNAT or REDIRECT
+                // between two probed ports, this round's connection would still hold the reply
+                // tuple the next one needs, and the kernel would drop the next one's SYN
+                forget_connections(&server);
                 for (j, &i) in r.iter().enumerate() {
                     let p = &probes_owned[i];
                     let arrived = answered.contains(&(p.src, p.cport));
@@ -322,6 +326,16 @@ fn enter(fd: &OwnedFd) {
 
 /// The peers (address, client port) the server sent a SYN-ACK to since the last call (read from
 /// the watch table's sets, which are then emptied).
+/// Empty the server namespace's connection tracking table (`conntrack -F`, from the conntrack
+/// tools; without them nothing is done, and probes that NAT one port onto another may clash).
+fn forget_connections(server: &str) {
+    let _ = Command::new("ip")
+        .args(["netns", "exec", server, "conntrack", "-F"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 fn syn_seen(server: &str) -> HashSet<(IpAddr, u16)> {
     let mut m = HashSet::new();
     for set in ["seen4", "seen6"] {
