@@ -296,8 +296,13 @@ impl Config {
         if let Some(why) = engine::shard::refused(self.inventory.is_some(), policy) {
             return Err(why);
         }
-        let (files, skipped, origins) =
-            crate::load::load_shard(paths, &self.names, &self.filter, self.max_input_size, job);
+        let (files, skipped, origins) = crate::load::shard::load_shard(
+            paths,
+            &self.names,
+            &self.filter,
+            self.max_input_size,
+            job,
+        );
         let mut report = self.audit_files(files, skipped, None);
         report.shard = Some(engine::shard::ShardRun { job, origins });
         Ok(report)

@@ -5,8 +5,8 @@
 
 use super::{z203_unneeded_port_open, Check, Severity};
 use crate::catalog::{MustNotKind, MustNotOpen};
+use crate::engine::cidrs::source_cidrs;
 use crate::engine::findings::{display_list, label_at};
-use crate::engine::flow::source_cidrs;
 use crate::engine::jobs::protocol_set;
 use crate::engine::reach::{Ends, Reach, Region};
 use crate::engine::Finding;

@@ -14,36 +14,6 @@ use crate::model::conntrack::{reply_states, Tracking};
 use crate::model::ports::{ConnState, StateSet};
 use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 
-/// `set.to_cidrs()` for the sources of a flow, remembered for the run: most flows of a run admit
-/// one of a few sets (every remote address, every address the host may have, a virtual
-/// network), and writing out the 130 or so CIDRs of IPv6 minus `::1` for every flow was a tenth
-/// of a many-file run (and 6% of a 50 MB NSG list for sets the run met once per NSG). Every flow
-/// with the same set shares one list.
-pub(crate) fn source_cidrs(set: &AddrSet) -> super::Cidrs {
-    type Cache = std::collections::HashMap<AddrSet, super::Cidrs>;
-    static CACHE: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
-    if let Some(c) = CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(Cache::new)
-        .get(set)
-    {
-        return c.clone();
-    }
-    // written out without the lock held
-    let c: super::Cidrs = set.to_cidrs().into();
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = cache.get_or_insert_with(Cache::new);
-    // a process that audits again and again (a library caller) does not grow without bound
-    if cache.len() >= MAX_CACHED_SETS {
-        cache.clear();
-    }
-    cache.entry(set.clone()).or_insert(c).clone()
-}
-
-/// How many distinct address sets [`source_cidrs`] remembers before it starts again.
-const MAX_CACHED_SETS: usize = 1 << 16;
-
 /// The interfaces a target's peers' traffic uses: the inventory's (or `--interface`), else any
 /// but loopback. An interface the rules never name is the class they treat alike (issue 21: it
 /// made every flow unknown, matching no class at all).
@@ -414,7 +384,7 @@ pub(super) fn run_job(
     }
     // united once: a blocklist's flow admits tens of thousands of pieces
     let allowed_sources = reach.allowed_sources();
-    rec.allowed_sources = source_cidrs(&allowed_sources);
+    rec.allowed_sources = super::cidrs::source_cidrs(&allowed_sources);
     if matches!(rec.status, Status::Allowed | Status::Partial) {
         let (admitted, side) = match job.hook {
             Hook::Output => (reach.allowed_destinations(), &region.dst),

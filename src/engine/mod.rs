@@ -6,6 +6,7 @@
 //! [`path`] (a flow across every firewall on its way between two sites, end to end),
 //! [`diff`] (what a change does: `portolan diff`).
 
+pub mod cidrs;
 pub mod diff;
 pub mod exposure;
 pub mod finding;
@@ -22,6 +23,8 @@ pub mod waiver;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+pub use cidrs::Cidrs;
 
 use crate::catalog::condition::Context;
 use crate::catalog::{Catalog, Environment};
@@ -59,38 +62,6 @@ pub struct Deciding {
     /// `accept`, `drop`, ... ([`crate::model::Action::name`]; a policy's verdict).
     #[serde(deserialize_with = "shard::intern")]
     pub action: shard::Word,
-}
-
-/// A flow's admitted sources as CIDRs (`flows[].allowed_sources`), shared: most flows of a run
-/// admit one of a few sets (every address but loopback is about 200 CIDRs), and a report of
-/// 100k flows kept a copy of each list per flow (11M strings for a 50 MB security-group export).
-/// Reads as a slice of strings; serialises as a JSON array.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Cidrs(std::sync::Arc<[String]>);
-
-impl std::ops::Deref for Cidrs {
-    type Target = [String];
-    fn deref(&self) -> &[String] {
-        &self.0
-    }
-}
-
-impl From<Vec<String>> for Cidrs {
-    fn from(v: Vec<String>) -> Cidrs {
-        Cidrs(v.into())
-    }
-}
-
-impl Serialize for Cidrs {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Cidrs {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cidrs, D::Error> {
-        Vec::<String>::deserialize(d).map(Cidrs::from)
-    }
 }
 
 /// One firewall on a flow's path (`flows[].path`, inventory mode).

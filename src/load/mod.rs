@@ -133,40 +133,12 @@ pub fn load_scan(
     (files, skipped)
 }
 
-/// [`load_scan`] for one job of `--shard K/N`: the share of the inputs [`shard::assign`] gives
-/// it (a path that could not be scanned goes to the first job), and where its files stand in
-/// the whole run's order.
-pub fn load_shard(
-    paths: &[PathBuf],
-    names: &Resolver,
-    filter: &ScanFilter,
-    max_size: u64,
-    job: shard::Shard,
-) -> (Vec<InputFile>, Vec<String>, shard::Origins) {
-    let (todo, mut errors) = expand(paths, filter);
-    let sizes: Vec<u64> = todo.iter().map(|(p, _)| shard::size_of(p)).collect();
-    let jobs = shard::assign(&sizes, job.count);
-    let mine: Vec<usize> = (0..todo.len()).filter(|&i| jobs[i] == job.index).collect();
-    let picked: Vec<(PathBuf, bool)> = mine.iter().map(|&i| todo[i].clone()).collect();
-    let (mut files, skipped, kept) = read(&picked, names, max_size);
-    let mut origins = shard::Origins::default();
-    for (k, &i) in mine.iter().enumerate() {
-        if kept[k] {
-            origins.files.push(i);
-        } else {
-            origins.skipped.push(i);
-        }
-    }
-    if job.index == 0 {
-        origins.files.extend(todo.len()..todo.len() + errors.len());
-        files.append(&mut errors);
-    }
-    (files, skipped, origins)
-}
-
 /// The files the paths name, in the order a run reads them (directories walked in name order;
 /// `true`: named on the command line), and the paths a scan could not enter or read.
-fn expand(paths: &[PathBuf], filter: &ScanFilter) -> (Vec<(PathBuf, bool)>, Vec<InputFile>) {
+pub(crate) fn expand(
+    paths: &[PathBuf],
+    filter: &ScanFilter,
+) -> (Vec<(PathBuf, bool)>, Vec<InputFile>) {
     let mut todo: Vec<(PathBuf, bool)> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
@@ -203,7 +175,7 @@ fn expand(paths: &[PathBuf], filter: &ScanFilter) -> (Vec<(PathBuf, bool)>, Vec<
 
 /// Read and parse the files (in parallel): the inputs, the paths of those that are no firewall
 /// export (skipped), and for each file of `todo` whether it is an input.
-fn read(
+pub(crate) fn read(
     todo: &[(PathBuf, bool)],
     names: &Resolver,
     max_size: u64,

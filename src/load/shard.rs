@@ -4,7 +4,10 @@
 //! goes to exactly one job, and `portolan merge` puts their reports back in the whole run's
 //! order ([`crate::engine::shard`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use super::{expand, read, InputFile, ScanFilter};
+use crate::formats::Resolver;
 
 /// Job `index` (0-based) of `count`: written and read as `K/N`, K from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +73,37 @@ pub struct Origins {
 /// reports it unreadable, as a whole run would).
 pub fn size_of(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// [`load_scan`] for one job of `--shard K/N`: the share of the inputs [`assign`] gives
+/// it (a path that could not be scanned goes to the first job), and where its files stand in
+/// the whole run's order.
+pub fn load_shard(
+    paths: &[PathBuf],
+    names: &Resolver,
+    filter: &ScanFilter,
+    max_size: u64,
+    job: Shard,
+) -> (Vec<InputFile>, Vec<String>, Origins) {
+    let (todo, mut errors) = expand(paths, filter);
+    let sizes: Vec<u64> = todo.iter().map(|(p, _)| size_of(p)).collect();
+    let jobs = assign(&sizes, job.count);
+    let mine: Vec<usize> = (0..todo.len()).filter(|&i| jobs[i] == job.index).collect();
+    let picked: Vec<(PathBuf, bool)> = mine.iter().map(|&i| todo[i].clone()).collect();
+    let (mut files, skipped, kept) = read(&picked, names, max_size);
+    let mut origins = Origins::default();
+    for (k, &i) in mine.iter().enumerate() {
+        if kept[k] {
+            origins.files.push(i);
+        } else {
+            origins.skipped.push(i);
+        }
+    }
+    if job.index == 0 {
+        origins.files.extend(todo.len()..todo.len() + errors.len());
+        files.append(&mut errors);
+    }
+    (files, skipped, origins)
 }
 
 #[cfg(test)]

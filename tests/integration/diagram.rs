@@ -176,15 +176,7 @@ fn quick_mode_draws_one_diagram_per_firewall_with_a_selector() {
 /// Chromium prints the page to PDF (skips, saying why, without Chromium).
 #[test]
 fn the_report_prints_to_pdf_in_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
+    let Some(chromium) = super::chromium() else {
         eprintln!("SKIPPED the_report_prints_to_pdf_in_chromium: no chromium on this machine");
         return;
     };

@@ -38,6 +38,18 @@ mod windows;
 
 use assert_cmd::Command;
 
+/// The Chromium on this machine, if any (the browser tests skip, saying why, without one).
+pub fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
 pub fn portolan() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_portolan"));
     // reports carry when they were made: a fixed instant keeps outputs and snapshots stable

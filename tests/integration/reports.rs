@@ -287,15 +287,7 @@ fn html_is_self_contained_with_one_svg_per_site() {
 /// than a screenshot of an empty page). Skips, saying why, when Chromium is not installed.
 #[test]
 fn html_renders_in_headless_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
+    let Some(chromium) = super::chromium() else {
         eprintln!("SKIPPED html_renders_in_headless_chromium: no chromium on this machine (apt-get install chromium)");
         return;
     };

@@ -331,15 +331,7 @@ fn outside_a_git_repository_there_is_no_provenance() {
 /// and the waivers are in the page a change board sees. Skips, saying why, without Chromium.
 #[test]
 fn html_run_record_and_waivers_render_in_chromium() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
+    let Some(chromium) = super::chromium() else {
         eprintln!(
             "SKIPPED html_run_record_and_waivers_render_in_chromium: no chromium on this machine"
         );
