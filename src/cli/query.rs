@@ -161,13 +161,14 @@ pub fn run(a: QueryArgs) -> u8 {
                 sport: PortSet::full(),
                 dport: dports.clone(),
                 state: state.set(),
+                // a packet the host sends has no input interface, one for the host no output one
                 iif: if hook == Hook::Output {
-                    rs.interfaces.all()
+                    crate::model::iface::none()
                 } else {
                     rs.interfaces.non_loopback()
                 },
                 oif: if hook == Hook::Input {
-                    rs.interfaces.all()
+                    crate::model::iface::none()
                 } else {
                     rs.interfaces.non_loopback()
                 },

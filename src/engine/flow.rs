@@ -10,8 +10,7 @@ use crate::checks::{
     z101_required_flow_blocked, z102_required_flow_partial, z103_required_flow_unknown,
 };
 use crate::inventory::Guards;
-use crate::model::conntrack::{reply_states, Tracking};
-use crate::model::ports::{ConnState, StateSet};
+use crate::model::conntrack::Tracking;
 use crate::model::{AddrSet, Hook, Ruleset, Verdict};
 
 /// The interfaces a target's peers' traffic uses: the inventory's (or `--interface`), else any
@@ -175,8 +174,9 @@ pub(super) fn run_job(
         }
     };
     let (iif, oif) = match job.hook {
-        Hook::Input => (peer_ifs, ifs.all()),
-        Hook::Output => (ifs.all(), peer_ifs),
+        // a packet for the host has no output interface, one it sends no input interface
+        Hook::Input => (peer_ifs, crate::model::iface::none()),
+        Hook::Output => (crate::model::iface::none(), peer_ifs),
         Hook::Forward => (ifs.non_loopback(), ifs.non_loopback()),
     };
     let ports = match &job.ports {
@@ -296,9 +296,11 @@ pub(super) fn run_job(
     let mut reply_deciders = Vec::new();
     // the peers whose replies get back, where some do not
     let mut reply_peers: Option<AddrSet> = None;
+    // replies that get back in part: which connections they leave working
+    let mut partial_replies: Option<Reach> = None;
     if rs.replies_filtered() && rec.status != Status::Blocked {
         if let Some(bp) = rs.pipeline(job.hook.reverse()) {
-            let (reply, admitted) = replies(rs, bp, job.hook, &reach);
+            let (reply, admitted) = super::replies::replies(rs, bp, job.hook, &reach);
             let rs_status = reply.status(true);
             if admitted && rs_status != Status::Allowed {
                 reply_peers = Some(match job.hook {
@@ -337,7 +339,7 @@ pub(super) fn run_job(
                     }
                 );
                 rec.return_path = Some(format!("{}: {what}", rs_status.name()));
-                rec.status = with_replies(rec.status, rs_status);
+                rec.status = super::replies::with_replies(rec.status, rs_status);
                 let check = match rec.status {
                     Status::Blocked => &z101_required_flow_blocked::CHECK,
                     Status::Unknown => &crate::checks::z103_required_flow_unknown::CHECK,
@@ -379,9 +381,43 @@ pub(super) fn run_job(
                     )
                 });
                 return_findings.push(f);
+                if rs_status != Status::Blocked {
+                    partial_replies = Some(reply);
+                }
             }
         }
     }
+    // the client's later packets (its ACK and data) must get in too, where rules see their state
+    let (later_peers, later_deciders) = if rs.replies_filtered() && rec.status != Status::Blocked {
+        let later = super::replies::later_packets(rs, pipeline, job.hook, &reach, &local);
+        let out = later_packet_findings(
+            &mut rec,
+            &later,
+            rs,
+            t,
+            pipeline,
+            job.hook,
+            &mut return_findings,
+        );
+        // replies and later packets each dropped in part: a connection works only where both
+        // pass, for the same peer and client port
+        if let (Some(reply), true) = (&partial_replies, out.0.is_some()) {
+            let works = super::replies::connections_work(job.hook, reply, &later);
+            if works != Status::Allowed && rec.status != Status::Blocked {
+                rec.status = if works == Status::Blocked {
+                    Status::Blocked
+                } else {
+                    super::replies::with_replies(rec.status, Status::Unknown)
+                };
+                for f in &mut return_findings {
+                    retag(f, rec.status, rec.conditional);
+                }
+            }
+        }
+        out
+    } else {
+        (None, Vec::new())
+    };
     // united once: a blocklist's flow admits tens of thousands of pieces
     let allowed_sources = reach.allowed_sources();
     rec.allowed_sources = super::cidrs::source_cidrs(&allowed_sources);
@@ -391,8 +427,8 @@ pub(super) fn run_job(
             _ => (allowed_sources, &region.src),
         };
         let mut peers = admitted.intersect(side);
-        if let Some(back) = &reply_peers {
-            peers = peers.intersect(back);
+        for some in [&reply_peers, &later_peers].into_iter().flatten() {
+            peers = peers.intersect(some);
         }
         rec.admitted = Some(Box::new(reach::Admitted {
             every: peers == *side,
@@ -406,6 +442,7 @@ pub(super) fn run_job(
         .into_iter()
         .map(|(at, _)| at)
         .chain(reply_deciders)
+        .chain(later_deciders)
         .filter_map(|at| deciding(file, rs, at))
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
@@ -458,211 +495,94 @@ pub(super) fn run_job(
     Some(Evaluated::done(rec, findings))
 }
 
-/// The replies of the pieces of `reach` (a request evaluated through `hook`) that were let in,
-/// through `back` (the reverse hook's pipeline), exactly as the kernel sends them back (DESIGN:
-/// the model):
-/// - from the server the request reached — after a DNAT or REDIRECT (`Outcome::nat`) the
-///   translated address and port, which is what the reverse hook's filter sees (the translation
-///   is undone only in nat POSTROUTING / INPUT, after it) — to exactly the peers and client ports
-///   the request was admitted from;
-/// - through FORWARD when a DNAT sent the request to another address (`Outcome::diverted`);
-/// - in the state conntrack gives them: ESTABLISHED for a tracked request; for a NOTRACKed one
-///   (`model::conntrack`) NEW for UDP, and for TCP *both* the SYN-ACK (INVALID) and the later
-///   segments (NEW): every connection has both, so a peer's replies pass only where both do.
-///
-/// Also whether any piece was let in at all.
-/// Is `space` the group box `rest` (whose peer side is empty) but for its peers?
-fn same_but_peers(
-    rest: &crate::model::PacketBox,
-    space: &crate::model::PacketBox,
-    peers_are_sources: bool,
-) -> bool {
-    (if peers_are_sources {
-        rest.dst == space.dst
-    } else {
-        rest.src == space.src
-    }) && rest.proto == space.proto
-        && rest.sport == space.sport
-        && rest.dport == space.dport
-        && rest.state == space.state
-        && rest.iif == space.iif
-        && rest.oif == space.oif
-}
-
-pub(super) fn replies(
-    rs: &Ruleset,
-    back: &crate::model::Pipeline,
-    hook: Hook,
-    reach: &Reach,
-) -> (Reach, bool) {
-    use crate::model::nat::Translation;
-    use crate::model::PacketBox;
-    // the admitted pieces, grouped by all but the peers (exact: a union of boxes that differ in
-    // one dimension only is a box)
-    struct Group {
-        seen: Option<ConnState>,
-        nat: Option<Translation>,
-        diverted: bool,
-        rest: PacketBox,
-        /// the peers' ranges, united once at the end (a union per piece is quadratic in the
-        /// pieces: a blocklist admits thousands)
-        peers: Vec<(u128, u128)>,
-    }
-    let peers_are_sources = hook != Hook::Output;
-    let mut groups: Vec<Group> = Vec::new();
-    for o in reach
-        .outcomes
-        .iter()
-        .filter(|o| o.verdict == Verdict::Allow)
-    {
-        let seen = match o.seen.state {
-            Tracking::As(s) => Some(s),
-            _ => None,
-        };
-        let nat = o
-            .nat
-            .map(|t| t.to.destination_part())
-            .filter(|t| t.rewrites_destination());
-        let peers = if peers_are_sources {
-            &o.space.src
-        } else {
-            &o.space.dst
-        };
-        // the piece's box is copied only for a new group (a blocklist admits its pieces into
-        // one or two)
-        match groups.iter_mut().find(|g| {
-            g.seen == seen
-                && g.nat == nat
-                && g.diverted == o.diverted
-                && same_but_peers(&g.rest, &o.space, peers_are_sources)
-        }) {
-            Some(g) => g.peers.extend_from_slice(peers.0.ranges()),
-            None => {
-                let mut rest = o.space.clone();
-                *(if peers_are_sources {
-                    &mut rest.src
-                } else {
-                    &mut rest.dst
-                }) = AddrSet::empty();
-                groups.push(Group {
-                    seen,
-                    nat,
-                    diverted: o.diverted,
-                    rest,
-                    peers: peers.0.ranges().to_vec(),
-                })
-            }
-        }
-    }
-    let mut reply = Reach {
-        outcomes: Vec::new(),
+/// A finding about the rest of a connection, once the flow's status is known.
+fn retag(f: &mut Finding, status: Status, conditional: bool) {
+    let check = match status {
+        Status::Blocked => &z101_required_flow_blocked::CHECK,
+        Status::Unknown => &z103_required_flow_unknown::CHECK,
+        _ => &z102_required_flow_partial::CHECK,
     };
-    let admitted = !groups.is_empty();
-    for g in groups {
-        let mut request = g.rest;
-        let peers = AddrSet(crate::model::IntervalSet::from_ranges(g.peers));
-        if peers_are_sources {
-            request.src = peers;
-        } else {
-            request.dst = peers;
-        }
-        // the server as the request reached it
-        let served = match g.nat {
-            Some(t) => t.view(&request),
-            None => request.clone(),
-        };
-        let r = PacketBox {
-            src: served.dst,
-            dst: request.src,
-            proto: request.proto,
-            sport: served.dport,
-            // a request from any client port (what a fix is verified on) is answered on the
-            // default ephemeral ports
-            dport: if request.sport.is_full() {
-                crate::model::ports::PortSet::range(reach::EPHEMERAL.0, reach::EPHEMERAL.1)
-            } else {
-                request.sport
-            },
-            state: ConnState::Established.set(),
-            iif: request.oif,
-            oif: request.iif,
-        };
-        let pipeline = if g.diverted {
-            rs.pipeline(Hook::Forward).unwrap_or(back)
-        } else {
-            back
-        };
-        match g.seen.filter(|_| !rs.stateless) {
-            None => reply.outcomes.extend(rs.evaluate(pipeline, &r)),
-            Some(s) => {
-                // per protocol: the states its replies arrive in, each of which must pass
-                for (a, b) in r.proto.ranges().to_vec() {
-                    for p in a..=b {
-                        let mut piece = r.clone();
-                        piece.proto = crate::model::ports::ProtoSet::single(p);
-                        let states = reply_states(s, p);
-                        let needed: Vec<StateSet> =
-                            if s == ConnState::Untracked || s == ConnState::Invalid {
-                                states
-                                    .ranges()
-                                    .iter()
-                                    .flat_map(|&(x, y)| x..=y)
-                                    .map(StateSet::single)
-                                    .collect()
-                            } else {
-                                vec![states]
-                            };
-                        reply
-                            .outcomes
-                            .extend(every_state(rs, pipeline, piece, &needed));
-                    }
-                }
-            }
-        }
+    f.code = check.code;
+    f.name = check.name;
+    f.severity = check.severity;
+    if conditional && f.severity == Severity::Error {
+        f.severity = Severity::Warning;
     }
-    (reply, admitted)
 }
 
-/// `space` evaluated in each of `states` in turn, each on what the ones before let through: a
-/// packet is allowed only where every state's packet is, denied where any is.
-fn every_state(
+/// Where the client's later packets (`later`, [`super::replies::later_packets`]) do not all get
+/// in: the record's status and `return_path` say so, and a finding names the rules that drop
+/// them. The peers whose later packets get in, and those rules.
+fn later_packet_findings(
+    rec: &mut FlowRecord,
+    later: &Reach,
     rs: &Ruleset,
+    t: &Target<'_>,
     pipeline: &crate::model::Pipeline,
-    space: crate::model::PacketBox,
-    states: &[StateSet],
-) -> Vec<crate::model::Outcome> {
-    let Some((first, more)) = states.split_first() else {
-        return Vec::new();
+    hook: Hook,
+    findings: &mut Vec<Finding>,
+) -> (Option<AddrSet>, Vec<crate::model::At>) {
+    let status = later.status(true);
+    if later.outcomes.is_empty() || status == Status::Allowed {
+        return (None, Vec::new());
+    }
+    let peers = match hook {
+        Hook::Output => later.allowed_destinations(),
+        _ => later.allowed_sources(),
     };
-    let mut b = space;
-    b.state = first.clone();
-    let mut out = Vec::new();
-    for o in rs.evaluate(pipeline, &b) {
-        if o.verdict == Verdict::Deny || more.is_empty() {
-            out.push(o);
-            continue;
+    let deny = later.deciders(Verdict::Deny);
+    let by: Vec<String> = deny
+        .iter()
+        .filter_map(|&at| rs.provenance(at).map(|p| p.label.clone()))
+        .collect();
+    let what = format!(
+        "the client's later packets ({} to port {}: its ACK and data, ESTABLISHED once the server has answered) are {} {}",
+        rec.protocol,
+        rec.ports,
+        if status == Status::Unknown {
+            "perhaps not let in by"
+        } else {
+            "dropped by"
+        },
+        match by.as_slice() {
+            [] => pipeline.name.clone(),
+            names => names.join(", "),
         }
-        for mut n in every_state(rs, pipeline, o.space.clone(), more) {
-            if o.verdict == Verdict::Unknown && n.verdict != Verdict::Deny {
-                n.verdict = Verdict::Unknown;
-                n.reasons.extend(o.reasons.iter().cloned());
-                n.deciders.extend(o.deciders.iter().copied());
-            }
-            out.push(n);
-        }
+    );
+    rec.return_path = Some(match rec.return_path.take() {
+        Some(replies) => format!("{replies}; {}: {what}", status.name()),
+        None => format!("{}: {what}", status.name()),
+    });
+    rec.status = super::replies::with_replies(rec.status, status);
+    let check = match rec.status {
+        Status::Blocked => &z101_required_flow_blocked::CHECK,
+        Status::Unknown => &z103_required_flow_unknown::CHECK,
+        _ => &z102_required_flow_partial::CHECK,
+    };
+    let mut f = Finding::new(check, flow_message(rec, &format!("is let in, but {what}")));
+    f.file = Some(t.file);
+    f.requirement = Some(rec.requirement.clone());
+    f.site = rec.site.clone();
+    if rec.conditional && f.severity == Severity::Error {
+        f.severity = Severity::Warning;
     }
-    out
-}
-
-/// A flow's status once its replies are known: blocked replies block it, undecided ones leave
-/// it unknown, replies dropped in part make it partial.
-pub(super) fn with_replies(request: Status, replies: Status) -> Status {
-    match (request, replies) {
-        (request, Status::Allowed) => request,
-        (_, Status::Blocked) => Status::Blocked,
-        (Status::Unknown, _) | (_, Status::Unknown) => Status::Unknown,
-        _ => Status::Partial,
-    }
+    f.labels = deny
+        .iter()
+        .filter_map(|&at| label_at(rs, at, "drops the connection's later packets".into()))
+        .collect();
+    f.help = Some(if rs.platform == crate::model::Platform::Nftables {
+        format!(
+            "accept the connection's packets once established in {} (`ct state established,related accept` before what drops them)",
+            pipeline.name
+        )
+    } else {
+        format!(
+            "accept the connection's packets once established in {} (`-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT` before what drops them)",
+            pipeline.name
+        )
+    });
+    findings.push(f);
+    (Some(peers), deny)
 }
 
 /// A flow's record and findings.

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod path;
 pub mod reach;
 pub mod reachability;
+pub mod replies;
 pub mod shard;
 pub mod sites;
 pub mod targets;

@@ -5,9 +5,10 @@
 //! whole region, and the record names the first hop that loses packets.
 
 use super::findings::{deciding, flow_message, label_at};
-use super::flow::{peer_interfaces, replies, with_replies};
+use super::flow::peer_interfaces;
 use super::jobs::{ports_of, protocol_set, scope, Scope};
 use super::reach::{Ends, Reach, Status};
+use super::replies::{replies, with_replies};
 use super::targets::Target;
 use super::{AuditOptions, Deciding, Finding, FlowRecord, InputFile, PathHop, Severity};
 use crate::catalog::condition::Tri;
@@ -249,8 +250,8 @@ fn evaluate_hop(
 fn hop_interfaces(t: &Target<'_>, hook: Hook) -> (IfaceSet, IfaceSet) {
     let ifs = &t.ruleset.interfaces;
     match hook {
-        Hook::Output => (ifs.all(), peer_interfaces(t)),
-        Hook::Input => (peer_interfaces(t), ifs.all()),
+        Hook::Output => (crate::model::iface::none(), peer_interfaces(t)),
+        Hook::Input => (peer_interfaces(t), crate::model::iface::none()),
         Hook::Forward => (ifs.non_loopback(), ifs.non_loopback()),
     }
 }

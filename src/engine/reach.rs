@@ -205,7 +205,8 @@ impl Region {
             sport: ends.client_ports.clone(),
             state: ConnState::New.set(),
             iif: rs.interfaces.non_loopback(),
-            oif: rs.interfaces.all(),
+            // a packet for the host has no output interface
+            oif: crate::model::iface::none(),
         }
     }
 

@@ -11,6 +11,18 @@ pub type IfaceSet = IntervalSet<u16>;
 
 pub const LOOPBACK: u16 = 0;
 pub const OTHER: u16 = 1;
+/// No interface at all: a packet the host sends itself (the `OUTPUT` hook) has no input
+/// interface, and one for the host itself (`INPUT`) no output interface. The kernel compares a
+/// rule's name with an empty one: `-i eth0` (nftables `iifname "eth0"`) never matches it, `! -i
+/// eth0` and `-i +` do; nftables' `iif`/`oif` (an interface index) match it in no way (the
+/// expression breaks the rule). Not a member of [`Interfaces::all`]: the last id, whatever the
+/// classes.
+pub const NONE: u16 = u16::MAX;
+
+/// The set holding only [`NONE`].
+pub fn none() -> IfaceSet {
+    IfaceSet::single(NONE)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Class {
@@ -112,6 +124,10 @@ impl Interfaces {
                 ids.push((i as u16, i as u16));
             }
         }
+        // `+` compares no character: it matches the empty name of no interface too
+        if wild && stem.is_empty() {
+            ids.push((NONE, NONE));
+        }
         IfaceSet::from_ranges(ids)
     }
 
@@ -148,6 +164,7 @@ impl Interfaces {
             Some(Class::Other) => "any other interface".into(),
             Some(Class::Name(n)) => n.clone(),
             Some(Class::Prefix(p)) => format!("{p}+"),
+            None if id == NONE => "no interface".into(),
             None => format!("#{id}"),
         }
     }
@@ -230,6 +247,12 @@ mod tests {
         assert!(!e.contains(LOOPBACK) && !e.contains(ifs.class_of("ppp7")));
         let g = ifs.arriving_on("gre-davo-9+");
         assert_eq!(g, IfaceSet::single(ifs.class_of("gre-davo-9x")));
-        assert!(ifs.matching("+").is_full() || ifs.matching("+") == ifs.all());
+        // `+` matches every interface and no interface; a name or prefix never matches none,
+        // its negation always does
+        assert_eq!(ifs.matching("+"), ifs.all().union(&none()));
+        assert!(!ifs.matching("eth0").contains(NONE) && !ifs.matching("ppp+").contains(NONE));
+        assert!(ifs.matching("eth0").complement().contains(NONE));
+        assert!(!ifs.all().contains(NONE) && !ifs.arriving_on("e+").contains(NONE));
+        assert_eq!(ifs.class_name(NONE), "no interface");
     }
 }

@@ -327,6 +327,44 @@ impl Ruleset {
         region: &PacketBox,
         local: &super::addr::AddrSet,
     ) -> Vec<Outcome> {
+        self.evaluate_tracked(pipeline, region, local, None)
+    }
+
+    /// [`Ruleset::evaluate_with`] for later packets of a connection whose first packet a nat
+    /// stage translated (`tracked`, the destination part): conntrack translates them the same at
+    /// the first nat stage without consulting its rules (which see only a connection's first
+    /// packet), and stages after it see the translated destination.
+    pub fn evaluate_tracked(
+        &self,
+        pipeline: &Pipeline,
+        region: &PacketBox,
+        local: &super::addr::AddrSet,
+        tracked: Option<super::nat::Translated>,
+    ) -> Vec<Outcome> {
+        let first_nat = pipeline.stages.iter().position(|st| {
+            self.policies
+                .get(st.policy)
+                .is_some_and(|p| p.semantics == super::policy::Semantics::Translate)
+        });
+        // what conntrack does to a piece that passes the first nat stage untouched
+        let conntrack = |mut o: Outcome, step: usize| -> Outcome {
+            let Some(t) = tracked.filter(|_| Some(step) == first_nat) else {
+                return o;
+            };
+            // an untracked packet has no entry to be translated by
+            if o.seen.state == super::conntrack::Tracking::As(super::ports::ConnState::Untracked) {
+                return o;
+            }
+            o.nat = Some(match o.nat {
+                Some(b) => b.then(t),
+                None => t,
+            });
+            if !o.diverted && t.to.leaves(local) && !pipeline.diverted.is_empty() {
+                o.diverted = true;
+                self.routed_on(&mut o.space);
+            }
+            o
+        };
         let mut current = vec![Outcome {
             space: region.clone(),
             verdict: Verdict::Allow,
@@ -365,11 +403,11 @@ impl Ruleset {
                 let before = if translating {
                     match split_new(before) {
                         (Some(new), rest) => {
-                            next.extend(rest);
+                            next.extend(rest.map(|r| conntrack(r, step)));
                             new
                         }
                         (None, rest) => {
-                            next.extend(rest);
+                            next.extend(rest.map(|r| conntrack(r, step)));
                             continue;
                         }
                     }
@@ -424,8 +462,10 @@ impl Ruleset {
                             };
                             let to = now.to;
                             o.nat = Some(now);
-                            o.diverted =
-                                o.diverted || (to.leaves(local) && !pipeline.diverted.is_empty());
+                            if !o.diverted && to.leaves(local) && !pipeline.diverted.is_empty() {
+                                o.diverted = true;
+                                self.routed_on(&mut o.space);
+                            }
                         }
                         // a doubt about the source only (SNAT, MASQUERADE) changes nothing a
                         // later stage of this host filters
@@ -458,6 +498,20 @@ impl Ruleset {
         }
         done.extend(current);
         done
+    }
+}
+
+impl Ruleset {
+    /// A piece a DNAT sends on to another address is routed: it leaves by an interface
+    /// (`iface::NONE` was the output interface of a packet for the host).
+    fn routed_on(&self, space: &mut PacketBox) {
+        let none = super::iface::none();
+        if space.oif.intersects(&none) {
+            space.oif = space
+                .oif
+                .difference(&none)
+                .union(&self.interfaces.non_loopback());
+        }
     }
 }
 

@@ -144,8 +144,12 @@ fn together(rs: &Ruleset, checks: &[&Checked]) -> Result<(), String> {
         let pl = after
             .pipeline(c.hook)
             .ok_or("the firewall has no pipeline for one of their directions")?;
-        still_denied(&after, pl, &c.region)
+        let now = still_denied(&after, pl, &c.region)
             .map_err(|l| format!("{l} still denies one of their flows"))?;
+        if c.later {
+            super::later_pass(&after, pl, &now)
+                .map_err(|l| format!("{l} still drops the later packets of one of their flows"))?;
+        }
         if let Some(r) = &c.replies {
             let bp = after
                 .pipeline(c.hook.reverse())

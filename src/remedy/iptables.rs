@@ -19,6 +19,31 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
         adds.push(add);
         table = Some(t);
     }
+    if !cx.later.is_empty() {
+        let (line, add, t) = later(cx)?;
+        if table.as_ref().is_some_and(|x| *x != t) {
+            return Err(format!(
+                "the request and its later packets are dropped in different tables ({} and {t}): two changes",
+                table.unwrap_or_default()
+            ));
+        }
+        // in the request's chain, the `-I` at the later position is printed first: run in
+        // order, the other would shift it by one
+        let index = |a: &Add| match a.rule.native {
+            NativeRef::Chain { index, .. } => index,
+            _ => 0,
+        };
+        let first = adds.first().is_some_and(|r: &Add| {
+            r.policy == add.policy && r.chain == add.chain && index(&add) > index(r) && index(r) > 0
+        });
+        if first {
+            lines.insert(0, line);
+        } else {
+            lines.push(line);
+        }
+        adds.push(add);
+        table = Some(t);
+    }
     if needs_replies {
         let (line, add, t) = replies(cx)?;
         if table.as_ref().is_some_and(|x| *x != t) {
@@ -43,10 +68,13 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
                 } else {
                     ("d", "s")
                 };
-                match (cx.denied.is_empty(), needs_replies) {
-                    (false, true) => format!("`-{req} {PEERS}` (and `-{rep} {PEERS}`)"),
-                    (true, _) => format!("`-{rep} {PEERS}`"),
-                    (false, false) => format!("`-{req} {PEERS}`"),
+                // the request's and its later packets' rules name the peers one way, the
+                // replies' the other
+                let forward = !cx.denied.is_empty() || !cx.later.is_empty();
+                match (forward, needs_replies) {
+                    (true, true) => format!("`-{req} {PEERS}` (and `-{rep} {PEERS}`)"),
+                    (false, _) => format!("`-{rep} {PEERS}`"),
+                    (true, false) => format!("`-{req} {PEERS}`"),
                 }
             }),
             firewall: cx.rs.platform.name(),
@@ -178,16 +206,7 @@ fn replies(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
         .iter()
         .flat_map(|o| o.deciders.iter().map(|d| d.policy))
         .collect();
-    let stage = bp
-        .stages
-        .iter()
-        .find(|s| policies.contains(&s.policy))
-        .copied()
-        .ok_or("no stage on the replies' path denies them")?;
-    let pi = stage.policy;
-    let p = rs.policies.get(pi).ok_or("no such table")?;
-    let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
-    let at = first_on_path(rs, pi, entry, &denied);
+    let (stage, p, entry, at) = place(rs, bp, &denied, &policies)?;
     // the replies go from the host (or the server) back to the peers
     let mut spec = if cx.peers_are_sources {
         addresses(&cx.host, &cx.peers)
@@ -228,7 +247,88 @@ fn replies(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
     Ok((
         line,
         Add {
-            policy: pi,
+            policy: stage.policy,
+            chain: stage.chain,
+            rule,
+        },
+        p.name.clone(),
+    ))
+}
+
+/// Where a rule admitting `denied` (evaluated through `pl`) goes: the entry chain of the first
+/// stage whose rules (of `policies`) deny them, before the first rule on their path there.
+fn place<'r>(
+    rs: &'r Ruleset,
+    pl: &crate::model::Pipeline,
+    denied: &[&crate::model::Outcome],
+    policies: &[usize],
+) -> Result<
+    (
+        crate::model::Stage,
+        &'r crate::model::Policy,
+        &'r crate::model::Chain,
+        Option<u32>,
+    ),
+    String,
+> {
+    let stage = pl
+        .stages
+        .iter()
+        .find(|s| policies.contains(&s.policy))
+        .copied()
+        .ok_or("no stage on the packets' path denies them")?;
+    let pi = stage.policy;
+    let p = rs.policies.get(pi).ok_or("no such table")?;
+    let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
+    let at = first_on_path(rs, pi, entry, denied);
+    Ok((stage, p, entry, at))
+}
+
+/// The client's later packets (its ACK and data, ESTABLISHED) where the request's own hook
+/// drops them (a chain accepting only NEW): `-I CHAIN N -s PEERS -d HOST -p P --dport PORTS
+/// --ctstate ESTABLISHED -j ACCEPT`. Only packets of connections the kernel has already seen
+/// are ESTABLISHED: no new connection is admitted.
+fn later(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
+    let rs = cx.rs;
+    let pl = rs
+        .pipeline(cx.hook)
+        .ok_or("the firewall has no chain for this direction")?;
+    let denied: Vec<&crate::model::Outcome> = cx.later.iter().collect();
+    let policies: Vec<usize> = denied
+        .iter()
+        .flat_map(|o| o.deciders.iter().map(|d| d.policy))
+        .collect();
+    let (stage, p, entry, at) = place(rs, pl, &denied, &policies)?;
+    let mut spec = if cx.peers_are_sources {
+        addresses(&cx.peers, &cx.host)
+    } else {
+        addresses(&cx.host, &cx.peers)
+    };
+    spec.push_str(&format!(
+        "-p {} {} -m conntrack --ctstate ESTABLISHED -m comment --comment \"portolan: {} later packets\" -j ACCEPT",
+        cx.proto_name(),
+        port_opt(cx, "dport")?,
+        cx.rec.requirement
+    ));
+    let line = match at {
+        Some(n) => format!("-I {} {n} {spec}", entry.name),
+        None => format!("-A {} {spec}", entry.name),
+    };
+    let mut b = cx.rule_box(&cx.reply_peers, &cx.host_set, cx.ports.clone());
+    b.state = ConnState::Established.set();
+    let rule = new_rule(
+        b,
+        NativeRef::Chain {
+            chain: stage.chain,
+            index: at.unwrap_or(0),
+            content: 0,
+        },
+        format!("{}/{} (fix for the later packets)", p.name, entry.name),
+    );
+    Ok((
+        line,
+        Add {
+            policy: stage.policy,
             chain: stage.chain,
             rule,
         },

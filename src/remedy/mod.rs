@@ -135,6 +135,9 @@ pub(crate) struct Ctx<'a> {
     pub reply_peers: AddrSet,
     /// What the firewall's earlier fixes already use.
     pub taken: &'a Taken,
+    /// The denied pieces of the client's later packets (its ACK and data, ESTABLISHED), once
+    /// the request is admitted ([`later_denied`]).
+    pub later: Vec<Outcome>,
 }
 
 impl Ctx<'_> {
@@ -330,7 +333,8 @@ pub(crate) fn compute(
         (union(peer_of, Verdict::Deny), union(host_of, Verdict::Deny))
     };
     let needs_replies = rs.replies_filtered() && replies_denied(rs, hook, region, &reply_peers);
-    if denied.is_empty() && !needs_replies {
+    let later = later_denied(rs, pipeline, reach);
+    if denied.is_empty() && !needs_replies && later.is_empty() {
         return None;
     }
     let remote = rs.address_space().difference(&AddrSet::loopback());
@@ -395,6 +399,7 @@ pub(crate) fn compute(
         ports,
         reply_peers,
         taken,
+        later,
     };
     let proposal = match rs.platform {
         Platform::Iptables => iptables::propose(&cx, needs_replies),
@@ -426,6 +431,42 @@ pub(crate) fn reply_region(region: &Region, peers_are_sources: bool, peers: &Add
         r.src = r.src.intersect(peers);
     }
     r
+}
+
+/// The denied pieces of the client's later packets (its ACK and data: the request's packets,
+/// ESTABLISHED, through the request's hook; `engine::replies::later_packets`) of every piece of
+/// `reach`, as if the request were admitted where it is denied: what a fix must let in too.
+fn later_denied(rs: &Ruleset, pipeline: &Pipeline, reach: &Reach) -> Vec<Outcome> {
+    if !rs.replies_filtered() || rs.stateless {
+        return Vec::new();
+    }
+    let mut admitted = reach.clone();
+    for o in &mut admitted.outcomes {
+        if o.verdict == Verdict::Deny {
+            o.verdict = Verdict::Allow;
+        }
+    }
+    crate::engine::replies::later_packets(
+        rs,
+        pipeline,
+        pipeline.hook,
+        &admitted,
+        &AddrSet::loopback(),
+    )
+    .outcomes
+    .into_iter()
+    .filter(|o| o.verdict == Verdict::Deny)
+    .collect()
+}
+
+/// After a change: where the flow's request is admitted (`now`), its later packets get in too.
+fn later_pass(after: &Ruleset, pl: &Pipeline, now: &Reach) -> Result<(), String> {
+    let later =
+        crate::engine::replies::later_packets(after, pl, pl.hook, now, &AddrSet::loopback());
+    if later.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
+        return Err(deny_labels(after, &later.outcomes));
+    }
+    Ok(())
 }
 
 fn replies_denied(rs: &Ruleset, hook: Hook, region: &Region, peers: &AddrSet) -> bool {
@@ -499,6 +540,8 @@ pub(crate) struct Checked {
     pub region: Region,
     /// On a stateless filter: the region of the peers' replies.
     pub replies: Option<Region>,
+    /// Whether the client's later packets are checked (a stateful iptables or nftables host).
+    pub later: bool,
     /// The denied region the change may open (request and replies).
     pub targets: Vec<PacketBox>,
     pub adds: Vec<Add>,
@@ -532,6 +575,17 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
         )
     })?;
     let mut checked = vec!["the flow is allowed after the change".to_string()];
+    let later = rs.replies_filtered() && !rs.stateless;
+    if later {
+        later_pass(&after, pl, &now).map_err(|labels| {
+            format!(
+                "{labels} still drops the client's later packets (ESTABLISHED) after the change"
+            )
+        })?;
+        if !cx.later.is_empty() {
+            checked.push(format!("the client's later packets get in ({})", pl.name));
+        }
+    }
     let unknown = now
         .outcomes
         .iter()
@@ -564,6 +618,7 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
         b
     };
     let mut targets: Vec<PacketBox> = cx.denied.iter().map(|o| widen(&o.space, false)).collect();
+    targets.extend(cx.later.iter().map(|o| widen(&o.space, false)));
     let mut replies = None;
     if rs.replies_filtered() {
         let rr = reply_region(cx.region, cx.peers_are_sources, &cx.reply_peers);
@@ -600,6 +655,7 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
             hook: cx.hook,
             region,
             replies,
+            later,
             targets,
             adds: p.adds.clone(),
         },

@@ -63,6 +63,35 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
         );
         no_handles |= walk(cx, pl, &region, &b, &spec, &mut adds, &mut lines)?;
     }
+    if !cx.later.is_empty() {
+        // the client's later packets (ESTABLISHED) through the request's own hook
+        let pl = cx
+            .rs
+            .pipeline(cx.hook)
+            .ok_or("the firewall has no base chain for this direction")?;
+        let mut region = cx.region.clone();
+        if cx.peers_are_sources {
+            region.src = region.src.intersect(&cx.reply_peers);
+        } else {
+            region.dst = region.dst.intersect(&cx.reply_peers);
+        }
+        region.state = ConnState::Established.set();
+        let mut b = cx.rule_box(&cx.reply_peers, &cx.host_set, cx.ports.clone());
+        b.state = ConnState::Established.set();
+        let (src, dst) = if cx.peers_are_sources {
+            (&cx.peers, &cx.host)
+        } else {
+            (&cx.host, &cx.peers)
+        };
+        let spec = format!(
+            "{}{} dport {} ct state established counter accept comment \"portolan: {} later packets\"",
+            addresses(cx, src, dst),
+            cx.proto_name(),
+            ports(&cx.ports),
+            cx.rec.requirement
+        );
+        no_handles |= walk(cx, pl, &region, &b, &spec, &mut adds, &mut lines)?;
+    }
     if needs_replies {
         let back = cx.hook.reverse();
         let bp = cx

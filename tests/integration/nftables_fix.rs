@@ -142,7 +142,12 @@ fn without_handles_the_place_is_an_index() {
     let f = inbound(&v, GUI, "ipv4");
     assert_eq!(
         lines(f),
-        vec!["nft 'insert rule inet late input index 0 ip saddr PEERS tcp dport 9669 ct state new counter accept comment \"portolan: vsphere.admin-client-zvm-9669\"'"]
+        vec![
+            "nft 'insert rule inet late input index 0 ip saddr PEERS tcp dport 9669 ct state new counter accept comment \"portolan: vsphere.admin-client-zvm-9669\"'",
+            // the late chain drops every packet to 9669, the client's ACK and data (ESTABLISHED)
+            // too: they need their own accept
+            "nft 'insert rule inet late input index 0 ip saddr PEERS tcp dport 9669 ct state established counter accept comment \"portolan: vsphere.admin-client-zvm-9669 later packets\"'",
+        ]
     );
     assert!(f["fix"]["note"]
         .as_str()

@@ -2738,7 +2738,12 @@ proptest! {
 //   segments are picked up mid-stream as NEW (`nf_conntrack_tcp_loose = 1`, the default): both
 //   must pass for the connection to work.
 //
-// The connection works when the request and the reply pass. What is asserted is what a quick-mode
+// - the client's later packets (its ACK and data) have the request's tuple: raw PREROUTING and a
+//   NOTRACK treat them as the request; conntrack translates them as it did the request without
+//   the nat table; after the server's answer they are ESTABLISHED (an untracked request's stay
+//   UNTRACKED) and pass filter INPUT (or FORWARD) in that state.
+//
+// The connection works when the request, the reply and the client's later packets pass. What is asserted is what a quick-mode
 // flow record promises (engine/reach.rs, engine/flow.rs): see [`check_flow`].
 
 const HOST: u32 = 0xc0a8_0101; // 192.168.1.1, the host's one address (`--host-address`)
@@ -3126,7 +3131,8 @@ struct Conn {
     admitted: bool,
     /// The request opened a conntrack entry (no NOTRACK matched it).
     tracked: bool,
-    /// The request gets in and every packet of the reply gets out: the connection works.
+    /// The request gets in, every packet of the reply gets out and the client's later packets
+    /// get in: the connection works.
     works: bool,
 }
 
@@ -3171,10 +3177,19 @@ fn connection(c: &ConnCase, client: u32, cport: u16, port: u16) -> Conn {
     }
     // the reply, from the server as the request reached it, NAT not yet undone
     let passes = reply_passes(c, (to.dst, to.dport), (client, cport), local, tracked);
+    // the client's later packets (its ACK, its data): the request's tuple, which conntrack
+    // translates as it did the request (nat PREROUTING sees a connection's first packet only);
+    // raw PREROUTING treats them as it did the request (a state match there sees no entry yet),
+    // and once the server has answered they are ESTABLISHED; an untracked request's are
+    // UNTRACKED like it, and passed where it did
+    let later = !tracked || {
+        let mut s = ESTABLISHED;
+        c_walk(c, Tbl::Filter, if local { 0 } else { 1 }, &to, &mut s) != Fate::Drop
+    };
     Conn {
         admitted: true,
         tracked,
-        works: passes.iter().all(|&p| p),
+        works: later && passes.iter().all(|&p| p),
     }
 }
 
@@ -3700,7 +3715,8 @@ fn regression_replies_to_the_admitted_client_ports_decide() {
 /// marked it. So `--ctstate NEW -j NOTRACK` in raw never matches: the request is tracked, NEW,
 /// and INPUT's NEW accept admits it. The engine matched the raw rule against the packet's own
 /// state (NEW), NOTRACKed the request and blocked the flow. Fixed in the iptables lowering
-/// (`matches::raw_state_view`).
+/// (`matches::raw_state_view`). (INPUT accepts ESTABLISHED too: the client's ACK and data after
+/// its SYN are ESTABLISHED, and a chain accepting only NEW would break every connection.)
 #[test]
 fn regression_a_state_match_in_raw_sees_no_connection_yet() {
     let flow = |raw: &str| {
@@ -3709,6 +3725,7 @@ fn regression_a_state_match_in_raw_sees_no_connection_yet() {
              *filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT DROP [0:0]\n\
              -A INPUT -m conntrack --ctstate NEW -j ACCEPT\n\
              -A INPUT -m conntrack --ctstate UNTRACKED -j ACCEPT\n\
+             -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
              -A OUTPUT -m state --state ESTABLISHED -j ACCEPT\nCOMMIT\n"
         );
         conn_flow(&text, "vsphere.zvm-vra-4005", "inbound").0

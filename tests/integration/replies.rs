@@ -46,10 +46,23 @@ fn output_drop_without_established_blocks_inbound_flows_at_their_replies() {
         .as_str()
         .unwrap()
         .contains("is let in, but its replies"));
-    // flows the host opens: OUTPUT accepts them NEW, INPUT accepts their replies ESTABLISHED
+    // flows the host opens: OUTPUT accepts their SYN (NEW) and INPUT their replies
+    // (ESTABLISHED), but the host's own ACK and data after the SYN are ESTABLISHED too, and
+    // OUTPUT's policy drops them: no connection works (conntrack(8); found by the kernel oracle,
+    // issue 21)
+    let out = flow(&v, "vsphere.zvm-vra-4005", "outbound");
+    assert_eq!(out["status"], "blocked", "{out:#}");
+    assert!(
+        out["return_path"]
+            .as_str()
+            .unwrap()
+            .contains("the client's later packets (tcp to port 4005: its ACK and data, ESTABLISHED once the server has answered) are dropped by filter/OUTPUT policy"),
+        "{out:#}"
+    );
+    // the fix accepts exactly those, ESTABLISHED only
     assert_eq!(
-        flow(&v, "vsphere.zvm-vra-4005", "outbound")["status"],
-        "allowed"
+        out["fix"]["lines"][0],
+        "-A OUTPUT -d PEERS -p tcp -m tcp --dport 4005 -m conntrack --ctstate ESTABLISHED -m comment --comment \"portolan: vsphere.zvm-vra-4005 later packets\" -j ACCEPT"
     );
 }
 
@@ -101,10 +114,20 @@ fn the_fix_accepts_exactly_the_replies_and_the_patched_file_passes() {
         .as_str()
         .unwrap()
         .starts_with("`-d PEERS` is a placeholder"));
-    // fill the placeholder with the peers the request admits and audit the patched copy
+    // fill the placeholder with the peers the request admits and audit the patched copy: the
+    // inbound flows' (their requests and later packets in INPUT, their replies in OUTPUT) come
+    // from 10.0.0.0/8, the outbound ones' go anywhere
     let patched = dir.join("output-drop-no-established.rules");
     let text = std::fs::read_to_string(&patched).unwrap();
-    std::fs::write(&patched, text.replace("PEERS", "10.0.0.0/8")).unwrap();
+    let filled: String = text
+        .lines()
+        .map(|l| {
+            let inbound = l.contains(" INPUT ") != l.contains(" replies\"");
+            let peers = if inbound { "10.0.0.0/8" } else { "0.0.0.0/0" };
+            format!("{}\n", l.replace("PEERS", peers))
+        })
+        .collect();
+    std::fs::write(&patched, filled).unwrap();
     let (after, _) = audit_json(&[
         "--env",
         "vsphere",

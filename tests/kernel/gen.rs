@@ -16,11 +16,12 @@ use super::netns::{SERVER_IF, SERVER_V4, SERVER_V6};
 /// The inbound Zerto ports of `--env vsphere --role zvm`, and 8443 (a redirect target).
 pub const ZPORTS: [u16; 9] = [4005, 4006, 4009, 9071, 9080, 9081, 9180, 9669, 8443];
 
-/// `PORTOLAN_KERNEL_SKIP_OPEN=1` (CI): leave out what makes the open classes of disagreement
-/// (README): every input chain accepts ESTABLISHED first (the client's ACK and data), raw OUTPUT
-/// NOTRACKs nothing, and no user chain matches an input interface (it may be reached from OUTPUT).
-/// Also the default of a plain `cargo test` (no `PORTOLAN_KERNEL_RULESETS`), so that it is green
-/// while those classes are open.
+/// `PORTOLAN_KERNEL_SKIP_OPEN=1` (CI): leave out what makes the open class of disagreement
+/// (README): raw OUTPUT NOTRACKs nothing (a NOTRACKed reply leaves the connection's entry
+/// unanswered, and the client's ACK is INVALID, not ESTABLISHED). Also the default of a plain
+/// `cargo test` (no `PORTOLAN_KERNEL_RULESETS`), so that it is green while that class is open.
+/// (The classes of the client's later packets and of `-i` on locally sent packets, left out
+/// here until 2026-12-05, are fixed and generated again.)
 pub fn skip_open() -> bool {
     std::env::var_os("PORTOLAN_KERNEL_SKIP_OPEN").is_some()
         || std::env::var_os("PORTOLAN_KERNEL_RULESETS").is_none()
@@ -254,7 +255,7 @@ pub fn iptables(r: &mut Rng, v6: bool, used: &mut Used) -> Vec<Line> {
             used.pfx.push(p);
             l += &format!(" {}-d {}", neg(r), p.text());
         }
-        if r.chance(0.15) && !(skip_open() && chain.starts_with('C')) {
+        if r.chance(0.15) {
             let i = *r.pick(&[SERVER_IF, "eth+", "lo", "wlan0", "e+"]);
             let dir = if out_side { "-o" } else { "-i" };
             l += &format!(" {}{dir} {i}", neg(r));
@@ -376,11 +377,6 @@ pub fn iptables(r: &mut Rng, v6: bool, used: &mut Used) -> Vec<Line> {
     }
     for k in 1..=users {
         out.push(keep(format!(":C{k} - [0:0]")));
-    }
-    if skip_open() {
-        out.push(keep(
-            "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
-        ));
     }
     let reject = if v6 {
         "-j REJECT --reject-with icmp6-port-unreachable"
@@ -569,9 +565,6 @@ pub fn nftables(r: &mut Rng, used: &mut Used) -> Vec<Line> {
         out.push(keep(format!(
             "    type filter hook {hook} priority {prio}; policy {policy};"
         )));
-        if skip_open() && !out_side {
-            out.push(keep("    ct state { established, related } accept"));
-        }
         for _ in 0..r.below(8) {
             let line = if !out_side && r.chance(0.12) {
                 // a verdict map on the server's port

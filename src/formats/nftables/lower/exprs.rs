@@ -90,6 +90,18 @@ fn family_only(family: Family, want: Family) -> PacketBox {
     b
 }
 
+/// The packets that have an input (`input`) or output interface.
+fn with_interface(input: bool) -> PacketBox {
+    let mut b = PacketBox::full();
+    let some = crate::model::iface::none().complement();
+    if input {
+        b.iif = some;
+    } else {
+        b.oif = some;
+    }
+    b
+}
+
 fn proto_only(protos: &[u8]) -> PacketBox {
     let mut b = PacketBox::full();
     b.proto = ProtoSet::from_ranges(protos.iter().map(|&p| (p, p)));
@@ -125,8 +137,12 @@ fn left_one(e: &Expr, ctx: &Ctx<'_>) -> Result<Left, String> {
         },
         Expr::Meta { key, .. } => match key.as_str() {
             "l4proto" => Left::Dim(Dim::Proto, Box::new(PacketBox::full())),
-            "iifname" | "iif" => Left::Dim(Dim::Iif, Box::new(PacketBox::full())),
-            "oifname" | "oif" => Left::Dim(Dim::Oif, Box::new(PacketBox::full())),
+            "iifname" => Left::Dim(Dim::Iif, Box::new(PacketBox::full())),
+            "oifname" => Left::Dim(Dim::Oif, Box::new(PacketBox::full())),
+            // an interface index: a packet with no such interface (one the host sends has no
+            // input interface) breaks the rule, `!=` or not (`iface::NONE`)
+            "iif" => Left::Dim(Dim::Iif, Box::new(with_interface(true))),
+            "oif" => Left::Dim(Dim::Oif, Box::new(with_interface(false))),
             "nfproto" => Left::Dim(Dim::NfProto, Box::new(PacketBox::full())),
             "mark" => Left::Mark,
             k => return Err(format!("`meta {k}` is not modelled")),
