@@ -3745,6 +3745,69 @@ fn regression_icmp_ports_of_any_rules_may_be_compared_with_a_value() {
     run_azure(&c).unwrap();
 }
 
+/// Two NSGs in series, inbound. The subnet's: deny `*` from `::/0` to ports 0-80, allow `*` to
+/// port 0; the NIC's: no rules. An ICMP packet from an IPv6 address. Under every reading of the
+/// ICMP ports ([`IcmpPorts`]) the first NSG denies it (by its first rule or DenyAllInBound: a
+/// value that is 0 is in 0-80 too). The model keeps each `*` rule's doubt apart, so the packet
+/// may pass the first NSG by the allow, and then the second NSG's DenyAllInBound denies it: the
+/// right verdict, named by the other NSG. Both answers are sound; the oracle accepted neither
+/// while it required every decider of the exact reading of the in-between answer.
+#[test]
+fn regression_icmp_ports_of_any_rules_deny_in_another_nsg() {
+    let any_rule = |allow: bool, src: NAddr, ports: (u16, u16)| NRule {
+        priority: Some(100),
+        inbound: true,
+        allow,
+        proto: 0,
+        src: vec![src],
+        dst: vec![NAddr::Star],
+        sports: vec![NPort::Star],
+        dports: vec![NPort::Range(ports.0, ports.1)],
+    };
+    let c = AzureCase {
+        nsgs: vec![
+            NsgSpec {
+                rules: vec![
+                    any_rule(false, NAddr::Pfx(Pfx::v6(0, 0)), (0, 80)),
+                    any_rule(true, NAddr::Star, (0, 0)),
+                ],
+                doubt: None,
+            },
+            NsgSpec {
+                rules: Vec::new(),
+                doubt: None,
+            },
+        ],
+        tags: vec![Some(vec![Pfx::v4(0, 0)]), None, None, None],
+        regions: vec![RegionSpec {
+            src: None,
+            dst: None,
+            proto: None,
+            sport: None,
+            dport: None,
+            state: None,
+        }],
+        seed: 0,
+    };
+    let p = Packet {
+        src: 1 << 112,
+        dst: 0x2001_0db8 << 96,
+        proto: 1,
+        sport: 51327,
+        dport: 65535,
+        state: 2,
+        iif: 1,
+        oif: 1,
+    };
+    let want = nsg_series_answer(&c, &[0, 1], true, &p);
+    assert_eq!(want.verdict, Verdict::Deny, "{want:?}");
+    assert_eq!(
+        want.all,
+        vec![Dec::Nsg(0, 0), Dec::NsgDefault(0, "DenyAllInBound")]
+    );
+    run_azure(&c).unwrap();
+}
+
 /// The status and `allowed_sources` of one flow record of a connection-oracle audit.
 fn conn_flow(text: &str, requirement: &str, direction: &str) -> (String, Vec<String>) {
     let report = conn_audit(text);
