@@ -925,7 +925,88 @@ fn n_ports_full(list: &[NPort]) -> bool {
     next > 65535
 }
 
-fn n_rule_match(r: &NRule, p: &Packet, tags: &[Option<Vec<Pfx>>]) -> M {
+/// How the ports of a `*` rule apply to an ICMP packet, in one port dimension: one reading of
+/// what Azure leaves unsaid.
+///
+/// Microsoft's documentation of NSG security rules (learn.microsoft.com, "Network security
+/// groups" overview, *Security rules*: "Protocol: TCP, UDP, ICMP, ESP, AH, or Any", "Port
+/// ranges: You can specify an individual or range of ports"; the REST `SecurityRule`'s
+/// `sourcePortRange`/`destinationPortRange`: "Integer or range between 0 and 65535. Asterisk '*'
+/// can also be used to match all ports") does not say what port ranges do to a packet without
+/// ports. Asked, Microsoft answered only "ICMP is a layer 3 protocol and it doesn't have a port
+/// ... use any/any in the ports field" (MicrosoftDocs/azure-docs#37413), and a user who tried it
+/// reports that the ports of an ICMP rule are compared with the ICMP type
+/// (MicrosoftDocs/azure-docs#51522, not taken into the docs). So the ports of a `*` rule may be
+/// ignored for ICMP, may keep every ICMP packet out, or may be compared with some value the
+/// packet carries (its type, its type and code, ...), which the packet model does not hold.
+/// Whichever it is, it is one behaviour of the platform for every rule and a given packet: the
+/// exact reference takes each reading in turn, and a verdict all readings agree on is the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IcmpPorts {
+    /// The ports do not restrict ICMP.
+    Ignored,
+    /// A port list short of every port keeps ICMP out.
+    Never,
+    /// The ports are compared with this value of the packet.
+    Value(u16),
+}
+
+impl IcmpPorts {
+    fn matches(self, list: &[NPort]) -> bool {
+        match self {
+            IcmpPorts::Ignored => true,
+            IcmpPorts::Never => n_ports_full(list),
+            IcmpPorts::Value(v) => n_ports_match(list, v),
+        }
+    }
+}
+
+/// Every reading of the ICMP ports of `*` rules among `rules` that can tell them apart, as (source
+/// ports, destination ports): per dimension, ignored, never, and one value in each stretch of
+/// ports the rules' range edges cut 0..=65535 into. One reading (ignored) when no `*` rule with
+/// port ranges could match the packet.
+fn icmp_readings(rules: &[(Dec, NRule)], p: &Packet) -> Vec<(IcmpPorts, IcmpPorts)> {
+    let doubtful: Vec<&NRule> = rules
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| icmp_port_doubt(r, p))
+        .collect();
+    let dim = |lists: Vec<&[NPort]>| -> Vec<IcmpPorts> {
+        let mut edges = vec![0u16];
+        for list in lists.iter().filter(|l| !n_ports_full(l)) {
+            for port in list.iter() {
+                if let NPort::Range(a, b) = *port {
+                    edges.push(a);
+                    edges.extend(b.checked_add(1));
+                }
+            }
+        }
+        if edges.len() == 1 {
+            // every list is full: all readings agree in this dimension
+            return vec![IcmpPorts::Ignored];
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        let mut out = vec![IcmpPorts::Ignored, IcmpPorts::Never];
+        out.extend(edges.into_iter().map(IcmpPorts::Value));
+        out
+    };
+    let sports = dim(doubtful.iter().map(|r| r.sports.as_slice()).collect());
+    let dports = dim(doubtful.iter().map(|r| r.dports.as_slice()).collect());
+    sports
+        .iter()
+        .flat_map(|&s| dports.iter().map(move |&d| (s, d)))
+        .collect()
+}
+
+/// Does rule `r` match `p`? `icmp`: how the ports of a `*` rule apply to an ICMP packet (one
+/// reading, [`IcmpPorts`]); without one, each such rule may or may not match on its own.
+fn n_rule_match(
+    r: &NRule,
+    p: &Packet,
+    tags: &[Option<Vec<Pfx>>],
+    icmp: Option<(IcmpPorts, IcmpPorts)>,
+) -> M {
     let protos: &[u8] = match NSG_PROTOS[r.proto].to_ascii_lowercase().as_str() {
         "tcp" => &[6],
         "udp" => &[17],
@@ -945,7 +1026,10 @@ fn n_rule_match(r: &NRule, p: &Packet, tags: &[Option<Vec<Pfx>>]) -> M {
     let ports = if any_proto {
         // a `*` rule with port ranges: whether the ports restrict ICMP is not documented
         if matches!(p.proto, 1 | 58) && ports_given {
-            M::MAYBE
+            match icmp {
+                Some((s, d)) => M::exact(s.matches(&r.sports) && d.matches(&r.dports)),
+                None => M::MAYBE,
+            }
         } else {
             exact_ports
         }
@@ -990,6 +1074,10 @@ fn nsg_rules(spec: &NsgSpec, n: usize, inbound: bool) -> Vec<(Dec, NRule)> {
 /// the NSG) made it more than one. The decider of a way is the rule that matched it: the six
 /// default rules are rules like any other (DenyAllInBound/OutBound at 65500 matches every packet,
 /// so nothing falls off the end).
+///
+/// `correlated`: the ICMP ports of `*` rules are read one way for all rules (each reading of
+/// [`icmp_readings`] in turn, the ways of all of them); otherwise each such rule may or may not
+/// match on its own (sound, less exact).
 fn nsg_reference(
     spec: &NsgSpec,
     n: usize,
@@ -998,7 +1086,7 @@ fn nsg_reference(
     tags: &[Option<Vec<Pfx>>],
     correlated: bool,
 ) -> (Vec<Way>, bool) {
-    let mut ways = Vec::new();
+    let mut ways: Vec<Way> = Vec::new();
     let mut forked = false;
     match spec.doubt {
         // if it is not deployed, it lets everything through
@@ -1011,40 +1099,43 @@ fn nsg_reference(
     let mut rules = nsg_rules(spec, n, inbound);
     // an unknown priority may put the rule anywhere: it is looked at first, undecidably
     rules.sort_by_key(|(_, r)| r.priority.unwrap_or(i64::MIN));
-    // Whether the ports of a `*` rule restrict ICMP is one fact of the platform, the same for
-    // every rule: once a `*` rule with ports whose addresses surely match has been passed over
-    // (undecided), the way on is the one where such ports do restrict ICMP, so no later `*` rule
-    // with ports matches an ICMP packet there.
-    let mut ports_restrict_icmp = false;
-    for (d, r) in &rules {
-        let doubt = icmp_port_doubt(r, p);
-        if correlated && doubt && ports_restrict_icmp {
-            continue;
+    let readings: Vec<Option<(IcmpPorts, IcmpPorts)>> = if correlated {
+        icmp_readings(&rules, p).into_iter().map(Some).collect()
+    } else {
+        vec![None]
+    };
+    let mut seen: Option<Vec<Way>> = None;
+    for icmp in readings {
+        let mut mine = Vec::new();
+        let mut decided = false;
+        for (d, r) in &rules {
+            let m = n_rule_match(r, p, tags, icmp);
+            let v = if r.allow { VSet::ALLOW } else { VSet::DENY };
+            if m.may {
+                mine.push((v, *d));
+            }
+            if m.sure {
+                decided = true;
+                break;
+            }
+            forked |= m.may;
         }
-        let m = n_rule_match(r, p, tags);
-        let v = if r.allow { VSet::ALLOW } else { VSet::DENY };
-        if m.sure {
-            ways.push((v, *d));
-            return (ways, forked);
-        }
-        if m.may {
-            ways.push((v, *d));
-            forked = true;
-            if doubt
-                && n_addr_match(&r.src, p.src, tags)
-                    .and(n_addr_match(&r.dst, p.dst, tags))
-                    .sure
-                && r.priority.is_some()
-            {
-                ports_restrict_icmp = true;
+        assert!(decided, "the default DenyAll rule matches every packet");
+        // readings that take the packet different ways fork it
+        forked |= seen.as_ref().is_some_and(|s| *s != mine);
+        for w in &mine {
+            if !ways.contains(w) {
+                ways.push(*w);
             }
         }
+        seen = Some(mine);
     }
-    unreachable!("the default DenyAll rule matches every packet")
+    (ways, forked)
 }
 
-/// A `*` rule with port ranges and an ICMP packet: whether the ports restrict ICMP is not
-/// documented (the one doubt of [`n_rule_match`] that is the same for every rule).
+/// A `*` rule with port ranges and an ICMP packet: whether (and how) the ports restrict ICMP is
+/// not documented ([`IcmpPorts`]: the one doubt of [`n_rule_match`] that is the same for every
+/// rule).
 fn icmp_port_doubt(r: &NRule, p: &Packet) -> bool {
     NSG_PROTOS[r.proto] == "*"
         && matches!(p.proto, 1 | 58)
@@ -1081,16 +1172,32 @@ fn nsg_giving(spec: &NsgSpec, n: usize, inbound: bool, v: Verdict) -> Vec<Dec> {
 /// - Unknown: from the first NSG that cannot decide on, each NSG's ways must be named (what made
 ///   it unknown and what the later ones did with it).
 ///
-/// Read exactly (the ports of `*` rules restrict ICMP for all
-/// rules or for none), or as a reading that keeps that doubt apart per rule answers (sound, less
-/// exact: the model drops a `*` rule's ICMP doubt only where earlier rules cover it in both
-/// readings, `formats/azure/lower/icmp.rs`).
+/// Read exactly (the ICMP ports of `*` rules read one way for all rules: every reading of
+/// [`IcmpPorts`] in turn), or, where that differs, as the model may soundly answer instead: it
+/// keeps that doubt apart per rule, leaving out only the `*` rules' ICMP pieces that earlier
+/// rules take whole under every reading (`formats/azure/lower/icmp.rs`), so its answer lies
+/// between the exact reading and the per-rule one. Then the verdict may be the per-rule
+/// reading's, what both readings say decides must be named, and nothing the per-rule reading
+/// rules out may be named. (Not every decider of the exact reading: in series the two readings
+/// may lay a deny on different NSGs, the first that denies for sure in each.)
 fn nsg_series_answer(c: &AzureCase, order: &[usize], inbound: bool, p: &Packet) -> Answer {
     let exact = nsg_series_answer_as(c, order, inbound, p, true);
     let apart = nsg_series_answer_as(c, order, inbound, p, false);
     let differ = apart.verdict != exact.verdict || apart.all != exact.all;
+    let between = Answer {
+        verdict: apart.verdict,
+        all: exact
+            .all
+            .iter()
+            .filter(|d| apart.all.contains(d))
+            .copied()
+            .collect(),
+        one: Vec::new(),
+        only: apart.only,
+        or: None,
+    };
     Answer {
-        or: differ.then(|| Box::new(apart)),
+        or: differ.then(|| Box::new(between)),
         ..exact
     }
 }
@@ -3585,6 +3692,135 @@ fn regression_ipv6_any_holds_no_ipv4() {
     };
     assert_eq!(verdict_of(V4_BASE + 0x0a00_0001), Verdict::Allow); // AllowInternetOutBound
     assert_eq!(verdict_of(0x2001_0db8 << 96), Verdict::Deny);
+}
+
+/// Three `*` rules at priority 100 with destination ports, inbound: deny port 0 from anywhere,
+/// deny port 0 from `0.0.0.0/0` or anywhere, allow port 65535. An ICMP packet from
+/// 255.255.255.255 to an IPv6 address (outside VirtualNetwork, not the load balancer).
+///
+/// Azure does not say how the ports of a `*` rule apply to ICMP ([`IcmpPorts`]). If they are
+/// ignored, the first rule denies; if they keep ICMP out, DenyAllInBound denies; but if they are
+/// compared with a value the ICMP packet carries (one report says the ICMP type), a packet
+/// whose value is 65535 is allowed by the third rule. So the answer is unknown, decided by the
+/// first rule, the third or DenyAllInBound, never by the second (the first takes everything it
+/// could match under any reading). The reference read the doubt as "ports ignored, or ports
+/// never match" and said Deny (`PROPTEST_CASES=20000`, `oracle_azure_nsg`).
+#[test]
+fn regression_icmp_ports_of_any_rules_may_be_compared_with_a_value() {
+    let any_rule = |allow: bool, src: Vec<NAddr>, port: u16| NRule {
+        priority: Some(100),
+        inbound: true,
+        allow,
+        proto: 0,
+        src,
+        dst: vec![NAddr::Star],
+        sports: vec![NPort::Star],
+        dports: vec![NPort::Range(port, port)],
+    };
+    let c = AzureCase {
+        nsgs: vec![NsgSpec {
+            rules: vec![
+                any_rule(false, vec![NAddr::Star], 0),
+                any_rule(false, vec![NAddr::Pfx(Pfx::v4(0, 0)), NAddr::Star], 0),
+                any_rule(true, vec![NAddr::Star], 65535),
+            ],
+            doubt: None,
+        }],
+        tags: vec![Some(vec![Pfx::v4(0, 0)]), None, None, None],
+        regions: vec![RegionSpec {
+            src: None,
+            dst: None,
+            proto: None,
+            sport: None,
+            dport: None,
+            state: None,
+        }],
+        seed: 0,
+    };
+    let p = Packet {
+        src: V4_LAST,
+        dst: 0x2001_0db8 << 96,
+        proto: 1,
+        sport: 0,
+        dport: 0,
+        state: 4,
+        iif: 1,
+        oif: 1,
+    };
+    let want = nsg_series_answer(&c, &[0], true, &p);
+    assert_eq!(want.verdict, Verdict::Unknown, "{want:?}");
+    for d in [
+        Dec::Nsg(0, 0),
+        Dec::Nsg(0, 2),
+        Dec::NsgDefault(0, "DenyAllInBound"),
+    ] {
+        assert!(want.all.contains(&d), "{d:?} decides: {want:?}");
+    }
+    assert!(!want.all.contains(&Dec::Nsg(0, 1)), "{want:?}");
+    run_azure(&c).unwrap();
+}
+
+/// Two NSGs in series, inbound. The subnet's: deny `*` from `::/0` to ports 0-80, allow `*` to
+/// port 0; the NIC's: no rules. An ICMP packet from an IPv6 address. Under every reading of the
+/// ICMP ports ([`IcmpPorts`]) the first NSG denies it (by its first rule or DenyAllInBound: a
+/// value that is 0 is in 0-80 too). The model keeps each `*` rule's doubt apart, so the packet
+/// may pass the first NSG by the allow, and then the second NSG's DenyAllInBound denies it: the
+/// right verdict, named by the other NSG. Both answers are sound; the oracle accepted neither
+/// while it required every decider of the exact reading of the in-between answer.
+#[test]
+fn regression_icmp_ports_of_any_rules_deny_in_another_nsg() {
+    let any_rule = |allow: bool, src: NAddr, ports: (u16, u16)| NRule {
+        priority: Some(100),
+        inbound: true,
+        allow,
+        proto: 0,
+        src: vec![src],
+        dst: vec![NAddr::Star],
+        sports: vec![NPort::Star],
+        dports: vec![NPort::Range(ports.0, ports.1)],
+    };
+    let c = AzureCase {
+        nsgs: vec![
+            NsgSpec {
+                rules: vec![
+                    any_rule(false, NAddr::Pfx(Pfx::v6(0, 0)), (0, 80)),
+                    any_rule(true, NAddr::Star, (0, 0)),
+                ],
+                doubt: None,
+            },
+            NsgSpec {
+                rules: Vec::new(),
+                doubt: None,
+            },
+        ],
+        tags: vec![Some(vec![Pfx::v4(0, 0)]), None, None, None],
+        regions: vec![RegionSpec {
+            src: None,
+            dst: None,
+            proto: None,
+            sport: None,
+            dport: None,
+            state: None,
+        }],
+        seed: 0,
+    };
+    let p = Packet {
+        src: 1 << 112,
+        dst: 0x2001_0db8 << 96,
+        proto: 1,
+        sport: 51327,
+        dport: 65535,
+        state: 2,
+        iif: 1,
+        oif: 1,
+    };
+    let want = nsg_series_answer(&c, &[0, 1], true, &p);
+    assert_eq!(want.verdict, Verdict::Deny, "{want:?}");
+    assert_eq!(
+        want.all,
+        vec![Dec::Nsg(0, 0), Dec::NsgDefault(0, "DenyAllInBound")]
+    );
+    run_azure(&c).unwrap();
 }
 
 /// The status and `allowed_sources` of one flow record of a connection-oracle audit.

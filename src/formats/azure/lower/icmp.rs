@@ -6,11 +6,15 @@ use crate::model::{Action, PacketBox, Rule, RuleId};
 
 /// The rule ids of one chain in order, without the ICMP pieces that earlier rules already
 /// take whole. The ICMP piece of an any-protocol rule with port ranges is undecidable only
-/// because Azure does not say whether (or how) the ports restrict ICMP. Whatever the answer,
-/// it is the same for every rule of the NSG and a rule with more ports matches no less, so
-/// where decided earlier rules and earlier pieces of that same doubt with at least the same
-/// ports cover it, no packet can reach it under any reading: leaving it out changes no
-/// evaluation, and reachability (Z301/Z302) then judges such a rule like its `Tcp` twin.
+/// because Azure does not say whether (or how) the ports restrict ICMP: Microsoft's security
+/// rule documentation gives protocols and port ranges without relating them, which leaves open
+/// that the ports are ignored, keep ICMP out, or are compared with a value the packet carries
+/// (a user reports the ICMP type for `Icmp` rules, MicrosoftDocs/azure-docs#51522; the oracle's
+/// `IcmpPorts` takes each reading in turn). Whatever the answer, it is the same for every rule
+/// of the NSG and a rule with more ports matches no less, so where decided earlier rules and
+/// earlier pieces of that same doubt with at least the same ports cover it, no packet can reach
+/// it under any reading: leaving it out changes no evaluation, and reachability (Z301/Z302)
+/// then judges such a rule like its `Tcp` twin.
 pub(super) fn drop_covered_icmp(mine: &[&LoweredRule], rules: &[Rule]) -> Vec<RuleId> {
     let mut out = Vec::new();
     // (the box, the ports a doubt piece was written with)
