@@ -296,12 +296,14 @@ pub(super) fn run_job(
     let mut reply_deciders = Vec::new();
     // the peers whose replies get back, where some do not
     let mut reply_peers: Option<AddrSet> = None;
-    // replies that get back in part: which connections they leave working
-    let mut partial_replies: Option<Reach> = None;
+    // the replies, and whether they get back in part only (which connections they leave
+    // working)
+    let mut replied: Option<(Reach, bool)> = None;
     if rs.replies_filtered() && rec.status != Status::Blocked {
         if let Some(bp) = rs.pipeline(job.hook.reverse()) {
             let (reply, admitted) = super::replies::replies(rs, bp, job.hook, &reach);
             let rs_status = reply.status(true);
+            let partial = admitted && !matches!(rs_status, Status::Allowed | Status::Blocked);
             if admitted && rs_status != Status::Allowed {
                 reply_peers = Some(match job.hook {
                     Hook::Output => reply.allowed_sources(),
@@ -381,15 +383,20 @@ pub(super) fn run_job(
                     )
                 });
                 return_findings.push(f);
-                if rs_status != Status::Blocked {
-                    partial_replies = Some(reply);
-                }
             }
+            replied = Some((reply, partial));
         }
     }
     // the client's later packets (its ACK and data) must get in too, where rules see their state
     let (later_peers, later_deciders) = if rs.replies_filtered() && rec.status != Status::Blocked {
-        let later = super::replies::later_packets(rs, pipeline, job.hook, &reach, &local);
+        let later = super::replies::later_packets(
+            rs,
+            pipeline,
+            job.hook,
+            &reach,
+            &local,
+            replied.as_ref().map(|(r, _)| r),
+        );
         let out = later_packet_findings(
             &mut rec,
             &later,
@@ -401,7 +408,7 @@ pub(super) fn run_job(
         );
         // replies and later packets each dropped in part: a connection works only where both
         // pass, for the same peer and client port
-        if let (Some(reply), true) = (&partial_replies, out.0.is_some()) {
+        if let (Some((reply, true)), true) = (&replied, out.0.is_some()) {
             let works = super::replies::connections_work(job.hook, reply, &later);
             if works != Status::Allowed && rec.status != Status::Blocked {
                 rec.status = if works == Status::Blocked {

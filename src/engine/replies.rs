@@ -205,13 +205,37 @@ pub(super) fn replies(
 /// later ones as it did the first ([`Ruleset::evaluate_tracked`]). A request a NOTRACK rule
 /// untracked has later packets the same rules untrack: they are seen as the request was, so
 /// there is nothing more to evaluate. `local`: the host's addresses, as for the request.
+///
+/// `replies` (what [`replies`] made of the same request), where a raw rule NOTRACKed a reply:
+/// the connection's entry never saw an answer, so the later packets of those peers and client
+/// ports are not ESTABLISHED: a TCP ACK to an entry still in SYN_SENT is INVALID, a UDP
+/// datagram of an unanswered entry NEW (nf_conntrack_proto_tcp.c's state table; found by the
+/// kernel oracle).
 pub(crate) fn later_packets(
     rs: &Ruleset,
     pipeline: &crate::model::Pipeline,
     hook: Hook,
     reach: &Reach,
     local: &AddrSet,
+    replies: Option<&Reach>,
 ) -> Reach {
+    // (peer, client port) of each reply a raw rule untracked
+    let unanswered: Vec<(AddrSet, crate::model::ports::PortSet)> = replies
+        .map(|r| {
+            r.outcomes
+                .iter()
+                .filter(|o| o.seen.state == Tracking::As(ConnState::Untracked))
+                .map(|o| {
+                    let peer = if hook == Hook::Output {
+                        &o.space.src
+                    } else {
+                        &o.space.dst
+                    };
+                    (peer.clone(), o.space.dport.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut later = Reach {
         outcomes: Vec::new(),
     };
@@ -240,11 +264,70 @@ pub(crate) fn later_packets(
             dst_by: None,
             src_by: None,
         });
-        later
-            .outcomes
-            .extend(rs.evaluate_tracked(pipeline, &b, local, tracked));
+        for b in unanswered_split(b, &unanswered, hook) {
+            later
+                .outcomes
+                .extend(rs.evaluate_tracked(pipeline, &b, local, tracked));
+        }
     }
     later
+}
+
+/// `b` (later packets, ESTABLISHED) split where their peer and client port had a reply
+/// untracked (`unanswered`): there TCP's are INVALID and the others NEW.
+fn unanswered_split(
+    b: PacketBox,
+    unanswered: &[(AddrSet, crate::model::ports::PortSet)],
+    hook: Hook,
+) -> Vec<PacketBox> {
+    let peers_are_sources = hook != Hook::Output;
+    let mut answered = vec![b];
+    let mut not = Vec::new();
+    for (peer, cport) in unanswered {
+        let mut rest = Vec::new();
+        for x in answered {
+            let p = if peers_are_sources { &x.src } else { &x.dst };
+            let (pin, pout) = (p.intersect(peer), p.difference(peer));
+            let (cin, cout) = (x.sport.intersect(cport), x.sport.difference(cport));
+            if pin.is_empty() || cin.is_empty() {
+                rest.push(x);
+                continue;
+            }
+            let with = |p: AddrSet, c: crate::model::ports::PortSet| {
+                let mut y = x.clone();
+                if peers_are_sources {
+                    y.src = p;
+                } else {
+                    y.dst = p;
+                }
+                y.sport = c;
+                y
+            };
+            if !pout.is_empty() {
+                rest.push(with(pout, x.sport.clone()));
+            }
+            if !cout.is_empty() {
+                rest.push(with(pin.clone(), cout));
+            }
+            not.push(with(pin, cin));
+        }
+        answered = rest;
+    }
+    for x in not {
+        let tcp = x.proto.intersect(&crate::model::ports::ProtoSet::single(
+            crate::model::ports::TCP,
+        ));
+        let other = x.proto.difference(&tcp);
+        for (proto, state) in [(tcp, ConnState::Invalid), (other, ConnState::New)] {
+            if !proto.is_empty() {
+                let mut y = x.clone();
+                y.proto = proto;
+                y.state = state.set();
+                answered.push(y);
+            }
+        }
+    }
+    answered
 }
 
 /// Whether some connection works where its replies (`reply`, [`replies`]) and its client's later

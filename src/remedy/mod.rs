@@ -452,6 +452,7 @@ fn later_denied(rs: &Ruleset, pipeline: &Pipeline, reach: &Reach) -> Vec<Outcome
         pipeline.hook,
         &admitted,
         &AddrSet::loopback(),
+        None,
     )
     .outcomes
     .into_iter()
@@ -462,7 +463,7 @@ fn later_denied(rs: &Ruleset, pipeline: &Pipeline, reach: &Reach) -> Vec<Outcome
 /// After a change: where the flow's request is admitted (`now`), its later packets get in too.
 fn later_pass(after: &Ruleset, pl: &Pipeline, now: &Reach) -> Result<(), String> {
     let later =
-        crate::engine::replies::later_packets(after, pl, pl.hook, now, &AddrSet::loopback());
+        crate::engine::replies::later_packets(after, pl, pl.hook, now, &AddrSet::loopback(), None);
     if later.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
         return Err(deny_labels(after, &later.outcomes));
     }

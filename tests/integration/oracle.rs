@@ -2848,7 +2848,9 @@ proptest! {
 // - the client's later packets (its ACK and data) have the request's tuple: raw PREROUTING and a
 //   NOTRACK treat them as the request; conntrack translates them as it did the request without
 //   the nat table; after the server's answer they are ESTABLISHED (an untracked request's stay
-//   UNTRACKED) and pass filter INPUT (or FORWARD) in that state.
+//   UNTRACKED; where a raw rule NOTRACKed the reply, the entry never saw an answer and a TCP
+//   ACK to an entry still in SYN_SENT is INVALID, nf_conntrack_proto_tcp.c) and pass filter
+//   INPUT (or FORWARD) in that state.
 //
 // The connection works when the request, the reply and the client's later packets pass. What is asserted is what a quick-mode
 // flow record promises (engine/reach.rs, engine/flow.rs): see [`check_flow`].
@@ -3289,8 +3291,13 @@ fn connection(c: &ConnCase, client: u32, cport: u16, port: u16) -> Conn {
     // raw PREROUTING treats them as it did the request (a state match there sees no entry yet),
     // and once the server has answered they are ESTABLISHED; an untracked request's are
     // UNTRACKED like it, and passed where it did
+    // (a reply a raw rule NOTRACKed left the entry unanswered: a TCP ACK then is INVALID)
     let later = !tracked || {
-        let mut s = ESTABLISHED;
+        let mut s = if reply_untracked(c, (to.dst, to.dport), (client, cport), local) {
+            INVALID
+        } else {
+            ESTABLISHED
+        };
         c_walk(c, Tbl::Filter, if local { 0 } else { 1 }, &to, &mut s) != Fate::Drop
     };
     Conn {
@@ -3298,6 +3305,25 @@ fn connection(c: &ConnCase, client: u32, cport: u16, port: u16) -> Conn {
         tracked,
         works: later && passes.iter().all(|&p| p),
     }
+}
+
+/// Whether a raw rule NOTRACKs the reply from `server` to `client` (raw OUTPUT from a local
+/// server, raw PREROUTING from a forwarded one): the connection's entry then never sees it.
+fn reply_untracked(
+    c: &ConnCase,
+    (saddr, sport): (u32, u16),
+    (caddr, cport): (u32, u16),
+    local: bool,
+) -> bool {
+    let reply = Pkt {
+        src: saddr,
+        dst: caddr,
+        sport,
+        dport: cport,
+    };
+    let mut seen = INVALID;
+    c_walk(c, Tbl::Raw, if local { 1 } else { 0 }, &reply, &mut seen) != Fate::Drop
+        && seen == UNTRACKED
 }
 
 /// The reply of a connection from `server` back to `client`, sent by the host itself (`local`:
