@@ -14,16 +14,22 @@ pub fn append(run: &mut Report, mut part: Report) {
     for f in &mut part.files {
         f.slim();
     }
+    // the report stays for the whole run: its lists hold no spare room
     for fl in &mut part.flows {
         fl.file += files;
         fl.target += targets;
         // read by the exposure checks only, which the batch has run
         fl.world_open = None;
+        fl.deciding.shrink_to_fit();
+        fl.unknown_reasons.shrink_to_fit();
+        fl.assumes.shrink_to_fit();
+        fl.set_aside.shrink_to_fit();
     }
     for f in &mut part.findings {
         if let Some(i) = &mut f.file {
             *i += files;
         }
+        f.labels.shrink_to_fit();
     }
     run.files.append(&mut part.files);
     run.flows.append(&mut part.flows);

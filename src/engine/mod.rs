@@ -120,7 +120,7 @@ pub struct FlowRecord {
     pub return_path: Option<String>,
     /// For a blocked or partial flow: the smallest native change that admits it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<crate::remedy::Fix>,
+    pub fix: Option<Box<crate::remedy::Fix>>,
     /// For a blocked or partial flow no single verified change fixes: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_fix: Option<String>,
