@@ -25,4 +25,6 @@ for ((i = 0; i < n; i++)); do
   b=$(basename "$f")
   cp "$root/fixtures/$f" "$d/$i-$b"
 done
-echo "$n files from ${#files[@]} fixtures (each at most ${max} bytes; 0: any size) in $out"
+cap="up to $max bytes"
+[ "$max" -gt 0 ] || cap="of any size"
+echo "$n files from ${#files[@]} fixtures ($cap) in $out"
