@@ -4,7 +4,8 @@
 # - 50 MB `describe-security-groups` (`shared/tools/gen_aws_sg.py --mb 50`) and 50 MB
 #   `az network nsg list` (`gen_input azure 860 50`), beside `examples/json_floor.rs` (serde into
 #   typed structs of the fields an audit reads);
-# - 10,000 mixed small files (`benches/mixed_dir.sh`), `--format concise`;
+# - 10,000 mixed small files (`benches/mixed_dir.sh`: copies of the fixtures up to 64 KiB),
+#   `--format concise`;
 # - an inventory of 50 sites x 20 VRAs with host, boundary and Azure NSG hops
 #   (`gen_input inventory 50 20 DIR`, `benches/gen/inventory.rs`).
 # Usage: benches/compare-other.sh [RUNS]   (best of RUNS, default 3; a few minutes after a build)

@@ -282,39 +282,84 @@ impl Config {
         self.audit_files(files, skipped, inventory)
     }
 
-    /// One job of `--shard K/N`: its share of the paths' files, audited; `Err` says why this run
-    /// cannot be sharded (its flows would depend on files other jobs read).
+    /// [`Config::audit`] for a report: the same report, but the files keep only what the
+    /// reports read (no models: `InputFile::slim`). A run whose flows do not cross files (no
+    /// inventory, no `--policy`) is read and audited a batch of files at a time
+    /// (`engine::batch`), so that its memory follows the largest batch and the report, not the
+    /// number of files.
+    pub fn audit_report(&self, paths: &[PathBuf], inventory: Option<&Inventory>) -> engine::Report {
+        if inventory.is_some() || self.policy_named() {
+            let mut report = self.audit(paths, inventory);
+            report
+                .files
+                .iter_mut()
+                .for_each(crate::load::InputFile::slim);
+            return report;
+        }
+        let (todo, errors) = crate::load::expand(paths, &self.filter);
+        let (mut report, _) = self.audit_batches(&todo, errors);
+        engine::batch::finish(&mut report);
+        report
+    }
+
+    /// Whether `--policy` picks rulesets by name across the run's files.
+    fn policy_named(&self) -> bool {
+        self.facts
+            .get(crate::engine::targets::POLICY_FACT)
+            .is_some()
+    }
+
+    /// Read and audit `todo` (then the scan's `errors`) a batch at a time, without an inventory:
+    /// the report (its `skipped` the files that are no firewall export) and, for each file of
+    /// `todo`, whether it is an input.
+    fn audit_batches(
+        &self,
+        todo: &[(PathBuf, bool)],
+        errors: Vec<crate::load::InputFile>,
+    ) -> (engine::Report, Vec<bool>) {
+        let opts = self.options(None);
+        let bar = crate::load::progress(todo.len());
+        let mut report = engine::audit(Vec::new(), &opts);
+        let mut kept = Vec::with_capacity(todo.len());
+        for batch in batches(todo) {
+            let (files, skipped, k) =
+                crate::load::read_with(batch, &self.names, self.max_input_size, bar.as_ref());
+            kept.extend(k);
+            let mut part = engine::audit(files, &opts);
+            part.skipped = skipped;
+            engine::batch::append(&mut report, part);
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        if !errors.is_empty() {
+            engine::batch::append(&mut report, engine::audit(errors, &opts));
+        }
+        (report, kept)
+    }
+
+    /// One job of `--shard K/N`: its share of the paths' files, audited (a batch at a time, its
+    /// files slim as in [`Config::audit_report`]); `Err` says why this run cannot be sharded
+    /// (its flows would depend on files other jobs read).
     pub fn audit_shard(
         &self,
         paths: &[PathBuf],
         job: crate::load::shard::Shard,
     ) -> Result<engine::Report, &'static str> {
-        let policy = self
-            .facts
-            .get(crate::engine::targets::POLICY_FACT)
-            .is_some();
-        if let Some(why) = engine::shard::refused(self.inventory.is_some(), policy) {
+        if let Some(why) = engine::shard::refused(self.inventory.is_some(), self.policy_named()) {
             return Err(why);
         }
-        let (files, skipped, origins) = crate::load::shard::load_shard(
-            paths,
-            &self.names,
-            &self.filter,
-            self.max_input_size,
-            job,
-        );
-        let mut report = self.audit_files(files, skipped, None);
+        let mut share = crate::load::shard::pick(paths, &self.filter, job);
+        let errors = std::mem::take(&mut share.errors);
+        let (mut report, kept) = self.audit_batches(&share.todo, errors);
+        engine::batch::finish(&mut report);
+        let origins = share.origins(&kept);
         report.shard = Some(engine::shard::ShardRun { job, origins });
         Ok(report)
     }
 
-    fn audit_files(
-        &self,
-        files: Vec<crate::load::InputFile>,
-        skipped: Vec<String>,
-        inventory: Option<&Inventory>,
-    ) -> engine::Report {
-        let opts = AuditOptions {
+    fn options<'a>(&'a self, inventory: Option<&'a Inventory>) -> AuditOptions<'a> {
+        AuditOptions {
             catalog: &self.catalog,
             env: self.env,
             role: self.role.clone(),
@@ -323,7 +368,16 @@ impl Config {
             interfaces: self.interfaces.clone(),
             profiles: self.profiles.clone(),
             host_addresses: self.host_addresses.clone(),
-        };
+        }
+    }
+
+    fn audit_files(
+        &self,
+        files: Vec<crate::load::InputFile>,
+        skipped: Vec<String>,
+        inventory: Option<&Inventory>,
+    ) -> engine::Report {
+        let opts = self.options(inventory);
         let mut report = engine::audit(files, &opts);
         report.skipped = skipped;
         if let Some(inv) = inventory {
@@ -336,6 +390,31 @@ impl Config {
         }
         report
     }
+}
+
+/// How many files a batch of [`Config::audit_report`] reads at most, and how many bytes (by
+/// their size on disk; a larger file is a batch of its own): enough for both cores to share a
+/// batch's flows, few enough that a batch's models stay a few tens of MiB.
+const BATCH_FILES: usize = 256;
+const BATCH_BYTES: u64 = 16 << 20;
+
+/// `todo` cut into consecutive batches of at most [`BATCH_FILES`] files and about
+/// [`BATCH_BYTES`] bytes.
+fn batches(todo: &[(PathBuf, bool)]) -> Vec<&[(PathBuf, bool)]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (p, _)) in todo.iter().enumerate() {
+        let size = crate::load::shard::size_of(p);
+        if i > start && (i - start == BATCH_FILES || bytes + size > BATCH_BYTES) {
+            out.push(&todo[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < todo.len() {
+        out.push(&todo[start..]);
+    }
+    out
 }
 
 /// Audit files and directories with a configuration and its inventory: the library's one call

@@ -420,7 +420,7 @@ pub fn run(a: AuditArgs) -> u8 {
                 return super::EXIT_USAGE;
             }
         },
-        None => setup.audit(&paths, setup.inventory.as_ref()),
+        None => setup.audit_report(&paths, setup.inventory.as_ref()),
     };
     report.show_fixes = a.fix_suggestions;
     report.run = Some(a.opts.run_record(&setup, &report, started));

@@ -97,7 +97,7 @@ pub fn run(a: FixArgs) -> u8 {
             }
         };
         if !entry.1.iter().any(|(_, x)| x.lines == fix.lines) {
-            entry.1.push((what, fix.clone()));
+            entry.1.push((what, (**fix).clone()));
         }
     }
     if let Some(dir) = &a.write_patched {

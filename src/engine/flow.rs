@@ -681,7 +681,7 @@ fn finish(
     mut return_findings: Vec<Finding>,
 ) -> Flow {
     match &remedy {
-        Some(crate::remedy::Remedy::Fix(f)) => rec.fix = Some(f.clone()),
+        Some(crate::remedy::Remedy::Fix(f)) => rec.fix = Some(Box::new(f.clone())),
         Some(crate::remedy::Remedy::Cannot(why)) => rec.no_fix = Some(why.clone()),
         None => {}
     }

@@ -6,6 +6,7 @@
 //! [`path`] (a flow across every firewall on its way between two sites, end to end),
 //! [`diff`] (what a change does: `portolan diff`).
 
+pub mod batch;
 pub mod cidrs;
 pub mod diff;
 pub mod exposure;
@@ -120,7 +121,7 @@ pub struct FlowRecord {
     pub return_path: Option<String>,
     /// For a blocked or partial flow: the smallest native change that admits it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<crate::remedy::Fix>,
+    pub fix: Option<Box<crate::remedy::Fix>>,
     /// For a blocked or partial flow no single verified change fixes: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_fix: Option<String>,
@@ -164,6 +165,9 @@ pub struct Report {
     pub shard: Option<shard::ShardRun>,
     /// When, by what and from what the report was made (set by the command line).
     pub run: Option<crate::provenance::RunRecord>,
+    /// How many firewalls (file × ruleset, or groups audited together) the run audited: the
+    /// flows' `target` indices are below it.
+    pub targets: usize,
 }
 
 impl Report {
@@ -331,11 +335,17 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
             report.findings.push(f);
         }
     }
-    report.findings.sort_by(|a, b| {
-        (a.file, a.line(), a.code, &a.requirement).cmp(&(b.file, b.line(), b.code, &b.requirement))
-    });
+    sort_findings(&mut report.findings);
+    report.targets = targets.len();
     report.files = files;
     report
+}
+
+/// A report's findings in their order: by file, line, code and requirement (stable).
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.file, a.line(), a.code, &a.requirement).cmp(&(b.file, b.line(), b.code, &b.requirement))
+    });
 }
 
 /// AWS security-group rules that Z301/Z302 flag in some but not all of the audited firewalls

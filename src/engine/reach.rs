@@ -171,21 +171,26 @@ pub fn client_ports(facts: &crate::catalog::condition::Context) -> Result<PortSe
 /// link-local (169.254.0.0/16, `fe80::/10`) and the unspecified addresses (0.0.0.0/8, "this
 /// network", which RFC 1122 allows only as a source, and `::`).
 pub fn not_host_addresses() -> AddrSet {
-    [
-        "127.0.0.0/8",
-        "224.0.0.0/4",
-        "255.255.255.255/32",
-        "169.254.0.0/16",
-        "0.0.0.0/8",
-        "::1/128",
-        "ff00::/8",
-        "fe80::/10",
-        "::/128",
-    ]
-    .iter()
-    .fold(AddrSet::empty(), |a, c| {
-        a.union(&AddrSet::parse(c).unwrap_or_else(|_| AddrSet::empty()))
+    // made once: every flow's region asks for it
+    static SET: std::sync::OnceLock<AddrSet> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        [
+            "127.0.0.0/8",
+            "224.0.0.0/4",
+            "255.255.255.255/32",
+            "169.254.0.0/16",
+            "0.0.0.0/8",
+            "::1/128",
+            "ff00::/8",
+            "fe80::/10",
+            "::/128",
+        ]
+        .iter()
+        .fold(AddrSet::empty(), |a, c| {
+            a.union(&AddrSet::parse(c).unwrap_or_else(|_| AddrSet::empty()))
+        })
     })
+    .clone()
 }
 
 impl Region {

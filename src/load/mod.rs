@@ -46,6 +46,13 @@ impl InputFile {
             .map(|p| p.name.clone())
             .collect()
     }
+
+    /// Keep only what the reports read once the file is audited (its path, format, text,
+    /// findings, and each ruleset's [`skeleton`](Ruleset::skeleton)): the models go.
+    pub fn slim(&mut self) {
+        self.rulesets = self.rulesets.iter().map(Ruleset::skeleton).collect();
+        self.attachments = Vec::new();
+    }
 }
 
 /// Files larger than this are refused unless `--max-input-size` says otherwise. A file is read
@@ -180,17 +187,34 @@ pub(crate) fn read(
     names: &Resolver,
     max_size: u64,
 ) -> (Vec<InputFile>, Vec<String>, Vec<bool>) {
-    // a progress bar on a terminal when there are many files to read
-    let bar =
-        (todo.len() >= 200 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-            let b = indicatif::ProgressBar::new(todo.len() as u64);
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
-            {
-                b.set_style(style);
-            }
-            b
-        });
+    let bar = progress(todo.len());
+    let read = read_with(todo, names, max_size, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    read
+}
+
+/// A progress bar on a terminal when there are many files to read.
+pub(crate) fn progress(files: usize) -> Option<indicatif::ProgressBar> {
+    (files >= 200 && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let b = indicatif::ProgressBar::new(files as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+        {
+            b.set_style(style);
+        }
+        b
+    })
+}
+
+/// [`read`], advancing a progress bar the caller made.
+pub(crate) fn read_with(
+    todo: &[(PathBuf, bool)],
+    names: &Resolver,
+    max_size: u64,
+    bar: Option<&indicatif::ProgressBar>,
+) -> (Vec<InputFile>, Vec<String>, Vec<bool>) {
     let read: Vec<(&PathBuf, Option<InputFile>)> = todo
         .par_iter()
         .map(|(p, named)| {
@@ -201,9 +225,6 @@ pub(crate) fn read(
             (p, f)
         })
         .collect();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
     let mut files = Vec::with_capacity(read.len());
     let mut skipped = Vec::new();
     let mut kept = Vec::with_capacity(read.len());

@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{expand, read, InputFile, ScanFilter};
-use crate::formats::Resolver;
+use super::{expand, InputFile, ScanFilter};
 
 /// Job `index` (0-based) of `count`: written and read as `K/N`, K from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,35 +74,53 @@ pub fn size_of(p: &Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
-/// [`load_scan`] for one job of `--shard K/N`: the share of the inputs [`assign`] gives
-/// it (a path that could not be scanned goes to the first job), and where its files stand in
-/// the whole run's order.
-pub fn load_shard(
-    paths: &[PathBuf],
-    names: &Resolver,
-    filter: &ScanFilter,
-    max_size: u64,
-    job: Shard,
-) -> (Vec<InputFile>, Vec<String>, Origins) {
-    let (todo, mut errors) = expand(paths, filter);
+/// One job's share of a run's inputs (see [`pick`]).
+pub struct Share {
+    /// The files this job reads, in the whole run's order.
+    pub todo: Vec<(PathBuf, bool)>,
+    /// Where each of them stands among the whole run's.
+    mine: Vec<usize>,
+    /// How many files the whole run's scan found.
+    total: usize,
+    /// The paths that could not be scanned (the first job's).
+    pub errors: Vec<InputFile>,
+    /// How many of them there are.
+    error_count: usize,
+}
+
+impl Share {
+    /// Where the job's files stand in the whole run, given which of `todo` are inputs.
+    pub fn origins(&self, kept: &[bool]) -> Origins {
+        let mut origins = Origins::default();
+        for (k, &i) in self.mine.iter().enumerate() {
+            if kept.get(k).copied().unwrap_or(false) {
+                origins.files.push(i);
+            } else {
+                origins.skipped.push(i);
+            }
+        }
+        origins
+            .files
+            .extend(self.total..self.total + self.error_count);
+        origins
+    }
+}
+
+/// The share of the inputs [`assign`] gives one job of `--shard K/N` (a path that could not be
+/// scanned goes to the first job), unread.
+pub fn pick(paths: &[PathBuf], filter: &ScanFilter, job: Shard) -> Share {
+    let (todo, errors) = expand(paths, filter);
     let sizes: Vec<u64> = todo.iter().map(|(p, _)| size_of(p)).collect();
     let jobs = assign(&sizes, job.count);
     let mine: Vec<usize> = (0..todo.len()).filter(|&i| jobs[i] == job.index).collect();
-    let picked: Vec<(PathBuf, bool)> = mine.iter().map(|&i| todo[i].clone()).collect();
-    let (mut files, skipped, kept) = read(&picked, names, max_size);
-    let mut origins = Origins::default();
-    for (k, &i) in mine.iter().enumerate() {
-        if kept[k] {
-            origins.files.push(i);
-        } else {
-            origins.skipped.push(i);
-        }
+    let errors = if job.index == 0 { errors } else { Vec::new() };
+    Share {
+        todo: mine.iter().map(|&i| todo[i].clone()).collect(),
+        mine,
+        total: todo.len(),
+        error_count: errors.len(),
+        errors,
     }
-    if job.index == 0 {
-        origins.files.extend(todo.len()..todo.len() + errors.len());
-        files.append(&mut errors);
-    }
-    (files, skipped, origins)
 }
 
 #[cfg(test)]

@@ -306,6 +306,19 @@ impl AddrSet {
 
     /// The set as the fewest CIDR blocks, IPv4 first (`10.0.0.0/8`, `2001:db8::/32`).
     pub fn to_cidrs(&self) -> Vec<String> {
+        self.cidr_blocks().iter().map(Block::to_string).collect()
+    }
+
+    /// The first `n` of [`to_cidrs`](AddrSet::to_cidrs), and how many there are (only those
+    /// written out: a message that names a few of 200 blocks).
+    pub fn to_cidrs_head(&self, n: usize) -> (Vec<String>, usize) {
+        let blocks = self.cidr_blocks();
+        let head = blocks.iter().take(n).map(Block::to_string).collect();
+        (head, blocks.len())
+    }
+
+    /// The CIDR blocks of [`to_cidrs`](AddrSet::to_cidrs), in its order.
+    fn cidr_blocks(&self) -> Vec<Block> {
         // the whole IPv6 family is `::/0` (its IPv4-mapped block is only our encoding)
         let v6_all = Self::any_v6().is_subset(self);
         let set = if v6_all {
@@ -315,7 +328,7 @@ impl AddrSet {
         };
         let mut out = Vec::new();
         if v6_all {
-            out.push((1u8, 0u128, "::/0".to_string()));
+            out.push(Block::V6_ALL);
         }
         for &(lo, hi) in set.0.ranges() {
             // split at the v4 block edges so each piece is one family
@@ -330,18 +343,46 @@ impl AddrSet {
                 }
                 let is_v4 = a >= V4_BASE && b <= V4_LAST;
                 cidr_cover(a, b, |start, bits| {
-                    if is_v4 {
-                        let ip = Ipv4Addr::from((start - V4_BASE) as u32);
-                        out.push((0u8, start, format!("{ip}/{}", 32 - bits)));
-                    } else {
-                        let ip = Ipv6Addr::from(start);
-                        out.push((1u8, start, format!("{ip}/{}", 128 - bits)));
-                    }
+                    out.push(Block {
+                        v6: !is_v4,
+                        start,
+                        bits,
+                    })
                 });
             }
         }
-        out.sort();
-        out.into_iter().map(|(_, _, s)| s).collect()
+        // IPv4 first, then by address (no two blocks start at one address of one family)
+        out.sort_by_key(|b| (b.v6, b.start));
+        out
+    }
+}
+
+/// One CIDR block of [`AddrSet::to_cidrs`]: its family, first address (in the set's encoding)
+/// and host bits.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    v6: bool,
+    start: u128,
+    bits: u32,
+}
+
+impl Block {
+    /// `::/0`, which stands for the whole IPv6 family.
+    const V6_ALL: Block = Block {
+        v6: true,
+        start: 0,
+        bits: 128,
+    };
+}
+
+impl fmt::Display for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.v6 {
+            write!(f, "{}/{}", Ipv6Addr::from(self.start), 128 - self.bits)
+        } else {
+            let ip = Ipv4Addr::from((self.start - V4_BASE) as u32);
+            write!(f, "{ip}/{}", 32 - self.bits)
+        }
     }
 }
 

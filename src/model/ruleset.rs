@@ -119,6 +119,37 @@ pub struct Outcome {
 }
 
 impl Ruleset {
+    /// What a report reads of an audited ruleset: its platform, names, pipelines and the names
+    /// of its policies' entries, without the chains and rules (a directory of many files is
+    /// audited a batch at a time and keeps only this of each batch's rulesets).
+    pub fn skeleton(&self) -> Ruleset {
+        let policies = self
+            .policies
+            .iter()
+            .map(|p| {
+                std::sync::Arc::new(Policy {
+                    name: p.name.clone(),
+                    family: p.family,
+                    semantics: p.semantics,
+                    chains: Vec::new(),
+                    rules: Vec::new(),
+                    entries: p.entries.clone(),
+                    union_cache: Default::default(),
+                })
+            })
+            .collect();
+        Ruleset {
+            platform: self.platform,
+            profile: self.profile.clone(),
+            name: self.name.clone(),
+            stateless: self.stateless,
+            policies,
+            pipelines: self.pipelines.clone(),
+            interfaces: self.interfaces.clone(),
+            family: self.family,
+        }
+    }
+
     /// A ruleset of one policy (an NSG, a security group, a Windows profile): one pipeline per
     /// entry of the policy, named like the entry, with that one stage.
     pub fn of_policy(

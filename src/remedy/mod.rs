@@ -210,9 +210,9 @@ fn short(req: &str) -> &str {
 
 /// A set for a message: its CIDRs, or how many.
 pub(crate) fn shown(set: &AddrSet) -> String {
-    let c = set.to_cidrs();
-    if c.len() > 4 {
-        format!("{} and {} more", c[..4].join(", "), c.len() - 4)
+    let (c, n) = set.to_cidrs_head(4);
+    if n > 4 {
+        format!("{} and {} more", c.join(", "), n - 4)
     } else {
         c.join(", ")
     }
