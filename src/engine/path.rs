@@ -212,22 +212,26 @@ struct HopResult {
     replies: Status,
 }
 
-/// A hop's evaluation of some pieces: the outcomes and the replies of what it let in.
+/// A hop's evaluation of some pieces: the outcomes, the replies of what it let in and the
+/// client's later packets (`replies::later_packets`), which must pass too.
 fn evaluate_hop(
     rs: &Ruleset,
     hop: &Hop,
     pieces: &[PacketBox],
     local: &AddrSet,
-) -> (Reach, Reach, bool) {
+) -> (Reach, Reach, Reach, bool) {
     let mut reach = Reach {
         outcomes: Vec::new(),
     };
     let mut reply = Reach {
         outcomes: Vec::new(),
     };
+    let mut later_all = Reach {
+        outcomes: Vec::new(),
+    };
     let mut admitted = false;
     let Some(pipeline) = rs.pipeline(hop.hook) else {
-        return (reach, reply, admitted);
+        return (reach, reply, later_all, admitted);
     };
     let back = rs
         .pipeline(hop.hook.reverse())
@@ -239,11 +243,17 @@ fn evaluate_hop(
         if let Some(bp) = back {
             let (rp, adm) = replies(rs, bp, hop.hook, &r);
             admitted |= adm;
+            // the client's later packets pass this hop too, or the connection does not work
+            if !rs.stateless {
+                let later =
+                    super::replies::later_packets(rs, pipeline, hop.hook, &r, local, Some(&rp));
+                later_all.outcomes.extend(later.outcomes);
+            }
             reply.outcomes.extend(rp.outcomes);
         }
         reach.outcomes.extend(r.outcomes);
     }
-    (reach, reply, admitted)
+    (reach, reply, later_all, admitted)
 }
 
 /// The interfaces a hop sees the flow's request on: (in, out).
@@ -310,16 +320,16 @@ fn evaluate(
         let rs: &Ruleset = &t.ruleset;
         let full = whole(t, hop.hook);
         let local = local_of(hop.hook);
-        let (alone, alone_reply, alone_admitted) =
+        let (alone, alone_reply, alone_later, alone_admitted) =
             evaluate_hop(rs, hop, std::slice::from_ref(&full), &local);
-        let alone_status = reply_status(&alone, &alone_reply, alone_admitted);
+        let alone_status = reply_status(&alone, &alone_reply, &alone_later, alone_admitted);
         let reached = i == 0 || !pieces.is_empty();
         if !reached {
             results_of.push(HopResult {
                 status: alone_status.0,
                 alone: alone_status.0,
                 reached,
-                reply_deciders: alone_reply.deciders(Verdict::Deny),
+                reply_deciders: rest_deciders(&alone_reply, &alone_later),
                 replies: alone_status.1,
                 reach: alone,
             });
@@ -346,11 +356,15 @@ fn evaluate(
         let mut reply = Reach {
             outcomes: Vec::new(),
         };
+        let mut later = Reach {
+            outcomes: Vec::new(),
+        };
         let mut admitted = false;
         for (b, undecided) in &incoming {
-            let (r, rp, adm) = evaluate_hop(rs, hop, std::slice::from_ref(b), &local);
+            let (r, rp, lp, adm) = evaluate_hop(rs, hop, std::slice::from_ref(b), &local);
             admitted |= adm;
             reply.outcomes.extend(rp.outcomes);
+            later.outcomes.extend(lp.outcomes);
             for o in &r.outcomes {
                 match o.verdict {
                     Verdict::Deny => terminal.push(o.clone()),
@@ -365,12 +379,12 @@ fn evaluate(
             }
             reach.outcomes.extend(r.outcomes);
         }
-        let (status, replies) = reply_status(&reach, &reply, admitted);
+        let (status, replies) = reply_status(&reach, &reply, &later, admitted);
         results_of.push(HopResult {
             status,
             alone: if i == 0 { status } else { alone_status.0 },
             reached,
-            reply_deciders: reply.deciders(Verdict::Deny),
+            reply_deciders: rest_deciders(&reply, &later),
             replies,
             reach,
         });
@@ -568,14 +582,36 @@ fn evaluate(
     Some((rec, findings))
 }
 
-/// A hop's request status (with its replies) and its replies' status.
-fn reply_status(reach: &Reach, reply: &Reach, admitted: bool) -> (Status, Status) {
+/// A hop's request status (with its replies and the client's later packets) and the status of
+/// the rest of its connections: both must pass (where both get through in part only, partial).
+fn reply_status(reach: &Reach, reply: &Reach, later: &Reach, admitted: bool) -> (Status, Status) {
     let request = reach.status(true);
     if !admitted || request == Status::Blocked {
         return (request, Status::Allowed);
     }
     let replies = reply.status(true);
-    (with_replies(request, replies), replies)
+    let later = if later.outcomes.is_empty() {
+        Status::Allowed
+    } else {
+        later.status(true)
+    };
+    let rest = if replies == Status::Blocked {
+        Status::Blocked
+    } else {
+        with_replies(replies, later)
+    };
+    (with_replies(request, rest), rest)
+}
+
+/// What drops a hop's replies or its client's later packets.
+fn rest_deciders(reply: &Reach, later: &Reach) -> Vec<At> {
+    let mut out = reply.deciders(Verdict::Deny);
+    for at in later.deciders(Verdict::Deny) {
+        if !out.contains(&at) {
+            out.push(at);
+        }
+    }
+    out
 }
 
 fn hop_deciding(file: &InputFile, rs: &Ruleset, h: &HopResult) -> Vec<Deciding> {

@@ -514,9 +514,12 @@ pub fn judge(
             // the peers portolan admits may all be addresses no probe can come from (`testable`:
             // a subnet-router anycast address, say): then the kernel has nothing to say about
             // the status, and the sources below are still held one by one
-            let probed_admitted = these
-                .iter()
-                .any(|(p, _)| in_cidrs(p.src, &rec.allowed_sources));
+            // (whose whole connection works, where the record says: the request may admit
+            // every peer and the later packets only an untestable one)
+            let probed_admitted = these.iter().any(|(p, _)| match &rec.admitted {
+                Some(a) => a.peers.contains(p.src),
+                None => in_cidrs(p.src, &rec.allowed_sources),
+            });
             let untestable_only = !probed_admitted && rec.status.name() != "blocked";
             if rec.status.name() != k && !untestable_only {
                 out.push(format!(

@@ -213,13 +213,15 @@ impl Pair {
         let server_fd = ns_fd(&self.server);
         let client_fd = ns_fd(&self.client);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reset = std::sync::Arc::new(Reset::default());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let srv = {
             let stop = stop.clone();
+            let reset = reset.clone();
             let ports = ports.to_vec();
             std::thread::spawn(move || {
                 enter(&server_fd);
-                serve(&ports, &stop, ready_tx)
+                serve(&ports, &stop, &reset, ready_tx)
             })
         };
         ready_rx.recv().expect("server ready");
@@ -241,12 +243,15 @@ impl Pair {
         let mut seen = vec![Seen::default(); probes.len()];
         let server = self.server.clone();
         let probes_owned = probes.to_vec();
+        let reset_c = reset.clone();
         let got = std::thread::spawn(move || {
             enter(&client_fd);
             let mut out = Vec::new();
             for r in &rounds {
                 let works = connect_all(r.iter().map(|&i| &probes_owned[i]));
                 let answered = syn_seen(&server);
+                // only now, the round judged, the server lets its connections go
+                reset_c.between_rounds();
                 // the next round may reuse a (source, client port): after a DNAT or REDIRECT
                 // between two probed ports, this round's connection would still hold the reply
                 // tuple the next one needs, and the kernel would drop the next one's SYN
@@ -478,23 +483,63 @@ fn bind(fd: &OwnedFd, a: SocketAddr) -> bool {
     }
 }
 
-/// Listen on every port (IPv4 and IPv6); accept, read the client's line, answer it; until `stop`.
-fn serve(ports: &[u16], stop: &std::sync::atomic::AtomicBool, ready: std::sync::mpsc::Sender<()>) {
-    let mut listeners = Vec::new();
-    for &p in ports {
-        for v6 in [false, true] {
-            let fd = tcp_socket(v6);
-            let any: IpAddr = if v6 {
-                Ipv6Addr::UNSPECIFIED.into()
-            } else {
-                Ipv4Addr::UNSPECIFIED.into()
-            };
-            assert!(bind(&fd, SocketAddr::new(any, p)), "bind {p}");
-            // SAFETY: valid fd
-            assert_eq!(unsafe { libc::listen(fd.as_raw_fd(), 4096) }, 0);
-            listeners.push(fd);
+/// Between two rounds of probes, the server resets the connections it answered: closed as soon
+/// as answered, its FIN would carry the answer again where a firewall dropped it (a segment the
+/// kernel's conntrack sees as INVALID where it saw the answer as NEW), and a connection the
+/// firewall breaks would look as if it worked; left open, a later round reusing the same source
+/// and client port would meet it.
+#[derive(Default)]
+struct Reset {
+    asked: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl Reset {
+    /// Ask the server to reset its connections, and wait until it has.
+    fn between_rounds(&self) {
+        let n = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.done.load(Ordering::SeqCst) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
+}
+
+/// Listen on every port (IPv4 and IPv6); accept, read the client's line, answer it; until `stop`.
+/// Answered connections stay open until the round is over ([`Reset`]), then are reset (RST, no
+/// FIN: nothing unsent goes out again).
+fn serve(
+    ports: &[u16],
+    stop: &std::sync::atomic::AtomicBool,
+    reset: &Reset,
+    ready: std::sync::mpsc::Sender<()>,
+) {
+    let listen = || {
+        let mut listeners = Vec::new();
+        for &p in ports {
+            for v6 in [false, true] {
+                let fd = tcp_socket(v6);
+                let any: IpAddr = if v6 {
+                    Ipv6Addr::UNSPECIFIED.into()
+                } else {
+                    Ipv4Addr::UNSPECIFIED.into()
+                };
+                // a listener just closed may live on for a moment in a child another thread
+                // forked (until its exec closes it): try again
+                let mut tries = 0;
+                while !bind(&fd, SocketAddr::new(any, p)) {
+                    tries += 1;
+                    assert!(tries < 500, "bind {p}");
+                    std::thread::sleep(Duration::from_millis(4));
+                }
+                // SAFETY: valid fd
+                assert_eq!(unsafe { libc::listen(fd.as_raw_fd(), 4096) }, 0);
+                listeners.push(fd);
+            }
+        }
+        listeners
+    };
+    let mut listeners = listen();
     let _ = ready.send(());
     let mut conns: Vec<(OwnedFd, bool)> = Vec::new();
     while !stop.load(Ordering::Relaxed) {
@@ -541,9 +586,34 @@ fn serve(ports: &[u16], stop: &std::sync::atomic::AtomicBool, ready: std::sync::
                 *done = true;
             }
         }
-        // close what is answered: a later round may reuse the (source, client port), and after
-        // a DNAT the same tuple would meet this socket still open
-        conns.retain(|(_, done)| !done);
+        // reset what is open once the round is over: a later round may reuse the (source,
+        // client port), and after a DNAT the same tuple would meet this socket still open
+        let asked = reset.asked.load(Ordering::SeqCst);
+        if asked > reset.done.load(Ordering::SeqCst) {
+            for (c, _) in conns.drain(..) {
+                let l = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                // SAFETY: valid fd and option buffer; closing with a zero linger sends a RST
+                unsafe {
+                    libc::setsockopt(
+                        c.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        &l as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    )
+                };
+            }
+            // and the half-open ones: a request whose handshake a firewall broke stays in
+            // SYN_RECV, retransmitting its SYN-ACK, and a later round's SYN of the same tuple
+            // (after a DNAT or REDIRECT between two probed ports) would be taken for a
+            // retransmission of it; closing the listeners drops them
+            drop(std::mem::take(&mut listeners));
+            listeners = listen();
+            reset.done.store(asked, Ordering::SeqCst);
+        }
     }
 }
 
