@@ -166,7 +166,13 @@ pub(super) fn replies(
             back
         };
         match g.seen.filter(|_| !rs.stateless) {
-            None => reply.outcomes.extend(rs.evaluate(pipeline, &r)),
+            None => {
+                let mut outs = rs.evaluate(pipeline, &r);
+                if g.nat.is_some() {
+                    untranslated(&mut outs);
+                }
+                reply.outcomes.extend(outs)
+            }
             Some(s) => {
                 // per protocol: the states its replies arrive in, each of which must pass
                 for (a, b) in r.proto.ranges().to_vec() {
@@ -194,6 +200,23 @@ pub(super) fn replies(
         }
     }
     (reply, admitted)
+}
+
+/// The replies of a connection a DNAT or REDIRECT translated that a raw rule NOTRACKs: an
+/// untracked packet loses the NAT (iptables-extensions(8) `NOTRACK`/`CT --notrack`; the raw
+/// table's help: untracked packets lose "all the NAT functionalities"), so they leave from the
+/// translated address and port, which the client's socket does not know: the connection fails
+/// (found by the kernel oracle). Such a reply is dropped, by the reply path as a whole.
+fn untranslated(outs: &mut [crate::model::Outcome]) {
+    for o in outs {
+        if o.verdict != Verdict::Deny && o.seen.state == Tracking::As(ConnState::Untracked) {
+            o.verdict = Verdict::Deny;
+            o.deciders.clear();
+            o.reasons.push(
+                "a raw rule NOTRACKs the replies of a translated connection: they leave untranslated and the client does not take them".into(),
+            );
+        }
+    }
 }
 
 /// The client's later packets of each connection `reach` let in through `pipeline` (the

@@ -159,3 +159,85 @@ fn the_fix_accepts_exactly_the_replies_and_the_patched_file_passes() {
     };
     assert_eq!(exposed(&after), exposed(&before));
 }
+
+/// A quick-mode audit of `text` as a ZVM host at 192.168.1.1: the inbound flow of `req`.
+fn inbound_of(text: &str, req: &str) -> serde_json::Value {
+    let dir = super::cli::tempdir();
+    let p = dir.join("host.rules");
+    std::fs::write(&p, text).unwrap();
+    let (v, _) = audit_json(&[
+        "--env",
+        "vsphere",
+        "--role",
+        "zvm",
+        "--host-address",
+        "192.168.1.1",
+        p.to_str().unwrap(),
+    ]);
+    flow(&v, req, "inbound").clone()
+}
+
+/// The client's later packets (its ACK and data) are the request's packets as conntrack
+/// translates them: after `REDIRECT --to-ports 9669` of port 4005, filter INPUT sees them on
+/// 9669, ESTABLISHED (the nat table sees only a connection's first packet; conntrack(8),
+/// iptables-extensions(8) `REDIRECT`). An ESTABLISHED accept for 9669 lets them in, one for
+/// 4005 does not.
+#[test]
+fn later_packets_of_a_redirected_connection_are_seen_translated() {
+    let text = |established_port: u16| {
+        format!(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+             -A PREROUTING -p tcp -m tcp --dport 4005 -j REDIRECT --to-ports 9669\nCOMMIT\n\
+             *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -p tcp -m tcp --dport 9669 -m conntrack --ctstate NEW -j ACCEPT\n\
+             -A INPUT -p tcp -m tcp --dport {established_port} -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n"
+        )
+    };
+    let f = inbound_of(&text(9669), "vsphere.zvm-vra-4005");
+    assert_eq!(f["status"], "allowed", "{f:#}");
+    let f = inbound_of(&text(4005), "vsphere.zvm-vra-4005");
+    assert_eq!(f["status"], "blocked", "{f:#}");
+    assert!(
+        f["return_path"]
+            .as_str()
+            .unwrap()
+            .contains("the client's later packets"),
+        "{f:#}"
+    );
+}
+
+/// A raw rule that NOTRACKs the server's replies (and not the requests) leaves the connection's
+/// entry unanswered: the client's ACK meets an entry still in SYN_SENT, which conntrack calls
+/// INVALID (nf_conntrack_proto_tcp.c's state table), so INPUT must accept INVALID for the
+/// connection to work.
+#[test]
+fn a_notracked_reply_leaves_the_clients_ack_invalid() {
+    let text = |states: &str| {
+        format!(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A OUTPUT -p tcp -m tcp --sport 9669 -j NOTRACK\nCOMMIT\n\
+             *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -p tcp -m tcp --dport 9669 -m conntrack --ctstate {states} -j ACCEPT\nCOMMIT\n"
+        )
+    };
+    let f = inbound_of(&text("NEW,ESTABLISHED"), "vsphere.admin-client-zvm-9669");
+    assert_eq!(f["status"], "blocked", "{f:#}");
+    let f = inbound_of(&text("NEW,INVALID"), "vsphere.admin-client-zvm-9669");
+    assert_eq!(f["status"], "allowed", "{f:#}");
+}
+
+/// A reply NOTRACKed in raw loses the NAT (iptables-extensions(8): untracked packets lose "all
+/// the NAT functionalities"): after a DNAT of 4005 to the host's port 9669 it leaves from 9669,
+/// which the client's socket does not take, and the connection fails (the kernel oracle's
+/// ipt-600025). Ports not translated still work: their replies need no translation.
+#[test]
+fn a_notracked_reply_of_a_translated_connection_breaks_it() {
+    let text = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -j CT --notrack\nCOMMIT\n\
+                *nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                -A PREROUTING -p tcp -m tcp --dport 4005 -j DNAT --to-destination 192.168.1.1:9669\nCOMMIT\n\
+                *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let f = inbound_of(text, "vsphere.zvm-vra-4005");
+    assert_eq!(f["status"], "blocked", "{f:#}");
+    let f = inbound_of(text, "vsphere.admin-client-zvm-9669");
+    assert_eq!(f["status"], "allowed", "{f:#}");
+}
