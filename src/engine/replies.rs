@@ -142,6 +142,10 @@ pub(super) fn replies(
             Some(t) => t.view(&request),
             None => request.clone(),
         };
+        // a translation that leaves the address and port as they were (a REDIRECT of a packet
+        // already for the host's port) changes nothing the client would see
+        let rewritten =
+            g.nat.is_some() && (served.dst != request.dst || served.dport != request.dport);
         let r = PacketBox {
             src: served.dst,
             dst: request.src,
@@ -168,7 +172,7 @@ pub(super) fn replies(
         match g.seen.filter(|_| !rs.stateless) {
             None => {
                 let mut outs = rs.evaluate(pipeline, &r);
-                if g.nat.is_some() {
+                if rewritten {
                     untranslated(&mut outs);
                 }
                 reply.outcomes.extend(outs)

@@ -2850,7 +2850,10 @@ proptest! {
 //   the nat table; after the server's answer they are ESTABLISHED (an untracked request's stay
 //   UNTRACKED; where a raw rule NOTRACKed the reply, the entry never saw an answer and a TCP
 //   ACK to an entry still in SYN_SENT is INVALID, nf_conntrack_proto_tcp.c) and pass filter
-//   INPUT (or FORWARD) in that state.
+//   INPUT (or FORWARD) in that state;
+// - a reply a raw rule NOTRACKs loses the NAT (the raw table's help text, above): where a DNAT or
+//   REDIRECT changed the request's address or port, it leaves from the translated ones, which
+//   the client's socket does not take.
 //
 // The connection works when the request, the reply and the client's later packets pass. What is asserted is what a quick-mode
 // flow record promises (engine/reach.rs, engine/flow.rs): see [`check_flow`].
@@ -3300,10 +3303,15 @@ fn connection(c: &ConnCase, client: u32, cport: u16, port: u16) -> Conn {
         };
         c_walk(c, Tbl::Filter, if local { 0 } else { 1 }, &to, &mut s) != Fate::Drop
     };
+    // a reply a raw rule NOTRACKs loses the NAT: after a DNAT or REDIRECT that changed the
+    // address or port, it leaves from the translated ones and the client does not take it
+    let translated = to.dst != req.dst || to.dport != req.dport;
+    let lost =
+        tracked && translated && reply_untracked(c, (to.dst, to.dport), (client, cport), local);
     Conn {
         admitted: true,
         tracked,
-        works: later && passes.iter().all(|&p| p),
+        works: later && !lost && passes.iter().all(|&p| p),
     }
 }
 
