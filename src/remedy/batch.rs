@@ -147,7 +147,7 @@ fn together(rs: &Ruleset, checks: &[&Checked]) -> Result<(), String> {
         let now = still_denied(&after, pl, &c.region)
             .map_err(|l| format!("{l} still denies one of their flows"))?;
         if c.later {
-            super::later_pass(&after, pl, &now)
+            super::later::pass(&after, pl, &now)
                 .map_err(|l| format!("{l} still drops the later packets of one of their flows"))?;
         }
         if let Some(r) = &c.replies {

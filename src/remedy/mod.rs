@@ -22,6 +22,8 @@
 //! - [`aws_sg`]: `aws ec2 authorize-security-group-ingress|egress` on a real group id.
 //! - [`aws_nacl`]: `aws ec2 create-network-acl-entry` pairs (request and replies: stateless).
 //! - [`windows`]: `New-NetFirewallRule`, unless a block rule decides (block wins over allow).
+//! - [`later`]: the client's later packets (ESTABLISHED on the request's hook), which iptables
+//!   and nftables fixes admit where they are dropped and are verified with.
 //!
 //! The text of every rule comes from the model (addresses, ports, native references and the
 //! ruleset's platform), never from display labels.
@@ -31,6 +33,7 @@ mod aws_sg;
 mod azure;
 mod batch;
 mod iptables;
+mod later;
 mod nftables;
 mod windows;
 
@@ -333,7 +336,7 @@ pub(crate) fn compute(
         (union(peer_of, Verdict::Deny), union(host_of, Verdict::Deny))
     };
     let needs_replies = rs.replies_filtered() && replies_denied(rs, hook, region, &reply_peers);
-    let later = later_denied(rs, pipeline, reach);
+    let later = later::denied(rs, pipeline, reach);
     if denied.is_empty() && !needs_replies && later.is_empty() {
         return None;
     }
@@ -431,43 +434,6 @@ pub(crate) fn reply_region(region: &Region, peers_are_sources: bool, peers: &Add
         r.src = r.src.intersect(peers);
     }
     r
-}
-
-/// The denied pieces of the client's later packets (its ACK and data: the request's packets,
-/// ESTABLISHED, through the request's hook; `engine::replies::later_packets`) of every piece of
-/// `reach`, as if the request were admitted where it is denied: what a fix must let in too.
-fn later_denied(rs: &Ruleset, pipeline: &Pipeline, reach: &Reach) -> Vec<Outcome> {
-    if !rs.replies_filtered() || rs.stateless {
-        return Vec::new();
-    }
-    let mut admitted = reach.clone();
-    for o in &mut admitted.outcomes {
-        if o.verdict == Verdict::Deny {
-            o.verdict = Verdict::Allow;
-        }
-    }
-    crate::engine::replies::later_packets(
-        rs,
-        pipeline,
-        pipeline.hook,
-        &admitted,
-        &AddrSet::loopback(),
-        None,
-    )
-    .outcomes
-    .into_iter()
-    .filter(|o| o.verdict == Verdict::Deny)
-    .collect()
-}
-
-/// After a change: where the flow's request is admitted (`now`), its later packets get in too.
-fn later_pass(after: &Ruleset, pl: &Pipeline, now: &Reach) -> Result<(), String> {
-    let later =
-        crate::engine::replies::later_packets(after, pl, pl.hook, now, &AddrSet::loopback(), None);
-    if later.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
-        return Err(deny_labels(after, &later.outcomes));
-    }
-    Ok(())
 }
 
 fn replies_denied(rs: &Ruleset, hook: Hook, region: &Region, peers: &AddrSet) -> bool {
@@ -578,7 +544,7 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
     let mut checked = vec!["the flow is allowed after the change".to_string()];
     let later = rs.replies_filtered() && !rs.stateless;
     if later {
-        later_pass(&after, pl, &now).map_err(|labels| {
+        later::pass(&after, pl, &now).map_err(|labels| {
             format!(
                 "{labels} still drops the client's later packets (ESTABLISHED) after the change"
             )

@@ -16,17 +16,6 @@ use super::netns::{SERVER_IF, SERVER_V4, SERVER_V6};
 /// The inbound Zerto ports of `--env vsphere --role zvm`, and 8443 (a redirect target).
 pub const ZPORTS: [u16; 9] = [4005, 4006, 4009, 9071, 9080, 9081, 9180, 9669, 8443];
 
-/// `PORTOLAN_KERNEL_SKIP_OPEN=1` (CI): leave out what makes the open class of disagreement
-/// (README): raw OUTPUT NOTRACKs nothing (a NOTRACKed reply leaves the connection's entry
-/// unanswered, and the client's ACK is INVALID, not ESTABLISHED). Also the default of a plain
-/// `cargo test` (no `PORTOLAN_KERNEL_RULESETS`), so that it is green while that class is open.
-/// (The classes of the client's later packets and of `-i` on locally sent packets, left out
-/// here until 2026-12-05, are fixed and generated again.)
-pub fn skip_open() -> bool {
-    std::env::var_os("PORTOLAN_KERNEL_SKIP_OPEN").is_some()
-        || std::env::var_os("PORTOLAN_KERNEL_RULESETS").is_none()
-}
-
 /// xorshift64*: small, seeded, reproducible.
 pub struct Rng(u64);
 
@@ -323,13 +312,9 @@ pub fn iptables(r: &mut Rng, v6: bool, used: &mut Used) -> Vec<Line> {
     for _ in 0..r.below(3) {
         let chain = *r.pick(&["PREROUTING", "OUTPUT"]);
         let m = matches(r, used, chain);
-        // a NOTRACKed SYN-ACK leaves the entry in SYN_SENT, and the client's ACK is INVALID on
-        // INPUT: the open class of the client's later packets again
-        let t = if skip_open() && chain == "OUTPUT" {
-            *r.pick(&["-j ACCEPT", "-j DROP"])
-        } else {
-            *r.pick(&["-j NOTRACK", "-j CT --notrack", "-j ACCEPT", "-j DROP"])
-        };
+        // (a NOTRACKed SYN-ACK leaves the entry in SYN_SENT, and the client's ACK is INVALID on
+        // INPUT; a NOTRACKed reply of a translated connection is not translated back)
+        let t = *r.pick(&["-j NOTRACK", "-j CT --notrack", "-j ACCEPT", "-j DROP"]);
         out.push(rule(format!("-A {chain}{m} {t}")));
     }
     out.push(keep("COMMIT"));

@@ -10,9 +10,7 @@
 //! it says why it skipped and passes. The regression fixtures it writes are checked by
 //! [`fixtures_agree_with_the_kernel`], which needs none of these.
 //!
-//! - `PORTOLAN_KERNEL_RULESETS=N`: rulesets per kind (iptables, nftables); 3 by default (CI: 100),
-//!   made without the open classes (`gen::skip_open`).
-//! - `PORTOLAN_KERNEL_SKIP_OPEN=1`: leave the open classes of disagreement out of the generator.
+//! - `PORTOLAN_KERNEL_RULESETS=N`: rulesets per kind (iptables, nftables); 3 by default (CI: 100).
 //! - `PORTOLAN_KERNEL_SEED=S`: the first seed (case k uses S + k); `PORTOLAN_KERNEL_KIND=ipt|nft`.
 //! - `PORTOLAN_KERNEL_JOBS=J`: cases run at once (4).
 //! - `PORTOLAN_KERNEL_MINIMISE=1`: minimise each disagreement (drop rules while it stays).
