@@ -144,27 +144,54 @@ fn request(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
     let rs = cx.rs;
     // the first stage (table) on the path that denies any of it
     let stage = super::denying_stage(cx)?;
-    let pi = stage.policy;
-    let p = rs.policies.get(pi).ok_or("no such table")?;
+    let p = rs.policies.get(stage.policy).ok_or("no such table")?;
     let entry = p.chains.get(stage.chain).ok_or("no such chain")?;
-    let at = first_on_path(rs, pi, entry, &cx.denied);
+    let at = first_on_path(rs, stage.policy, entry, &cx.denied);
+    accept_on_request_path(cx, (stage, p, entry, at), ConnState::New, &cx.peer_set, "")
+}
+
+/// A rule in the request's direction (`-s PEERS -d HOST` inbound) accepting the flow's ports in
+/// `state` from `peers` (in the model), at `place` ([`place`]); `what` follows the requirement
+/// in its comment and the model rule's label.
+fn accept_on_request_path(
+    cx: &Ctx<'_>,
+    (stage, p, entry, at): (
+        crate::model::Stage,
+        &crate::model::Policy,
+        &crate::model::Chain,
+        Option<u32>,
+    ),
+    state: ConnState,
+    peers: &crate::model::AddrSet,
+    what: &str,
+) -> Result<(String, Add, String), String> {
     let mut spec = if cx.peers_are_sources {
         addresses(&cx.peers, &cx.host)
     } else {
         addresses(&cx.host, &cx.peers)
     };
     spec.push_str(&format!(
-        "-p {} {} -m conntrack --ctstate NEW -m comment --comment \"portolan: {}\" -j ACCEPT",
+        "-p {} {} -m conntrack --ctstate {} -m comment --comment \"portolan: {}{}\" -j ACCEPT",
         cx.proto_name(),
         port_opt(cx, "dport")?,
-        cx.rec.requirement
+        if state == ConnState::New {
+            "NEW"
+        } else {
+            "ESTABLISHED"
+        },
+        cx.rec.requirement,
+        if what.is_empty() {
+            String::new()
+        } else {
+            format!(" {what}")
+        }
     ));
     let line = match at {
         Some(n) => format!("-I {} {n} {spec}", entry.name),
         None => format!("-A {} {spec}", entry.name),
     };
-    let mut b = cx.rule_box(&cx.peer_set, &cx.host_set, cx.ports.clone());
-    b.state = ConnState::New.set();
+    let mut b = cx.rule_box(peers, &cx.host_set, cx.ports.clone());
+    b.state = state.set();
     let rule = new_rule(
         b,
         NativeRef::Chain {
@@ -172,12 +199,16 @@ fn request(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
             index: at.unwrap_or(0),
             content: 0,
         },
-        format!("{}/{} (fix)", p.name, entry.name),
+        if what.is_empty() {
+            format!("{}/{} (fix)", p.name, entry.name)
+        } else {
+            format!("{}/{} (fix for the {what})", p.name, entry.name)
+        },
     );
     Ok((
         line,
         Add {
-            policy: pi,
+            policy: stage.policy,
             chain: stage.chain,
             rule,
         },
@@ -298,42 +329,14 @@ fn later(cx: &Ctx<'_>) -> Result<(String, Add, String), String> {
         .iter()
         .flat_map(|o| o.deciders.iter().map(|d| d.policy))
         .collect();
-    let (stage, p, entry, at) = place(rs, pl, &denied, &policies)?;
-    let mut spec = if cx.peers_are_sources {
-        addresses(&cx.peers, &cx.host)
-    } else {
-        addresses(&cx.host, &cx.peers)
-    };
-    spec.push_str(&format!(
-        "-p {} {} -m conntrack --ctstate ESTABLISHED -m comment --comment \"portolan: {} later packets\" -j ACCEPT",
-        cx.proto_name(),
-        port_opt(cx, "dport")?,
-        cx.rec.requirement
-    ));
-    let line = match at {
-        Some(n) => format!("-I {} {n} {spec}", entry.name),
-        None => format!("-A {} {spec}", entry.name),
-    };
-    let mut b = cx.rule_box(&cx.reply_peers, &cx.host_set, cx.ports.clone());
-    b.state = ConnState::Established.set();
-    let rule = new_rule(
-        b,
-        NativeRef::Chain {
-            chain: stage.chain,
-            index: at.unwrap_or(0),
-            content: 0,
-        },
-        format!("{}/{} (fix for the later packets)", p.name, entry.name),
-    );
-    Ok((
-        line,
-        Add {
-            policy: stage.policy,
-            chain: stage.chain,
-            rule,
-        },
-        p.name.clone(),
-    ))
+    let place = place(rs, pl, &denied, &policies)?;
+    accept_on_request_path(
+        cx,
+        place,
+        ConnState::Established,
+        &cx.reply_peers,
+        "later packets",
+    )
 }
 
 /// `-I CHAIN N` goes before the rule written at position N; `-A` (index 0) at the end.

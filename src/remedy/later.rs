@@ -41,4 +41,3 @@ pub(super) fn pass(after: &Ruleset, pl: &Pipeline, now: &Reach) -> Result<(), St
     }
     Ok(())
 }
-
