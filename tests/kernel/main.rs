@@ -38,6 +38,18 @@ fn rulesets_agree_with_the_kernel() {
         return;
     }
     netns::sweep_stale();
+    // each case holds a socket per probe of a round on both sides until the round is judged:
+    // many cases at once need more descriptors than the usual soft limit of 1,024
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid rlimit buffer
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: a valid rlimit, no higher than the hard limit
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
     let n = env_num("PORTOLAN_KERNEL_RULESETS", 3);
     let seed0 = env_num("PORTOLAN_KERNEL_SEED", 21_000);
     let only = std::env::var("PORTOLAN_KERNEL_KIND").unwrap_or_default();
