@@ -342,11 +342,7 @@ pub(super) fn run_job(
                 );
                 rec.return_path = Some(format!("{}: {what}", rs_status.name()));
                 rec.status = super::replies::with_replies(rec.status, rs_status);
-                let check = match rec.status {
-                    Status::Blocked => &z101_required_flow_blocked::CHECK,
-                    Status::Unknown => &crate::checks::z103_required_flow_unknown::CHECK,
-                    _ => &z102_required_flow_partial::CHECK,
-                };
+                let check = rest_check(rec.status);
                 let message = if rs.stateless {
                     format!("is stateless-filtered and {what}")
                 } else {
@@ -502,13 +498,19 @@ pub(super) fn run_job(
     Some(Evaluated::done(rec, findings))
 }
 
-/// A finding about the rest of a connection, once the flow's status is known.
-fn retag(f: &mut Finding, status: Status, conditional: bool) {
-    let check = match status {
+/// The check of a finding about the rest of a connection (its replies, its client's later
+/// packets) for the flow's status.
+fn rest_check(status: Status) -> &'static crate::checks::Check {
+    match status {
         Status::Blocked => &z101_required_flow_blocked::CHECK,
         Status::Unknown => &z103_required_flow_unknown::CHECK,
         _ => &z102_required_flow_partial::CHECK,
-    };
+    }
+}
+
+/// A finding about the rest of a connection, once the flow's status is known.
+fn retag(f: &mut Finding, status: Status, conditional: bool) {
+    let check = rest_check(status);
     f.code = check.code;
     f.name = check.name;
     f.severity = check.severity;
@@ -561,11 +563,7 @@ fn later_packet_findings(
         None => format!("{}: {what}", status.name()),
     });
     rec.status = super::replies::with_replies(rec.status, status);
-    let check = match rec.status {
-        Status::Blocked => &z101_required_flow_blocked::CHECK,
-        Status::Unknown => &z103_required_flow_unknown::CHECK,
-        _ => &z102_required_flow_partial::CHECK,
-    };
+    let check = rest_check(rec.status);
     let mut f = Finding::new(check, flow_message(rec, &format!("is let in, but {what}")));
     f.file = Some(t.file);
     f.requirement = Some(rec.requirement.clone());

@@ -148,6 +148,18 @@ impl Ctx<'_> {
         self.hook != Hook::Output
     }
 
+    /// The flow's region restricted to [`Ctx::reply_peers`] (in quick mode, the stand-in peers):
+    /// what a fix is verified on.
+    pub fn flow_region(&self) -> Region {
+        let mut region = self.region.clone();
+        if self.peers_are_sources {
+            region.src = region.src.intersect(&self.reply_peers);
+        } else {
+            region.dst = region.dst.intersect(&self.reply_peers);
+        }
+        region
+    }
+
     pub fn proto_name(&self) -> &'static str {
         if self.proto == crate::model::ports::UDP {
             "udp"
@@ -522,12 +534,7 @@ pub(crate) fn verify(cx: &Ctx<'_>, p: &Proposal) -> Result<(String, Checked), St
     let rs = cx.rs;
     let after = apply(rs, &p.adds);
     // the region of the fix: the flow, with the stand-in peers in quick mode
-    let mut region = cx.region.clone();
-    if cx.peers_are_sources {
-        region.src = region.src.intersect(&cx.reply_peers);
-    } else {
-        region.dst = region.dst.intersect(&cx.reply_peers);
-    }
+    let region = cx.flow_region();
     let pl = after
         .pipeline(cx.hook)
         .ok_or("the firewall has no pipeline for this direction")?;

@@ -40,12 +40,7 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
             .rs
             .pipeline(cx.hook)
             .ok_or("the firewall has no base chain for this direction")?;
-        let mut region = cx.region.clone();
-        if cx.peers_are_sources {
-            region.src = region.src.intersect(&cx.reply_peers);
-        } else {
-            region.dst = region.dst.intersect(&cx.reply_peers);
-        }
+        let region = cx.flow_region();
         let mut b = cx.rule_box(&cx.peer_set, &cx.host_set, cx.ports.clone());
         b.state = ConnState::New.set();
         let (peer_side, host_side) = (&cx.peers, &cx.host);
@@ -69,12 +64,7 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
             .rs
             .pipeline(cx.hook)
             .ok_or("the firewall has no base chain for this direction")?;
-        let mut region = cx.region.clone();
-        if cx.peers_are_sources {
-            region.src = region.src.intersect(&cx.reply_peers);
-        } else {
-            region.dst = region.dst.intersect(&cx.reply_peers);
-        }
+        let mut region = cx.flow_region();
         region.state = ConnState::Established.set();
         let mut b = cx.rule_box(&cx.reply_peers, &cx.host_set, cx.ports.clone());
         b.state = ConnState::Established.set();
