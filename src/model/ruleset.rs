@@ -372,6 +372,39 @@ impl Ruleset {
         local: &super::addr::AddrSet,
         tracked: Option<super::nat::Translated>,
     ) -> Vec<Outcome> {
+        self.run_stages(pipeline, region, local, tracked, false).1
+    }
+
+    /// The first stage of `pipeline` (an index in its `stages`) that denies part of `region`,
+    /// with the pieces it denies: what evaluating the pipeline cut after each stage in turn
+    /// finds (the first cut that denies), in one evaluation that stops there. The cut pipelines
+    /// have no diverted path: `pipeline.diverted` is not taken.
+    pub fn first_deny(
+        &self,
+        pipeline: &Pipeline,
+        region: &PacketBox,
+    ) -> Option<(usize, Vec<Outcome>)> {
+        let cut = Pipeline {
+            name: String::new(),
+            hook: pipeline.hook,
+            stages: pipeline.stages.clone(),
+            diverted: Vec::new(),
+        };
+        let (step, denied) =
+            self.run_stages(&cut, region, &super::addr::AddrSet::loopback(), None, true);
+        step.map(|k| (k, denied))
+    }
+
+    /// The stages of [`Ruleset::evaluate_tracked`]; with `stop_at_deny`, the first step whose
+    /// pieces include a denied one returns that step and its denied pieces.
+    fn run_stages(
+        &self,
+        pipeline: &Pipeline,
+        region: &PacketBox,
+        local: &super::addr::AddrSet,
+        tracked: Option<super::nat::Translated>,
+        stop_at_deny: bool,
+    ) -> (Option<usize>, Vec<Outcome>) {
         let first_nat = pipeline.stages.iter().position(|st| {
             self.policies
                 .get(st.policy)
@@ -522,13 +555,21 @@ impl Ruleset {
                     next.push(o);
                 }
             }
+            // every piece denied before this step went to `done` (and stopped the evaluation)
+            if stop_at_deny && next.iter().any(|o| o.verdict == Verdict::Deny) {
+                next.retain(|o| o.verdict == Verdict::Deny);
+                return (Some(step), next);
+            }
             current = next;
         }
+        if stop_at_deny {
+            return (None, Vec::new());
+        }
         if done.is_empty() {
-            return current;
+            return (None, current);
         }
         done.extend(current);
-        done
+        (None, done)
     }
 }
 

@@ -214,20 +214,9 @@ fn first_denying(rs: &Ruleset, pl: &Pipeline, region: &Region) -> Option<(usize,
     if !whole.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
         return None;
     }
-    (0..pl.stages.len()).find_map(|k| {
-        let cut = Pipeline {
-            name: pl.name.clone(),
-            hook: pl.hook,
-            stages: pl.stages[..=k].to_vec(),
-            diverted: Vec::new(),
-        };
-        let denied: Vec<Outcome> = Reach::evaluate(rs, &cut, region)
-            .outcomes
-            .into_iter()
-            .filter(|o| o.verdict == Verdict::Deny)
-            .collect();
-        (!denied.is_empty()).then_some((k, denied))
-    })
+    // the cut after each stage in turn, in one evaluation
+    let b = region.to_box();
+    rs.first_deny(pl, &b)
 }
 
 /// `inet filter` (or `ip nat (nat)`) → (`inet`, `filter`).
