@@ -386,3 +386,35 @@ fn an_undefined_set_without_an_include_is_invalid() {
     assert_eq!(code, 1, "a Z001 is an error finding: exit 1");
     assert_eq!(inbound(&v, PAIRING, "ipv4").0, "allowed");
 }
+
+/// nft before 1.1.0 loads `tcp sport != A tcp dport != B` as one 4-byte comparison of both ports
+/// (`[ payload load 4b @ transport header + 0 ] [ cmp neq ]`: the rule matches unless both
+/// ports are equal), nftables 1.1.0 (commit f35a0d78) as two (both must differ), and
+/// `nft list ruleset` prints both the same. Found by the kernel oracle (nft-805767: nft 1.0.6
+/// accepted port 4005 under `tcp sport != 9081 tcp dport != 4005 accept`). Before 1.0.9 a
+/// `counter` between them does not keep them apart either (commit 99ab1b8f). The packets on
+/// which the two readings differ are unknown; where both readings agree the verdict stands.
+#[test]
+fn two_negated_port_matches_are_read_as_either_nft_loads_them() {
+    let v = quick("merged-negated-ports.nft");
+    // to port 4005 from an ephemeral port: matches only if merged (one port differs)
+    let (status, _, sources) = inbound(&v, "vsphere.zvm-vra-4005", "ipv4");
+    assert_eq!(status, "unknown");
+    assert_eq!(sources, serde_json::json!([]));
+    // to port 4006: both ports differ for every client port but 9081, accepted either way
+    let (status, _, sources) = inbound(&v, "vsphere.zvm-vra-4006", "ipv4");
+    assert_eq!(status, "allowed");
+    assert_eq!(
+        sources,
+        serde_json::json!(["10.20.0.0/16", "156.32.142.64/28"])
+    );
+    // one diagnostic per rule, on the pair (the counter between does not change that)
+    let z002: Vec<u64> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "Z002" && f["message"].as_str().unwrap().contains("1.1.0"))
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(z002, vec![4, 5]);
+}

@@ -258,7 +258,12 @@ fn testable(a: IpAddr) -> bool {
     match a {
         IpAddr::V4(x) => {
             let top = x.octets()[0];
-            (1..224).contains(&top) && top != 127 && x != SERVER_V4
+            // nor the server's subnet's own addresses (192.168.1.0/24): its broadcast address
+            // is no client's (the answer to it goes out as a link-layer broadcast, which TCP
+            // does not take: nft-801224), nor is its network address
+            let subnet = u32::from(SERVER_V4) & !0xff;
+            let edge = [subnet, subnet | 0xff].contains(&u32::from(x));
+            (1..224).contains(&top) && top != 127 && x != SERVER_V4 && !edge
         }
         IpAddr::V6(x) => {
             // global unicast (2000::/3) and unique local (fc00::/7) peers only

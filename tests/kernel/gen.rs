@@ -448,10 +448,16 @@ pub fn nftables(r: &mut Rng, used: &mut Used) -> Vec<Line> {
             } else {
                 ("dport", "sport")
             };
+            // a `!=` on one client port: then no `!=` on one server port (nft before 1.1.0
+            // merges the two into one comparison of both ports, which Portolan reports as
+            // unknown: `two_negated_port_matches_are_read_as_either_nft_loads_them`)
+            let mut client_ne_one = false;
             if r.chance(0.1) {
                 let p = port_range(r);
                 used.ports.push(p);
-                l += &format!(" tcp {client_opt} {}{}", neg(r), ports_text(p, '-'));
+                let n = neg(r);
+                client_ne_one = !n.is_empty() && p.0 == p.1;
+                l += &format!(" tcp {client_opt} {n}{}", ports_text(p, '-'));
             }
             if r.chance(0.3) {
                 let n = 1 + r.below(4);
@@ -461,11 +467,10 @@ pub fn nftables(r: &mut Rng, used: &mut Used) -> Vec<Line> {
                 let list: Vec<String> = ps.iter().map(|p| ports_text(*p, '-')).collect();
                 l += &format!(" tcp {server_opt} {{ {} }}", list.join(", "));
             } else if r.chance(0.6) {
-                l += &format!(
-                    " tcp {server_opt} {}{}",
-                    neg(r),
-                    ports_text(port_range(r), '-')
-                );
+                let n = neg(r);
+                let p = port_range(r);
+                let n = if client_ne_one && p.0 == p.1 { "" } else { n };
+                l += &format!(" tcp {server_opt} {n}{}", ports_text(p, '-'));
             } else {
                 l += " meta l4proto tcp";
             }

@@ -7,7 +7,7 @@ use super::exprs::{
     Ctx, Emit, Left,
 };
 
-use crate::formats::nftables::ast::{Element, Expr, NatKind, Rule, Stmt, Verdict};
+use crate::formats::nftables::ast::{Element, Expr, NatKind, Op, Rule, Stmt, Verdict};
 use crate::formats::{IssueKind, ParseIssue};
 use crate::model::mark::MarkOp;
 use crate::model::nat::Translation;
@@ -165,11 +165,56 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
             out.push(Emit { alt: a, action });
         }
     };
-    for st in &rule.stmts {
+    let merged = merged_ports(&rule.stmts);
+    let pair = merged.ok().flatten();
+    if merged != Ok(None) {
+        let at = |i: usize| match &rule.stmts[i] {
+            Stmt::Match { span, .. } => Some(*span),
+            _ => None,
+        };
+        let span = match pair.and_then(|(a, b)| Some((at(a)?, at(b)?))) {
+            Some((x, y)) => Span::new(x.start, y.end.max(x.end)),
+            None => rule.span,
+        };
+        ctx.issues.push(ParseIssue {
+            kind: IssueKind::Undecidable,
+            span,
+            message: "nft before 1.1.0 loads two `!=` port matches of one rule as one \
+                      comparison of both ports (it matches unless both are equal); from 1.1.0 \
+                      both must differ"
+                .into(),
+            label: "the nft that loaded it decides".into(),
+            help: Some(
+                "Portolan reports the packets on which the two readings differ as unknown; \
+                 nft 1.1.0 or later loads the rule as written (both must differ), and with an \
+                 older nft one `!=` port match per rule means what it says"
+                    .into(),
+            ),
+        });
+        if pair.is_none() {
+            add_why(&mut alts, MERGED);
+        }
+    }
+    for (i, st) in rule.stmts.iter().enumerate() {
         match st {
+            // the first of a merged pair is applied with the second
+            Stmt::Match { .. } if pair.is_some_and(|(a, _)| a == i) => {}
             Stmt::Match {
                 left, op, right, ..
-            } => alts = lower_match(alts, left, *op, right, ctx),
+            } => match pair {
+                Some((a, b)) if b == i => {
+                    let Stmt::Match {
+                        left: l0,
+                        right: r0,
+                        ..
+                    } = &rule.stmts[a]
+                    else {
+                        unreachable!("merged_ports pairs two matches")
+                    };
+                    alts = merged_pair(alts, (l0, r0), (left, right), ctx);
+                }
+                _ => alts = lower_match(alts, left, *op, right, ctx),
+            },
             Stmt::Counter(_) | Stmt::Log(_) => {}
             Stmt::Verdict(v) => {
                 let (action, why) = action_of(&v.v, v.span, ctx);
@@ -322,5 +367,68 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
     if out.is_empty() {
         emit(&alts, Action::Continue, None, &mut out);
     }
+    out
+}
+
+/// The `!=` matches of `stmts` that nft before 1.1.0 may merge into one comparison: `!=` on a
+/// transport header's source port and on its destination port, each a single value. Its
+/// `payload_try_merge` (later `stmt_reduce`) joins adjacent header fields compared by the same
+/// operator, `!=` included until nftables commit f35a0d78 (v1.1.0); whether a `counter` or other
+/// statement between them keeps them apart changed in v1.0.9 (commit 99ab1b8f), so any two in
+/// one rule are taken as merged by some nft. `Err(())`: more than one of either port, merged in
+/// an order nft does not fix.
+fn merged_ports(stmts: &[Stmt]) -> Result<Option<(usize, usize)>, ()> {
+    let port_ne = |st: &Stmt| -> Option<bool> {
+        let Stmt::Match {
+            left: Expr::Payload { proto, field, .. },
+            op: Op::Ne,
+            right: Expr::Value(v),
+            ..
+        } = st
+        else {
+            return None;
+        };
+        let transport = matches!(
+            proto.as_str(),
+            "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "th"
+        );
+        let port_field = field == "sport" || field == "dport";
+        (transport && port_field && port(&v.v).is_ok()).then_some(field == "sport")
+    };
+    let found: Vec<(usize, bool)> = stmts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, st)| Some((i, port_ne(st)?)))
+        .collect();
+    let s: Vec<usize> = found.iter().filter(|r| r.1).map(|r| r.0).collect();
+    let d: Vec<usize> = found.iter().filter(|r| !r.1).map(|r| r.0).collect();
+    match (s.as_slice(), d.as_slice()) {
+        ([], _) | (_, []) => Ok(None),
+        ([s], [d]) => Ok(Some((*s.min(d), *s.max(d)))),
+        _ => Err(()),
+    }
+}
+
+const MERGED: &str = "nft before 1.1.0 loads two `!=` port matches as one comparison of both \
+                      ports: whether this rule matches when one port is equal depends on the nft \
+                      that loaded it";
+
+/// A merged pair `F1 != a` and `F2 != b`: both readings match where both differ; where one is
+/// equal and the other differs, only one reading does, so those packets are undecidable.
+fn merged_pair(
+    alts: Vec<Alt>,
+    (l0, r0): (&Expr, &Expr),
+    (l1, r1): (&Expr, &Expr),
+    ctx: &mut Ctx<'_>,
+) -> Vec<Alt> {
+    let both = |alts: Vec<Alt>, op0: Op, op1: Op, ctx: &mut Ctx<'_>| {
+        let a = lower_match(alts, l0, op0, r0, ctx);
+        lower_match(a, l1, op1, r1, ctx)
+    };
+    let mut out = both(alts.clone(), Op::Ne, Op::Ne, ctx);
+    let mut either = both(alts.clone(), Op::Eq, Op::Ne, ctx);
+    either.extend(both(alts, Op::Ne, Op::Eq, ctx));
+    add_why(&mut either, MERGED);
+    out.extend(either);
     out
 }
