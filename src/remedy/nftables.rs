@@ -210,12 +210,19 @@ fn walk(
 /// The index in `pl.stages` of the first base chain that drops part of `region` (the pipeline
 /// cut after it denies, the one cut before it does not), with the denied pieces there.
 fn first_denying(rs: &Ruleset, pl: &Pipeline, region: &Region) -> Option<(usize, Vec<Outcome>)> {
-    let whole = Reach::evaluate(rs, pl, region);
-    if !whole.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
-        return None;
+    // without a diverted path the cuts are cuts of the whole pipeline: the first that denies
+    // is the answer, and none denies when the whole does not
+    if !pl.diverted.is_empty() {
+        let whole = Reach::evaluate(rs, pl, region);
+        if !whole.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
+            return None;
+        }
     }
     // the cut after each stage in turn, in one evaluation
     let b = region.to_box();
+    if b.is_empty() {
+        return None;
+    }
     rs.first_deny(pl, &b)
 }
 
