@@ -149,7 +149,12 @@ fn walk(
     let mut no_handles = false;
     let mut fixed: Vec<usize> = Vec::new();
     for _ in 0..=pl.stages.len() {
-        let after = apply(cx.rs, adds);
+        // nothing added yet: the ruleset itself (with its evaluation caches)
+        let after = if adds.is_empty() {
+            std::borrow::Cow::Borrowed(cx.rs)
+        } else {
+            std::borrow::Cow::Owned(apply(cx.rs, adds))
+        };
         // the first base chain (in the order they run) where part of the region is dropped
         let Some((k, denied)) = first_denying(&after, pl, region) else {
             return Ok(no_handles);
