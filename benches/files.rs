@@ -63,7 +63,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("files-1000-small");
     g.sample_size(10);
     g.bench_function("load+audit", |b| {
-        b.iter(|| black_box(config.audit_report(black_box(&paths), None)).flows.len())
+        b.iter(|| {
+            black_box(config.audit_report(black_box(&paths), None))
+                .flows
+                .len()
+        })
     });
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
