@@ -418,3 +418,27 @@ fn two_negated_port_matches_are_read_as_either_nft_loads_them() {
         .collect();
     assert_eq!(z002, vec![4, 5]);
 }
+
+/// A packet the host sends has no input interface, and nft's `iif` reads it as index 0, which
+/// no device has (net/netfilter/nft_meta.c stores `dev ? dev->ifindex : 0`; checked on Linux
+/// 6.18: `iif != "lo" counter` in an output chain counts every locally sent packet, `iif "lo"`
+/// none). So in an output chain `iif "eth0" ... accept` never accepts, and `iif != "eth1" ...
+/// accept` always does.
+#[test]
+fn a_locally_sent_packet_has_interface_index_zero() {
+    let v = quick("output-iif.nft");
+    let status = |req: &str| -> Vec<String> {
+        v["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["requirement"] == req && f["direction"] == "outbound")
+            .map(|f| f["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // `iif "eth0" tcp dport 4005 accept`: never the host's own SYN
+    assert_eq!(status("vsphere.zvm-vra-4005"), ["blocked", "blocked"]);
+    // `iif != "eth1" tcp dport 443 accept`: every one of them, IPv4 and IPv6
+    assert_eq!(status("vsphere.zvm-vcenter-443"), ["allowed", "allowed"]);
+    no_parse_problems(&v);
+}

@@ -90,18 +90,6 @@ fn family_only(family: Family, want: Family) -> PacketBox {
     b
 }
 
-/// The packets that have an input (`input`) or output interface.
-fn with_interface(input: bool) -> PacketBox {
-    let mut b = PacketBox::full();
-    let some = crate::model::iface::none().complement();
-    if input {
-        b.iif = some;
-    } else {
-        b.oif = some;
-    }
-    b
-}
-
 fn proto_only(protos: &[u8]) -> PacketBox {
     let mut b = PacketBox::full();
     b.proto = ProtoSet::from_ranges(protos.iter().map(|&p| (p, p)));
@@ -140,9 +128,10 @@ fn left_one(e: &Expr, ctx: &Ctx<'_>) -> Result<Left, String> {
             "iifname" => Left::Dim(Dim::Iif, Box::new(PacketBox::full())),
             "oifname" => Left::Dim(Dim::Oif, Box::new(PacketBox::full())),
             // an interface index: a packet with no such interface (one the host sends has no
-            // input interface) breaks the rule, `!=` or not (`iface::NONE`)
-            "iif" => Left::Dim(Dim::Iif, Box::new(with_interface(true))),
-            "oif" => Left::Dim(Dim::Oif, Box::new(with_interface(false))),
+            // input interface, `iface::NONE`) reads as index 0 (nft_meta.c), which no device
+            // has: `iif "eth0"` never matches it, `iif != "eth0"` always does, as with names
+            "iif" => Left::Dim(Dim::Iif, Box::new(PacketBox::full())),
+            "oif" => Left::Dim(Dim::Oif, Box::new(PacketBox::full())),
             "nfproto" => Left::Dim(Dim::NfProto, Box::new(PacketBox::full())),
             "mark" => Left::Mark,
             k => return Err(format!("`meta {k}` is not modelled")),
