@@ -436,11 +436,14 @@ pub fn nftables(r: &mut Rng, used: &mut Used) -> Vec<Line> {
         }
         if r.chance(0.1) {
             let i = *r.pick(&[SERVER_IF, "lo", "wlan0"]);
-            l += &format!(
-                " {} {}\"{i}\"",
-                if out_side { "oifname" } else { "iifname" },
-                neg(r)
-            );
+            // by index for `lo` (`iif` needs a device that exists when the rule is loaded)
+            let key = match (i, out_side) {
+                ("lo", false) => "iif",
+                ("lo", true) => "oif",
+                (_, false) => "iifname",
+                (_, true) => "oifname",
+            };
+            l += &format!(" {key} {}\"{i}\"", neg(r));
         }
         if r.chance(0.7) {
             let (server_opt, client_opt) = if out_side {
