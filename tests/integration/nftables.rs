@@ -408,6 +408,11 @@ fn two_negated_port_matches_are_read_as_either_nft_loads_them() {
         sources,
         serde_json::json!(["10.20.0.0/16", "156.32.142.64/28"])
     );
+    // two `!=` on one port and one on the other: merged in an order nft does not fix, so the
+    // rule decides nothing for the packets its address selects (none of them is admitted)
+    let (status, _, sources) = inbound(&v, "vsphere.zvm-zvm-9081", "ipv4");
+    assert_eq!(status, "allowed");
+    assert!(!sources.to_string().contains("10.30."), "{sources}");
     // one diagnostic per rule, on the pair (the counter between does not change that)
     let z002: Vec<u64> = v["findings"]
         .as_array()
@@ -416,7 +421,7 @@ fn two_negated_port_matches_are_read_as_either_nft_loads_them() {
         .filter(|f| f["code"] == "Z002" && f["message"].as_str().unwrap().contains("1.1.0"))
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(z002, vec![4, 5]);
+    assert_eq!(z002, vec![4, 5, 6]);
 }
 
 /// A packet the host sends has no input interface, and nft's `iif` reads it as index 0, which

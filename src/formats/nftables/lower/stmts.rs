@@ -166,7 +166,9 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
         }
     };
     let merged = merged_ports(&rule.stmts);
-    let pair = merged.ok().flatten();
+    let pair = merged.clone().ok().flatten();
+    // more than two: every packet the rule's other matches select is unknown
+    let unread = merged.clone().err().unwrap_or_default();
     if merged != Ok(None) {
         let at = |i: usize| match &rule.stmts[i] {
             Stmt::Match { span, .. } => Some(*span),
@@ -199,6 +201,7 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
         match st {
             // the first of a merged pair is applied with the second
             Stmt::Match { .. } if pair.is_some_and(|(a, _)| a == i) => {}
+            Stmt::Match { .. } if unread.contains(&i) => {}
             Stmt::Match {
                 left, op, right, ..
             } => match pair {
@@ -375,9 +378,9 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
 /// `payload_try_merge` (later `stmt_reduce`) joins adjacent header fields compared by the same
 /// operator, `!=` included until nftables commit f35a0d78 (v1.1.0); whether a `counter` or other
 /// statement between them keeps them apart changed in v1.0.9 (commit 99ab1b8f), so any two in
-/// one rule are taken as merged by some nft. `Err(())`: more than one of either port, merged in
-/// an order nft does not fix.
-fn merged_ports(stmts: &[Stmt]) -> Result<Option<(usize, usize)>, ()> {
+/// one rule are taken as merged by some nft. `Err`: more than one of either port, merged in an
+/// order nft does not fix; all of them.
+fn merged_ports(stmts: &[Stmt]) -> Result<Option<(usize, usize)>, Vec<usize>> {
     let port_ne = |st: &Stmt| -> Option<bool> {
         let Stmt::Match {
             left: Expr::Payload { proto, field, .. },
@@ -405,7 +408,7 @@ fn merged_ports(stmts: &[Stmt]) -> Result<Option<(usize, usize)>, ()> {
     match (s.as_slice(), d.as_slice()) {
         ([], _) | (_, []) => Ok(None),
         ([s], [d]) => Ok(Some((*s.min(d), *s.max(d)))),
-        _ => Err(()),
+        _ => Err(found.iter().map(|r| r.0).collect()),
     }
 }
 
