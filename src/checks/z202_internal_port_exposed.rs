@@ -83,6 +83,9 @@ pub fn check(file: usize, rs: &Ruleset, ends: &Ends, m: &MustNotOpen) -> Option<
         .iter()
         .filter_map(|at| label_at(rs, *at, format!("admits {what}")))
         .collect();
+    // a rule lowered into several boxes (an nft rule with a set, say) is one label
+    let mut seen = std::collections::HashSet::new();
+    f.labels.retain(|l| seen.insert((l.span.start, l.span.end)));
     f.help = Some(match m.kind {
         MustNotKind::InternalOnly => internal_help(rs.platform).into(),
         MustNotKind::NotNeeded => {

@@ -422,6 +422,20 @@ fn two_negated_port_matches_are_read_as_either_nft_loads_them() {
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
     assert_eq!(z002, vec![4, 5, 6]);
+    // a rule lowered into several boxes is labelled once where it admits 7073
+    let z202 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "Z202")
+        .expect("7073 reachable");
+    let lines: Vec<u64> = z202["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![4, 5], "{z202}");
 }
 
 /// A packet the host sends has no input interface, and nft's `iif` reads it as index 0, which
