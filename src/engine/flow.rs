@@ -310,16 +310,18 @@ pub(super) fn run_job(
                     _ => reply.allowed_destinations(),
                 });
                 reply_deciders = reply.deciders(Verdict::Deny);
-                let by: Vec<String> = reply
-                    .deciders(Verdict::Deny)
-                    .into_iter()
-                    .filter_map(|at| rs.provenance(at).map(|p| p.label.clone()))
-                    .collect();
+                let blame = dropped_by(
+                    rs,
+                    &reply_deciders,
+                    rs_status,
+                    "perhaps not let back by",
+                    &bp.name,
+                );
                 let untracked = reach.outcomes.iter().any(|o| {
                     o.verdict == Verdict::Allow && matches!(o.seen.state, Tracking::As(_))
                 });
                 let what = format!(
-                    "its replies ({}{} from port {} to ports {}-{}) are {} {}",
+                    "its replies ({}{} from port {} to ports {}-{}) are {blame}",
                     match (rs.stateless, untracked) {
                         (true, _) => "",
                         (false, false) => "ESTABLISHED ",
@@ -330,15 +332,6 @@ pub(super) fn run_job(
                     rec.ports,
                     reach::EPHEMERAL.0,
                     reach::EPHEMERAL.1,
-                    if rs_status == Status::Unknown {
-                        "perhaps not let back by"
-                    } else {
-                        "dropped by"
-                    },
-                    match by.as_slice() {
-                        [] => bp.name.clone(),
-                        names => names.join(", "),
-                    }
                 );
                 rec.return_path = Some(format!("{}: {what}", rs_status.name()));
                 rec.status = super::replies::with_replies(rec.status, rs_status);
@@ -540,23 +533,11 @@ fn later_packet_findings(
         _ => later.allowed_sources(),
     };
     let deny = later.deciders(Verdict::Deny);
-    let by: Vec<String> = deny
-        .iter()
-        .filter_map(|&at| rs.provenance(at).map(|p| p.label.clone()))
-        .collect();
     let what = format!(
-        "the client's later packets ({} to port {}: its ACK and data, ESTABLISHED once the server has answered) are {} {}",
+        "the client's later packets ({} to port {}: its ACK and data, ESTABLISHED once the server has answered) are {}",
         rec.protocol,
         rec.ports,
-        if status == Status::Unknown {
-            "perhaps not let in by"
-        } else {
-            "dropped by"
-        },
-        match by.as_slice() {
-            [] => pipeline.name.clone(),
-            names => names.join(", "),
-        }
+        dropped_by(rs, &deny, status, "perhaps not let in by", &pipeline.name),
     );
     rec.return_path = Some(match rec.return_path.take() {
         Some(replies) => format!("{replies}; {}: {what}", status.name()),
@@ -703,4 +684,28 @@ fn finish(
     findings.extend(crate::checks::z204_nat_on_required_flow::finding(&cx));
     findings.extend(return_findings);
     (rec, findings)
+}
+
+/// How part of a connection is lost: "dropped by" the rules of `deny` (the pipeline `chain`
+/// when none is named), or `unsure` ("perhaps not let back by") where it is undecided.
+fn dropped_by(
+    rs: &Ruleset,
+    deny: &[crate::model::ruleset::At],
+    status: Status,
+    unsure: &str,
+    chain: &str,
+) -> String {
+    let by: Vec<String> = deny
+        .iter()
+        .filter_map(|&at| rs.provenance(at).map(|p| p.label.clone()))
+        .collect();
+    let verb = if status == Status::Unknown {
+        unsure
+    } else {
+        "dropped by"
+    };
+    match by.as_slice() {
+        [] => format!("{verb} {chain}"),
+        names => format!("{verb} {}", names.join(", ")),
+    }
 }

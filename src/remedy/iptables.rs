@@ -174,11 +174,7 @@ fn accept_on_request_path(
         "-p {} {} -m conntrack --ctstate {} -m comment --comment \"portolan: {}{}\" -j ACCEPT",
         cx.proto_name(),
         port_opt(cx, "dport")?,
-        if state == ConnState::New {
-            "NEW"
-        } else {
-            "ESTABLISHED"
-        },
+        state,
         cx.rec.requirement,
         if what.is_empty() {
             String::new()

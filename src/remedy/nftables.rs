@@ -36,51 +36,18 @@ pub(super) fn propose(cx: &Ctx<'_>, needs_replies: bool) -> Result<Proposal, Str
     let mut adds: Vec<Add> = Vec::new();
     let mut no_handles = false;
     if !cx.denied.is_empty() {
-        let pl = cx
-            .rs
-            .pipeline(cx.hook)
-            .ok_or("the firewall has no base chain for this direction")?;
-        let region = cx.flow_region();
-        let mut b = cx.rule_box(&cx.peer_set, &cx.host_set, cx.ports.clone());
-        b.state = ConnState::New.set();
-        let (peer_side, host_side) = (&cx.peers, &cx.host);
-        let (src, dst) = if cx.peers_are_sources {
-            (peer_side, host_side)
-        } else {
-            (host_side, peer_side)
-        };
-        let spec = format!(
-            "{}{} dport {} ct state new counter accept comment \"portolan: {}\"",
-            addresses(cx, src, dst),
-            cx.proto_name(),
-            ports(&cx.ports),
-            cx.rec.requirement
-        );
-        no_handles |= walk(cx, pl, &region, &b, &spec, &mut adds, &mut lines)?;
+        no_handles |= own_hook(cx, ConnState::New, &cx.peer_set, "", &mut adds, &mut lines)?;
     }
     if !cx.later.is_empty() {
         // the client's later packets (ESTABLISHED) through the request's own hook
-        let pl = cx
-            .rs
-            .pipeline(cx.hook)
-            .ok_or("the firewall has no base chain for this direction")?;
-        let mut region = cx.flow_region();
-        region.state = ConnState::Established.set();
-        let mut b = cx.rule_box(&cx.reply_peers, &cx.host_set, cx.ports.clone());
-        b.state = ConnState::Established.set();
-        let (src, dst) = if cx.peers_are_sources {
-            (&cx.peers, &cx.host)
-        } else {
-            (&cx.host, &cx.peers)
-        };
-        let spec = format!(
-            "{}{} dport {} ct state established counter accept comment \"portolan: {} later packets\"",
-            addresses(cx, src, dst),
-            cx.proto_name(),
-            ports(&cx.ports),
-            cx.rec.requirement
-        );
-        no_handles |= walk(cx, pl, &region, &b, &spec, &mut adds, &mut lines)?;
+        no_handles |= own_hook(
+            cx,
+            ConnState::Established,
+            &cx.reply_peers,
+            " later packets",
+            &mut adds,
+            &mut lines,
+        )?;
     }
     if needs_replies {
         let back = cx.hook.reverse();
@@ -210,6 +177,43 @@ fn walk(
         });
     }
     Ok(no_handles)
+}
+
+/// Accept the flow's packets in `state` (NEW: the request; ESTABLISHED: the client's later
+/// packets) from `peers` in every base chain of the request's own hook that drops them.
+fn own_hook(
+    cx: &Ctx<'_>,
+    state: ConnState,
+    peers: &crate::model::AddrSet,
+    comment: &str,
+    adds: &mut Vec<Add>,
+    lines: &mut Vec<String>,
+) -> Result<bool, String> {
+    let pl = cx
+        .rs
+        .pipeline(cx.hook)
+        .ok_or("the firewall has no base chain for this direction")?;
+    let mut region = cx.flow_region();
+    if state != ConnState::New {
+        // the request's region keeps the states it was evaluated in
+        region.state = state.set();
+    }
+    let mut b = cx.rule_box(peers, &cx.host_set, cx.ports.clone());
+    b.state = state.set();
+    let (src, dst) = if cx.peers_are_sources {
+        (&cx.peers, &cx.host)
+    } else {
+        (&cx.host, &cx.peers)
+    };
+    let word = state.to_string().to_ascii_lowercase();
+    let spec = format!(
+        "{}{} dport {} ct state {word} counter accept comment \"portolan: {}{comment}\"",
+        addresses(cx, src, dst),
+        cx.proto_name(),
+        ports(&cx.ports),
+        cx.rec.requirement
+    );
+    walk(cx, pl, &region, &b, &spec, adds, lines)
 }
 
 /// The index in `pl.stages` of the first base chain that drops part of `region` (the pipeline

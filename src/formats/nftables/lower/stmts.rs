@@ -166,9 +166,11 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
         }
     };
     let merged = merged_ports(&rule.stmts);
-    let pair = merged.clone().ok().flatten();
-    // more than two: every packet the rule's other matches select is unknown
-    let unread = merged.clone().err().unwrap_or_default();
+    // more than two (`unread`): every packet the rule's other matches select is unknown
+    let (pair, unread) = match &merged {
+        Ok(pair) => (*pair, Vec::new()),
+        Err(all) => (None, all.clone()),
+    };
     if merged != Ok(None) {
         let at = |i: usize| match &rule.stmts[i] {
             Stmt::Match { span, .. } => Some(*span),
