@@ -296,10 +296,40 @@ impl Config {
                 .for_each(crate::load::InputFile::slim);
             return report;
         }
-        let (todo, errors) = crate::load::expand(paths, &self.filter);
-        let (mut report, _) = self.audit_batches(&todo, errors);
+        let Scan { todo, errors } = self.scan(paths);
+        let mut report = engine::audit(Vec::new(), &self.options(None));
+        let Ok(_) = self.audit_batches(&todo, errors, |part| {
+            engine::batch::append(&mut report, part);
+            Ok::<(), std::convert::Infallible>(())
+        });
         engine::batch::finish(&mut report);
         report
+    }
+
+    /// The files `paths` name, found (directories walked, the include and exclude globs
+    /// applied) before any is read.
+    pub fn scan(&self, paths: &[PathBuf]) -> Scan {
+        let (todo, errors) = crate::load::expand(paths, &self.filter);
+        Scan { todo, errors }
+    }
+
+    /// Whether a run of this configuration can be audited a batch of files at a time
+    /// ([`Config::audit_each`]): its flows do not cross files (no inventory, no `--policy`).
+    pub fn batched(&self) -> bool {
+        self.inventory.is_none() && !self.policy_named()
+    }
+
+    /// The report of a [`Config::batched`] run a batch at a time: each batch's files read,
+    /// audited on their own and handed to `each` (its files, flows and findings indexed from
+    /// 0 and in their order), then dropped; the scan's errors come last as a batch of their
+    /// own. The reports handed over, one after the other, are [`Config::audit_report`]'s
+    /// report cut by file, its files whole (not slim). Stops at the first error `each` returns.
+    pub fn audit_each<E>(
+        &self,
+        scan: Scan,
+        each: impl FnMut(engine::Report) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.audit_batches(&scan.todo, scan.errors, each).map(drop)
     }
 
     /// Whether `--policy` picks rulesets by name across the run's files.
@@ -309,17 +339,17 @@ impl Config {
             .is_some()
     }
 
-    /// Read and audit `todo` (then the scan's `errors`) a batch at a time, without an inventory:
-    /// the report (its `skipped` the files that are no firewall export) and, for each file of
-    /// `todo`, whether it is an input.
-    fn audit_batches(
+    /// Read and audit `todo` (then the scan's `errors`) a batch at a time, without an inventory,
+    /// each batch's report (its `skipped` the files of the batch that are no firewall export)
+    /// handed to `each`; for each file of `todo`, whether it is an input.
+    fn audit_batches<E>(
         &self,
         todo: &[(PathBuf, bool)],
         errors: Vec<crate::load::InputFile>,
-    ) -> (engine::Report, Vec<bool>) {
+        mut each: impl FnMut(engine::Report) -> Result<(), E>,
+    ) -> Result<Vec<bool>, E> {
         let opts = self.options(None);
         let bar = crate::load::progress(todo.len());
-        let mut report = engine::audit(Vec::new(), &opts);
         let mut kept = Vec::with_capacity(todo.len());
         for batch in batches(todo) {
             let (files, skipped, k) =
@@ -327,15 +357,20 @@ impl Config {
             kept.extend(k);
             let mut part = engine::audit(files, &opts);
             part.skipped = skipped;
-            engine::batch::append(&mut report, part);
+            if let Err(e) = each(part) {
+                if let Some(b) = bar {
+                    b.finish_and_clear();
+                }
+                return Err(e);
+            }
         }
         if let Some(b) = bar {
             b.finish_and_clear();
         }
         if !errors.is_empty() {
-            engine::batch::append(&mut report, engine::audit(errors, &opts));
+            each(engine::audit(errors, &opts))?;
         }
-        (report, kept)
+        Ok(kept)
     }
 
     /// One job of `--shard K/N`: its share of the paths' files, audited (a batch at a time, its
@@ -351,7 +386,11 @@ impl Config {
         }
         let mut share = crate::load::shard::pick(paths, &self.filter, job);
         let errors = std::mem::take(&mut share.errors);
-        let (mut report, kept) = self.audit_batches(&share.todo, errors);
+        let mut report = engine::audit(Vec::new(), &self.options(None));
+        let Ok(kept) = self.audit_batches(&share.todo, errors, |part| {
+            engine::batch::append(&mut report, part);
+            Ok::<(), std::convert::Infallible>(())
+        });
         engine::batch::finish(&mut report);
         let origins = share.origins(&kept);
         report.shard = Some(engine::shard::ShardRun { job, origins });
@@ -389,6 +428,20 @@ impl Config {
             );
         }
         report
+    }
+}
+
+/// The files of a run, found before any is read ([`Config::scan`]): the files to read (with
+/// whether a path named each one itself) and the paths that could not be walked.
+pub struct Scan {
+    todo: Vec<(PathBuf, bool)>,
+    errors: Vec<crate::load::InputFile>,
+}
+
+impl Scan {
+    /// The files the run will read, in order.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.todo.iter().map(|(p, _)| p.as_path())
     }
 }
 

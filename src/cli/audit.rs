@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use crate::catalog::{Catalog, Environment};
 use crate::engine::{self as engine, Severity};
+use crate::report::tally::Tally;
 use crate::report::{human, OutputFormat};
 
 /// `--format NAME`: the report's formats, listed with their help in `--help`.
@@ -184,12 +185,13 @@ impl AuditOptionArgs {
         Ok(setup)
     }
 
-    /// The run record of a run that started at `started` (seconds since 1970) and read the
-    /// files of `report`.
+    /// The run record of a run that started at `started` (seconds since 1970), audited for
+    /// `environment` and read the files at `inputs`.
     pub(crate) fn run_record(
         &self,
         setup: &Setup,
-        report: &engine::Report,
+        environment: Option<Environment>,
+        inputs: &[String],
         started: i64,
     ) -> crate::provenance::RunRecord {
         use crate::provenance as p;
@@ -215,20 +217,19 @@ impl AuditOptionArgs {
             tool: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
             catalog: p::catalog_record(&setup.catalog.version, self.extra_catalog.as_deref()),
-            environment: report.environment.map(|e| e.as_str().to_string()),
+            environment: environment.map(|e| e.as_str().to_string()),
             role: self.role.clone(),
             facts,
             inventory,
             // a file refused for its size is not read for its hash either
-            inputs: report
-                .files
+            inputs: inputs
                 .iter()
-                .map(|f| match std::fs::metadata(&f.path) {
+                .map(|f| match std::fs::metadata(f) {
                     Ok(m) if m.len() > self.max_input_size => p::Hashed {
-                        path: f.path.clone(),
+                        path: f.clone(),
                         sha256: None,
                     },
-                    _ => p::hashed(&f.path),
+                    _ => p::hashed(f),
                 })
                 .collect(),
             vcs: std::env::current_dir().ok().and_then(|d| p::vcs(&d)),
@@ -412,6 +413,22 @@ pub fn run(a: AuditArgs) -> u8 {
     } else {
         None
     };
+    let baseline = match a.baseline.as_deref().map(read_baseline).transpose() {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    if let Some(code) = super::stream::run(
+        &a,
+        &setup,
+        &paths,
+        &formats,
+        &selection,
+        baseline.as_ref(),
+        &stdin,
+        started,
+    ) {
+        return code;
+    }
     let mut report = match a.shard {
         Some(job) => match setup.audit_shard(&paths, job) {
             Ok(r) => r,
@@ -423,31 +440,17 @@ pub fn run(a: AuditArgs) -> u8 {
         None => setup.audit_report(&paths, setup.inventory.as_ref()),
     };
     report.show_fixes = a.fix_suggestions;
-    report.run = Some(a.opts.run_record(&setup, &report, started));
+    let inputs: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+    report.run = Some(
+        a.opts
+            .run_record(&setup, report.environment, &inputs, started),
+    );
     if let Some(s) = &stdin {
         s.rename(&mut report);
     }
     report.findings.retain(|f| selection.selects(f.code));
-    if let Some(p) = &a.baseline {
-        let parsed = std::fs::read_to_string(p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(b) if b["schema"] == "portolan-baseline/1" => {
-                report.baselined = engine::waiver::apply_baseline(&mut report, &b);
-            }
-            Ok(_) => {
-                eprintln!(
-                    "portolan: {} is not a Portolan baseline (portolan-baseline/1)",
-                    p.display()
-                );
-                return super::EXIT_USAGE;
-            }
-            Err(e) => {
-                eprintln!("portolan: cannot read the baseline {}: {e}", p.display());
-                return super::EXIT_USAGE;
-            }
-        }
+    if let Some(b) = &baseline {
+        report.baselined = engine::waiver::apply_baseline(&mut report, b);
     }
     // never overwrite an input (checked before anything is written)
     let inputs: Vec<PathBuf> = report
@@ -478,28 +481,63 @@ pub fn run(a: AuditArgs) -> u8 {
     if let Err(code) = write_reports(&report, &formats, &a.output, a.quiet, a.verbose) {
         return code;
     }
-    if a.statistics {
-        let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
-        for f in report.findings.iter().filter(|f| !f.is_waived()) {
-            *counts.entry((f.code, f.name)).or_default() += 1;
+    let code = finish(&a, &Tally::of(&report));
+    // the process ends right after this: freeing every file's text, model and flow one by one
+    // took a tenth of a 10,000-file run (README, Performance), and the OS takes it back at once
+    std::mem::forget(report);
+    code
+}
+
+/// Read a `--baseline` file (written by `--write-baseline`); on a problem, say so and return
+/// the exit code.
+fn read_baseline(p: &Path) -> Result<serde_json::Value, u8> {
+    let parsed = std::fs::read_to_string(p)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(b) if b["schema"] == "portolan-baseline/1" => Ok(b),
+        Ok(_) => {
+            eprintln!(
+                "portolan: {} is not a Portolan baseline (portolan-baseline/1)",
+                p.display()
+            );
+            Err(super::EXIT_USAGE)
         }
-        for ((code, name), n) in counts {
-            eprintln!("{n:>6}  {code} {name}");
-        }
-        if report.waived() > 0 {
-            eprintln!("{:>6}  waived", report.waived());
-        }
-        if report.baselined > 0 {
-            eprintln!("{:>6}  in the baseline (not shown)", report.baselined);
+        Err(e) => {
+            eprintln!("portolan: cannot read the baseline {}: {e}", p.display());
+            Err(super::EXIT_USAGE)
         }
     }
-    let mut code = exit_code(&report, a.fail_on);
+}
+
+/// The end of an audit run once its reports are written: `--statistics`, the check that some
+/// firewall was audited, and the exit code.
+pub(crate) fn finish(a: &AuditArgs, t: &Tally) -> u8 {
+    if a.statistics {
+        for ((code, name), n) in &t.counts {
+            eprintln!("{n:>6}  {code} {name}");
+        }
+        if t.waived > 0 {
+            eprintln!("{:>6}  waived", t.waived);
+        }
+        if t.baselined > 0 {
+            eprintln!("{:>6}  in the baseline (not shown)", t.baselined);
+        }
+    }
+    let mut code = if t.input_failed {
+        super::EXIT_USAGE
+    } else {
+        match a.fail_on.threshold() {
+            Some(th) if t.worst().is_some_and(|w| w >= th) => super::EXIT_FINDINGS,
+            _ => super::EXIT_CLEAN,
+        }
+    };
     // a job of a matrix may get no firewall: whether the run audited any, `merge` says
-    if !a.allow_empty && a.shard.is_none() && !report.files.iter().any(|f| !f.rulesets.is_empty()) {
-        let n = report.skipped.len();
+    if !a.allow_empty && a.shard.is_none() && !t.audited {
+        let n = t.skipped.len();
         eprintln!(
             "portolan: no firewall was audited ({} file(s) read{}); check the paths, or pass --allow-empty",
-            report.files.len(),
+            t.inputs.len(),
             if n > 0 {
                 format!(
                     ", {n} skipped as no firewall export{}",
@@ -511,9 +549,6 @@ pub fn run(a: AuditArgs) -> u8 {
         );
         code = super::EXIT_USAGE;
     }
-    // the process ends right after this: freeing every file's text, model and flow one by one
-    // took a tenth of a 10,000-file run (README, Performance), and the OS takes it back at once
-    std::mem::forget(report);
     code
 }
 

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod query;
 pub mod schema;
 mod stdin;
+mod stream;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 

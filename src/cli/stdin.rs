@@ -55,6 +55,10 @@ impl Stdin {
         };
         for f in &mut r.files {
             fix(&mut f.path);
+            // the name the human report's snippets are headed with
+            if let Some(src) = &mut f.source {
+                fix(&mut src.name);
+            }
         }
         for fl in &mut r.flows {
             fix(&mut fl.firewall);

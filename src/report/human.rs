@@ -4,15 +4,18 @@
 use std::fmt;
 use std::io::Write;
 
+use rayon::prelude::*;
+
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 
+use super::tally::Tally;
 use crate::engine::reach::Status;
 use crate::engine::{Finding, Report, Severity};
 
 /// A finding with its file's text, as a miette diagnostic.
 struct Diag<'a> {
     f: &'a Finding,
-    src: Option<NamedSource<String>>,
+    src: Option<NamedSource<std::sync::Arc<String>>>,
     /// The file's text, to keep labels on long spans short.
     text: Option<&'a str>,
 }
@@ -98,6 +101,13 @@ impl Style {
 }
 
 pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+    files(r, out, style)?;
+    end(r, &Tally::of(r), r.run.as_ref(), out, style)
+}
+
+/// The files of a report, each with its flows and findings: the whole of a batch of files
+/// written as it goes (`cli/stream.rs`); [`end`] follows the last.
+pub fn files(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
     let theme = if style.color {
         GraphicalTheme::unicode()
     } else {
@@ -106,85 +116,147 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_context_lines(1);
-    // findings about no file first
-    let mut groups: Vec<(Option<usize>, Vec<&Finding>)> = Vec::new();
+    // each file's findings and flows, in their order, found in one pass (a search per file
+    // was quadratic in the number of files); a path record is shown with its hops after the
+    // files, a finding about no file after them too
+    let mut by_file: Vec<Vec<&Finding>> = vec![Vec::new(); r.files.len()];
     for f in &r.findings {
-        match groups.iter_mut().find(|(k, _)| *k == f.file) {
-            Some((_, v)) => v.push(f),
-            None => groups.push((f.file, vec![f])),
+        if let Some(v) = f.file.and_then(|i| by_file.get_mut(i)) {
+            v.push(f);
         }
     }
-    for (fi, file) in r.files.iter().enumerate() {
-        // a path record is shown with its hops after the files
-        let flows: Vec<_> = r
-            .flows
-            .iter()
-            .filter(|x| x.file == fi && x.path.is_empty())
+    let mut flows_of: Vec<Vec<&crate::engine::FlowRecord>> = vec![Vec::new(); r.files.len()];
+    for fl in r.flows.iter().filter(|x| x.path.is_empty()) {
+        if let Some(v) = flows_of.get_mut(fl.file) {
+            v.push(fl);
+        }
+    }
+    // the files are rendered on every core, a chunk at a time (so that a whole report's text is
+    // never held at once), and written in their order
+    let indices: Vec<usize> = (0..r.files.len()).collect();
+    for chunk in indices.chunks(RENDER_CHUNK) {
+        let texts: Vec<std::io::Result<Vec<u8>>> = chunk
+            .par_iter()
+            .map(|&fi| {
+                let mut text = Vec::new();
+                file(
+                    r,
+                    fi,
+                    &flows_of[fi],
+                    &by_file[fi],
+                    &handler,
+                    &mut text,
+                    style,
+                )?;
+                Ok(text)
+            })
             .collect();
-        let count = |s: Status| flows.iter().filter(|x| x.status == s).count();
-        let fmt = file.format.map(|f| f.name()).unwrap_or("unrecognised");
-        if flows.is_empty() {
-            writeln!(out, "{} ({fmt})", file.path)?;
-        } else {
-            writeln!(
-                out,
-                "{} ({fmt}): {} flows: {} allowed, {} partial, {} blocked, {} unknown",
-                file.path,
-                flows.len(),
-                count(Status::Allowed),
-                count(Status::Partial),
-                count(Status::Blocked),
-                count(Status::Unknown)
-            )?;
+        for t in texts {
+            out.write_all(&t?)?;
         }
-        flow_lines(r, file, &flows, out, style.quiet)?;
-        if !style.quiet {
-            set_aside_lines(&flows, out, style.verbose)?;
-        }
-        // a binary file's rendering is not shown as a file of lines: each label says its value
-        let binary = file.source.as_ref().filter(|s| s.binary.is_some());
-        let src = file
-            .source
-            .as_ref()
-            .filter(|s| s.binary.is_none())
-            .map(|s| NamedSource::new(s.name.clone(), s.text.to_string()));
-        if let Some((_, fs)) = groups.iter().find(|(k, _)| *k == Some(fi)) {
-            writeln!(out)?;
-            // a file of many findings (an `az network nsg list`: a Z103 for every flow of every
-            // NSG): one line per finding code, the details on demand (`--verbose`)
-            if !style.verbose && fs.len() > SUMMARISE_OVER {
-                summarise(fs, out)?;
-                if !style.quiet {
-                    writeln!(out)?;
-                }
-                continue;
+    }
+    Ok(())
+}
+
+/// How many files [`files`] renders at once.
+const RENDER_CHUNK: usize = 64;
+
+/// One file of the report: its line, its flows and its findings.
+fn file(
+    r: &Report,
+    fi: usize,
+    flows: &[&crate::engine::FlowRecord],
+    fs: &[&Finding],
+    handler: &GraphicalReportHandler,
+    out: &mut dyn Write,
+    style: Style,
+) -> std::io::Result<()> {
+    let file = &r.files[fi];
+    let count = |s: Status| flows.iter().filter(|x| x.status == s).count();
+    let fmt = file.format.map(|f| f.name()).unwrap_or("unrecognised");
+    if flows.is_empty() {
+        writeln!(out, "{} ({fmt})", file.path)?;
+    } else {
+        writeln!(
+            out,
+            "{} ({fmt}): {} flows: {} allowed, {} partial, {} blocked, {} unknown",
+            file.path,
+            flows.len(),
+            count(Status::Allowed),
+            count(Status::Partial),
+            count(Status::Blocked),
+            count(Status::Unknown)
+        )?;
+    }
+    flow_lines(r, file, flows, out, style.quiet)?;
+    if !style.quiet {
+        set_aside_lines(flows, out, style.verbose)?;
+    }
+    // a binary file's rendering is not shown as a file of lines: each label says its value
+    let binary = file.source.as_ref().filter(|s| s.binary.is_some());
+    let src = file
+        .source
+        .as_ref()
+        .filter(|s| s.binary.is_none())
+        .map(|s| NamedSource::new(s.name.clone(), s.text.clone()));
+    if !fs.is_empty() {
+        writeln!(out)?;
+        // a file of many findings (an `az network nsg list`: a Z103 for every flow of every
+        // NSG): one line per finding code, the details on demand (`--verbose`)
+        if !style.verbose && fs.len() > SUMMARISE_OVER {
+            summarise(fs, out)?;
+            if !style.quiet {
+                writeln!(out)?;
             }
-            for f in fs {
-                let f = with_waiver(f);
-                let d = Diag {
-                    f: &f,
-                    src: src.clone(),
-                    text: file.source.as_ref().map(|s| s.text.as_str()),
-                };
-                let mut s = String::new();
-                if handler.render_report(&mut s, &d).is_err() {
-                    s = format!("{}: {} {}\n", f.code, f.name, f.message);
-                }
-                if let Some(b) = binary {
-                    s.push_str(&binary_labels(&f, b));
-                }
-                out.write_all(s.as_bytes())?;
-            }
+            return Ok(());
         }
-        if !style.quiet {
-            writeln!(out)?;
+        for f in fs {
+            let f = with_waiver(f);
+            let d = Diag {
+                f: &f,
+                src: src.clone(),
+                text: file.source.as_ref().map(|s| s.text.as_str()),
+            };
+            let mut s = String::new();
+            if handler.render_report(&mut s, &d).is_err() {
+                s = format!("{}: {} {}\n", f.code, f.name, f.message);
+            }
+            if let Some(b) = binary {
+                s.push_str(&binary_labels(&f, b));
+            }
+            out.write_all(s.as_bytes())?;
         }
     }
     if !style.quiet {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// What follows the files: the end-to-end paths and the findings about no file (both only in
+/// a run with an inventory or `--policy`, never written as it goes), the run record with
+/// `--verbose`, and the summary line of the run's `tally`.
+pub fn end(
+    r: &Report,
+    tally: &Tally,
+    record: Option<&crate::provenance::RunRecord>,
+    out: &mut dyn Write,
+    style: Style,
+) -> std::io::Result<()> {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_context_lines(1);
+    if !style.quiet {
         paths(r, out)?;
     }
-    if let Some((_, fs)) = groups.iter().find(|(k, _)| k.is_none()) {
-        for f in fs {
+    let unfiled: Vec<&Finding> = r.findings.iter().filter(|f| f.file.is_none()).collect();
+    if !unfiled.is_empty() {
+        for f in unfiled {
             let f = with_waiver(f);
             let d = Diag {
                 f: &f,
@@ -198,19 +270,19 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
     }
     if style.verbose {
         // the run record, above the summary line
-        for (k, v) in super::record::lines(r) {
+        for (k, v) in super::record::of(record) {
             writeln!(out, "{k}: {v}")?;
         }
     }
     let mut extra = String::new();
-    if r.waived() > 0 {
-        extra.push_str(&format!(", {} waived", r.waived()));
+    if tally.waived > 0 {
+        extra.push_str(&format!(", {} waived", tally.waived));
     }
-    if r.baselined > 0 {
-        extra.push_str(&format!(", {} in the baseline", r.baselined));
+    if tally.baselined > 0 {
+        extra.push_str(&format!(", {} in the baseline", tally.baselined));
     }
-    if !r.skipped.is_empty() {
-        let n = r.skipped.len();
+    if !tally.skipped.is_empty() {
+        let n = tally.skipped.len();
         extra.push_str(&format!(
             "; {n} file{} skipped (no firewall export){}",
             if n == 1 { "" } else { "s" },
@@ -221,7 +293,7 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
             }
         ));
         if style.verbose {
-            for p in &r.skipped {
+            for p in &tally.skipped {
                 writeln!(out, "skipped (no firewall export): {p}")?;
             }
         }
@@ -229,11 +301,11 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
     writeln!(
         out,
         "{} file(s), {}; findings: {} error(s), {} warning(s), {} info{extra}",
-        r.files.len(),
-        totals(r),
-        r.count(Severity::Error),
-        r.count(Severity::Warning),
-        r.count(Severity::Info),
+        tally.inputs.len(),
+        totals(tally),
+        tally.count(Severity::Error),
+        tally.count(Severity::Warning),
+        tally.count(Severity::Info),
     )
 }
 
@@ -294,46 +366,35 @@ fn summarise(fs: &[&Finding], out: &mut dyn Write) -> std::io::Result<()> {
 /// The summary's totals: the flows of one firewall counted by status; with several firewalls,
 /// whose flows do not add up into one meaningful total, the firewalls by their worst flow
 /// (blocked, then partial, then unknown), and the end-to-end path records by status.
-fn totals(r: &Report) -> String {
-    let counts = |fl: &[&crate::engine::FlowRecord]| {
-        let n = |s: Status| fl.iter().filter(|x| x.status == s).count();
+fn totals(t: &Tally) -> String {
+    let counts = |paths: bool| {
         format!(
             "{} allowed, {} partial, {} blocked, {} unknown",
-            n(Status::Allowed),
-            n(Status::Partial),
-            n(Status::Blocked),
-            n(Status::Unknown)
+            t.flows(Status::Allowed, paths),
+            t.flows(Status::Partial, paths),
+            t.flows(Status::Blocked, paths),
+            t.flows(Status::Unknown, paths)
         )
     };
-    let mut worst: Vec<((usize, usize), Status)> = Vec::new();
-    for fl in r.flows.iter().filter(|x| x.path.is_empty()) {
-        let k = (fl.file, fl.target);
-        match worst.iter_mut().find(|(w, _)| *w == k) {
-            Some((_, s)) if fl.status.rank() > s.rank() => *s = fl.status,
-            Some(_) => {}
-            None => worst.push((k, fl.status)),
-        }
+    if t.firewalls.len() < 2 {
+        return format!(
+            "{} flow(s): {}",
+            t.flows.iter().sum::<usize>(),
+            counts(false)
+        );
     }
-    if worst.len() < 2 {
-        let all: Vec<_> = r.flows.iter().collect();
-        return format!("{} flow(s): {}", all.len(), counts(&all));
-    }
-    let n = |s: Status| worst.iter().filter(|(_, w)| *w == s).count();
+    let n = |s: Status| t.firewalls.iter().filter(|w| **w == s).count();
     let mut text = format!(
         "{} firewalls by their worst flow: {} all allowed, {} partial, {} blocked, {} unknown",
-        worst.len(),
+        t.firewalls.len(),
         n(Status::Allowed),
         n(Status::Partial),
         n(Status::Blocked),
         n(Status::Unknown)
     );
-    let paths: Vec<_> = r.flows.iter().filter(|x| !x.path.is_empty()).collect();
-    if !paths.is_empty() {
-        text.push_str(&format!(
-            "; {} path flow(s): {}",
-            paths.len(),
-            counts(&paths)
-        ));
+    let paths: usize = t.paths.iter().sum();
+    if paths > 0 {
+        text.push_str(&format!("; {paths} path flow(s): {}", counts(true)));
     }
     text
 }

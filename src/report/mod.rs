@@ -13,6 +13,7 @@ pub mod place;
 pub mod record;
 pub mod sarif;
 pub mod sources;
+pub mod tally;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {

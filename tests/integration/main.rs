@@ -34,6 +34,7 @@ mod reports;
 mod run_record;
 mod shard;
 mod snapshots;
+mod stream;
 mod windows;
 
 use assert_cmd::Command;

@@ -514,6 +514,10 @@ fn standard_input_is_audited_under_its_stdin_filename() {
         "the temporary name leaked"
     );
     assert!(sarif.contains("\"uri\": \"fw/zvm.rules\""));
+    // the human report's snippets are headed with the name too
+    let (human, _) = run(&["--stdin-filename", "fw/zvm.rules"], "human");
+    assert!(!human.contains("portolan-stdin"), "{human}");
+    assert!(human.contains("[fw/zvm.rules:12:1]"), "{human}");
     // the same findings as the file on disk, with the same fingerprints as a file at that path
     let (plain, _) = run(&[], "json");
     let v: serde_json::Value = serde_json::from_str(&plain).unwrap();

@@ -16,7 +16,7 @@ const QUICK: &[&str] = &["--env", "vsphere", "--role", "zvm"];
 /// A repository of firewall exports of every kind, in subdirectories: iptables (one with a
 /// malformed line), nftables, Windows (netsh UTF-16, a .reg, the binary .wfw hive), Azure and
 /// AWS (one truncated), and a file that is no export (skipped).
-fn repo(name: &str) -> PathBuf {
+pub fn repo(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&d);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");

@@ -1,0 +1,232 @@
+//! `--format concise` alone is written a batch of files at a time (`src/cli/stream.rs`), each
+//! batch's report dropped once written: it must write what the whole-report path writes (the
+//! same format among several, `--output` pairs), with the same `--statistics` and exit code.
+
+use std::path::{Path, PathBuf};
+
+use super::portolan;
+
+const QUICK: &[&str] = &["--env", "vsphere", "--role", "zvm"];
+
+/// The shard tests' repository of every kind of export (a malformed iptables file, UTF-16
+/// netsh, a `.wfw` hive, NSG and security-group lists, a truncated one, a file that is no
+/// export), 30 copies in numbered directories: 330 files, more than one batch (256 files).
+fn many(name: &str) -> PathBuf {
+    let one = super::shard::repo(&format!("{name}-one"));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    for i in 0..30 {
+        copy_tree(&one, &d.join(format!("{i:02}")));
+    }
+    d
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// `audit QUICK dir extra…`: exit code, standard output, standard error.
+fn audit(dir: &Path, extra: &[&str]) -> (i32, String, String) {
+    let o = portolan()
+        .args(["audit"])
+        .args(QUICK)
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn concise_written_as_it_goes_is_the_whole_reports() {
+    let d = many("stream-concise");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stream-concise-out");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let (whole_c, whole_json) = (out.join("whole.txt"), out.join("whole.json"));
+    // two formats: the whole report is kept and each written from it
+    let (code, _, _) = audit(
+        &d,
+        &[
+            "--format",
+            "concise",
+            "--output",
+            whole_c.to_str().unwrap(),
+            "--format",
+            "json",
+            "--output",
+            whole_json.to_str().unwrap(),
+        ],
+    );
+    let whole = std::fs::read_to_string(&whole_c).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&whole_json).unwrap()).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(whole.lines().count(), findings.len());
+    assert!(findings.len() > 30 * 10, "{} findings", findings.len());
+    // every file of the 30 copies has its findings, the last copies' too
+    assert!(whole.contains("/29/linux/old/zvm-c.rules:"), "{whole}");
+    assert!(whole.contains("/29/windows/policy.wfw"), "{whole}");
+    // blocked flows and a malformed line (Z001, an error): exit 1, whichever path
+    assert_eq!(code, 1);
+
+    // alone, to standard output and to a file: written as it goes
+    let (c1, streamed, _) = audit(&d, &["--format", "concise"]);
+    assert_eq!((c1, streamed.as_str()), (code, whole.as_str()));
+    let file = out.join("alone.txt");
+    let (c2, stdout, _) = audit(
+        &d,
+        &["--format", "concise", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(c2, code);
+    assert!(stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), whole);
+}
+
+#[test]
+fn select_baseline_and_statistics_are_the_whole_reports_too() {
+    let d = many("stream-baseline");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stream-baseline-out");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    // a baseline of the first copy only: its findings are left out, the others' shown
+    let base = out.join("baseline.json");
+    let (_, _, _) = audit(
+        &d.join("00"),
+        &[
+            "--format",
+            "json",
+            "--write-baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    let opts = [
+        "--select",
+        "Z1,Z001,Z003",
+        "--baseline",
+        base.to_str().unwrap(),
+        "--statistics",
+        "--fail-on",
+        "warning",
+    ];
+    let whole_c = out.join("whole.txt");
+    let mut both = opts.to_vec();
+    both.extend([
+        "--format",
+        "concise",
+        "--output",
+        whole_c.to_str().unwrap(),
+        "--format",
+        "sarif",
+        "--output",
+    ]);
+    let sarif = out.join("whole.sarif");
+    both.push(sarif.to_str().unwrap());
+    let (code, _, whole_err) = audit(&d, &both);
+    let whole = std::fs::read_to_string(&whole_c).unwrap();
+
+    let mut alone = opts.to_vec();
+    alone.extend(["--format", "concise"]);
+    let (c, streamed, err) = audit(&d, &alone);
+    assert_eq!(
+        (c, streamed.as_str(), err.as_str()),
+        (code, whole.as_str(), whole_err.as_str())
+    );
+    // what the options did: only the selected codes, none of the first copy's findings, and
+    // the count of those left out
+    assert!(!streamed.is_empty());
+    for l in streamed.lines() {
+        let code = l.split(": ").nth(1).unwrap_or("");
+        assert!(
+            code.starts_with("Z1") || code.starts_with("Z001") || code.starts_with("Z003"),
+            "{l}"
+        );
+        assert!(!l.contains("stream-baseline/00/"), "{l}");
+    }
+    assert!(err.contains("in the baseline (not shown)"), "{err}");
+    assert!(streamed.contains("stream-baseline/01/"), "{streamed}");
+}
+
+#[test]
+fn an_output_among_the_scanned_inputs_is_still_refused() {
+    let d = many("stream-refuse");
+    let input = d.join("07/linux/zvm-a.rules");
+    let before = std::fs::read(&input).unwrap();
+    let (code, stdout, err) = audit(
+        &d,
+        &["--format", "concise", "--output", input.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(stdout.is_empty());
+    assert!(
+        err.contains("is one of the inputs; refusing to overwrite it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
+
+#[test]
+fn the_human_report_written_as_it_goes_is_the_whole_reports() {
+    let d = many("stream-human");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stream-human-out");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    for opts in [
+        &[][..],
+        &["--quiet"][..],
+        &["--verbose", "--fix-suggestions", "--statistics"][..],
+    ] {
+        let (whole_h, junit) = (out.join("whole.txt"), out.join("whole.xml"));
+        let mut both = opts.to_vec();
+        both.extend([
+            "--format",
+            "human",
+            "--output",
+            whole_h.to_str().unwrap(),
+            "--format",
+            "junit",
+            "--output",
+            junit.to_str().unwrap(),
+        ]);
+        let (code, _, whole_err) = audit(&d, &both);
+        let whole = std::fs::read_to_string(&whole_h).unwrap();
+        let mut alone = opts.to_vec();
+        alone.extend(["--format", "human"]);
+        let (c, streamed, err) = audit(&d, &alone);
+        assert_eq!(c, code, "{opts:?}");
+        assert_eq!(err, whole_err, "{opts:?}");
+        assert!(streamed == whole, "{opts:?}: the reports differ");
+        // the summary line counts every batch: 270 files read (30 × 11, less each copy's
+        // README and truncated security-group file, which a scan skips), each copy's 17
+        // firewalls
+        let last = streamed.lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("270 file(s), 510 firewalls by their worst flow: ")
+                && last.contains("60 files skipped (no firewall export)"),
+            "{last}"
+        );
+        // the run record lists every input, the last batch's too
+        if opts.contains(&"--verbose") {
+            assert_eq!(
+                streamed
+                    .lines()
+                    .filter(|l| l.starts_with("input: "))
+                    .count(),
+                270,
+            );
+            assert!(streamed.contains("stream-human/29/windows/policy.wfw (sha256 "));
+        }
+    }
+}
