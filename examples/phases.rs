@@ -70,6 +70,7 @@ fn main() {
         interfaces: Vec::new(),
         profiles: Vec::new(),
         host_addresses: None,
+        fixes: true,
     };
     let report = audit::audit(vec![file], &opts);
     step("audit");

@@ -147,6 +147,8 @@ pub struct Config {
     host_addresses: Option<crate::model::AddrSet>,
     filter: crate::load::ScanFilter,
     max_input_size: u64,
+    /// Whether flows get their fixes ([`AuditOptions::fixes`]; [`Config::without_fixes`]).
+    fixes: bool,
 }
 
 impl Config {
@@ -271,7 +273,15 @@ impl Config {
             interfaces: a.interfaces.to_vec(),
             profiles: a.profiles.to_vec(),
             host_addresses,
+            fixes: true,
         })
+    }
+
+    /// Audit without proposing fixes, for a report that shows none (`--format concise`): the
+    /// same flows, statuses and findings, without the fixes' text.
+    pub fn without_fixes(mut self) -> Config {
+        self.fixes = false;
+        self
     }
 
     /// Load the paths and audit them (with this inventory, which may differ from the one read,
@@ -407,6 +417,7 @@ impl Config {
             interfaces: self.interfaces.clone(),
             profiles: self.profiles.clone(),
             host_addresses: self.host_addresses.clone(),
+            fixes: self.fixes,
         }
     }
 

@@ -201,6 +201,7 @@ pub fn zvm_quick(env: Environment) -> AuditOptions<'static> {
         interfaces: Vec::new(),
         profiles: Vec::new(),
         host_addresses: None,
+        fixes: true,
     }
 }
 

@@ -456,7 +456,7 @@ pub(super) fn run_job(
         rec.no_fix = Some(
             "a NAT rule translates this flow (see Z204): exempt it from the translation, or admit the translated packets where they are dropped; no single rule is proposed".into(),
         );
-    } else if matches!(rec.status, Status::Blocked | Status::Partial) {
+    } else if matches!(rec.status, Status::Blocked | Status::Partial) && opts.fixes {
         // a fix is a native rule, which matches any client port and (unless the host's
         // addresses are known) any destination: it is proposed and verified on the flow's
         // region widened so, which holds the flow's own

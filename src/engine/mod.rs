@@ -53,6 +53,10 @@ pub struct AuditOptions<'a> {
     /// (default: every unicast address that is not loopback, multicast, broadcast, link-local
     /// or unspecified; see [`reach::Ends`]).
     pub host_addresses: Option<crate::model::AddrSet>,
+    /// Propose and verify a fix for each blocked or partly blocked flow (its record's `fix`
+    /// or `no_fix`, its findings' help). Off only for a report that shows neither (`--format
+    /// concise`): the fixes are a third of a small file's audit.
+    pub fixes: bool,
 }
 
 /// One rule or default that decided a piece of a flow.

@@ -20,6 +20,7 @@ fn audit_text(name: &str, text: &str) -> audit::Report {
         interfaces: Vec::new(),
         profiles: Vec::new(),
         host_addresses: None,
+        fixes: true,
     };
     audit::audit(files, &opts)
 }
@@ -211,6 +212,7 @@ fn nsg_allow_behind_a_higher_priority_deny_is_shadowed() {
         interfaces: Vec::new(),
         profiles: Vec::new(),
         host_addresses: None,
+        fixes: true,
     };
     let r = audit::audit(files, &opts);
     let z301: Vec<&str> = r
@@ -251,6 +253,7 @@ fn an_interface_the_rules_never_name_is_one_no_rule_restricts() {
             interfaces: ifs.iter().map(|s| s.to_string()).collect(),
             profiles: Vec::new(),
             host_addresses: None,
+            fixes: true,
         };
         audit::audit(files, &opts)
     };

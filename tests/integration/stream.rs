@@ -230,3 +230,56 @@ fn the_human_report_written_as_it_goes_is_the_whole_reports() {
         }
     }
 }
+
+#[test]
+fn an_audit_without_fixes_differs_only_by_the_fixes() {
+    use portolan::run::{Config, ConfigInput};
+    let input = ConfigInput {
+        env: Some(portolan::catalog::Environment::Vsphere),
+        role: Some("zvm"),
+        max_input_size: 1 << 30,
+        no_config: true,
+        ..Default::default()
+    };
+    let dir = super::shard::repo("stream-no-fixes");
+    let with = Config::new(&input)
+        .unwrap()
+        .audit_report(std::slice::from_ref(&dir), None);
+    let without = Config::new(&input)
+        .unwrap()
+        .without_fixes()
+        .audit_report(&[dir], None);
+    // the same flows with the same statuses, and the same findings where they are
+    assert_eq!(with.flows.len(), without.flows.len());
+    for (a, b) in with.flows.iter().zip(&without.flows) {
+        assert_eq!(
+            (&a.requirement, &a.firewall, a.status, &a.deciding),
+            (&b.requirement, &b.firewall, b.status, &b.deciding)
+        );
+        assert!(b.fix.is_none());
+    }
+    let seen = |r: &portolan::engine::Report| -> Vec<(String, String, Option<usize>, Option<u32>)> {
+        r.findings
+            .iter()
+            .map(|f| (f.code.to_string(), f.message.clone(), f.file, f.line()))
+            .collect()
+    };
+    assert_eq!(seen(&with), seen(&without));
+    // what differs: the fixes, and so the help of the blocked flows' findings
+    assert!(with.flows.iter().filter(|f| f.fix.is_some()).count() > 5);
+    // without a fix, a blocked flow's help says only what is needed
+    let generic = "allow the flow for the peers that need it";
+    let helps = |r: &portolan::engine::Report| -> Vec<String> {
+        r.findings
+            .iter()
+            .filter(|f| f.code == "Z101")
+            .map(|f| f.help.clone().unwrap_or_default())
+            .collect()
+    };
+    let (a, b) = (helps(&with), helps(&without));
+    assert!(
+        a.iter().filter(|h| h.as_str() != generic).count() > 5,
+        "{a:?}"
+    );
+    assert!(b.iter().all(|h| h == generic || h.contains("NAT")), "{b:?}");
+}
