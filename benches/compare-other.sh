@@ -5,7 +5,8 @@
 #   `az network nsg list` (`gen_input azure 860 50`), beside `examples/json_floor.rs` (serde into
 #   typed structs of the fields an audit reads);
 # - 10,000 mixed small files (`benches/mixed_dir.sh`: copies of the fixtures up to 64 KiB),
-#   `--format concise`;
+#   `--format concise` and the human format (both written a batch at a time), and `--format json`
+#   (the whole report kept);
 # - an inventory of 50 sites x 20 VRAs with host, boundary and Azure NSG hops
 #   (`gen_input inventory 50 20 DIR`, `benches/gen/inventory.rs`).
 # Usage: benches/compare-other.sh [RUNS]   (best of RUNS, default 3; a few minutes after a build)
@@ -47,6 +48,8 @@ echo "|---|---|---|"
 echo "| $(mb "$work/sg50.json") \`describe-security-groups\`, \`--env vsphere --role zvm --format json\` | $(best "$bin/examples/json_floor" aws "$work/sg50.json") | $(ours audit --env vsphere --role zvm --format json "$work/sg50.json") |"
 echo "| $(mb "$work/nsg50.json") \`az network nsg list\`, \`--env azure --role zvm --format json\` | $(best "$bin/examples/json_floor" azure "$work/nsg50.json") | $(ours audit --env azure --role zvm --format json "$work/nsg50.json") |"
 echo "| 10,000 mixed small files ($(mb "$work/mixed10k")), \`--env vsphere --role zvm --format concise\` | | $(ours audit --env vsphere --role zvm --format concise "$work/mixed10k") |"
+echo "| the same, the human format (the default) | | $(ours audit --env vsphere --role zvm "$work/mixed10k") |"
+echo "| the same, \`--format json\` | | $(ours audit --env vsphere --role zvm --format json "$work/mixed10k") |"
 cd "$work/inv50"
 echo "| inventory: 50 sites x 20 VRAs, host + boundary + NSG hops, \`--format json\` | | $(ours audit --inventory portolan.toml --format json) |"
 echo

@@ -1,8 +1,10 @@
 //! Many small files (issue 19): a directory of copies of the project's firewall fixtures up to
 //! 64 KiB (every input format), as `benches/mixed_dir.sh` makes it for the README's 10,000-file
 //! row, read and audited as `portolan audit --env vsphere --role zvm DIR` does (a batch of files
-//! at a time, each file kept slim for the report: `Config::audit_report`). 1,000 files here so
-//! that a sample takes about a second; the README's row is the whole process at 10,000.
+//! at a time, each file kept slim for the report: `Config::audit_report`), and as `--format
+//! concise` does (each batch's report handed over and dropped, no fixes made:
+//! `Config::without_fixes`, `Config::audit_each`). 1,000 files here so that a sample takes
+//! about a second; the README's row is the whole process at 10,000.
 //! `cargo bench --bench files`.
 
 use std::hint::black_box;
@@ -67,6 +69,17 @@ fn bench(c: &mut Criterion) {
             black_box(config.audit_report(black_box(&paths), None))
                 .flows
                 .len()
+        })
+    });
+    let concise = Config::new(&input).expect("vsphere zvm").without_fixes();
+    g.bench_function("load+audit, a batch at a time, no fixes", |b| {
+        b.iter(|| {
+            let mut findings = 0;
+            let Ok(()) = concise.audit_each(concise.scan(black_box(&paths)), |part| {
+                findings += part.findings.len();
+                Ok::<(), std::convert::Infallible>(())
+            });
+            black_box(findings)
         })
     });
     g.finish();
