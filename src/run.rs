@@ -367,7 +367,12 @@ impl Config {
             kept.extend(k);
             let mut part = engine::audit(files, &opts);
             part.skipped = skipped;
-            if let Err(e) = each(part) {
+            // a report written as it goes goes to a terminal above the bar, never through it
+            let handed = match &bar {
+                Some(b) => b.suspend(|| each(part)),
+                None => each(part),
+            };
+            if let Err(e) = handed {
                 if let Some(b) = bar {
                     b.finish_and_clear();
                 }
