@@ -526,14 +526,7 @@ pub(crate) fn finish(a: &AuditArgs, t: &Tally) -> u8 {
             eprintln!("{:>6}  in the baseline (not shown)", t.baselined);
         }
     }
-    let mut code = if t.input_failed {
-        super::EXIT_USAGE
-    } else {
-        match a.fail_on.threshold() {
-            Some(th) if t.worst().is_some_and(|w| w >= th) => super::EXIT_FINDINGS,
-            _ => super::EXIT_CLEAN,
-        }
-    };
+    let mut code = exit_code(t, a.fail_on);
     // a job of a matrix may get no firewall: whether the run audited any, `merge` says
     if !a.allow_empty && a.shard.is_none() && !t.audited {
         let n = t.skipped.len();
@@ -629,19 +622,14 @@ pub(crate) fn write_reports(
     Ok(())
 }
 
-pub(crate) fn exit_code(report: &engine::Report, fail_on: FailOn) -> u8 {
-    if report.input_failed {
+/// The exit code of a run's findings: 2 if an input could not be read, 1 if a finding not waived
+/// reaches `--fail-on`, else 0.
+pub(crate) fn exit_code(t: &Tally, fail_on: FailOn) -> u8 {
+    if t.input_failed {
         return super::EXIT_USAGE;
     }
     match fail_on.threshold() {
-        Some(t)
-            if report
-                .findings
-                .iter()
-                .any(|f| f.severity >= t && !f.is_waived()) =>
-        {
-            super::EXIT_FINDINGS
-        }
+        Some(th) if t.worst().is_some_and(|w| w >= th) => super::EXIT_FINDINGS,
         _ => super::EXIT_CLEAN,
     }
 }

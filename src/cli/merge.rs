@@ -90,7 +90,7 @@ pub fn run(a: MergeArgs) -> u8 {
     if let Err(code) = write_reports(&report, &formats, &a.output, a.quiet, a.verbose) {
         return code;
     }
-    let mut code = exit_code(&report, a.fail_on);
+    let mut code = exit_code(&crate::report::tally::Tally::of(&report), a.fail_on);
     if !a.allow_empty && !report.files.iter().any(|f| !f.rulesets.is_empty()) {
         eprintln!(
             "portolan: no job audited a firewall ({} file(s) read, {} skipped as no firewall export); check the paths, or pass --allow-empty",
