@@ -89,6 +89,18 @@ pub struct Style {
 }
 
 impl Style {
+    /// The miette handler that draws a finding in this style.
+    fn handler(&self) -> GraphicalReportHandler {
+        let theme = if self.color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        GraphicalReportHandler::new_themed(theme)
+            .with_width(self.width)
+            .with_context_lines(1)
+    }
+
     /// Colour when writing to a terminal and `NO_COLOR` is not set.
     pub fn detect(is_terminal: bool) -> Style {
         Style {
@@ -108,14 +120,7 @@ pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<
 /// The files of a report, each with its flows and findings: the whole of a batch of files
 /// written as it goes (`cli/stream.rs`); [`end`] follows the last.
 pub fn files(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
-    let theme = if style.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(style.width)
-        .with_context_lines(1);
+    let handler = style.handler();
     // each file's findings and flows, in their order, found in one pass (a search per file
     // was quadratic in the number of files); a path record is shown with its hops after the
     // files, a finding about no file after them too
@@ -243,14 +248,7 @@ pub fn end(
     out: &mut dyn Write,
     style: Style,
 ) -> std::io::Result<()> {
-    let theme = if style.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(style.width)
-        .with_context_lines(1);
+    let handler = style.handler();
     if !style.quiet {
         paths(r, out)?;
     }

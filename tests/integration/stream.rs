@@ -33,6 +33,14 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// An empty directory for a test's reports.
+fn fresh(name: &str) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    out
+}
+
 /// `audit QUICK dir extra…`: exit code, standard output, standard error.
 fn audit(dir: &Path, extra: &[&str]) -> (i32, String, String) {
     let o = portolan()
@@ -52,9 +60,7 @@ fn audit(dir: &Path, extra: &[&str]) -> (i32, String, String) {
 #[test]
 fn concise_written_as_it_goes_is_the_whole_reports() {
     let d = many("stream-concise");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stream-concise-out");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
+    let out = fresh("stream-concise-out");
     let (whole_c, whole_json) = (out.join("whole.txt"), out.join("whole.json"));
     // two formats: the whole report is kept and each written from it
     let (code, _, _) = audit(
@@ -98,9 +104,7 @@ fn concise_written_as_it_goes_is_the_whole_reports() {
 #[test]
 fn select_baseline_and_statistics_are_the_whole_reports_too() {
     let d = many("stream-baseline");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stream-baseline-out");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
+    let out = fresh("stream-baseline-out");
     // a baseline of the first copy only: its findings are left out, the others' shown
     let base = out.join("baseline.json");
     let (_, _, _) = audit(
@@ -180,9 +184,7 @@ fn an_output_among_the_scanned_inputs_is_still_refused() {
 #[test]
 fn the_human_report_written_as_it_goes_is_the_whole_reports() {
     let d = many("stream-human");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stream-human-out");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
+    let out = fresh("stream-human-out");
     for opts in [
         &[][..],
         &["--quiet"][..],
