@@ -311,7 +311,9 @@ pub fn merge(mut jobs: Vec<(String, JobReport)>) -> Result<Merged, MergeError> {
     let mut files: Vec<(usize, usize, usize)> = Vec::new(); // (origin, job, index in the job)
     let mut skipped: Vec<(usize, String)> = Vec::new();
     for (j, (path, d)) in jobs.iter().enumerate() {
-        let x = d.shard.as_ref().expect("checked");
+        let Some(x) = d.shard.as_ref() else {
+            return Err(MergeError::NotAShard { path: path.clone() });
+        };
         let bad = |why: String| MergeError::Inconsistent {
             path: path.clone(),
             why,
@@ -365,7 +367,9 @@ pub fn merge(mut jobs: Vec<(String, JobReport)>) -> Result<Merged, MergeError> {
     report.run = run_record(&files, &jobs);
     let mut targets: Vec<(usize, usize)> = Vec::new();
     for (j, (path, d)) in jobs.into_iter().enumerate() {
-        let x = d.shard.expect("checked");
+        let Some(x) = d.shard else {
+            return Err(MergeError::NotAShard { path });
+        };
         report.input_failed |= x.input_failed;
         report.show_fixes |= x.show_fixes;
         report.baselined += d.summary.findings.baselined;
@@ -483,10 +487,18 @@ fn check_matrix(jobs: &[(String, JobReport)]) -> Result<(), MergeError> {
             count: 0,
         });
     };
-    let x0 = d0.shard.as_ref().expect("read checks it");
+    // `read` refuses a report without its `shard` member; a caller's own reports are held to
+    // the same here, not trusted
+    let Some(x0) = d0.shard.as_ref() else {
+        return Err(MergeError::NotAShard {
+            path: first.clone(),
+        });
+    };
     let mut seen: Vec<Option<&str>> = vec![None; x0.count];
     for (path, d) in jobs {
-        let x = d.shard.as_ref().expect("read checks it");
+        let Some(x) = d.shard.as_ref() else {
+            return Err(MergeError::NotAShard { path: path.clone() });
+        };
         if x.count != x0.count || x.index == 0 || x.index > x.count {
             return Err(MergeError::Counts {
                 path: path.clone(),

@@ -198,6 +198,26 @@ fn merge_refuses_an_incomplete_or_mixed_matrix() {
     let (code, err) = merge(&[&whole]);
     assert_eq!(code, 2);
     assert!(err.contains("not of a job"), "{err}");
+    // the library's merge holds reports it did not read itself to the same (no panic): a
+    // whole run's report first, or among jobs
+    let job = |p: &Path| -> portolan::engine::shard::JobReport {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    for reports in [
+        vec![("whole.json", &whole), ("1.json", &one)],
+        vec![("1.json", &one), ("whole.json", &whole), ("3.json", &three)],
+    ] {
+        let jobs = reports
+            .iter()
+            .map(|(n, p)| (n.to_string(), job(p)))
+            .collect();
+        match portolan::engine::shard::merge(jobs) {
+            Err(portolan::engine::shard::MergeError::NotAShard { path }) => {
+                assert_eq!(path, "whole.json")
+            }
+            other => panic!("{:?}", other.err()),
+        }
+    }
     // merge never writes over a job's report
     let o = portolan()
         .arg("merge")
