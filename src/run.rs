@@ -277,8 +277,8 @@ impl Config {
         })
     }
 
-    /// Audit without proposing fixes, for a report that shows none (`--format concise`): the
-    /// same flows, statuses and findings, without the fixes' text.
+    /// Audit without proposing fixes, for a report that shows none (`--format concise` or
+    /// `gitlab`): the same flows, statuses and findings, without the fixes' text.
     pub fn without_fixes(mut self) -> Config {
         self.fixes = false;
         self

@@ -383,7 +383,7 @@ pub fn run(a: AuditArgs) -> u8 {
     };
     let setup = match a.opts.setup() {
         // a report that shows no fix is audited without making them
-        Ok(s) if formats.iter().all(|f| *f == OutputFormat::Concise) => s.without_fixes(),
+        Ok(s) if !formats.iter().any(OutputFormat::shows_fixes) => s.without_fixes(),
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -55,7 +55,8 @@ pub struct AuditOptions<'a> {
     pub host_addresses: Option<crate::model::AddrSet>,
     /// Propose and verify a fix for each blocked or partly blocked flow (its record's `fix`
     /// or `no_fix`, its findings' help). Off only for a report that shows neither (`--format
-    /// concise`): the fixes are about 40% of a small file's audit.
+    /// concise`, `--format gitlab`: `OutputFormat::shows_fixes`): the fixes are about 40% of a
+    /// small file's audit.
     pub fixes: bool,
 }
 

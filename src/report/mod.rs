@@ -95,6 +95,13 @@ impl OutputFormat {
             .unwrap_or("human")
     }
 
+    /// Whether the format shows a flow's fix or a finding's help (`concise` and GitLab's Code
+    /// Quality JSON show the message only): a run of formats that show none is audited without
+    /// making fixes (`Config::without_fixes`).
+    pub fn shows_fixes(&self) -> bool {
+        !matches!(self, OutputFormat::Concise | OutputFormat::Gitlab)
+    }
+
     pub fn from_name(name: &str) -> Option<OutputFormat> {
         Self::ALL
             .iter()

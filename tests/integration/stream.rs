@@ -285,3 +285,37 @@ fn an_audit_without_fixes_differs_only_by_the_fixes() {
     );
     assert!(b.iter().all(|h| h == generic || h.contains("NAT")), "{b:?}");
 }
+
+#[test]
+fn gitlab_alone_made_without_fixes_is_gitlab_beside_a_format_that_shows_them() {
+    let d = super::shard::repo("stream-gitlab");
+    let out = fresh("stream-gitlab-out");
+    let (beside, sarif) = (out.join("beside.json"), out.join("beside.sarif"));
+    let (code, _, _) = audit(
+        &d,
+        &[
+            "--format",
+            "gitlab",
+            "--output",
+            beside.to_str().unwrap(),
+            "--format",
+            "sarif",
+            "--output",
+            sarif.to_str().unwrap(),
+        ],
+    );
+    let (c, alone, _) = audit(&d, &["--format", "gitlab"]);
+    assert_eq!(
+        (c, alone.as_str()),
+        (code, std::fs::read_to_string(&beside).unwrap().as_str())
+    );
+    // the SARIF beside it carries the fixes the GitLab report leaves out
+    let sarif = std::fs::read_to_string(&sarif).unwrap();
+    assert!(
+        sarif.contains("fix: `az network nsg rule create"),
+        "{sarif}"
+    );
+    assert!(!alone.contains("az network nsg rule create"));
+    let issues: serde_json::Value = serde_json::from_str(&alone).unwrap();
+    assert!(issues.as_array().is_some_and(|a| a.len() > 10));
+}
