@@ -63,7 +63,9 @@ impl Stdin {
         for fl in &mut r.flows {
             fix(&mut fl.firewall);
             for d in &mut fl.deciding {
-                fix(&mut d.file);
+                if d.file.contains(&tmp) {
+                    d.file = d.file.replace(&tmp, &self.name).into();
+                }
             }
             for h in &mut fl.path {
                 fix(&mut h.firewall);

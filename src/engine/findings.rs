@@ -1,15 +1,16 @@
 //! The findings of an evaluated flow (Z101, Z102, Z103, Z002) and the labels they carry.
 
 use super::reach::{Reach, Status};
-use super::{Deciding, Finding, FlowRecord, InputFile, Label, Severity};
+use super::{Deciding, Finding, FlowRecord, Label, Severity};
 use crate::checks::{
     self as checks, z002_undecidable_match, z101_required_flow_blocked, z102_required_flow_partial,
     z103_required_flow_unknown,
 };
 use crate::model::{At, Decider, Ruleset, Verdict};
 
-/// The JSON `deciding` entry of a decider.
-pub(super) fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Deciding> {
+/// The JSON `deciding` entry of a decider in the file at `path` (one shared path for every
+/// entry of the file).
+pub(super) fn deciding(path: &std::sync::Arc<str>, rs: &Ruleset, at: At) -> Option<Deciding> {
     let p = rs.policies.get(at.policy)?;
     let (prov, action) = match at.decider {
         Decider::Rule(r) | Decider::Loop(r) => {
@@ -27,7 +28,7 @@ pub(super) fn deciding(file: &InputFile, rs: &Ruleset, at: At) -> Option<Decidin
         }
     };
     Some(Deciding {
-        file: file.path.clone(),
+        file: path.clone(),
         line: (!prov.span.is_empty() || prov.line > 0)
             .then_some(prov.line)
             .filter(|l| *l > 0),

@@ -433,13 +433,14 @@ pub(super) fn run_job(
             peers,
         }));
     }
+    let path: std::sync::Arc<str> = file.path.as_str().into();
     rec.deciding = reach
         .all_deciders()
         .into_iter()
         .map(|(at, _)| at)
         .chain(reply_deciders)
         .chain(later_deciders)
-        .filter_map(|at| deciding(file, rs, at))
+        .filter_map(|at| deciding(&path, rs, at))
         .collect();
     rec.unknown_reasons = reach.unknown_reasons();
     rec.unknown_reasons.extend(reasons);

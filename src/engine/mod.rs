@@ -63,7 +63,8 @@ pub struct AuditOptions<'a> {
 /// One rule or default that decided a piece of a flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deciding {
-    pub file: String,
+    /// The file's path, shared by every entry of the file (a blocklist's flow has 86,000).
+    pub file: std::sync::Arc<str>,
     pub line: Option<u32>,
     pub rule: String,
     /// `accept`, `drop`, ... ([`crate::model::Action::name`]; a policy's verdict).

@@ -622,7 +622,8 @@ fn hop_deciding(file: &InputFile, rs: &Ruleset, h: &HopResult) -> Vec<Deciding> 
         .into_iter()
         .map(|(at, _)| at)
         .chain(h.reply_deciders.iter().copied());
-    for d in ats.filter_map(|at| deciding(file, rs, at)) {
+    let path: std::sync::Arc<str> = file.path.as_str().into();
+    for d in ats.filter_map(|at| deciding(&path, rs, at)) {
         if !out.contains(&d) {
             out.push(d);
         }

@@ -166,7 +166,7 @@ fn flow_result(f: &FlowChange) -> Option<(&'static str, String, At)> {
     let at = f
         .deciding
         .iter()
-        .find_map(|d| d.line.map(|l| (d.file.clone(), l)));
+        .find_map(|d| d.line.map(|l| (d.file.to_string(), l)));
     Some((
         code,
         format!("this change {}: {}", f.change.title(), flow_line(f)),

@@ -146,7 +146,7 @@ fn flows_by_key(side: &Side) -> BTreeMap<FlowKey, &FlowRecord> {
 fn rel_deciding(d: &[Deciding], side: &Side) -> Vec<Deciding> {
     d.iter()
         .map(|x| Deciding {
-            file: side.name(&x.file),
+            file: side.name(&x.file).into(),
             ..x.clone()
         })
         .collect()
@@ -276,7 +276,7 @@ fn causes(
         }
     };
     for d in deciding {
-        let same = |r: &RuleEntry| r.firewall == d.file && r.label == d.rule && r.line == d.line;
+        let same = |r: &RuleEntry| *r.firewall == *d.file && r.label == d.rule && r.line == d.line;
         if let Some(r) = added.iter().find(|r| same(r)) {
             push("added", r, &mut out);
         } else if let Some(m) = moved.iter().find(|m| same(&m.new)) {
@@ -323,7 +323,7 @@ fn admitted_causes(
         }
     }
     for d in old_deciding {
-        let same = |r: &&RuleEntry| r.firewall == d.file && r.label == d.rule && r.line == d.line;
+        let same = |r: &&RuleEntry| *r.firewall == *d.file && r.label == d.rule && r.line == d.line;
         let Some(r) = rules.removed.iter().find(same) else {
             continue;
         };
