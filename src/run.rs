@@ -307,13 +307,7 @@ impl Config {
             return report;
         }
         let Scan { todo, errors } = self.scan(paths);
-        let mut report = engine::audit(Vec::new(), &self.options(None));
-        let Ok(_) = self.audit_batches(&todo, errors, |part| {
-            engine::batch::append(&mut report, part);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        engine::batch::finish(&mut report);
-        report
+        self.audit_appended(&todo, errors).0
     }
 
     /// The files `paths` name, found (directories walked, the include and exclude globs
@@ -388,6 +382,22 @@ impl Config {
         Ok(kept)
     }
 
+    /// [`Config::audit_batches`] into one report, each batch's appended to the run's
+    /// (`engine::batch`), with whether each file of `todo` is an input.
+    fn audit_appended(
+        &self,
+        todo: &[(PathBuf, bool)],
+        errors: Vec<crate::load::InputFile>,
+    ) -> (engine::Report, Vec<bool>) {
+        let mut report = engine::audit(Vec::new(), &self.options(None));
+        let Ok(kept) = self.audit_batches(todo, errors, |part| {
+            engine::batch::append(&mut report, part);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        engine::batch::finish(&mut report);
+        (report, kept)
+    }
+
     /// One job of `--shard K/N`: its share of the paths' files, audited (a batch at a time, its
     /// files slim as in [`Config::audit_report`]); `Err` says why this run cannot be sharded
     /// (its flows would depend on files other jobs read).
@@ -401,12 +411,7 @@ impl Config {
         }
         let mut share = crate::load::shard::pick(paths, &self.filter, job);
         let errors = std::mem::take(&mut share.errors);
-        let mut report = engine::audit(Vec::new(), &self.options(None));
-        let Ok(kept) = self.audit_batches(&share.todo, errors, |part| {
-            engine::batch::append(&mut report, part);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        engine::batch::finish(&mut report);
+        let (mut report, kept) = self.audit_appended(&share.todo, errors);
         let origins = share.origins(&kept);
         report.shard = Some(engine::shard::ShardRun { job, origins });
         Ok(report)

@@ -426,7 +426,7 @@ pub fn run(a: AuditArgs) -> u8 {
         &formats,
         &selection,
         baseline.as_ref(),
-        &stdin,
+        stdin.as_ref(),
         started,
     ) {
         return code;
@@ -441,19 +441,19 @@ pub fn run(a: AuditArgs) -> u8 {
         },
         None => setup.audit_report(&paths, setup.inventory.as_ref()),
     };
-    report.show_fixes = a.fix_suggestions;
+    // the record hashes the files where they were read, before standard input's is renamed
     let inputs: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
     report.run = Some(
         a.opts
             .run_record(&setup, report.environment, &inputs, started),
     );
-    if let Some(s) = &stdin {
-        s.rename(&mut report);
-    }
-    report.findings.retain(|f| selection.selects(f.code));
-    if let Some(b) = &baseline {
-        report.baselined = engine::waiver::apply_baseline(&mut report, b);
-    }
+    settle(
+        &mut report,
+        &a,
+        stdin.as_ref(),
+        &selection,
+        baseline.as_ref(),
+    );
     // never overwrite an input (checked before anything is written)
     let inputs: Vec<PathBuf> = report
         .files
@@ -488,6 +488,26 @@ pub fn run(a: AuditArgs) -> u8 {
     // took a tenth of a 10,000-file run (README, Performance), and the OS takes it back at once
     std::mem::forget(report);
     code
+}
+
+/// What the command line does to an audited report (the whole run's, or a batch's written as
+/// it goes) before it is written: standard input called by its name, `--fix-suggestions`,
+/// `--select`/`--ignore`, then `--baseline`.
+pub(crate) fn settle(
+    report: &mut engine::Report,
+    a: &AuditArgs,
+    stdin: Option<&super::stdin::Stdin>,
+    selection: &Selection,
+    baseline: Option<&serde_json::Value>,
+) {
+    if let Some(s) = stdin {
+        s.rename(report);
+    }
+    report.show_fixes = a.fix_suggestions;
+    report.findings.retain(|f| selection.selects(f.code));
+    if let Some(b) = baseline {
+        report.baselined = engine::waiver::apply_baseline(report, b);
+    }
 }
 
 /// Read a `--baseline` file (written by `--write-baseline`); on a problem, say so and return
@@ -532,7 +552,7 @@ pub(crate) fn finish(a: &AuditArgs, t: &Tally) -> u8 {
         let n = t.skipped.len();
         eprintln!(
             "portolan: no firewall was audited ({} file(s) read{}); check the paths, or pass --allow-empty",
-            t.inputs.len(),
+            t.files,
             if n > 0 {
                 format!(
                     ", {n} skipped as no firewall export{}",

@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use super::audit::{finish, write_file, AuditArgs, Selection, Setup};
+use super::audit::{finish, settle, write_file, AuditArgs, Selection, Setup};
 use crate::report::human;
 use crate::report::tally::Tally;
 use crate::report::OutputFormat;
@@ -25,7 +25,7 @@ pub(crate) fn run(
     formats: &[OutputFormat],
     selection: &Selection,
     baseline: Option<&serde_json::Value>,
-    stdin: &Option<super::stdin::Stdin>,
+    stdin: Option<&super::stdin::Stdin>,
     started: i64,
 ) -> Option<u8> {
     let format = match formats {
@@ -51,19 +51,16 @@ pub(crate) fn run(
     style.quiet = a.quiet;
     style.verbose = a.verbose;
     let mut tally = Tally::default();
-    // the paths the files were read at (the run record hashes them; standard input's is renamed)
+    // the run record, shown only by the human format's `--verbose`, hashes every file again
+    // where it was read (standard input's before it is renamed)
+    let record = format == OutputFormat::Human && style.verbose;
     let mut read_at: Vec<String> = Vec::new();
     let write = |w: &mut dyn std::io::Write| {
         setup.audit_each(scan, |mut part| {
-            read_at.extend(part.files.iter().map(|f| f.path.clone()));
-            if let Some(s) = stdin {
-                s.rename(&mut part);
+            if record {
+                read_at.extend(part.files.iter().map(|f| f.path.clone()));
             }
-            part.show_fixes = a.fix_suggestions;
-            part.findings.retain(|f| selection.selects(f.code));
-            if let Some(b) = baseline {
-                part.baselined = crate::engine::waiver::apply_baseline(&mut part, b);
-            }
+            settle(&mut part, a, stdin, selection, baseline);
             tally.add(&part);
             match format {
                 OutputFormat::Human => human::files(&part, w, style),
@@ -72,19 +69,19 @@ pub(crate) fn run(
             // the part's memory is given back here, not at the end of the run
         })?;
         if format == OutputFormat::Human {
-            // the run record (shown with --verbose) and the summary line; a batched run has
-            // no path records and no finding about no file
+            // the run record and the summary line; a batched run has no path records and no
+            // finding about no file, so the report they end is only the record
             let mut end = crate::engine::Report {
-                run: Some(
+                run: record.then(|| {
                     a.opts
-                        .run_record(setup, tally.environment, &read_at, started),
-                ),
+                        .run_record(setup, tally.environment, &read_at, started)
+                }),
                 ..Default::default()
             };
             if let Some(s) = stdin {
                 s.rename(&mut end);
             }
-            human::end(&end, &tally, end.run.as_ref(), w, style)?;
+            human::end(&end, &tally, w, style)?;
         }
         Ok(())
     };

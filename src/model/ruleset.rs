@@ -384,19 +384,19 @@ impl Ruleset {
         pipeline: &Pipeline,
         region: &PacketBox,
     ) -> Option<(usize, Vec<Outcome>)> {
-        let cut = Pipeline {
-            name: String::new(),
-            hook: pipeline.hook,
-            stages: pipeline.stages.clone(),
-            diverted: Vec::new(),
-        };
-        let (step, denied) =
-            self.run_stages(&cut, region, &super::addr::AddrSet::loopback(), None, true);
+        let (step, denied) = self.run_stages(
+            pipeline,
+            region,
+            &super::addr::AddrSet::loopback(),
+            None,
+            true,
+        );
         step.map(|k| (k, denied))
     }
 
     /// The stages of [`Ruleset::evaluate_tracked`]; with `stop_at_deny`, the first step whose
-    /// pieces include a denied one returns that step and its denied pieces.
+    /// pieces include a denied one returns that step and its denied pieces, and the diverted
+    /// path is not taken ([`Ruleset::first_deny`]).
     fn run_stages(
         &self,
         pipeline: &Pipeline,
@@ -405,6 +405,11 @@ impl Ruleset {
         tracked: Option<super::nat::Translated>,
         stop_at_deny: bool,
     ) -> (Option<usize>, Vec<Outcome>) {
+        let diverted: &[_] = if stop_at_deny {
+            &[]
+        } else {
+            &pipeline.diverted
+        };
         let first_nat = pipeline.stages.iter().position(|st| {
             self.policies
                 .get(st.policy)
@@ -423,7 +428,7 @@ impl Ruleset {
                 Some(b) => b.then(t),
                 None => t,
             });
-            if !o.diverted && t.to.leaves(local) && !pipeline.diverted.is_empty() {
+            if !o.diverted && t.to.leaves(local) && !diverted.is_empty() {
                 o.diverted = true;
                 self.routed_on(&mut o.space);
             }
@@ -440,7 +445,7 @@ impl Ruleset {
             diverted: false,
         }];
         let mut done = Vec::new();
-        let steps = pipeline.stages.len().max(pipeline.diverted.len());
+        let steps = pipeline.stages.len().max(diverted.len());
         for step in 0..steps {
             let mut next = Vec::new();
             for before in current {
@@ -448,8 +453,8 @@ impl Ruleset {
                     done.push(before);
                     continue;
                 }
-                let stages = if before.diverted {
-                    &pipeline.diverted
+                let stages: &[_] = if before.diverted {
+                    diverted
                 } else {
                     &pipeline.stages
                 };
@@ -526,7 +531,7 @@ impl Ruleset {
                             };
                             let to = now.to;
                             o.nat = Some(now);
-                            if !o.diverted && to.leaves(local) && !pipeline.diverted.is_empty() {
+                            if !o.diverted && to.leaves(local) && !diverted.is_empty() {
                                 o.diverted = true;
                                 self.routed_on(&mut o.space);
                             }

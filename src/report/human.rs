@@ -114,7 +114,7 @@ impl Style {
 
 pub fn render(r: &Report, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
     files(r, out, style)?;
-    end(r, &Tally::of(r), r.run.as_ref(), out, style)
+    end(r, &Tally::of(r), out, style)
 }
 
 /// The files of a report, each with its flows and findings: the whole of a batch of files
@@ -238,16 +238,10 @@ fn file(
     Ok(())
 }
 
-/// What follows the files: the end-to-end paths and the findings about no file (both only in
-/// a run with an inventory or `--policy`, never written as it goes), the run record with
-/// `--verbose`, and the summary line of the run's `tally`.
-pub fn end(
-    r: &Report,
-    tally: &Tally,
-    record: Option<&crate::provenance::RunRecord>,
-    out: &mut dyn Write,
-    style: Style,
-) -> std::io::Result<()> {
+/// What follows the files of `r`: its end-to-end paths and its findings about no file (both
+/// only in a run with an inventory or `--policy`, never written as it goes), its run record
+/// with `--verbose`, and the summary line of the run's `tally`.
+pub fn end(r: &Report, tally: &Tally, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
     let handler = style.handler();
     if !style.quiet {
         paths(r, out)?;
@@ -268,7 +262,7 @@ pub fn end(
     }
     if style.verbose {
         // the run record, above the summary line
-        for (k, v) in super::record::of(record) {
+        for (k, v) in super::record::lines(r) {
             writeln!(out, "{k}: {v}")?;
         }
     }
@@ -299,7 +293,7 @@ pub fn end(
     writeln!(
         out,
         "{} file(s), {}; findings: {} error(s), {} warning(s), {} info{extra}",
-        tally.inputs.len(),
+        tally.files,
         totals(tally),
         tally.count(Severity::Error),
         tally.count(Severity::Warning),

@@ -7,12 +7,7 @@ use crate::engine::{Finding, FlowRecord, Report};
 /// The run record as (label, value) lines, in the order the reports print them; empty when the
 /// report has no record (a report built by the library, not the command line).
 pub fn lines(r: &Report) -> Vec<(&'static str, String)> {
-    of(r.run.as_ref())
-}
-
-/// [`lines`] of a run record, if there is one.
-pub fn of(rec: Option<&crate::provenance::RunRecord>) -> Vec<(&'static str, String)> {
-    let Some(rec) = rec else {
+    let Some(rec) = &r.run else {
         return Vec::new();
     };
     let mut v = vec![

@@ -319,3 +319,43 @@ fn gitlab_alone_made_without_fixes_is_gitlab_beside_a_format_that_shows_them() {
     let issues: serde_json::Value = serde_json::from_str(&alone).unwrap();
     assert!(issues.as_array().is_some_and(|a| a.len() > 10));
 }
+
+#[test]
+fn audit_each_hands_over_the_whole_report_a_batch_at_a_time() {
+    use portolan::run::{Config, ConfigInput};
+    let input = ConfigInput {
+        env: Some(portolan::catalog::Environment::Vsphere),
+        role: Some("zvm"),
+        max_input_size: 1 << 30,
+        no_config: true,
+        ..Default::default()
+    };
+    let config = Config::new(&input).unwrap();
+    let d = many("stream-audit-each");
+    let whole = config.audit_report(std::slice::from_ref(&d), None);
+    // what a report says, by file path rather than index
+    type Said = Vec<(String, String, String, Option<u32>)>;
+    let said = |r: &portolan::engine::Report, out: &mut Said| {
+        for f in &r.findings {
+            let path = f.file.map(|i| r.files[i].path.clone()).unwrap_or_default();
+            out.push((path, f.code.to_string(), f.message.clone(), f.line()));
+        }
+    };
+    let (mut parts, mut files, mut flows, mut each) = (0, Vec::new(), 0, Said::new());
+    let Ok(()) = config.audit_each(config.scan(std::slice::from_ref(&d)), |part| {
+        parts += 1;
+        files.extend(part.files.iter().map(|f| f.path.clone()));
+        flows += part.flows.len();
+        said(&part, &mut each);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    // 270 files read: two batches of at most 256
+    assert_eq!(parts, 2);
+    let whole_files: Vec<String> = whole.files.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(files, whole_files);
+    assert_eq!(flows, whole.flows.len());
+    let mut in_whole = Said::new();
+    said(&whole, &mut in_whole);
+    assert!(in_whole.len() > 300);
+    assert_eq!(each, in_whole);
+}

@@ -206,18 +206,13 @@ pub(super) fn lower_rule(rule: &Rule, ctx: &mut Ctx<'_>) -> Vec<Emit> {
             Stmt::Match { .. } if unread.contains(&i) => {}
             Stmt::Match {
                 left, op, right, ..
-            } => match pair {
-                Some((a, b)) if b == i => {
-                    let Stmt::Match {
-                        left: l0,
-                        right: r0,
-                        ..
-                    } = &rule.stmts[a]
-                    else {
-                        unreachable!("merged_ports pairs two matches")
-                    };
-                    alts = merged_pair(alts, (l0, r0), (left, right), ctx);
-                }
+            } => match pair.filter(|&(_, b)| b == i).map(|(a, _)| &rule.stmts[a]) {
+                // `merged_ports` pairs two matches
+                Some(Stmt::Match {
+                    left: l0,
+                    right: r0,
+                    ..
+                }) => alts = merged_pair(alts, (l0, r0), (left, right), ctx),
                 _ => alts = lower_match(alts, left, *op, right, ctx),
             },
             Stmt::Counter(_) | Stmt::Log(_) => {}
