@@ -299,9 +299,15 @@ pub(super) fn run_job(
     // the replies, and whether they get back in part only (which connections they leave
     // working)
     let mut replied: Option<(Reach, bool)> = None;
+    // the request's admitted pieces, which the replies and the later packets both start from
+    let groups = if rs.replies_filtered() && rec.status != Status::Blocked {
+        super::replies::admitted_groups(job.hook, &reach)
+    } else {
+        Vec::new()
+    };
     if rs.replies_filtered() && rec.status != Status::Blocked {
         if let Some(bp) = rs.pipeline(job.hook.reverse()) {
-            let (reply, admitted) = super::replies::replies(rs, bp, job.hook, &reach);
+            let (reply, admitted) = super::replies::replies(rs, bp, &groups);
             let rs_status = reply.status(true);
             let partial = admitted && !matches!(rs_status, Status::Allowed | Status::Blocked);
             if admitted && rs_status != Status::Allowed {
@@ -382,7 +388,7 @@ pub(super) fn run_job(
             rs,
             pipeline,
             job.hook,
-            &reach,
+            &groups,
             &local,
             replied.as_ref().map(|(r, _)| r),
         );

@@ -8,7 +8,7 @@ use super::findings::{deciding, flow_message, label_at};
 use super::flow::peer_interfaces;
 use super::jobs::{ports_of, protocol_set, scope, Scope};
 use super::reach::{Ends, Reach, Status};
-use super::replies::{replies, with_replies};
+use super::replies::{admitted_groups, replies, with_replies};
 use super::targets::Target;
 use super::{AuditOptions, Deciding, Finding, FlowRecord, InputFile, PathHop, Severity};
 use crate::catalog::condition::Tri;
@@ -241,12 +241,19 @@ fn evaluate_hop(
             outcomes: rs.evaluate_with(pipeline, piece, local),
         };
         if let Some(bp) = back {
-            let (rp, adm) = replies(rs, bp, hop.hook, &r);
+            let groups = admitted_groups(hop.hook, &r);
+            let (rp, adm) = replies(rs, bp, &groups);
             admitted |= adm;
             // the client's later packets pass this hop too, or the connection does not work
             if !rs.stateless {
-                let later =
-                    super::replies::later_packets(rs, pipeline, hop.hook, &r, local, Some(&rp));
+                let later = super::replies::later_packets(
+                    rs,
+                    pipeline,
+                    hop.hook,
+                    &groups,
+                    local,
+                    Some(&rp),
+                );
                 later_all.outcomes.extend(later.outcomes);
             }
             reply.outcomes.extend(rp.outcomes);
@@ -398,7 +405,7 @@ fn evaluate(
             } else {
                 Verdict::Allow
             },
-            deciders: Vec::new(),
+            deciders: Default::default(),
             via: Vec::new(),
             reasons: Vec::new(),
             seen: crate::model::Seen::OWN,

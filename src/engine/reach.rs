@@ -366,7 +366,9 @@ impl Reach {
 
     /// Every decider of every piece.
     pub fn all_deciders(&self) -> Vec<(At, Verdict)> {
-        let mut seen = std::collections::HashSet::new();
+        // a blocklist's flow has tens of thousands: a fast hash (no untrusted keys here)
+        let mut seen =
+            std::collections::HashSet::with_hasher(foldhash::fast::RandomState::default());
         let mut out: Vec<(At, Verdict)> = Vec::new();
         for o in &self.outcomes {
             for d in &o.deciders {

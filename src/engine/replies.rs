@@ -9,8 +9,9 @@ use crate::model::ports::{ConnState, StateSet};
 use crate::model::{AddrSet, Hook, PacketBox, Ruleset, Verdict};
 
 /// The admitted pieces of a request, grouped by all but the peers (exact: a union of boxes that
-/// differ in one dimension only is a box).
-struct Group {
+/// differ in one dimension only is a box). Made once per request ([`admitted_groups`]) for both
+/// its replies and its later packets.
+pub(crate) struct Group {
     /// The state a rule rewrote the request's to (NOTRACK), if one did.
     seen: Option<ConnState>,
     /// What a nat stage did to the request's destination.
@@ -35,7 +36,7 @@ fn same_but_peers(rest: &PacketBox, space: &PacketBox, peers_are_sources: bool) 
 }
 
 /// The pieces of `reach` (a request evaluated through `hook`) that were let in, in groups.
-fn admitted_groups(hook: Hook, reach: &Reach) -> Vec<Group> {
+pub(crate) fn admitted_groups(hook: Hook, reach: &Reach) -> Vec<Group> {
     struct Building {
         seen: Option<ConnState>,
         nat: Option<Translation>,
@@ -111,7 +112,7 @@ fn admitted_groups(hook: Hook, reach: &Reach) -> Vec<Group> {
         .collect()
 }
 
-/// The replies of the pieces of `reach` (a request evaluated through `hook`) that were let in,
+/// The replies of the pieces of a request that were let in (`groups`, [`admitted_groups`]),
 /// through `back` (the reverse hook's pipeline), exactly as the kernel sends them back (DESIGN:
 /// the model):
 /// - from the server the request reached — after a DNAT or REDIRECT (`Outcome::nat`) the
@@ -127,19 +128,17 @@ fn admitted_groups(hook: Hook, reach: &Reach) -> Vec<Group> {
 pub(super) fn replies(
     rs: &Ruleset,
     back: &crate::model::Pipeline,
-    hook: Hook,
-    reach: &Reach,
+    groups: &[Group],
 ) -> (Reach, bool) {
-    let groups = admitted_groups(hook, reach);
     let mut reply = Reach {
         outcomes: Vec::new(),
     };
     let admitted = !groups.is_empty();
     for g in groups {
-        let request = g.request;
+        let request = &g.request;
         // the server as the request reached it
         let served = match g.nat {
-            Some(t) => t.view(&request),
+            Some(t) => t.view(request),
             None => request.clone(),
         };
         // a translation that leaves the address and port as they were (a REDIRECT of a packet
@@ -148,21 +147,21 @@ pub(super) fn replies(
             g.nat.is_some() && (served.dst != request.dst || served.dport != request.dport);
         let r = PacketBox {
             src: served.dst,
-            dst: request.src,
-            proto: request.proto,
+            dst: request.src.clone(),
+            proto: request.proto.clone(),
             sport: served.dport,
             // a request from any client port (what a fix is verified on) is answered on the
             // default ephemeral ports
             dport: if request.sport.is_full() {
                 crate::model::ports::PortSet::range(reach::EPHEMERAL.0, reach::EPHEMERAL.1)
             } else {
-                request.sport
+                request.sport.clone()
             },
             state: ConnState::Established.set(),
             // a packet the host sends has no input interface, one for it no output interface
             // (`iface::NONE`): the request's, swapped
-            iif: request.oif,
-            oif: request.iif,
+            iif: request.oif.clone(),
+            oif: request.iif.clone(),
         };
         let pipeline = if g.diverted {
             rs.pipeline(Hook::Forward).unwrap_or(back)
@@ -223,8 +222,8 @@ fn untranslated(outs: &mut [crate::model::Outcome]) {
     }
 }
 
-/// The client's later packets of each connection `reach` let in through `pipeline` (the
-/// request's own hook): its ACK and data after a TCP SYN, a UDP client's datagrams after the
+/// The client's later packets of each connection let in through `pipeline` (the request's own
+/// hook; `groups`: its admitted pieces, [`admitted_groups`]): its ACK and data after a TCP SYN, a UDP client's datagrams after the
 /// first reply. They are the request's packets, but conntrack has seen the connection both ways:
 /// ESTABLISHED (conntrack(8), iptables-extensions(8) `conntrack`), so a firewall that accepts
 /// only NEW lets the SYN in and drops the rest: no connection works (found by the kernel oracle,
@@ -242,7 +241,7 @@ pub(crate) fn later_packets(
     rs: &Ruleset,
     pipeline: &crate::model::Pipeline,
     hook: Hook,
-    reach: &Reach,
+    groups: &[Group],
     local: &AddrSet,
     replies: Option<&Reach>,
 ) -> Reach {
@@ -269,13 +268,13 @@ pub(crate) fn later_packets(
     if rs.stateless {
         return later;
     }
-    for g in admitted_groups(hook, reach) {
+    for g in groups {
         if g.seen.is_some_and(|s| s != ConnState::New) {
             // its later packets are seen as it was, and pass where it did
             later.outcomes.push(crate::model::Outcome {
-                space: g.request,
+                space: g.request.clone(),
                 verdict: Verdict::Allow,
-                deciders: Vec::new(),
+                deciders: Default::default(),
                 via: Vec::new(),
                 reasons: Vec::new(),
                 seen: crate::model::conntrack::Seen::OWN,
@@ -284,7 +283,7 @@ pub(crate) fn later_packets(
             });
             continue;
         }
-        let mut b = g.request;
+        let mut b = g.request.clone();
         b.state = ConnState::Established.set();
         let tracked = g.nat.map(|to| Translated {
             to,

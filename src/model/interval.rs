@@ -79,10 +79,14 @@ impl<T: Point> IntervalSet<T> {
     /// From any ranges (overlapping, unsorted, reversed ones are dropped).
     pub fn from_ranges(it: impl IntoIterator<Item = (T, T)>) -> Self {
         let mut v: Vec<(T, T)> = it.into_iter().filter(|(a, b)| a <= b).collect();
-        v.sort_unstable();
-        let mut out: Ranges<T> = SmallVec::with_capacity(v.len());
-        for (a, b) in v {
-            if let Some(last) = out.last_mut() {
+        if !v.is_sorted() {
+            v.sort_unstable();
+        }
+        // merged in place, and the list kept as the set's own (no second allocation)
+        let mut kept: usize = 0;
+        for i in 0..v.len() {
+            let (a, b) = v[i];
+            if let Some(last) = kept.checked_sub(1).and_then(|k| v.get_mut(k)) {
                 let touches = match last.1.succ() {
                     Some(n) => a <= n,
                     None => true,
@@ -94,9 +98,27 @@ impl<T: Point> IntervalSet<T> {
                     continue;
                 }
             }
-            out.push((a, b));
+            v[kept] = (a, b);
+            kept += 1;
         }
-        IntervalSet { ranges: out }
+        v.truncate(kept);
+        if v.capacity() > 2 * kept {
+            v.shrink_to_fit();
+        }
+        IntervalSet {
+            ranges: SmallVec::from_vec(v),
+        }
+    }
+    /// From ranges already sorted, disjoint and never adjacent (what a walk in address order
+    /// makes); checked in debug builds.
+    pub fn from_normalised(ranges: Vec<(T, T)>) -> Self {
+        debug_assert!(ranges.iter().all(|(a, b)| a <= b));
+        debug_assert!(ranges
+            .windows(2)
+            .all(|w| w[0].1 < w[1].0 && w[0].1.succ() != Some(w[1].0)));
+        IntervalSet {
+            ranges: SmallVec::from_vec(ranges),
+        }
     }
     pub fn ranges(&self) -> &[(T, T)] {
         &self.ranges

@@ -166,6 +166,10 @@ pub enum Decider {
     Loop(RuleId),
 }
 
+/// The deciders of a piece: almost always one (a blocklist's flow is tens of thousands of
+/// pieces, each of which would otherwise allocate its list).
+pub type Deciders = smallvec::SmallVec<[Decider; 1]>;
+
 /// One piece of an evaluated region: a box, its verdict and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
@@ -173,7 +177,7 @@ pub struct Piece {
     pub verdict: Verdict,
     /// The rules or policies whose action is the verdict (several when an undecidable match made
     /// two paths agree, or disagree).
-    pub deciders: Vec<Decider>,
+    pub deciders: Deciders,
     /// The jumps, gotos and returns taken on the way, in order.
     pub via: Vec<RuleId>,
     /// For `Unknown`: what could not be decided.
@@ -297,7 +301,7 @@ impl Policy {
             out.push(Piece {
                 space: region,
                 verdict: Verdict::Unknown,
-                deciders: Vec::new(),
+                deciders: Default::default(),
                 via,
                 reasons: vec![if depth > MAX_DEPTH {
                     format!("evaluation nests more than {MAX_DEPTH} jumps or undecidable rules deep")
@@ -437,7 +441,7 @@ impl Policy {
         let done = |hit: PacketBox, verdict| Piece {
             space: hit,
             verdict,
-            deciders: vec![Decider::Rule(rid)],
+            deciders: smallvec::smallvec![Decider::Rule(rid)],
             via: via.to_vec(),
             reasons: Vec::new(),
             seen,
@@ -489,7 +493,7 @@ impl Policy {
                     out.push(Piece {
                         space: hit,
                         verdict: Verdict::Unknown,
-                        deciders: vec![Decider::Loop(rid)],
+                        deciders: smallvec::smallvec![Decider::Loop(rid)],
                         via: via.to_vec(),
                         reasons: vec![format!(
                             "{} jumps into chain `{}`, which is already being evaluated (a loop)",
@@ -533,7 +537,7 @@ impl Policy {
             (Some(v), _) => out.push(Piece {
                 space: piece,
                 verdict: v,
-                deciders: vec![Decider::ChainPolicy(chain)],
+                deciders: smallvec::smallvec![Decider::ChainPolicy(chain)],
                 via,
                 reasons: Vec::new(),
                 seen,
@@ -544,7 +548,7 @@ impl Policy {
             (None, true) => out.push(Piece {
                 space: piece,
                 verdict: Verdict::Unknown,
-                deciders: Vec::new(),
+                deciders: Default::default(),
                 via,
                 reasons: vec![format!(
                     "chain `{}` has no policy and no caller",
@@ -565,7 +569,7 @@ fn give_up(remaining: Vec<PacketBox>, via: &[RuleId], seen: Seen, out: &mut Vec<
         out.push(Piece {
             space: piece,
             verdict: Verdict::Unknown,
-            deciders: Vec::new(),
+            deciders: Default::default(),
             via: via.to_vec(),
             reasons: vec![format!(
                 "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
@@ -593,7 +597,7 @@ fn combine(
         let v = first.verdict;
         let mseen = first.seen;
         if v != Verdict::Unknown && matched.iter().all(|m| m.verdict == v && m.seen == mseen) {
-            let mut mdeciders: Vec<Decider> = Vec::new();
+            let mut mdeciders = Deciders::new();
             let mut mvia = Vec::new();
             for m in &matched {
                 for d in &m.deciders {
@@ -1188,10 +1192,10 @@ mod tests {
         assert_eq!(pieces.len(), 2);
         let denied = pieces.iter().find(|p| p.verdict == Verdict::Deny).unwrap();
         assert_eq!(denied.space.src, AddrSet::parse("10.1.0.0/16").unwrap());
-        assert_eq!(denied.deciders, vec![Decider::ChainPolicy(0)]);
+        assert_eq!(denied.deciders[..], [Decider::ChainPolicy(0)]);
         assert_eq!(denied.via, vec![0, 1]); // the jump, then the RETURN
         let allowed = pieces.iter().find(|p| p.verdict == Verdict::Allow).unwrap();
-        assert_eq!(allowed.deciders, vec![Decider::Rule(2)]);
+        assert_eq!(allowed.deciders[..], [Decider::Rule(2)]);
     }
 
     #[test]
@@ -1244,7 +1248,7 @@ mod tests {
         let pieces = pol.evaluate(0, &tcp(1));
         assert_eq!(pieces.len(), 1);
         assert_eq!(pieces[0].verdict, Verdict::Unknown);
-        assert_eq!(pieces[0].deciders, vec![Decider::Loop(2)]);
+        assert_eq!(pieces[0].deciders[..], [Decider::Loop(2)]);
     }
 
     /// Random policies with runs in them: blocks of three to eight rules that differ in their

@@ -100,12 +100,15 @@ pub struct At {
     pub decider: Decider,
 }
 
+/// The deciders of an outcome: almost always one (see [`super::policy::Deciders`]).
+pub type AtList = smallvec::SmallVec<[At; 1]>;
+
 /// One piece of a region evaluated through a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub space: PacketBox,
     pub verdict: Verdict,
-    pub deciders: Vec<At>,
+    pub deciders: AtList,
     /// Jumps, gotos and returns taken, in order, per policy.
     pub via: Vec<(usize, RuleId)>,
     pub reasons: Vec<String>,
@@ -437,7 +440,7 @@ impl Ruleset {
         let mut current = vec![Outcome {
             space: region.clone(),
             verdict: Verdict::Allow,
-            deciders: Vec::new(),
+            deciders: Default::default(),
             via: Vec::new(),
             reasons: Vec::new(),
             seen: Seen::OWN,

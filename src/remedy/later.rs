@@ -3,6 +3,7 @@
 //! dropped, and is verified with them.
 
 use super::{deny_labels, Outcome, Pipeline, Reach, Ruleset, Verdict};
+use crate::engine::replies::admitted_groups;
 use crate::model::AddrSet;
 
 /// The denied pieces of the client's later packets (its ACK and data: the request's packets,
@@ -18,11 +19,12 @@ pub(super) fn denied(rs: &Ruleset, pipeline: &Pipeline, reach: &Reach) -> Vec<Ou
             o.verdict = Verdict::Allow;
         }
     }
+    let groups = admitted_groups(pipeline.hook, &admitted);
     crate::engine::replies::later_packets(
         rs,
         pipeline,
         pipeline.hook,
-        &admitted,
+        &groups,
         &AddrSet::loopback(),
         None,
     )
@@ -34,8 +36,15 @@ pub(super) fn denied(rs: &Ruleset, pipeline: &Pipeline, reach: &Reach) -> Vec<Ou
 
 /// After a change: where the flow's request is admitted (`now`), its later packets get in too.
 pub(super) fn pass(after: &Ruleset, pl: &Pipeline, now: &Reach) -> Result<(), String> {
-    let later =
-        crate::engine::replies::later_packets(after, pl, pl.hook, now, &AddrSet::loopback(), None);
+    let groups = admitted_groups(pl.hook, now);
+    let later = crate::engine::replies::later_packets(
+        after,
+        pl,
+        pl.hook,
+        &groups,
+        &AddrSet::loopback(),
+        None,
+    );
     if later.outcomes.iter().any(|o| o.verdict == Verdict::Deny) {
         return Err(deny_labels(after, &later.outcomes));
     }

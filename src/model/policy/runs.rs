@@ -376,7 +376,7 @@ impl Policy {
             if !dim.late_within(q, &frame) {
                 return Span::Declined(remaining);
             }
-            let Some(owners) = run.owners(dim.of(q), from) else {
+            let Some((owners, left)) = run.owners(dim.of(q), from) else {
                 return Span::Declined(remaining);
             };
             if owners.is_empty() {
@@ -388,13 +388,6 @@ impl Policy {
                 continue;
             };
             *dim.of_mut(&mut core) = AddrSet::empty();
-            let mut taken = Vec::new();
-            for (_, s) in &owners {
-                taken.extend_from_slice(s.0.ranges());
-            }
-            let left = dim
-                .of(q)
-                .difference(&AddrSet(IntervalSet::from_ranges(taken)));
             hits.push(Some(Hit {
                 early: q.subtract(&frame),
                 core,
@@ -476,11 +469,16 @@ impl Policy {
 
 impl Run {
     /// The rules of the run from position `from` on that first match parts of `set`,
-    /// ascending, each with its part; `None` when that is not known (a part whose first rule is
-    /// before `from`, and the later ones were not listed).
-    fn owners(&self, set: &AddrSet, from: usize) -> Option<Vec<(usize, AddrSet)>> {
+    /// ascending, each with its part, and the part of `set` none of them matches; `None` when
+    /// that is not known (a part whose first rule is before `from`, and the later ones were not
+    /// listed).
+    fn owners(&self, set: &AddrSet, from: usize) -> Option<(Vec<(usize, AddrSet)>, AddrSet)> {
         let mut parts: Vec<(usize, u128, u128)> = Vec::new();
+        // what no rule takes, in address order as the walk meets it
+        let mut left: Vec<(u128, u128)> = Vec::new();
         for &(lo, hi) in set.0.ranges() {
+            // the first address of the range not yet taken or left; `None` past its end
+            let mut next = Some(lo);
             let mut k = self.segs.partition_point(|s| s.1 < lo);
             while let Some(&(a, b, first)) = self.segs.get(k) {
                 if a > hi {
@@ -492,9 +490,17 @@ impl Run {
                     self.later.as_ref()?.first_from(k, from)
                 };
                 if let Some(pos) = pos {
-                    parts.push((pos, a.max(lo), b.min(hi)));
+                    let (pa, pb) = (a.max(lo), b.min(hi));
+                    if let Some(c) = next.filter(|&c| c < pa) {
+                        left.push((c, pa - 1));
+                    }
+                    next = pb.checked_add(1);
+                    parts.push((pos, pa, pb));
                 }
                 k += 1;
+            }
+            if let Some(c) = next.filter(|&c| c <= hi) {
+                left.push((c, hi));
             }
         }
         // by rule, each rule's ranges in address order
@@ -518,7 +524,7 @@ impl Run {
         debug_assert!(out
             .iter()
             .all(|o| o.0 >= self.start.max(from) && o.0 < self.end));
-        Some(out)
+        Some((out, AddrSet(IntervalSet::from_normalised(left))))
     }
 }
 

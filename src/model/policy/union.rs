@@ -2,7 +2,7 @@
 //! decided allow rule matches is allowed, whatever the others do. Rules that differ in their
 //! sources only are split as one box (`union_groups`), made once per chain and cached.
 
-use super::{Decider, Piece, Policy, Verdict};
+use super::{Decider, Deciders, Piece, Policy, Verdict};
 use crate::model::addr::AddrSet;
 use crate::model::conntrack::Seen;
 use crate::model::interval::IntervalSet;
@@ -81,7 +81,7 @@ impl Policy {
                     out.push(Piece {
                         space: hit,
                         verdict: Verdict::Unknown,
-                        deciders: vec![Decider::Rule(rid)],
+                        deciders: smallvec::smallvec![Decider::Rule(rid)],
                         via: Vec::new(),
                         reasons: reasons.clone(),
                         seen: Seen::OWN,
@@ -94,7 +94,7 @@ impl Policy {
             out.push(Piece {
                 space: piece,
                 verdict: policy,
-                deciders: vec![Decider::ChainPolicy(entry)],
+                deciders: smallvec::smallvec![Decider::ChainPolicy(entry)],
                 via: Vec::new(),
                 reasons: if c.policy.is_none() {
                     vec![format!("chain `{}` has no policy", c.name)]
@@ -108,9 +108,9 @@ impl Policy {
     }
 
     /// The members of a union group whose box meets `hit`: the rules that allow it.
-    fn members_in(&self, members: &[RuleId], hit: &PacketBox) -> Vec<Decider> {
+    fn members_in(&self, members: &[RuleId], hit: &PacketBox) -> Deciders {
         if let [rid] = members {
-            return vec![Decider::Rule(*rid)];
+            return smallvec::smallvec![Decider::Rule(*rid)];
         }
         members
             .iter()
