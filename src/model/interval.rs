@@ -29,6 +29,18 @@ macro_rules! point {
 }
 point!(u8, u16, u32, u128);
 
+/// Extend `last` by `(a, b)`, which starts at or after it, if the two overlap or touch.
+fn absorb<T: Point>(last: &mut (T, T), (a, b): (T, T)) -> bool {
+    let touches = match last.1.succ() {
+        Some(n) => a <= n,
+        None => true,
+    };
+    if touches && b > last.1 {
+        last.1 = b;
+    }
+    touches
+}
+
 /// A set of points, kept normalised: ranges sorted, disjoint and never adjacent, so two equal sets
 /// have equal representations.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -87,14 +99,7 @@ impl<T: Point> IntervalSet<T> {
         for i in 0..v.len() {
             let (a, b) = v[i];
             if let Some(last) = kept.checked_sub(1).and_then(|k| v.get_mut(k)) {
-                let touches = match last.1.succ() {
-                    Some(n) => a <= n,
-                    None => true,
-                };
-                if touches {
-                    if b > last.1 {
-                        last.1 = b;
-                    }
+                if absorb(last, (a, b)) {
                     continue;
                 }
             }
@@ -108,6 +113,24 @@ impl<T: Point> IntervalSet<T> {
         IntervalSet {
             ranges: SmallVec::from_vec(v),
         }
+    }
+    /// From ranges sorted by their start (they may overlap or touch): no sort, and no heap for
+    /// a set of one or two ranges.
+    pub fn from_sorted(it: impl IntoIterator<Item = (T, T)>) -> Self {
+        let mut out: Ranges<T> = SmallVec::new();
+        for (a, b) in it {
+            if a > b {
+                continue;
+            }
+            debug_assert!(out.last().is_none_or(|l| l.0 <= a));
+            if let Some(last) = out.last_mut() {
+                if absorb(last, (a, b)) {
+                    continue;
+                }
+            }
+            out.push((a, b));
+        }
+        IntervalSet { ranges: out }
     }
     /// From ranges already sorted, disjoint and never adjacent (what a walk in address order
     /// makes); checked in debug builds.

@@ -503,8 +503,8 @@ impl Run {
                 left.push((c, hi));
             }
         }
-        // by rule, each rule's ranges in address order
-        parts.sort_unstable_by_key(|p| (p.0, p.1));
+        // by rule, each rule's ranges in address order (the order the walk made them in)
+        let parts = self.by_rule(parts);
         let mut out: Vec<(usize, AddrSet)> = Vec::new();
         let mut i = 0;
         while i < parts.len() {
@@ -515,7 +515,7 @@ impl Run {
             }
             out.push((
                 pos,
-                AddrSet(IntervalSet::from_ranges(
+                AddrSet(IntervalSet::from_sorted(
                     parts[i..j].iter().map(|p| (p.1, p.2)),
                 )),
             ));
@@ -525,6 +525,35 @@ impl Run {
             .iter()
             .all(|o| o.0 >= self.start.max(from) && o.0 < self.end));
         Some((out, AddrSet(IntervalSet::from_normalised(left))))
+    }
+}
+
+impl Run {
+    /// `parts` (rule position, range), in address order, ordered by rule keeping the address
+    /// order within each: counted out by position when they are many for the run's length
+    /// (a piece of a whole address space meets every rule of a blocklist), else sorted.
+    fn by_rule(&self, parts: Vec<(usize, u128, u128)>) -> Vec<(usize, u128, u128)> {
+        let len = self.end - self.start;
+        if parts.len() < 64 || parts.len() < len / 8 {
+            let mut parts = parts;
+            parts.sort_by_key(|p| p.0);
+            return parts;
+        }
+        // where each position's parts start
+        let mut at = vec![0u32; len + 1];
+        for p in &parts {
+            at[p.0 - self.start + 1] += 1;
+        }
+        for i in 1..at.len() {
+            at[i] += at[i - 1];
+        }
+        let mut out = vec![(0usize, 0u128, 0u128); parts.len()];
+        for p in parts {
+            let slot = &mut at[p.0 - self.start];
+            out[*slot as usize] = p;
+            *slot += 1;
+        }
+        out
     }
 }
 
