@@ -35,7 +35,8 @@ pub(super) fn parse_counters(s: &str) -> Option<(u64, u64)> {
 /// Is this word an `iptables-save -c` counter, `[packets:bytes]`? (A fresh export changes it:
 /// what compares or hashes rule text leaves it out.)
 pub fn is_counter(word: &str) -> bool {
-    parse_counters(word).is_some()
+    // most words are not: only a bracketed one is parsed
+    word.starts_with('[') && parse_counters(word).is_some()
 }
 
 pub(super) fn parse_u64(s: &str) -> Option<u64> {

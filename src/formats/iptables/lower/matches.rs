@@ -60,6 +60,9 @@ fn opaque_module(m: &str) -> Option<&'static str> {
 }
 
 /// One alternative of a rule line: a box and the reasons it is undecidable.
+/// A rule's alternatives: almost always one (no heap for it).
+pub(super) type Alts = smallvec::SmallVec<[Alt; 1]>;
+
 #[derive(Clone)]
 pub(super) struct Alt {
     pub(super) b: PacketBox,
@@ -162,12 +165,12 @@ pub(crate) fn raw_state_view(set: &StateSet) -> StateSet {
     out
 }
 
-pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> {
+pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Alts {
     let fam = AddrSet::any_of(ctx.family);
     let mut base = PacketBox::full();
     base.src = fam.clone();
     base.dst = fam;
-    let mut alts = vec![Alt {
+    let mut alts: Alts = smallvec::smallvec![Alt {
         b: base,
         why: Vec::new(),
         mark: None,
@@ -180,7 +183,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
         let value = arg.values.first();
         let mut why = Vec::new();
         // one refinement of every alternative
-        let refine = |alts: &mut Vec<Alt>, f: &dyn Fn(&mut PacketBox)| {
+        let refine = |alts: &mut Alts, f: &dyn Fn(&mut PacketBox)| {
             for a in alts.iter_mut() {
                 f(&mut a.b);
             }
@@ -283,7 +286,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
                         let hit = hit != neg;
                         let later = ports::all_states().difference(&ConnState::New.set());
                         // the opening SYN (state NEW) is decided; later packets are not
-                        let mut out = Vec::new();
+                        let mut out = Alts::new();
                         for a in &alts {
                             if hit {
                                 let mut n = a.clone();
@@ -331,7 +334,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
                             }
                             (_, false) => {
                                 // either port in the list: dport in P, or sport in P and dport not
-                                let mut out = Vec::new();
+                                let mut out = Alts::new();
                                 for a in &alts {
                                     let mut x = a.clone();
                                     x.b.dport = x.b.dport.intersect(&p);
@@ -424,7 +427,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Vec<Alt> 
                     let on_input = line.chain.text == "INPUT";
                     let (yes, no, unk) = addrtype_split(&v.text, ctx.family, on_input && !limited);
                     let hit = if neg { no } else { yes };
-                    let mut out = Vec::new();
+                    let mut out = Alts::new();
                     for a in &alts {
                         let mut x = a.clone();
                         x.b.dst = x.b.dst.intersect(&hit);
