@@ -24,7 +24,7 @@ pub fn finding(cx: &FlowCtx<'_>) -> Finding {
         .reach
         .deciders(Verdict::Deny)
         .into_iter()
-        .filter_map(|at| cx.rs.provenance(at).map(|p| p.label.clone()))
+        .filter_map(|at| cx.rs.provenance(at).map(|p| p.label.to_string()))
         .collect();
     let what = match by.as_slice() {
         [one] => format!("is blocked by {one}"),

@@ -180,7 +180,7 @@ pub fn check(
             .collect();
         let names: Vec<String> = deciders
             .iter()
-            .filter_map(|at| rs.provenance(*at).map(|p| p.label.clone()))
+            .filter_map(|at| rs.provenance(*at).map(|p| p.label.to_string()))
             .collect();
         let who = match names.as_slice() {
             [one] => format!("{one} opens"),

@@ -22,7 +22,7 @@ fn label(p: &Policy, r: &crate::model::Rule, text: &str) -> Option<Label> {
         line: r.prov.line,
         column: r.prov.column,
         text: text.to_string(),
-        rule: Some(r.prov.label.clone()),
+        rule: Some(r.prov.label.to_string()),
         identity: crate::engine::finding::identity(p, r),
     })
 }
@@ -89,7 +89,7 @@ fn judge_chain(file: usize, p: &Policy, cr: &ChainReach, out: &mut Vec<Finding>)
             let names: Vec<String> = takers
                 .iter()
                 .take(4)
-                .map(|r| p.rules[*r].prov.label.clone())
+                .map(|r| p.rules[*r].prov.label.to_string())
                 .collect();
             let check = if union && g.upstream.is_empty() {
                 &super::z302_redundant_rule::CHECK

@@ -228,7 +228,7 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
                     for step in pol.trace_packet_seen(stage.chain, &pkt, &mut seen) {
                         let (rule, line, text) = match step.rule.and_then(|r| pol.rules.get(r)) {
                             Some(r) => (
-                                r.prov.label.clone(),
+                                r.prov.label.to_string(),
                                 line_of(&r.prov),
                                 f.source
                                     .as_ref()
@@ -245,7 +245,7 @@ fn result(f: &InputFile, rs: &Ruleset, p: &crate::model::Pipeline, region: &Pack
                                         None,
                                     ),
                                     _ => (
-                                        c.map(|c| c.decl.label.clone()).unwrap_or_default(),
+                                        c.map(|c| c.decl.label.to_string()).unwrap_or_default(),
                                         c.and_then(|c| line_of(&c.decl)),
                                         None,
                                     ),

@@ -105,6 +105,18 @@ pub fn exposed(rs: &Ruleset, reach: &Reach, proto: &ProtoSet, ports: &PortSet) -
                 if here.is_empty() {
                     continue;
                 }
+                // the sources hold at most the sum of the pieces' (a blocklist's tens of
+                // thousands of admitted ranges are far from half the world, and are not
+                // united only to find that)
+                let most = here
+                    .iter()
+                    .fold(0u128, |n, o| n.saturating_add(o.space.src.size()));
+                if families
+                    .iter()
+                    .all(|(_, public)| most < public.size().div_ceil(2))
+                {
+                    continue;
+                }
                 let sources = AddrSet(crate::model::interval::IntervalSet::from_ranges(
                     here.iter()
                         .flat_map(|o| o.space.src.0.ranges().iter().copied()),

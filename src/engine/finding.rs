@@ -72,7 +72,7 @@ pub fn chain_identity(p: &Policy, chain: ChainId) -> Option<RuleIdentity> {
     let c = p.chains.get(chain)?;
     Some(RuleIdentity {
         key: format!("{} chain-default {}", p.name, c.name),
-        names: vec![c.decl.label.clone()],
+        names: vec![c.decl.label.to_string()],
         by_text: false,
     })
 }

@@ -48,7 +48,7 @@ pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
         line: prov.line,
         column: prov.column,
         text,
-        rule: Some(prov.label.clone()),
+        rule: Some(prov.label.to_string()),
         identity: rs.policies.get(at.policy).and_then(|p| match at.decider {
             Decider::Rule(r) | Decider::Loop(r) => {
                 p.rules.get(r).and_then(|r| super::finding::identity(p, r))

@@ -704,7 +704,7 @@ fn dropped_by(
 ) -> String {
     let by: Vec<String> = deny
         .iter()
-        .filter_map(|&at| rs.provenance(at).map(|p| p.label.clone()))
+        .filter_map(|&at| rs.provenance(at).map(|p| p.label.to_string()))
         .collect();
     let verb = if status == Status::Unknown {
         unsure

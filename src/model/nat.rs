@@ -272,7 +272,7 @@ fn disagree(policy: &Policy, deciders: &[Decider]) -> String {
     let names: Vec<&str> = deciders
         .iter()
         .filter_map(|d| match d {
-            Decider::Rule(r) => policy.rules.get(*r).map(|r| r.prov.label.as_str()),
+            Decider::Rule(r) => policy.rules.get(*r).map(|r| &*r.prov.label),
             _ => None,
         })
         .collect();

@@ -67,7 +67,7 @@ pub struct Provenance {
     /// 1-based column of the span's start.
     pub column: u32,
     /// Human label: `filter/INPUT #7`, `nsg-zvm/AllowZerto (priority 200)`.
-    pub label: String,
+    pub label: std::sync::Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -261,7 +261,7 @@ pub(crate) fn new_rule(matches: PacketBox, native: crate::model::NativeRef, labe
         mark: None,
         action: crate::model::Action::Accept,
         prov: crate::model::Provenance {
-            label,
+            label: label.into(),
             ..Default::default()
         },
         comment: Some("portolan fix".into()),

@@ -46,7 +46,7 @@ fn insert_puts_the_rule_ahead_of_appended_ones() {
         .find(|f| f.requirement == "vsphere.admin-client-zvm-9669")
         .unwrap();
     assert_eq!(f.deciding[0].line, Some(4));
-    assert_eq!(f.deciding[0].rule, "filter/INPUT #1");
+    assert_eq!(&*f.deciding[0].rule, "filter/INPUT #1");
 }
 
 #[test]

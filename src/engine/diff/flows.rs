@@ -276,7 +276,8 @@ fn causes(
         }
     };
     for d in deciding {
-        let same = |r: &RuleEntry| *r.firewall == *d.file && r.label == d.rule && r.line == d.line;
+        let same =
+            |r: &RuleEntry| *r.firewall == *d.file && *r.label == *d.rule && r.line == d.line;
         if let Some(r) = added.iter().find(|r| same(r)) {
             push("added", r, &mut out);
         } else if let Some(m) = moved.iter().find(|m| same(&m.new)) {
@@ -323,7 +324,8 @@ fn admitted_causes(
         }
     }
     for d in old_deciding {
-        let same = |r: &&RuleEntry| *r.firewall == *d.file && r.label == d.rule && r.line == d.line;
+        let same =
+            |r: &&RuleEntry| *r.firewall == *d.file && *r.label == *d.rule && r.line == d.line;
         let Some(r) = rules.removed.iter().find(same) else {
             continue;
         };

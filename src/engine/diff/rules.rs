@@ -64,7 +64,7 @@ fn rules_of(side: &Side) -> Vec<RuleEntry> {
                             policy: p.name.clone(),
                             chain: c.name.clone(),
                             position: pos + 1,
-                            label: r.prov.label.clone(),
+                            label: r.prov.label.to_string(),
                             line: (r.prov.line > 0).then_some(r.prov.line),
                             action: r.action.name(),
                             text: norm,

@@ -100,7 +100,7 @@ impl Lower<'_> {
             span,
             line,
             column,
-            label,
+            label: label.into(),
         }
     }
 

@@ -224,7 +224,7 @@ pub(crate) mod tests {
             assert_eq!(pol.semantics, Semantics::AllowUnion);
             assert!(pol.chains.iter().all(|c| c.policy == Some(Verdict::Deny)));
             let key = rs.name.clone().unwrap();
-            assert_eq!(pol.chains[0].decl.label, format!("{key} implicit deny"));
+            assert_eq!(&*pol.chains[0].decl.label, format!("{key} implicit deny"));
             assert_eq!(
                 rs.pipeline(Hook::Input).unwrap().name,
                 format!("{key}/Ingress")
@@ -273,7 +273,7 @@ pub(crate) mod tests {
         let labels: Vec<&str> = rs.policies[0]
             .rules
             .iter()
-            .map(|r| r.prov.label.as_str())
+            .map(|r| &*r.prov.label)
             .collect();
         assert_eq!(
             labels,
@@ -368,7 +368,7 @@ pub(crate) mod tests {
             "{text}"
         );
         assert_eq!(
-            prov.label,
+            &*prov.label,
             "sg-0a1b2c3d4e5f60718/ingress #6 tcp 9669 from 0.0.0.0/0"
         );
         assert_eq!(
@@ -427,7 +427,7 @@ pub(crate) mod tests {
             Decider::ChainPolicy(rs.policies[0].chain_by_name("Ingress").unwrap())
         );
         let prov = decider(rs, Hook::Input, &region);
-        assert_eq!(prov.label, "sg-07e3f19a2b4c5d6e8 implicit deny");
+        assert_eq!(&*prov.label, "sg-07e3f19a2b4c5d6e8 implicit deny");
         assert_eq!(prov.line, 3, "the group object");
         assert!(src.text[prov.span.start..prov.span.end]
             .contains("\"GroupId\": \"sg-07e3f19a2b4c5d6e8\""));
@@ -491,8 +491,8 @@ pub(crate) mod tests {
             Verdict::Deny
         );
         assert_eq!(
-            decider(rs_a, Hook::Input, &flow("10.30.1.2", TCP, 4007)).label,
-            format!("{a}/ingress #1 tcp 4005-4009 from {b}")
+            &*decider(rs_a, Hook::Input, &flow("10.30.1.2", TCP, 4007)).label,
+            &*format!("{a}/ingress #1 tcp 4005-4009 from {b}")
         );
         // a group is found by its name too
         let mut names = Resolver::default();
@@ -524,7 +524,7 @@ pub(crate) mod tests {
         let labels: Vec<&str> = rs.policies[0]
             .rules
             .iter()
-            .map(|r| r.prov.label.as_str())
+            .map(|r| &*r.prov.label)
             .collect();
         assert_eq!(
             labels,
@@ -749,7 +749,7 @@ pub(crate) mod tests {
         let labels: Vec<&str> = inbound
             .rules
             .iter()
-            .map(|&r| pol.rules[r].prov.label.as_str())
+            .map(|&r| &*pol.rules[r].prov.label)
             .collect();
         assert_eq!(
             labels,
@@ -770,7 +770,7 @@ pub(crate) mod tests {
             Verdict::Deny
         );
         assert_eq!(
-            decider(first, Hook::Input, &flow("2001:db8::1", TCP, 4008)).label,
+            &*decider(first, Hook::Input, &flow("2001:db8::1", TCP, 4008)).label,
             "acl-0ea1f54ca7EXAMPLE implicit deny"
         );
     }
@@ -787,7 +787,7 @@ pub(crate) mod tests {
             Verdict::Deny
         );
         assert_eq!(
-            decider(rs, Hook::Input, &flow("10.30.99.5", TCP, 4008)).label,
+            &*decider(rs, Hook::Input, &flow("10.30.99.5", TCP, 4008)).label,
             "acl-0d4c2b6a8e1f3a5c7/Inbound rule 90 deny tcp 4005-4009 from 10.30.99.0/24"
         );
         assert_eq!(

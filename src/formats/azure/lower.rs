@@ -117,7 +117,7 @@ impl Lowerer<'_> {
             span,
             line,
             column,
-            label,
+            label: label.into(),
         }
     }
 
@@ -591,7 +591,7 @@ impl Lowerer<'_> {
                 name: cname.to_string(),
                 policy: Some(Verdict::Deny),
                 decl: Provenance {
-                    label: format!("{}/{cname}: no rule matched (deny)", n.name),
+                    label: format!("{}/{cname}: no rule matched (deny)", n.name).into(),
                     ..Provenance::default()
                 },
                 rules: ids,

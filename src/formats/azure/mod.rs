@@ -198,7 +198,7 @@ mod tests {
         let c = &p.chains[p.entry(hook).unwrap().chain];
         let mut out: Vec<String> = Vec::new();
         for &r in &c.rules {
-            let l = p.rules[r].prov.label.clone();
+            let l = p.rules[r].prov.label.to_string();
             if out.last() != Some(&l) {
                 out.push(l);
             }
@@ -286,7 +286,7 @@ mod tests {
                 .rules
                 .iter()
                 .filter(|r| !r.prov.span.is_empty() && r.prov.label.contains("(priority "))
-                .map(|r| r.prov.label.as_str())
+                .map(|r| &*r.prov.label)
                 .collect();
             exported.dedup();
             assert_eq!(exported.len(), rules, "{name}: {exported:#?}");
@@ -354,7 +354,7 @@ mod tests {
                 let d = deciding(rs, o);
                 assert_eq!(d.len(), 1);
                 assert_eq!(
-                    d[0].prov.label,
+                    &*d[0].prov.label,
                     "nsg-zca/DenyAllInboundCustom (priority 100)"
                 );
                 assert_eq!(d[0].prov.line, deny_line);
@@ -367,7 +367,7 @@ mod tests {
         let out = evaluate(rs, Hook::Output, &flow("10.5.0.4", "203.0.113.9", TCP, 443));
         assert!(out.iter().all(|o| o.verdict == Verdict::Allow), "{out:?}");
         assert_eq!(
-            deciding(rs, &out[0])[0].prov.label,
+            &*deciding(rs, &out[0])[0].prov.label,
             "nsg-zca/AllowHttpsOutbound (priority 100)"
         );
     }
@@ -409,7 +409,7 @@ mod tests {
             .iter()
             .filter(|r| r.prov.label.contains("(default rule, not in the export)"))
             .collect();
-        let mut names: Vec<&str> = synth.iter().map(|r| r.prov.label.as_str()).collect();
+        let mut names: Vec<&str> = synth.iter().map(|r| &*r.prov.label).collect();
         names.dedup();
         assert_eq!(names.len(), 6, "{names:?}");
         assert!(synth

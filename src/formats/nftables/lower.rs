@@ -383,7 +383,7 @@ fn lower_table(
             span,
             line,
             column,
-            label,
+            label: label.into(),
         }
     };
     let mut index: HashMap<String, ChainId> = HashMap::new();

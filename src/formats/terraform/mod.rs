@@ -577,7 +577,7 @@ mod tests {
                     Decider::ChainPolicy(c) => &pol.chains[c].decl,
                     Decider::Loop(_) => panic!("loop"),
                 };
-                (prov.label.clone(), prov.line)
+                (prov.label.to_string(), prov.line)
             })
             .collect()
     }

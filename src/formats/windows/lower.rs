@@ -349,7 +349,7 @@ fn lower_rule(r: &WinRule, src: &SourceText, cx: &mut Ctx<'_>) -> Lowered {
             span: r.span,
             line,
             column,
-            label,
+            label: label.into(),
         },
     }
 }
@@ -383,14 +383,15 @@ pub fn lower(
                     span: item_span,
                     line,
                     column,
-                    label: format!("{pname} profile {what} ({})", v.name()),
+                    label: format!("{pname} profile {what} ({})", v.name()).into(),
                 }
             } else {
                 Provenance {
                     label: format!(
                         "{pname} profile {what} (not in the export; the Windows default is {})",
                         v.name()
-                    ),
+                    )
+                    .into(),
                     ..Provenance::default()
                 }
             }
@@ -459,7 +460,7 @@ pub fn lower(
             name: DISABLED_INBOUND.into(),
             policy: None,
             decl: Provenance {
-                label: format!("{pname} profile disabled inbound rules"),
+                label: format!("{pname} profile disabled inbound rules").into(),
                 ..Provenance::default()
             },
             rules: Vec::new(),
@@ -468,7 +469,7 @@ pub fn lower(
             name: DISABLED_OUTBOUND.into(),
             policy: None,
             decl: Provenance {
-                label: format!("{pname} profile disabled outbound rules"),
+                label: format!("{pname} profile disabled outbound rules").into(),
                 ..Provenance::default()
             },
             rules: Vec::new(),

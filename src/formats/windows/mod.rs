@@ -221,7 +221,7 @@ pub(crate) mod tests {
                 let labels = o
                     .deciders
                     .iter()
-                    .filter_map(|d| rs.provenance(*d).map(|p| p.label.clone()))
+                    .filter_map(|d| rs.provenance(*d).map(|p| p.label.to_string()))
                     .collect();
                 (o.verdict, labels)
             })

@@ -153,7 +153,7 @@ mod tests {
     /// The label and line of the rule deciding a one-piece region.
     fn decided_by(rs: &Ruleset, hook: Hook, region: &PacketBox) -> (String, u32) {
         let prov = decider(rs, hook, region);
-        (prov.label.clone(), prov.line)
+        (prov.label.to_string(), prov.line)
     }
 
     #[test]
@@ -205,7 +205,7 @@ mod tests {
         let labels: Vec<&str> = fargate.policies[0]
             .rules
             .iter()
-            .map(|r| r.prov.label.as_str())
+            .map(|r| &*r.prov.label)
             .collect();
         assert_eq!(
             labels,
@@ -346,7 +346,7 @@ mod tests {
             .unwrap();
         assert_eq!(rule.prov.line, 35);
         assert_eq!(
-            rule.prov.label,
+            &*rule.prov.label,
             "ZcaSecurityGroup/ingress #3 tcp 9669 from AdminCidr"
         );
         assert!(

@@ -326,7 +326,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             span,
             line,
             column,
-            label,
+            label: label.into(),
         }
     };
     for d in &t.chains {
@@ -373,7 +373,8 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 decl: Provenance {
                     label: format!(
                         "{tname}/{b} policy (not in the dump; the kernel default is ACCEPT)"
-                    ),
+                    )
+                    .into(),
                     ..Provenance::default()
                 },
                 rules: Vec::new(),
@@ -519,7 +520,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             let cname = chains[ci].name.clone();
             for (pos, (_, ids)) in slots.into_iter().enumerate() {
                 for id in ids {
-                    rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1);
+                    rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1).into();
                     if let NativeRef::Chain { index, .. } = &mut rules[id].native {
                         *index = (pos + 1) as u32;
                     }
@@ -541,7 +542,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 let Some(mut rule) = lowered.get_mut(id).and_then(Option::take) else {
                     continue;
                 };
-                rule.prov.label = format!("{tname}/{cname} #{}", pos + 1);
+                rule.prov.label = format!("{tname}/{cname} #{}", pos + 1).into();
                 if let NativeRef::Chain { index, .. } = &mut rule.native {
                     *index = (pos + 1) as u32;
                 }
@@ -569,7 +570,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                     label: format!(
                         "{tname}/{}: the rules after the end of the file (the table has no `COMMIT`)",
                         chain.name
-                    ),
+                    ).into(),
                 },
                 comment: None,
                 native: NativeRef::None,

@@ -162,7 +162,7 @@ fn decide(rs: &Ruleset, hook: Hook, b: &PacketBox) -> (Verdict, Vec<String>) {
     let labels = out[0]
         .deciders
         .iter()
-        .filter_map(|a| rs.provenance(*a).map(|p| p.label.clone()))
+        .filter_map(|a| rs.provenance(*a).map(|p| p.label.to_string()))
         .collect();
     (v, labels)
 }
