@@ -320,15 +320,17 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         .unwrap_or(&[]);
     let mut chains: Vec<Chain> = Vec::new();
     let mut index: HashMap<&str, ChainId> = HashMap::new();
-    let prov = |span: Span, label: String| {
+    let prov = |span: Span, label: std::sync::Arc<str>| {
         let (line, column) = src.line_col(span.start);
         Provenance {
             span,
             line,
             column,
-            label: label.into(),
+            label,
         }
     };
+    // a rule's label until its chain's order gives it one: one empty label for all
+    let unlabelled: std::sync::Arc<str> = "".into();
     for d in &t.chains {
         let name = d.name.text.as_ref();
         let builtin = builtins.contains(&name);
@@ -347,7 +349,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             None if builtin => Some(Verdict::Allow),
             None => None,
         };
-        let decl = prov(d.span, format!("{tname}/{name} policy"));
+        let decl = prov(d.span, format!("{tname}/{name} policy").into());
         if let Some(&i) = index.get(name) {
             // `-P` after `:` (iptables -S style) sets the policy
             if d.policy.is_some() {
@@ -393,7 +395,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             chains.push(Chain {
                 name: n.to_string(),
                 policy: None,
-                decl: prov(r.chain.span, format!("{tname}/{n}")),
+                decl: prov(r.chain.span, format!("{tname}/{n}").into()),
                 rules: Vec::new(),
             });
         }
@@ -480,7 +482,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 undecidable: alt.why,
                 mark: alt.mark,
                 action,
-                prov: prov(line.span, String::new()),
+                prov: prov(line.span, unlabelled.clone()),
                 comment: comment.clone(),
                 native: NativeRef::Chain {
                     chain: ci,
