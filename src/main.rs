@@ -9,9 +9,10 @@ fn main() -> ExitCode {
 
 /// glibc serves a block larger than its mmap threshold (at most 32 MiB however it adapts) with
 /// fresh pages from the kernel, and gives them back when it is freed. A blocklist's flow is
-/// decided in tens of thousands of pieces, whose lists pass that size: each evaluation would
-/// fault in (and zero) tens of megabytes again, a fifth of the run's time. Such blocks come
-/// from the heap instead, and freed memory is kept for the next evaluation up to the same size.
+/// decided in tens of thousands of pieces, whose lists pass that size: each evaluation faulted
+/// in (and the kernel zeroed) tens of megabytes again, a quarter of the run's CPU time. Such
+/// blocks come from the heap instead, and freed memory is kept for the next evaluation up to
+/// the same size (the cost: a higher peak, README "Performance").
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     const KEEP: libc::c_int = 256 << 20;

@@ -223,8 +223,9 @@ fn untranslated(outs: &mut [crate::model::Outcome]) {
 }
 
 /// The client's later packets of each connection let in through `pipeline` (the request's own
-/// hook; `groups`: its admitted pieces, [`admitted_groups`]): its ACK and data after a TCP SYN, a UDP client's datagrams after the
-/// first reply. They are the request's packets, but conntrack has seen the connection both ways:
+/// hook; `groups`: its admitted pieces, [`admitted_groups`]): its ACK and data after a TCP SYN,
+/// a UDP client's datagrams after the first reply. They are the request's packets, but
+/// conntrack has seen the connection both ways:
 /// ESTABLISHED (conntrack(8), iptables-extensions(8) `conntrack`), so a firewall that accepts
 /// only NEW lets the SYN in and drops the rest: no connection works (found by the kernel oracle,
 /// issue 21). The nat table sees only a connection's first packet; conntrack translates the
