@@ -48,9 +48,10 @@ impl Stdin {
     /// Call the captured file by its name everywhere the report shows a path.
     pub(crate) fn rename(&self, r: &mut Report) {
         let tmp = self.path.to_string_lossy().into_owned();
+        let renamed = |s: &str| s.contains(&tmp).then(|| s.replace(&tmp, &self.name));
         let fix = |s: &mut String| {
-            if s.contains(&tmp) {
-                *s = s.replace(&tmp, &self.name);
+            if let Some(n) = renamed(s) {
+                *s = n;
             }
         };
         for f in &mut r.files {
@@ -63,8 +64,8 @@ impl Stdin {
         for fl in &mut r.flows {
             fix(&mut fl.firewall);
             for d in &mut fl.deciding {
-                if d.file.contains(&tmp) {
-                    d.file = d.file.replace(&tmp, &self.name).into();
+                if let Some(n) = renamed(&d.file) {
+                    d.file = n.into();
                 }
             }
             for h in &mut fl.path {

@@ -7,7 +7,22 @@ use smallvec::{smallvec, SmallVec};
 
 /// The ranges of a set: two inline (a port, a prefix, a negated prefix are one or two ranges),
 /// so most sets live inside their box and cloning a box allocates nothing.
-type Ranges<T> = SmallVec<[(T, T); 2]>;
+type Ranges<T> = SmallVec<[(T, T); INLINE]>;
+
+/// How many ranges a set holds without the heap.
+const INLINE: usize = 2;
+
+/// A normalised list as a set's ranges: inline when it fits (as every operation's result is,
+/// so that a cloned box allocates nothing), else the list itself, shrunk when mostly unused.
+fn own<T: Point>(mut v: Vec<(T, T)>) -> Ranges<T> {
+    if v.len() <= INLINE {
+        return SmallVec::from_slice(&v);
+    }
+    if v.capacity() > 2 * v.len() {
+        v.shrink_to_fit();
+    }
+    SmallVec::from_vec(v)
+}
 
 /// An integer type usable as a point of an [`IntervalSet`].
 pub trait Point: Copy + Ord + Debug + Send + Sync + 'static {
@@ -107,12 +122,7 @@ impl<T: Point> IntervalSet<T> {
             kept += 1;
         }
         v.truncate(kept);
-        if v.capacity() > 2 * kept {
-            v.shrink_to_fit();
-        }
-        IntervalSet {
-            ranges: SmallVec::from_vec(v),
-        }
+        IntervalSet { ranges: own(v) }
     }
     /// From ranges sorted by their start (they may overlap or touch): no sort, and no heap for
     /// a set of one or two ranges.
@@ -140,7 +150,7 @@ impl<T: Point> IntervalSet<T> {
             .windows(2)
             .all(|w| w[0].1 < w[1].0 && w[0].1.succ() != Some(w[1].0)));
         IntervalSet {
-            ranges: SmallVec::from_vec(ranges),
+            ranges: own(ranges),
         }
     }
     pub fn ranges(&self) -> &[(T, T)] {

@@ -532,11 +532,11 @@ impl Run {
     /// `parts` (rule position, range), in address order, ordered by rule keeping the address
     /// order within each: counted out by position when they are many for the run's length
     /// (a piece of a whole address space meets every rule of a blocklist), else sorted.
-    fn by_rule(&self, parts: Vec<(usize, u128, u128)>) -> Vec<(usize, u128, u128)> {
+    fn by_rule(&self, mut parts: Vec<(usize, u128, u128)>) -> Vec<(usize, u128, u128)> {
         let len = self.end - self.start;
         if parts.len() < 64 || parts.len() < len / 8 {
-            let mut parts = parts;
-            parts.sort_by_key(|p| p.0);
+            // a rule's ranges are disjoint: (rule, start) orders them as the walk made them
+            parts.sort_unstable_by_key(|p| (p.0, p.1));
             return parts;
         }
         // where each position's parts start
@@ -630,6 +630,36 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// Ordering a piece's parts by rule, counted out or sorted, keeps each rule's parts in
+        /// the address order the walk made them in.
+        #[test]
+        fn by_rule_orders_parts_by_rule_in_address_order(
+            start in 0usize..50,
+            len in 1usize..400,
+            picks in prop::collection::vec((0usize..400, 1u128..5), 0..300),
+        ) {
+            let run = Run {
+                start,
+                end: start + len,
+                dim: Dim::Src,
+                segs: Vec::new(),
+                later: None,
+            };
+            // disjoint ranges in address order, each with a rule of the run
+            let mut lo = 0u128;
+            let parts: Vec<(usize, u128, u128)> = picks
+                .iter()
+                .map(|&(r, w)| {
+                    let p = (start + r % len, lo, lo + w - 1);
+                    lo += w + 1;
+                    p
+                })
+                .collect();
+            let mut want = parts.clone();
+            want.sort_by_key(|p| p.0);
+            prop_assert_eq!(run.by_rule(parts), want);
+        }
+
         /// The sweep gives each point its first set, as the painting does, and lists every
         /// later set holding all of each of its ranges.
         #[test]
