@@ -249,14 +249,25 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
 
     let jobs = jobs::jobs(&targets, env, opts);
 
-    // phase 1: every flow (in parallel); phase 2: the remedies, per firewall in job order
-    let evaluated: Vec<flow::Evaluated> = jobs
-        .par_iter()
-        .filter_map(|job| {
-            let t = &targets[job.target];
-            flow::run_job(job, &files[t.file], t, env, opts)
-        })
-        .collect();
+    // phase 1: every flow (in parallel), and beside them Z301/Z302 per audited firewall, which
+    // read only the rules (a ruleset two inventory entries share is reported once, below);
+    // phase 2: the remedies, per firewall in job order
+    let (evaluated, shadows): (Vec<flow::Evaluated>, Vec<Vec<Finding>>) = rayon::join(
+        || {
+            jobs.par_iter()
+                .filter_map(|job| {
+                    let t = &targets[job.target];
+                    flow::run_job(job, &files[t.file], t, env, opts)
+                })
+                .collect()
+        },
+        || {
+            targets
+                .par_iter()
+                .map(|t| crate::checks::z301_shadowed_rule::check(t.file, t.as_written()))
+                .collect()
+        },
+    );
     let mut results = flow::with_remedies(evaluated, &targets);
     // the flows across every firewall on their path (their hops' own findings get a note)
     let paths = path::paths(&targets, &files, env, opts, &mut results);
@@ -329,11 +340,8 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         .extend(crate::checks::z201_management_port_exposed::merge_profiles(
             exposures,
         ));
-    // Z301/Z302 per audited firewall (a ruleset two inventory entries share is reported once)
-    let shadows: Vec<Vec<Finding>> = targets
-        .par_iter()
-        .map(|t| crate::checks::z301_shadowed_rule::check(t.file, t.as_written()))
-        .collect();
+    // Z301/Z302's findings, after the exposure's (a ruleset two inventory entries share is
+    // reported once)
     let partial = aws_partly_redundant(&targets, &shadows);
     let mut seen_spans = std::collections::HashSet::new();
     for f in shadows.into_iter().flatten() {

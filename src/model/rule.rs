@@ -210,12 +210,76 @@ impl std::hash::Hasher for Fnv {
 }
 
 pub fn content_hash<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
+    content_hash_bytes(words.into_iter().map(str::as_bytes))
+}
+
+/// [`content_hash`] of words given as bytes (the same hash for the same words).
+pub fn content_hash_bytes<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for w in words {
-        for b in w.bytes().chain(std::iter::once(b' ')) {
+        for &b in w.iter().chain(std::iter::once(&b' ')) {
             h ^= b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     }
     h
+}
+
+/// The words of `text` as `str::split_whitespace` finds them, as bytes: an ASCII text is split
+/// on its bytes (no character decoding), any other as `split_whitespace` does.
+pub fn words_of(text: &str) -> impl Iterator<Item = &[u8]> {
+    let ascii = text.is_ascii();
+    // ASCII's Unicode white space: tab, line feed, vertical tab, form feed, return, space
+    let bytes = ascii.then(|| {
+        text.as_bytes()
+            .split(|b| matches!(b, b'\t'..=b'\r' | b' '))
+            .filter(|w| !w.is_empty())
+    });
+    let chars = (!ascii).then(|| text.split_whitespace().map(str::as_bytes));
+    bytes
+        .into_iter()
+        .flatten()
+        .chain(chars.into_iter().flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The byte splitter finds `split_whitespace`'s words, so a rule's content hash is the
+        /// same whichever way its line is split (ASCII control characters, the vertical tab
+        /// and non-ASCII white space included).
+        #[test]
+        fn words_of_splits_as_split_whitespace(
+            text in "[a-z0-9 \t\n\x0b\x0c\r\x1c\u{85}\u{a0}\u{3000}é\\[\\]:-]{0,40}"
+        ) {
+            let words: Vec<&[u8]> = words_of(&text).collect();
+            let want: Vec<&[u8]> = text.split_whitespace().map(str::as_bytes).collect();
+            prop_assert_eq!(&words, &want);
+            prop_assert_eq!(
+                content_hash_bytes(words),
+                content_hash(text.split_whitespace())
+            );
+        }
+    }
+
+    #[test]
+    fn words_of_an_ascii_line() {
+        let line = "[3:180] -A INPUT\t-s 10.0.0.0/8\x0b-j ACCEPT ";
+        let words: Vec<&[u8]> = words_of(line).collect();
+        assert_eq!(
+            words,
+            [
+                &b"[3:180]"[..],
+                b"-A",
+                b"INPUT",
+                b"-s",
+                b"10.0.0.0/8",
+                b"-j",
+                b"ACCEPT"
+            ]
+        );
+    }
 }

@@ -71,6 +71,19 @@ pub(super) struct Alt {
     pub(super) mark: Option<MarkMatch>,
 }
 
+/// A `multiport` list's ports (`ports::parse_port_list`), read once for a run of rules that
+/// repeat it.
+fn port_list(text: &str, ctx: &mut Ctx<'_>) -> Result<ports::PortSet, ports::PortError> {
+    if let Some((last, set)) = &ctx.last_ports {
+        if last == text {
+            return Ok(set.clone());
+        }
+    }
+    let set = ports::parse_port_list(text, ':')?;
+    ctx.last_ports = Some((text.to_string(), set.clone()));
+    Ok(set)
+}
+
 fn parse_addr_list(arg: &Arg<'_>, ctx: &mut Ctx<'_>, why: &mut Vec<String>) -> Option<AddrSet> {
     let v = arg.values.first()?;
     let mut set = AddrSet::empty();
@@ -312,7 +325,7 @@ pub(super) fn lower_matches(line: &RuleLine<'_>, ctx: &mut Ctx<'_>) -> Alts {
             }
             (Some("multiport"), "dports" | "sports" | "ports") => {
                 if let Some(v) = value {
-                    match ports::parse_port_list(&v.text, ':') {
+                    match port_list(&v.text, ctx) {
                         Ok(p) => match (name, neg) {
                             ("dports", _) | ("sports", _) => {
                                 let p = if neg { p.complement() } else { p };

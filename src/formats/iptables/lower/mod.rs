@@ -34,7 +34,7 @@ use crate::model::iface::Interfaces;
 use crate::model::mark::MarkOp;
 use crate::model::nat::Translation;
 use crate::model::ports::ConnState;
-use crate::model::rule::content_hash;
+use crate::model::rule::{content_hash_bytes, words_of};
 use crate::model::{
     Action, Chain, ChainId, Entry, Family, Hook, PacketBox, Pipeline, Policy, Provenance, Rule,
     Ruleset, Semantics, Span, Stage, Verdict,
@@ -145,6 +145,9 @@ struct Ctx<'s> {
     raw: bool,
     ifs: &'s Interfaces,
     issues: &'s mut Vec<ParseIssue>,
+    /// The last port list read and its set: a blocklist's or a cluster's rules repeat the
+    /// same `--dports` list rule after rule.
+    last_ports: Option<(String, crate::model::ports::PortSet)>,
 }
 
 impl Ctx<'_> {
@@ -184,6 +187,7 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
             raw: t.name.text == "raw",
             ifs: &ifs,
             issues: &mut issues,
+            last_ports: None,
         };
         policies.push(lower_table(t, src, &mut ctx));
     }
@@ -309,6 +313,12 @@ fn verdict_of(policy: &str) -> Option<Verdict> {
         "DROP" => Some(Verdict::Deny),
         _ => None,
     }
+}
+
+/// A word of a line that is its packet and byte counters (`[12:3456]`), which are not part of
+/// what the rule is.
+fn is_counter_bytes(word: &[u8]) -> bool {
+    std::str::from_utf8(word).is_ok_and(super::is_counter)
 }
 
 fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
@@ -466,12 +476,9 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             .and_then(|a| a.values.first())
             .map(|v| v.text.to_string());
         // what the rule is, whatever its position: its text, counters aside
-        let content = content_hash(
-            src.text
-                .get(line.span.start..line.span.end)
-                .unwrap_or("")
-                .split_whitespace()
-                .filter(|w| !super::is_counter(w)),
+        let content = content_hash_bytes(
+            words_of(src.text.get(line.span.start..line.span.end).unwrap_or(""))
+                .filter(|w| !(w.first() == Some(&b'[') && is_counter_bytes(w))),
         );
         let mut ids = Vec::with_capacity(alts.len());
         for mut alt in alts {
