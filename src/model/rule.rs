@@ -215,31 +215,52 @@ pub fn content_hash<'a>(words: impl IntoIterator<Item = &'a str>) -> u64 {
 
 /// [`content_hash`] of words given as bytes (the same hash for the same words).
 pub fn content_hash_bytes<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for w in words {
-        for &b in w.iter().chain(std::iter::once(&b' ')) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        for &b in w {
+            h = (h ^ b as u64).wrapping_mul(PRIME);
         }
+        h = (h ^ b' ' as u64).wrapping_mul(PRIME);
     }
     h
 }
 
 /// The words of `text` as `str::split_whitespace` finds them, as bytes: an ASCII text is split
 /// on its bytes (no character decoding), any other as `split_whitespace` does.
-pub fn words_of(text: &str) -> impl Iterator<Item = &[u8]> {
-    let ascii = text.is_ascii();
-    // ASCII's Unicode white space: tab, line feed, vertical tab, form feed, return, space
-    let bytes = ascii.then(|| {
-        text.as_bytes()
-            .split(|b| matches!(b, b'\t'..=b'\r' | b' '))
-            .filter(|w| !w.is_empty())
-    });
-    let chars = (!ascii).then(|| text.split_whitespace().map(str::as_bytes));
-    bytes
-        .into_iter()
-        .flatten()
-        .chain(chars.into_iter().flatten())
+pub fn words_of(text: &str) -> Words<'_> {
+    if text.is_ascii() {
+        Words::Ascii(text.as_bytes())
+    } else {
+        Words::Other(text.split_whitespace())
+    }
+}
+
+/// The words of a text ([`words_of`]).
+pub enum Words<'a> {
+    /// What is left of an ASCII text.
+    Ascii(&'a [u8]),
+    Other(std::str::SplitWhitespace<'a>),
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Words::Ascii(rest) => {
+                // ASCII's Unicode white space: tab, line feed, vertical tab, form feed, return,
+                // space
+                let space = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+                let start = rest.iter().position(|b| !space(b))?;
+                let word = &rest[start..];
+                let end = word.iter().position(space).unwrap_or(word.len());
+                *rest = &word[end..];
+                Some(&word[..end])
+            }
+            Words::Other(words) => words.next().map(str::as_bytes),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -315,6 +315,24 @@ fn verdict_of(policy: &str) -> Option<Verdict> {
     }
 }
 
+/// A table's chains by name (a kube-proxy dump's `nat` table has 330,000, looked up several
+/// times per rule: hashed with foldhash, not SipHash).
+type Names<'a> = HashMap<&'a str, ChainId, foldhash::fast::RandomState>;
+
+/// A label made of `parts` and a number, written in `buf` (a dump has a label per rule and per
+/// chain: a million `format!`s were a fifth of lowering one).
+fn label_of(buf: &mut String, parts: &[&str], n: Option<usize>) -> std::sync::Arc<str> {
+    use std::fmt::Write;
+    buf.clear();
+    for p in parts {
+        buf.push_str(p);
+    }
+    if let Some(n) = n {
+        let _ = write!(buf, "{n}");
+    }
+    std::sync::Arc::from(buf.as_str())
+}
+
 /// A word of a line that is its packet and byte counters (`[12:3456]`), which are not part of
 /// what the rule is.
 fn is_counter_bytes(word: &[u8]) -> bool {
@@ -329,7 +347,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
         .map(|(_, c)| *c)
         .unwrap_or(&[]);
     let mut chains: Vec<Chain> = Vec::new();
-    let mut index: HashMap<&str, ChainId> = HashMap::new();
+    let mut index: Names<'_> = Names::default();
     let prov = |span: Span, label: std::sync::Arc<str>| {
         let (line, column) = src.line_col(span.start);
         Provenance {
@@ -341,6 +359,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     };
     // a rule's label until its chain's order gives it one: one empty label for all
     let unlabelled: std::sync::Arc<str> = "".into();
+    let mut buf = String::new();
     for d in &t.chains {
         let name = d.name.text.as_ref();
         let builtin = builtins.contains(&name);
@@ -359,7 +378,10 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             None if builtin => Some(Verdict::Allow),
             None => None,
         };
-        let decl = prov(d.span, format!("{tname}/{name} policy").into());
+        let decl = prov(
+            d.span,
+            label_of(&mut buf, &[tname, "/", name, " policy"], None),
+        );
         if let Some(&i) = index.get(name) {
             // `-P` after `:` (iptables -S style) sets the policy
             if d.policy.is_some() {
@@ -405,7 +427,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             chains.push(Chain {
                 name: n.to_string(),
                 policy: None,
-                decl: prov(r.chain.span, format!("{tname}/{n}").into()),
+                decl: prov(r.chain.span, label_of(&mut buf, &[tname, "/", n], None)),
                 rules: Vec::new(),
             });
         }
@@ -417,6 +439,11 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     // each line may lower to several disjoint model rules; keep them together per chain position
     let mut order: edits::Slots = vec![Vec::new(); chains.len()];
     let mut deleted = vec![false; chains.len()];
+    // no `-X` line has deleted a chain yet (nothing to look up for each rule's target)
+    let mut none_deleted = true;
+    // only appended rules (most dumps): a rule's position is known as it is read, and it is
+    // labelled then
+    let appends_only = t.rules.iter().all(|l| l.op == RuleOp::Append);
     for (li, line) in t.rules.iter().enumerate() {
         let chain = by_name.get(line.chain.text.as_ref()).copied();
         if !matches!(
@@ -435,15 +462,17 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 &mut deleted,
                 ctx,
             );
+            none_deleted = !deleted.contains(&true);
             continue;
         }
         let Some(ci) = chain else {
             continue;
         };
         let gone_target = line.target.as_ref().filter(|t| {
-            by_name
-                .get(t.name.text.as_ref())
-                .is_some_and(|&c| deleted[c])
+            !none_deleted
+                && by_name
+                    .get(t.name.text.as_ref())
+                    .is_some_and(|&c| deleted[c])
         });
         if let Some(t) = gone_target {
             ctx.error(
@@ -480,6 +509,16 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
             words_of(src.text.get(line.span.start..line.span.end).unwrap_or(""))
                 .filter(|w| !(w.first() == Some(&b'[') && is_counter_bytes(w))),
         );
+        // appended at the end of its chain: labelled now (else once the edits are done)
+        let (label, index) = if appends_only {
+            let pos = order[ci].len() + 1;
+            (
+                label_of(&mut buf, &[tname, "/", &chains[ci].name, " #"], Some(pos)),
+                pos as u32,
+            )
+        } else {
+            (unlabelled.clone(), 0)
+        };
         let mut ids = Vec::with_capacity(alts.len());
         for mut alt in alts {
             alt.why.append(&mut target_why.clone());
@@ -489,11 +528,11 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 undecidable: alt.why,
                 mark: alt.mark,
                 action,
-                prov: prov(line.span, unlabelled.clone()),
+                prov: prov(line.span, label.clone()),
                 comment: comment.clone(),
                 native: NativeRef::Chain {
                     chain: ci,
-                    index: 0,
+                    index,
                     content,
                 },
                 builtin: false,
@@ -524,12 +563,21 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
     // only the rules still in a chain after the edits are in the policy (when an edit removed
     // some, the others are moved into a new list; else they stay where they are)
     let kept: usize = order.iter().flatten().map(|(_, ids)| ids.len()).sum();
-    if kept == rules.len() {
+    if kept == rules.len() && appends_only {
+        // every rule is labelled and in its place: only the chains' lists are made
+        for (ci, slots) in order.into_iter().enumerate() {
+            chains[ci]
+                .rules
+                .extend(slots.into_iter().flat_map(|(_, ids)| ids));
+        }
+        order = Vec::new();
+    } else if kept == rules.len() {
         for (ci, slots) in order.into_iter().enumerate() {
             let cname = chains[ci].name.clone();
             for (pos, (_, ids)) in slots.into_iter().enumerate() {
                 for id in ids {
-                    rules[id].prov.label = format!("{tname}/{cname} #{}", pos + 1).into();
+                    rules[id].prov.label =
+                        label_of(&mut buf, &[tname, "/", &cname, " #"], Some(pos + 1));
                     if let NativeRef::Chain { index, .. } = &mut rules[id].native {
                         *index = (pos + 1) as u32;
                     }
@@ -551,7 +599,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
                 let Some(mut rule) = lowered.get_mut(id).and_then(Option::take) else {
                     continue;
                 };
-                rule.prov.label = format!("{tname}/{cname} #{}", pos + 1).into();
+                rule.prov.label = label_of(&mut buf, &[tname, "/", &cname, " #"], Some(pos + 1));
                 if let NativeRef::Chain { index, .. } = &mut rule.native {
                     *index = (pos + 1) as u32;
                 }
@@ -620,7 +668,7 @@ fn lower_table(t: &Table<'_>, src: &SourceText, ctx: &mut Ctx<'_>) -> Policy {
 fn lower_target(
     line: &RuleLine<'_>,
     table: &str,
-    chains: &HashMap<&str, ChainId>,
+    chains: &Names<'_>,
     ctx: &mut Ctx<'_>,
 ) -> (Action, Vec<String>) {
     let Some(t) = &line.target else {
