@@ -27,6 +27,8 @@ mod natport;
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::{Dump, RuleLine, RuleOp, Table};
 use crate::formats::source::SourceText;
 use crate::formats::{IssueKind, ParseIssue};
@@ -177,19 +179,37 @@ pub fn lower(dump: &Dump<'_>, src: &SourceText, family: Family) -> Lowered {
     for (i, t) in dump.tables.iter().enumerate() {
         last.insert(t.name.text.as_ref(), i);
     }
-    let mut policies = Vec::new();
-    for (i, t) in dump.tables.iter().enumerate() {
-        if last.get(t.name.text.as_ref()) != Some(&i) {
-            continue;
-        }
+    // the tables apart, on every core (a kube-proxy dump's `nat` beside its `filter`); their
+    // problems in table order, as one after the other would find them
+    let tables: Vec<&Table<'_>> = dump
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| last.get(t.name.text.as_ref()) == Some(i))
+        .map(|(_, t)| t)
+        .collect();
+    let one = |t: &&Table<'_>| {
+        let mut found = Vec::new();
         let mut ctx = Ctx {
             family,
             raw: t.name.text == "raw",
             ifs: &ifs,
-            issues: &mut issues,
+            issues: &mut found,
             last_ports: None,
         };
-        policies.push(lower_table(t, src, &mut ctx));
+        (lower_table(t, src, &mut ctx), found)
+    };
+    // one table is lowered where the caller runs: its rules are then allocated, and later
+    // freed, by one thread's arena (a blocklist lowered on a rayon worker cost 4% more CPU)
+    let lowered: Vec<(Policy, Vec<ParseIssue>)> = if tables.len() < 2 {
+        tables.iter().map(one).collect()
+    } else {
+        tables.par_iter().map(one).collect()
+    };
+    let mut policies = Vec::with_capacity(lowered.len());
+    for (p, found) in lowered {
+        policies.push(p);
+        issues.extend(found);
     }
     // A built-in chain whose policy is ACCEPT and whose rules all continue (none, or only LOG,
     // CHECKSUM and the like: nothing that ends evaluation, jumps, or changes what later rules
