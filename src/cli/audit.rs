@@ -187,15 +187,19 @@ impl AuditOptionArgs {
     }
 
     /// The run record of a run that started at `started` (seconds since 1970), audited for
-    /// `environment` and read the files at `inputs`.
+    /// `environment` and read the files at `inputs`; a file's hash in `read` (read while the
+    /// audit ran) is not read again.
     pub(crate) fn run_record(
         &self,
         setup: &Setup,
         environment: Option<Environment>,
         inputs: &[String],
+        read: &[crate::provenance::Hashed],
         started: i64,
     ) -> crate::provenance::RunRecord {
         use crate::provenance as p;
+        let read: std::collections::HashMap<&str, &p::Hashed> =
+            read.iter().map(|h| (h.path.as_str(), h)).collect();
         let mut facts = self.facts.clone();
         for (key, values) in [
             ("peers", &self.peers),
@@ -226,12 +230,17 @@ impl AuditOptionArgs {
             // and hashed on every core (10,000 small files take 0.2 s on one)
             inputs: inputs
                 .par_iter()
-                .map(|f| match std::fs::metadata(f) {
-                    Ok(m) if m.len() > self.max_input_size => p::Hashed {
-                        path: f.clone(),
-                        sha256: None,
-                    },
-                    _ => p::hashed(f),
+                .map(|f| {
+                    if let Some(&h) = read.get(f.as_str()) {
+                        return h.clone();
+                    }
+                    match std::fs::metadata(f) {
+                        Ok(m) if m.len() > self.max_input_size => p::Hashed {
+                            path: f.clone(),
+                            sha256: None,
+                        },
+                        _ => p::hashed(f),
+                    }
                 })
                 .collect(),
             vcs: std::env::current_dir().ok().and_then(|d| p::vcs(&d)),
@@ -433,6 +442,7 @@ pub fn run(a: AuditArgs) -> u8 {
     ) {
         return code;
     }
+    let prehashed = crate::provenance::Prehashed::start(&paths, a.opts.max_input_size);
     let mut report = match a.shard {
         Some(job) => match setup.audit_shard(&paths, job) {
             Ok(r) => r,
@@ -445,10 +455,13 @@ pub fn run(a: AuditArgs) -> u8 {
     };
     // the record hashes the files where they were read, before standard input's is renamed
     let inputs: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
-    report.run = Some(
-        a.opts
-            .run_record(&setup, report.environment, &inputs, started),
-    );
+    report.run = Some(a.opts.run_record(
+        &setup,
+        report.environment,
+        &inputs,
+        &prehashed.finish(),
+        started,
+    ));
     settle(
         &mut report,
         &a,

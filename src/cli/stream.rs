@@ -74,7 +74,7 @@ pub(crate) fn run(
             let mut end = crate::engine::Report {
                 run: record.then(|| {
                     a.opts
-                        .run_record(setup, tally.environment, &read_at, started)
+                        .run_record(setup, tally.environment, &read_at, &[], started)
                 }),
                 ..Default::default()
             };

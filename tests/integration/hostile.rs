@@ -633,6 +633,9 @@ fn hostile_max_input_size_sets_the_limit_and_scans_refuse_only_what_looks_like_a
     ]);
     assert_eq!(code, 2);
     assert!(message(findings(&v, "Z003")[0]).contains("the limit for one input file is 1 KiB"));
+    // and the run record does not read it for its hash either
+    assert_eq!(v["run"]["inputs"][0]["path"], GOOD);
+    assert!(v["run"]["inputs"][0]["sha256"].is_null());
     // a bad size is a usage error
     let out = portolan()
         .args([
