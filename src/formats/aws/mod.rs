@@ -433,6 +433,48 @@ pub(crate) mod tests {
             .contains("\"GroupId\": \"sg-07e3f19a2b4c5d6e8\""));
     }
 
+    /// Groups are lowered a chunk at a time on every core: an unresolved name is still
+    /// reported once per file, at its first use, and the other problems keep the groups' order.
+    #[test]
+    fn an_unresolved_name_is_reported_once_across_many_groups() {
+        let group = |i: usize| {
+            format!(
+                r#"{{"GroupId": "sg-{i:017x}", "GroupName": "g{i}", "OwnerId": "418295730641",
+  "IpPermissions": [{{"IpProtocol": "tcp", "FromPort": 4005, "ToPort": 4009,
+    "IpRanges": [], "Ipv6Ranges": [], "PrefixListIds": [],
+    "UserIdGroupPairs": [{{"GroupId": "sg-0b2c4d6e8f0a1c3e5"}}, {{"GroupId": "sg-1{i:016x}"}}]}}],
+  "IpPermissionsEgress": []}}"#
+            )
+        };
+        let groups: Vec<String> = (1..=150).map(group).collect();
+        let text = format!("{{\"SecurityGroups\": [\n{}\n]}}\n", groups.join(",\n"));
+        let (src, p) = parse_str("many.json", &text, &Resolver::default());
+        assert_eq!(p.rulesets.len(), 150);
+        let und: Vec<&ParseIssue> = p
+            .issues
+            .iter()
+            .filter(|i| i.kind == IssueKind::Undecidable)
+            .collect();
+        // the shared group once, and each group's own reference
+        assert_eq!(und.len(), 151, "{:#?}", &und[..3]);
+        let shared: Vec<&&ParseIssue> = und
+            .iter()
+            .filter(|i| i.message.contains("sg-0b2c4d6e8f0a1c3e5"))
+            .collect();
+        assert_eq!(shared.len(), 1);
+        // at its first use: the first group's pairs (line 5; the second group's are on 10)
+        assert_eq!(src.line_col(shared[0].span.start).0, 5);
+        // the others in the order of their groups
+        let own: Vec<usize> = und
+            .iter()
+            .filter_map(|i| {
+                let at = i.message.find("sg-1")?;
+                usize::from_str_radix(&i.message[at + 4..at + 20], 16).ok()
+            })
+            .collect();
+        assert_eq!(own, (1..=150).collect::<Vec<_>>());
+    }
+
     #[test]
     fn group_references_resolved_and_unresolved() {
         let a = "sg-0f1e2d3c4b5a69788";
