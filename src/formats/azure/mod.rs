@@ -496,6 +496,56 @@ mod tests {
   }
 ]"#;
 
+    /// NSGs are lowered a chunk at a time on every core: an unresolved tag is still reported
+    /// once per file, where a rule of the export first uses it, even when the defaults Azure
+    /// adds to every NSG (which the export omits) used it in earlier NSGs.
+    #[test]
+    fn an_unresolved_tag_is_reported_once_across_many_nsgs() {
+        let rule = |i: usize, prefix: &str| {
+            format!(
+                r#"{{"name": "r{i}", "access": "Allow", "direction": "Inbound", "priority": 100,
+      "protocol": "Tcp", "sourceAddressPrefix": "{prefix}", "sourcePortRange": "*",
+      "destinationAddressPrefix": "*", "destinationPortRange": "9669"}}"#
+            )
+        };
+        // the 70th NSG (in a later chunk) is the first whose own rule names VirtualNetwork
+        let nsg = |i: usize| {
+            let prefix = if i >= 70 {
+                "VirtualNetwork"
+            } else {
+                "10.1.0.0/16"
+            };
+            format!(
+                "{{\"name\": \"nsg-{i}\", \"securityRules\": [{}]}}",
+                rule(i, prefix)
+            )
+        };
+        let text = format!(
+            "[\n{}\n]\n",
+            (1..=100).map(nsg).collect::<Vec<_>>().join(",\n")
+        );
+        let (_, p) = run("list.json", &text, &Resolver::default());
+        assert_eq!(p.rulesets.len(), 100);
+        let vnet: Vec<&ParseIssue> = of_kind(&p, IssueKind::Undecidable)
+            .into_iter()
+            .filter(|i| i.message.contains("`VirtualNetwork`"))
+            .collect();
+        assert_eq!(vnet.len(), 1, "{vnet:#?}");
+        let first = text.find("\"VirtualNetwork\"").unwrap();
+        assert_eq!(vnet[0].span.start, first);
+        assert!(
+            !vnet[0].message.contains("default rule"),
+            "{}",
+            vnet[0].message
+        );
+        // the unresolved names come after every other problem, as before
+        assert!(p
+            .issues
+            .iter()
+            .skip_while(|i| !i.message.contains("is not resolved"))
+            .all(|i| i.message.contains("is not resolved")));
+    }
+
     #[test]
     fn service_tags_resolve_through_the_resolver_or_make_the_rule_undecidable() {
         // unresolved: one issue per name, at its first use, however many rules use it
