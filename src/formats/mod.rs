@@ -92,3 +92,31 @@ pub struct ParseIssue {
     /// What to do about it, if we can say.
     pub help: Option<String>,
 }
+
+/// Lower `items` `chunk` at a time on every core, each chunk with its own lowerer (`new`, then
+/// `one` per item): the rulesets in the items' order, and the lowerers in the chunks' order,
+/// whose problems the caller joins (a cloud export holds thousands of groups or NSGs, each
+/// lowered apart from the others).
+pub(crate) fn lower_in_chunks<T: Sync, L: Send>(
+    items: &[T],
+    chunk: usize,
+    new: impl Fn() -> L + Sync,
+    one: impl Fn(&T, &mut L) -> Ruleset + Sync,
+) -> (Vec<Ruleset>, Vec<L>) {
+    use rayon::prelude::*;
+    let parts: Vec<(Vec<Ruleset>, L)> = items
+        .par_chunks(chunk.max(1))
+        .map(|c| {
+            let mut l = new();
+            let rs = c.iter().map(|t| one(t, &mut l)).collect();
+            (rs, l)
+        })
+        .collect();
+    let mut rulesets = Vec::with_capacity(items.len());
+    let mut lowerers = Vec::with_capacity(parts.len());
+    for (rs, l) in parts {
+        rulesets.extend(rs);
+        lowerers.push(l);
+    }
+    (rulesets, lowerers)
+}

@@ -3,8 +3,6 @@
 
 use std::collections::HashSet;
 
-use rayon::prelude::*;
-
 use super::ast::{Field, NaclEntry, NetworkAcl, Peer, SecurityGroup, Target, Val};
 use crate::formats::json::fields::parse_error;
 use crate::formats::source::SourceText;
@@ -447,20 +445,8 @@ pub fn lower_groups(
 ) -> Vec<Ruleset> {
     // a chunk of groups at a time on every core (a 50 MB export holds 4,607 groups), their
     // problems joined in the groups' order
-    let parts: Vec<(Vec<Ruleset>, Lower<'_>)> = groups
-        .par_chunks(64)
-        .map(|chunk| {
-            let mut lw = Lower::new(src, names);
-            let rs = chunk.iter().map(|g| lower_group(g, &mut lw)).collect();
-            (rs, lw)
-        })
-        .collect();
-    let mut rulesets = Vec::with_capacity(groups.len());
-    let mut lowered = Vec::with_capacity(parts.len());
-    for (rs, lw) in parts {
-        rulesets.extend(rs);
-        lowered.push(lw);
-    }
+    let (rulesets, lowered) =
+        crate::formats::lower_in_chunks(groups, 64, || Lower::new(src, names), lower_group);
     Lower::finish(lowered, issues);
     rulesets
 }

@@ -6,8 +6,6 @@ mod icmp;
 
 use std::collections::HashSet;
 
-use rayon::prelude::*;
-
 use super::ast::{default_rules, Nsg, NsgDoubtKind, SecurityRule, Value, ValueState};
 use crate::formats::json::fields::parse_error;
 use crate::formats::source::SourceText;
@@ -79,27 +77,19 @@ pub fn lower(
 ) -> Vec<Ruleset> {
     // a chunk of NSGs at a time on every core (a 50 MB list holds 860), their problems joined
     // in the NSGs' order
-    let parts: Vec<(Vec<Ruleset>, Lowerer<'_>)> = nsgs
-        .par_chunks(32)
-        .map(|chunk| {
-            let mut l = Lowerer {
-                src,
-                names,
-                issues: Vec::new(),
-                unresolved: Vec::new(),
-                exprs_seen: HashSet::new(),
-                notes_seen: HashSet::new(),
-            };
-            let rs = chunk.iter().map(|n| l.nsg(n)).collect();
-            (rs, l)
-        })
-        .collect();
-    let mut out = Vec::with_capacity(nsgs.len());
-    let mut lowered = Vec::with_capacity(parts.len());
-    for (rs, l) in parts {
-        out.extend(rs);
-        lowered.push(l);
-    }
+    let (out, lowered) = crate::formats::lower_in_chunks(
+        nsgs,
+        32,
+        || Lowerer {
+            src,
+            names,
+            issues: Vec::new(),
+            unresolved: Vec::new(),
+            exprs_seen: HashSet::new(),
+            notes_seen: HashSet::new(),
+        },
+        |n, l| l.nsg(n),
+    );
     join(lowered, issues);
     out
 }
