@@ -456,7 +456,7 @@ pub(crate) mod tests {
             .filter(|i| i.kind == IssueKind::Undecidable)
             .collect();
         // the shared group once, and each group's own reference
-        assert_eq!(und.len(), 151, "{:#?}", &und[..3]);
+        assert_eq!(und.len(), 151, "{:#?}", &und[..und.len().min(3)]);
         let shared: Vec<&&ParseIssue> = und
             .iter()
             .filter(|i| i.message.contains("sg-0b2c4d6e8f0a1c3e5"))
