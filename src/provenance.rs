@@ -105,8 +105,12 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// A digest in lower-case hexadecimal.
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A file and the hash of its bytes, read a block at a time (not held whole: the audit holds
@@ -115,7 +119,7 @@ pub fn hashed(path: &str) -> Hashed {
     let sha256 = std::fs::File::open(path).ok().and_then(|mut f| {
         let mut h = Sha256::new();
         std::io::copy(&mut f, &mut h).ok()?;
-        Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Some(hex(&h.finalize()))
     });
     Hashed {
         path: path.to_string(),
@@ -162,7 +166,7 @@ pub fn catalog_record(version: &str, extra: Option<&Path>) -> CatalogRecord {
     }
     CatalogRecord {
         version: version.to_string(),
-        sha256: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: hex(&h.finalize()),
     }
 }
 

@@ -108,15 +108,7 @@ fn join(parts: Vec<Lowerer<'_>>, issues: &mut Vec<ParseIssue>) {
             }
         }
         for u in part.unresolved {
-            match unresolved.iter_mut().find(|v| v.key == u.key) {
-                Some(v) => {
-                    if v.via_default.is_some() && u.via_default.is_none() {
-                        v.span = u.span;
-                        v.via_default = None;
-                    }
-                }
-                None => unresolved.push(u),
-            }
+            u.add_to(&mut unresolved);
         }
     }
     for u in unresolved {
@@ -180,6 +172,21 @@ impl Lowerer<'_> {
 }
 
 impl Unresolved {
+    /// A use of the name, added to the names seen so far: the first use is where it is
+    /// reported, unless only an omitted default rule used it so far and this is a rule of the
+    /// export.
+    fn add_to(self, seen: &mut Vec<Unresolved>) {
+        match seen.iter_mut().find(|u| u.key == self.key) {
+            Some(u) => {
+                if u.via_default.is_some() && self.via_default.is_none() {
+                    u.span = self.span;
+                    u.via_default = None;
+                }
+            }
+            None => seen.push(self),
+        }
+    }
+
     /// The issue that reports the name.
     fn issue(&self) -> ParseIssue {
         let via = match &self.via_default {
@@ -218,22 +225,14 @@ impl Lowerer<'_> {
         span: Span,
         via_default: Option<&str>,
     ) -> String {
-        let key = format!("{what}\u{0}{}", shown.to_ascii_lowercase());
-        match self.unresolved.iter_mut().find(|u| u.key == key) {
-            Some(u) => {
-                if u.via_default.is_some() && via_default.is_none() {
-                    u.span = span;
-                    u.via_default = None;
-                }
-            }
-            None => self.unresolved.push(Unresolved {
-                key,
-                shown: shown.to_string(),
-                what,
-                span,
-                via_default: via_default.map(str::to_string),
-            }),
+        Unresolved {
+            key: format!("{what}\u{0}{}", shown.to_ascii_lowercase()),
+            shown: shown.to_string(),
+            what,
+            span,
+            via_default: via_default.map(str::to_string),
         }
+        .add_to(&mut self.unresolved);
         format!(
             "{what} `{shown}` is not resolved: give its addresses in the inventory's [addresses] or with --address {shown}=CIDR"
         )
