@@ -14,6 +14,7 @@
 //! send anything), and a rule whose reaching region splits into more than [`MAX_PIECES`] boxes
 //! is given up on (taken as reached).
 
+use crate::model::space::Cut;
 use crate::model::{Action, ChainId, PacketBox, Policy, RuleId};
 
 /// Chains longer than this are not analysed (quadratic work; a generated dump of that size is
@@ -80,11 +81,9 @@ pub fn uncovered(
         let mut next = Vec::with_capacity(rest.len());
         let mut hit = false;
         for piece in rest {
-            if piece.intersects(c) {
-                hit = true;
-                next.extend(piece.subtract(c));
-            } else {
-                next.push(piece);
+            match piece.split(c, &mut next) {
+                Cut::Inside(_) => hit = true,
+                Cut::Apart(piece) => next.push(piece),
             }
         }
         if hit && !by.contains(rid) {

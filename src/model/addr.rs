@@ -110,6 +110,10 @@ impl AddrSet {
     pub fn difference(&self, o: &Self) -> Self {
         AddrSet(self.0.difference(&o.0))
     }
+    /// Every address of both families.
+    pub fn is_full(&self) -> bool {
+        self.0.is_full()
+    }
     pub fn is_subset(&self, o: &Self) -> bool {
         self.0.is_subset(&o.0)
     }

@@ -24,6 +24,18 @@ fn own<T: Point>(mut v: Vec<(T, T)>) -> Ranges<T> {
     SmallVec::from_vec(v)
 }
 
+/// An empty list for a result of at most `bound` ranges: on the heap at once only when that
+/// bound is past what fits inline. A result of one or two ranges from small operands (most of
+/// them: a prefix less a prefix, two ports) then never touches the heap; one that grows past
+/// the inline room spills once, as a push does.
+fn room<T: Point>(bound: usize) -> Ranges<T> {
+    if bound <= 2 * INLINE {
+        SmallVec::new()
+    } else {
+        SmallVec::with_capacity(bound)
+    }
+}
+
 /// An integer type usable as a point of an [`IntervalSet`].
 pub trait Point: Copy + Ord + Debug + Send + Sync + 'static {
     const MIN: Self;
@@ -179,7 +191,7 @@ impl<T: Point> IntervalSet<T> {
         }
         // both are sorted: merge in one pass (no sort)
         let (a, b) = (&self.ranges, &other.ranges);
-        let mut out: Ranges<T> = SmallVec::with_capacity(a.len() + b.len());
+        let mut out: Ranges<T> = room(a.len() + b.len());
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             let next = match (a.get(i), b.get(j)) {
@@ -258,7 +270,7 @@ impl<T: Point> IntervalSet<T> {
         false
     }
     pub fn complement(&self) -> Self {
-        let mut out: Ranges<T> = SmallVec::with_capacity(self.ranges.len() + 1);
+        let mut out: Ranges<T> = room(self.ranges.len() + 1);
         let mut next = Some(T::MIN);
         for &(a, b) in &self.ranges {
             if let Some(n) = next {
@@ -280,7 +292,7 @@ impl<T: Point> IntervalSet<T> {
             return self.clone();
         }
         // one pass over both sorted lists
-        let mut out: Ranges<T> = SmallVec::with_capacity(self.ranges.len() + 1);
+        let mut out: Ranges<T> = room(self.ranges.len() + 1);
         let mut j = 0;
         let b = &other.ranges;
         for &(lo, hi) in &self.ranges {
@@ -316,7 +328,12 @@ impl<T: Point> IntervalSet<T> {
         IntervalSet { ranges: out }
     }
     pub fn is_subset(&self, other: &Self) -> bool {
-        self.difference(other).is_empty()
+        // `other`'s ranges never touch, so each range of `self` must lie inside one of them
+        let b = &other.ranges;
+        self.ranges.iter().all(|&(lo, hi)| {
+            let k = b.partition_point(|r| r.1 < lo);
+            b.get(k).is_some_and(|&(blo, bhi)| blo <= lo && hi <= bhi)
+        })
     }
 }
 
@@ -376,6 +393,17 @@ mod tests {
             // normalised: equal sets, equal representations
             proptest::prop_assert_eq!(&u, &IntervalSet::from_ranges(u.ranges().iter().copied()));
             proptest::prop_assert_eq!(&d, &IntervalSet::from_ranges(d.ranges().iter().copied()));
+            // a subset of the other: every point of it in the other
+            let inside = (0u8..=255).all(|x| !sa.contains(x) || sb.contains(x));
+            proptest::prop_assert_eq!(sa.is_subset(&sb), inside);
+            proptest::prop_assert!(d.is_subset(&sa) && sa.is_subset(&u) && sb.is_subset(&u));
+            // and the operations that start inline agree with the points too
+            let c = sa.complement();
+            let i = sa.intersect(&sb);
+            for x in 0u8..=255 {
+                proptest::prop_assert_eq!(c.contains(x), !sa.contains(x));
+                proptest::prop_assert_eq!(i.contains(x), sa.contains(x) && sb.contains(x));
+            }
         }
     }
 

@@ -8,7 +8,7 @@
 use super::addr::Family;
 use super::conntrack::Seen;
 use super::rule::{Action, ChainId, Provenance, Rule, RuleId};
-use super::space::PacketBox;
+use super::space::{Cut, PacketBox};
 use std::sync::OnceLock;
 
 mod runs;
@@ -179,7 +179,7 @@ pub struct Piece {
     /// two paths agree, or disagree).
     pub deciders: Deciders,
     /// The jumps, gotos and returns taken on the way, in order.
-    pub via: Vec<RuleId>,
+    pub via: Via,
     /// For `Unknown`: what could not be decided.
     pub reasons: Vec<String>,
     /// The state later stages see these packets in (after a NOTRACK); `space` stays the packets
@@ -187,8 +187,17 @@ pub struct Piece {
     pub seen: Seen,
 }
 
-/// A call stack of (chain, index of the next rule to look at).
-type Stack = Vec<(ChainId, usize)>;
+/// A call stack of (chain, index of the next rule to look at): inline for the few chains deep
+/// that rulesets nest, so that each jump's copy of it allocates nothing.
+type Stack = smallvec::SmallVec<[(ChainId, usize); 4]>;
+
+/// The jumps, gotos and returns a piece took: inline up to two (the size of a `Vec`), so that
+/// the piece of each rule a region meets copies its path without the heap.
+pub type Via = smallvec::SmallVec<[RuleId; 2]>;
+
+/// The pieces of a region still going down a chain: one at the start, two or three once a rule
+/// has cut it; inline up to two, so that entering a chain or meeting a rule allocates nothing.
+type Pieces = smallvec::SmallVec<[PacketBox; 2]>;
 
 /// How deep evaluation may nest (jumps plus undecidable rules on one path). Each level copies the
 /// call stack and the path taken, so memory grows with the square of the depth: real rulesets
@@ -248,17 +257,28 @@ impl Policy {
 
     /// [`Policy::evaluate`] for packets an earlier stage made be `seen` in another state.
     pub fn evaluate_seen(&self, entry: ChainId, region: &PacketBox, seen: Seen) -> Vec<Piece> {
+        self.evaluate_owned(entry, region.clone(), seen)
+    }
+
+    /// [`Policy::evaluate_seen`] of a region the caller no longer needs (no copy of it).
+    pub fn evaluate_owned(&self, entry: ChainId, region: PacketBox, seen: Seen) -> Vec<Piece> {
         let mut out = Vec::new();
         if region.is_empty() {
             return out;
         }
         if self.semantics == Semantics::AllowUnion && seen == Seen::OWN {
-            if let Some(pieces) = self.evaluate_union(entry, region) {
+            if let Some(pieces) = self.evaluate_union(entry, &region) {
                 return pieces;
             }
         }
         WORK.with(|w| w.set(0));
-        self.run(vec![(entry, 0)], Vec::new(), region.clone(), seen, &mut out);
+        self.run(
+            smallvec::smallvec![(entry, 0)],
+            Via::new(),
+            region,
+            seen,
+            &mut out,
+        );
         out
     }
 }
@@ -271,8 +291,8 @@ impl Policy {
         if !region.is_empty() {
             WORK.with(|w| w.set(0));
             self.run(
-                vec![(chain, index)],
-                Vec::new(),
+                smallvec::smallvec![(chain, index)],
+                Via::new(),
                 region.clone(),
                 Seen::OWN,
                 &mut out,
@@ -281,14 +301,7 @@ impl Policy {
         out
     }
 
-    fn run(
-        &self,
-        stack: Stack,
-        via: Vec<RuleId>,
-        region: PacketBox,
-        seen: Seen,
-        out: &mut Vec<Piece>,
-    ) {
+    fn run(&self, stack: Stack, via: Via, region: PacketBox, seen: Seen, out: &mut Vec<Piece>) {
         // every jump and every undecidable rule nests one call: bound the depth so that hostile
         // input (100k chains jumping in a line) gives an unknown piece, not a stack overflow
         let depth = DEPTH.with(|d| {
@@ -319,7 +332,7 @@ impl Policy {
     fn run_inner(
         &self,
         mut stack: Stack,
-        via: Vec<RuleId>,
+        via: Via,
         region: PacketBox,
         seen: Seen,
         out: &mut Vec<Piece>,
@@ -330,7 +343,7 @@ impl Policy {
         let Some(c) = self.chains.get(chain) else {
             return;
         };
-        let mut remaining = vec![region];
+        let mut remaining: Pieces = smallvec::smallvec![region];
         // runs of rules that differ in one address only are evaluated at once (`runs.rs`)
         let runs = (runs_on() && c.rules.len().saturating_sub(start) >= runs::MIN_RUN)
             .then(|| self.union_cache.1.of(self, chain));
@@ -344,15 +357,16 @@ impl Policy {
             }
             if idx >= declined_until {
                 if let Some(run) = runs.and_then(|r| r.run_at(idx)) {
-                    match self.run_span(c, run, idx, &stack, &via, remaining, seen, out) {
+                    let all = remaining.into_vec();
+                    match self.run_span(c, run, idx, &stack, &via, all, seen, out) {
                         runs::Span::Through(left) => {
-                            remaining = left;
+                            remaining = Pieces::from_vec(left);
                             idx = run.end();
                             continue;
                         }
                         runs::Span::Ended => return,
                         runs::Span::Declined(back) => {
-                            remaining = back;
+                            remaining = Pieces::from_vec(back);
                             declined_until = run.end();
                         }
                     }
@@ -390,17 +404,15 @@ impl Policy {
             if !remaining.iter().any(|piece| piece.intersects(m)) {
                 continue;
             }
-            let mut next_remaining = Vec::with_capacity(remaining.len());
+            let mut next_remaining = Pieces::with_capacity(remaining.len());
             for piece in remaining {
-                if !piece.intersects(m) {
-                    next_remaining.push(piece);
-                    continue;
-                }
-                let Some(hit) = piece.intersect(m) else {
-                    next_remaining.push(piece);
-                    continue;
+                let hit = match piece.split(m, &mut next_remaining) {
+                    Cut::Inside(hit) => hit,
+                    Cut::Apart(piece) => {
+                        next_remaining.push(piece);
+                        continue;
+                    }
                 };
-                next_remaining.extend(piece.subtract(m));
                 if undecidable.is_empty() {
                     self.act(&stack, pos, rid, &via, hit, seen, out);
                 } else {
@@ -442,7 +454,7 @@ impl Policy {
             space: hit,
             verdict,
             deciders: smallvec::smallvec![Decider::Rule(rid)],
-            via: via.to_vec(),
+            via: Via::from_slice(via),
             reasons: Vec::new(),
             seen,
         };
@@ -474,10 +486,17 @@ impl Policy {
                     },
                     _ => seen,
                 };
-                self.run(cont, via.to_vec(), hit, seen, out);
+                self.run(cont, Via::from_slice(via), hit, seen, out);
             }
             Action::Return => {
-                self.leave_chain(&mut stack.clone(), via.to_vec(), Some(rid), hit, seen, out);
+                self.leave_chain(
+                    &mut stack.clone(),
+                    Via::from_slice(via),
+                    Some(rid),
+                    hit,
+                    seen,
+                    out,
+                );
             }
             Action::Jump(target) | Action::Goto(target) => {
                 let goto = matches!(rule.action, Action::Goto(_));
@@ -494,7 +513,7 @@ impl Policy {
                         space: hit,
                         verdict: Verdict::Unknown,
                         deciders: smallvec::smallvec![Decider::Loop(rid)],
-                        via: via.to_vec(),
+                        via: Via::from_slice(via),
                         reasons: vec![format!(
                             "{} jumps into chain `{}`, which is already being evaluated (a loop)",
                             rule.prov.label,
@@ -508,7 +527,7 @@ impl Policy {
                     return;
                 }
                 next.push((target, 0));
-                let mut v = via.to_vec();
+                let mut v = Via::from_slice(via);
                 v.push(rid);
                 self.run(next, v, hit, seen, out);
             }
@@ -519,7 +538,7 @@ impl Policy {
     fn leave_chain(
         &self,
         stack: &mut Stack,
-        mut via: Vec<RuleId>,
+        mut via: Via,
         ret: Option<RuleId>,
         piece: PacketBox,
         seen: Seen,
@@ -564,13 +583,18 @@ impl Policy {
 }
 
 /// The work bound was reached: what is left of the region is unknown.
-fn give_up(remaining: Vec<PacketBox>, via: &[RuleId], seen: Seen, out: &mut Vec<Piece>) {
+fn give_up(
+    remaining: impl IntoIterator<Item = PacketBox>,
+    via: &[RuleId],
+    seen: Seen,
+    out: &mut Vec<Piece>,
+) {
     for piece in remaining {
         out.push(Piece {
             space: piece,
             verdict: Verdict::Unknown,
             deciders: Default::default(),
-            via: via.to_vec(),
+            via: Via::from_slice(via),
             reasons: vec![format!(
                 "evaluation gave up after {MAX_WORK} rule visits (the region split into too many pieces)"
             )],
@@ -598,7 +622,7 @@ fn combine(
         let mseen = first.seen;
         if v != Verdict::Unknown && matched.iter().all(|m| m.verdict == v && m.seen == mseen) {
             let mut mdeciders = Deciders::new();
-            let mut mvia = Vec::new();
+            let mut mvia = Via::new();
             for m in &matched {
                 for d in &m.deciders {
                     if !mdeciders.contains(d) {
@@ -1193,7 +1217,7 @@ mod tests {
         let denied = pieces.iter().find(|p| p.verdict == Verdict::Deny).unwrap();
         assert_eq!(denied.space.src, AddrSet::parse("10.1.0.0/16").unwrap());
         assert_eq!(denied.deciders[..], [Decider::ChainPolicy(0)]);
-        assert_eq!(denied.via, vec![0, 1]); // the jump, then the RETURN
+        assert_eq!(denied.via.as_slice(), [0, 1]); // the jump, then the RETURN
         let allowed = pieces.iter().find(|p| p.verdict == Verdict::Allow).unwrap();
         assert_eq!(allowed.deciders[..], [Decider::Rule(2)]);
     }

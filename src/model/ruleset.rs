@@ -472,7 +472,7 @@ impl Ruleset {
                 let translating = policy.semantics == super::policy::Semantics::Translate;
                 // the nat table sees only the packet that opens a connection (state NEW, as
                 // the stages before left it): every other packet passes it untouched
-                let before = if translating {
+                let mut before = if translating {
                     match split_new(before) {
                         (Some(new), rest) => {
                             next.extend(rest.map(|r| conntrack(r, step)));
@@ -488,11 +488,13 @@ impl Ruleset {
                 };
                 // a stage sees the packets in the state and with the destination the stages
                 // before it left them
+                // (without a translation, the pieces are this stage's own: `before.space` is
+                // not read again, so it is handed over, not copied)
                 let view = match &before.nat {
                     Some(t) => t.to.view(&before.space),
-                    None => before.space.clone(),
+                    None => std::mem::take(&mut before.space),
                 };
-                let pieces = policy.evaluate_seen(stage.chain, &view, before.seen);
+                let pieces = policy.evaluate_owned(stage.chain, view, before.seen);
                 // a blocklist decides a flow in tens of thousands of pieces: grow once
                 next.reserve(pieces.len());
                 for piece in pieces {

@@ -8,8 +8,9 @@ use super::addr::AddrSet;
 use super::iface::IfaceSet;
 use super::ports::{all_states, PortSet, ProtoSet, StateSet};
 
-/// A product of one set per dimension. Empty as soon as one dimension is empty.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A product of one set per dimension. Empty as soon as one dimension is empty (the default
+/// box: every dimension empty).
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct PacketBox {
     pub src: AddrSet,
     pub dst: AddrSet,
@@ -80,49 +81,59 @@ impl PacketBox {
     /// `self \ o` as at most eight disjoint boxes: for each dimension in turn, the part of `self`
     /// that agrees with `o` on the dimensions before it and lies outside `o` on this one.
     pub fn subtract(&self, o: &Self) -> Vec<PacketBox> {
-        if !self.intersects(o) {
-            return vec![self.clone()];
-        }
         let mut out = Vec::new();
-        let mut cur = self.clone();
-        // a dimension already inside `o` peels nothing and stays as it is, so a box that `o`
-        // covers costs one clone and no piece
+        match self.clone().split(o, &mut out) {
+            Cut::Inside(_) => out,
+            Cut::Apart(whole) => vec![whole],
+        }
+    }
+
+    /// `self \ o` pushed onto `out` (`self` itself when the two do not meet), without copying
+    /// `self`.
+    pub fn subtract_into(self, o: &Self, out: &mut Vec<PacketBox>) {
+        if let Cut::Apart(whole) = self.split(o, out) {
+            out.push(whole);
+        }
+    }
+
+    /// `self` cut by `o`: the part inside `o` ([`Cut::Inside`]: what [`PacketBox::intersect`]
+    /// gives) and the parts outside it, pushed onto `rest` (what [`PacketBox::subtract`] gives,
+    /// in its order); [`Cut::Apart`] with `self` when the two do not meet. The box is taken, not copied: each part
+    /// outside is a copy of it with one dimension replaced, made without copying the set that
+    /// dimension had, and the part inside is what is left of the box itself. A dimension `o`
+    /// does not restrict (most of a rule's) costs nothing.
+    pub fn split(self, o: &Self, rest: &mut impl Extend<PacketBox>) -> Cut {
+        if !self.intersects(o) {
+            return Cut::Apart(self);
+        }
+        let mut cur = self;
         macro_rules! peel {
-            ($f:ident, $diff:expr, $meet:expr) => {
-                let rest = $diff;
-                if !rest.is_empty() {
-                    let mut piece = cur.clone();
-                    piece.$f = rest;
-                    out.push(piece);
-                    cur.$f = $meet;
+            ($f:ident) => {
+                if !o.$f.is_full() {
+                    let outside = cur.$f.difference(&o.$f);
+                    if !outside.is_empty() {
+                        let inside = cur.$f.intersect(&o.$f);
+                        // cloned with this dimension empty (inline, no copy of its set)
+                        let own = std::mem::take(&mut cur.$f);
+                        let mut piece = cur.clone();
+                        piece.$f = outside;
+                        cur.$f = inside;
+                        drop(own);
+                        rest.extend([piece]);
+                    }
                 }
             };
         }
-        peel!(
-            proto,
-            cur.proto.difference(&o.proto),
-            cur.proto.intersect(&o.proto)
-        );
-        peel!(
-            dport,
-            cur.dport.difference(&o.dport),
-            cur.dport.intersect(&o.dport)
-        );
-        peel!(
-            state,
-            cur.state.difference(&o.state),
-            cur.state.intersect(&o.state)
-        );
-        peel!(src, cur.src.difference(&o.src), cur.src.intersect(&o.src));
-        peel!(dst, cur.dst.difference(&o.dst), cur.dst.intersect(&o.dst));
-        peel!(
-            sport,
-            cur.sport.difference(&o.sport),
-            cur.sport.intersect(&o.sport)
-        );
-        peel!(iif, cur.iif.difference(&o.iif), cur.iif.intersect(&o.iif));
-        peel!(oif, cur.oif.difference(&o.oif), cur.oif.intersect(&o.oif));
-        out
+        // the order of `subtract`
+        peel!(proto);
+        peel!(dport);
+        peel!(state);
+        peel!(src);
+        peel!(dst);
+        peel!(sport);
+        peel!(iif);
+        peel!(oif);
+        Cut::Inside(cur)
     }
 
     /// Is every packet of `self` in `o`?
@@ -158,6 +169,15 @@ impl fmt::Debug for PacketBox {
             self.src, self.dst, self.proto, self.sport, self.dport, self.state, self.iif, self.oif
         )
     }
+}
+
+/// What [`PacketBox::split`] leaves of a box.
+#[derive(Debug)]
+pub enum Cut {
+    /// The boxes meet: this is the part inside the other (the parts outside were pushed).
+    Inside(PacketBox),
+    /// They do not meet: the whole box, as it was.
+    Apart(PacketBox),
 }
 
 /// One packet: a point of packet space (addresses in the [`AddrSet`] encoding).
@@ -275,6 +295,18 @@ mod tests {
                 prop_assert_eq!(inter.as_ref().is_some_and(|x| x.contains(p)), in_a && in_b);
             }
             prop_assert!(diff.len() <= 8);
+            // `split` is both at once, the same boxes in the same order
+            let mut rest = Vec::new();
+            match a.clone().split(&b, &mut rest) {
+                Cut::Inside(inside) => {
+                    prop_assert_eq!(Some(inside), inter);
+                    prop_assert_eq!(&rest, &diff);
+                }
+                Cut::Apart(whole) => {
+                    prop_assert!(inter.is_none() && rest.is_empty());
+                    prop_assert_eq!(vec![whole], diff.clone());
+                }
+            }
             for d in &diff { prop_assert!(d.is_subset(&a) && d.intersect(&b).is_none()); }
         }
     }

@@ -500,7 +500,7 @@ fn minus(a: Vec<PacketBox>, b: &[PacketBox]) -> Option<Vec<PacketBox>> {
     for m in b {
         let mut next = Vec::new();
         for x in rest {
-            next.extend(x.subtract(m));
+            x.subtract_into(m, &mut next);
         }
         if next.len() > MAX_BOXES {
             return None;

@@ -7,7 +7,7 @@ use crate::model::addr::AddrSet;
 use crate::model::conntrack::Seen;
 use crate::model::interval::IntervalSet;
 use crate::model::rule::{Action, ChainId, Rule, RuleId};
-use crate::model::space::PacketBox;
+use crate::model::space::{Cut, PacketBox};
 
 impl Policy {
     /// A union of allow rules (a security group) in linear time: a packet any decided rule
@@ -33,12 +33,9 @@ impl Policy {
             |rest: &mut Vec<PacketBox>, m: &PacketBox, mut emit: Box<dyn FnMut(PacketBox) + '_>| {
                 let mut next = Vec::with_capacity(rest.len());
                 for piece in rest.drain(..) {
-                    match piece.intersect(m) {
-                        Some(hit) => {
-                            next.extend(piece.subtract(m));
-                            emit(hit);
-                        }
-                        None => next.push(piece),
+                    match piece.split(m, &mut next) {
+                        Cut::Inside(hit) => emit(hit),
+                        Cut::Apart(piece) => next.push(piece),
                     }
                 }
                 *rest = next;
@@ -61,7 +58,7 @@ impl Policy {
                         deciders: self.members_in(members, &hit),
                         space: hit,
                         verdict: Verdict::Allow,
-                        via: Vec::new(),
+                        via: Default::default(),
                         reasons: Vec::new(),
                         seen: Seen::OWN,
                     })
@@ -82,7 +79,7 @@ impl Policy {
                         space: hit,
                         verdict: Verdict::Unknown,
                         deciders: smallvec::smallvec![Decider::Rule(rid)],
-                        via: Vec::new(),
+                        via: Default::default(),
                         reasons: reasons.clone(),
                         seen: Seen::OWN,
                     })
@@ -95,7 +92,7 @@ impl Policy {
                 space: piece,
                 verdict: policy,
                 deciders: smallvec::smallvec![Decider::ChainPolicy(entry)],
-                via: Vec::new(),
+                via: Default::default(),
                 reasons: if c.policy.is_none() {
                     vec![format!("chain `{}` has no policy", c.name)]
                 } else {

@@ -57,11 +57,7 @@ fn covered(b: &PacketBox, cover: &[&PacketBox]) -> bool {
     for c in cover {
         let mut next = Vec::new();
         for piece in rest {
-            if piece.intersects(c) {
-                next.extend(piece.subtract(c));
-            } else {
-                next.push(piece);
-            }
+            piece.subtract_into(c, &mut next);
         }
         if next.len() > 256 {
             return false;
