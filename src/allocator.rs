@@ -1,6 +1,6 @@
-//! The binary's memory allocator (Linux with glibc; other targets keep the system's).
-//!
-//! Blocks under [`LARGE`] come from jemalloc, larger ones from glibc, tuned by [`tune`].
+//! The binary's memory allocator. On Linux with glibc, blocks under 64 KiB (`split::LARGE`)
+//! come from jemalloc and larger ones from glibc, tuned by [`tune`]; the x86-64 musl build
+//! takes every block from jemalloc; other targets keep the system's allocator.
 //! Measured on the README's inputs (issue 19, "Seventh round"), each allocator alone loses
 //! somewhere:
 //! - glibc alone: an audit makes millions of small blocks (boxes' address sets, pieces, labels),
@@ -11,7 +11,7 @@
 //!   rules +20%) and the 1M-rule dump's peak 350 MiB higher.
 //!
 //! Split by size, each serves what it is good at. Which allocator owns a block follows from
-//! its size and alignment alone ([`in_glibc`]), and Rust passes `dealloc` and `realloc` the
+//! its size and alignment alone (`split::in_glibc`), and Rust passes `dealloc` and `realloc` the
 //! layout the block was made with, so a block always goes back to the allocator it came from.
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

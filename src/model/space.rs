@@ -98,10 +98,10 @@ impl PacketBox {
 
     /// `self` cut by `o`: the part inside `o` ([`Cut::Inside`]: what [`PacketBox::intersect`]
     /// gives) and the parts outside it, pushed onto `rest` (what [`PacketBox::subtract`] gives,
-    /// in its order); [`Cut::Apart`] with `self` when the two do not meet. The box is taken, not copied: each part
-    /// outside is a copy of it with one dimension replaced, made without copying the set that
-    /// dimension had, and the part inside is what is left of the box itself. A dimension `o`
-    /// does not restrict (most of a rule's) costs nothing.
+    /// in its order); [`Cut::Apart`] with `self` when the two do not meet. The box is taken,
+    /// not copied: each part outside is a copy of it with one dimension replaced, made without
+    /// copying the set that dimension had, and the part inside is what is left of the box
+    /// itself. A dimension `o` does not restrict (most of a rule's) costs nothing.
     pub fn split(self, o: &Self, rest: &mut impl Extend<PacketBox>) -> Cut {
         if !self.intersects(o) {
             return Cut::Apart(self);
@@ -114,11 +114,11 @@ impl PacketBox {
                     if !outside.is_empty() {
                         let inside = cur.$f.intersect(&o.$f);
                         // cloned with this dimension empty (inline, no copy of its set)
-                        let own = std::mem::take(&mut cur.$f);
+                        let was = std::mem::take(&mut cur.$f);
                         let mut piece = cur.clone();
                         piece.$f = outside;
                         cur.$f = inside;
-                        drop(own);
+                        drop(was);
                         rest.extend([piece]);
                     }
                 }
