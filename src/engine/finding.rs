@@ -60,8 +60,12 @@ pub fn identity(p: &Policy, r: &Rule) -> Option<RuleIdentity> {
         )],
         NativeRef::Windows { id, .. } => vec![id.clone()],
     };
+    let mut key = String::with_capacity(p.name.len() + 96);
+    key.push_str(&p.name);
+    key.push(' ');
+    r.native.write_stable_key(chain, &mut key);
     Some(RuleIdentity {
-        key: format!("{} {}", p.name, r.native.stable_key(chain)),
+        key,
         names,
         by_text: matches!(r.native, NativeRef::Chain { .. } | NativeRef::Nft { .. }),
     })

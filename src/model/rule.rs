@@ -109,10 +109,11 @@ pub enum NativeRef {
     },
     /// An nftables rule: its family, table and chain, its handle when `nft -a` printed one, its
     /// 1-based position in the chain, and a hash of its text (counters and handle left out).
+    /// The names are shared by every rule of the chain.
     Nft {
-        family: String,
-        table: String,
-        chain: String,
+        family: std::sync::Arc<str>,
+        table: std::sync::Arc<str>,
+        chain: std::sync::Arc<str>,
         handle: Option<u64>,
         index: u32,
         content: u64,
@@ -145,13 +146,18 @@ pub enum NativeRef {
 }
 
 impl NativeRef {
-    /// A stable text of the identity, for fingerprints and waivers: no positions, only names and
-    /// content (`Chain` keeps the chain name given by the caller).
-    pub fn stable_key(&self, chain_name: Option<&str>) -> String {
-        match self {
-            NativeRef::None => String::new(),
+    /// A stable text of the identity, for fingerprints and waivers, written at the end of `out`:
+    /// no positions, only names and content (`Chain` keeps the chain name given by the caller).
+    /// A finding's identity key is the policy's name and this, made for each label of every
+    /// finding, so it is written in place rather than returned.
+    pub fn write_stable_key(&self, chain_name: Option<&str>, out: &mut String) {
+        use std::fmt::Write;
+        let side = |egress: bool| if egress { "egress" } else { "ingress" };
+        // writing into a String cannot fail
+        let _ = match self {
+            NativeRef::None => Ok(()),
             NativeRef::Chain { content, .. } => {
-                format!("chain {} {content:016x}", chain_name.unwrap_or(""))
+                write!(out, "chain {} {content:016x}", chain_name.unwrap_or(""))
             }
             NativeRef::Nft {
                 family,
@@ -159,26 +165,20 @@ impl NativeRef {
                 chain,
                 content,
                 ..
-            } => format!("nft {family} {table} {chain} {content:016x}"),
-            NativeRef::Nsg { name, .. } => format!("nsg-rule {name}"),
+            } => write!(out, "nft {family} {table} {chain} {content:016x}"),
+            NativeRef::Nsg { name, .. } => write!(out, "nsg-rule {name}"),
             NativeRef::SecurityGroup {
                 group_id,
                 egress,
                 content,
-            } => format!(
-                "sg {group_id} {} {content:016x}",
-                if *egress { "egress" } else { "ingress" }
-            ),
+            } => write!(out, "sg {group_id} {} {content:016x}", side(*egress)),
             NativeRef::NetworkAcl {
                 acl_id,
                 number,
                 egress,
-            } => format!(
-                "nacl {acl_id} {} {number}",
-                if *egress { "egress" } else { "ingress" }
-            ),
-            NativeRef::Windows { id, .. } => format!("windows {id}"),
-        }
+            } => write!(out, "nacl {acl_id} {} {number}", side(*egress)),
+            NativeRef::Windows { id, .. } => write!(out, "windows {id}"),
+        };
     }
 }
 

@@ -162,9 +162,9 @@ fn walk(
             rule: new_rule(
                 b.clone(),
                 NativeRef::Nft {
-                    family: family.to_string(),
-                    table: table.to_string(),
-                    chain: entry.name.clone(),
+                    family: family.to_string().into(),
+                    table: table.into(),
+                    chain: entry.name.as_str().into(),
                     handle: match place.at {
                         Some(At::Handle(h)) => Some(h),
                         _ => None,

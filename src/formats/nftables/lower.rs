@@ -45,6 +45,7 @@ mod exprs;
 mod stmts;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::ast::{self, Stmt, TableFamily};
 use crate::formats::source::SourceText;
@@ -449,6 +450,12 @@ fn lower_table(
             None
         };
         let on_input = !cx.is_empty() && cx.iter().all(|(h, _)| h == "input");
+        // the chain's names, shared by its rules' native references
+        let names: (Arc<str>, Arc<str>, Arc<str>) = (
+            fam.to_string().into(),
+            tname.as_str().into(),
+            c.name.v.as_str().into(),
+        );
         for (pos, r) in c.rules.iter().enumerate() {
             let mut ctx = exprs::Ctx {
                 family,
@@ -482,9 +489,9 @@ fn lower_table(
                     prov: prov(r.span, label.clone()),
                     comment: r.comment.clone(),
                     native: NativeRef::Nft {
-                        family: fam.to_string(),
-                        table: tname.clone(),
-                        chain: c.name.v.clone(),
+                        family: names.0.clone(),
+                        table: names.1.clone(),
+                        chain: names.2.clone(),
                         handle: r.handle,
                         index: (pos + 1) as u32,
                         content,
