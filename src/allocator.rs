@@ -27,17 +27,21 @@ mod split {
     /// too: the same on the small files, slower on the 100k blocklist).
     pub(super) const LARGE: usize = 64 << 10;
 
-    /// Whether glibc owns a block of this layout: a large one whose alignment `malloc` gives
-    /// (16 bytes on x86-64 and aarch64 glibc); every other block is jemalloc's.
+    /// The alignment every glibc `malloc` gives: twice the size of a pointer (16 bytes on
+    /// 64-bit targets, 8 on 32-bit ones; glibc's `MALLOC_ALIGNMENT` is at least that).
+    pub(super) const GLIBC_ALIGN: usize = 2 * std::mem::size_of::<usize>();
+
+    /// Whether glibc owns a block of this layout: a large one whose alignment `malloc` gives;
+    /// every other block is jemalloc's.
     pub(super) fn in_glibc(layout: Layout) -> bool {
-        layout.size() >= LARGE && layout.align() <= 16
+        layout.size() >= LARGE && layout.align() <= GLIBC_ALIGN
     }
 
     /// The global allocator: see the module's documentation.
     pub(super) struct Split;
 
     // SAFETY: each method hands the block to the allocator `in_glibc` names for its layout;
-    // both return memory aligned as the layout asks (glibc only gets alignments up to 16),
+    // both return memory aligned as the layout asks (glibc only gets what `malloc` promises),
     // null on failure, and a block is freed or resized by the allocator that made it, because
     // the layout Rust passes back is the one it was made with. A resize that crosses `LARGE`
     // makes a new block on the other side, copies, and frees the old one only on success.
@@ -129,7 +133,7 @@ pub fn tune() {}
 mod tests {
     use std::alloc::{GlobalAlloc, Layout};
 
-    use super::split::{in_glibc, Split, LARGE};
+    use super::split::{in_glibc, Split, GLIBC_ALIGN, LARGE};
 
     /// Bytes that tell every position apart.
     fn fill(p: *mut u8, n: usize, seed: u8) {
@@ -146,9 +150,13 @@ mod tests {
     fn blocks_go_to_the_allocator_of_their_size() {
         assert!(!in_glibc(Layout::from_size_align(LARGE - 1, 8).unwrap()));
         assert!(in_glibc(Layout::from_size_align(LARGE, 8).unwrap()));
-        assert!(in_glibc(Layout::from_size_align(LARGE, 16).unwrap()));
-        // glibc's malloc does not promise more than 16 bytes of alignment
-        assert!(!in_glibc(Layout::from_size_align(LARGE, 64).unwrap()));
+        assert!(in_glibc(
+            Layout::from_size_align(LARGE, GLIBC_ALIGN).unwrap()
+        ));
+        // glibc's malloc does not promise more than that alignment
+        assert!(!in_glibc(
+            Layout::from_size_align(LARGE, 2 * GLIBC_ALIGN).unwrap()
+        ));
     }
 
     #[test]
