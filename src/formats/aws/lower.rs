@@ -304,7 +304,8 @@ impl<'a> Lower<'a> {
     /// An unresolved name: the reason for the rule, and one issue per name per file.
     fn unresolved(&mut self, what: &str, name: &str, note: &str, span: Span) -> String {
         let key = name.to_ascii_lowercase();
-        if self.reported.insert(key.clone()) {
+        if !self.reported.contains(&key) {
+            self.reported.insert(key.clone());
             self.issues.push((Some(key), ParseIssue {
                 kind: IssueKind::Undecidable,
                 span,

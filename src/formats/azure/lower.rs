@@ -138,10 +138,11 @@ impl Lowerer<'_> {
     }
 
     fn unresolved_expr(&mut self, v: &Value, why: &str) {
-        let text = v.text.trim().to_string();
-        if self.exprs_seen.insert(text.clone()) {
+        let text = v.text.trim();
+        if !self.exprs_seen.contains(text) {
+            self.exprs_seen.insert(text.to_string());
             self.issues.push((
-                Once::Expr(text),
+                Once::Expr(text.to_string()),
                 ParseIssue {
                     kind: IssueKind::Undecidable,
                     span: v.span,
@@ -176,15 +177,22 @@ impl Unresolved {
     /// reported, unless only an omitted default rule used it so far and this is a rule of the
     /// export.
     fn add_to(self, seen: &mut Vec<Unresolved>) {
-        match seen.iter_mut().find(|u| u.key == self.key) {
-            Some(u) => {
-                if u.via_default.is_some() && self.via_default.is_none() {
-                    u.span = self.span;
-                    u.via_default = None;
-                }
-            }
-            None => seen.push(self),
+        if !Unresolved::used_again(seen, &self.key, self.span, self.via_default.is_some()) {
+            seen.push(self);
         }
+    }
+
+    /// A use of a name already in `seen` (by `key`) at `span`: moved there if only an omitted
+    /// default rule used it so far and this is a rule of the export. False for a new name.
+    fn used_again(seen: &mut [Unresolved], key: &str, span: Span, via_default: bool) -> bool {
+        let Some(u) = seen.iter_mut().find(|u| u.key == key) else {
+            return false;
+        };
+        if u.via_default.is_some() && !via_default {
+            u.span = span;
+            u.via_default = None;
+        }
+        true
     }
 
     /// The issue that reports the name.
@@ -225,14 +233,17 @@ impl Lowerer<'_> {
         span: Span,
         via_default: Option<&str>,
     ) -> String {
-        Unresolved {
-            key: format!("{what}\u{0}{}", shown.to_ascii_lowercase()),
-            shown: shown.to_string(),
-            what,
-            span,
-            via_default: via_default.map(str::to_string),
+        let key = format!("{what}\u{0}{}", shown.to_ascii_lowercase());
+        // a name used again makes nothing new
+        if !Unresolved::used_again(&mut self.unresolved, &key, span, via_default.is_some()) {
+            self.unresolved.push(Unresolved {
+                key,
+                shown: shown.to_string(),
+                what,
+                span,
+                via_default: via_default.map(str::to_string),
+            });
         }
-        .add_to(&mut self.unresolved);
         format!(
             "{what} `{shown}` is not resolved: give its addresses in the inventory's [addresses] or with --address {shown}=CIDR"
         )

@@ -17,7 +17,7 @@ use crate::model::addr::AddrSet;
 use crate::model::conntrack::Seen;
 use crate::model::interval::IntervalSet;
 use crate::model::rule::{Action, ChainId, RuleId};
-use crate::model::space::PacketBox;
+use crate::model::space::{Cut, PacketBox};
 
 /// Runs shorter than this are evaluated rule by rule.
 pub(super) const MIN_RUN: usize = 3;
@@ -383,13 +383,15 @@ impl Policy {
                 hits.push(None);
                 continue;
             }
-            let Some(mut core) = q.intersect(&frame) else {
+            // the part inside the frame and the pieces outside it, in one pass
+            let mut early = Vec::new();
+            let Cut::Inside(mut core) = q.clone().split(&frame, &mut early) else {
                 hits.push(None);
                 continue;
             };
             *dim.of_mut(&mut core) = AddrSet::empty();
             hits.push(Some(Hit {
-                early: q.subtract(&frame),
+                early,
                 core,
                 owners,
                 left,

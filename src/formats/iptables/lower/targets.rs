@@ -146,29 +146,22 @@ fn translation(t: &crate::formats::iptables::Target<'_>, name: &str) -> (Action,
             .and_then(|a| a.values.first())
             .map(|v| v.text.as_ref())
     };
+    // `--to-ports`: absent (`Some(None)`), one port, or unreadable (`None`)
+    let to_ports = || match arg("to-ports") {
+        None => Some(None),
+        Some(p) => p.parse::<u16>().ok().map(Some),
+    };
     let parsed = match name {
-        "REDIRECT" => match arg("to-ports") {
-            None => Some(Translation {
-                local: true,
-                ..Translation::default()
-            }),
-            Some(p) => p.parse::<u16>().ok().map(|p| Translation {
-                port: Some(p),
-                local: true,
-                ..Translation::default()
-            }),
-        },
-        "MASQUERADE" => match arg("to-ports") {
-            None => Some(Translation {
-                masquerade: true,
-                ..Translation::default()
-            }),
-            Some(p) => p.parse::<u16>().ok().map(|p| Translation {
-                sport: Some(p),
-                masquerade: true,
-                ..Translation::default()
-            }),
-        },
+        "REDIRECT" => to_ports().map(|port| Translation {
+            port,
+            local: true,
+            ..Translation::default()
+        }),
+        "MASQUERADE" => to_ports().map(|sport| Translation {
+            sport,
+            masquerade: true,
+            ..Translation::default()
+        }),
         "SNAT" => arg("to-source").and_then(Translation::parse_source),
         _ => arg("to-destination").and_then(Translation::parse_destination),
     };
