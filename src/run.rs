@@ -355,27 +355,51 @@ impl Config {
         let opts = self.options(None);
         let bar = crate::load::progress(todo.len());
         let mut kept = Vec::with_capacity(todo.len());
-        for batch in batches(todo) {
+        // a batch is read and audited (on a thread of its own, its flows on the pool) while
+        // the one before it is handed over here, so that writing and freeing a batch's report
+        // do not leave the pool idle
+        let audit_batch = |batch: &[(PathBuf, bool)]| {
             let (files, skipped, k) =
                 crate::load::read_with(batch, &self.names, self.max_input_size, bar.as_ref());
-            kept.extend(k);
             let mut part = engine::audit(files, &opts);
             part.skipped = skipped;
-            // a report written as it goes goes to a terminal above the bar, never through it
-            let handed = match &bar {
-                Some(b) => b.suspend(|| each(part)),
-                None => each(part),
-            };
-            if let Err(e) = handed {
-                if let Some(b) = bar {
-                    b.finish_and_clear();
-                }
-                return Err(e);
+            (part, k)
+        };
+        // a report written as it goes goes to a terminal above the bar, never through it
+        let mut hand = |part: engine::Report| match &bar {
+            Some(b) => b.suspend(|| each(part)),
+            None => each(part),
+        };
+        let handed = std::thread::scope(|s| {
+            let mut pending: Option<engine::Report> = None;
+            for batch in batches(todo) {
+                let next = std::thread::Builder::new()
+                    .stack_size(crate::cli::STACK)
+                    .spawn_scoped(s, || audit_batch(batch));
+                let (part, k) = match next {
+                    Ok(job) => {
+                        let written = pending.take().map_or(Ok(()), &mut hand);
+                        let done = job
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        written?;
+                        done
+                    }
+                    // no thread to be had: one batch after the other
+                    Err(_) => {
+                        pending.take().map_or(Ok(()), &mut hand)?;
+                        audit_batch(batch)
+                    }
+                };
+                kept.extend(k);
+                pending = Some(part);
             }
-        }
+            pending.map_or(Ok(()), &mut hand)
+        });
         if let Some(b) = bar {
             b.finish_and_clear();
         }
+        handed?;
         if !errors.is_empty() {
             each(engine::audit(errors, &opts))?;
         }
@@ -470,6 +494,7 @@ impl Scan {
 /// their size on disk; a larger file is a batch of its own): enough for both cores to share a
 /// batch's flows, few enough that a batch's models stay a few tens of MiB.
 const BATCH_FILES: usize = 256;
+
 const BATCH_BYTES: u64 = 16 << 20;
 
 /// `todo` cut into consecutive batches of at most [`BATCH_FILES`] files and about

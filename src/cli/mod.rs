@@ -96,7 +96,7 @@ pub fn command() -> clap::Command {
 
 /// Stack size of the threads that evaluate: deep chains and long runs of undecidable rules nest
 /// evaluation; this is address space, only touched pages are used.
-const STACK: usize = 1 << 30;
+pub(crate) const STACK: usize = 1 << 30;
 
 /// Parse the command line, run, and return the exit code (on a thread with a large stack, as
 /// are rayon's workers).
