@@ -214,7 +214,8 @@ pub(super) fn run_job(
         from_role,
         to_role,
         protocol: req.protocol.as_str().to_string(),
-        ports: req.ports.display(),
+        // the ports evaluated, below (the catalogue's notation where they cannot be)
+        ports: String::new(),
         status: Status::Unknown,
         allowed_sources: Default::default(),
         deciding: Vec::new(),
@@ -236,6 +237,7 @@ pub(super) fn run_job(
     let ports = match ports {
         Ok(p) => p,
         Err(why) => {
+            rec.ports = req.ports.display();
             rec.unknown_reasons.push(why.clone());
             let mut f = Finding::new(
                 &z103_required_flow_unknown::CHECK,
