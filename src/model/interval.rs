@@ -389,6 +389,14 @@ mod tests {
         assert!(a.contains(10) && a.contains(40) && !a.contains(25) && !a.contains(41));
         assert!(s(&[(31, 33)]).is_subset(&a) && !b.is_subset(&a));
         assert!(a.intersects(&b) && !a.intersects(&s(&[(21, 29)])));
+        // ranges that share one end point meet; neighbours do not (one range each, and one
+        // range against more than 8)
+        assert!(s(&[(10, 20)]).intersects(&s(&[(20, 30)])));
+        assert!(!s(&[(10, 20)]).intersects(&s(&[(21, 30)])));
+        let many: Vec<(u16, u16)> = (0..10).map(|k| (k * 10, k * 10 + 4)).collect();
+        let many = s(&many);
+        assert!(many.intersects(&s(&[(44, 44)])) && s(&[(7, 10)]).intersects(&many));
+        assert!(!many.intersects(&s(&[(45, 49)])) && !s(&[(95, 99)]).intersects(&many));
     }
 
     proptest::proptest! {
