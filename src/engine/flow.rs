@@ -59,25 +59,44 @@ fn set_aside(
 
 /// Evaluate one job (phase 1): the flow's region through the target's pipeline, its record and
 /// findings; for a blocked or partly blocked flow, what its remedy needs ([`with_remedies`]).
+/// What every flow of one target starts from, made once per target ([`Base::of`]), not per
+/// flow: the run's ends, the addresses a peer may have, the host's own.
+pub(super) struct Base<'e> {
+    ends: &'e reach::Ends,
+    /// Any address of the target's family but loopback and the platform's own (Azure's
+    /// 168.63.129.16, the health probes' source): no peer has those.
+    remote: AddrSet,
+    /// The host's own addresses where the inventory names none ([`reach::Ends::host_addresses`]).
+    own: AddrSet,
+}
+
+impl<'e> Base<'e> {
+    pub(super) fn of(rs: &Ruleset, ends: &'e reach::Ends) -> Base<'e> {
+        Base {
+            ends,
+            remote: rs
+                .address_space()
+                .difference(&AddrSet::loopback())
+                .difference(&rs.platform.reserved_addresses()),
+            own: ends.host_addresses(rs),
+        }
+    }
+}
+
 pub(super) fn run_job(
     job: &Job<'_>,
     file: &InputFile,
     t: &Target<'_>,
     env: Environment,
     opts: &AuditOptions<'_>,
+    base: &Base<'_>,
 ) -> Option<Evaluated> {
     let rs: &Ruleset = &t.ruleset;
     let g = &t.guard;
     let pipeline = rs.pipeline(job.hook)?;
     let req = job.req;
     let space = rs.address_space();
-    // no peer has the platform's own addresses (Azure's 168.63.129.16, the health probes' source)
-    let remote = space
-        .difference(&AddrSet::loopback())
-        .difference(&rs.platform.reserved_addresses());
-    // the host's own addresses where the inventory names none, and the clients' ports
-    let ends = reach::Ends::of(opts);
-    let own = ends.host_addresses(rs);
+    let (remote, own, ends) = (&base.remote, &base.own, base.ends);
     let ifs = &rs.interfaces;
     let peer_ifs = peer_interfaces(t);
     let mut reasons = Vec::new();
@@ -107,10 +126,10 @@ pub(super) fn run_job(
                     .filter_map(|s| s.roles.get(&job.peer_role))
                     .fold(AddrSet::empty(), |a, b| a.union(b)),
             }
-            .intersect(&remote);
+            .intersect(remote);
             let peers = match &ends.peers {
-                Some(p) if peers.is_empty() && !p.intersect(&remote).is_empty() => {
-                    p.intersect(&remote)
+                Some(p) if peers.is_empty() && !p.intersect(remote).is_empty() => {
+                    p.intersect(remote)
                 }
                 _ => peers,
             };
@@ -153,9 +172,9 @@ pub(super) fn run_job(
         (_, None) => {
             // `--peers`: the flow of those peers only, every one of which must pass
             let peers = match &ends.peers {
-                Some(p) if !p.intersect(&remote).is_empty() => {
+                Some(p) if !p.intersect(remote).is_empty() => {
                     exact = true;
-                    p.intersect(&remote)
+                    p.intersect(remote)
                 }
                 Some(_) => {
                     reasons.push(
@@ -279,9 +298,16 @@ pub(super) fn run_job(
             }
         },
     };
-    if job.hook == Hook::Input
-        && region == Region::from_anywhere(rs, &ends, region.proto.clone(), region.dport.clone())
-    {
+    // the world's region (`Region::from_anywhere`), from what this target's flows share
+    let from_anywhere = || {
+        region.src == *remote
+            && region.dst == *own
+            && region.sport == ends.client_ports
+            && region.state == crate::model::ports::ConnState::New.set()
+            && region.iif == ifs.non_loopback()
+            && region.oif == crate::model::iface::none()
+    };
+    if job.hook == Hook::Input && from_anywhere() {
         rec.world_open = Some(super::exposure::exposed(
             rs,
             &reach,
@@ -471,13 +497,13 @@ pub(super) fn run_job(
         // region widened so, which holds the flow's own
         let mut fix_region = region.clone();
         fix_region.sport = crate::model::ports::PortSet::full();
-        if fix_region.dst == own && ends.host.is_none() {
+        if fix_region.dst == *own && ends.host.is_none() {
             fix_region.dst = match job.hook {
                 Hook::Input => space.clone(),
                 _ => fix_region.dst,
             };
         }
-        if fix_region.src == own && ends.host.is_none() && job.hook == Hook::Output {
+        if fix_region.src == *own && ends.host.is_none() && job.hook == Hook::Output {
             fix_region.src = space.clone();
         }
         let fix_reach = if fix_region == region {

@@ -254,10 +254,16 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     // phase 2: the remedies, per firewall in job order
     let (evaluated, shadows): (Vec<flow::Evaluated>, Vec<Vec<Finding>>) = rayon::join(
         || {
+            // what each target's flows share, made once per target
+            let ends = reach::Ends::of(opts);
+            let bases: Vec<flow::Base<'_>> = targets
+                .par_iter()
+                .map(|t| flow::Base::of(&t.ruleset, &ends))
+                .collect();
             jobs.par_iter()
                 .filter_map(|job| {
                     let t = &targets[job.target];
-                    flow::run_job(job, &files[t.file], t, env, opts)
+                    flow::run_job(job, &files[t.file], t, env, opts, &bases[job.target])
                 })
                 .collect()
         },
