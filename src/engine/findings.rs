@@ -119,6 +119,24 @@ impl FlowCtx<'_> {
                 let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else {
                     continue;
                 };
+                if !matches!(
+                    rule.action,
+                    crate::model::Action::Jump(_)
+                        | crate::model::Action::Goto(_)
+                        | crate::model::Action::Return
+                ) {
+                    continue;
+                }
+                let at = At {
+                    policy: pi,
+                    decider: Decider::Rule(r),
+                };
+                // a line already labelled (the same jump on the way of many pieces) is not
+                // labelled again: known before its label is written
+                match rs.provenance(at) {
+                    Some(p) if !p.span.is_empty() && !labels.iter().any(|x| x.span == p.span) => {}
+                    _ => continue,
+                }
                 let text = match rule.action {
                     crate::model::Action::Jump(c) | crate::model::Action::Goto(c) => format!(
                         "jumps to {}",
@@ -131,15 +149,7 @@ impl FlowCtx<'_> {
                     crate::model::Action::Return => "returns to the calling chain".to_string(),
                     _ => continue,
                 };
-                let at = At {
-                    policy: pi,
-                    decider: Decider::Rule(r),
-                };
-                if let Some(l) = label_at(rs, at, text) {
-                    if !labels.iter().any(|x| x.span == l.span) {
-                        labels.push(l);
-                    }
-                }
+                labels.extend(label_at(rs, at, text));
             }
         }
         labels
