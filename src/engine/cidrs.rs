@@ -43,12 +43,13 @@ impl<'de> Deserialize<'de> for Cidrs {
 /// of a many-file run (and 6% of a 50 MB NSG list for sets the run met once per NSG). Every flow
 /// with the same set shares one list.
 pub(crate) fn source_cidrs(set: &AddrSet) -> Cidrs {
-    type Cache = std::collections::HashMap<AddrSet, Cidrs>;
+    // looked up, never walked: a fast hash of the ranges
+    type Cache = std::collections::HashMap<AddrSet, Cidrs, foldhash::fast::RandomState>;
     static CACHE: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
     if let Some(c) = CACHE
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(Cache::new)
+        .get_or_insert_with(Cache::default)
         .get(set)
     {
         return c.clone();
@@ -56,7 +57,7 @@ pub(crate) fn source_cidrs(set: &AddrSet) -> Cidrs {
     // written out without the lock held
     let c: Cidrs = set.to_cidrs().into();
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = cache.get_or_insert_with(Cache::new);
+    let cache = cache.get_or_insert_with(Cache::default);
     // a process that audits again and again (a library caller) does not grow without bound
     if cache.len() >= MAX_CACHED_SETS {
         cache.clear();

@@ -352,7 +352,9 @@ impl Reach {
 
     /// Every decider of a piece with this verdict, in first-seen order.
     pub fn deciders(&self, v: Verdict) -> Vec<At> {
-        let mut seen = std::collections::HashSet::new();
+        // a fast hash, as in `all_deciders` (the order is `out`'s, not the set's)
+        let mut seen =
+            std::collections::HashSet::with_hasher(foldhash::fast::RandomState::default());
         let mut out: Vec<At> = Vec::new();
         for o in self.outcomes.iter().filter(|o| o.verdict == v) {
             for d in &o.deciders {

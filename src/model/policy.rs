@@ -346,8 +346,8 @@ impl Policy {
         let mut remaining: Pieces = smallvec::smallvec![region];
         // runs of rules that differ in one address only are evaluated at once (`runs.rs`)
         let runs = (runs_on() && c.rules.len().saturating_sub(start) >= runs::MIN_RUN)
-            .then(|| self.union_cache.1.of(self, chain));
-        let runs = runs.as_ref().and_then(|r| r.get());
+            .then(|| self.union_cache.1.of(self, chain))
+            .flatten();
         // the end of a run the fast path declined: rule by rule until there
         let mut declined_until = 0;
         let mut idx = start;

@@ -10,7 +10,7 @@
 //! would have counted, follows from it exactly (see [`Policy::run_span`]).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use super::{work_limit, Chain, Piece, Policy, Stack, WORK};
 use crate::model::addr::AddrSet;
@@ -122,21 +122,19 @@ impl Run {
 }
 
 /// The runs of each chain of a policy, found on the first evaluation that meets the chain (part
-/// of `UnionCache`: it is emptied with it when the rules change).
+/// of `UnionCache`: it is emptied with it when the rules change). A slot per chain, made on the
+/// first use: a lookup takes no lock and hashes nothing (it is made on every entry into a chain).
 #[derive(Default)]
-pub(super) struct RunCache(Mutex<std::collections::HashMap<ChainId, Arc<OnceLock<ChainRuns>>>>);
+pub(super) struct RunCache(OnceLock<Box<[OnceLock<ChainRuns>]>>);
 
 impl RunCache {
-    pub(super) fn of(&self, p: &Policy, chain: ChainId) -> Arc<OnceLock<ChainRuns>> {
-        let slot = self
+    /// The runs of `chain` (`None` for a chain the policy did not have when the cache was made,
+    /// which the rules not changing rules out: that chain is then evaluated rule by rule).
+    pub(super) fn of(&self, p: &Policy, chain: ChainId) -> Option<&ChainRuns> {
+        let slots = self
             .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(chain)
-            .or_default()
-            .clone();
-        slot.get_or_init(|| find_runs(p, chain));
-        slot
+            .get_or_init(|| (0..p.chains.len()).map(|_| OnceLock::new()).collect());
+        Some(slots.get(chain)?.get_or_init(|| find_runs(p, chain)))
     }
 }
 
