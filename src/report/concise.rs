@@ -33,7 +33,7 @@ pub fn line(r: &Report, f: &Finding) -> String {
         .map(|r| format!(" [{r}]"))
         .unwrap_or_default();
     // one line: fold any line break in the message
-    let message = f.message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let message = folded(&f.message);
     format!(
         "{at}{} [{}{waived}] {message}{req}",
         f.code,
@@ -41,9 +41,42 @@ pub fn line(r: &Report, f: &Finding) -> String {
     )
 }
 
+/// `m`'s words joined by one space (`split_whitespace`'s words), borrowed where `m` is that
+/// already: an ASCII message without a tab, line break or doubled, leading or trailing space.
+fn folded(m: &str) -> std::borrow::Cow<'_, str> {
+    // ASCII's white space as `char::is_whitespace` has it (vertical tab included)
+    let space = |b: u8| matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let b = m.as_bytes();
+    let plain = m.is_ascii()
+        && !b.iter().copied().any(space)
+        && !b.windows(2).any(|w| w == b"  ")
+        && b.first() != Some(&b' ')
+        && b.last() != Some(&b' ');
+    if plain {
+        std::borrow::Cow::Borrowed(m)
+    } else {
+        std::borrow::Cow::Owned(m.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for f in &r.findings {
         writeln!(out, "{}", line(r, f))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        /// The borrowed fast path says what `split_whitespace` and `join` say.
+        #[test]
+        fn folding_is_split_whitespace_joined(
+            m in "[ a\t\n\r\x0B\x0C\u{a0}\u{2003}b:]{0,12}"
+        ) {
+            let want = m.split_whitespace().collect::<Vec<_>>().join(" ");
+            let got = super::folded(&m);
+            proptest::prop_assert_eq!(got.as_ref(), want.as_str());
+        }
+    }
 }
