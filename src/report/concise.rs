@@ -5,40 +5,46 @@ use std::io::Write;
 
 use crate::engine::{Finding, Report};
 
-pub fn line(r: &Report, f: &Finding) -> String {
-    let at = match f.file.and_then(|i| r.files.get(i)) {
-        // a value of a binary file (`.wfw`) has no line: `path, value "…", character N: `
-        Some(file) => match super::place::of(r, f) {
-            Some(p @ super::place::Place::Binary(_)) => {
-                format!("{}: ", super::place::describe(&file.path, Some(&p), true))
-            }
+/// Finding `f`'s line, without its line break, written straight to `out` (no string per part).
+fn write_line(r: &Report, f: &Finding, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(file) = f.file.and_then(|i| r.files.get(i)) {
+        match super::place::of(r, f) {
+            // a value of a binary file (`.wfw`) has no line: `path, value "…", character N: `
+            Some(p @ super::place::Place::Binary(_)) => write!(
+                out,
+                "{}: ",
+                super::place::describe(&file.path, Some(&p), true)
+            )?,
             // a binary file has no line 1 either
             _ if file.source.as_ref().is_some_and(|s| s.binary.is_some()) => {
-                format!("{}: ", file.path)
+                write!(out, "{}: ", file.path)?
             }
-            _ => format!(
+            _ => write!(
+                out,
                 "{}:{}:{}: ",
                 file.path,
                 f.line().unwrap_or(1).max(1),
                 f.column().unwrap_or(1).max(1)
-            ),
-        },
-        None => String::new(),
-    };
+            )?,
+        }
+    }
     let waived = if f.is_waived() { ", waived" } else { "" };
-    let req = f
+    // one line: fold any line break in the message
+    write!(
+        out,
+        "{} [{}{waived}] {}",
+        f.code,
+        f.severity.name(),
+        folded(&f.message)
+    )?;
+    if let Some(req) = f
         .requirement
         .as_ref()
         .filter(|r| !f.message.contains(r.as_str()))
-        .map(|r| format!(" [{r}]"))
-        .unwrap_or_default();
-    // one line: fold any line break in the message
-    let message = folded(&f.message);
-    format!(
-        "{at}{} [{}{waived}] {message}{req}",
-        f.code,
-        f.severity.name()
-    )
+    {
+        write!(out, " [{req}]")?;
+    }
+    Ok(())
 }
 
 /// `m`'s words joined by one space (`split_whitespace`'s words), borrowed where `m` is that
@@ -61,7 +67,8 @@ fn folded(m: &str) -> std::borrow::Cow<'_, str> {
 
 pub fn render(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for f in &r.findings {
-        writeln!(out, "{}", line(r, f))?;
+        write_line(r, f, out)?;
+        out.write_all(b"\n")?;
     }
     Ok(())
 }
