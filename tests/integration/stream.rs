@@ -10,7 +10,7 @@ const QUICK: &[&str] = &["--env", "vsphere", "--role", "zvm"];
 
 /// The shard tests' repository of every kind of export (a malformed iptables file, UTF-16
 /// netsh, a `.wfw` hive, NSG and security-group lists, a truncated one, a file that is no
-/// export), 30 copies in numbered directories: 330 files, more than one batch (256 files).
+/// export), 30 copies in numbered directories: 330 files, more than one batch (64 files).
 fn many(name: &str) -> PathBuf {
     let one = super::shard::repo(&format!("{name}-one"));
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -349,8 +349,8 @@ fn audit_each_hands_over_the_whole_report_a_batch_at_a_time() {
         said(&part, &mut each);
         Ok::<(), std::convert::Infallible>(())
     });
-    // 270 files read: two batches of at most 256
-    assert_eq!(parts, 2);
+    // 330 files found (270 of them read): six batches of at most 64
+    assert_eq!(parts, 6);
     let whole_files: Vec<String> = whole.files.iter().map(|f| f.path.clone()).collect();
     assert_eq!(files, whole_files);
     assert_eq!(flows, whole.flows.len());
