@@ -57,8 +57,6 @@ fn set_aside(
         .collect()
 }
 
-/// Evaluate one job (phase 1): the flow's region through the target's pipeline, its record and
-/// findings; for a blocked or partly blocked flow, what its remedy needs ([`with_remedies`]).
 /// What every flow of one target starts from, made once per target ([`Base::of`]), not per
 /// flow: the run's ends, the addresses a peer may have, the host's own.
 pub(super) struct Base<'e> {
@@ -83,6 +81,8 @@ impl<'e> Base<'e> {
     }
 }
 
+/// Evaluate one job (phase 1): the flow's region through the target's pipeline, its record and
+/// findings; for a blocked or partly blocked flow, what its remedy needs ([`with_remedies`]).
 pub(super) fn run_job(
     job: &Job<'_>,
     file: &InputFile,
