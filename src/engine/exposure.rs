@@ -190,6 +190,8 @@ pub(super) fn exposure(
         return Vec::new();
     }
     let mut out = z201_management_port_exposed::check(fi, rs, role, opts, inbound);
+    // the run's ends, once for every port that must not be open
+    let ends = Ends::of(opts);
     for m in opts
         .catalog
         .must_not_open
@@ -200,12 +202,7 @@ pub(super) fn exposure(
         if !(role_includes(role, &m.role) || m.role == "any") {
             continue;
         }
-        out.extend(z202_internal_port_exposed::check(
-            fi,
-            rs,
-            &Ends::of(opts),
-            m,
-        ));
+        out.extend(z202_internal_port_exposed::check(fi, rs, &ends, m));
     }
     out
 }

@@ -119,14 +119,12 @@ impl FlowCtx<'_> {
                 let Some(rule) = rs.policies.get(pi).and_then(|p| p.rules.get(r)) else {
                     continue;
                 };
-                if !matches!(
-                    rule.action,
-                    crate::model::Action::Jump(_)
-                        | crate::model::Action::Goto(_)
-                        | crate::model::Action::Return
-                ) {
-                    continue;
-                }
+                // where a jump or goto leads (`None`: a return)
+                let leads_to = match rule.action {
+                    crate::model::Action::Jump(c) | crate::model::Action::Goto(c) => Some(c),
+                    crate::model::Action::Return => None,
+                    _ => continue,
+                };
                 let at = At {
                     policy: pi,
                     decider: Decider::Rule(r),
@@ -137,8 +135,8 @@ impl FlowCtx<'_> {
                     Some(p) if !p.span.is_empty() && !labels.iter().any(|x| x.span == p.span) => {}
                     _ => continue,
                 }
-                let text = match rule.action {
-                    crate::model::Action::Jump(c) | crate::model::Action::Goto(c) => format!(
+                let text = match leads_to {
+                    Some(c) => format!(
                         "jumps to {}",
                         rs.policies[pi]
                             .chains
@@ -146,8 +144,7 @@ impl FlowCtx<'_> {
                             .map(|c| c.name.as_str())
                             .unwrap_or("?")
                     ),
-                    crate::model::Action::Return => "returns to the calling chain".to_string(),
-                    _ => continue,
+                    None => "returns to the calling chain".to_string(),
                 };
                 labels.extend(label_at(rs, at, text));
             }

@@ -61,8 +61,7 @@ fn set_aside(
 /// flow: the run's ends, the addresses a peer may have, the host's own.
 pub(super) struct Base<'e> {
     ends: &'e reach::Ends,
-    /// Any address of the target's family but loopback and the platform's own (Azure's
-    /// 168.63.129.16, the health probes' source): no peer has those.
+    /// The addresses a peer may have ([`reach::remote_space`]).
     remote: AddrSet,
     /// The host's own addresses where the inventory names none ([`reach::Ends::host_addresses`]).
     own: AddrSet,
@@ -72,10 +71,7 @@ impl<'e> Base<'e> {
     pub(super) fn of(rs: &Ruleset, ends: &'e reach::Ends) -> Base<'e> {
         Base {
             ends,
-            remote: rs
-                .address_space()
-                .difference(&AddrSet::loopback())
-                .difference(&rs.platform.reserved_addresses()),
+            remote: reach::remote_space(rs),
             own: ends.host_addresses(rs),
         }
     }
@@ -298,16 +294,7 @@ pub(super) fn run_job(
             }
         },
     };
-    // the world's region (`Region::from_anywhere`), from what this target's flows share
-    let from_anywhere = || {
-        region.src == *remote
-            && region.dst == *own
-            && region.sport == ends.client_ports
-            && region.state == crate::model::ports::ConnState::New.set()
-            && region.iif == ifs.non_loopback()
-            && region.oif == crate::model::iface::none()
-    };
-    if job.hook == Hook::Input && from_anywhere() {
+    if job.hook == Hook::Input && region.is_from_anywhere(rs, ends, remote, own) {
         rec.world_open = Some(super::exposure::exposed(
             rs,
             &reach,

@@ -193,17 +193,21 @@ pub fn not_host_addresses() -> AddrSet {
     .clone()
 }
 
+/// The addresses a peer of the host may have: any of the ruleset's family but loopback and the
+/// platform's own (Azure's 168.63.129.16, the health probes' source), which no client has.
+pub fn remote_space(rs: &Ruleset) -> AddrSet {
+    rs.address_space()
+        .difference(&AddrSet::loopback())
+        .difference(&rs.platform.reserved_addresses())
+}
+
 impl Region {
     /// New connections from any address but the host's own loopback, from the clients'
     /// ephemeral ports, on any interface but loopback, to the host's addresses (what "open to
     /// the world" is checked on).
     pub fn from_anywhere(rs: &Ruleset, ends: &Ends, proto: ProtoSet, dport: PortSet) -> Region {
-        let space = rs.address_space();
         Region {
-            // nor from the platform's own addresses (Azure's health probes): no client has them
-            src: space
-                .difference(&AddrSet::loopback())
-                .difference(&rs.platform.reserved_addresses()),
+            src: remote_space(rs),
             dst: ends.host_addresses(rs),
             proto,
             dport,
@@ -213,6 +217,24 @@ impl Region {
             // a packet for the host has no output interface
             oif: crate::model::iface::none(),
         }
+    }
+
+    /// Whether this is [`Region::from_anywhere`]'s region for its own protocols and ports,
+    /// told from what a target's flows share (`remote`: [`remote_space`], `own`:
+    /// [`Ends::host_addresses`]) without building that region again.
+    pub fn is_from_anywhere(
+        &self,
+        rs: &Ruleset,
+        ends: &Ends,
+        remote: &AddrSet,
+        own: &AddrSet,
+    ) -> bool {
+        self.src == *remote
+            && self.dst == *own
+            && self.sport == ends.client_ports
+            && self.state == ConnState::New.set()
+            && self.iif == rs.interfaces.non_loopback()
+            && self.oif == crate::model::iface::none()
     }
 
     /// The replies of this flow: addresses and ports swapped (from the service's ports back to
@@ -396,5 +418,41 @@ impl Reach {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::iptables;
+    use crate::formats::source::SourceText;
+
+    /// `is_from_anywhere` says yes to `from_anywhere`'s region and no as soon as any of the
+    /// dimensions it fixes differs.
+    #[test]
+    fn the_world_region_is_told_from_what_a_target_shares() {
+        let text =
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -i eth0 -p tcp --dport 9669 -j ACCEPT\nCOMMIT\n";
+        let src = SourceText::new("t.rules".to_string(), text.to_string());
+        let dump = iptables::parse_parallel(&src.text, |_| true);
+        let rs = iptables::lower::lower(&dump, &src, iptables::lower::family_of(&dump)).ruleset;
+        let ends = Ends::default();
+        let (remote, own) = (remote_space(&rs), ends.host_addresses(&rs));
+        let world = Region::from_anywhere(&rs, &ends, ProtoSet::single(6), PortSet::single(9669));
+        assert!(world.is_from_anywhere(&rs, &ends, &remote, &own));
+        let changed: [fn(&mut Region); 6] = [
+            |r| r.src = AddrSet::single("10.0.0.1".parse().unwrap()),
+            |r| r.dst = AddrSet::any(),
+            |r| r.sport = PortSet::full(),
+            |r| r.state = ConnState::Established.set(),
+            |r| r.iif = IfaceSet::full(),
+            |r| r.oif = IfaceSet::full(),
+        ];
+        for (i, change) in changed.iter().enumerate() {
+            let mut r = world.clone();
+            change(&mut r);
+            assert_ne!(r, world, "change {i} changes nothing");
+            assert!(!r.is_from_anywhere(&rs, &ends, &remote, &own), "change {i}");
+        }
     }
 }
