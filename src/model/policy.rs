@@ -191,9 +191,26 @@ pub struct Piece {
 /// that rulesets nest, so that each jump's copy of it allocates nothing.
 type Stack = smallvec::SmallVec<[(ChainId, usize); 4]>;
 
+/// A copy of a call stack with room for one more frame (a jump's), so that a stack past the
+/// inline four is copied once rather than copied and then grown; its frames are copied as
+/// bytes (`SmallVec`'s `clone` pushes them one at a time).
+fn stack_room(stack: &[(ChainId, usize)]) -> Stack {
+    let mut s = Stack::with_capacity(stack.len() + 1);
+    s.extend_from_slice(stack);
+    s
+}
+
 /// The jumps, gotos and returns a piece took: inline up to two (the size of a `Vec`), so that
 /// the piece of each rule a region meets copies its path without the heap.
 pub type Via = smallvec::SmallVec<[RuleId; 2]>;
+
+/// A copy of a path with room for one more step (a jump or a return taken): as
+/// [`stack_room`], a path past the inline two is copied once, not copied and then grown.
+fn via_room(via: &[RuleId]) -> Via {
+    let mut v = Via::with_capacity(via.len() + 1);
+    v.extend_from_slice(via);
+    v
+}
 
 /// The pieces of a region still going down a chain: one at the start, two or three once a rule
 /// has cut it; inline up to two, so that entering a chain or meeting a rule allocates nothing.
@@ -420,11 +437,11 @@ impl Policy {
                     let mut matched = Vec::new();
                     self.act(&stack, pos, rid, &via, hit.clone(), seen, &mut matched);
                     let mut missed = Vec::new();
-                    let mut cont = stack.clone();
+                    let mut cont = Stack::from_slice(&stack);
                     if let Some(top) = cont.last_mut() {
                         top.1 = pos + 1;
                     }
-                    self.run(cont, via.clone(), hit, seen, &mut missed);
+                    self.run(cont, Via::from_slice(&via), hit, seen, &mut missed);
                     combine(rid, &undecidable, matched, missed, out);
                 }
             }
@@ -432,7 +449,14 @@ impl Policy {
         }
         // fell off the end of the chain
         for piece in remaining {
-            self.leave_chain(&mut stack.clone(), via.clone(), None, piece, seen, out);
+            self.leave_chain(
+                &mut Stack::from_slice(&stack),
+                Via::from_slice(&via),
+                None,
+                piece,
+                seen,
+                out,
+            );
         }
         stack.clear();
     }
@@ -474,7 +498,7 @@ impl Policy {
                 out.push(p)
             }
             Action::Continue | Action::SetState(_) | Action::SetMark(_) => {
-                let mut cont = stack.clone();
+                let mut cont = Stack::from_slice(stack);
                 if let Some(top) = cont.last_mut() {
                     top.1 = idx + 1;
                 }
@@ -490,8 +514,8 @@ impl Policy {
             }
             Action::Return => {
                 self.leave_chain(
-                    &mut stack.clone(),
-                    Via::from_slice(via),
+                    &mut Stack::from_slice(stack),
+                    via_room(via),
                     Some(rid),
                     hit,
                     seen,
@@ -500,7 +524,7 @@ impl Policy {
             }
             Action::Jump(target) | Action::Goto(target) => {
                 let goto = matches!(rule.action, Action::Goto(_));
-                let mut next = stack.clone();
+                let mut next = stack_room(stack);
                 if goto && next.len() > 1 {
                     next.pop();
                 } else if let Some(top) = next.last_mut() {
@@ -527,7 +551,7 @@ impl Policy {
                     return;
                 }
                 next.push((target, 0));
-                let mut v = Via::from_slice(via);
+                let mut v = via_room(via);
                 v.push(rid);
                 self.run(next, v, hit, seen, out);
             }
@@ -562,7 +586,8 @@ impl Policy {
                 seen,
             }),
             // a user chain returns to its caller, which carries on after the jump
-            (None, false) => self.run(stack.clone(), via, piece, seen, out),
+            // (every caller hands over a copy of its stack: it is taken, not copied again)
+            (None, false) => self.run(std::mem::take(stack), via, piece, seen, out),
             // a user chain entered directly with nothing to return to
             (None, true) => out.push(Piece {
                 space: piece,
@@ -603,6 +628,15 @@ fn give_up(
     }
 }
 
+/// Room for the deciders [`combine`] gives a piece: `first`'s, then those of `other` it lacks
+/// up to `cap` in all, and the undecidable rule's own in front of an unknown piece (`decided`
+/// false). Made at once, a list that stays within the inline one allocates nothing and a longer
+/// one allocates once, not at each doubling.
+fn room(first: &[Decider], other: &[Decider], cap: usize, decided: bool) -> usize {
+    let added = other.iter().filter(|d| !first.contains(d)).count();
+    first.len().max(cap.min(first.len() + added)) + usize::from(!decided)
+}
+
 /// Merge the two worlds of an undecidable rule `rid` over the same region: where both agree on
 /// allow or deny, that is the verdict; elsewhere the piece is unknown. An allow on which the
 /// worlds see the packets in different states (an undecidable NOTRACK) is unknown too: a later
@@ -630,17 +664,20 @@ fn combine(
                     }
                 }
                 if mvia.is_empty() {
-                    mvia = m.via.clone();
+                    mvia = Via::from_slice(&m.via);
                 }
             }
             for b in missed {
-                let mut deciders = mdeciders.clone();
                 // a decided piece keeps (nearly) all its deciders; an unknown one a few
                 let cap = if b.verdict == v {
                     16 * MAX_DECIDERS
                 } else {
                     MAX_DECIDERS
                 };
+                let decided = b.verdict == v && (v == Verdict::Deny || b.seen.state == mseen.state);
+                let mut deciders =
+                    Deciders::with_capacity(room(&mdeciders, &b.deciders, cap, decided));
+                deciders.extend_from_slice(&mdeciders);
                 for d in &b.deciders {
                     if deciders.len() >= cap {
                         break;
@@ -649,12 +686,12 @@ fn combine(
                         deciders.push(*d);
                     }
                 }
-                if b.verdict == v && (v == Verdict::Deny || b.seen.state == mseen.state) {
+                if decided {
                     out.push(Piece {
                         space: b.space,
                         verdict: v,
                         deciders,
-                        via: mvia.clone(),
+                        via: Via::from_slice(&mvia),
                         reasons: Vec::new(),
                         seen: b.seen.merge(mseen),
                     });
@@ -671,7 +708,7 @@ fn combine(
                         space: b.space,
                         verdict: Verdict::Unknown,
                         deciders,
-                        via: mvia.clone(),
+                        via: Via::from_slice(&mvia),
                         reasons,
                         seen: b.seen.merge(mseen),
                     });
@@ -685,7 +722,13 @@ fn combine(
             let Some(space) = a.space.intersect(&b.space) else {
                 continue;
             };
-            let mut deciders = a.deciders.clone();
+            let seen = a.seen.merge(b.seen);
+            let decided = a.verdict == b.verdict
+                && a.verdict != Verdict::Unknown
+                && (a.verdict == Verdict::Deny || !seen.is_undecided());
+            let mut deciders =
+                Deciders::with_capacity(room(&a.deciders, &b.deciders, MAX_DECIDERS, decided));
+            deciders.extend_from_slice(&a.deciders);
             for d in &b.deciders {
                 if deciders.len() >= MAX_DECIDERS {
                     break;
@@ -694,16 +737,12 @@ fn combine(
                     deciders.push(*d);
                 }
             }
-            let seen = a.seen.merge(b.seen);
-            if a.verdict == b.verdict
-                && a.verdict != Verdict::Unknown
-                && (a.verdict == Verdict::Deny || !seen.is_undecided())
-            {
+            if decided {
                 out.push(Piece {
                     space,
                     verdict: a.verdict,
                     deciders,
-                    via: a.via.clone(),
+                    via: Via::from_slice(&a.via),
                     reasons: Vec::new(),
                     seen,
                 });
@@ -720,7 +759,7 @@ fn combine(
                     space,
                     verdict: Verdict::Unknown,
                     deciders,
-                    via: a.via.clone(),
+                    via: Via::from_slice(&a.via),
                     reasons,
                     seen,
                 });
@@ -1346,6 +1385,41 @@ mod tests {
             let fast = eval(false);
             let slow = eval(true);
             prop_assert_eq!(fast, slow);
+        }
+    }
+
+    proptest! {
+        /// The room `combine` makes for a piece's deciders holds every decider it adds (so the
+        /// list grows at most once) and, when `other` repeats nothing, is exactly what it adds
+        /// (so a list that fits the inline one stays there).
+        #[test]
+        fn combine_makes_room_for_the_deciders_it_adds(
+            first in prop::collection::vec(0usize..6, 0..4),
+            other in prop::collection::vec(0usize..6, 0..6),
+            cap in 1usize..8,
+            decided in any::<bool>(),
+        ) {
+            let first: Vec<Decider> = first.into_iter().map(Decider::Rule).collect();
+            let other: Vec<Decider> = other.into_iter().map(Decider::Rule).collect();
+            // what `combine` builds: `first`, then each of `other` it lacks, up to `cap`
+            let mut built = first.clone();
+            for d in &other {
+                if built.len() >= cap {
+                    break;
+                }
+                if !built.contains(d) {
+                    built.push(*d);
+                }
+            }
+            let want = built.len() + usize::from(!decided);
+            let made = room(&first, &other, cap, decided);
+            prop_assert!(made >= want, "room {} for {} deciders", made, want);
+            let mut uniq = other.clone();
+            uniq.sort_unstable();
+            uniq.dedup();
+            if uniq.len() == other.len() {
+                prop_assert_eq!(made, want);
+            }
         }
     }
 }
