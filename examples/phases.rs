@@ -1,7 +1,15 @@
-//! Time and memory of each phase of an iptables audit, for profiling: read, decode, parse, lower,
-//! audit, with the process's resident and peak memory after each (Linux `/proc/self/status`).
-//! `cargo run --release --example phases -- FILE` (e.g. a dump from `gen_iptables.py`).
+//! Time and memory of each phase of an audit, for profiling, with the process's resident and
+//! peak memory after each (Linux `/proc/self/status`).
+//!
+//! - `cargo run --release --example phases -- FILE`: an iptables-save dump, phase by phase —
+//!   read, decode, parse, lower, audit (e.g. a dump from `gen_iptables.py` or `gen_input`).
+//! - `cargo run --release --example phases -- --any ENV FILE`: any format, as the loader reads
+//!   it — load (read, detect, parse and lower), audit (role `zvm` in environment `ENV`), and
+//!   the JSON report written to a sink that counts its bytes (e.g. the 50 MB security-group
+//!   export of `gen_aws_sg.py` with `vsphere`, the NSG list of `gen_input azure` with `azure`).
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use portolan::catalog::condition::Context;
@@ -9,6 +17,7 @@ use portolan::catalog::{Catalog, Environment};
 use portolan::engine::{self as audit, AuditOptions};
 use portolan::formats::iptables::{self, lower as iptables_lower};
 use portolan::formats::source::SourceText;
+use portolan::formats::Resolver;
 use portolan::load::InputFile;
 
 /// `VmRSS` and `VmHWM` in KiB, or "?" off Linux.
@@ -25,14 +34,77 @@ fn memory() -> String {
     format!("rss {} KiB, peak {} KiB", field("VmRSS"), field("VmHWM"))
 }
 
+fn options(env: Environment) -> AuditOptions<'static> {
+    AuditOptions {
+        catalog: Catalog::embedded(),
+        env: Some(env),
+        role: Some("zvm".into()),
+        inventory: None,
+        facts: Context::new(),
+        interfaces: Vec::new(),
+        profiles: Vec::new(),
+        host_addresses: None,
+        fixes: true,
+    }
+}
+
+/// Counts the bytes written to it.
+struct Sink(u64);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn main() {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: phases FILE");
-        std::process::exit(2);
-    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [any, env, path] if any == "--any" => match env.parse::<Environment>() {
+            Ok(env) => any_format(env, path),
+            Err(e) => {
+                eprintln!("{env}: {e}");
+                std::process::exit(2);
+            }
+        },
+        [path] => iptables_dump(path),
+        _ => {
+            eprintln!("usage: phases FILE | phases --any ENV FILE");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn any_format(env: Environment, path: &str) {
     let t = Instant::now();
     let step = |what: &str| eprintln!("{what:>8} {:>10.3?}  {}", t.elapsed(), memory());
-    let bytes = match std::fs::read(&path) {
+    let files = portolan::load::load(&[PathBuf::from(path)], &Resolver::default());
+    step("load");
+    let report = audit::audit(files, &options(env));
+    step("audit");
+    let mut sink = Sink(0);
+    if let Err(e) = portolan::report::json::render(&report, &mut sink) {
+        eprintln!("{e}");
+    }
+    step("json");
+    eprintln!(
+        "{} flows, {} findings, {} bytes of JSON",
+        report.flows.len(),
+        report.findings.len(),
+        sink.0
+    );
+    drop(report);
+    step("freed");
+}
+
+fn iptables_dump(path: &str) {
+    let t = Instant::now();
+    let step = |what: &str| eprintln!("{what:>8} {:>10.3?}  {}", t.elapsed(), memory());
+    let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{path}: {e}");
@@ -44,7 +116,7 @@ fn main() {
     let text = String::from_utf8(bytes)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     step("decode");
-    let src = SourceText::new(path.clone(), text);
+    let src = SourceText::new(path.to_string(), text);
     // every table, as the loader reads it (`nat` rewrites what later stages see)
     let dump = iptables::parse_parallel(&src.text, |_| true);
     step("parse");
@@ -53,7 +125,7 @@ fn main() {
     step("lower");
     drop(dump);
     let file = InputFile {
-        path,
+        path: path.to_string(),
         format: None,
         source: Some(src),
         rulesets: vec![lowered.ruleset],
@@ -61,18 +133,7 @@ fn main() {
         failed: false,
         attachments: Vec::new(),
     };
-    let opts = AuditOptions {
-        catalog: Catalog::embedded(),
-        env: Some(Environment::Vsphere),
-        role: Some("zvm".into()),
-        inventory: None,
-        facts: Context::new(),
-        interfaces: Vec::new(),
-        profiles: Vec::new(),
-        host_addresses: None,
-        fixes: true,
-    };
-    let report = audit::audit(vec![file], &opts);
+    let report = audit::audit(vec![file], &options(Environment::Vsphere));
     step("audit");
     eprintln!(
         "{} flows, {} findings",
