@@ -12,13 +12,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use portolan::catalog::condition::Context;
-use portolan::catalog::{Catalog, Environment};
-use portolan::engine::{self as audit, AuditOptions};
+use portolan::catalog::Environment;
+use portolan::engine as audit;
 use portolan::formats::iptables::{self, lower as iptables_lower};
 use portolan::formats::source::SourceText;
 use portolan::formats::Resolver;
 use portolan::load::InputFile;
+
+// the benches' inputs and options (`gen::zvm_quick`: a ZVM, the embedded catalogue)
+#[path = "../benches/gen/mod.rs"]
+mod gen;
 
 /// `VmRSS` and `VmHWM` in KiB, or "?" off Linux.
 fn memory() -> String {
@@ -32,20 +35,6 @@ fn memory() -> String {
             .to_string()
     };
     format!("rss {} KiB, peak {} KiB", field("VmRSS"), field("VmHWM"))
-}
-
-fn options(env: Environment) -> AuditOptions<'static> {
-    AuditOptions {
-        catalog: Catalog::embedded(),
-        env: Some(env),
-        role: Some("zvm".into()),
-        inventory: None,
-        facts: Context::new(),
-        interfaces: Vec::new(),
-        profiles: Vec::new(),
-        host_addresses: None,
-        fixes: true,
-    }
 }
 
 /// Counts the bytes written to it.
@@ -84,7 +73,7 @@ fn any_format(env: Environment, path: &str) {
     let step = |what: &str| eprintln!("{what:>8} {:>10.3?}  {}", t.elapsed(), memory());
     let files = portolan::load::load(&[PathBuf::from(path)], &Resolver::default());
     step("load");
-    let report = audit::audit(files, &options(env));
+    let report = audit::audit(files, &gen::zvm_quick(env));
     step("audit");
     let mut sink = Sink(0);
     if let Err(e) = portolan::report::json::render(&report, &mut sink) {
@@ -133,7 +122,7 @@ fn iptables_dump(path: &str) {
         failed: false,
         attachments: Vec::new(),
     };
-    let report = audit::audit(vec![file], &options(Environment::Vsphere));
+    let report = audit::audit(vec![file], &gen::zvm_quick(Environment::Vsphere));
     step("audit");
     eprintln!(
         "{} flows, {} findings",
