@@ -37,7 +37,7 @@ pub fn from_flow(cx: &FlowCtx<'_>) -> Vec<Finding> {
         } else {
             rule.undecidable.join("; ")
         };
-        let mut f = Finding::new(&CHECK, format!("{}: {why}", rule.prov.label));
+        let mut f = Finding::new(&CHECK, [&*rule.prov.label, ": ", &why].concat());
         f.file = Some(cx.rec.file);
         f.labels = label_at(cx.rs, at, "undecidable".into())
             .into_iter()

@@ -46,7 +46,13 @@ pub fn identity(p: &Policy, r: &Rule) -> Option<RuleIdentity> {
             chain,
             handle: Some(h),
             ..
-        } => vec![format!("{family} {table} {chain} handle {h}")],
+        } => vec![{
+            // made at its length (`format!` starts from nothing when the text opens with a value)
+            use std::fmt::Write;
+            let mut n = String::with_capacity(family.len() + table.len() + chain.len() + 32);
+            let _ = write!(n, "{family} {table} {chain} handle {h}");
+            n
+        }],
         NativeRef::Nft { .. } => Vec::new(),
         NativeRef::Nsg { name, .. } => vec![format!("{}/{name}", p.name), name.clone()],
         NativeRef::SecurityGroup { group_id, .. } => vec![group_id.clone()],
@@ -75,7 +81,7 @@ pub fn identity(p: &Policy, r: &Rule) -> Option<RuleIdentity> {
 pub fn chain_identity(p: &Policy, chain: ChainId) -> Option<RuleIdentity> {
     let c = p.chains.get(chain)?;
     Some(RuleIdentity {
-        key: format!("{} chain-default {}", p.name, c.name),
+        key: [p.name.as_str(), " chain-default ", c.name.as_str()].concat(),
         names: vec![c.decl.label.to_string()],
         by_text: false,
     })

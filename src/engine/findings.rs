@@ -59,12 +59,24 @@ pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
 }
 
 pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
-    let cond = match &rec.condition {
-        Some(c) => format!(" (needed only if {c})"),
-        None => String::new(),
-    };
-    format!(
-        "{} {}/{} {} -> {} ({}, {}) {what}{cond}",
+    use std::fmt::Write;
+    const COND: &str = " (needed only if )";
+    // made at its length: `format!` guesses twice its literal text and doubles from there (a
+    // message is a few hundred bytes, grown three or four times)
+    let len = rec.requirement.len()
+        + rec.protocol.len()
+        + rec.ports.len()
+        + rec.from_role.len()
+        + rec.to_role.len()
+        + rec.direction.len()
+        + rec.policy.len()
+        + what.len()
+        + rec.condition.as_ref().map_or(0, |c| c.len() + COND.len())
+        + 16;
+    let mut m = String::with_capacity(len);
+    let _ = write!(
+        m,
+        "{} {}/{} {} -> {} ({}, {}) {what}",
         rec.requirement,
         rec.protocol,
         rec.ports,
@@ -72,7 +84,11 @@ pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
         rec.to_role,
         rec.direction,
         rec.policy
-    )
+    );
+    if let Some(c) = &rec.condition {
+        let _ = write!(m, " (needed only if {c})");
+    }
+    m
 }
 
 /// What the checks of an evaluated flow (Z101, Z102, Z103, Z002) read: the flow record, its

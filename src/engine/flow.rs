@@ -52,7 +52,8 @@ fn set_aside(
         .filter(|s| s.matches.intersect(region).is_some())
         .filter_map(|s| {
             let r = rs.policies.get(s.policy)?.rules.get(s.rule)?;
-            Some(format!("{}: {}", r.prov.label, s.why))
+            // made at its length (`format!` starts from nothing when the text opens with a value)
+            Some([&*r.prov.label, ": ", &s.why].concat())
         })
         .collect()
 }

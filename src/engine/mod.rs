@@ -298,6 +298,11 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         })
         .collect();
     let mut reasons_seen: std::collections::HashSet<(Option<usize>, String)> = Default::default();
+    // grown once: a record is a few hundred bytes, and doubling copies them all each time
+    report.flows.reserve(results.len());
+    report
+        .findings
+        .reserve(results.iter().map(|(_, fs)| fs.len()).sum());
     for (rec, fs) in results {
         for f in fs {
             if f.code == "Z002" {

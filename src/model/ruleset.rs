@@ -520,14 +520,14 @@ impl Ruleset {
                         } else {
                             piece.deciders.iter().map(at).collect()
                         },
-                        via: before.via.clone(),
-                        reasons: before.reasons.clone(),
+                        // the path and reasons of the stages before, then this stage's: each
+                        // made at its length (a copy then grown reallocates most of them)
+                        via: joined(&before.via, piece.via.iter().map(|r| (stage.policy, *r))),
+                        reasons: joined(&before.reasons, piece.reasons),
                         seen: piece.seen,
                         nat: before.nat,
                         diverted: before.diverted,
                     };
-                    o.via.extend(piece.via.iter().map(|r| (stage.policy, *r)));
-                    o.reasons.extend(piece.reasons);
                     match translated {
                         Ok(Some(t)) if o.verdict != Verdict::Deny => {
                             let now = match before.nat {
@@ -621,4 +621,16 @@ fn split_new(o: Outcome) -> (Option<Outcome>, Option<Outcome>) {
             (Some(n), Some(rest))
         }
     }
+}
+
+/// `first`, then `then`, in a list made at their joint length.
+fn joined<T: Clone>(
+    first: &[T],
+    then: impl IntoIterator<Item = T, IntoIter: ExactSizeIterator>,
+) -> Vec<T> {
+    let then = then.into_iter();
+    let mut v = Vec::with_capacity(first.len() + then.len());
+    v.extend_from_slice(first);
+    v.extend(then);
+    v
 }

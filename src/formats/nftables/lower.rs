@@ -433,7 +433,8 @@ fn lower_table(
             rules: Vec::new(),
         });
     }
-    let mut rules: Vec<Rule> = Vec::new();
+    // most rules lower to one model rule: grown once, not by doubling (a `Rule` is 576 bytes)
+    let mut rules: Vec<Rule> = Vec::with_capacity(t.chains.iter().map(|c| c.rules.len()).sum());
     for (ci, c) in t.chains.iter().enumerate() {
         let Some(&mi) = index.get(&c.name.v) else {
             continue;
@@ -478,7 +479,13 @@ fn lower_table(
                 }
                 h.finish()
             };
-            let label = format!("{fam} {tname} {} #{}", c.name.v, pos + 1);
+            // made at its length (`format!` would start from nothing here and grow four times)
+            let label = {
+                use std::fmt::Write;
+                let mut l = String::with_capacity(fam.len() + tname.len() + c.name.v.len() + 24);
+                let _ = write!(l, "{fam} {tname} {} #{}", c.name.v, pos + 1);
+                l
+            };
             for e in emits {
                 chains[ci].rules.push(rules.len());
                 rules.push(Rule {
