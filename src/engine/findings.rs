@@ -61,8 +61,8 @@ pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
 pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
     use std::fmt::Write;
     const COND: &str = " (needed only if )";
-    // made at its length: `format!` guesses twice its literal text and doubles from there (a
-    // message is a few hundred bytes, grown three or four times)
+    // made at its length: `format!` starts from nothing when the text opens with a value, and
+    // grows a message of a few hundred bytes three or four times
     let len = rec.requirement.len()
         + rec.protocol.len()
         + rec.ports.len()
