@@ -98,6 +98,7 @@ pub fn check(
     rs: &Ruleset,
     role: &str,
     opts: &AuditOptions<'_>,
+    ends: &crate::engine::reach::Ends,
     inbound: &[&FlowRecord],
 ) -> Vec<Finding> {
     // (deciders) -> (requirements, ports per (protocol, family), jumps on the path)
@@ -110,7 +111,6 @@ pub fn check(
     let mut by_deciders: Vec<(Vec<At>, Open)> = Vec::new();
     // the world region of each (protocol, ports), evaluated once: several requirements share
     // a port (9669 for admin clients and the ZCM)
-    let ends = crate::engine::reach::Ends::of(opts);
     let mut evaluated: std::collections::HashMap<(ProtoSet, PortSet), Vec<Exposed>> =
         Default::default();
     for rec in inbound {
@@ -131,7 +131,7 @@ pub fn check(
                 let proto = protocol_set(req.protocol);
                 evaluated
                     .entry((proto.clone(), ports.clone()))
-                    .or_insert_with(|| world_exposed(rs, &ends, &proto, &ports).unwrap_or_default())
+                    .or_insert_with(|| world_exposed(rs, ends, &proto, &ports).unwrap_or_default())
             }
         };
         for e in exposed {

@@ -180,6 +180,7 @@ pub(super) fn exposure(
     t: &Target<'_>,
     env: Environment,
     opts: &AuditOptions<'_>,
+    ends: &Ends,
     inbound: &[&FlowRecord],
 ) -> Vec<Finding> {
     let (fi, rs, g) = (t.file, &*t.ruleset, &t.guard);
@@ -189,9 +190,7 @@ pub(super) fn exposure(
     if rs.pipeline(Hook::Input).is_none() {
         return Vec::new();
     }
-    let mut out = z201_management_port_exposed::check(fi, rs, role, opts, inbound);
-    // the run's ends, once for every port that must not be open
-    let ends = Ends::of(opts);
+    let mut out = z201_management_port_exposed::check(fi, rs, role, opts, ends, inbound);
     for m in opts
         .catalog
         .must_not_open
@@ -202,7 +201,7 @@ pub(super) fn exposure(
         if !(role_includes(role, &m.role) || m.role == "any") {
             continue;
         }
-        out.extend(z202_internal_port_exposed::check(fi, rs, &ends, m));
+        out.extend(z202_internal_port_exposed::check(fi, rs, ends, m));
     }
     out
 }

@@ -43,7 +43,12 @@ pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
     if prov.span.is_empty() {
         return None;
     }
-    Some(Label {
+    Some(label_on(rs, at, prov, text))
+}
+
+/// [`label_at`] with the decider's provenance already looked up (and its span not empty).
+fn label_on(rs: &Ruleset, at: At, prov: &crate::model::Provenance, text: String) -> Label {
+    Label {
         span: prov.span,
         line: prov.line,
         column: prov.column,
@@ -55,40 +60,37 @@ pub fn label_at(rs: &Ruleset, at: At, text: String) -> Option<Label> {
             }
             Decider::ChainPolicy(c) => super::finding::chain_identity(p, c),
         }),
-    })
+    }
 }
 
 pub(super) fn flow_message(rec: &FlowRecord, what: &str) -> String {
-    use std::fmt::Write;
-    const COND: &str = " (needed only if )";
-    // made at its length: `format!` starts from nothing when the text opens with a value, and
-    // grows a message of a few hundred bytes three or four times
-    let len = rec.requirement.len()
-        + rec.protocol.len()
-        + rec.ports.len()
-        + rec.from_role.len()
-        + rec.to_role.len()
-        + rec.direction.len()
-        + rec.policy.len()
-        + what.len()
-        + rec.condition.as_ref().map_or(0, |c| c.len() + COND.len())
-        + 16;
-    let mut m = String::with_capacity(len);
-    let _ = write!(
-        m,
-        "{} {}/{} {} -> {} ({}, {}) {what}",
-        rec.requirement,
-        rec.protocol,
-        rec.ports,
-        rec.from_role,
-        rec.to_role,
+    let (open, cond, close) = match &rec.condition {
+        Some(c) => (" (needed only if ", c.as_str(), ")"),
+        None => ("", "", ""),
+    };
+    // made at its length by `concat` (`format!` starts from nothing when the text opens with a
+    // value, and grows a message of a few hundred bytes three or four times)
+    [
+        rec.requirement.as_str(),
+        " ",
+        &rec.protocol,
+        "/",
+        &rec.ports,
+        " ",
+        &rec.from_role,
+        " -> ",
+        &rec.to_role,
+        " (",
         rec.direction,
-        rec.policy
-    );
-    if let Some(c) = &rec.condition {
-        let _ = write!(m, " (needed only if {c})");
-    }
-    m
+        ", ",
+        &rec.policy,
+        ") ",
+        what,
+        open,
+        cond,
+        close,
+    ]
+    .concat()
 }
 
 /// What the checks of an evaluated flow (Z101, Z102, Z103, Z002) read: the flow record, its
@@ -125,10 +127,11 @@ impl FlowCtx<'_> {
     /// Labels on what denies the flow, and on the jumps and returns that led there.
     pub fn deny_labels(&self, verb: &str) -> Vec<Label> {
         let (rec, reach, rs) = (self.rec, self.reach, self.rs);
+        let denies = format!("{verb} {}/{}", rec.protocol, rec.ports);
         let mut labels: Vec<Label> = reach
             .deciders(Verdict::Deny)
             .into_iter()
-            .filter_map(|at| label_at(rs, at, format!("{verb} {}/{}", rec.protocol, rec.ports)))
+            .filter_map(|at| label_at(rs, at, denies.clone()))
             .collect();
         for o in reach.outcomes.iter().filter(|o| o.verdict == Verdict::Deny) {
             for &(pi, r) in &o.via {
@@ -147,10 +150,12 @@ impl FlowCtx<'_> {
                 };
                 // a line already labelled (the same jump on the way of many pieces) is not
                 // labelled again: known before its label is written
-                match rs.provenance(at) {
-                    Some(p) if !p.span.is_empty() && !labels.iter().any(|x| x.span == p.span) => {}
-                    _ => continue,
-                }
+                let Some(prov) = rs
+                    .provenance(at)
+                    .filter(|p| !p.span.is_empty() && !labels.iter().any(|x| x.span == p.span))
+                else {
+                    continue;
+                };
                 let text = match leads_to {
                     Some(c) => format!(
                         "jumps to {}",
@@ -162,7 +167,7 @@ impl FlowCtx<'_> {
                     ),
                     None => "returns to the calling chain".to_string(),
                 };
-                labels.extend(label_at(rs, at, text));
+                labels.push(label_on(rs, at, prov, text));
             }
         }
         labels

@@ -248,6 +248,9 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     }
 
     let jobs = jobs::jobs(&targets, env, opts);
+    // the run's ends (the host's addresses, the clients' ports, `--peers`), made once for the
+    // flows, the paths and the exposure checks
+    let ends = reach::Ends::of(opts);
 
     // phase 1: every flow (in parallel), and beside them Z301/Z302 per audited firewall, which
     // read only the rules (a ruleset two inventory entries share is reported once, below);
@@ -255,7 +258,6 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     let (evaluated, shadows): (Vec<flow::Evaluated>, Vec<Vec<Finding>>) = rayon::join(
         || {
             // what each target's flows share, made once per target
-            let ends = reach::Ends::of(opts);
             let bases: Vec<flow::Base<'_>> = targets
                 .par_iter()
                 .map(|t| flow::Base::of(&t.ruleset, &ends))
@@ -276,7 +278,7 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
     );
     let mut results = flow::with_remedies(evaluated, &targets);
     // the flows across every firewall on their path (their hops' own findings get a note)
-    let paths = path::paths(&targets, &files, env, opts, &mut results);
+    let paths = path::paths(&targets, &files, env, opts, &ends, &mut results);
     results.extend(paths);
     // Z002s from flows: one per rule line and per distinct reason in a file, and none where
     // parsing already reported the line, or the name the reason is about (an unresolved tag)
@@ -342,7 +344,7 @@ pub fn audit(files: Vec<InputFile>, opts: &AuditOptions<'_>) -> Report {
         .map(|(t, flows)| {
             (
                 t.ruleset.profile.clone(),
-                exposure::exposure(t, env, opts, flows),
+                exposure::exposure(t, env, opts, &ends, flows),
             )
         })
         .collect();

@@ -76,6 +76,7 @@ pub(super) fn paths(
     files: &[InputFile],
     env: Environment,
     opts: &AuditOptions<'_>,
+    run: &Ends,
     results: &mut [Flow],
 ) -> Vec<Flow> {
     let Some(inv) = opts.inventory else {
@@ -157,7 +158,7 @@ pub(super) fn paths(
                                 condition: &condition,
                             };
                             if let Some(flow) = evaluate(
-                                &ends, &hops, targets, files, env, opts, results, &mut notes,
+                                &ends, &hops, targets, files, env, opts, run, results, &mut notes,
                             ) {
                                 out.push(flow);
                             }
@@ -281,6 +282,7 @@ fn evaluate(
     files: &[InputFile],
     env: Environment,
     opts: &AuditOptions<'_>,
+    run: &Ends,
     results: &[Flow],
     notes: &mut [Vec<String>],
 ) -> Option<Flow> {
@@ -288,7 +290,6 @@ fn evaluate(
     let ports: PortSet = ports_of(req, Hook::Input, opts)
         .or_else(|_| ports_of(req, Hook::Output, opts))
         .ok()?;
-    let ends = Ends::of(opts);
     // the addresses every hop can see (a hop of one family sees only that family)
     let space = hops.iter().fold(AddrSet::any(), |a, h| {
         a.intersect(&targets[h.target].ruleset.address_space())
@@ -303,7 +304,7 @@ fn evaluate(
             src: src.clone(),
             dst: dst.clone(),
             proto: protocol_set(req.protocol),
-            sport: ends.client_ports.clone(),
+            sport: run.client_ports.clone(),
             dport: ports.clone(),
             state: ConnState::New.set(),
             iif,
